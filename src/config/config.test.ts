@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig, loadConfigFile, ConfigError } from "./load.js";
+import { JSON_SCHEMA_PATH, renderJsonSchema } from "./json-schema.js";
+import { secretMasker } from "../core/mask.js";
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("config", () => {
+  it("fills defaults for an empty file", () => {
+    const cfg = parseConfig({});
+    expect(cfg.decode.budgetMs).toBe(40);
+    expect(cfg.server.listen.host).toBe("127.0.0.1");
+    expect(cfg.cameras).toEqual([]);
+  });
+
+  it("reports every problem at once as path: problem (got 'value')", () => {
+    const problems = problemsOf(() =>
+      parseConfig({
+        gateway: { id: "gw 1", colour: "blue" },
+        cameras: [{ id: "cam1", lane: "nowhere", source: "rtsp", fps: 500 }],
+        lanes: [{ id: "l1" }],
+        bogus: 1,
+      }),
+    );
+    expect(problems).toContain("bogus: unknown key (got '1')");
+    expect(problems).toContain("gateway.colour: unknown key (got 'blue')");
+    expect(problems.some((p) => p.startsWith("gateway.id:") && p.endsWith("(got 'gw 1')"))).toBe(true);
+    expect(problems.some((p) => p.startsWith("cameras.0.fps:") && p.endsWith("(got '500')"))).toBe(true);
+    expect(problems).toContain("cameras.0.url: required when source is rtsp (got nothing)");
+    expect(problems).toContain("cameras.0.lane: no lane with this id (got 'nowhere')");
+  });
+
+  it("substitutes ${ENV} and registers the value for masking", () => {
+    const cfg = parseConfig(
+      { lanes: [{ id: "l1" }], cameras: [{ id: "c1", lane: "l1", url: "rtsp://127.0.0.1/x", password: "${CAM_PW}" }] },
+      { CAM_PW: "hunter2-secret" },
+    );
+    expect(cfg.cameras[0]!.password).toBe("hunter2-secret");
+    expect(secretMasker.mask('{"msg":"pw hunter2-secret"}')).toBe('{"msg":"pw ***"}');
+  });
+
+  it("names a missing environment variable", () => {
+    const problems = problemsOf(() => parseConfig({ gateway: { hashSalt: "${NOPE_NOT_SET}" } }, {}));
+    expect(problems[0]).toBe("gateway.hashSalt: environment variable NOPE_NOT_SET is not set (got '${NOPE_NOT_SET}')");
+  });
+
+  it("reports unreadable and non-YAML files as clear errors", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cfg-"));
+    const bad = join(dir, "bad.yaml");
+    writeFileSync(bad, "gateway: [unclosed\n");
+    expect(problemsOf(() => loadConfigFile(bad))[0]).toMatch(/not valid YAML/);
+    expect(problemsOf(() => loadConfigFile(join(dir, "missing.yaml")))[0]).toMatch(/cannot read \(ENOENT\)/);
+  });
+
+  it("committed JSON Schema is up to date (run `npm run schema`)", () => {
+    expect(readFileSync(JSON_SCHEMA_PATH, "utf8")).toBe(renderJsonSchema());
+  });
+});

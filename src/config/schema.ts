@@ -1,0 +1,54 @@
+import { z } from "zod";
+import { gatewaySection } from "./sections/gateway.js";
+import { logSection } from "./sections/log.js";
+import { serverSection } from "./sections/server.js";
+import { decodeSection } from "./sections/decode.js";
+import { camerasSection } from "./sections/cameras.js";
+import { lanesSection } from "./sections/lanes.js";
+import { displaySection } from "./sections/display.js";
+import { trustSection } from "./sections/trust.js";
+import { redisSection, mqttSection, eventsSection } from "./sections/outputs.js";
+
+/** The one source of truth: validation, defaults, types and the editor JSON Schema all come from here. */
+export const configSchema = z
+  .strictObject({
+    gateway: gatewaySection.default({ id: "gw-1", stateDir: "./state" }),
+    log: logSection.default({ level: "info" }),
+    server: serverSection.default({
+      listen: { host: "127.0.0.1", port: 8080 },
+      admin: { listen: { host: "127.0.0.1", port: 8081 }, rateLimitPerMinute: 30 },
+    }),
+    decode: decodeSection.default({ deadlineMs: 1500, budgetMs: 40, passes: ["fast", "crop", "harder", "downscale"] }),
+    cameras: camerasSection,
+    lanes: lanesSection,
+    display: displaySection.default({ language: "vi", heartbeatMs: 2000, replayWindowS: 600 }),
+    trust: trustSection.default({
+      lists: [], certificates: [], jwks: [], revocations: [],
+      refreshIntervalS: 3600, maxAgeS: 172800, staleAction: "flag", clockSkewS: 120, maxClockDriftS: 7200,
+    }),
+    redis: redisSection,
+    mqtt: mqttSection,
+    events: eventsSection,
+  })
+  .superRefine((cfg, ctx) => {
+    const laneIds = new Set(cfg.lanes.map((l) => l.id));
+    const seen = new Set<string>();
+    cfg.cameras.forEach((c, i) => {
+      if (seen.has(c.id)) ctx.addIssue({ code: "custom", path: ["cameras", i, "id"], message: "duplicate camera id", input: c.id });
+      seen.add(c.id);
+      if (!laneIds.has(c.lane)) ctx.addIssue({ code: "custom", path: ["cameras", i, "lane"], message: "no lane with this id", input: c.lane });
+    });
+    const lanes = new Set<string>();
+    cfg.lanes.forEach((l, i) => {
+      if (lanes.has(l.id)) ctx.addIssue({ code: "custom", path: ["lanes", i, "id"], message: "duplicate lane id", input: l.id });
+      lanes.add(l.id);
+    });
+  })
+  .describe("checkpoint-gateway configuration");
+
+export type GatewayConfig = z.output<typeof configSchema>;
+export type GatewayConfigInput = z.input<typeof configSchema>;
+
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: "input", unrepresentable: "any" });
+}

@@ -1,0 +1,16 @@
+import { z } from "zod";
+
+export const decodePassNames = ["fast", "harder", "downscale", "invert", "crop", "equalize"] as const;
+
+export const decodeSection = z
+  .strictObject({
+    workers: z.number().int().min(1).max(64).optional().describe("Decode worker threads; default is the CPU count."),
+    deadlineMs: z.number().int().min(50).default(1500).describe("A worker that has not answered a frame within this time is replaced and the frame reported failed."),
+    budgetMs: z.number().min(1).default(40).describe("Per-frame time budget: escalation passes run only while it lasts."),
+    passes: z
+      .array(z.enum(decodePassNames))
+      .min(1)
+      .default(["fast", "crop", "harder", "downscale"])
+      .describe("Decode passes in order; the first is always run, later ones only while the budget lasts and nothing was found."),
+  })
+  .describe("QR decoding in WASM worker threads.");

@@ -1,0 +1,13 @@
+import { z } from "zod";
+
+export const gatewaySection = z
+  .strictObject({
+    id: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/).default("gw-1").describe("Gateway id written into events and the ledger."),
+    hashSalt: z
+      .string()
+      .min(16)
+      .optional()
+      .describe("Salt for short hashes of credential ids in logs and events; use ${ENV}. Without it a random per-process salt is used (hashes then only correlate within one run)."),
+    stateDir: z.string().default("./state").describe("Directory for on-disk state: last good trust list, spool, ledger."),
+  })
+  .describe("Identity and local state of this gateway.");

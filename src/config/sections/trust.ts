@@ -1,0 +1,26 @@
+import { z } from "zod";
+
+export const trustSection = z
+  .strictObject({
+    lists: z
+      .array(
+        z.strictObject({
+          source: z.string().min(1).describe("File path or http(s) URL of a signed trust list."),
+          rootKey: z.string().min(1).describe("Path to the pinned root public key (PEM or JWK) the list must be signed with."),
+        }),
+      )
+      .default([])
+      .describe("Our signed trust lists."),
+    certificates: z.array(z.string()).default([]).describe("X.509 DSC certificates (PEM/DER files or directories) for EU DCC."),
+    jwks: z
+      .array(z.strictObject({ issuer: z.string().url().describe("SHC issuer (iss)."), source: z.string().min(1).describe("JWKS file or URL; default is iss + /.well-known/jwks.json.").optional() }))
+      .default([])
+      .describe("SMART Health Card issuers and their keys."),
+    revocations: z.array(z.string()).default([]).describe("Deny-list files (one hash per line) or URLs."),
+    refreshIntervalS: z.number().int().min(10).default(3600).describe("How often remote trust sources are refreshed."),
+    maxAgeS: z.number().int().min(60).default(86400 * 2).describe("Trust data older than this makes verdicts FLAG TRUST_STALE (or per staleAction)."),
+    staleAction: z.enum(["flag", "out-of-service"]).default("flag").describe("What stale trust data does to verdicts."),
+    clockSkewS: z.number().int().min(0).max(600).default(120).describe("Tolerance for iat/nbf in the future (never applied to exp)."),
+    maxClockDriftS: z.number().int().min(1).default(7200).describe("Warn when the local clock differs from the trust server's Date header by more than this."),
+  })
+  .describe("Issuer keys, trust lists and revocation.");

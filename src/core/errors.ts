@@ -1,0 +1,37 @@
+/**
+ * Stable error codes for operational failures (config, camera, trust, output).
+ * Verdict reason codes live in src/verify/reasons.ts; these are for the gateway itself.
+ * Codes are documented in docs/errors.md; a test keeps both in step.
+ */
+export const GatewayErrorCodes = {
+  GW_CONFIG_INVALID: "The configuration file failed validation; the process refuses to start.",
+  GW_CONFIG_UNREADABLE: "The configuration file could not be read or parsed as YAML.",
+  GW_CONFIG_ENV_MISSING: "A ${VAR} reference in the configuration names an unset environment variable.",
+  GW_USAGE: "The command line was malformed.",
+  GW_WASM_MISSING: "The zxing-wasm reader binary was not found on local disk.",
+  GW_WASM_CHECKSUM: "The zxing-wasm reader binary does not match the package's published SHA-256.",
+  GW_DECODE_TIMEOUT: "A decode worker passed its deadline and was replaced.",
+  GW_DECODE_CRASH: "A decode worker threw or exited and was replaced.",
+  GW_DECODE_BAD_FRAME: "A frame's dimensions or stride do not match its buffer.",
+  GW_IMAGE_UNREADABLE: "An image file could not be read or decoded.",
+  GW_CAMERA_FAILED: "A camera exceeded its restart budget and is marked failed (still retried slowly).",
+  GW_TRUST_FETCH: "A trust source could not be fetched; the last good copy stays in use.",
+  GW_TRUST_SIGNATURE: "A trust list failed signature verification; the last good copy stays in use.",
+  GW_TRUST_STALE: "Trust data is older than its configured max age.",
+  GW_REDIS_UNAVAILABLE: "The configured Redis could not be reached; local state is used meanwhile.",
+  GW_SPOOL_FULL: "The event spool reached its size bound; the oldest events are being dropped.",
+  GW_LEDGER_BROKEN: "A ledger file failed hash-chain verification.",
+} as const;
+
+export type GatewayErrorCode = keyof typeof GatewayErrorCodes;
+
+export class GatewayError extends Error {
+  constructor(
+    readonly code: GatewayErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "GatewayError";
+  }
+}

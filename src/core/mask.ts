@@ -1,0 +1,40 @@
+/**
+ * Secrets are removed where log lines are written (the sink), not at each call site:
+ * one missed call site must not leak a camera password.
+ */
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^:@/\s"']*)(?::([^@/\s"']*))?@/gi;
+
+/** `rtsp://admin:pw@host/x` -> `rtsp://***:***@host/x`. */
+export function maskUrl(text: string): string {
+  return text.replace(URL_CREDENTIALS, (_m, scheme: string, _u, p: string | undefined) =>
+    p === undefined ? `${scheme}***@` : `${scheme}***:***@`,
+  );
+}
+
+export class SecretMasker {
+  private secrets: string[] = [];
+
+  /** Registers values that must never appear in output. Very short values are ignored to avoid masking noise. */
+  add(...values: Array<string | undefined | null>): void {
+    for (const v of values) {
+      if (typeof v === "string" && v.length >= 4 && !this.secrets.includes(v)) this.secrets.push(v);
+    }
+    // Longest first so a secret that contains another is masked whole.
+    this.secrets.sort((a, b) => b.length - a.length);
+  }
+
+  mask(text: string): string {
+    let out = maskUrl(text);
+    for (const s of this.secrets) {
+      if (out.includes(s)) out = out.split(s).join("***");
+      const enc = encodeURIComponent(s);
+      if (enc !== s && out.includes(enc)) out = out.split(enc).join("***");
+      const json = JSON.stringify(s).slice(1, -1);
+      if (json !== s && out.includes(json)) out = out.split(json).join("***");
+    }
+    return out;
+  }
+}
+
+/** The process-wide masker used by the log sink; config loading registers secrets here. */
+export const secretMasker = new SecretMasker();

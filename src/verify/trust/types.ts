@@ -1,0 +1,52 @@
+import type { KeyObject, X509Certificate } from "node:crypto";
+import type { CredentialFormat } from "../../core/types.js";
+
+/**
+ * The contract between the verifiers (formats) and the trust store. Verifiers only read a
+ * `TrustView` snapshot; refreshes build a new snapshot and swap it atomically, so a
+ * verification never blocks on, or sees half of, a refresh.
+ */
+export interface TrustKey {
+  /** DCC: base64 of the first 8 bytes of SHA-256(DER cert); SHC: RFC 7638 thumbprint; pass: issuer-chosen id. */
+  kid: string;
+  /** DCC: country code or certificate issuer; SHC: the `iss` URL; pass: issuer id. */
+  issuer: string;
+  /** Credential formats this key may sign. */
+  formats: readonly CredentialFormat[];
+  key: KeyObject;
+  /** DCC document signer certificate, for validity and key-usage OIDs. */
+  certificate?: X509Certificate;
+  /** Epoch ms validity of the key itself, when known. */
+  notBefore?: number;
+  notAfter?: number;
+  /** Where the key came from (file, trust list URL, JWKS URL), for diagnostics only. */
+  source: string;
+}
+
+export interface RevocationQuery {
+  format: CredentialFormat;
+  issuer?: string;
+  kid?: string;
+  /** The credential identifier as carried in the credential (pass id, UVCI, SHC rid). */
+  id: string;
+}
+
+export interface TrustStatus {
+  /** Version of the trust data (trust list sequence number or a content hash). */
+  version: string;
+  /** Epoch ms when the oldest required source was last successfully refreshed; undefined if never. */
+  refreshedAt?: number;
+  ageMs?: number;
+  stale: boolean;
+  /** Measured offset local clock - trust server Date header, when known. */
+  clockDriftMs?: number;
+  sources: Array<{ source: string; ok: boolean; refreshedAt?: number; error?: string; keys: number }>;
+}
+
+export interface TrustView {
+  keysFor(kid: string, format: CredentialFormat): readonly TrustKey[];
+  /** SHC: keys published by one issuer (cards are only checked against their own issuer). */
+  keysForIssuer?(issuer: string, format: CredentialFormat): readonly TrustKey[];
+  isRevoked(q: RevocationQuery): boolean;
+  status(nowMs: number): TrustStatus;
+}

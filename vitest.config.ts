@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Two cores in CI: integration tests spawn ffmpeg, GStreamer and Chromium, so keep parallelism low.
+    maxWorkers: 2,
+    pool: "forks",
+    reporters: ["default"],
+  },
+});
