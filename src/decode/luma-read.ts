@@ -1,0 +1,90 @@
+import type { DecodedCode, Point } from "../core/types.js";
+import type { ZXingReaderModule } from "./wasm-loader.js";
+import type { EncodedReaderOptions } from "./reader-options.js";
+
+/** A tightly packed 8-bit luminance image living in the wasm heap (see `HeapImage`). */
+export interface LumaView {
+  width: number;
+  height: number;
+  stride: number;
+  data: Uint8Array;
+}
+
+/**
+ * A reusable block in the wasm heap holding one packed gray image. Passes write their variant
+ * (inverted, equalised, cropped) straight into it, so no per-pass allocation and no RGBA detour.
+ */
+export class HeapImage {
+  private ptr = 0;
+  private capacity = 0;
+  width = 0;
+  height = 0;
+
+  constructor(private readonly mod: ZXingReaderModule) {}
+
+  /** Reserves width*height bytes and returns a view to fill. Views die when the heap grows. */
+  reserve(width: number, height: number): Uint8Array {
+    const size = width * height;
+    if (size > this.capacity) {
+      if (this.ptr) this.mod._free(this.ptr);
+      this.ptr = this.mod._malloc(size);
+      if (!this.ptr) {
+        this.capacity = 0;
+        throw new Error(`wasm heap: cannot allocate ${size} bytes`);
+      }
+      this.capacity = size;
+    }
+    this.width = width;
+    this.height = height;
+    return this.mod.HEAPU8.subarray(this.ptr, this.ptr + size);
+  }
+
+  /** Copies a (possibly strided) luma image in, row by row when stride != width. */
+  load(src: LumaView): void {
+    const dst = this.reserve(src.width, src.height);
+    copyPacked(src, dst);
+  }
+
+  view(): Uint8Array {
+    return this.mod.HEAPU8.subarray(this.ptr, this.ptr + this.width * this.height);
+  }
+
+  read(options: EncodedReaderOptions): DecodedCode[] {
+    const vec = this.mod.readBarcodesFromPixmap(this.ptr, this.width, this.height, options);
+    try {
+      const out: DecodedCode[] = [];
+      const n = vec.size();
+      for (let i = 0; i < n; i++) {
+        const r = vec.get(i);
+        if (!r || !r.isValid) continue;
+        const p = r.position;
+        const corners: [Point, Point, Point, Point] = [
+          [p.topLeft.x, p.topLeft.y],
+          [p.topRight.x, p.topRight.y],
+          [p.bottomRight.x, p.bottomRight.y],
+          [p.bottomLeft.x, p.bottomLeft.y],
+        ];
+        // Copy: the result's bytes may be a view into the heap that the next read reuses.
+        out.push({ text: r.text, bytes: new Uint8Array(r.bytes), format: "QRCode", corners });
+      }
+      return out;
+    } finally {
+      vec.delete();
+    }
+  }
+
+  free(): void {
+    if (this.ptr) this.mod._free(this.ptr);
+    this.ptr = 0;
+    this.capacity = 0;
+  }
+}
+
+export function copyPacked(src: LumaView, dst: Uint8Array): void {
+  const { width, height, stride, data } = src;
+  if (stride === width) {
+    dst.set(data.subarray(0, width * height));
+    return;
+  }
+  for (let y = 0; y < height; y++) dst.set(data.subarray(y * stride, y * stride + width), y * width);
+}
