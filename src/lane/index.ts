@@ -1,0 +1,9 @@
+export { Lane, type LaneOptions, type VerifyFn } from "./lane.js";
+export { LaneStateMachine, LaneProblems, type LaneProblem } from "./state.js";
+export { PresenceTracker, type Presentation } from "./presence.js";
+export { ChunkGatherer, isShcChunk, type ChunkAssemblerPort } from "./chunks.js";
+export { LocalReplayGuard, type ReplayGuard, type ReplayClaim } from "./replay-guard.js";
+export { RedisReplayGuard, type RedisLike } from "./replay-redis.js";
+export { buildVerdictEvent, asReplay } from "./event.js";
+export { FileSeqStore, MemorySeqStore, type SeqStore } from "./seq-store.js";
+export type { LaneTelemetry } from "./telemetry.js";

@@ -1,0 +1,193 @@
+import type { Clock } from "../core/clock.js";
+import type { GatewayBus } from "../core/bus.js";
+import type { Logger } from "../core/logger.js";
+import { shortHash } from "../core/hash.js";
+import type { DecodeResult, LaneStatus, Verdict } from "../core/types.js";
+import type { LaneConfig } from "../config/sections/lanes.js";
+import { PresenceTracker, type Presentation } from "./presence.js";
+import { ChunkGatherer, isShcChunk, type ChunkAssemblerPort } from "./chunks.js";
+import type { ReplayGuard } from "./replay-guard.js";
+import { LaneStateMachine, type LaneProblem } from "./state.js";
+import { buildVerdictEvent, asReplay } from "./event.js";
+import type { SeqStore } from "./seq-store.js";
+import { newTelemetry, type LaneTelemetry } from "./telemetry.js";
+
+/** What the lane needs from the verifier (the shape of `createVerifier(...).verify`). */
+export type VerifyFn = (text: string, ctx: { nowMs: number; lane: { id: string; area?: string; accept: LaneConfig["accept"]; rules: LaneConfig["rules"] } }) => Verdict | Promise<Verdict>;
+
+export interface LaneOptions {
+  config: LaneConfig;
+  gatewayId: string;
+  cameraIds: readonly string[];
+  verify: VerifyFn;
+  replay: ReplayGuard;
+  bus: GatewayBus;
+  clock: Clock;
+  logger: Logger;
+  /** Salt for payload hashes (presentation keys, payloadHash). */
+  salt: string;
+  seq: SeqStore;
+  /** Chunked SHC assembler (from the verifier); without it chunks are verified one by one. */
+  chunkAssembler?: ChunkAssemblerPort;
+}
+
+/**
+ * One lane: decode results of its cameras in, one VerdictEvent per presentation out (on the bus),
+ * and the lane state the display shows. Never throws into the frame path.
+ */
+export class Lane {
+  readonly id: string;
+  private readonly presence: PresenceTracker;
+  private readonly chunks: ChunkGatherer | undefined;
+  private readonly machine: LaneStateMachine;
+  private readonly cameraUp = new Map<string, boolean>();
+  private readonly tel: LaneTelemetry = newTelemetry();
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly o: LaneOptions) {
+    this.id = o.config.id;
+    this.presence = new PresenceTracker(o.config.leaveMs);
+    const hash = (t: string) => shortHash(t, o.salt);
+    this.chunks = o.chunkAssembler ? new ChunkGatherer(o.chunkAssembler, hash, o.config.leaveMs) : undefined;
+    this.machine = new LaneStateMachine({
+      lane: this.id,
+      passHoldMs: o.config.passHoldMs,
+      flagHoldMs: o.config.flagHoldMs,
+      clock: o.clock,
+      onChange: (s) => o.bus.emit("lane-status", s),
+    });
+    for (const c of o.cameraIds) this.cameraUp.set(c, false);
+    // Until a camera delivers, the lane cannot see: fail safe from the first moment.
+    this.machine.setProblem("CAMERAS_DOWN", true);
+  }
+
+  /** Feeds one decode result. The returned promise settles when its verdicts (if any) are published; it never rejects. */
+  onDecode(r: DecodeResult): Promise<void> {
+    if (!this.machine.accepting) {
+      this.tel.framesIgnored++;
+      return Promise.resolve();
+    }
+    this.tel.framesDecoded++;
+    if (r.error) {
+      this.tel.readFailures++;
+      this.tel.missedReads += this.presence.frame(r.receivedAt, new Set());
+      return Promise.resolve();
+    }
+    const read = new Set<string>();
+    const work: Promise<void>[] = [];
+    for (const code of r.codes) {
+      this.tel.codesRead++;
+      let text = code.text;
+      let key: string;
+      let firstSeen = r.receivedAt;
+      if (this.chunks && isShcChunk(text)) {
+        const c = this.chunks.add(text, r.receivedAt, this.o.clock.now());
+        if (!c.assembledKey) continue;
+        key = c.assembledKey;
+        firstSeen = c.firstSeen;
+        if (c.assembledText === undefined) {
+          read.add(key);
+          this.presence.sight(key, r.receivedAt);
+          continue;
+        }
+        text = c.assembledText;
+      } else {
+        key = shortHash(text, this.o.salt);
+      }
+      read.add(key);
+      const s = this.presence.sight(key, r.receivedAt);
+      if (s.kind === "new") {
+        s.presentation.firstSeen = Math.min(firstSeen, s.presentation.firstSeen);
+        this.tel.presentations++;
+        work.push(this.decide(text, s.presentation, r));
+      }
+    }
+    this.tel.missedReads += this.presence.frame(r.receivedAt, read);
+    if (work.length === 0) return Promise.resolve();
+    const p = Promise.all(work).then(() => undefined);
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+    return p;
+  }
+
+  private async decide(text: string, pres: Presentation, r: DecodeResult): Promise<void> {
+    const cfg = this.o.config;
+    let v: Verdict;
+    try {
+      v = await this.o.verify(text, { nowMs: this.o.clock.now(), lane: { id: cfg.id, area: cfg.area, accept: cfg.accept, rules: cfg.rules } });
+    } catch (e) {
+      this.o.logger.error({ err: (e as Error).message, payloadHash: pres.key }, "verifier threw");
+      v = { verdict: "ERROR", reason: "INTERNAL_ERROR", format: "unknown" };
+    }
+    if (v.verdict === "PASS" && v.credentialHash) {
+      try {
+        const claim = await this.o.replay.claim(v.credentialHash, this.id);
+        if (claim.degraded) this.tel.replayDegraded++;
+        if (claim.replayed) {
+          this.tel.replays++;
+          v = asReplay(v);
+        }
+      } catch (e) {
+        // A guard that cannot answer must not turn a replay into a PASS.
+        this.o.logger.error({ err: (e as Error).message }, "replay guard failed");
+        v = { ...v, verdict: "ERROR", reason: "INTERNAL_ERROR" };
+      }
+    }
+    if (!this.machine.accepting) {
+      this.tel.verdictsDropped++;
+      return;
+    }
+    pres.decided = true;
+    const ev = buildVerdictEvent(v, {
+      gatewayId: this.o.gatewayId,
+      lane: this.id,
+      cameraId: r.cameraId,
+      seq: this.o.seq.next(this.id),
+      at: this.o.clock.now(),
+      decidedMono: this.o.clock.monotonic(),
+      frameReceivedAt: r.receivedAt,
+      firstSeen: pres.firstSeen,
+      payloadHash: pres.key,
+    });
+    this.tel.verdicts++;
+    this.tel.byReason[ev.reason] = (this.tel.byReason[ev.reason] ?? 0) + 1;
+    const framesTried = Math.max(1, pres.framesTried);
+    this.tel.framesTriedTotal += framesTried;
+    this.tel.last = { firstSeenToVerdictMs: ev.firstSeenToVerdictMs, frameToVerdictMs: ev.frameToVerdictMs, framesTried };
+    this.o.logger.info({ id: ev.id, verdict: ev.verdict, reason: ev.reason, format: ev.format, payloadHash: ev.payloadHash, credentialHash: ev.credentialHash, frameToVerdictMs: ev.frameToVerdictMs }, "verdict");
+    this.o.bus.emit("verdict", ev);
+    this.machine.showVerdict(ev);
+  }
+
+  /** Ingest reports camera state: the lane is out of service when none of its cameras delivers. */
+  setCameraUp(cameraId: string, up: boolean): void {
+    if (!this.cameraUp.has(cameraId)) return;
+    this.cameraUp.set(cameraId, up);
+    this.machine.setProblem("CAMERAS_DOWN", ![...this.cameraUp.values()].some(Boolean));
+  }
+
+  setProblem(problem: LaneProblem, on: boolean): void {
+    this.machine.setProblem(problem, on);
+  }
+
+  setPaused(paused: boolean): void {
+    this.machine.setPaused(paused);
+  }
+
+  status(): LaneStatus {
+    return this.machine.status();
+  }
+
+  stats(): LaneTelemetry & { state: string; inView: number; cameras: Record<string, boolean> } {
+    return { ...this.tel, byReason: { ...this.tel.byReason }, state: this.machine.state, inView: this.presence.size, cameras: Object.fromEntries(this.cameraUp) };
+  }
+
+  /** Waits for decisions in flight (used by shutdown and tests). */
+  async settle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  close(): void {
+    this.machine.close();
+  }
+}

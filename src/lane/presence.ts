@@ -1,0 +1,73 @@
+/**
+ * Presentation tracking: a code held up to the cameras is seen in many consecutive frames,
+ * sometimes by two cameras of the lane at once. It counts as ONE presentation until it has
+ * been out of view for `leaveMs`. Keys are short salted hashes of the QR text, never the text.
+ * Pure: the caller passes monotonic times (frame receive times); no timers.
+ */
+export interface Presentation {
+  key: string;
+  /** Monotonic ms of the first frame in which the code was read in this presentation. */
+  firstSeen: number;
+  lastSeen: number;
+  /** Frames of the lane decoded from the first sighting up to the verdict (the first included). */
+  framesTried: number;
+  /** Frames of the lane in which this code was in view but not read (after the first sighting). */
+  missedReads: number;
+  /** Set once the verdict for this presentation has been published. */
+  decided: boolean;
+}
+
+export type Sighting = { kind: "new"; presentation: Presentation } | { kind: "seen"; presentation: Presentation };
+
+export class PresenceTracker {
+  private readonly live = new Map<string, Presentation>();
+
+  constructor(private readonly leaveMs: number) {}
+
+  /** Records that `key` was read in a frame received at `at`. */
+  sight(key: string, at: number): Sighting {
+    const cur = this.live.get(key);
+    if (cur && at - cur.lastSeen <= this.leaveMs) {
+      // Frames of two cameras can arrive out of order: never move lastSeen backwards.
+      cur.lastSeen = Math.max(cur.lastSeen, at);
+      return { kind: "seen", presentation: cur };
+    }
+    const p: Presentation = { key, firstSeen: at, lastSeen: at, framesTried: 0, missedReads: 0, decided: false };
+    this.live.set(key, p);
+    return { kind: "new", presentation: p };
+  }
+
+  /**
+   * Called once per decoded frame of the lane with the keys read in it: counts frames tried for
+   * undecided presentations and misses for presentations still in view, and forgets the ones
+   * that have left (so the map stays as small as the number of codes in view).
+   */
+  frame(at: number, readKeys: ReadonlySet<string>): number {
+    let misses = 0;
+    for (const [key, p] of this.live) {
+      if (at - p.lastSeen > this.leaveMs) {
+        this.live.delete(key);
+        continue;
+      }
+      if (!p.decided) p.framesTried++;
+      if (!readKeys.has(key)) {
+        p.missedReads++;
+        misses++;
+      }
+    }
+    return misses;
+  }
+
+  get(key: string): Presentation | undefined {
+    return this.live.get(key);
+  }
+
+  /** Drops everything: after a pause or an out-of-service period every code counts as new. */
+  clear(): void {
+    this.live.clear();
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+}

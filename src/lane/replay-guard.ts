@@ -1,0 +1,67 @@
+import type { Clock } from "../core/clock.js";
+
+/**
+ * Replay guard: the first accepted use of a credential claims it for `windowMs`; another
+ * presentation of the same credential (at any lane, or again at this one) inside the window is
+ * a replay. Keys are the verifier's salted `credentialHash`, never the credential id.
+ */
+export interface ReplayClaim {
+  replayed: boolean;
+  /** Lane that holds the claim (the first use), when known. */
+  firstLane?: string;
+  /** True when the shared store was unreachable and the local fallback answered. */
+  degraded?: boolean;
+}
+
+export interface ReplayGuard {
+  claim(credentialHash: string, lane: string): Promise<ReplayClaim>;
+  close(): Promise<void>;
+}
+
+/** In-process guard: shared by all lanes of this gateway. Bounded by expiring entries. */
+export class LocalReplayGuard implements ReplayGuard {
+  private readonly claims = new Map<string, { lane: string; until: number }>();
+  private lastSweep = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly windowMs: number,
+  ) {}
+
+  claimSync(credentialHash: string, lane: string): ReplayClaim {
+    if (this.windowMs <= 0) return { replayed: false };
+    const now = this.clock.monotonic();
+    this.sweep(now);
+    const cur = this.claims.get(credentialHash);
+    if (cur && cur.until > now) return { replayed: true, firstLane: cur.lane };
+    this.claims.set(credentialHash, { lane, until: now + this.windowMs });
+    return { replayed: false };
+  }
+
+  /** Records a claim made elsewhere (the shared store), so a later Redis outage still remembers it. */
+  remember(credentialHash: string, lane: string): void {
+    if (this.windowMs <= 0) return;
+    const now = this.clock.monotonic();
+    if (!this.claims.has(credentialHash)) this.claims.set(credentialHash, { lane, until: now + this.windowMs });
+  }
+
+  claim(credentialHash: string, lane: string): Promise<ReplayClaim> {
+    return Promise.resolve(this.claimSync(credentialHash, lane));
+  }
+
+  get size(): number {
+    return this.claims.size;
+  }
+
+  close(): Promise<void> {
+    this.claims.clear();
+    return Promise.resolve();
+  }
+
+  private sweep(now: number): void {
+    // Amortised: at most one full scan per tenth of a window.
+    if (now - this.lastSweep < this.windowMs / 10) return;
+    this.lastSweep = now;
+    for (const [k, v] of this.claims) if (v.until <= now) this.claims.delete(k);
+  }
+}

@@ -1,0 +1,72 @@
+import type { Logger } from "../core/logger.js";
+import { LocalReplayGuard, type ReplayClaim, type ReplayGuard } from "./replay-guard.js";
+
+/** The few commands of ioredis the guard uses (a seam for tests). */
+export interface RedisLike {
+  set(key: string, value: string, px: "PX", ms: number, nx: "NX"): Promise<"OK" | null>;
+  get(key: string): Promise<string | null>;
+  readonly status?: string;
+}
+
+export interface RedisReplayGuardOptions {
+  redis: RedisLike;
+  keyPrefix: string;
+  windowMs: number;
+  local: LocalReplayGuard;
+  logger: Logger;
+  /** A command slower than this counts as Redis being down for this claim. */
+  timeoutMs?: number;
+}
+
+/**
+ * Shared replay guard across gateways: `SET prefix:replay:HASH lane PX window NX` makes the
+ * first use win atomically. When Redis is unreachable the in-process guard answers (logged
+ * once per outage, never thrown): a checkpoint keeps working, only cross-gateway replays
+ * are missed meanwhile.
+ */
+export class RedisReplayGuard implements ReplayGuard {
+  private down = false;
+
+  constructor(private readonly o: RedisReplayGuardOptions) {}
+
+  async claim(credentialHash: string, lane: string): Promise<ReplayClaim> {
+    if (this.o.windowMs <= 0) return { replayed: false };
+    const key = `${this.o.keyPrefix}replay:${credentialHash}`;
+    try {
+      const set = await withTimeout(this.o.redis.set(key, lane, "PX", this.o.windowMs, "NX"), this.o.timeoutMs ?? 250);
+      this.up();
+      if (set === "OK") {
+        this.o.local.remember(credentialHash, lane);
+        return { replayed: false };
+      }
+      const holder = await withTimeout(this.o.redis.get(key), this.o.timeoutMs ?? 250).catch(() => null);
+      this.o.local.remember(credentialHash, holder ?? lane);
+      return holder ? { replayed: true, firstLane: holder } : { replayed: true };
+    } catch (e) {
+      if (!this.down) {
+        this.down = true;
+        this.o.logger.warn({ code: "GW_REDIS_UNAVAILABLE", err: (e as Error).message }, "replay guard: Redis unreachable, using in-process guard");
+      }
+      return { ...this.o.local.claimSync(credentialHash, lane), degraded: true };
+    }
+  }
+
+  private up(): void {
+    if (this.down) {
+      this.down = false;
+      this.o.logger.info({ code: "GW_REDIS_UNAVAILABLE" }, "replay guard: Redis reachable again");
+    }
+  }
+
+  close(): Promise<void> {
+    return this.o.local.close();
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    t = setTimeout(() => reject(new Error(`redis command timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}

@@ -1,0 +1,115 @@
+import type { Clock, TimerHandle } from "../core/clock.js";
+import type { LaneState, LaneStatus, VerdictEvent } from "../core/types.js";
+
+/** Stable codes for why a lane is out of service (shown on the display and in /readyz). */
+export const LaneProblems = {
+  CAMERAS_DOWN: "Every camera of the lane is down (or the lane has none).",
+  TRUST_STALE: "Trust data is older than trust.maxAgeS and trust.staleAction is out-of-service.",
+  SHUTTING_DOWN: "The gateway is stopping.",
+  STARTING: "The gateway is starting: cameras and trust data are not ready yet.",
+} as const;
+export type LaneProblem = keyof typeof LaneProblems;
+
+export interface LaneStateOptions {
+  lane: string;
+  passHoldMs: number;
+  flagHoldMs: number;
+  clock: Clock;
+  onChange: (status: LaneStatus) => void;
+}
+
+/**
+ * idle -> pass|flag (held passHoldMs|flagHoldMs, then idle); any problem -> out-of-service;
+ * pause -> paused. Out-of-service and paused take precedence and clear any verdict on screen:
+ * a lane that cannot see or cannot trust must never keep showing green.
+ */
+export class LaneStateMachine {
+  private problems = new Set<LaneProblem>();
+  private paused = false;
+  private verdict: VerdictEvent | undefined;
+  private until: number | undefined;
+  private timer: TimerHandle | undefined;
+  private last: LaneStatus | undefined;
+
+  constructor(private readonly o: LaneStateOptions) {}
+
+  get state(): LaneState {
+    if (this.paused) return "paused";
+    if (this.problems.size > 0) return "out-of-service";
+    if (this.verdict) return this.verdict.verdict === "PASS" ? "pass" : "flag";
+    return "idle";
+  }
+
+  /** Verdicts are accepted only in service; returns false when the lane is paused or out of service. */
+  get accepting(): boolean {
+    return !this.paused && this.problems.size === 0;
+  }
+
+  status(): LaneStatus {
+    const s: LaneStatus = { lane: this.o.lane, state: this.state, problems: [...this.problems].sort() };
+    if (this.verdict && (s.state === "pass" || s.state === "flag")) {
+      s.verdict = this.verdict;
+      if (this.until !== undefined) s.until = this.until;
+    }
+    return s;
+  }
+
+  showVerdict(ev: VerdictEvent): void {
+    if (!this.accepting) return;
+    this.clearTimer();
+    this.verdict = ev;
+    const hold = ev.verdict === "PASS" ? this.o.passHoldMs : this.o.flagHoldMs;
+    this.until = this.o.clock.now() + hold;
+    this.timer = this.o.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.verdict = undefined;
+      this.until = undefined;
+      this.publish(true);
+    }, hold);
+    this.publish(true);
+  }
+
+  setProblem(problem: LaneProblem, on: boolean): void {
+    const had = this.problems.has(problem);
+    if (on === had) return;
+    if (on) this.problems.add(problem);
+    else this.problems.delete(problem);
+    if (on) this.clearVerdict();
+    this.publish();
+  }
+
+  hasProblem(problem: LaneProblem): boolean {
+    return this.problems.has(problem);
+  }
+
+  setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    if (paused) this.clearVerdict();
+    this.publish();
+  }
+
+  close(): void {
+    this.clearTimer();
+  }
+
+  private clearVerdict(): void {
+    this.clearTimer();
+    this.verdict = undefined;
+    this.until = undefined;
+  }
+
+  private clearTimer(): void {
+    if (this.timer) this.o.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Publishes only real changes (a second verdict in a row is a change: new seq). */
+  private publish(force = false): void {
+    const s = this.status();
+    const l = this.last;
+    if (!force && l && l.state === s.state && l.problems.join() === s.problems.join() && l.verdict?.id === s.verdict?.id) return;
+    this.last = s;
+    this.o.onChange(s);
+  }
+}

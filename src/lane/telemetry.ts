@@ -1,0 +1,41 @@
+/** Per-lane read telemetry, exported by /metrics and `stats()`. Counters only grow. */
+export interface LaneTelemetry {
+  /** Decode results received for this lane's cameras. */
+  framesDecoded: number;
+  /** Frames ignored because the lane was paused or out of service. */
+  framesIgnored: number;
+  /** Frames the decoder could not process (deadline, worker crash, bad frame). */
+  readFailures: number;
+  /** Frames in which a code in view (of a live presentation) was not read. */
+  missedReads: number;
+  /** Codes read (one per code per frame). */
+  codesRead: number;
+  presentations: number;
+  verdicts: number;
+  byReason: Record<string, number>;
+  replays: number;
+  /** Replay checks answered by the local guard because the shared one (Redis) was down. */
+  replayDegraded: number;
+  /** Verdicts dropped because the lane left service while the decision was being made. */
+  verdictsDropped: number;
+  /** Sum of frames tried from first sighting to verdict, over all verdicts (mean = /verdicts). */
+  framesTriedTotal: number;
+  last?: { firstSeenToVerdictMs: number; frameToVerdictMs: number; framesTried: number };
+}
+
+export function newTelemetry(): LaneTelemetry {
+  return {
+    framesDecoded: 0,
+    framesIgnored: 0,
+    readFailures: 0,
+    missedReads: 0,
+    codesRead: 0,
+    presentations: 0,
+    verdicts: 0,
+    byReason: {},
+    replays: 0,
+    replayDegraded: 0,
+    verdictsDropped: 0,
+    framesTriedTotal: 0,
+  };
+}

@@ -1,0 +1,80 @@
+import { FakeClock } from "../../src/core/clock.js";
+import { GatewayBus } from "../../src/core/bus.js";
+import { silentLogger } from "../../src/core/logger.js";
+import type { DecodeResult, LaneStatus, Verdict, VerdictEvent } from "../../src/core/types.js";
+import { laneSchema } from "../../src/config/sections/lanes.js";
+import { Lane, type VerifyFn } from "../../src/lane/lane.js";
+import { LocalReplayGuard, type ReplayGuard } from "../../src/lane/replay-guard.js";
+import { MemorySeqStore } from "../../src/lane/seq-store.js";
+import type { ChunkAssemblerPort } from "../../src/lane/chunks.js";
+
+/** A verifier fake: the QR text names the verdict, e.g. "VALID:alice", "EXPIRED:bob". */
+export const fakeVerify: VerifyFn = (text) => {
+  const [kind, id] = text.split(":");
+  const v: Verdict =
+    kind === "VALID"
+      ? { verdict: "PASS", reason: "OK", format: "pass", credentialHash: `cred-${id}` }
+      : { verdict: "FLAG", reason: kind ?? "PREFIX_UNKNOWN", format: "pass", credentialHash: `cred-${id}` };
+  return v;
+};
+
+export function result(cameraId: string, seq: number, receivedAt: number, texts: string[], error?: DecodeResult["error"]): DecodeResult {
+  return {
+    cameraId,
+    seq,
+    receivedAt,
+    codes: texts.map((text) => ({ text, bytes: new TextEncoder().encode(text), format: "QRCode" as const, corners: [[0, 0], [1, 0], [1, 1], [0, 1]] })),
+    timings: { queueMs: 0, decodeMs: 1, passes: ["fast"] },
+    ...(error ? { error } : {}),
+  };
+}
+
+export interface Rig {
+  clock: FakeClock;
+  bus: GatewayBus;
+  verdicts: VerdictEvent[];
+  statuses: LaneStatus[];
+  replay: ReplayGuard;
+  lanes: Map<string, Lane>;
+  lane(id: string, cameras: string[], over?: Record<string, unknown>, opts?: { verify?: VerifyFn; chunkAssembler?: ChunkAssemblerPort }): Lane;
+}
+
+export function rig(replayWindowMs = 600_000): Rig {
+  const clock = new FakeClock();
+  const bus = new GatewayBus((e) => {
+    throw e;
+  });
+  const verdicts: VerdictEvent[] = [];
+  const statuses: LaneStatus[] = [];
+  bus.on("verdict", (v) => verdicts.push(v));
+  bus.on("lane-status", (s) => statuses.push(s));
+  const replay = new LocalReplayGuard(clock, replayWindowMs);
+  const seq = new MemorySeqStore();
+  const lanes = new Map<string, Lane>();
+  return {
+    clock,
+    bus,
+    verdicts,
+    statuses,
+    replay,
+    lanes,
+    lane(id, cameras, over = {}, opts = {}) {
+      const lane = new Lane({
+        config: laneSchema.parse({ id, leaveMs: 1000, passHoldMs: 3000, flagHoldMs: 5000, ...over }),
+        gatewayId: "gw-t",
+        cameraIds: cameras,
+        verify: opts.verify ?? fakeVerify,
+        replay,
+        bus,
+        clock,
+        logger: silentLogger,
+        salt: "test-salt-0123456789",
+        seq,
+        ...(opts.chunkAssembler ? { chunkAssembler: opts.chunkAssembler } : {}),
+      });
+      for (const c of cameras) lane.setCameraUp(c, true);
+      lanes.set(id, lane);
+      return lane;
+    },
+  };
+}

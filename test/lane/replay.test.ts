@@ -1,0 +1,92 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { FakeClock } from "../../src/core/clock.js";
+import { createLogger } from "../../src/core/logger.js";
+import { LocalReplayGuard } from "../../src/lane/replay-guard.js";
+import { RedisReplayGuard } from "../../src/lane/replay-redis.js";
+import { Writable } from "node:stream";
+
+function collectingLogger() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { logger: createLogger({ level: "info", destination }), lines };
+}
+
+describe("LocalReplayGuard", () => {
+  it("first claim wins; the same hash within the window is replayed; after it, free again", async () => {
+    const clock = new FakeClock();
+    const g = new LocalReplayGuard(clock, 1000);
+    expect(await g.claim("h1", "A")).toEqual({ replayed: false });
+    expect(await g.claim("h1", "B")).toEqual({ replayed: true, firstLane: "A" });
+    expect(await g.claim("h2", "B")).toEqual({ replayed: false });
+    clock.advance(1000);
+    expect(await g.claim("h1", "B")).toEqual({ replayed: false });
+  });
+
+  it("a zero window disables the guard", async () => {
+    const g = new LocalReplayGuard(new FakeClock(), 0);
+    await g.claim("h", "A");
+    expect((await g.claim("h", "A")).replayed).toBe(false);
+  });
+
+  it("expired claims are swept so memory stays bounded", async () => {
+    const clock = new FakeClock();
+    const g = new LocalReplayGuard(clock, 100);
+    for (let i = 0; i < 1000; i++) await g.claim(`h${i}`, "A");
+    clock.advance(200);
+    await g.claim("x", "A");
+    expect(g.size).toBe(1);
+  });
+});
+
+describe("RedisReplayGuard (real Redis on 127.0.0.1:6379)", () => {
+  const prefix = `cpgw-test-${randomBytes(6).toString("hex")}:`;
+  const redis = new Redis({ host: "127.0.0.1", port: 6379, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it("shares claims between two gateways through SET NX PX", async () => {
+    await redis.connect();
+    const { logger } = collectingLogger();
+    const mk = () => new RedisReplayGuard({ redis, keyPrefix: prefix, windowMs: 5000, local: new LocalReplayGuard(new FakeClock(), 5000), logger });
+    const gw1 = mk();
+    const gw2 = mk();
+    expect(await gw1.claim("c1", "A")).toEqual({ replayed: false });
+    expect(await gw2.claim("c1", "B")).toEqual({ replayed: true, firstLane: "A" });
+    const ttl = await redis.pttl(`${prefix}replay:c1`);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(5000);
+    // Exactly one winner when two lanes claim at once.
+    const both = await Promise.all([gw1.claim("c2", "A"), gw2.claim("c2", "B")]);
+    expect(both.filter((c) => !c.replayed)).toHaveLength(1);
+  });
+
+  it("falls back to the in-process guard when Redis is down, logs once, never throws", async () => {
+    const dead = new Redis({ host: "127.0.0.1", port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    dead.on("error", () => {});
+    const { logger, lines } = collectingLogger();
+    const g = new RedisReplayGuard({ redis: dead, keyPrefix: prefix, windowMs: 5000, local: new LocalReplayGuard(new FakeClock(), 5000), logger });
+    expect(await g.claim("d1", "A")).toEqual({ replayed: false, degraded: true });
+    expect(await g.claim("d1", "B")).toEqual({ replayed: true, firstLane: "A", degraded: true });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(lines.filter((l) => l.includes("GW_REDIS_UNAVAILABLE"))).toHaveLength(1);
+    dead.disconnect();
+  });
+
+  it("a claim made through Redis is remembered locally for a later outage", async () => {
+    const local = new LocalReplayGuard(new FakeClock(), 5000);
+    const { logger } = collectingLogger();
+    const g = new RedisReplayGuard({ redis, keyPrefix: prefix, windowMs: 5000, local, logger });
+    await g.claim("e1", "A");
+    expect(local.claimSync("e1", "B")).toEqual({ replayed: true, firstLane: "A" });
+  });
+});
