@@ -1,11 +1,20 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { prepareZXingModule, ZXING_WASM_SHA256, type ZXingReaderModule } from "zxing-wasm/reader";
+import { prepareZXingModule, ZXING_WASM_SHA256, type ZXingReaderModule as PackageModule } from "zxing-wasm/reader";
 import { GatewayError } from "../core/errors.js";
 
 /** The slice of the Emscripten module we use: the raw-luminance entry point and the heap. */
-export type { ZXingReaderModule } from "zxing-wasm/reader";
+/**
+ * The Emscripten members we use. The package types them via @types/emscripten, which is not a
+ * dependency here, so the heap and allocator are declared explicitly.
+ */
+export interface ZXingReaderModule {
+  _malloc(size: number): number;
+  _free(ptr: number): void;
+  HEAPU8: Uint8Array;
+  readBarcodesFromPixmap: PackageModule["readBarcodesFromPixmap"];
+}
 
 const require = createRequire(import.meta.url);
 
@@ -47,5 +56,5 @@ export function readVerifiedWasm(path = locateReaderWasm(), expectedSha256: stri
 export async function loadReaderModule(wasmBinary: Uint8Array = readVerifiedWasm()): Promise<ZXingReaderModule> {
   // The glue keeps a module cache keyed by override identity; a fresh object forces our bytes.
   const overrides = { wasmBinary: wasmBinary as unknown as ArrayBuffer };
-  return prepareZXingModule({ overrides, fireImmediately: true });
+  return (await prepareZXingModule({ overrides, fireImmediately: true })) as unknown as ZXingReaderModule;
 }

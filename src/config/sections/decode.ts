@@ -14,3 +14,5 @@ export const decodeSection = z
       .describe("Decode passes in order; the first is always run, later ones only while the budget lasts and nothing was found."),
   })
   .describe("QR decoding in WASM worker threads.");
+
+export type DecodePassName = (typeof decodePassNames)[number];

@@ -1,0 +1,48 @@
+import type { DecodedCode, LumaFrame } from "../core/types.js";
+import { boundsAround, type Rect } from "./preprocess.js";
+
+export interface CameraCounters {
+  submitted: number;
+  decoded: number;
+  dropped: number;
+  failed: number;
+  lastDecodeMs?: number;
+}
+
+/** A code seen this recently (ms, receive-time domain) still steers the crop pass. */
+const HINT_TTL_MS = 3000;
+/** Crop margin around the last code, as a fraction of its size: people move between frames. */
+const HINT_MARGIN = 0.6;
+
+interface Hint {
+  corners: [number, number][];
+  at: number;
+  width: number;
+  height: number;
+}
+
+/** Per-camera counters and the "where was the last code" hint for the crop pass. */
+export class CameraStats {
+  private readonly counters = new Map<string, CameraCounters>();
+  private readonly hints = new Map<string, Hint>();
+
+  camera(id: string): CameraCounters {
+    let c = this.counters.get(id);
+    if (!c) this.counters.set(id, (c = { submitted: 0, decoded: 0, dropped: 0, failed: 0 }));
+    return c;
+  }
+
+  snapshot(): Record<string, CameraCounters> {
+    return Object.fromEntries([...this.counters].map(([k, v]) => [k, { ...v }]));
+  }
+
+  setHint(f: LumaFrame, codes: readonly DecodedCode[]): void {
+    this.hints.set(f.cameraId, { corners: codes.flatMap((c) => c.corners.map(([x, y]) => [x, y] as [number, number])), at: f.receivedAt, width: f.width, height: f.height });
+  }
+
+  hint(f: LumaFrame): Rect | undefined {
+    const h = this.hints.get(f.cameraId);
+    if (!h || f.receivedAt - h.at > HINT_TTL_MS || h.width !== f.width || h.height !== f.height) return undefined;
+    return boundsAround(h.corners, f.width, f.height, HINT_MARGIN);
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Pixel passes on packed 8-bit gray images. Pure functions over typed arrays: they write into a
+ * destination (usually a view of the wasm heap) so a pass never allocates a frame-sized buffer.
+ */
+import type { LumaView } from "./luma-read.js";
+
+export interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export function invertInto(src: LumaView, dst: Uint8Array): void {
+  const { width, height, stride, data } = src;
+  for (let y = 0; y < height; y++) {
+    const s = y * stride;
+    const d = y * width;
+    for (let x = 0; x < width; x++) dst[d + x] = 255 - data[s + x]!;
+  }
+}
+
+/** 2x2 box average: blurs a screen's pixel grid / moire away and quarters the decode cost. */
+export function downscale2Into(src: LumaView, dst: Uint8Array): { width: number; height: number } {
+  const w = src.width >> 1;
+  const h = src.height >> 1;
+  const { stride, data } = src;
+  for (let y = 0; y < h; y++) {
+    const r0 = 2 * y * stride;
+    const r1 = r0 + stride;
+    const d = y * w;
+    for (let x = 0; x < w; x++) {
+      const c = 2 * x;
+      dst[d + x] = (data[r0 + c]! + data[r0 + c + 1]! + data[r1 + c]! + data[r1 + c + 1]! + 2) >> 2;
+    }
+  }
+  return { width: w, height: h };
+}
+
+/** Bilinear crop-and-scale: small codes near the binarizer's limit (2 px modules) read after 2x. */
+export function cropScaleInto(src: LumaView, rect: Rect, scale: number, dst: Uint8Array): { width: number; height: number } {
+  const w = Math.max(1, Math.round(rect.w * scale));
+  const h = Math.max(1, Math.round(rect.h * scale));
+  const { stride, data } = src;
+  const maxX = src.width - 1;
+  const maxY = src.height - 1;
+  const inv = 1 / scale;
+  for (let y = 0; y < h; y++) {
+    const fy = Math.min(maxY, Math.max(0, rect.y + (y + 0.5) * inv - 0.5));
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(maxY, y0 + 1);
+    const wy = fy - y0;
+    const r0 = y0 * stride;
+    const r1 = y1 * stride;
+    const d = y * w;
+    for (let x = 0; x < w; x++) {
+      const fx = Math.min(maxX, Math.max(0, rect.x + (x + 0.5) * inv - 0.5));
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(maxX, x0 + 1);
+      const wx = fx - x0;
+      const top = data[r0 + x0]! + (data[r0 + x1]! - data[r0 + x0]!) * wx;
+      const bot = data[r1 + x0]! + (data[r1 + x1]! - data[r1 + x0]!) * wx;
+      dst[d + x] = (top + (bot - top) * wy + 0.5) | 0;
+    }
+  }
+  return { width: w, height: h };
+}
+
+/**
+ * Local contrast stretch (a cheap CLAHE relative): per tile min/max, interpolated between tile
+ * centres, each pixel mapped to 0..255 within its local range. Glare that washes a corner of a code
+ * down to a few gray levels falls below zxing's minimum local dynamic range (24); this restores it.
+ * `minRange` keeps flat noise from being blown up into texture.
+ */
+export function localStretchInto(src: LumaView, dst: Uint8Array, tile = 32, minRange = 10): void {
+  const { width, height, stride, data } = src;
+  const tx = Math.ceil(width / tile);
+  const ty = Math.ceil(height / tile);
+  const lo = new Float32Array(tx * ty);
+  const hi = new Float32Array(tx * ty);
+  for (let j = 0; j < ty; j++)
+    for (let i = 0; i < tx; i++) {
+      let mn = 255;
+      let mx = 0;
+      const ye = Math.min(height, (j + 1) * tile);
+      const xe = Math.min(width, (i + 1) * tile);
+      for (let y = j * tile; y < ye; y += 2) {
+        const r = y * stride;
+        for (let x = i * tile; x < xe; x += 2) {
+          const v = data[r + x]!;
+          if (v < mn) mn = v;
+          if (v > mx) mx = v;
+        }
+      }
+      lo[j * tx + i] = mn;
+      hi[j * tx + i] = mx;
+    }
+  // Widen each tile's range by its neighbours so a tile lying entirely inside a module keeps the
+  // range of the code around it instead of stretching its own flat patch to black/white.
+  const lo2 = new Float32Array(lo);
+  const hi2 = new Float32Array(hi);
+  for (let j = 0; j < ty; j++)
+    for (let i = 0; i < tx; i++) {
+      let mn = 255;
+      let mx = 0;
+      for (let dj = -1; dj <= 1; dj++)
+        for (let di = -1; di <= 1; di++) {
+          const jj = Math.min(ty - 1, Math.max(0, j + dj));
+          const ii = Math.min(tx - 1, Math.max(0, i + di));
+          mn = Math.min(mn, lo[jj * tx + ii]!);
+          mx = Math.max(mx, hi[jj * tx + ii]!);
+        }
+      lo2[j * tx + i] = mn;
+      hi2[j * tx + i] = Math.max(mx, mn + minRange);
+    }
+  const half = tile / 2;
+  for (let y = 0; y < height; y++) {
+    const gy = Math.min(ty - 1, Math.max(0, (y - half) / tile));
+    const j0 = Math.floor(gy);
+    const j1 = Math.min(ty - 1, j0 + 1);
+    const wy = gy - j0;
+    const r = y * stride;
+    const d = y * width;
+    for (let x = 0; x < width; x++) {
+      const gx = Math.min(tx - 1, Math.max(0, (x - half) / tile));
+      const i0 = Math.floor(gx);
+      const i1 = Math.min(tx - 1, i0 + 1);
+      const wx = gx - i0;
+      const a = j0 * tx + i0, b = j0 * tx + i1, c = j1 * tx + i0, e = j1 * tx + i1;
+      const l = (lo2[a]! * (1 - wx) + lo2[b]! * wx) * (1 - wy) + (lo2[c]! * (1 - wx) + lo2[e]! * wx) * wy;
+      const h = (hi2[a]! * (1 - wx) + hi2[b]! * wx) * (1 - wy) + (hi2[c]! * (1 - wx) + hi2[e]! * wx) * wy;
+      const v = ((data[r + x]! - l) * 255) / (h - l);
+      dst[d + x] = v < 0 ? 0 : v > 255 ? 255 : v | 0;
+    }
+  }
+}
+
+/** Axis-aligned bounds of corner points, expanded by `margin` x size and clamped to the frame. */
+export function boundsAround(points: readonly (readonly [number, number])[], frameW: number, frameH: number, margin: number): Rect | undefined {
+  if (points.length === 0) return undefined;
+  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
+  for (const [x, y] of points) {
+    x0 = Math.min(x0, x);
+    y0 = Math.min(y0, y);
+    x1 = Math.max(x1, x);
+    y1 = Math.max(y1, y);
+  }
+  const mx = (x1 - x0) * margin;
+  const my = (y1 - y0) * margin;
+  const x = Math.max(0, Math.floor(x0 - mx));
+  const y = Math.max(0, Math.floor(y0 - my));
+  const w = Math.min(frameW, Math.ceil(x1 + mx)) - x;
+  const h = Math.min(frameH, Math.ceil(y1 + my)) - y;
+  return w > 8 && h > 8 ? { x, y, w, h } : undefined;
+}

@@ -1,0 +1,28 @@
+/** Messages between the pool (main thread) and decode workers. Plain structured-clone data. */
+import type { DecodedCode } from "../core/types.js";
+import type { DecodePassName } from "../config/sections/decode.js";
+import type { Rect } from "./preprocess.js";
+
+export interface WorkerInit {
+  wasmBinary: Uint8Array;
+  /** Test-only: honour `fault` in jobs. Never set by the daemon. */
+  allowFaults: boolean;
+}
+
+export interface DecodeJob {
+  type: "decode";
+  id: number;
+  width: number;
+  height: number;
+  stride: number;
+  data: Uint8Array;
+  passes: readonly DecodePassName[];
+  budgetMs: number;
+  hint?: Rect;
+  fault?: "hang" | "throw";
+}
+
+export type WorkerMessage =
+  | { type: "ready" }
+  | { type: "init-failed"; code: string; message: string }
+  | { type: "result"; id: number; codes: DecodedCode[]; passes: DecodePassName[]; foundBy?: DecodePassName; decodeMs: number };

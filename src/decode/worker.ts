@@ -1,0 +1,34 @@
+/**
+ * Decode worker: one zxing-wasm instance per thread (the glue is single-threaded). Receives
+ * transferred luma frames, runs the strategy, posts codes back. Any exception escapes on purpose:
+ * the pool treats it as a crash and replaces this worker, since the wasm state may be corrupt.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { loadReaderModule } from "./wasm-loader.js";
+import { HeapImage } from "./luma-read.js";
+import { PassCosts, runStrategy } from "./strategy.js";
+import type { DecodeJob, WorkerInit, WorkerMessage } from "./protocol.js";
+
+const init = workerData as WorkerInit;
+const port = parentPort;
+if (!port) throw new Error("decode worker must run in a worker thread");
+
+function post(msg: WorkerMessage): void {
+  port!.postMessage(msg);
+}
+
+try {
+  const mod = await loadReaderModule(init.wasmBinary);
+  const img = new HeapImage(mod);
+  const costs = new PassCosts();
+  port.on("message", (job: DecodeJob) => {
+    if (init.allowFaults && job.fault === "hang") for (;;);
+    if (init.allowFaults && job.fault === "throw") throw new Error("injected decode fault");
+    const out = runStrategy(img, { frame: job, passes: job.passes, budgetMs: job.budgetMs, ...(job.hint ? { hint: job.hint } : {}) }, costs);
+    post({ type: "result", id: job.id, codes: out.codes, passes: out.passes, decodeMs: out.decodeMs, ...(out.foundBy ? { foundBy: out.foundBy } : {}) });
+  });
+  post({ type: "ready" });
+} catch (e) {
+  const code = (e as { code?: string }).code ?? "GW_DECODE_CRASH";
+  post({ type: "init-failed", code, message: (e as Error).message });
+}

@@ -1,0 +1,113 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { DecodePool, type DecodePoolOptions } from "../../src/decode/index.js";
+import type { DecodePoolTestOptions } from "../../src/decode/pool.js";
+import type { LumaFrame } from "../../src/core/types.js";
+import { blankFrame, qrFrame } from "./helpers.js";
+
+const base: DecodePoolOptions = { workers: 1, deadlineMs: 20_000, budgetMs: 100, passes: ["fast", "crop", "harder"] };
+let pool: DecodePool | undefined;
+afterEach(async () => {
+  await pool?.close();
+  pool = undefined;
+});
+
+describe("DecodePool", () => {
+  it("decodes a transferred strided frame and reports timings", async () => {
+    pool = await DecodePool.create(base);
+    const frame = qrFrame("POOL-1", { width: 640, height: 480, stride: 704 });
+    const r = await pool.submit(frame);
+    expect(frame.data.byteLength).toBe(0); // transferred, not copied
+    expect(r?.error).toBeUndefined();
+    expect(r?.codes.map((c) => c.text)).toEqual(["POOL-1"]);
+    expect(r?.timings.foundBy).toBe("fast");
+    expect(r?.timings.passes).toEqual(["fast"]);
+    expect(r?.timings.decodeMs).toBeGreaterThan(0);
+    expect(pool.stats().cameras.cam1).toMatchObject({ submitted: 1, decoded: 1, dropped: 0, failed: 0 });
+  });
+
+  it("copies a frame whose view does not own its buffer instead of detaching it", async () => {
+    pool = await DecodePool.create(base);
+    const f = qrFrame("VIEW-2");
+    const big = new Uint8Array(f.data.byteLength + 64);
+    big.set(f.data, 64);
+    const r = await pool.submit({ ...f, data: big.subarray(64) });
+    expect(big.byteLength).toBe(f.data.byteLength + 64);
+    expect(r?.codes[0]?.text).toBe("VIEW-2");
+  });
+
+  it("keeps the latest frame per camera and counts the replaced one as dropped", async () => {
+    pool = await DecodePool.create(base);
+    // The first frame occupies the only worker; 2 waits in the slot and is replaced by 3.
+    const p1 = pool.submit(qrFrame("A", { seq: 1 }));
+    const p2 = pool.submit(qrFrame("B", { seq: 2 }));
+    const p3 = pool.submit(qrFrame("C", { seq: 3 }));
+    const other = pool.submit(qrFrame("D", { seq: 1, cameraId: "cam2" }));
+    const [r1, r2, r3, r4] = await Promise.all([p1, p2, p3, other]);
+    expect(r1?.codes[0]?.text).toBe("A");
+    expect(r2).toBeNull();
+    expect(r3?.codes[0]?.text).toBe("C");
+    expect(r4?.codes[0]?.text).toBe("D");
+    expect(pool.stats().cameras.cam1).toMatchObject({ submitted: 3, decoded: 2, dropped: 1 });
+  });
+
+  it("reports a malformed frame as GW_DECODE_BAD_FRAME without touching a worker", async () => {
+    pool = await DecodePool.create(base);
+    const f: LumaFrame = { ...blankFrame(), stride: 100, width: 320 };
+    const r = await pool.submit(f);
+    expect(r?.error?.code).toBe("GW_DECODE_BAD_FRAME");
+    const short = await pool.submit({ ...blankFrame(), data: new Uint8Array(10) });
+    expect(short?.error?.code).toBe("GW_DECODE_BAD_FRAME");
+    expect(pool.stats()).toMatchObject({ restarts: 0, cameras: { cam1: { failed: 2 } } });
+  });
+
+  it("replaces a worker that hangs past the deadline and keeps decoding", async () => {
+    const opts: DecodePoolTestOptions = { ...base, deadlineMs: 500, faultFor: (f) => (f.seq === 1 ? "hang" : undefined) };
+    pool = await DecodePool.create(opts);
+    const r1 = await pool.submit(qrFrame("HANG", { seq: 1 }));
+    expect(r1?.error?.code).toBe("GW_DECODE_TIMEOUT");
+    expect(r1?.codes).toEqual([]);
+    const r2 = await pool.submit(qrFrame("AFTER-HANG", { seq: 2 }));
+    expect(r2?.error).toBeUndefined();
+    expect(r2?.codes[0]?.text).toBe("AFTER-HANG");
+    expect(pool.stats()).toMatchObject({ workers: 1, restarts: 1, cameras: { cam1: { failed: 1, decoded: 1 } } });
+  });
+
+  it("replaces a worker that throws and keeps decoding", async () => {
+    const opts: DecodePoolTestOptions = { ...base, faultFor: (f) => (f.seq === 1 ? "throw" : undefined) };
+    pool = await DecodePool.create(opts);
+    const r1 = await pool.submit(qrFrame("THROW", { seq: 1 }));
+    expect(r1?.error?.code).toBe("GW_DECODE_CRASH");
+    expect(r1?.error?.message).toContain("injected decode fault");
+    const r2 = await pool.submit(qrFrame("AFTER-THROW", { seq: 2 }));
+    expect(r2?.codes[0]?.text).toBe("AFTER-THROW");
+    expect(pool.stats().restarts).toBe(1);
+  });
+
+  it("hands the last code's position to the crop pass on the next frame of the same camera", async () => {
+    // crop listed first: skipped without a hint, so frame 1 is read by "fast", frame 2 by "crop".
+    pool = await DecodePool.create({ ...base, passes: ["crop", "fast"] });
+    const at = { x0: 300, y0: 200, width: 800, height: 600 };
+    const r1 = await pool.submit(qrFrame("HINT", { seq: 1, ...at }));
+    expect(r1?.timings).toMatchObject({ passes: ["fast"], foundBy: "fast" });
+    const r2 = await pool.submit(qrFrame("HINT", { seq: 2, ...at }));
+    expect(r2?.timings).toMatchObject({ passes: ["crop"], foundBy: "crop" });
+    // Corners come back in frame coordinates, not crop coordinates.
+    const [tl] = r2!.codes[0]!.corners;
+    expect(Math.abs(tl[0] - 300)).toBeLessThan(4);
+    expect(Math.abs(tl[1] - 200)).toBeLessThan(4);
+    const other = await pool.submit(qrFrame("HINT", { seq: 1, cameraId: "cam2", ...at }));
+    expect(other?.timings.foundBy).toBe("fast");
+  });
+
+  it("resolves waiting frames with null on close and refuses new ones", async () => {
+    pool = await DecodePool.create(base);
+    const p1 = pool.submit(qrFrame("X", { seq: 1 }));
+    const p2 = pool.submit(qrFrame("Y", { seq: 2 }));
+    await pool.close();
+    expect(await p2).toBeNull();
+    const r1 = await p1;
+    expect(r1 === null || r1.codes.length >= 0).toBe(true);
+    await expect(pool.submit(qrFrame("Z"))).rejects.toThrow(/closed/);
+    pool = undefined;
+  });
+});
