@@ -1,0 +1,157 @@
+import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+
+/** One spooled event: `n` is the spool position, increasing by one per append, never reused. */
+export interface SpoolRecord {
+  n: number;
+  id: string;
+  lane: string;
+  verdict: string;
+  reason: string;
+  /** The wire event as JSON (what goes into the stream's `event` field). */
+  json: string;
+  bytes: number;
+  /** Monotonic ms of the append, for latency measurements. */
+  appendedAt: number;
+}
+
+/**
+ * On-disk state next to the spool. `doneN`: every position <= doneN was forwarded or dropped.
+ * `epoch` names this spool's life: the Redis dedupe marker is per epoch, so a wiped state dir
+ * (positions restart at 1) can never be mistaken for already-forwarded events.
+ */
+export interface SpoolState {
+  epoch: string;
+  doneN: number;
+}
+
+export const SPOOL_FILE = "spool.jsonl";
+export const STATE_FILE = "spool.state.json";
+
+export interface LoadedSpool {
+  state: SpoolState;
+  pending: SpoolRecord[];
+  nextN: number;
+  /** Lines that did not parse (a torn write at a crash); they are dropped by the rewrite. */
+  badLines: number;
+  /** True when the spool file had records but no state file (a new epoch was started). */
+  stateLost: boolean;
+}
+
+export function recordLine(n: number, json: string): string {
+  // `e` is embedded raw so the forwarder sends exactly the bytes that were fsynced.
+  return `{"n":${n},"e":${json}}\n`;
+}
+
+export function loadSpool(dir: string, appendedAt: number): LoadedSpool {
+  mkdirSync(dir, { recursive: true });
+  const statePath = join(dir, STATE_FILE);
+  let state: SpoolState | undefined;
+  if (existsSync(statePath)) {
+    try {
+      const s = JSON.parse(readFileSync(statePath, "utf8")) as Partial<SpoolState>;
+      if (typeof s.epoch === "string" && /^[0-9a-f]{16,64}$/.test(s.epoch) && Number.isSafeInteger(s.doneN)) state = { epoch: s.epoch, doneN: s.doneN! };
+    } catch {
+      state = undefined;
+    }
+  }
+  const spoolPath = join(dir, SPOOL_FILE);
+  const text = existsSync(spoolPath) ? readFileSync(spoolPath, "utf8") : "";
+  const stateLost = !state && text.length > 0;
+  state ??= { epoch: randomBytes(8).toString("hex"), doneN: 0 };
+  const pending: SpoolRecord[] = [];
+  let badLines = 0;
+  let maxN = state.doneN;
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    let rec: { n?: unknown; e?: Record<string, unknown> };
+    try {
+      rec = JSON.parse(line) as typeof rec;
+    } catch {
+      badLines++;
+      continue;
+    }
+    if (!Number.isSafeInteger(rec.n) || !rec.e || typeof rec.e.id !== "string") {
+      badLines++;
+      continue;
+    }
+    const n = rec.n as number;
+    maxN = Math.max(maxN, n);
+    if (n <= state.doneN) continue;
+    // Records are appended in position order; anything else is damage, kept out of the stream order.
+    if (pending.length && n <= pending[pending.length - 1]!.n) {
+      badLines++;
+      continue;
+    }
+    const json = JSON.stringify(rec.e);
+    pending.push({
+      n,
+      id: rec.e.id,
+      lane: String(rec.e.lane ?? ""),
+      verdict: String(rec.e.verdict ?? ""),
+      reason: String(rec.e.reason ?? ""),
+      json,
+      bytes: Buffer.byteLength(recordLine(n, json)),
+      appendedAt,
+    });
+  }
+  return { state, pending, nextN: maxN + 1, badLines, stateLost };
+}
+
+/** Writes the state atomically (tmp + rename) so a crash leaves the old or the new copy. */
+export function writeState(dir: string, state: SpoolState, sync: boolean): void {
+  const tmp = join(dir, STATE_FILE + ".tmp");
+  const fd = openSync(tmp, "w");
+  try {
+    writeSync(fd, JSON.stringify(state) + "\n");
+    if (sync) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, STATE_FILE));
+}
+
+/** The append-only spool file; rewritten (compacted) to hold only pending records. */
+export class SpoolFile {
+  private fd: number;
+  size = 0;
+  constructor(private readonly dir: string) {
+    this.fd = openSync(join(dir, SPOOL_FILE), "a");
+  }
+  append(line: string): void {
+    writeSync(this.fd, line);
+    this.size += Buffer.byteLength(line);
+  }
+  fsync(): void {
+    fsyncSync(this.fd);
+  }
+  /** Replaces the file with `lines` (tmp + fsync + rename), or truncates it when none remain. */
+  rewrite(lines: string[]): void {
+    if (lines.length === 0) {
+      ftruncateSync(this.fd, 0);
+      this.size = 0;
+      return;
+    }
+    const tmp = join(this.dir, SPOOL_FILE + ".tmp");
+    const body = lines.join("");
+    writeFileSync(tmp, body);
+    const tfd = openSync(tmp, "r+");
+    try {
+      fsyncSync(tfd);
+    } finally {
+      closeSync(tfd);
+    }
+    closeSync(this.fd);
+    renameSync(tmp, join(this.dir, SPOOL_FILE));
+    this.fd = openSync(join(this.dir, SPOOL_FILE), "a");
+    this.size = Buffer.byteLength(body);
+  }
+  close(): void {
+    try {
+      fsyncSync(this.fd);
+    } finally {
+      closeSync(this.fd);
+    }
+  }
+}

@@ -1,0 +1,307 @@
+import type { Cluster, Redis } from "ioredis";
+import type { Logger } from "../../core/logger.js";
+import type { VerdictEvent } from "../../core/types.js";
+import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
+import { toWireEvent } from "./wire.js";
+import { loadSpool, recordLine, SpoolFile, writeState, type SpoolRecord, type SpoolState } from "./spool-file.js";
+import { forwardBatch, markerKey } from "./forward.js";
+
+export type FsyncPolicy = "always" | "interval" | "never";
+
+export interface EventSpoolOptions {
+  dir: string;
+  fsync: FsyncPolicy;
+  maxBytes: number;
+  redis?: Redis | Cluster;
+  stream: string;
+  logger: Logger;
+  clock?: Clock;
+  /** Used in the dedupe marker key; defaults to the first event's gateway id or "gw". */
+  gatewayId?: string;
+  /** XADD MAXLEN ~ N (0 = no trimming). */
+  maxLen?: number;
+  /** Called after each batch is acknowledged by Redis (metrics, benchmarks). */
+  onForwarded?: (records: readonly SpoolRecord[]) => void;
+  /** Tuning; defaults suit a checkpoint (a few verdicts per second, bursts after an outage). */
+  batchMaxRecords?: number;
+  commandTimeoutMs?: number;
+  fsyncIntervalMs?: number;
+}
+
+export interface SpoolStats {
+  spooled: number;
+  forwarded: number;
+  pendingBytes: number;
+  dropped: number;
+  redisUp: boolean;
+  pending: number;
+  duplicates: number;
+}
+
+export interface EventSpool {
+  append(ev: VerdictEvent): void;
+  start(): Promise<void>;
+  stats(): SpoolStats;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const RECENT_IDS = 4096;
+const BACKOFF_MS = [250, 500, 1000, 2000, 5000];
+
+/**
+ * Local spool first, Redis Stream second: `append` writes the event to disk synchronously
+ * (fsync per policy) and returns; a single pump forwards pending records in order with an
+ * idempotent script (see forward.ts), so the stream gets each event exactly once.
+ */
+export function createEventSpool(opts: EventSpoolOptions): EventSpool {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.logger.child({ module: "events.spool" });
+  const batchMax = opts.batchMaxRecords ?? 500;
+  const commandTimeoutMs = opts.commandTimeoutMs ?? 10_000;
+  const fsyncIntervalMs = opts.fsyncIntervalMs ?? 1000;
+  const redis = opts.redis;
+
+  let state: SpoolState = { epoch: "", doneN: 0 };
+  let file: SpoolFile | undefined;
+  let pending: SpoolRecord[] = [];
+  let pendingBytes = 0;
+  let nextN = 1;
+  let inflight = 0;
+  let started = false;
+  let closed = false;
+  let pump: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  let marker = "";
+  let stateDirty = false;
+  let fsyncTimer: TimerHandle | undefined;
+  let dirtyData = false;
+  let failures = 0;
+  let redisUp = false;
+  let fullSince: number | undefined;
+  let droppedSinceAlert = 0;
+  const recent = new Set<string>();
+  const recentOrder: string[] = [];
+  const counters = { spooled: 0, forwarded: 0, dropped: 0, duplicates: 0 };
+  const flushWaiters: Array<() => void> = [];
+  const onReady = () => wake?.();
+
+  function saveState(sync: boolean): void {
+    writeState(opts.dir, state, sync);
+    stateDirty = false;
+  }
+
+  function scheduleFsync(): void {
+    if (fsyncTimer || closed) return;
+    fsyncTimer = clock.setTimeout(() => {
+      fsyncTimer = undefined;
+      try {
+        if (dirtyData) file?.fsync();
+        dirtyData = false;
+        if (stateDirty) saveState(opts.fsync !== "never");
+      } catch (e) {
+        log.error({ err: e }, "spool fsync failed");
+      }
+    }, fsyncIntervalMs);
+  }
+
+  /** Oldest-first drop beyond the bound, never inside the batch Redis is working on. */
+  function enforceBound(): void {
+    if (inflight > 0) return;
+    let dropped = 0;
+    while (pendingBytes > opts.maxBytes && pending.length > 0) {
+      const r = pending.shift()!;
+      pendingBytes -= r.bytes;
+      state.doneN = r.n;
+      dropped++;
+    }
+    if (dropped === 0) return;
+    counters.dropped += dropped;
+    droppedSinceAlert += dropped;
+    stateDirty = true;
+    scheduleFsync();
+    const now = clock.monotonic();
+    // Loud but not a log flood: the first drop of an episode, then at most every 10 s.
+    if (fullSince === undefined || now - fullSince >= 10_000) {
+      log.error(
+        { code: "GW_SPOOL_FULL", dropped: droppedSinceAlert, droppedTotal: counters.dropped, maxBytes: opts.maxBytes, pending: pending.length },
+        "event spool full: dropping the oldest events",
+      );
+      fullSince = now;
+      droppedSinceAlert = 0;
+    }
+  }
+
+  function resolveFlushWaiters(): void {
+    if (pending.length > 0 || inflight > 0) return;
+    for (const w of flushWaiters.splice(0)) w();
+  }
+
+  function compact(): void {
+    if (!file) return;
+    // The state must reach disk before records vanish, or positions could be reused after a crash.
+    saveState(opts.fsync !== "never");
+    if (pending.length === 0) file.rewrite([]);
+    else if (file.size > Math.max(1 << 20, pendingBytes * 2)) file.rewrite(pending.map((r) => recordLine(r.n, r.json)));
+  }
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = clock.setTimeout(() => {
+        wake = undefined;
+        resolve();
+      }, ms);
+      wake = () => {
+        clock.clearTimeout(t);
+        wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const t = clock.setTimeout(() => reject(new Error(`redis command timed out after ${ms} ms`)), ms);
+      p.then(
+        (v) => {
+          clock.clearTimeout(t);
+          resolve(v);
+        },
+        (e: unknown) => {
+          clock.clearTimeout(t);
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
+  }
+
+  async function runPump(): Promise<void> {
+    if (!redis) return;
+    while (!closed && pending.length > 0) {
+      if (redis.status !== "ready") {
+        if (redisUp) {
+          redisUp = false;
+          log.warn({ code: "GW_REDIS_UNAVAILABLE", status: redis.status, pending: pending.length }, "redis unavailable: spooling events locally");
+        }
+        await sleep(1000);
+        continue;
+      }
+      const batch = pending.slice(0, batchMax);
+      inflight = batch.length;
+      try {
+        await withTimeout(forwardBatch(redis, { stream: opts.stream, marker }, batch, { markerTtlS: 30 * 86400, maxLen: opts.maxLen ?? 0 }), commandTimeoutMs);
+        pending.splice(0, batch.length);
+        for (const r of batch) pendingBytes -= r.bytes;
+        state.doneN = Math.max(state.doneN, batch[batch.length - 1]!.n);
+        counters.forwarded += batch.length;
+        if (!redisUp || failures > 0) log.info({ pending: pending.length, forwarded: counters.forwarded }, "redis reachable: forwarding spooled events");
+        redisUp = true;
+        failures = 0;
+        inflight = 0;
+        compact();
+        opts.onForwarded?.(batch);
+      } catch (e) {
+        inflight = 0;
+        if (redisUp || failures === 0) {
+          log.warn({ code: "GW_REDIS_UNAVAILABLE", err: (e as Error).message, pending: pending.length }, "forwarding to redis failed: spooling events locally");
+        }
+        redisUp = false;
+        const delay = BACKOFF_MS[Math.min(failures, BACKOFF_MS.length - 1)]!;
+        failures++;
+        enforceBound();
+        await sleep(delay);
+      }
+      enforceBound();
+    }
+  }
+
+  function kick(): void {
+    if (!started || closed || !redis || pump) return;
+    pump = runPump()
+      .catch((e: unknown) => log.error({ err: e }, "spool pump stopped unexpectedly"))
+      .finally(() => {
+        pump = undefined;
+        resolveFlushWaiters();
+        if (!closed && pending.length > 0) kick();
+      });
+  }
+
+  return {
+    async start() {
+      if (started) return;
+      const loaded = loadSpool(opts.dir, clock.monotonic());
+      state = loaded.state;
+      pending = loaded.pending;
+      pendingBytes = pending.reduce((a, r) => a + r.bytes, 0);
+      nextN = loaded.nextN;
+      if (loaded.badLines) log.warn({ badLines: loaded.badLines }, "spool had unreadable lines (torn write at a crash); they were skipped");
+      if (loaded.stateLost) log.warn({ pending: pending.length }, "spool state file missing: pending events are resent under a new epoch (the stream may get duplicates; consumers dedupe by id)");
+      marker = markerKey(opts.stream, opts.gatewayId ?? "gw", state.epoch);
+      saveState(true);
+      file = new SpoolFile(opts.dir);
+      file.rewrite(pending.map((r) => recordLine(r.n, r.json)));
+      started = true;
+      redisUp = redis?.status === "ready";
+      redis?.on("ready", onReady);
+      if (!redis) log.info("no redis configured: verdict events are not spooled for a stream");
+      enforceBound();
+      kick();
+    },
+
+    append(ev) {
+      if (!started || closed || !redis || !file) {
+        if (closed || started) return;
+        throw new Error("event spool: append() before start()");
+      }
+      const wire = toWireEvent(ev);
+      if (recent.has(wire.id)) {
+        counters.duplicates++;
+        return;
+      }
+      recent.add(wire.id);
+      recentOrder.push(wire.id);
+      if (recentOrder.length > RECENT_IDS) recent.delete(recentOrder.shift()!);
+      const json = JSON.stringify(wire);
+      const n = nextN++;
+      const line = recordLine(n, json);
+      file.append(line);
+      if (opts.fsync === "always") file.fsync();
+      else if (opts.fsync === "interval") {
+        dirtyData = true;
+        scheduleFsync();
+      }
+      const bytes = Buffer.byteLength(line);
+      pending.push({ n, id: wire.id, lane: wire.lane, verdict: wire.verdict, reason: wire.reason, json, bytes, appendedAt: clock.monotonic() });
+      pendingBytes += bytes;
+      counters.spooled++;
+      enforceBound();
+      kick();
+    },
+
+    stats() {
+      return { ...counters, pendingBytes, redisUp: redisUp && redis?.status === "ready", pending: pending.length };
+    },
+
+    flush() {
+      if (!redis || closed || (pending.length === 0 && inflight === 0)) {
+        file?.fsync();
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => flushWaiters.push(resolve));
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      redis?.off("ready", onReady);
+      wake?.();
+      if (pump) await pump;
+      if (fsyncTimer) clock.clearTimeout(fsyncTimer);
+      if (file) {
+        saveState(true);
+        file.close();
+      }
+      for (const w of flushWaiters.splice(0)) w();
+    },
+  };
+}
