@@ -18,10 +18,25 @@ export const cameraSchema = z
     subStream: z.string().optional().describe("Optional low-resolution sub-stream URL used instead of the main stream for decoding."),
     startupGraceMs: z.number().int().min(500).default(10000).describe("Time allowed for the first frame after (re)start."),
     stallTimeoutMs: z.number().int().min(200).default(3000).describe("No frame for this long in steady state means stalled: the process is killed and restarted."),
+    pixelFormat: z.enum(["yuv420p", "gray"]).default("yuv420p").describe("What ffmpeg writes to the pipe. yuv420p (the Y plane is handed on) avoids a swscale pass and measured ~1/3 less ffmpeg CPU than gray; see docs/ingest.md."),
+    killGraceMs: z.number().int().min(50).default(2000).describe("After SIGTERM, wait this long before SIGKILL (ffmpeg ignores SIGTERM on a stalled input)."),
+    backoffInitialMs: z.number().int().min(10).default(500).describe("First restart delay; doubles per failed attempt, reset by the first good frame."),
+    backoffMaxMs: z.number().int().min(10).default(3000).describe("Cap of the restart delay. Kept short so a camera is back within a few seconds of its server."),
+    backoffJitter: z.number().min(0).max(1).default(0.2).describe("Relative jitter (+/-) on each restart delay, so cameras behind one switch do not reconnect in lockstep."),
+    restartBudget: z.number().int().min(1).default(10).describe("Restarts allowed within restartWindowMs before the camera is marked failed (GW_CAMERA_FAILED)."),
+    restartWindowMs: z.number().int().min(1000).default(300000).describe("Window of the restart budget."),
+    failedRetryMs: z.number().int().min(100).default(15000).describe("Retry interval while the camera is marked failed."),
+    ffmpegPath: z.string().min(1).default("ffmpeg").describe("ffmpeg executable."),
   })
   .superRefine((c, ctx) => {
     if (c.source === "rtsp" && !c.url) ctx.addIssue({ code: "custom", path: ["url"], message: "required when source is rtsp", input: c.url });
     if (c.source === "file" && !c.file) ctx.addIssue({ code: "custom", path: ["file"], message: "required when source is file", input: c.file });
+    for (const key of ["url", "subStream"] as const) {
+      const v = c[key];
+      if (v !== undefined && c.source === "rtsp" && !/^rtsps?:\/\/[^\s]+$/i.test(v)) ctx.addIssue({ code: "custom", path: [key], message: "must be an rtsp:// or rtsps:// URL", input: "(masked)" });
+    }
+    if (c.pixelFormat === "yuv420p" && (c.width % 2 !== 0 || c.height % 2 !== 0)) ctx.addIssue({ code: "custom", path: ["width"], message: "width and height must be even for yuv420p", input: `${c.width}x${c.height}` });
+    if (c.backoffMaxMs < c.backoffInitialMs) ctx.addIssue({ code: "custom", path: ["backoffMaxMs"], message: "must be >= backoffInitialMs", input: c.backoffMaxMs });
   });
 
 export const camerasSection = z.array(cameraSchema).default([]).describe("Cameras; each runs its own supervised ffmpeg.");

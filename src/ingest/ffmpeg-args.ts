@@ -1,0 +1,39 @@
+import type { CameraConfig } from "./types.js";
+
+/** Bytes ffmpeg writes per frame, and how many of them (the first) form the luminance plane. */
+export function frameLayout(width: number, height: number, pixelFormat: "yuv420p" | "gray"): { frameBytes: number; lumaBytes: number } {
+  const luma = width * height;
+  if (pixelFormat === "gray") return { frameBytes: luma, lumaBytes: luma };
+  const chroma = Math.ceil(width / 2) * Math.ceil(height / 2);
+  return { frameBytes: luma + 2 * chroma, lumaBytes: luma };
+}
+
+type ArgsCamera = Pick<CameraConfig, "source" | "file" | "width" | "height" | "transport" | "pixelFormat">;
+
+/**
+ * The ffmpeg command line (pure). Why each flag:
+ * - nobuffer/low_delay: ~155-355 ms camera->frame instead of ~490 ms plus a 2 s start burst (field notes).
+ * - small probesize/analyzeduration: start-up to first frame is dominated by probing.
+ * - -timeout (µs): the RTSP socket gives up on a dead server instead of hanging forever.
+ * - -fps_mode passthrough: never let ffmpeg duplicate frames to fill a gap (that is the burst of old frames).
+ * - format=yuv420p|yuvj420p: accept either range without a conversion pass; we only read the Y plane.
+ */
+export function ffmpegArgs(cam: ArgsCamera, url: string): string[] {
+  const input: string[] = [];
+  if (cam.source === "file") {
+    input.push("-re", "-stream_loop", "-1", "-i", cam.file ?? "");
+  } else {
+    input.push("-rtsp_transport", cam.transport, "-timeout", "5000000", "-i", url);
+  }
+  const format = cam.pixelFormat === "gray" ? "format=gray" : "format=pix_fmts=yuv420p|yuvj420p";
+  return [
+    "-hide_banner", "-nostdin", "-loglevel", "warning",
+    "-fflags", "nobuffer", "-flags", "low_delay",
+    "-probesize", "500000", "-analyzeduration", "1000000",
+    ...input,
+    "-an", "-sn", "-dn",
+    "-vf", `scale=${cam.width}:${cam.height},${format}`,
+    "-fps_mode", "passthrough",
+    "-f", "rawvideo", "pipe:1",
+  ];
+}

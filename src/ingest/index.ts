@@ -1,0 +1,11 @@
+/** Camera ingest: one supervised ffmpeg per camera, delivering 8-bit luminance frames. */
+export { CameraSupervisor, type SupervisorDeps } from "./supervisor.js";
+export type { CameraConfig, CameraState, CameraStats, SpawnedProcess, Spawner, ByteStream } from "./types.js";
+export { nodeSpawner } from "./spawner.js";
+export { syntheticSpawner } from "./synthetic.js";
+export { ffmpegArgs, frameLayout } from "./ffmpeg-args.js";
+export { inputUrl, displayUrl } from "./camera-url.js";
+export { backoffDelay, type BackoffPolicy } from "./backoff.js";
+export { BurstGuard } from "./burst-guard.js";
+export { FrameSlicer } from "./frame-slicer.js";
+export { isCorruptWarning } from "./stderr-log.js";

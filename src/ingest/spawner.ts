@@ -1,0 +1,8 @@
+import { spawn } from "node:child_process";
+import type { SpawnedProcess, Spawner } from "./types.js";
+
+/** The real spawner: stdin closed, stdout (frames) and stderr (warnings) piped. */
+export const nodeSpawner: Spawner = (command, args) => {
+  const child = spawn(command, [...args], { stdio: ["ignore", "pipe", "pipe"], windowsHide: true });
+  return child as unknown as SpawnedProcess;
+};

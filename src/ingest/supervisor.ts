@@ -1,0 +1,352 @@
+import { EventEmitter } from "node:events";
+import { systemClock, type Clock, type TimerHandle } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
+import { secretMasker } from "../core/mask.js";
+import type { LumaFrame } from "../core/types.js";
+import { backoffDelay } from "./backoff.js";
+import { BurstGuard } from "./burst-guard.js";
+import { displayUrl, inputUrl } from "./camera-url.js";
+import { EventWindow } from "./event-window.js";
+import { ffmpegArgs, frameLayout } from "./ffmpeg-args.js";
+import { FrameSlicer } from "./frame-slicer.js";
+import { CpuSampler } from "./proc-cpu.js";
+import { nodeSpawner } from "./spawner.js";
+import { StderrLog } from "./stderr-log.js";
+import { syntheticSpawner } from "./synthetic.js";
+import type { CameraConfig, CameraState, CameraStats, SpawnedProcess, Spawner } from "./types.js";
+
+export interface SupervisorDeps {
+  clock?: Clock;
+  spawner?: Spawner;
+  logger: Logger;
+  onFrame: (frame: LumaFrame) => void;
+  /** 0 <= r < 1, for backoff jitter; injected for deterministic tests. */
+  random?: () => number;
+}
+
+/** One ffmpeg process and everything that belongs to it; handlers compare against `cur`. */
+interface Run {
+  gen: number;
+  proc: SpawnedProcess | undefined;
+  startedAt: number;
+  lastFrameAt: number | undefined;
+  delivered: number;
+  gone: boolean;
+  killing: boolean;
+  stderr: StderrLog;
+  timers: TimerHandle[];
+}
+
+const HOUR = 3_600_000;
+const FPS_WINDOW_MS = 5_000;
+
+/**
+ * Keeps one camera's ffmpeg alive: watchdog (start-up grace, then stall timeout), SIGTERM then
+ * SIGKILL, every exit treated as a failure, capped exponential backoff with jitter reset by the
+ * first good frame, a restart budget (then GW_CAMERA_FAILED and slow retries), and a generation
+ * per process so late events of an old process change nothing. Emits 'state' (state, prev).
+ */
+export class CameraSupervisor extends EventEmitter {
+  private readonly clock: Clock;
+  private readonly spawner: Spawner;
+  private readonly log: Logger;
+  private readonly random: () => number;
+  private readonly burst: BurstGuard;
+  private readonly layout: { frameBytes: number; lumaBytes: number };
+  private readonly restarts: EventWindow;
+  private readonly reconnects = new EventWindow(HOUR);
+  private readonly stalls = new EventWindow(HOUR);
+  private readonly recentTimes: number[] = [];
+  private firstFrameAt: number | undefined;
+  private readonly cpu = new CpuSampler();
+  private _state: CameraState = "stopped";
+  private gen = 0;
+  private cur: Run | undefined;
+  private attempt = 0;
+  private failed = false;
+  private stopping = false;
+  private pendingStart = false;
+  private restartTimer: TimerHandle | undefined;
+  private stopWaiters: Array<() => void> = [];
+  private seq = 0;
+  private lastFrameAt: number | undefined;
+  private framesIn = 0;
+  private framesDropped = 0;
+  private burstDropped = 0;
+  private corruptWarnings = 0;
+  private onFrameErrors = 0;
+
+  constructor(
+    readonly camera: CameraConfig,
+    private readonly deps: SupervisorDeps,
+  ) {
+    super();
+    this.clock = deps.clock ?? systemClock;
+    this.spawner = deps.spawner ?? (camera.source === "synthetic" ? syntheticSpawner(this.clock, camera) : nodeSpawner);
+    this.log = deps.logger.child({ module: "ingest", camera: camera.id, lane: camera.lane });
+    this.random = deps.random ?? Math.random;
+    this.burst = new BurstGuard(camera.fps);
+    this.layout = frameLayout(camera.width, camera.height, camera.pixelFormat);
+    this.restarts = new EventWindow(camera.restartWindowMs);
+  }
+
+  get state(): CameraState {
+    return this._state;
+  }
+
+  start(): void {
+    if (!this.stopping && this._state !== "stopped") return;
+    this.stopping = false;
+    this.attempt = 0;
+    if (this.cur && !this.cur.gone) {
+      // The previous process is still being killed: its reader must finish before a new one starts.
+      this.pendingStart = true;
+      return;
+    }
+    this.spawn();
+  }
+
+  /** Stops the process (SIGTERM, then SIGKILL) and resolves once it has exited. */
+  stop(): Promise<void> {
+    this.pendingStart = false;
+    this.stopping = true;
+    this.gen++;
+    this.clearRestart();
+    this.setState("stopped");
+    const run = this.cur;
+    if (!run || run.gone) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.stopWaiters.push(resolve);
+      this.terminate(run);
+    });
+  }
+
+  stats(): CameraStats {
+    const now = this.clock.monotonic();
+    const s: CameraStats = {
+      id: this.camera.id,
+      lane: this.camera.lane,
+      state: this._state,
+      url: displayUrl(this.camera),
+      fpsIn: this.fpsIn(now),
+      framesIn: this.framesIn,
+      framesDropped: this.framesDropped,
+      burstDropped: this.burstDropped,
+      reconnectsLastHour: this.reconnects.count(now),
+      stallsLastHour: this.stalls.count(now),
+      corruptWarnings: this.corruptWarnings,
+      generation: this.gen,
+    };
+    if (this.lastFrameAt !== undefined) s.lastFrameAgeMs = Math.max(0, now - this.lastFrameAt);
+    const run = this.cur;
+    const cpu = run && !run.gone ? this.cpu.sample(run.proc?.pid, now) : undefined;
+    if (cpu !== undefined) s.ffmpegCpuPercent = cpu;
+    return s;
+  }
+
+  private spawn(): void {
+    const run: Run = {
+      gen: ++this.gen,
+      proc: undefined,
+      startedAt: this.clock.monotonic(),
+      lastFrameAt: undefined,
+      delivered: 0,
+      gone: false,
+      killing: false,
+      stderr: new StderrLog(40, () => {
+        if (run === this.cur) this.corruptWarnings++;
+      }),
+      timers: [],
+    };
+    this.cur = run;
+    this.burst.reset();
+    this.setState(this.failed ? "failed" : "starting");
+    const slicer = new FrameSlicer(this.layout.frameBytes, this.layout.lumaBytes, (luma) => this.onLuma(run, luma));
+    const args = ffmpegArgs(this.camera, inputUrl(this.camera));
+    try {
+      run.proc = this.spawner(this.camera.ffmpegPath, args);
+    } catch (e) {
+      this.gone(run, { error: e as Error });
+      return;
+    }
+    const proc = run.proc;
+    proc.stdout.on("data", (c) => {
+      if (run === this.cur && !run.gone) slicer.push(c);
+    });
+    proc.stderr.on("data", (c) => run.stderr.push(c));
+    proc.on("error", (error) => this.gone(run, { error }));
+    proc.on("exit", (code, signal) => this.gone(run, { code, signal }));
+    this.armWatchdog(run, this.camera.startupGraceMs);
+  }
+
+  private onLuma(run: Run, data: Uint8Array): void {
+    if (run !== this.cur || run.gone || this.stopping) return;
+    const now = this.clock.monotonic();
+    this.framesIn++;
+    const seq = ++this.seq;
+    if (run.lastFrameAt === undefined) {
+      // From the first frame on, the shorter steady-state limit applies.
+      for (const t of run.timers) this.clock.clearTimeout(t);
+      run.timers = [];
+      this.armWatchdog(run, this.camera.stallTimeoutMs);
+    }
+    run.lastFrameAt = now;
+    this.lastFrameAt = now;
+    this.recordFps(now);
+    if (run.killing) {
+      this.framesDropped++;
+      return;
+    }
+    if (!this.burst.accept(now)) {
+      this.framesDropped++;
+      this.burstDropped++;
+      return;
+    }
+    if (run.delivered++ === 0) {
+      this.attempt = 0;
+      if (this.failed) this.log.info({ event: "camera_recovered" }, "camera delivers frames again after being marked failed");
+      this.failed = false;
+      this.setState("online");
+    }
+    const { width, height } = this.camera;
+    try {
+      this.deps.onFrame({ cameraId: this.camera.id, seq, width, height, stride: width, data, receivedAt: now });
+    } catch (e) {
+      if (this.onFrameErrors++ === 0) this.log.error({ err: e, event: "on_frame_threw" }, "frame consumer threw; frames keep flowing");
+    }
+  }
+
+  private armWatchdog(run: Run, delayMs: number): void {
+    run.timers.push(this.clock.setTimeout(() => this.checkWatchdog(run), delayMs));
+  }
+
+  /** One timer per check instead of one per frame: it re-arms for the remaining time. */
+  private checkWatchdog(run: Run): void {
+    if (run !== this.cur || run.gone || run.killing) return;
+    const now = this.clock.monotonic();
+    const since = run.lastFrameAt ?? run.startedAt;
+    const limit = run.lastFrameAt === undefined ? this.camera.startupGraceMs : this.camera.stallTimeoutMs;
+    const left = since + limit - now;
+    if (left > 0) {
+      this.armWatchdog(run, left);
+      return;
+    }
+    this.stalls.add(now);
+    this.setState("stalled");
+    this.log.warn({ event: "camera_stalled", phase: run.lastFrameAt === undefined ? "startup" : "steady", noFrameMs: Math.round(now - since) }, "no frame within the watchdog limit; restarting ffmpeg");
+    this.terminate(run);
+  }
+
+  /** SIGTERM, then SIGKILL after the grace; if even that is never reported, give the process up. */
+  private terminate(run: Run): void {
+    if (run.gone || run.killing) return;
+    run.killing = true;
+    const grace = this.camera.killGraceMs;
+    run.proc?.kill("SIGTERM");
+    run.timers.push(
+      this.clock.setTimeout(() => {
+        if (run.gone) return;
+        this.log.warn({ event: "ffmpeg_sigkill", pid: run.proc?.pid }, "ffmpeg ignored SIGTERM; sending SIGKILL");
+        run.proc?.kill("SIGKILL");
+        run.timers.push(
+          this.clock.setTimeout(() => {
+            if (run.gone) return;
+            this.log.error({ event: "ffmpeg_unkillable", pid: run.proc?.pid }, "ffmpeg did not exit after SIGKILL; abandoning it");
+            this.gone(run, { abandoned: true });
+          }, grace),
+        );
+      }, grace),
+    );
+  }
+
+  private gone(run: Run, how: { code?: number | null; signal?: NodeJS.Signals | null; error?: Error; abandoned?: boolean }): void {
+    if (run.gone) return;
+    run.gone = true;
+    for (const t of run.timers) this.clock.clearTimeout(t);
+    run.timers = [];
+    if (this.stopping || run !== this.cur) {
+      if (run === this.cur) this.resolveStop();
+      return;
+    }
+    const wasStall = this._state === "stalled";
+    const detail = {
+      event: "ffmpeg_exit",
+      code: how.code ?? null,
+      signal: how.signal ?? null,
+      error: how.error ? secretMasker.mask(how.error.message) : undefined,
+      uptimeMs: Math.round(this.clock.monotonic() - run.startedAt),
+      framesDelivered: run.delivered,
+      stderr: run.stderr.tail().map((l) => secretMasker.mask(l)),
+    };
+    // Every exit is a failure: ffmpeg exits with code 0 when the server goes away.
+    if (wasStall) this.log.warn(detail, "ffmpeg stopped after a stall");
+    else this.log.error(detail, "ffmpeg exited unexpectedly");
+    this.scheduleRestart();
+  }
+
+  private resolveStop(): void {
+    const waiters = this.stopWaiters;
+    this.stopWaiters = [];
+    for (const w of waiters) w();
+    if (this.pendingStart) {
+      this.pendingStart = false;
+      this.spawn();
+    }
+  }
+
+  private scheduleRestart(): void {
+    const now = this.clock.monotonic();
+    this.restarts.add(now);
+    let delay: number;
+    if (this.restarts.count(now) > this.camera.restartBudget) {
+      if (!this.failed) {
+        this.failed = true;
+        this.log.error(
+          { code: "GW_CAMERA_FAILED", event: "camera_failed", restarts: this.restarts.count(now), windowMs: this.camera.restartWindowMs, retryMs: this.camera.failedRetryMs },
+          "camera exceeded its restart budget; marked failed, retrying slowly",
+        );
+      }
+      delay = this.camera.failedRetryMs;
+      this.setState("failed");
+    } else if (this.failed) {
+      delay = this.camera.failedRetryMs;
+      this.setState("failed");
+    } else {
+      delay = backoffDelay(this.attempt++, { initialMs: this.camera.backoffInitialMs, maxMs: this.camera.backoffMaxMs, jitter: this.camera.backoffJitter }, this.random);
+      this.setState("backoff");
+    }
+    const gen = this.gen;
+    this.restartTimer = this.clock.setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.stopping || gen !== this.gen) return;
+      this.reconnects.add(this.clock.monotonic());
+      this.spawn();
+    }, delay);
+  }
+
+  private clearRestart(): void {
+    if (this.restartTimer) this.clock.clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+  }
+
+  private recordFps(now: number): void {
+    this.firstFrameAt ??= now;
+    this.recentTimes.push(now);
+    while (this.recentTimes.length > 0 && this.recentTimes[0]! <= now - FPS_WINDOW_MS) this.recentTimes.shift();
+  }
+
+  /** Frames per second over the last window (over the frames seen so far right after the first). */
+  private fpsIn(now: number): number {
+    if (this.firstFrameAt === undefined) return 0;
+    const t = this.recentTimes.filter((x) => x > now - FPS_WINDOW_MS);
+    if (now - this.firstFrameAt >= FPS_WINDOW_MS) return (t.length * 1000) / FPS_WINDOW_MS;
+    return t.length >= 2 ? ((t.length - 1) * 1000) / (t[t.length - 1]! - t[0]!) : 0;
+  }
+
+  private setState(next: CameraState): void {
+    const prev = this._state;
+    if (prev === next) return;
+    this._state = next;
+    this.emit("state", next, prev);
+  }
+}

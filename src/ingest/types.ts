@@ -1,0 +1,50 @@
+import type { CameraConfig } from "../config/sections/cameras.js";
+
+export type { CameraConfig };
+
+export type CameraState = "starting" | "online" | "stalled" | "backoff" | "failed" | "stopped";
+
+/** Per-camera numbers, read in-process by the server and the metrics exporter. */
+export interface CameraStats {
+  id: string;
+  lane: string;
+  state: CameraState;
+  /** The input URL with credentials masked. */
+  url: string;
+  /** Frames read from ffmpeg per second, over the last few seconds. */
+  fpsIn: number;
+  /** Frames read from ffmpeg since start (all processes). */
+  framesIn: number;
+  /** Frames read but not handed on (burst after a gap, frames of a process already declared dead). */
+  framesDropped: number;
+  /** The part of framesDropped that arrived in a burst after a gap or at process start. */
+  burstDropped: number;
+  /** Milliseconds since the last frame was read; absent before the first frame. */
+  lastFrameAgeMs?: number;
+  reconnectsLastHour: number;
+  stallsLastHour: number;
+  /** ffmpeg stderr lines that report corrupt or concealed frames. */
+  corruptWarnings: number;
+  /** CPU of the current ffmpeg process (100 = one core) since the previous stats() call. */
+  ffmpegCpuPercent?: number;
+  /** Increments with every ffmpeg process (and on stop); events of older generations are ignored. */
+  generation: number;
+}
+
+/** The minimal readable side we use from a child's stdout/stderr. */
+export interface ByteStream {
+  on(event: "data", fn: (chunk: Uint8Array) => void): unknown;
+}
+
+/** What the supervisor needs of a child process; Node's ChildProcess fits, and so do test fakes. */
+export interface SpawnedProcess {
+  readonly pid: number | undefined;
+  readonly stdout: ByteStream;
+  readonly stderr: ByteStream;
+  kill(signal: NodeJS.Signals): boolean;
+  on(event: "exit", fn: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  on(event: "error", fn: (err: Error) => void): unknown;
+}
+
+/** Injected so supervisors are tested with a scripted fake ffmpeg. */
+export type Spawner = (command: string, args: readonly string[]) => SpawnedProcess;
