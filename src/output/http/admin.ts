@@ -1,0 +1,95 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from "fastify";
+import rateLimit from "@fastify/rate-limit";
+import type { Logger } from "../../core/logger.js";
+import { secretMasker } from "../../core/mask.js";
+
+export interface AdminActions {
+  reloadConfig(): Promise<void>;
+  refreshTrust(): Promise<unknown>;
+  pauseLane(id: string): void;
+  resumeLane(id: string): void;
+}
+
+export interface AdminOptions {
+  token: string;
+  rateLimitPerMinute: number;
+  actions: AdminActions;
+  laneIds: () => string[];
+  /** Summary returned after a trust refresh (never the raw refresh result, which may hold keys). */
+  trustSummary: () => unknown;
+  /** Called after an action that may change what displays show. */
+  onChanged: (lane?: string) => void;
+  logger: Logger;
+}
+
+const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+
+/** Constant-time: both sides are hashed to equal length first, so neither length nor prefix leaks. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  const ok = timingSafeEqual(digest(m?.[1] ?? ""), digest(token));
+  return ok && m !== null;
+}
+
+function failure(reply: FastifyReply, e: unknown, log: Logger, action: string) {
+  const code = typeof (e as { code?: unknown })?.code === "string" ? (e as { code: string }).code : "GW_ADMIN_ACTION_FAILED";
+  const message = secretMasker.mask(e instanceof Error ? e.message : String(e));
+  log.warn({ action, code, err: message }, "admin action failed");
+  return reply.code(500).send({ ok: false, code, message });
+}
+
+/**
+ * The admin API lives on its own listener (loopback by default) so the read-only display port
+ * can be exposed to kiosks without exposing control. Every request, authorised or not, counts
+ * against the rate limit, so the token cannot be guessed quickly.
+ */
+export async function buildAdminServer(o: AdminOptions): Promise<FastifyInstance> {
+  const log = o.logger;
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), forceCloseConnections: true, bodyLimit: 16 * 1024 });
+  await app.register(rateLimit, { global: true, max: o.rateLimitPerMinute, timeWindow: 60_000 });
+  // preHandler, not onRequest: rate-limit's own per-route onRequest hook must run first.
+  app.addHook("preHandler", async (req, reply) => {
+    if (!bearerMatches(req.headers.authorization, o.token)) {
+      log.warn({ method: req.method, url: req.url, remote: req.ip }, "admin request refused (bad or missing token)");
+      return reply.code(401).header("www-authenticate", 'Bearer realm="checkpoint-gateway admin"').send({ ok: false, code: "GW_ADMIN_UNAUTHORIZED" });
+    }
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    log.info({ method: req.method, url: req.url, status: reply.statusCode, remote: req.ip }, "admin request");
+  });
+
+  app.post("/admin/reload", async (_req, reply) => {
+    try {
+      await o.actions.reloadConfig();
+      o.onChanged();
+      return { ok: true };
+    } catch (e) {
+      return failure(reply, e, log, "reload");
+    }
+  });
+  app.post("/admin/trust/refresh", async (_req, reply) => {
+    try {
+      await o.actions.refreshTrust();
+      o.onChanged();
+      return { ok: true, trust: o.trustSummary() };
+    } catch (e) {
+      return failure(reply, e, log, "trust-refresh");
+    }
+  });
+  for (const action of ["pause", "resume"] as const) {
+    app.post<{ Params: { id: string } }>(`/admin/lanes/:id/${action}`, async (req, reply) => {
+      const id = req.params.id;
+      if (!o.laneIds().includes(id)) return reply.code(404).send({ ok: false, code: "GW_LANE_UNKNOWN", lane: id });
+      try {
+        if (action === "pause") o.actions.pauseLane(id);
+        else o.actions.resumeLane(id);
+        o.onChanged(id);
+        return { ok: true, lane: id, action };
+      } catch (e) {
+        return failure(reply, e, log, action);
+      }
+    });
+  }
+  return app;
+}

@@ -1,0 +1,202 @@
+import type { AddressInfo } from "node:net";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { GatewayBus } from "../../core/bus.js";
+import { systemClock, type Clock } from "../../core/clock.js";
+import { moduleLogger, type Logger } from "../../core/logger.js";
+import type { LaneStatus, LumaFrame } from "../../core/types.js";
+import type { GatewayConfig } from "../../config/schema.js";
+import type { TrustStatus } from "../../verify/trust/types.js";
+import type { GatewayMetrics } from "../metrics/index.js";
+import { buildAdminServer, type AdminActions } from "./admin.js";
+import { LaneHub } from "./lane-hub.js";
+import { holdMs, laneView, type LaneDisplayConfig, type LaneView } from "./lane-view.js";
+import { HEADLINES, oosText } from "./display-text.js";
+import { CAMERA_UP_STATE } from "./readiness.js";
+import { RecentVerdicts, trustSummary } from "./dashboard-data.js";
+import { SnapshotCache } from "./snapshot.js";
+import { loadStaticFiles } from "./static-files.js";
+import { registerPublicRoutes } from "./routes.js";
+
+export interface CameraInfo {
+  id: string;
+  lane: string;
+  /** Ingest supervisor state; "online" means frames are arriving. */
+  state: string;
+  fpsIn: number;
+  framesDropped: number;
+  lastFrameAgeMs?: number;
+  reconnectsLastHour: number;
+  stallsLastHour: number;
+  /** Shown masked; never with credentials. */
+  url: string;
+}
+
+export interface LaneTelemetry {
+  readRate?: number;
+  firstSeenToVerdictMs?: { p50: number; p99: number };
+  framesTried?: number;
+  readFailures?: number;
+}
+
+export interface HttpDeps {
+  /** The config, or a getter so a reload is seen (listen addresses still need a restart). */
+  config: GatewayConfig | (() => GatewayConfig);
+  logger: Logger;
+  bus: GatewayBus;
+  clock?: Clock;
+  lanes: () => LaneStatus[];
+  laneTelemetry?: (lane: string) => LaneTelemetry | undefined;
+  cameras: () => CameraInfo[];
+  trust: () => TrustStatus;
+  /** Must return a frame whose buffer is not transferred to a worker (a copy is fine, ~1/s). */
+  latestFrame: (cameraId: string) => LumaFrame | undefined;
+  admin: AdminActions;
+  metrics: GatewayMetrics;
+  /** Static asset directory override (tests). */
+  staticDir?: string;
+}
+
+export interface HttpServer {
+  listen(): Promise<{ publicUrl: string; adminUrl?: string }>;
+  close(): Promise<void>;
+  /** The read-only app, for `inject` in tests. */
+  readonly app: FastifyInstance;
+  /** The admin app, built on first use; undefined when no token is configured. */
+  adminApp(): Promise<FastifyInstance | undefined>;
+}
+
+export const LANE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+function urlOf(addr: AddressInfo): string {
+  const host = addr.address === "0.0.0.0" ? "127.0.0.1" : addr.address === "::" ? "::1" : addr.address;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
+}
+
+/** Providers are other stages' code: a throw must degrade the display, never crash the server. */
+function safe<T>(fn: () => T, fallback: T, log: Logger, what: string): T {
+  try {
+    return fn();
+  } catch (e) {
+    log.warn({ err: e instanceof Error ? e.message : String(e), provider: what }, "provider failed");
+    return fallback;
+  }
+}
+
+export function createHttpServer(deps: HttpDeps): HttpServer {
+  const log = moduleLogger(deps.logger, "http");
+  const clock = deps.clock ?? systemClock;
+  const cfg = typeof deps.config === "function" ? deps.config : () => deps.config as GatewayConfig;
+  const files = loadStaticFiles(deps.staticDir);
+  const recent = new RecentVerdicts();
+  const snapshots = new SnapshotCache({ latestFrame: deps.latestFrame, clock });
+  if (!deps.metrics.hasCollectors()) deps.metrics.setCollectors({ cameras: deps.cameras, trust: deps.trust, lanes: deps.lanes });
+
+  const laneConfig = (id: string): LaneDisplayConfig | undefined => cfg().lanes.find((l) => l.id === id);
+  const cameras = () => safe(deps.cameras, [], log, "cameras");
+  const trust = (): TrustStatus | Error => safe<TrustStatus | Error>(deps.trust, new Error("trust provider failed"), log, "trust");
+
+  const compose = (lane: string, lastSeen: Parameters<typeof laneView>[0]["lastSeen"]): LaneView => {
+    const lc = laneConfig(lane);
+    const overlay: string[] = [];
+    if (!lc) overlay.push("UNKNOWN_LANE");
+    const cams = cameras().filter((c) => c.lane === lane);
+    if (cams.length > 0 && !cams.some((c) => c.state === CAMERA_UP_STATE)) overlay.push("CAMERA_DOWN");
+    const t = trust();
+    if (t instanceof Error || t.stale) overlay.push("TRUST_STALE");
+    const status = safe(deps.lanes, [], log, "lanes").find((s) => s.lane === lane);
+    return laneView({
+      lane: lc ?? { id: lane, passHoldMs: 4000, flagHoldMs: 8000 },
+      defaultLang: cfg().display.language,
+      status,
+      lastSeen,
+      overlay,
+      now: clock.now(),
+    });
+  };
+
+  const hub = new LaneHub({
+    clock,
+    heartbeatMs: () => cfg().display.heartbeatMs,
+    compose,
+    holdFor: (ev) => holdMs(laneConfig(ev.lane) ?? { id: ev.lane, passHoldMs: 4000, flagHoldMs: 8000 }, ev.verdict),
+  });
+  const unsubscribe = [
+    deps.bus.on("verdict", (ev) => {
+      recent.add(ev);
+      hub.onVerdict(ev);
+    }),
+    deps.bus.on("lane-status", (s) => hub.onStatus(s)),
+  ];
+  hub.start();
+
+  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), forceCloseConnections: true, bodyLimit: 16 * 1024 });
+  app.addHook("onResponse", async (req, reply) => {
+    const line = { method: req.method, url: req.url.split("?")[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
+    if (reply.statusCode >= 500) log.warn(line, "request failed");
+    else log.debug(line, "request");
+  });
+  registerPublicRoutes(app, {
+    files, hub, snapshots, recent, cfg, clock,
+    lanes: () => safe(deps.lanes, [], log, "lanes"),
+    laneTelemetry: (id) => (deps.laneTelemetry ? safe(() => deps.laneTelemetry!(id), undefined, log, "laneTelemetry") : undefined),
+    cameras, trust, metrics: deps.metrics,
+  });
+
+  let adminPromise: Promise<FastifyInstance | undefined> | undefined;
+  const adminApp = () =>
+    (adminPromise ??= (async () => {
+      const a = cfg().server.admin;
+      if (!a.token) return undefined;
+      return buildAdminServer({
+        token: a.token,
+        rateLimitPerMinute: a.rateLimitPerMinute,
+        actions: deps.admin,
+        laneIds: () => cfg().lanes.map((l) => l.id),
+        trustSummary: () => {
+          const t = trust();
+          return t instanceof Error ? { error: "trust status unavailable" } : trustSummary(t);
+        },
+        onChanged: (lane) => (lane ? hub.refresh(lane) : hub.tick()),
+        logger: moduleLogger(deps.logger, "admin"),
+      });
+    })());
+
+  let closed = false;
+  return {
+    app,
+    adminApp,
+    async listen() {
+      const s = cfg().server;
+      await app.listen({ host: s.listen.host, port: s.listen.port });
+      const publicUrl = urlOf(app.server.address() as AddressInfo);
+      const admin = await adminApp();
+      let adminUrl: string | undefined;
+      if (admin) {
+        await admin.listen({ host: s.admin.listen.host, port: s.admin.listen.port });
+        adminUrl = urlOf(admin.server.address() as AddressInfo);
+      } else {
+        log.warn("admin API disabled: set server.admin.token to enable it");
+      }
+      log.info({ publicUrl, adminUrl }, "http listening");
+      return { publicUrl, ...(adminUrl ? { adminUrl } : {}) };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const u of unsubscribe) u();
+      // Screens learn the gateway is going away at once instead of after missed heartbeats.
+      hub.close((lane) => ({
+        ...compose(lane, undefined),
+        state: "out-of-service",
+        problems: ["GATEWAY_STOPPING"],
+        verdict: undefined,
+        headline: HEADLINES.oos,
+        detail: oosText("GATEWAY_STOPPING"),
+      }));
+      const admin = adminPromise ? await adminPromise : undefined;
+      await Promise.all([app.close(), admin?.close()]);
+    },
+  };
+}
+
+export { GatewayMetrics } from "../metrics/index.js";

@@ -1,0 +1,127 @@
+import type { Clock, TimerHandle } from "../../core/clock.js";
+import type { LaneStatus, VerdictEvent } from "../../core/types.js";
+import type { SseClient } from "./sse.js";
+import { HEADLINES, OOS_REASONS } from "./display-text.js";
+import { viewKey, verdictView, type LaneView, type SeenVerdict } from "./lane-view.js";
+
+/** Texts the page needs for states it reaches on its own (TTL expiry, lost heartbeats). */
+const UI_TEXTS = { ...HEADLINES, noHeartbeat: OOS_REASONS.NO_HEARTBEAT };
+
+export interface LaneHubOptions {
+  clock: Clock;
+  heartbeatMs: () => number;
+  /** Composes what a lane shows now, given the last verdict the hub saw on the bus. */
+  compose: (lane: string, lastSeen: SeenVerdict | undefined) => LaneView;
+  /** Hold time for a verdict at a lane (passHoldMs / flagHoldMs). */
+  holdFor: (ev: VerdictEvent) => number;
+}
+
+/**
+ * Fans lane state out to display connections. Every client gets the current view on connect;
+ * verdicts go out at once with `id:` = lane sequence; views are re-composed on each status and
+ * at every heartbeat tick (so expiry, camera loss and stale trust reach screens even when
+ * nothing is published), and sent only when they change.
+ */
+export class LaneHub {
+  private readonly clients = new Map<string, Set<SseClient>>();
+  private readonly lastSeen = new Map<string, SeenVerdict>();
+  private readonly lastKey = new Map<string, string>();
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+
+  constructor(private readonly o: LaneHubOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  subscribe(lane: string, client: SseClient): void {
+    // Bring existing screens up to date first, so the key recorded below is what everyone has.
+    this.refresh(lane);
+    let set = this.clients.get(lane);
+    if (!set) this.clients.set(lane, (set = new Set()));
+    set.add(client);
+    client.onClose(() => {
+      set.delete(client);
+      if (set.size === 0 && this.clients.get(lane) === set) this.clients.delete(lane);
+    });
+    const view = this.view(lane);
+    this.lastKey.set(lane, viewKey(view));
+    client.send("state", { ...view, heartbeatMs: this.o.heartbeatMs(), serverTime: this.o.clock.now(), ui: UI_TEXTS });
+  }
+
+  view(lane: string): LaneView {
+    const seen = this.lastSeen.get(lane);
+    if (seen && seen.until <= this.o.clock.now()) this.lastSeen.delete(lane);
+    return this.o.compose(lane, this.lastSeen.get(lane));
+  }
+
+  onVerdict(ev: VerdictEvent): void {
+    const hold = this.o.holdFor(ev);
+    const now = this.o.clock.now();
+    // Counted from when the gateway publishes it: `at` comes from the same clock a moment earlier.
+    const until = Math.min(now, Math.max(ev.at, now - hold)) + hold;
+    this.lastSeen.set(ev.lane, { ev, until });
+    this.broadcast(ev.lane, "verdict", { lane: ev.lane, ...verdictView(ev, until - now) }, ev.seq);
+    this.refresh(ev.lane);
+  }
+
+  onStatus(status: LaneStatus): void {
+    this.refresh(status.lane);
+  }
+
+  /** Sends the lane's view if it differs from the last one sent. */
+  refresh(lane: string): void {
+    const view = this.view(lane);
+    const key = viewKey(view);
+    if (this.lastKey.get(lane) === key) return;
+    this.lastKey.set(lane, key);
+    this.broadcast(lane, "lane-status", view);
+  }
+
+  clientCount(lane?: string): number {
+    if (lane !== undefined) return this.clients.get(lane)?.size ?? 0;
+    let n = 0;
+    for (const s of this.clients.values()) n += s.size;
+    return n;
+  }
+
+  tick(): void {
+    const t = this.o.clock.now();
+    for (const lane of [...this.clients.keys()]) {
+      this.refresh(lane);
+      this.broadcast(lane, "heartbeat", { t });
+    }
+  }
+
+  /** Ends every stream, telling displays first that the gateway is going away. */
+  close(finalView?: (lane: string) => LaneView): void {
+    this.stopped = true;
+    if (this.timer) this.o.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const [lane, set] of this.clients) {
+      for (const c of [...set]) {
+        if (finalView) c.send("lane-status", finalView(lane));
+        c.end();
+      }
+    }
+    this.clients.clear();
+  }
+
+  private broadcast(lane: string, event: string, data: unknown, id?: number): void {
+    for (const c of [...(this.clients.get(lane) ?? [])]) c.send(event, data, id);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = this.o.clock.setTimeout(() => {
+      this.timer = undefined;
+      try {
+        this.tick();
+      } finally {
+        this.schedule();
+      }
+    }, this.o.heartbeatMs());
+  }
+}

@@ -1,0 +1,37 @@
+import type { TrustStatus } from "../../verify/trust/types.js";
+
+/** Ingest's supervisor state for a camera that delivers frames. Everything else counts as down. */
+export const CAMERA_UP_STATE = "online";
+
+export interface ReadinessProblem {
+  code: "NO_CAMERAS" | "CAMERA_DOWN" | "TRUST_STALE" | "TRUST_UNAVAILABLE";
+  camera?: string;
+  detail: string;
+}
+
+export interface Readiness {
+  ready: boolean;
+  problems: ReadinessProblem[];
+}
+
+/**
+ * /readyz: ready only when every camera delivers frames and the trust data is fresh, because a
+ * gateway missing either cannot give a correct verdict. Pure: the server passes the snapshots.
+ */
+export function readiness(cameras: Array<{ id: string; state: string; lastFrameAgeMs?: number }>, trust: TrustStatus | Error): Readiness {
+  const problems: ReadinessProblem[] = [];
+  if (cameras.length === 0) problems.push({ code: "NO_CAMERAS", detail: "no camera is configured or running" });
+  for (const c of cameras) {
+    if (c.state !== CAMERA_UP_STATE) {
+      const age = c.lastFrameAgeMs === undefined ? "never" : `${Math.round(c.lastFrameAgeMs / 1000)} s ago`;
+      problems.push({ code: "CAMERA_DOWN", camera: c.id, detail: `camera ${c.id} is ${c.state} (last frame ${age})` });
+    }
+  }
+  if (trust instanceof Error) {
+    problems.push({ code: "TRUST_UNAVAILABLE", detail: "trust status could not be read" });
+  } else if (trust.stale) {
+    const age = trust.ageMs === undefined ? "never refreshed" : `${Math.round(trust.ageMs / 1000)} s old`;
+    problems.push({ code: "TRUST_STALE", detail: `trust data is stale (${age}, version ${trust.version || "none"})` });
+  }
+  return { ready: problems.length === 0, problems };
+}

@@ -1,0 +1,133 @@
+// Lane display: listens to /lanes/:id/events and shows idle, PASS, FLAG or OUT OF SERVICE.
+// Fail-safe rules: a verdict is shown only for its ttl (the client counts it itself); when no
+// message arrives for ~3 heartbeats the screen turns OUT OF SERVICE on its own.
+"use strict";
+(function () {
+  var laneId = decodeURIComponent(location.pathname.split("/")[2] || "");
+  var FALLBACK = {
+    oos: { vi: "Tạm ngưng hoạt động", en: "Out of service" },
+    noHeartbeat: { vi: "Hệ thống không phản hồi", en: "Gateway not responding" },
+    connecting: { vi: "Đang kết nối", en: "Connecting" },
+    idle: { vi: "Vui lòng đưa mã QR", en: "Show your code" },
+    idleHint: { vi: "Đưa mã QR về phía camera", en: "Hold the QR code towards the camera" },
+    flag: { vi: "Vui lòng gặp cán bộ", en: "Please see an officer" },
+    pass: { vi: "Hợp lệ, mời đi tiếp", en: "Accepted, please proceed" },
+  };
+  var ui = FALLBACK;
+  var lang = "vi";
+  var heartbeatMs = 2000;
+  var serverView = null;
+  var verdictTimer = null;
+  var watchdog = null;
+  var dead = false;
+  var es = null;
+  var $ = function (id) { return document.getElementById(id); };
+
+  function other(l) { return l === "vi" ? "en" : "vi"; }
+  function pick(t, l) { return t ? t[l] || t.en || "" : ""; }
+
+  function paint(state, headline, detail, code) {
+    document.body.className = "state-" + state;
+    document.body.dataset.state = state;
+    document.documentElement.lang = lang;
+    $("headline").textContent = pick(headline, lang);
+    $("detail").textContent = pick(detail, lang);
+    var second = [pick(headline, other(lang)), pick(detail, other(lang))].filter(Boolean).join(" · ");
+    $("secondary").textContent = second;
+    $("secondary").lang = other(lang);
+    $("code").textContent = code || "";
+    $("lane").textContent = (serverView && serverView.name) || laneId;
+  }
+
+  function clearVerdict() {
+    if (verdictTimer) clearTimeout(verdictTimer);
+    verdictTimer = null;
+  }
+
+  function showIdle() {
+    clearVerdict();
+    paint("idle", ui.idle, ui.idleHint, "");
+  }
+
+  function showOutOfService(detail, code) {
+    clearVerdict();
+    paint("out-of-service", ui.oos, detail, code);
+  }
+
+  function showVerdict(v) {
+    if (!v || !(v.ttl > 0)) return;
+    if (serverView && serverView.state === "out-of-service") return;
+    clearVerdict();
+    var pass = v.verdict === "PASS";
+    paint(pass ? "pass" : "flag", pass ? ui.pass : ui.flag, pass ? null : v.text, (pass ? "" : v.reason + " · ") + "#" + v.seq);
+    // Client-side TTL: even if the gateway never says so, the verdict leaves the screen.
+    verdictTimer = setTimeout(function () {
+      verdictTimer = null;
+      if (serverView && (serverView.state === "pass" || serverView.state === "flag")) serverView.state = "idle";
+      showIdle();
+    }, v.ttl);
+  }
+
+  function applyView(v) {
+    serverView = v;
+    if (v.lang) lang = v.lang;
+    if (dead) return;
+    if (v.state === "out-of-service") showOutOfService(v.detail, (v.problems || []).join(" "));
+    else if ((v.state === "pass" || v.state === "flag") && v.verdict) showVerdict(v.verdict);
+    else showIdle();
+  }
+
+  function alive() {
+    if (watchdog) clearTimeout(watchdog);
+    watchdog = setTimeout(function () {
+      dead = true;
+      showOutOfService(ui.noHeartbeat, "NO_HEARTBEAT");
+    }, heartbeatMs * 3.5);
+    if (dead) {
+      dead = false;
+      // A verdict from before the outage is not shown again: its time has passed.
+      if (serverView && serverView.state === "out-of-service") applyView(serverView);
+      else showIdle();
+    }
+  }
+
+  function on(name, fn) {
+    es.addEventListener(name, function (e) {
+      var data;
+      try { data = JSON.parse(e.data); } catch (err) { return; }
+      fn(data);
+    });
+  }
+
+  function connect() {
+    es = new EventSource("/lanes/" + encodeURIComponent(laneId) + "/events");
+    on("state", function (v) {
+      if (v.heartbeatMs > 0) heartbeatMs = v.heartbeatMs;
+      if (v.ui) ui = v.ui;
+      alive();
+      applyView(v);
+    });
+    on("lane-status", function (v) { alive(); applyView(v); });
+    on("verdict", function (v) { alive(); showVerdict(v); });
+    on("heartbeat", function () { alive(); });
+    es.onerror = function () {
+      // A green screen must not outlive the connection that put it there.
+      if (document.body.dataset.state === "pass") showOutOfService(ui.noHeartbeat, "NO_HEARTBEAT");
+      if (es.readyState === EventSource.CLOSED) {
+        // The browser gives up after an HTTP error (e.g. a proxy's 502); keep trying ourselves.
+        setTimeout(connect, 2000);
+      }
+    };
+  }
+
+  function tickClock() {
+    var d = new Date();
+    $("clock").textContent = String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+  }
+
+  showOutOfService(FALLBACK.connecting, "");
+  tickClock();
+  setInterval(tickClock, 10000);
+  alive();
+  connect();
+})();

@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/core/clock.js";
+import { sseFrame } from "../../src/output/http/sse.js";
+import { FakeGateway, SseReader, testConfig } from "./fakes.js";
+
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of closers.splice(0)) await c();
+});
+
+async function open(gw: FakeGateway, lane: string, config = testConfig()) {
+  const server = gw.server(config);
+  closers.push(() => server.close());
+  const res = await server.app.inject({ method: "GET", url: `/lanes/${lane}/events`, payloadAsStream: true });
+  const reader = new SseReader(res.stream());
+  await reader.waitFor((f) => f.event === "state");
+  return { server, res, reader };
+}
+
+describe("SSE framing", () => {
+  it("writes event, id and one JSON data line, ended by a blank line", () => {
+    expect(sseFrame("verdict", { verdict: "PASS", note: "a\nb" }, 7)).toBe('event: verdict\nid: 7\ndata: {"verdict":"PASS","note":"a\\nb"}\n\n');
+    expect(sseFrame("heartbeat", { t: 1 })).toBe('event: heartbeat\ndata: {"t":1}\n\n');
+  });
+  it("refuses a multi-line event name or id (it would forge frames)", () => {
+    expect(() => sseFrame("x\ndata: y", {})).toThrow(/single-line/);
+    expect(() => sseFrame("x", {}, "1\n\nevent: verdict")).toThrow(/single-line/);
+  });
+});
+
+describe("lane events stream", () => {
+  it("sends the SSE headers, a retry hint and the current state on connect", async () => {
+    const gw = new FakeGateway();
+    const { res, reader } = await open(gw, "A");
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toBe("text/event-stream; charset=utf-8");
+    expect(res.headers["cache-control"]).toBe("no-store");
+    expect(reader.frames[0]!.raw).toBe("retry: 1000");
+    const state = reader.of("state")[0]!.data;
+    expect(state).toMatchObject({ lane: "A", name: "Lane A", lang: "vi", state: "idle", problems: [], heartbeatMs: 1000 });
+    expect(state.headline.vi).toBe("Vui lòng đưa mã QR");
+    expect(state.ui.noHeartbeat.en).toBe("Gateway not responding");
+  });
+
+  it("state on connect includes a verdict still within its hold, with the remaining ttl", async () => {
+    const clock = new FakeClock();
+    const gw = new FakeGateway(clock);
+    const server = gw.server();
+    closers.push(() => server.close());
+    gw.verdict("A", "PASS", "OK");
+    clock.advance(900);
+    const res = await server.app.inject({ method: "GET", url: "/lanes/A/events", payloadAsStream: true });
+    const reader = new SseReader(res.stream());
+    const state = (await reader.waitFor((f) => f.event === "state")).data;
+    expect(state.state).toBe("pass");
+    expect(state.verdict).toMatchObject({ verdict: "PASS", seq: 1, ttl: 3100 });
+  });
+
+  it("sends each verdict with id = lane sequence and PASS/FLAG JSON, then the lane view", async () => {
+    const gw = new FakeGateway();
+    const { reader } = await open(gw, "A");
+    gw.verdict("A", "PASS", "OK");
+    gw.verdict("B", "FLAG", "EXPIRED"); // other lane: must not reach this stream
+    gw.verdict("A", "FLAG", "SIGNATURE_INVALID");
+    gw.verdict("A", "ERROR", "STRUCTURE_INVALID");
+    await reader.waitFor((f) => f.event === "verdict" && f.id === "3");
+    const verdicts = reader.of("verdict");
+    expect(verdicts.map((f) => [f.id, f.data.verdict, f.data.reason])).toEqual([
+      ["1", "PASS", "OK"],
+      ["2", "FLAG", "SIGNATURE_INVALID"],
+      ["3", "FLAG", "STRUCTURE_INVALID"],
+    ]);
+    const v = verdicts[1]!.data;
+    expect(v).toMatchObject({ lane: "A", seq: 2, ttl: 8000, text: { en: "The signature is not valid: the pass may have been altered" } });
+    expect(typeof v.at).toBe("number");
+    expect(verdicts[0]!.data.ttl).toBe(4000);
+    // PII-free: no credential or payload hashes, no issuer on the display stream.
+    expect(JSON.stringify(reader.frames)).not.toMatch(/c0ffee|deadbeef|VN-MOH|kid-1/);
+    expect(reader.of("lane-status").map((f) => f.data.state)).toEqual(["pass", "flag", "flag"]);
+  });
+
+  it("sends lane-status on each change, and out of service for pause, camera loss and stale trust", async () => {
+    const clock = new FakeClock();
+    const gw = new FakeGateway(clock);
+    const { reader } = await open(gw, "A");
+    gw.setStatus({ lane: "A", state: "paused", problems: [] });
+    await reader.waitFor((f) => f.event === "lane-status" && f.data.problems.includes("LANE_PAUSED"));
+    gw.setStatus({ lane: "A", state: "idle", problems: [] });
+    await reader.waitFor((f) => f.event === "lane-status" && f.data.state === "idle");
+    // Nobody publishes: the server notices at the next heartbeat tick.
+    gw.cams[0]!.state = "backoff";
+    clock.advance(1000);
+    const down = await reader.waitFor((f) => f.event === "lane-status" && f.data.problems.includes("CAMERA_DOWN"));
+    expect(down.data).toMatchObject({ state: "out-of-service", detail: { en: "Camera not working" } });
+    gw.cams[0]!.state = "online";
+    gw.trustStatus = { ...gw.trustStatus, stale: true };
+    clock.advance(1000);
+    await reader.waitFor((f) => f.event === "lane-status" && f.data.problems.join() === "TRUST_STALE");
+    // Nothing changed: no duplicate status events, only heartbeats.
+    const n = reader.of("lane-status").length;
+    clock.advance(3000);
+    await reader.waitFor(() => reader.of("heartbeat").length >= 5);
+    expect(reader.of("lane-status").length).toBe(n);
+  });
+
+  it("sends heartbeats every display.heartbeatMs", async () => {
+    const clock = new FakeClock();
+    const gw = new FakeGateway(clock);
+    const { reader } = await open(gw, "B");
+    expect(reader.of("heartbeat")).toHaveLength(0);
+    clock.advance(999);
+    clock.advance(1);
+    await reader.waitFor((f) => f.event === "heartbeat");
+    clock.advance(2000);
+    await reader.waitFor(() => reader.of("heartbeat").length === 3);
+    expect(reader.of("heartbeat")[0]!.data.t).toBe(clock.now() - 2000);
+  });
+
+  it("clears a verdict at its hold even if the lane never says so (never stuck on green)", async () => {
+    const clock = new FakeClock();
+    const gw = new FakeGateway(clock);
+    const { reader } = await open(gw, "A");
+    gw.verdict("A", "PASS", "OK");
+    gw.setStatus({ lane: "A", state: "pass", problems: [], verdict: gw.verdict("A", "PASS", "OK"), until: clock.now() + 4000 });
+    clock.advance(5000);
+    await reader.waitFor((f) => f.event === "lane-status" && f.data.state === "idle");
+  });
+
+  it("a late verdict (older than its hold) is sent with ttl 0, so the page ignores it", async () => {
+    const clock = new FakeClock();
+    const gw = new FakeGateway(clock);
+    const { reader } = await open(gw, "A");
+    gw.verdict("A", "PASS", "OK", { at: clock.now() - 60_000 });
+    const v = await reader.waitFor((f) => f.event === "verdict");
+    expect(v.data.ttl).toBe(0);
+  });
+
+  it("an unknown lane streams out of service UNKNOWN_LANE; a malformed id is 404", async () => {
+    const gw = new FakeGateway();
+    const { reader, server } = await open(gw, "Z9");
+    expect(reader.of("state")[0]!.data).toMatchObject({ state: "out-of-service", problems: ["UNKNOWN_LANE", "LANE_STARTING"] });
+    const bad = await server.app.inject({ method: "GET", url: "/lanes/a%20b/events" });
+    expect(bad.statusCode).toBe(404);
+  });
+
+  it("close() tells every screen GATEWAY_STOPPING and ends the stream", async () => {
+    const gw = new FakeGateway();
+    const { reader, server } = await open(gw, "A");
+    await server.close();
+    const last = await reader.waitFor((f) => f.event === "lane-status" && f.data.problems.includes("GATEWAY_STOPPING"));
+    expect(last.data.state).toBe("out-of-service");
+  });
+});
