@@ -57,7 +57,7 @@ export function verifyLedgerFiles(files: string[]): LedgerVerifyResult {
         if (seq === 1 && body.prev !== GENESIS) return broken(file, lineNo, "first entry does not start from the genesis hash");
         firstSeq = seq;
       } else {
-        if (seq > expectSeq) return broken(file, lineNo, `entries missing before seq ${seq} (expected seq ${expectSeq}): deleted`);
+        if (seq > expectSeq) return broken(file, lineNo, `entries missing before seq ${seq} (expected seq ${expectSeq}): deleted or reordered`);
         if (seq < expectSeq) return broken(file, lineNo, `seq ${seq} out of order (expected seq ${expectSeq}): reordered or duplicated`);
         if (body.prev !== expectPrev) return broken(file, lineNo, `prev hash does not match entry seq ${expectSeq - 1}: entries were replaced or reordered`);
       }

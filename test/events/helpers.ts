@@ -1,0 +1,133 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import { createLogger, type Logger } from "../../src/core/logger.js";
+import type { VerdictEvent } from "../../src/core/types.js";
+
+export const SHARED_REDIS = "redis://127.0.0.1:6379";
+export const SHARED_MQTT = "mqtt://127.0.0.1:1883";
+
+export function rid(): string {
+  return randomBytes(6).toString("hex");
+}
+
+export function tmpDir(tag: string): string {
+  return mkdtempSync(join(tmpdir(), `cpgw-${tag}-`));
+}
+
+export function rmDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export function makeEvent(gatewayId: string, lane: string, seq: number, extra: Partial<VerdictEvent> = {}): VerdictEvent {
+  return {
+    id: `${gatewayId}:${lane}:${seq}`,
+    gatewayId,
+    lane,
+    cameraId: `cam-${lane}`,
+    seq,
+    at: Date.UTC(2026, 0, 1) + seq * 100,
+    verdict: seq % 3 === 0 ? "FLAG" : "PASS",
+    reason: seq % 3 === 0 ? "SIG_INVALID" : "OK",
+    format: "dcc",
+    kid: "a1b2c3d4e5f6a7b8",
+    issuer: "VN",
+    trustVersion: "2026-01-01T00:00:00Z#12",
+    credentialHash: "00112233445566ff",
+    payloadHash: "ffeeddccbbaa9988",
+    frameToVerdictMs: 12,
+    firstSeenToVerdictMs: 40,
+    ...extra,
+  };
+}
+
+/** A logger whose JSON lines are kept for assertions (and privacy scans). */
+export function captureLogger(level = "debug"): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+      cb();
+    },
+  });
+  return { logger: createLogger({ level, destination }), lines };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      s.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
+    });
+  });
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000, stepMs = 20): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/**
+ * Our own redis-server, so it can be killed without disturbing the shared one on 6379.
+ * AOF with appendfsync always: what Redis acknowledged survives SIGKILL, as a durable
+ * central Redis would; without it a restart empties the stream and "no loss" is meaningless.
+ */
+export class RedisChild {
+  private proc: ChildProcess | undefined;
+  readonly dir = tmpDir("redis");
+  constructor(readonly port: number, private readonly extraArgs: string[] = []) {}
+
+  static async create(extraArgs: string[] = []): Promise<RedisChild> {
+    return new RedisChild(await freePort(), extraArgs);
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", this.dir, ...this.extraArgs];
+    this.proc = spawn("redis-server", args, { stdio: "ignore" });
+    const probe = new Redis(this.port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on("error", () => undefined);
+    try {
+      await waitFor(async () => {
+        try {
+          if (probe.status !== "ready") await probe.connect();
+          return (await probe.ping()) === "PONG";
+        } catch {
+          probe.disconnect();
+          return false;
+        }
+      }, `redis-server on ${this.port}`, 20_000, 50);
+    } finally {
+      probe.disconnect();
+    }
+  }
+
+  async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const p = this.proc;
+    this.proc = undefined;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once("exit", () => resolve());
+      p.kill(signal);
+    });
+  }
+
+  async destroy(): Promise<void> {
+    await this.kill();
+    rmDir(this.dir);
+  }
+}

@@ -1,0 +1,148 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { appendFileSync, readdirSync, readFileSync, writeFileSync, truncateSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { FakeClock } from "../../src/core/clock.js";
+import { createLedger } from "../../src/output/ledger/ledger.js";
+import { verifyLedgerFiles } from "../../src/output/ledger/verify.js";
+import { GENESIS } from "../../src/output/ledger/chain.js";
+import ledgerCommand from "../../src/cli/commands/ledger.js";
+import { makeEvent, rmDir, tmpDir } from "./helpers.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmDir(d);
+});
+
+/** Writes `perDay` entries on each of `days` UTC days and returns the files in date order. */
+function writeLedger(days = 2, perDay = 5): { dir: string; files: string[] } {
+  const dir = tmpDir("ledger");
+  dirs.push(dir);
+  const clock = new FakeClock(Date.UTC(2026, 0, 1, 23, 0));
+  let seq = 0;
+  for (let d = 0; d < days; d++) {
+    // Each day is a fresh process: the chain must resume from the previous file.
+    const ledger = createLedger({ dir, gatewayId: "gw-l", clock, fsync: "never" });
+    for (let i = 0; i < perDay; i++) ledger.append(makeEvent("gw-l", "L1", ++seq, { at: clock.now() }));
+    void ledger.close();
+    clock.advance(24 * 3600_000);
+  }
+  return { dir, files: readdirSync(dir).filter((f) => f.endsWith(".jsonl")).sort().map((f) => join(dir, f)) };
+}
+
+const linesOf = (f: string) => readFileSync(f, "utf8").split("\n").filter(Boolean);
+const writeLines = (f: string, lines: string[]) => writeFileSync(f, lines.map((l) => l + "\n").join(""));
+
+describe("verdict ledger", () => {
+  it("rotates daily by UTC date, continues the chain across files, and verifies", () => {
+    const { files } = writeLedger(3, 4);
+    expect(files.map((f) => f.split("/").pop())).toEqual(["ledger-2026-01-01.jsonl", "ledger-2026-01-02.jsonl", "ledger-2026-01-03.jsonl"]);
+    const first = JSON.parse(linesOf(files[0]!)[0]!) as Record<string, unknown>;
+    expect(first).toMatchObject({ seq: 1, gw: "gw-l", lane: "L1", id: "gw-l:L1:1", verdict: "PASS", reason: "OK", format: "dcc", kid: "a1b2c3d4e5f6a7b8", trust: "2026-01-01T00:00:00Z#12", prev: GENESIS });
+    expect(Object.keys(first)).toEqual(["seq", "time", "gw", "lane", "id", "verdict", "reason", "format", "kid", "issuer", "trust", "cred", "prev", "hash"]);
+    const day2 = JSON.parse(linesOf(files[1]!)[0]!) as { prev: string; seq: number };
+    expect(day2.prev).toBe((JSON.parse(linesOf(files[0]!).at(-1)!) as { hash: string }).hash);
+    expect(verifyLedgerFiles(files)).toMatchObject({ ok: true, entries: 12, firstSeq: 1, lastSeq: 12 });
+    // Older days alone still verify (the head file speaks only for the newest file).
+    expect(verifyLedgerFiles(files.slice(0, 2))).toMatchObject({ ok: true, entries: 8 });
+    expect(verifyLedgerFiles(files.slice(1))).toMatchObject({ ok: true, firstSeq: 5 });
+  });
+
+  it("detects an edited entry", () => {
+    const { files } = writeLedger();
+    const lines = linesOf(files[0]!);
+    lines[2] = lines[2]!.replace('"verdict":"FLAG"', '"verdict":"PASS"');
+    writeLines(files[0]!, lines);
+    expect(verifyLedgerFiles(files)).toMatchObject({ ok: false, entries: 2, firstBroken: { file: files[0], line: 3, problem: expect.stringContaining("edited") } });
+  });
+
+  it("detects a deleted entry", () => {
+    const { files } = writeLedger();
+    const lines = linesOf(files[0]!);
+    lines.splice(1, 1);
+    writeLines(files[0]!, lines);
+    expect(verifyLedgerFiles(files).firstBroken).toMatchObject({ file: files[0], line: 2, problem: expect.stringContaining("deleted") });
+  });
+
+  it("detects a deleted entry even when later seq numbers were renumbered", () => {
+    const { files } = writeLedger();
+    const lines = linesOf(files[0]!).map((l) => JSON.parse(l) as Record<string, unknown>);
+    lines.splice(1, 1);
+    // The attacker renumbers but cannot recompute hashes without breaking them: the edit shows.
+    const out = lines.map((e, i) => JSON.stringify({ ...e, seq: i + 1 }));
+    writeLines(files[0]!, out);
+    expect(verifyLedgerFiles(files).firstBroken).toMatchObject({ line: 2 });
+  });
+
+  it("detects reordered entries", () => {
+    const { files } = writeLedger();
+    const lines = linesOf(files[1]!);
+    [lines[1], lines[2]] = [lines[2]!, lines[1]!];
+    writeLines(files[1]!, lines);
+    expect(verifyLedgerFiles(files).firstBroken).toMatchObject({ file: files[1], line: 2, problem: expect.stringContaining("deleted") });
+  });
+
+  it("detects a truncated last line, a cut tail, and a missing middle file", () => {
+    const { files } = writeLedger(3, 4);
+    const last = files[2]!;
+    const original = readFileSync(last, "utf8");
+    truncateSync(last, statSync(last).size - 20);
+    expect(verifyLedgerFiles(files).firstBroken).toMatchObject({ file: last, line: 4, problem: expect.stringContaining("truncated") });
+    // Whole lines cut from the end: only the head file can tell.
+    writeLines(last, linesOf(last).slice(0, 2));
+    expect(verifyLedgerFiles(files).firstBroken).toMatchObject({ file: last, line: 3, problem: expect.stringContaining("cut from the end") });
+    writeFileSync(last, original);
+    expect(verifyLedgerFiles(files).ok).toBe(true);
+    expect(verifyLedgerFiles([files[0]!, files[2]!]).firstBroken).toMatchObject({ file: files[2], line: 1, problem: expect.stringContaining("deleted") });
+  });
+
+  it("resumes after a crash that left a partial line", () => {
+    const { dir, files } = writeLedger(1, 3);
+    appendFileSync(files[0]!, '{"seq":4,"time":"2026-01-0');
+    const clock = new FakeClock(Date.UTC(2026, 0, 1, 23, 30));
+    const ledger = createLedger({ dir, gatewayId: "gw-l", clock });
+    ledger.append(makeEvent("gw-l", "L1", 4));
+    void ledger.close();
+    expect(verifyLedgerFiles(files)).toMatchObject({ ok: true, entries: 4 });
+  });
+
+  it("keeps only allowlisted, PII-free fields", () => {
+    const dir = tmpDir("ledger-pii");
+    dirs.push(dir);
+    const ledger = createLedger({ dir, gatewayId: "gw-l", clock: new FakeClock() });
+    ledger.append({ ...makeEvent("gw-l", "L1", 1), holderName: "Nguyen Van Secret", payload: "HC1:SECRET" } as never);
+    void ledger.close();
+    const text = readdirSync(dir).map((f) => readFileSync(join(dir, f), "utf8")).join("");
+    expect(text).not.toMatch(/Secret|SECRET|holderName|payload"/);
+  });
+
+  it("CLI: exit 0 when intact, 1 naming the first broken entry, 64 on usage", async () => {
+    const { files } = writeLedger();
+    const out: string[] = [];
+    const origOut = process.stdout.write.bind(process.stdout);
+    const origErr = process.stderr.write.bind(process.stderr);
+    process.stdout.write = ((s: string) => (out.push(s), true)) as typeof process.stdout.write;
+    process.stderr.write = ((s: string) => (out.push(s), true)) as typeof process.stderr.write;
+    try {
+      expect(await ledgerCommand(["verify", files[1]!, files[0]!])).toBe(0);
+      expect(out.join("")).toContain("ok: 10 entries");
+      const lines = linesOf(files[0]!);
+      lines[0] = lines[0]!.replace('"lane":"L1"', '"lane":"L9"');
+      writeLines(files[0]!, lines);
+      out.length = 0;
+      expect(await ledgerCommand(["verify", ...files])).toBe(1);
+      expect(out.join("")).toMatch(/GW_LEDGER_BROKEN .*ledger-2026-01-01\.jsonl:1: entry seq 1 was edited/);
+      expect(await ledgerCommand(["verify"])).toBe(64);
+      expect(await ledgerCommand(["verify", "--bogus", files[0]!])).toBe(64);
+      out.length = 0;
+      expect(await ledgerCommand(["verify", join(tmpdirOf(files[0]!), "missing.jsonl")])).toBe(1);
+      expect(out.join("")).toContain("cannot read file (ENOENT)");
+    } finally {
+      process.stdout.write = origOut;
+      process.stderr.write = origErr;
+    }
+  });
+});
+
+function tmpdirOf(f: string): string {
+  return f.slice(0, f.lastIndexOf("/"));
+}

@@ -1,0 +1,165 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync, writeFileSync, appendFileSync } from "node:fs";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { createEventSpool, type EventSpool } from "../../src/output/events/spool.js";
+import { hashTag, markerKey } from "../../src/output/events/forward.js";
+import { silentLogger } from "../../src/core/logger.js";
+import { captureLogger, freePort, makeEvent, rid, rmDir, SHARED_REDIS, tmpDir } from "./helpers.js";
+
+let redis: Redis;
+const keys: string[] = [];
+const dirs: string[] = [];
+const spools: EventSpool[] = [];
+
+beforeAll(async () => {
+  redis = new Redis(SHARED_REDIS);
+  await redis.ping();
+});
+afterEach(async () => {
+  for (const s of spools.splice(0)) await s.close();
+  for (const d of dirs.splice(0)) rmDir(d);
+});
+afterAll(async () => {
+  // Markers are per stream: remove the streams and every marker derived from them.
+  for (const k of keys) {
+    const markers = await redis.keys(`{${k}}:spool:*`);
+    await redis.del(k, ...markers);
+  }
+  redis.disconnect();
+});
+
+function setup(overrides: Partial<Parameters<typeof createEventSpool>[0]> = {}) {
+  const stream = `test:events:${rid()}`;
+  keys.push(stream);
+  const dir = tmpDir("spool");
+  dirs.push(dir);
+  const opts = { dir, fsync: "always" as const, maxBytes: 1 << 20, redis, stream, logger: silentLogger, gatewayId: "gw-t", ...overrides };
+  const make = (o: Partial<Parameters<typeof createEventSpool>[0]> = {}) => {
+    const s = createEventSpool({ ...opts, ...o });
+    spools.push(s);
+    return s;
+  };
+  return { stream, dir, make };
+}
+
+async function streamIds(stream: string): Promise<string[]> {
+  const entries = await redis.xrange(stream, "-", "+");
+  return entries.map(([, fields]) => fields[fields.indexOf("id") + 1]!);
+}
+
+describe("event spool -> Redis Stream", () => {
+  it("forwards every verdict once, in order, with PII-free fields, and compacts the spool", async () => {
+    const { stream, dir, make } = setup();
+    const spool = make();
+    await spool.start();
+    for (let i = 1; i <= 120; i++) spool.append(makeEvent("gw-t", i % 2 ? "L1" : "L2", i));
+    await spool.flush();
+    const ids = await streamIds(stream);
+    expect(ids).toEqual(Array.from({ length: 120 }, (_, k) => `gw-t:${(k + 1) % 2 ? "L1" : "L2"}:${k + 1}`));
+    const [first] = await redis.xrange(stream, "-", "+", "COUNT", 1);
+    const f = first![1];
+    expect(Object.fromEntries(f.reduce<string[][]>((a, v, i) => (i % 2 ? a : [...a, [v, f[i + 1]!]]), []))).toMatchObject({ id: "gw-t:L1:1", lane: "L1", verdict: "PASS", reason: "OK" });
+    const event = JSON.parse(f[f.indexOf("event") + 1]!) as Record<string, unknown>;
+    expect(event).toMatchObject({ id: "gw-t:L1:1", payloadHash: "ffeeddccbbaa9988" });
+    expect(spool.stats()).toMatchObject({ spooled: 120, forwarded: 120, pending: 0, pendingBytes: 0, dropped: 0, redisUp: true });
+    expect(readFileSync(join(dir, "spool.jsonl"), "utf8")).toBe("");
+  });
+
+  it("an event id appended twice is forwarded once", async () => {
+    const { stream, make } = setup();
+    const spool = make();
+    await spool.start();
+    spool.append(makeEvent("gw-t", "L1", 1));
+    spool.append(makeEvent("gw-t", "L1", 1));
+    spool.append(makeEvent("gw-t", "L1", 2));
+    await spool.flush();
+    expect(await streamIds(stream)).toEqual(["gw-t:L1:1", "gw-t:L1:2"]);
+    expect(spool.stats().duplicates).toBe(1);
+  });
+
+  it("a crash between XADD and the state write does not duplicate (marker in Redis)", async () => {
+    const { stream, dir, make } = setup();
+    const a = make();
+    await a.start();
+    for (let i = 1; i <= 30; i++) a.append(makeEvent("gw-t", "L1", i));
+    await a.flush();
+    // Simulate the crash: on disk the spool still holds all 30 and the state says nothing was forwarded.
+    const state = JSON.parse(readFileSync(join(dir, "spool.state.json"), "utf8")) as { epoch: string; doneN: number };
+    await a.close();
+    writeFileSync(join(dir, "spool.state.json"), JSON.stringify({ ...state, doneN: 0 }));
+    writeFileSync(join(dir, "spool.jsonl"), Array.from({ length: 30 }, (_, k) => `{"n":${k + 1},"e":${JSON.stringify({ ...makeEvent("gw-t", "L1", k + 1) })}}\n`).join(""));
+    const b = make();
+    await b.start();
+    b.append(makeEvent("gw-t", "L1", 31));
+    await b.flush();
+    expect(await streamIds(stream)).toEqual(Array.from({ length: 31 }, (_, k) => `gw-t:L1:${k + 1}`));
+  });
+
+  it("keeps events spooled across a restart while Redis is unreachable, then forwards them in order", async () => {
+    const { stream, dir, make } = setup();
+    const deadPort = await freePort();
+    const dead = new Redis(deadPort, "127.0.0.1", { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 200 });
+    dead.on("error", () => undefined);
+    const a = make({ redis: dead });
+    await a.start();
+    for (let i = 1; i <= 25; i++) a.append(makeEvent("gw-t", "L1", i));
+    expect(a.stats()).toMatchObject({ spooled: 25, forwarded: 0, pending: 25, redisUp: false });
+    await a.close();
+    dead.disconnect();
+    // A torn last line, as a crash mid-write leaves it.
+    appendFileSync(join(dir, "spool.jsonl"), '{"n":26,"e":{"id":"gw-t:L1:2');
+    const { logger, lines } = captureLogger();
+    const b = make({ logger });
+    await b.start();
+    b.append(makeEvent("gw-t", "L1", 26));
+    await b.flush();
+    expect(await streamIds(stream)).toEqual(Array.from({ length: 26 }, (_, k) => `gw-t:L1:${k + 1}`));
+    expect(lines.some((l) => l.includes("badLines"))).toBe(true);
+  });
+
+  it("bounds the spool: drops the oldest with a loud GW_SPOOL_FULL, forwards the newest in order", async () => {
+    const { stream, make } = setup();
+    const deadPort = await freePort();
+    const dead = new Redis(deadPort, "127.0.0.1", { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 200 });
+    dead.on("error", () => undefined);
+    const { logger, lines } = captureLogger();
+    const a = make({ redis: dead, maxBytes: 8 * 1024, logger });
+    await a.start();
+    for (let i = 1; i <= 100; i++) a.append(makeEvent("gw-t", "L1", i));
+    const st = a.stats();
+    expect(st.dropped).toBeGreaterThan(0);
+    expect(st.pendingBytes).toBeLessThanOrEqual(8 * 1024);
+    expect(st.dropped + st.pending).toBe(100);
+    const full = lines.filter((l) => l.includes('"code":"GW_SPOOL_FULL"'));
+    expect(full.length).toBe(1);
+    expect(full[0]).toContain('"level":"error"');
+    await a.close();
+    dead.disconnect();
+    const b = make();
+    await b.start();
+    await b.flush();
+    const ids = await streamIds(stream);
+    expect(ids).toEqual(Array.from({ length: st.pending }, (_, k) => `gw-t:L1:${st.dropped + k + 1}`));
+  });
+
+  it("refuses append before start and ignores appends after close", async () => {
+    const { make } = setup();
+    const s = make();
+    expect(() => s.append(makeEvent("gw-t", "L1", 1))).toThrow(/before start/);
+    await s.start();
+    await s.close();
+    expect(() => s.append(makeEvent("gw-t", "L1", 2))).not.toThrow();
+  });
+});
+
+describe("marker key (cluster slot)", () => {
+  it("shares the stream's hash tag", () => {
+    expect(hashTag("cpgw:verdicts")).toBeUndefined();
+    expect(hashTag("{cpgw}:verdicts")).toBe("cpgw");
+    expect(hashTag("a{}b")).toBeUndefined();
+    expect(markerKey("cpgw:verdicts", "gw-1", "ab")).toBe("{cpgw:verdicts}:spool:gw-1:ab");
+    expect(markerKey("{city}:verdicts", "gw-1", "ab")).toBe("{city}:spool:gw-1:ab");
+    expect(() => markerKey("a{}b", "gw-1", "ab")).toThrow(/hash tag/);
+  });
+});
