@@ -1,0 +1,71 @@
+import { join } from "node:path";
+import type { Cluster, Redis } from "ioredis";
+import type { GatewayBus } from "../core/bus.js";
+import type { Logger } from "../core/logger.js";
+import type { GatewayConfig } from "../config/schema.js";
+import { createEventSpool, type EventSpool } from "../output/events/index.js";
+import { createLedger, type Ledger } from "../output/ledger/index.js";
+import { createMqttOutput, type MqttOutput } from "../output/mqtt/index.js";
+
+export interface Outputs {
+  spool?: EventSpool;
+  ledger?: Ledger;
+  mqtt?: MqttOutput;
+  /** Flushes and closes in dependency order; never throws. */
+  close(): Promise<void>;
+}
+
+/**
+ * Durable and device outputs, each optional: the ledger (on disk, default on), the Redis Streams
+ * spool (only with Redis: it is the queue in front of the stream), MQTT (only when configured).
+ * Each subscribes to the bus; the bus isolates a throwing listener from the others.
+ */
+export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: Logger, redis: Redis | Cluster | undefined): Promise<Outputs> {
+  const log = logger.child({ module: "app.outputs" });
+  const unsub: Array<() => void> = [];
+  const out: Outputs = { close: async () => {} };
+  if (cfg.events.ledger) {
+    const ledger = createLedger({ dir: join(cfg.gateway.stateDir, "ledger"), gatewayId: cfg.gateway.id, logger, fsync: cfg.events.fsync });
+    unsub.push(bus.on("verdict", (ev) => ledger.append(ev)));
+    out.ledger = ledger;
+  }
+  if (redis && cfg.redis) {
+    const spool = createEventSpool({
+      dir: join(cfg.gateway.stateDir, "spool"),
+      fsync: cfg.events.fsync,
+      maxBytes: cfg.events.spoolMaxBytes,
+      redis,
+      stream: cfg.redis.stream,
+      ...(cfg.redis.streamMaxLen ? { maxLen: cfg.redis.streamMaxLen } : {}),
+      gatewayId: cfg.gateway.id,
+      logger,
+    });
+    await spool.start();
+    unsub.push(bus.on("verdict", (ev) => spool.append(ev)));
+    out.spool = spool;
+  }
+  if (cfg.mqtt) {
+    const mqtt = createMqttOutput({ config: cfg.mqtt, gatewayId: cfg.gateway.id, lanes: cfg.lanes.map((l) => l.id), bus, logger });
+    // start() waits at most connectTimeoutMs and keeps retrying: a missing broker never blocks start-up.
+    await mqtt.start().catch((e: unknown) => log.warn({ err: (e as Error).message }, "MQTT not connected yet; retrying"));
+    out.mqtt = mqtt;
+  }
+  out.close = async () => {
+    for (const u of unsub) u();
+    const step = async (what: string, fn: (() => Promise<unknown>) | undefined) => {
+      try {
+        await fn?.();
+      } catch (e) {
+        log.warn({ output: what, err: (e as Error).message }, "output close failed");
+      }
+    };
+    await step("spool", out.spool && (async () => {
+      await out.spool!.flush();
+      await out.spool!.close();
+    }));
+    await step("ledger", out.ledger && (() => out.ledger!.close()));
+    // MQTT last: lanes' retained status goes offline only after every verdict is out.
+    await step("mqtt", out.mqtt && (() => out.mqtt!.close()));
+  };
+  return out;
+}

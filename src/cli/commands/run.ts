@@ -1,0 +1,72 @@
+import { loadConfigFile, ConfigError } from "../../config/load.js";
+import { createLogger } from "../../core/logger.js";
+import { parse, UsageError } from "../args.js";
+
+export const DEFAULT_CONFIG = "config/demo.yaml";
+
+/**
+ * `run [--config FILE]`: starts the gateway (default: the demo) and stays up until SIGTERM/SIGINT.
+ * An invalid config prints every problem and exits 2 before anything starts.
+ */
+export default async function runCommand(args: string[]): Promise<number> {
+  let file = DEFAULT_CONFIG;
+  try {
+    const { values } = parse(args, { config: { type: "string", short: "c" } });
+    if (values.config) file = values.config;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\nusage: checkpoint-gateway run [--config FILE]\n`);
+      return 64;
+    }
+    throw e;
+  }
+  let cfg;
+  try {
+    cfg = loadConfigFile(file);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${file}: ${e.code}\n  ${e.problems.join("\n  ")}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const logger = createLogger({ level: cfg.log.level });
+  // Loaded lazily: `config check` and friends must not pay for the pipeline's imports.
+  const { startGateway } = await import("../../app/gateway.js");
+  let gw;
+  try {
+    gw = await startGateway(cfg, { logger, reloadConfig: () => loadConfigFile(file) });
+  } catch (e) {
+    logger.fatal({ err: (e as Error).message, code: (e as { code?: string }).code }, "gateway failed to start");
+    process.stderr.write(`gateway failed to start: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const lines = [`checkpoint-gateway ${cfg.gateway.id} running (${file})`, `  dashboard: ${gw.urls.dashboard}`];
+  for (const [id, url] of Object.entries(gw.urls.lanes)) lines.push(`  lane ${id}: ${url}`);
+  lines.push(`  metrics:   ${gw.urls.public}/metrics`);
+  if (gw.urls.admin) lines.push(`  admin API: ${gw.urls.admin}`);
+  process.stdout.write(lines.join("\n") + "\n");
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // A second signal: the operator wants out now.
+        process.stderr.write(`${signal} again: exiting without waiting\n`);
+        resolve(130);
+        return;
+      }
+      stopping = true;
+      logger.info({ signal }, "shutdown requested");
+      gw.close().then(
+        () => resolve(0),
+        (e: unknown) => {
+          logger.error({ err: (e as Error).message }, "shutdown failed");
+          resolve(1);
+        },
+      );
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+  });
+}
