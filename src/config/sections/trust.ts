@@ -22,5 +22,8 @@ export const trustSection = z
     staleAction: z.enum(["flag", "out-of-service"]).default("flag").describe("What stale trust data does to verdicts."),
     clockSkewS: z.number().int().min(0).max(600).default(120).describe("Tolerance for iat/nbf in the future (never applied to exp)."),
     maxClockDriftS: z.number().int().min(1).default(7200).describe("Warn when the local clock differs from the trust server's Date header by more than this."),
+    // Optional without a default so the section's default object in schema.ts stays valid.
+    fetchTimeoutS: z.number().int().min(1).max(600).optional().describe("Timeout for one trust source download (default 30)."),
+    maxListBytes: z.number().int().min(1024).optional().describe("Size cap for one trust list, JWKS or deny list document (default 64 MiB)."),
   })
   .describe("Issuer keys, trust lists and revocation.");

@@ -29,6 +29,11 @@ export interface RevocationQuery {
   kid?: string;
   /** The credential identifier as carried in the credential (pass id, UVCI, SHC rid). */
   id: string;
+  /**
+   * Epoch ms the credential was issued (SHC `nbf`). SHC revocation entries may carry a cut-off
+   * (`rid.TIMESTAMP`): only credentials issued before it are revoked. Without it such an entry revokes.
+   */
+  issuedAt?: number;
 }
 
 export interface TrustStatus {

@@ -1,0 +1,148 @@
+import type { RevocationQuery } from "./types.js";
+import { RevocationIndex, credentialIdHash, ID_HASH_BYTES } from "./revocation-index.js";
+
+/** SHC rid entries of one issuer key: rid -> revoke credentials issued before this epoch ms (Infinity: all). */
+export type RidMap = ReadonlyMap<string, number>;
+
+/**
+ * A change to the deny lists. Hashes are 32 hex digits (see credentialIdHash); SHC rids are the
+ * issuer's `rid` values, optionally `rid.TIMESTAMP` (seconds) as in the SMART Health Cards CRL format.
+ */
+export interface RevocationDelta {
+  add?: string[];
+  remove?: string[];
+  shc?: Array<{ issuer: string; kid: string; add?: string[]; remove?: string[] }>;
+}
+
+export class RevocationDeltaError extends Error {}
+
+const HEX32 = /^[0-9a-f]{32}$/;
+
+export function ridKey(issuer: string, kid: string): string {
+  return `${issuer}\u0000${kid}`;
+}
+
+/** Parses `rid` or `rid.TIMESTAMP`; timestamps are seconds since the epoch per the SHC spec. */
+export function parseRid(entry: string): { rid: string; before: number } {
+  const dot = entry.indexOf(".");
+  if (dot < 0) return { rid: entry, before: Infinity };
+  const ts = Number(entry.slice(dot + 1));
+  if (!Number.isFinite(ts) || ts < 0) throw new RevocationDeltaError("rid timestamp is not a number of seconds");
+  return { rid: entry.slice(0, dot), before: ts * 1000 };
+}
+
+/**
+ * Immutable: applying a delta returns a new set sharing the big indexes, so a verification holding
+ * the old snapshot is never affected. Deltas live in small overlay Sets until the owner compacts
+ * them into a new index (see compact()).
+ */
+export class RevocationSet {
+  constructor(
+    readonly indexes: readonly RevocationIndex[] = [],
+    readonly added: ReadonlySet<string> = new Set(),
+    readonly removed: ReadonlySet<string> = new Set(),
+    readonly shc: ReadonlyMap<string, RidMap> = new Map(),
+  ) {}
+
+  static readonly empty = new RevocationSet();
+
+  get hashCount(): number {
+    return this.indexes.reduce((a, i) => a + i.size, 0) + this.added.size;
+  }
+
+  get overlaySize(): number {
+    return this.added.size + this.removed.size;
+  }
+
+  isRevoked(q: RevocationQuery): boolean {
+    if (q.format === "shc") return this.isRidRevoked(q);
+    return this.hasHash(credentialIdHash(q.id));
+  }
+
+  hasHash(hash: Uint8Array): boolean {
+    if (this.added.size > 0 || this.removed.size > 0) {
+      const hex = Buffer.from(hash.buffer, hash.byteOffset, ID_HASH_BYTES).toString("hex");
+      if (this.added.has(hex)) return true;
+      if (this.removed.has(hex)) return false;
+    }
+    for (const idx of this.indexes) if (idx.has(hash)) return true;
+    return false;
+  }
+
+  private isRidRevoked(q: RevocationQuery): boolean {
+    if (!q.issuer || !q.kid) return false;
+    const m = this.shc.get(ridKey(q.issuer, q.kid));
+    const before = m?.get(q.id);
+    if (before === undefined) return false;
+    // Unknown issue time with a timestamped entry: fail safe, treat as revoked.
+    return q.issuedAt === undefined || q.issuedAt < before;
+  }
+
+  withDelta(delta: RevocationDelta): RevocationSet {
+    const added = new Set(this.added);
+    const removed = new Set(this.removed);
+    for (const raw of delta.add ?? []) {
+      const h = normHex(raw);
+      added.add(h);
+      removed.delete(h);
+    }
+    for (const raw of delta.remove ?? []) {
+      const h = normHex(raw);
+      removed.add(h);
+      added.delete(h);
+    }
+    let shc = this.shc;
+    if (delta.shc?.length) {
+      const next = new Map(this.shc);
+      for (const d of delta.shc) {
+        const key = ridKey(d.issuer, d.kid);
+        const m = new Map(next.get(key) ?? []);
+        for (const e of d.add ?? []) {
+          const { rid, before } = parseRid(e);
+          m.set(rid, before);
+        }
+        for (const e of d.remove ?? []) m.delete(parseRid(e).rid);
+        next.set(key, m);
+      }
+      shc = next;
+    }
+    return new RevocationSet(this.indexes, added, removed, shc);
+  }
+
+  /** Same content with the overlay folded into one index (done off the lookup path, when the overlay grows). */
+  compact(): RevocationSet {
+    if (this.overlaySize === 0 && this.indexes.length <= 1) return this;
+    const parts: Buffer[] = this.indexes.map((i) => i.toBytes());
+    parts.push(Buffer.from([...this.added].join(""), "hex"));
+    let index = RevocationIndex.fromBytes(Buffer.concat(parts));
+    if (this.removed.size > 0) {
+      const all = index.toBytes();
+      const keep: Buffer[] = [];
+      for (let o = 0; o < all.length; o += ID_HASH_BYTES) {
+        const h = all.subarray(o, o + ID_HASH_BYTES);
+        if (!this.removed.has(h.toString("hex"))) keep.push(h);
+      }
+      index = RevocationIndex.fromBytes(Buffer.concat(keep));
+    }
+    return new RevocationSet([index], new Set(), new Set(), this.shc);
+  }
+}
+
+function normHex(raw: string): string {
+  const h = typeof raw === "string" ? raw.trim().toLowerCase() : "";
+  if (!HEX32.test(h)) throw new RevocationDeltaError("revocation hash must be 32 hex digits");
+  return h;
+}
+
+/** Merges several sources' SHC rid maps (same issuer/kid from two sources: union, earliest cut-off loses to "all"). */
+export function mergeRidMaps(maps: Iterable<ReadonlyMap<string, RidMap>>): Map<string, RidMap> {
+  const out = new Map<string, Map<string, number>>();
+  for (const m of maps) {
+    for (const [key, rids] of m) {
+      const cur = out.get(key) ?? new Map<string, number>();
+      for (const [rid, before] of rids) cur.set(rid, Math.max(before, cur.get(rid) ?? -Infinity));
+      out.set(key, cur);
+    }
+  }
+  return out;
+}

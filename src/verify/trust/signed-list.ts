@@ -1,0 +1,137 @@
+import { createHash, type KeyObject } from "node:crypto";
+import { CompactSign, compactVerify, importJWK, type JWK } from "jose";
+import { trustListPayload, type TrustListPayload } from "./list-schema.js";
+import { dccKeyFromCertificate, parseCertificate, passKey, shcKeysFromJwks, TrustKeyError } from "./keys.js";
+import { RevocationIndex, RevocationIndexError } from "./revocation-index.js";
+import { parseRid, ridKey, type RidMap } from "./revocations.js";
+import type { TrustKey } from "./types.js";
+
+/** JOSE `typ` of our lists: a root key's signature over some other JWS is never taken for a trust list. */
+export const TRUST_LIST_TYP = "cpgw-trust-list+jws";
+export const DEFAULT_MAX_LIST_BYTES = 64 * 1024 * 1024;
+
+export type TrustListProblem = "size" | "signature" | "schema" | "content" | "rollback" | "expired";
+
+/** Every rejection of a list carries a short machine reason; messages never include list content. */
+export class TrustListError extends Error {
+  constructor(
+    readonly reason: TrustListProblem,
+    message: string,
+  ) {
+    super(message);
+    this.name = "TrustListError";
+  }
+}
+
+export interface VerifiedList {
+  payload: TrustListPayload;
+  /** SHA-256 of the signed payload bytes: same version with another digest is a lying server. */
+  digest: string;
+}
+
+export async function verifyTrustList(jws: string, root: { key: KeyObject; kid?: string }, maxBytes = DEFAULT_MAX_LIST_BYTES): Promise<VerifiedList> {
+  if (jws.length > maxBytes) throw new TrustListError("size", `trust list exceeds ${maxBytes} bytes`);
+  let payloadBytes: Uint8Array;
+  try {
+    const res = await compactVerify(jws.trim(), root.key, { algorithms: ["ES256"] });
+    if (res.protectedHeader.typ !== TRUST_LIST_TYP) throw new TrustListError("signature", `JWS typ is not ${TRUST_LIST_TYP}`);
+    if (root.kid && res.protectedHeader.kid !== undefined && res.protectedHeader.kid !== root.kid) {
+      throw new TrustListError("signature", "JWS kid is not the pinned root's kid");
+    }
+    payloadBytes = res.payload;
+  } catch (e) {
+    if (e instanceof TrustListError) throw e;
+    throw new TrustListError("signature", "trust list signature does not verify against the pinned root key");
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(payloadBytes).toString("utf8"));
+  } catch {
+    throw new TrustListError("schema", "trust list payload is not JSON");
+  }
+  const parsed = trustListPayload.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new TrustListError("schema", `trust list payload invalid at ${first?.path.join(".") || "(root)"}: ${first?.message ?? "?"}`);
+  }
+  return { payload: parsed.data, digest: createHash("sha256").update(payloadBytes).digest("hex") };
+}
+
+export interface ListContent {
+  keys: TrustKey[];
+  hashes: RevocationIndex;
+  shc: Map<string, RidMap>;
+  skipped: Array<{ entry: number; reason: string }>;
+}
+
+/**
+ * Turns a verified payload into keys and revocations. A bad entry in a signed list is a signing
+ * mistake, not an attack, but half a list is still the wrong list: any bad entry rejects it.
+ */
+export async function listContent(payload: TrustListPayload, source: string): Promise<ListContent> {
+  const keys: TrustKey[] = [];
+  const skipped: ListContent["skipped"] = [];
+  for (const [i, e] of payload.entries.entries()) {
+    try {
+      if (e.formats[0] === "pass") {
+        const pe = e as Extract<typeof e, { jwk: unknown }>;
+        keys.push(passKey(pe.jwk as JWK, pe.issuer, source, pe.kid, {
+          ...(pe.notBefore ? { notBefore: Date.parse(pe.notBefore) } : {}),
+          ...(pe.notAfter ? { notAfter: Date.parse(pe.notAfter) } : {}),
+        }));
+      } else if (e.formats[0] === "dcc") {
+        const de = e as Extract<typeof e, { certificate: string }>;
+        const cert = parseCertificate(Buffer.from(de.certificate, "base64"));
+        keys.push(dccKeyFromCertificate(cert, source, { issuer: de.issuer, ...(de.kid ? { kid: de.kid } : {}) }));
+      } else {
+        const se = e as Extract<typeof e, { jwks: unknown }>;
+        const imp = await shcKeysFromJwks(se.jwks, se.issuer, source);
+        keys.push(...imp.keys);
+        for (const s of imp.skipped) skipped.push({ entry: i, reason: `jwks key ${s.index}: ${s.reason}` });
+      }
+    } catch (err) {
+      throw new TrustListError("content", `entry ${i}: ${err instanceof TrustKeyError ? err.message : "unreadable"}`);
+    }
+  }
+  const hashParts: string[] = [];
+  const shc = new Map<string, Map<string, number>>();
+  for (const [i, r] of (payload.revocations ?? []).entries()) {
+    if (r.type === "id-hash") {
+      for (const h of r.hashes) hashParts.push(h.toLowerCase());
+    } else {
+      const m = shc.get(ridKey(r.issuer, r.kid)) ?? new Map<string, number>();
+      try {
+        for (const entry of r.rids) {
+          const { rid, before } = parseRid(entry);
+          m.set(rid, before);
+        }
+      } catch {
+        throw new TrustListError("content", `revocations ${i}: bad rid entry`);
+      }
+      shc.set(ridKey(r.issuer, r.kid), m);
+    }
+  }
+  let hashes: RevocationIndex;
+  try {
+    hashes = RevocationIndex.fromHex(hashParts);
+  } catch (e) {
+    throw new TrustListError("content", e instanceof RevocationIndexError ? e.message : "bad revocation hash");
+  }
+  return { keys, hashes, shc, skipped };
+}
+
+/** Signs a list payload with the root's private JWK; the payload is validated (and its entries imported) first. */
+export async function signTrustList(payload: unknown, rootPrivate: JWK): Promise<string> {
+  const parsed = trustListPayload.safeParse(payload);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new TrustListError("schema", `${first?.path.join(".") || "(root)"}: ${first?.message ?? "invalid"}`);
+  }
+  await listContent(parsed.data, "sign");
+  if (!rootPrivate.d) throw new TrustKeyError("root key file holds no private key (d)");
+  const key = await importJWK({ ...rootPrivate, alg: "ES256" }, "ES256");
+  const bytes = Buffer.from(JSON.stringify(payload), "utf8");
+  return new CompactSign(bytes)
+    .setProtectedHeader({ alg: "ES256", typ: TRUST_LIST_TYP, ...(rootPrivate.kid ? { kid: rootPrivate.kid } : {}) })
+    .sign(key);
+}

@@ -1,0 +1,143 @@
+import { createHash } from "node:crypto";
+import type { Clock } from "../../../core/clock.js";
+import type { Logger } from "../../../core/logger.js";
+import type { SharedCache } from "../shared-cache.js";
+import type { SourceSnapshot } from "../view.js";
+import { DiskCopy } from "./disk-copy.js";
+import { SourceError } from "./errors.js";
+import { displayLocation, fetchDoc, isUrl, readDoc } from "./fetch-doc.js";
+
+export interface SourceEnv {
+  clock: Clock;
+  logger: Logger;
+  fetch: typeof fetch;
+  stateDir: string;
+  timeoutMs: number;
+  maxBytes: number;
+  refreshIntervalMs: number;
+  shared?: SharedCache;
+}
+
+/** The part of a snapshot a parser produces. */
+export type Parsed = Omit<SourceSnapshot, "id" | "ok" | "refreshedAt" | "error">;
+
+/** One trust source as the store sees it: a snapshot that only changes on a complete, valid refresh. */
+export interface TrustSource {
+  readonly id: string;
+  readonly snapshot: SourceSnapshot;
+  /** Server Date minus local clock at the last HTTP response, when one was seen. */
+  readonly lastDrift?: { driftMs: number; at: number };
+  /** Loads the last good copy from disk (remote sources); true if it produced data. */
+  init(): Promise<boolean>;
+  /** True if the contributed data changed. Throws SourceError; the snapshot then keeps its data. */
+  refresh(): Promise<boolean>;
+}
+
+/**
+ * A document at a file path or http(s) URL. Downloads use ETag; the last good body is kept on
+ * disk with its fetch time, so an offline start-up still has data and knows how old it is.
+ */
+export abstract class DocSource implements TrustSource {
+  readonly id: string;
+  snapshot: SourceSnapshot;
+  lastDrift?: { driftMs: number; at: number };
+  protected etag?: string;
+  protected bodyDigest?: string;
+  protected readonly remote: boolean;
+  private readonly disk: DiskCopy;
+
+  constructor(
+    kind: string,
+    protected readonly location: string,
+    protected readonly env: SourceEnv,
+  ) {
+    this.id = displayLocation(location);
+    this.remote = isUrl(location);
+    this.disk = new DiskCopy(`${env.stateDir}/trust`, kind, location);
+    this.snapshot = { id: this.id, ok: false, keys: [] };
+  }
+
+  protected abstract parse(body: Buffer, origin: "fetch" | "disk" | "shared"): Promise<Parsed>;
+  /** Hook: satisfy the refresh from a peer (shared cache) instead of the network; true if satisfied. */
+  protected async fromShared(): Promise<boolean> {
+    return false;
+  }
+  protected async afterAccept(_body: Buffer, _fetchedAt: number): Promise<void> {}
+  protected async afterTouch(_fetchedAt: number): Promise<void> {}
+
+  async init(): Promise<boolean> {
+    if (!this.remote) return false;
+    const copy = await this.disk.load();
+    if (!copy) return false;
+    try {
+      const parsed = await this.parse(copy.body, "disk");
+      this.accept(parsed, copy.body, copy.meta.fetchedAt, copy.meta.etag);
+      this.env.logger.info({ source: this.id, version: parsed.version, fetchedAt: new Date(copy.meta.fetchedAt).toISOString() }, "trust source loaded from disk copy");
+      return true;
+    } catch (e) {
+      const err = e as SourceError;
+      this.env.logger.warn({ code: err.code ?? "GW_TRUST_SIGNATURE", source: this.id, reason: err.reason, err: err.message }, "disk copy of trust source rejected");
+      return false;
+    }
+  }
+
+  async refresh(): Promise<boolean> {
+    try {
+      return await this.refreshInner();
+    } catch (e) {
+      const err = e instanceof SourceError ? e : new SourceError("GW_TRUST_FETCH", "internal", (e as Error).message);
+      this.snapshot = { ...this.snapshot, ok: false, error: `${err.code}:${err.reason}` };
+      throw err;
+    }
+  }
+
+  private async refreshInner(): Promise<boolean> {
+    if (this.remote && (await this.fromShared())) return true;
+    const now = () => this.env.clock.now();
+    let body: Buffer;
+    let etag: string | undefined;
+    if (this.remote) {
+      const doc = await fetchDoc(this.location, { fetch: this.env.fetch, timeoutMs: this.env.timeoutMs, maxBytes: this.env.maxBytes, ...(this.etag ? { etag: this.etag } : {}) });
+      if (doc.dateMs !== undefined) this.lastDrift = { driftMs: now() - doc.dateMs, at: now() };
+      if (doc.notModified) {
+        if (this.bodyDigest === undefined) throw new SourceError("GW_TRUST_FETCH", "http-status", "304 without a copy to revalidate");
+        await this.touch(now());
+        return false;
+      }
+      body = doc.body!;
+      etag = doc.etag;
+    } else {
+      body = await readDoc(this.location, this.env.maxBytes);
+    }
+    if (digest(body) === this.bodyDigest) {
+      if (etag) this.etag = etag;
+      await this.touch(now());
+      return false;
+    }
+    const parsed = await this.parse(body, "fetch");
+    const fetchedAt = now();
+    this.accept(parsed, body, fetchedAt, etag);
+    if (this.remote) await this.disk.save(body, { fetchedAt, ...(etag ? { etag } : {}), ...(parsed.version ? { version: parsed.version } : {}) });
+    await this.afterAccept(body, fetchedAt);
+    return true;
+  }
+
+  protected accept(parsed: Parsed, body: Buffer, fetchedAt: number, etag: string | undefined): void {
+    this.bodyDigest = digest(body);
+    this.etag = etag;
+    this.snapshot = { ...parsed, id: this.id, ok: true, refreshedAt: fetchedAt };
+  }
+
+  protected async touch(at: number): Promise<void> {
+    this.snapshot = { ...this.snapshot, ok: true, refreshedAt: Math.max(at, this.snapshot.refreshedAt ?? 0) };
+    delete this.snapshot.error;
+    if (this.remote) {
+      await this.disk.save(undefined, { fetchedAt: at, ...(this.etag ? { etag: this.etag } : {}), ...(this.snapshot.version ? { version: this.snapshot.version } : {}) });
+      await this.afterTouch(at);
+    }
+  }
+}
+
+export function digest(body: Uint8Array): string {
+  return createHash("sha256").update(body).digest("hex");
+}

@@ -1,0 +1,105 @@
+import { readFile } from "node:fs/promises";
+import { maskUrl } from "../../../core/mask.js";
+import { SourceError } from "./errors.js";
+
+export interface FetchedDoc {
+  /** 304: the server says our copy (by ETag) is current. */
+  notModified: boolean;
+  body?: Buffer;
+  etag?: string;
+  /** The server's Date header (epoch ms), for clock-drift reporting. */
+  dateMs?: number;
+}
+
+export interface FetchDocOptions {
+  etag?: string;
+  fetch: typeof fetch;
+  timeoutMs: number;
+  maxBytes: number;
+}
+
+export function isUrl(location: string): boolean {
+  return /^https?:\/\//i.test(location);
+}
+
+/** For logs and status: credentials masked, query strings (may hold tokens) dropped. */
+export function displayLocation(location: string): string {
+  if (!isUrl(location)) return location;
+  const masked = maskUrl(location);
+  const q = masked.indexOf("?");
+  return q < 0 ? masked : masked.slice(0, q) + "?…";
+}
+
+/**
+ * One GET with If-None-Match. The body is read fully under a byte cap and checked against
+ * Content-Length before anyone parses it: a truncated download is an error, never a short list.
+ */
+export async function fetchDoc(url: string, opts: FetchDocOptions): Promise<FetchedDoc> {
+  const headers: Record<string, string> = { accept: "application/jose, application/json, text/plain, */*" };
+  if (opts.etag) headers["if-none-match"] = opts.etag;
+  let res: Response;
+  try {
+    res = await opts.fetch(url, { headers, signal: AbortSignal.timeout(opts.timeoutMs), redirect: "follow" });
+  } catch (e) {
+    throw new SourceError("GW_TRUST_FETCH", "network", `fetch failed: ${(e as Error).name === "TimeoutError" ? "timeout" : ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
+  }
+  const dateHeader = res.headers.get("date");
+  const dateMs = dateHeader ? Date.parse(dateHeader) : NaN;
+  const base = Number.isFinite(dateMs) ? { dateMs } : {};
+  if (res.status === 304) {
+    await res.body?.cancel();
+    return { notModified: true, ...base, ...(opts.etag ? { etag: opts.etag } : {}) };
+  }
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    throw new SourceError("GW_TRUST_FETCH", "http-status", `HTTP ${res.status}`);
+  }
+  const declared = res.headers.get("content-length");
+  if (declared !== null && Number(declared) > opts.maxBytes) {
+    await res.body?.cancel();
+    throw new SourceError("GW_TRUST_FETCH", "size", `body of ${declared} bytes exceeds ${opts.maxBytes}`);
+  }
+  const body = await readCapped(res, opts.maxBytes);
+  // fetch decodes gzip/br transparently; Content-Length then counts encoded bytes, so only compare identity bodies.
+  const encoded = (res.headers.get("content-encoding") ?? "identity") !== "identity";
+  if (declared !== null && !encoded && Number(declared) !== body.length) {
+    throw new SourceError("GW_TRUST_FETCH", "truncated", `body is ${body.length} bytes, Content-Length says ${declared}`);
+  }
+  const etag = res.headers.get("etag");
+  return { notModified: false, body, ...base, ...(etag ? { etag } : {}) };
+}
+
+async function readCapped(res: Response, maxBytes: number): Promise<Buffer> {
+  if (!res.body) return Buffer.alloc(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        await reader.cancel();
+        throw new SourceError("GW_TRUST_FETCH", "size", `body exceeds ${maxBytes} bytes`);
+      }
+      chunks.push(value);
+    }
+  } catch (e) {
+    if (e instanceof SourceError) throw e;
+    throw new SourceError("GW_TRUST_FETCH", "truncated", `body read failed: ${(e as Error).message}`);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+/** Local files are read fresh on every refresh; same cap as downloads. */
+export async function readDoc(path: string, maxBytes: number): Promise<Buffer> {
+  let body: Buffer;
+  try {
+    body = await readFile(path);
+  } catch (e) {
+    throw new SourceError("GW_TRUST_FETCH", "file", `cannot read file: ${(e as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+  if (body.length > maxBytes) throw new SourceError("GW_TRUST_FETCH", "size", `file exceeds ${maxBytes} bytes`);
+  return body;
+}

@@ -1,0 +1,43 @@
+import { shcKeysFromJwks, TrustKeyError } from "../keys.js";
+import { DocSource, digest, type Parsed, type SourceEnv } from "./base.js";
+import { SourceError } from "./errors.js";
+
+/** Default JWKS location of a SMART Health Cards issuer. */
+export function defaultJwksUrl(issuer: string): string {
+  return issuer.replace(/\/+$/, "") + "/.well-known/jwks.json";
+}
+
+/** SHC issuer keys, bound to that issuer: a card is only checked against its own `iss` keys. */
+export class JwksSource extends DocSource {
+  constructor(
+    private readonly issuer: string,
+    location: string,
+    env: SourceEnv,
+  ) {
+    super("jwks", location, env);
+  }
+
+  protected async parse(body: Buffer): Promise<Parsed> {
+    return parseJwksBody(body, this.issuer, this.id, (index, reason) =>
+      this.env.logger.warn({ code: "GW_TRUST_FETCH", source: this.id, key: index, reason }, "JWKS key skipped"),
+    );
+  }
+}
+
+export async function parseJwksBody(body: Buffer, issuer: string, source: string, onSkip: (index: number, reason: string) => void): Promise<Parsed> {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new SourceError("GW_TRUST_FETCH", "content", "JWKS is not JSON");
+  }
+  let imp;
+  try {
+    imp = await shcKeysFromJwks(json, issuer, source);
+  } catch (e) {
+    throw new SourceError("GW_TRUST_FETCH", "content", e instanceof TrustKeyError ? e.message : "unreadable JWKS");
+  }
+  for (const s of imp.skipped) onSkip(s.index, s.reason);
+  if (imp.keys.length === 0) throw new SourceError("GW_TRUST_FETCH", "content", "JWKS holds no usable ES256 key");
+  return { keys: imp.keys, version: digest(body).slice(0, 12) };
+}

@@ -1,0 +1,58 @@
+import { z } from "zod";
+import { RevocationIndex, RevocationIndexError } from "../revocation-index.js";
+import { parseRid, ridKey, RevocationDeltaError } from "../revocations.js";
+import { DocSource, digest, type Parsed, type SourceEnv } from "./base.js";
+import { SourceError } from "./errors.js";
+
+const jsonList = z.object({
+  version: z.union([z.number(), z.string()]).optional(),
+  hashes: z.array(z.string()).optional(),
+  shc: z.array(z.object({ issuer: z.string().url(), kid: z.string().min(1), rids: z.array(z.string().min(1).max(128)) })).optional(),
+});
+
+/**
+ * A deny list (docs/trust.md): text with one 32-hex-digit hash per line, or JSON
+ * `{ version?, hashes?: [...], shc?: [{ issuer, kid, rids }] }`. Unsigned, so any malformed line
+ * rejects the whole document (it is likely truncated or not a deny list) and the old one stays.
+ */
+export class RevocationSource extends DocSource {
+  constructor(location: string, env: SourceEnv) {
+    super("revocations", location, env);
+  }
+
+  protected async parse(body: Buffer): Promise<Parsed> {
+    return parseRevocationBody(body);
+  }
+}
+
+export function parseRevocationBody(body: Buffer): Parsed {
+  const first = body.subarray(0, 64).toString("latin1").trimStart();
+  const version = digest(body).slice(0, 12);
+  if (!first.startsWith("{")) {
+    const { index, badLines } = RevocationIndex.fromText(body);
+    if (badLines.length > 0) throw new SourceError("GW_TRUST_FETCH", "content", `deny list has ${badLines.length} malformed line(s), first at line ${badLines[0]}`);
+    return { keys: [], hashes: index, version };
+  }
+  let parsed;
+  try {
+    parsed = jsonList.parse(JSON.parse(body.toString("utf8")));
+  } catch {
+    throw new SourceError("GW_TRUST_FETCH", "content", "deny list JSON is malformed");
+  }
+  try {
+    const hashes = RevocationIndex.fromHex((parsed.hashes ?? []).map((h) => h.toLowerCase()));
+    const shc = new Map<string, Map<string, number>>();
+    for (const e of parsed.shc ?? []) {
+      const m = shc.get(ridKey(e.issuer, e.kid)) ?? new Map<string, number>();
+      for (const r of e.rids) {
+        const { rid, before } = parseRid(r);
+        m.set(rid, before);
+      }
+      shc.set(ridKey(e.issuer, e.kid), m);
+    }
+    return { keys: [], hashes, shc, version: parsed.version !== undefined ? String(parsed.version) : version };
+  } catch (e) {
+    if (e instanceof RevocationIndexError || e instanceof RevocationDeltaError) throw new SourceError("GW_TRUST_FETCH", "content", e.message);
+    throw e;
+  }
+}

@@ -1,0 +1,116 @@
+import { createHash, type KeyObject } from "node:crypto";
+import { listContent, TrustListError, verifyTrustList, type VerifiedList } from "../signed-list.js";
+import { DocSource, type Parsed, type SourceEnv } from "./base.js";
+import { SourceError } from "./errors.js";
+
+/**
+ * Our signed trust list. Whatever the origin (download, disk copy, a peer via Redis), the body is
+ * verified against the pinned root; a lower version than the one held, or the same version with
+ * other content, is a rollback and is refused.
+ */
+export class SignedListSource extends DocSource {
+  private current?: { version: number; digest: string };
+  private readonly sharedId: string;
+
+  constructor(
+    location: string,
+    private readonly root: { key: KeyObject; kid?: string },
+    env: SourceEnv,
+  ) {
+    super("list", location, env);
+    this.sharedId = createHash("sha256").update(location).digest("hex").slice(0, 16);
+  }
+
+  get version(): number | undefined {
+    return this.current?.version;
+  }
+
+  protected async parse(body: Buffer, origin: "fetch" | "disk" | "shared"): Promise<Parsed> {
+    let verified: VerifiedList;
+    try {
+      verified = await verifyTrustList(body.toString("utf8"), this.root, this.env.maxBytes);
+    } catch (e) {
+      throw toSourceError(e);
+    }
+    const { payload, digest } = verified;
+    if (this.current) {
+      if (payload.version < this.current.version) throw new SourceError("GW_TRUST_SIGNATURE", "rollback", `list version ${payload.version} is older than held ${this.current.version}`);
+      if (payload.version === this.current.version && digest !== this.current.digest) {
+        throw new SourceError("GW_TRUST_SIGNATURE", "rollback", `list version ${payload.version} re-issued with different content`);
+      }
+    }
+    const expiresAt = payload.expiresAt ? Date.parse(payload.expiresAt) : undefined;
+    // An expired list is never taken over a held one; an expired disk copy is still loaded at start-up so
+    // verdicts say TRUST_STALE (status marks it stale) rather than KEY_UNKNOWN.
+    if (expiresAt !== undefined && expiresAt <= this.env.clock.now() && origin !== "disk") throw new SourceError("GW_TRUST_SIGNATURE", "expired", `list version ${payload.version} has expired`);
+    let content;
+    try {
+      content = await listContent(payload, this.id);
+    } catch (e) {
+      throw toSourceError(e);
+    }
+    for (const s of content.skipped) this.env.logger.warn({ code: "GW_TRUST_SIGNATURE", source: this.id, entry: s.entry, reason: s.reason }, "trust list key skipped");
+    this.current = { version: payload.version, digest };
+    return {
+      keys: content.keys,
+      hashes: content.hashes,
+      shc: content.shc,
+      version: String(payload.version),
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+    };
+  }
+
+  /** A peer's copy in Redis: adopted if newer; if a peer confirmed it recently, the download is skipped. */
+  protected override async fromShared(): Promise<boolean> {
+    const shared = this.env.shared;
+    if (!shared) return false;
+    const s = await shared.getList(this.sharedId);
+    if (!s) return false;
+    const body = Buffer.from(s.jws, "utf8");
+    if (!this.current || s.version > this.current.version) {
+      try {
+        const parsed = await this.parse(body, "shared");
+        this.accept(parsed, body, s.fetchedAt, s.etag || undefined);
+        this.env.logger.info({ source: this.id, version: s.version }, "trust list adopted from shared cache");
+      } catch (e) {
+        const err = e as SourceError;
+        this.env.logger.warn({ code: err.code, source: this.id, reason: err.reason }, "shared cache copy of trust list rejected");
+        return false;
+      }
+    }
+    if (this.current && s.version === this.current.version) {
+      if (s.fetchedAt > (this.snapshot.refreshedAt ?? 0)) this.snapshot = { ...this.snapshot, ok: true, refreshedAt: s.fetchedAt };
+      // A peer confirmed it within half an interval: do not hit the server again.
+      if (this.env.clock.now() - s.fetchedAt < this.env.refreshIntervalMs / 2) return true;
+    }
+    return false;
+  }
+
+  protected override accept(parsed: Parsed, body: Buffer, fetchedAt: number, etag: string | undefined): void {
+    super.accept(parsed, body, fetchedAt, etag);
+    this.lastBody = body;
+  }
+
+  protected override async afterAccept(body: Buffer, fetchedAt: number): Promise<void> {
+    if (!this.env.shared || !this.current) return;
+    await this.env.shared.putList(this.sharedId, { jws: body.toString("utf8"), version: this.current.version, fetchedAt, ...(this.etag ? { etag: this.etag } : {}) });
+  }
+
+  protected override async afterTouch(fetchedAt: number): Promise<void> {
+    if (!this.env.shared || !this.current) return;
+    const touched = await this.env.shared.touchList(this.sharedId, this.current.version, fetchedAt);
+    if (!touched) {
+      // Redis lost the copy (flush, new prefix) or holds another version: give it ours.
+      const s = await this.env.shared.getList(this.sharedId);
+      if (this.lastBody && (!s || s.version < this.current.version)) await this.afterAccept(this.lastBody, fetchedAt);
+    }
+  }
+
+  private lastBody?: Buffer;
+}
+
+function toSourceError(e: unknown): SourceError {
+  if (e instanceof SourceError) return e;
+  if (e instanceof TrustListError) return new SourceError("GW_TRUST_SIGNATURE", e.reason, e.message);
+  return new SourceError("GW_TRUST_SIGNATURE", "content", (e as Error).message);
+}

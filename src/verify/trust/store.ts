@@ -1,0 +1,237 @@
+import { readFile } from "node:fs/promises";
+import type { Cluster, Redis } from "ioredis";
+import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
+import { GatewayError } from "../../core/errors.js";
+import { moduleLogger, type Logger } from "../../core/logger.js";
+import type { TrustConfig } from "./config.js";
+import { parseRootKey, TrustKeyError } from "./keys.js";
+import { RevocationDeltaError, RevocationSet, type RevocationDelta } from "./revocations.js";
+import { createRedisCache, type SharedCache } from "./shared-cache.js";
+import { DEFAULT_MAX_LIST_BYTES } from "./signed-list.js";
+import type { SourceEnv, TrustSource } from "./sources/base.js";
+import { CertSource } from "./sources/cert-source.js";
+import { SourceError } from "./sources/errors.js";
+import { defaultJwksUrl, JwksSource } from "./sources/jwks-source.js";
+import { RevocationSource } from "./sources/revocation-source.js";
+import { SignedListSource } from "./sources/signed-list-source.js";
+import type { TrustStatus, TrustView } from "./types.js";
+import { buildView } from "./view.js";
+
+export interface TrustStoreOptions {
+  config: TrustConfig;
+  stateDir: string;
+  clock?: Clock;
+  logger: Logger;
+  redis?: Redis | Cluster;
+  /** Key prefix in the shared Redis (default `cpgw:trust:`); tests use a random one. */
+  redisPrefix?: string;
+  fetch?: typeof fetch;
+  /** Jitter source for retry delays; tests pass a constant. */
+  random?: () => number;
+}
+
+export type TrustEvent = "updated" | "stale" | "error";
+
+export interface TrustStore {
+  /** The current immutable snapshot. Hold it for one verification; it is swapped, never mutated. */
+  view(): TrustView;
+  start(): Promise<void>;
+  refreshNow(): Promise<TrustStatus>;
+  status(): TrustStatus;
+  stop(): Promise<void>;
+  on(event: TrustEvent, fn: (...a: unknown[]) => void): void;
+  /** Site-wide revocation change: applied here at once and published to the other gateways via Redis. */
+  publishRevocations(delta: RevocationDelta): Promise<{ shared: boolean }>;
+}
+
+const RETRY_BASE_MS = 30_000;
+
+export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustStore> {
+  const clock = opts.clock ?? systemClock;
+  const log = moduleLogger(opts.logger, "trust");
+  const cfg = opts.config;
+  const random = opts.random ?? Math.random;
+  const shared: SharedCache | undefined = opts.redis
+    ? createRedisCache({ redis: opts.redis, prefix: opts.redisPrefix ?? "cpgw:trust:", logger: log })
+    : undefined;
+  const env: SourceEnv = {
+    clock,
+    logger: log,
+    fetch: opts.fetch ?? fetch,
+    stateDir: opts.stateDir,
+    timeoutMs: (cfg.fetchTimeoutS ?? 30) * 1000,
+    maxBytes: cfg.maxListBytes ?? DEFAULT_MAX_LIST_BYTES,
+    refreshIntervalMs: cfg.refreshIntervalS * 1000,
+    ...(shared ? { shared } : {}),
+  };
+
+  const sources: TrustSource[] = [];
+  for (const l of cfg.lists) {
+    let root;
+    try {
+      root = parseRootKey(await readFile(l.rootKey, "utf8"));
+    } catch (e) {
+      const why = e instanceof TrustKeyError ? e.message : `cannot read (${(e as NodeJS.ErrnoException).code ?? "error"})`;
+      throw new GatewayError("GW_CONFIG_INVALID", `trust.lists: root key ${l.rootKey}: ${why}`);
+    }
+    sources.push(new SignedListSource(l.source, root, env));
+  }
+  for (const c of cfg.certificates) sources.push(new CertSource(c, env));
+  for (const j of cfg.jwks) sources.push(new JwksSource(j.issuer, j.source ?? defaultJwksUrl(j.issuer), env));
+  for (const r of cfg.revocations) sources.push(new RevocationSource(r, env));
+
+  const listeners = new Map<TrustEvent, Array<(...a: unknown[]) => void>>();
+  const emit = (ev: TrustEvent, ...a: unknown[]) => {
+    for (const fn of listeners.get(ev) ?? []) {
+      try {
+        fn(...a);
+      } catch (e) {
+        log.error({ err: (e as Error).message, event: ev }, "trust event listener threw");
+      }
+    }
+  };
+
+  let overlay = RevocationSet.empty;
+  let shcDeltas: NonNullable<RevocationDelta["shc"]> = [];
+  let streamPos = "0";
+  let drift: { driftMs: number; at: number } | undefined;
+  let wasStale = false;
+  let failures = 0;
+  let stopped = false;
+  let refreshTimer: TimerHandle | undefined;
+  let staleTimer: TimerHandle | undefined;
+  let inflight: Promise<TrustStatus> | undefined;
+
+  const rebuild = () =>
+    buildView(sources.map((s) => s.snapshot), {
+      maxAgeMs: cfg.maxAgeS * 1000,
+      overlay,
+      shcDeltas,
+      ...(drift ? { clockDriftMs: drift.driftMs } : {}),
+    });
+  let current = rebuild();
+
+  function applyDelta(d: RevocationDelta): void {
+    try {
+      RevocationSet.empty.withDelta(d); // validates the whole delta before any of it is kept
+      overlay = overlay.withDelta({ ...(d.add ? { add: d.add } : {}), ...(d.remove ? { remove: d.remove } : {}) });
+      if (d.shc?.length) shcDeltas = [...shcDeltas, ...d.shc];
+    } catch (e) {
+      if (!(e instanceof RevocationDeltaError)) throw e;
+      log.warn({ code: "GW_TRUST_FETCH", reason: e.message }, "revocation delta rejected");
+    }
+  }
+
+  async function pullSharedRevocations(): Promise<boolean> {
+    if (!shared) return false;
+    const r = await shared.readRevocations(streamPos);
+    if (!r) return false;
+    if (r.reset) {
+      overlay = RevocationSet.empty;
+      shcDeltas = [];
+    }
+    for (const d of r.deltas) applyDelta(d);
+    streamPos = r.lastId;
+    return r.deltas.length > 0 || r.reset;
+  }
+
+  function checkStale(): void {
+    const st = current.status(clock.now());
+    if (st.stale && !wasStale) {
+      log.error({ code: "GW_TRUST_STALE", ageMs: st.ageMs, version: st.version }, "trust data is stale; verdicts are flagged TRUST_STALE");
+      emit("stale", st);
+    }
+    wasStale = st.stale;
+    if (staleTimer) clock.clearTimeout(staleTimer);
+    staleTimer = undefined;
+    if (!st.stale && st.refreshedAt !== undefined && !stopped) {
+      staleTimer = clock.setTimeout(checkStale, st.refreshedAt + cfg.maxAgeS * 1000 - clock.now() + 1);
+    }
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    if (refreshTimer) clock.clearTimeout(refreshTimer);
+    const interval = cfg.refreshIntervalS * 1000;
+    const base = failures === 0 ? interval : Math.min(interval, RETRY_BASE_MS * 2 ** (failures - 1));
+    const delay = Math.round(base * (0.9 + 0.2 * random()));
+    refreshTimer = clock.setTimeout(() => {
+      refreshTimer = undefined;
+      void refreshNow().catch(() => undefined);
+    }, delay);
+  }
+
+  async function refreshOnce(): Promise<TrustStatus> {
+    const results = await Promise.allSettled(sources.map((s) => s.refresh()));
+    let changed = false;
+    let failed = 0;
+    results.forEach((r, i) => {
+      const src = sources[i]!;
+      if (r.status === "fulfilled") {
+        changed ||= r.value;
+        return;
+      }
+      failed++;
+      const err = r.reason instanceof SourceError ? r.reason : new SourceError("GW_TRUST_FETCH", "internal", String((r.reason as Error)?.message ?? r.reason));
+      log.warn({ code: err.code, source: src.id, reason: err.reason, err: err.message }, "trust source refresh failed; last good copy kept");
+      emit("error", { source: src.id, code: err.code, reason: err.reason });
+    });
+    if (await pullSharedRevocations()) changed = true;
+    for (const s of sources) if (s.lastDrift && (!drift || s.lastDrift.at >= drift.at)) drift = s.lastDrift;
+    if (drift && Math.abs(drift.driftMs) > cfg.maxClockDriftS * 1000) {
+      log.warn({ event: "trust.clock_drift", driftMs: drift.driftMs, maxClockDriftS: cfg.maxClockDriftS }, "local clock differs from the trust server's Date header");
+    }
+    failures = failed > 0 ? failures + 1 : 0;
+    current = rebuild();
+    if (changed) emit("updated", current.status(clock.now()));
+    checkStale();
+    return current.status(clock.now());
+  }
+
+  function refreshNow(): Promise<TrustStatus> {
+    if (!inflight) {
+      inflight = refreshOnce().finally(() => {
+        inflight = undefined;
+        schedule();
+      });
+    }
+    return inflight;
+  }
+
+  return {
+    view: () => current,
+    status: () => current.status(clock.now()),
+    on(event, fn) {
+      const arr = listeners.get(event) ?? [];
+      arr.push(fn);
+      listeners.set(event, arr);
+    },
+    async start() {
+      stopped = false;
+      const loaded = await Promise.all(sources.map((s) => s.init().catch(() => false)));
+      await pullSharedRevocations();
+      current = rebuild();
+      if (loaded.some(Boolean)) emit("updated", current.status(clock.now()));
+      await refreshNow();
+    },
+    refreshNow,
+    async stop() {
+      stopped = true;
+      if (refreshTimer) clock.clearTimeout(refreshTimer);
+      if (staleTimer) clock.clearTimeout(staleTimer);
+      refreshTimer = staleTimer = undefined;
+      await inflight?.catch(() => undefined);
+      if (refreshTimer) clock.clearTimeout(refreshTimer);
+      refreshTimer = undefined;
+    },
+    async publishRevocations(delta) {
+      applyDelta(delta);
+      current = rebuild();
+      emit("updated", current.status(clock.now()));
+      if (!shared) return { shared: false };
+      const ok = await shared.publishRevocations(delta);
+      // Our own entry comes back on the next pull; applying it twice is harmless (set semantics).
+      return { shared: ok };
+    },
+  };
+}

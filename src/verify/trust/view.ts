@@ -1,0 +1,103 @@
+import type { CredentialFormat } from "../../core/types.js";
+import type { RevocationIndex } from "./revocation-index.js";
+import { mergeRidMaps, RevocationSet, type RevocationDelta, type RidMap } from "./revocations.js";
+import type { RevocationQuery, TrustKey, TrustStatus, TrustView } from "./types.js";
+
+/** What one source last contributed, plus its health. Built by sources, frozen into views. */
+export interface SourceSnapshot {
+  /** Display id (URLs already masked). */
+  id: string;
+  ok: boolean;
+  /** Epoch ms of the last successful refresh (fetch, 304 or re-read); undefined if never. */
+  refreshedAt?: number;
+  error?: string;
+  keys: readonly TrustKey[];
+  hashes?: RevocationIndex;
+  shc?: ReadonlyMap<string, RidMap>;
+  version?: string;
+  /** Epoch ms after which this source's data must not be used as fresh (signed list expiresAt). */
+  expiresAt?: number;
+}
+
+export interface ViewOptions {
+  maxAgeMs: number;
+  clockDriftMs?: number;
+  /** Site-wide revocation deltas (Redis stream / API) applied on top of the sources. */
+  overlay?: RevocationSet;
+  shcDeltas?: NonNullable<RevocationDelta["shc"]>;
+}
+
+const EMPTY: readonly TrustKey[] = Object.freeze([]);
+
+/** An immutable snapshot: verifiers hold it for one verification while refreshes build the next one. */
+export function buildView(sources: readonly SourceSnapshot[], opts: ViewOptions): TrustView {
+  const byKid = new Map<string, TrustKey[]>();
+  const byIssuer = new Map<string, TrustKey[]>();
+  for (const s of sources) {
+    for (const k of s.keys) {
+      for (const f of k.formats) {
+        push(byKid, `${f}\u0000${k.kid}`, k);
+        push(byIssuer, `${f}\u0000${k.issuer}`, k);
+      }
+    }
+  }
+  for (const m of [byKid, byIssuer]) for (const v of m.values()) Object.freeze(v);
+
+  const indexes = sources.flatMap((s) => (s.hashes && s.hashes.size > 0 ? [s.hashes] : []));
+  const shc = mergeRidMaps(sources.flatMap((s) => (s.shc ? [s.shc] : [])));
+  let revocations = new RevocationSet(indexes, opts.overlay?.added, opts.overlay?.removed, shc);
+  if (opts.shcDeltas?.length) revocations = revocations.withDelta({ shc: opts.shcDeltas });
+
+  const frozenSources = sources.map((s) => ({ ...s }));
+  const version = versionOf(sources);
+  const keyCount = sources.reduce((a, s) => a + s.keys.length, 0);
+
+  return Object.freeze({
+    keysFor: (kid: string, format: CredentialFormat) => byKid.get(`${format}\u0000${kid}`) ?? EMPTY,
+    keysForIssuer: (issuer: string, format: CredentialFormat) => byIssuer.get(`${format}\u0000${issuer}`) ?? EMPTY,
+    isRevoked: (q: RevocationQuery) => revocations.isRevoked(q),
+    status: (nowMs: number) => statusOf(frozenSources, version, nowMs, opts),
+    // Not part of TrustView: for diagnostics and the bench.
+    keyCount,
+    revocations,
+  });
+}
+
+function push(m: Map<string, TrustKey[]>, key: string, k: TrustKey): void {
+  const arr = m.get(key);
+  if (arr) arr.push(k);
+  else m.set(key, [k]);
+}
+
+function versionOf(sources: readonly SourceSnapshot[]): string {
+  if (sources.length === 0) return "0";
+  return sources.map((s) => s.version ?? "-").join("+");
+}
+
+function statusOf(sources: readonly SourceSnapshot[], version: string, nowMs: number, opts: ViewOptions): TrustStatus {
+  let oldest: number | undefined;
+  let never = false;
+  let expired = false;
+  for (const s of sources) {
+    if (s.refreshedAt === undefined) never = true;
+    else oldest = oldest === undefined ? s.refreshedAt : Math.min(oldest, s.refreshedAt);
+    if (s.expiresAt !== undefined && s.expiresAt <= nowMs) expired = true;
+  }
+  const refreshedAt = never ? undefined : oldest;
+  const ageMs = refreshedAt === undefined ? undefined : Math.max(0, nowMs - refreshedAt);
+  const stale = sources.length > 0 && (never || expired || (ageMs !== undefined && ageMs > opts.maxAgeMs));
+  return {
+    version,
+    ...(refreshedAt !== undefined ? { refreshedAt } : {}),
+    ...(ageMs !== undefined ? { ageMs } : {}),
+    stale,
+    ...(opts.clockDriftMs !== undefined ? { clockDriftMs: opts.clockDriftMs } : {}),
+    sources: sources.map((s) => ({
+      source: s.id,
+      ok: s.ok,
+      ...(s.refreshedAt !== undefined ? { refreshedAt: s.refreshedAt } : {}),
+      ...(s.error ? { error: s.error } : {}),
+      keys: s.keys.length,
+    })),
+  };
+}
