@@ -78,6 +78,7 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
   let dirtyData = false;
   let failures = 0;
   let redisUp = false;
+  let downLogged = false;
   let fullSince: number | undefined;
   let droppedSinceAlert = 0;
   const recent = new Set<string>();
@@ -179,8 +180,9 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
     if (!redis) return;
     while (!closed && pending.length > 0) {
       if (redis.status !== "ready") {
-        if (redisUp) {
-          redisUp = false;
+        redisUp = false;
+        if (!downLogged) {
+          downLogged = true;
           log.warn({ code: "GW_REDIS_UNAVAILABLE", status: redis.status, pending: pending.length }, "redis unavailable: spooling events locally");
         }
         await sleep(1000);
@@ -194,7 +196,8 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
         for (const r of batch) pendingBytes -= r.bytes;
         state.doneN = Math.max(state.doneN, batch[batch.length - 1]!.n);
         counters.forwarded += batch.length;
-        if (!redisUp || failures > 0) log.info({ pending: pending.length, forwarded: counters.forwarded }, "redis reachable: forwarding spooled events");
+        if (downLogged) log.info({ pending: pending.length, forwarded: counters.forwarded }, "redis reachable again: spooled events forwarded");
+        downLogged = false;
         redisUp = true;
         failures = 0;
         inflight = 0;
@@ -202,7 +205,8 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
         opts.onForwarded?.(batch);
       } catch (e) {
         inflight = 0;
-        if (redisUp || failures === 0) {
+        if (!downLogged) {
+          downLogged = true;
           log.warn({ code: "GW_REDIS_UNAVAILABLE", err: (e as Error).message, pending: pending.length }, "forwarding to redis failed: spooling events locally");
         }
         redisUp = false;

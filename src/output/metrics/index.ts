@@ -2,6 +2,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { GatewayBus } from "../../core/bus.js";
 import type { LaneState, LaneStatus, VerdictEvent } from "../../core/types.js";
 import type { TrustStatus } from "../../verify/trust/types.js";
+import { maskUrl, secretMasker } from "../../core/mask.js";
+
+/** Labels end up in a time-series database: a trust URL's credentials must not. */
+const cleanLabel = (s: string) => secretMasker.mask(maskUrl(s));
 
 /** What /metrics needs to know about each camera at scrape time (same shape the dashboard uses). */
 export interface CameraStats {
@@ -120,14 +124,14 @@ export class GatewayMetrics {
       name: `${p}trust_source_ok`, help: "1 when the trust source's last refresh succeeded.", labelNames: ["source"], registers: r,
       collect() {
         this.reset();
-        for (const s of trust()?.sources ?? []) this.set({ source: s.source }, s.ok ? 1 : 0);
+        for (const s of trust()?.sources ?? []) this.set({ source: cleanLabel(s.source) }, s.ok ? 1 : 0);
       },
     });
     new Gauge({
       name: `${p}trust_keys`, help: "Keys loaded per trust source.", labelNames: ["source"], registers: r,
       collect() {
         this.reset();
-        for (const s of trust()?.sources ?? []) this.set({ source: s.source }, s.keys);
+        for (const s of trust()?.sources ?? []) this.set({ source: cleanLabel(s.source) }, s.keys);
       },
     });
     new Gauge({
