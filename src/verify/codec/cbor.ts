@@ -1,0 +1,138 @@
+/**
+ * Bounded CBOR decoding. A well-formedness walk checks nesting depth, item count, string and
+ * container lengths and trailing bytes BEFORE cbor-x allocates anything, so hostile input cannot
+ * make the decoder build huge or deep structures. Only then does cbor-x decode, with its record
+ * and structured-clone extensions off.
+ */
+import { Decoder } from "cbor-x";
+import { fail } from "../reasons.js";
+import { LIMITS } from "../limits.js";
+
+export interface CborLimits {
+  maxDepth: number;
+  maxItems: number;
+  maxLength: number;
+}
+
+const DEFAULT: CborLimits = { maxDepth: LIMITS.maxCborDepth, maxItems: LIMITS.maxCborItems, maxLength: LIMITS.maxCborLength };
+const BREAK = -1;
+
+class Walker {
+  pos = 0;
+  items = 0;
+  constructor(
+    private readonly b: Uint8Array,
+    private readonly lim: CborLimits,
+  ) {}
+
+  private need(n: number): void {
+    if (this.pos + n > this.b.length) fail("STRUCTURE_INVALID", "CBOR truncated");
+  }
+
+  /** Reads the argument of a head; returns -2 for indefinite length. */
+  private arg(info: number): number {
+    if (info < 24) return info;
+    const b = this.b;
+    switch (info) {
+      case 24: this.need(1); return b[this.pos++]!;
+      case 25: this.need(2); this.pos += 2; return (b[this.pos - 2]! << 8) | b[this.pos - 1]!;
+      case 26: {
+        this.need(4);
+        const p = this.pos;
+        this.pos += 4;
+        return ((b[p]! << 24) >>> 0) + (b[p + 1]! << 16) + (b[p + 2]! << 8) + b[p + 3]!;
+      }
+      case 27: {
+        this.need(8);
+        const p = this.pos;
+        this.pos += 8;
+        const hi = ((b[p]! << 24) >>> 0) + (b[p + 1]! << 16) + (b[p + 2]! << 8) + b[p + 3]!;
+        const lo = ((b[p + 4]! << 24) >>> 0) + (b[p + 5]! << 16) + (b[p + 6]! << 8) + b[p + 7]!;
+        // Values above 2^53 are only legal as integers/tags here; lengths that big fail below anyway.
+        return hi * 0x1_0000_0000 + lo;
+      }
+      case 31: return -2;
+      default: return fail("STRUCTURE_INVALID", "CBOR reserved additional info");
+    }
+  }
+
+  private length(n: number): number {
+    if (n > this.lim.maxLength) fail("SIZE_LIMIT", "CBOR length");
+    return n;
+  }
+
+  /** Walks one data item; returns BREAK when it read a break code (only legal inside indefinite items). */
+  item(depth: number): number {
+    if (depth > this.lim.maxDepth) fail("SIZE_LIMIT", "CBOR nesting");
+    if (++this.items > this.lim.maxItems) fail("SIZE_LIMIT", "CBOR item count");
+    this.need(1);
+    const head = this.b[this.pos++]!;
+    const major = head >> 5;
+    const info = head & 0x1f;
+    if (head === 0xff) return BREAK;
+    const n = this.arg(info);
+    switch (major) {
+      case 0:
+      case 1:
+        if (n === -2) fail("STRUCTURE_INVALID", "CBOR indefinite integer");
+        return 0;
+      case 2:
+      case 3:
+        if (n === -2) {
+          // Indefinite strings are chunks of definite strings of the same major type.
+          for (;;) {
+            this.need(1);
+            if (this.b[this.pos] === 0xff) { this.pos++; return 0; }
+            if (this.b[this.pos]! >> 5 !== major || (this.b[this.pos]! & 0x1f) === 31) fail("STRUCTURE_INVALID", "CBOR string chunk");
+            this.item(depth + 1);
+          }
+        }
+        this.need(this.length(n));
+        this.pos += n;
+        return 0;
+      case 4:
+      case 5: {
+        const per = major === 5 ? 2 : 1;
+        if (n === -2) {
+          for (let k = 0; ; k++) {
+            if (this.item(depth + 1) === BREAK) {
+              if (per === 2 && k % 2 === 1) fail("STRUCTURE_INVALID", "CBOR map odd");
+              return 0;
+            }
+          }
+        }
+        const count = this.length(n) * per;
+        // Each item takes at least one byte: a cheap early refusal of absurd counts.
+        if (count > this.b.length - this.pos) fail("STRUCTURE_INVALID", "CBOR container longer than input");
+        for (let k = 0; k < count; k++) if (this.item(depth + 1) === BREAK) fail("STRUCTURE_INVALID", "CBOR unexpected break");
+        return 0;
+      }
+      case 6:
+        if (n === -2) fail("STRUCTURE_INVALID", "CBOR indefinite tag");
+        if (this.item(depth + 1) === BREAK) fail("STRUCTURE_INVALID", "CBOR unexpected break");
+        return 0;
+      default: // 7: simple values and floats
+        if (n === -2) fail("STRUCTURE_INVALID", "CBOR stray break");
+        return 0;
+    }
+  }
+}
+
+/** Throws STRUCTURE_INVALID / SIZE_LIMIT unless `bytes` is exactly one well-formed, bounded CBOR item. */
+export function checkCbor(bytes: Uint8Array, limits: CborLimits = DEFAULT): void {
+  const w = new Walker(bytes, limits);
+  if (w.item(0) === BREAK) fail("STRUCTURE_INVALID", "CBOR stray break");
+  if (w.pos !== bytes.length) fail("STRUCTURE_INVALID", "CBOR trailing bytes");
+}
+
+const decoder = new Decoder({ mapsAsObjects: false, useRecords: false, structuredClone: false, bundleStrings: false } as ConstructorParameters<typeof Decoder>[0]);
+
+/** Bounded decode: maps come back as `Map` (COSE and CWT use integer keys). */
+export function decodeCbor(bytes: Uint8Array, limits: CborLimits = DEFAULT): unknown {
+  checkCbor(bytes, limits);
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    return fail("STRUCTURE_INVALID", "CBOR decode");
+  }
+}

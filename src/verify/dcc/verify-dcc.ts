@@ -1,0 +1,75 @@
+/**
+ * EU Digital COVID Certificate: HC1: base45 -> zlib (only when it starts with 0x78) -> COSE_Sign1
+ * -> CWT {1: iss, 4: exp, 6: iat, -260: {1: hcert}}. Keys by kid = base64(first 8 bytes of SHA-256(DSC)).
+ */
+import { base45Decode } from "../codec/base45.js";
+import { inflateZlib } from "../codec/inflate.js";
+import { parseCoseSign1, verifyCose } from "../codec/cose.js";
+import { decodeCbor } from "../codec/cbor.js";
+import { fail } from "../reasons.js";
+import { firstVerifying, isRecord, plain, type FormatInput, type Verified } from "../verified.js";
+import { keyUsageAllows } from "./key-usage.js";
+
+const CWT_ISS = 1;
+const CWT_EXP = 4;
+const CWT_IAT = 6;
+const CWT_HCERT = -260;
+
+function epochMs(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !Number.isFinite(v)) fail("STRUCTURE_INVALID", "CWT time is not a number");
+  return v * 1000;
+}
+
+/** The only health facts policy may read: type and the medical fields, never name, birth date or UVCI. */
+function healthFacts(type: "v" | "t" | "r", entry: Record<string, unknown>): Record<string, unknown> {
+  const { ci: _ci, is: _is, ...rest } = entry;
+  return { type, [type]: rest };
+}
+
+export const DCC_PREFIX = "HC1:";
+
+export function verifyDcc({ text, trust }: FormatInput): Verified {
+  let bytes = base45Decode(text.slice(DCC_PREFIX.length));
+  if (bytes[0] === 0x78) bytes = inflateZlib(bytes);
+  // Uncompressed input is tolerated, but only if it looks like COSE (tag 18, tag 61, or a 4-array);
+  // anything else is a broken compression stream rather than a CBOR problem.
+  else if (bytes[0] !== 0xd2 && bytes[0] !== 0xd8 && bytes[0] !== 0x84) fail("DECOMPRESS_FAILED", "not zlib");
+  const cose = parseCoseSign1(bytes, ["ES256", "PS256"]);
+  const kid = Buffer.from(cose.kid).toString("base64");
+
+  const candidates = trust.keysFor(kid, "dcc");
+  if (candidates.length === 0) fail("KEY_UNKNOWN");
+  const key = firstVerifying(candidates, (k) => verifyCose(cose, k.key));
+
+  const cwt = decodeCbor(cose.payload);
+  if (!(cwt instanceof Map)) fail("STRUCTURE_INVALID", "CWT is not a map");
+  const hcertWrap = cwt.get(CWT_HCERT);
+  const hcert = hcertWrap instanceof Map ? plain(hcertWrap.get(1)) : undefined;
+  if (!isRecord(hcert)) fail("STRUCTURE_INVALID", "no hcert claim");
+  // Some issuers write the unused groups as null (BG test files): treat null as absent.
+  const types = (["v", "t", "r"] as const).filter((t) => hcert[t] !== undefined && hcert[t] !== null);
+  if (types.length !== 1) fail("STRUCTURE_INVALID", "exactly one of v/t/r required");
+  const type = types[0]!;
+  const entries = hcert[type];
+  if (!Array.isArray(entries) || entries.length !== 1 || !isRecord(entries[0])) fail("STRUCTURE_INVALID", "one entry required");
+  const entry = entries[0];
+  const uvci = entry.ci;
+  if (typeof uvci !== "string" || uvci.length === 0 || uvci.length > 128) fail("STRUCTURE_INVALID", "UVCI");
+  if (typeof hcert.ver !== "string" || !isRecord(hcert.nam) || typeof hcert.dob !== "string") fail("STRUCTURE_INVALID", "hcert ver/nam/dob");
+
+  if (!keyUsageAllows(key.certificate, type)) fail("KEY_USAGE_MISMATCH");
+
+  const iss = cwt.get(CWT_ISS);
+  return {
+    format: "dcc",
+    kid,
+    issuer: key.issuer || (typeof iss === "string" ? iss : ""),
+    key,
+    credentialId: uvci,
+    issuedAtMs: epochMs(cwt.get(CWT_IAT)),
+    validFromMs: epochMs(cwt.get(CWT_IAT)),
+    validUntilMs: epochMs(cwt.get(CWT_EXP)),
+    facts: healthFacts(type, entry),
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Stable, PII-free verdict reason codes. Displays, MQTT consumers and the ledger key on these
+ * strings, so a code is never renamed or reused; docs/reasons.md is kept in step by a test.
+ */
+export const REASONS = {
+  OK: "Signature, validity window, trust and lane policy all check out (the only PASS reason).",
+  PREFIX_UNKNOWN: "The QR text does not start with a known credential prefix (VN1:, HC1:, shc:/).",
+  BASE45_INVALID: "The payload is not valid base45 (bad character, bad length, or a value out of range).",
+  NUMERIC_INVALID: "An shc:/ payload is not valid numeric encoding (odd digit count or a value out of range).",
+  DECOMPRESS_FAILED: "The compressed payload is corrupt, truncated or uses an unexpected compression.",
+  SIZE_LIMIT: "A bound was exceeded (QR text length, decompressed size, CBOR nesting or item count, JSON size): a bomb or a malformed credential.",
+  STRUCTURE_INVALID: "The decoded credential does not have the required structure (COSE, CWT, JWS, claims).",
+  KID_MISSING: "The credential names no key id.",
+  KEY_UNKNOWN: "No trusted key has this key id for this credential format.",
+  ALG_UNSUPPORTED: "The signature algorithm is not one this gateway accepts (ES256, PS256 for DCC; ES256 otherwise).",
+  ALG_KEY_MISMATCH: "The declared algorithm does not fit the trusted key (e.g. ES256 with a P-384 key).",
+  SIGNATURE_INVALID: "The signature does not verify against the trusted key.",
+  NOT_YET_VALID: "The credential's issued-at / not-before lies in the future (beyond the configured clock skew).",
+  EXPIRED: "The credential's expiry or valid-until has passed (no skew tolerance is applied).",
+  KEY_EXPIRED: "The signing key or certificate was not valid when the credential was signed.",
+  KEY_USAGE_MISMATCH: "The signer certificate's extended key usage does not allow this credential type (DCC test/vaccination/recovery).",
+  ISSUER_UNTRUSTED: "The key is trusted, but not for the issuer named in the credential.",
+  REVOKED: "The credential (or its id hash) is on a revocation list.",
+  TRUST_STALE: "Trust data is older than its max age: the signature may be fine, but keys and revocations cannot be relied on.",
+  POLICY_REJECTED: "A lane policy rule rejected the verified claims; the verdict carries the rule id.",
+  FORMAT_NOT_ACCEPTED: "The credential is valid in form but its format is not accepted at this lane.",
+  SHC_CHUNKS_INCOMPLETE: "A chunked SMART Health Card is missing chunks (or its chunks conflict) and cannot be assembled yet.",
+  REPLAYED: "Assigned by the lane, not the verifier: the same credential was already presented within the replay window.",
+  INTERNAL_ERROR: "The verifier hit an unexpected error; reported as ERROR, never as PASS.",
+} as const;
+
+export type ReasonCode = keyof typeof REASONS;
+
+/** A verification stopped with a stable reason; thrown inside parsers, caught once at the top. */
+export class VerifyFailure extends Error {
+  constructor(
+    readonly reason: ReasonCode,
+    readonly detail?: string,
+  ) {
+    super(detail ? `${reason}: ${detail}` : reason);
+    this.name = "VerifyFailure";
+  }
+}
+
+export function fail(reason: ReasonCode, detail?: string): never {
+  throw new VerifyFailure(reason, detail);
+}
