@@ -1,13 +1,18 @@
 /**
  * Decides whether a frame may be handed on. After a gap (and at process start), a camera or
  * ffmpeg often delivers buffered old frames in a burst; deciding on them would show a verdict
- * for someone who has already left. So after a gap we hold back until a frame arrives at
- * normal pacing: every frame before it (closely spaced, hence buffered) is dropped.
- * Pure: times are passed in.
+ * for someone who has already left. So after a gap we hold back until frames arrive at normal
+ * pacing for SETTLE_FRAMES spacings in a row: everything before (closely spaced, hence
+ * buffered) is dropped. Two spacings, not one, because a CPU-starved decoder can space a
+ * burst out by chance for one frame. Pure: times are passed in.
  */
+const SETTLE_FRAMES = 2;
+/** A spacing of at least this fraction of the nominal interval counts as paced. */
+const PACED = 0.75;
+
 export class BurstGuard {
   private last: number | undefined;
-  private settling = true;
+  private paced = 0;
   private readonly intervalMs: number;
   private readonly gapMs: number;
 
@@ -19,26 +24,21 @@ export class BurstGuard {
   /** Call at process start: the first frames of a new process are treated as after a gap. */
   reset(): void {
     this.last = undefined;
-    this.settling = true;
+    this.paced = 0;
   }
 
-  /** true: deliver; false: drop (burst or first frame after a gap). */
+  /** true: deliver; false: drop (burst, or still settling after a gap). */
   accept(now: number): boolean {
     const prev = this.last;
     this.last = now;
     if (prev === undefined) return false;
     const spacing = now - prev;
     if (spacing >= this.gapMs) {
-      this.settling = true;
+      this.paced = 0;
       return false;
     }
-    if (this.settling) {
-      if (spacing >= 0.5 * this.intervalMs) {
-        this.settling = false;
-        return true;
-      }
-      return false;
-    }
-    return true;
+    if (this.paced >= SETTLE_FRAMES) return true;
+    this.paced = spacing >= PACED * this.intervalMs ? this.paced + 1 : 0;
+    return this.paced >= SETTLE_FRAMES;
   }
 }

@@ -315,6 +315,7 @@ export class CameraSupervisor extends EventEmitter {
       delay = backoffDelay(this.attempt++, { initialMs: this.camera.backoffInitialMs, maxMs: this.camera.backoffMaxMs, jitter: this.camera.backoffJitter }, this.random);
       this.setState("backoff");
     }
+    this.log.info({ event: "camera_backoff", delayMs: delay, attempt: this.attempt, failed: this.failed }, "restarting ffmpeg after a delay");
     const gen = this.gen;
     this.restartTimer = this.clock.setTimeout(() => {
       this.restartTimer = undefined;

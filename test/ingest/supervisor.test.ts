@@ -24,16 +24,16 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
     expect(t.sup.state).toBe("starting");
     t.clock.advance(1000);
     expect(t.sup.state).toBe("online");
-    // The first frame of a process is held back (it may be a buffered one): 10 read, 9 delivered.
-    expect(t.frames).toHaveLength(9);
+    // The first frames of a process are held back until two paced spacings (they may be buffered): 10 read, 8 delivered.
+    expect(t.frames).toHaveLength(8);
     const f = t.frames[0]!;
     expect(f).toMatchObject({ cameraId: "cam1", width: 16, height: 16, stride: 16 });
     expect(f.data).toHaveLength(256);
     expect([...f.data].every((v) => v === 42)).toBe(true);
-    expect(t.frames.map((x) => x.seq)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(t.frames.map((x) => x.seq)).toEqual([3, 4, 5, 6, 7, 8, 9, 10]);
     expect(t.frames[1]!.receivedAt - t.frames[0]!.receivedAt).toBe(100);
     const s = t.sup.stats();
-    expect(s).toMatchObject({ framesIn: 10, framesDropped: 1, burstDropped: 1, state: "online", generation: 1 });
+    expect(s).toMatchObject({ framesIn: 10, framesDropped: 2, burstDropped: 2, state: "online", generation: 1 });
     expect(s.fpsIn).toBeCloseTo(10, 0);
     expect(s.url).toBe("rtsp://***:***@10.0.0.9:554/stream1");
     expect(t.states).toEqual(["starting", "online"]);
@@ -234,9 +234,10 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
     expect(t.frames.length).toBe(before);
     p.startFrames(100, 5);
     t.clock.advance(1000);
-    expect(t.frames.length).toBe(before + 10);
+    expect(t.frames.length).toBe(before + 9);
     expect(t.frames.slice(before).every((f) => f.data[0] === 5)).toBe(true);
-    expect(t.sup.stats().burstDropped).toBe(1 + 15);
+    // 2 at start, the 15 of the burst, and the first paced frame after it.
+    expect(t.sup.stats().burstDropped).toBe(2 + 15 + 1);
     expect(t.sup.state).toBe("online");
   });
 
@@ -329,7 +330,7 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
     const sup = new CameraSupervisor(cam, { clock, spawner: fake.spawner, logger: log.logger, onFrame: () => { calls++; throw new Error("boom"); } });
     sup.start();
     clock.advance(1000);
-    expect(calls).toBe(9);
+    expect(calls).toBe(8);
     expect(sup.state).toBe("online");
     expect(log.lines().filter((l) => l.event === "on_frame_threw")).toHaveLength(1);
   });
@@ -348,7 +349,7 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
     }
     expect(t.sup.stats().framesIn).toBe(5);
     expect(t.frames.map((f) => f.data[0])).toEqual(t.frames.map((f) => f.data[255]));
-    expect(t.frames.map((f) => f.data[0])).toEqual([2, 3, 4, 5]);
+    expect(t.frames.map((f) => f.data[0])).toEqual([3, 4, 5]);
   });
 });
 
@@ -360,7 +361,7 @@ describe("synthetic source", () => {
     const sup = new CameraSupervisor(cam, { clock, logger: collectingLogger().logger, onFrame: (f) => frames.push(f) });
     sup.start();
     clock.advance(2000);
-    expect(frames).toHaveLength(9);
+    expect(frames).toHaveLength(8);
     expect(frames[0]!.data).toHaveLength(256);
     expect(sup.stats().url).toBe("synthetic:");
     const done = sup.stop();

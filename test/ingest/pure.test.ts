@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { cameraSchema } from "../../src/config/sections/cameras.js";
+import { backoffDelay, displayUrl, ffmpegArgs, frameLayout, inputUrl, isCorruptWarning } from "../../src/ingest/index.js";
+import { EventWindow } from "../../src/ingest/event-window.js";
+import { testCamera } from "./helpers.js";
+
+describe("ffmpeg arguments", () => {
+  it("rtsp: low-delay input flags, transport, timeout, Y-plane friendly output, no frame duplication", () => {
+    const a = ffmpegArgs(testCamera({ width: 1280, height: 720, transport: "udp" }), "rtsp://h/x");
+    const s = a.join(" ");
+    expect(s).toContain("-fflags nobuffer -flags low_delay");
+    expect(s).toContain("-rtsp_transport udp -timeout 5000000 -i rtsp://h/x");
+    expect(s).toContain("-vf scale=1280:720,format=pix_fmts=yuv420p|yuvj420p");
+    expect(s).toContain("-fps_mode passthrough -f rawvideo pipe:1");
+    expect(s.indexOf("-fflags")).toBeLessThan(s.indexOf("-i "));
+  });
+
+  it("file: the same path, looped in real time", () => {
+    const a = ffmpegArgs(testCamera({ source: "file", url: undefined, file: "/clips/a.ts", pixelFormat: "gray" }), "");
+    expect(a.join(" ")).toContain("-re -stream_loop -1 -i /clips/a.ts");
+    expect(a.join(" ")).toContain("format=gray");
+    expect(a).not.toContain("-rtsp_transport");
+  });
+
+  it("frame layout: yuv420p is 1.5 bytes per pixel, the first w*h are luma", () => {
+    expect(frameLayout(1920, 1080, "yuv420p")).toEqual({ frameBytes: 1920 * 1080 * 1.5, lumaBytes: 1920 * 1080 });
+    expect(frameLayout(1920, 1080, "gray")).toEqual({ frameBytes: 1920 * 1080, lumaBytes: 1920 * 1080 });
+  });
+});
+
+describe("camera URLs", () => {
+  it("inserts separate credentials URL-encoded, replacing embedded ones", () => {
+    expect(inputUrl({ url: "rtsp://cam.local:554/s1", username: "op", password: "p@ss:w/rd" })).toBe("rtsp://op:p%40ss%3Aw%2Frd@cam.local:554/s1");
+    expect(inputUrl({ url: "rtsp://old:old@cam.local/s1", username: "op", password: "x" })).toBe("rtsp://op:x@cam.local/s1");
+    expect(inputUrl({ url: "rtsp://cam.local/s1" })).toBe("rtsp://cam.local/s1");
+  });
+
+  it("prefers the sub-stream for decoding", () => {
+    expect(inputUrl({ url: "rtsp://c/main", subStream: "rtsp://c/sub" })).toBe("rtsp://c/sub");
+  });
+
+  it("never shows credentials", () => {
+    expect(displayUrl({ source: "rtsp", url: "rtsp://admin:pw1234@c/main" })).toBe("rtsp://***:***@c/main");
+    expect(displayUrl({ source: "file", file: "/a.ts" })).toBe("file:/a.ts");
+  });
+});
+
+describe("camera config", () => {
+  it("accepts a URL with embedded credentials (masked elsewhere)", () => {
+    expect(() => testCamera({ url: "rtsp://a:b@h/x" })).not.toThrow();
+  });
+
+  it("rejects a non-RTSP URL, a missing URL, odd yuv420p sizes and an inverted backoff", () => {
+    const bad = (over: Record<string, unknown>) => cameraSchema.safeParse({ id: "c", lane: "l", url: "rtsp://h/x", ...over });
+    expect(bad({ url: "http://h/x" }).success).toBe(false);
+    expect(bad({ url: undefined }).success).toBe(false);
+    expect(bad({ width: 641 }).success).toBe(false);
+    expect(bad({ width: 641, pixelFormat: "gray" }).success).toBe(true);
+    expect(bad({ backoffInitialMs: 5000, backoffMaxMs: 1000 }).success).toBe(false);
+    expect(bad({ bogus: 1 }).success).toBe(false);
+  });
+});
+
+describe("small pure parts", () => {
+  it("recognises corrupt-frame warnings", () => {
+    expect(isCorruptWarning("[h264 @ 0x5] error while decoding MB 3 4, bytestream -7")).toBe(true);
+    expect(isCorruptWarning("[h264 @ 0x5] concealing 120 DC, 120 AC, 120 MV errors in I frame")).toBe(true);
+    expect(isCorruptWarning("[rtsp @ 0x5] method SETUP failed: 461 Unsupported transport")).toBe(false);
+  });
+
+  it("backoff doubles from the initial delay to the cap", () => {
+    const p = { initialMs: 100, maxMs: 1000, jitter: 0 };
+    expect([0, 1, 2, 3, 4, 5, 50].map((a) => backoffDelay(a, p))).toEqual([100, 200, 400, 800, 1000, 1000, 1000]);
+    expect(backoffDelay(0, { initialMs: 1, maxMs: 1, jitter: 0 })).toBe(10);
+  });
+
+  it("event window forgets events older than the window", () => {
+    const w = new EventWindow(1000);
+    w.add(0);
+    w.add(500);
+    expect(w.count(999)).toBe(2);
+    expect(w.count(1000)).toBe(1);
+    expect(w.count(1501)).toBe(0);
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * Against a real GStreamer RTSP server on 127.0.0.1 and the real ffmpeg. No timed assertions:
+ * tests wait for conditions with generous timeouts and check texts, counts and frame clocks.
+ */
+import { createServer } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { LumaFrame } from "../../src/core/types.js";
+import { DecodePool } from "../../src/decode/index.js";
+import { CameraSupervisor, nodeSpawner, type CameraState } from "../../src/ingest/index.js";
+import { childProcesses, clipFrameAgeMs, clipFrameCount, makeQrClip, readFrameClock, startRtspServer, type RtspServer } from "../support/rtsp/index.js";
+import { collectingLogger } from "./fake-ffmpeg.js";
+import { testCamera } from "./helpers.js";
+
+const W = 640;
+const H = 360;
+const FPS = 10;
+const SEGMENTS = [{ text: "GW-INGEST-A", seconds: 3 }, { seconds: 2 }, { text: "GW-INGEST-B", seconds: 3 }, { seconds: 2 }];
+const FRAMES = clipFrameCount(FPS, SEGMENTS);
+
+let clip: string;
+let server: RtspServer;
+const running: CameraSupervisor[] = [];
+
+/** Polls a condition (no fixed sleeps): resolves when true, fails with `what` after the timeout. */
+async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function camera(id: string, url: string, over: Parameters<typeof testCamera>[0] = {}) {
+  const cfg = testCamera({
+    id, url, width: W, height: H, fps: FPS,
+    startupGraceMs: 8000, stallTimeoutMs: 1500, killGraceMs: 1000,
+    backoffInitialMs: 200, backoffMaxMs: 1000, restartBudget: 50, ...over,
+  });
+  const log = collectingLogger();
+  const frames: LumaFrame[] = [];
+  // Read at arrival: a consumer (the decode pool) may transfer the buffer away afterwards.
+  const clocks: Array<number | undefined> = [];
+  const lengths: number[] = [];
+  const states: CameraState[] = [];
+  let spawns = 0;
+  const sup = new CameraSupervisor(cfg, {
+    logger: log.logger,
+    onFrame: (f) => {
+      clocks.push(readFrameClock(f));
+      lengths.push(f.data.length);
+      frames.push(f);
+    },
+    spawner: (cmd, args) => {
+      spawns++;
+      return nodeSpawner(cmd, args);
+    },
+  });
+  sup.on("state", (s: CameraState) => states.push(s));
+  running.push(sup);
+  return { cfg, sup, log, frames, clocks, lengths, states, spawns: () => spawns };
+}
+
+function ownFfmpegs(): number[] {
+  const feed = new Set(server?.pids() ?? []);
+  return childProcesses(process.pid, "ffmpeg").filter((p) => !feed.has(p));
+}
+
+beforeAll(async () => {
+  clip = await makeQrClip({ width: W, height: H, fps: FPS, segments: SEGMENTS, keyint: 5 });
+  server = await startRtspServer({ clip });
+});
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.stop()));
+  // Stop resolves on exit: nothing of ours may survive it.
+  expect(ownFfmpegs()).toEqual([]);
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe("ingest against a real RTSP server", () => {
+  it("delivers frames that decode to the texts in the stream", async () => {
+    const cam = camera("q1", server.url);
+    const pool = await DecodePool.create({ workers: 1, deadlineMs: 5000, budgetMs: 200, passes: ["fast", "harder"] });
+    const texts = new Set<string>();
+    let decoded = 0;
+    try {
+      cam.sup.start();
+      await until(() => cam.sup.state === "online", "online");
+      let next = 0;
+      await until(() => {
+        for (; next < cam.frames.length; next++) {
+          void pool.submit(cam.frames[next]!).then((r) => {
+            if (!r) return;
+            decoded++;
+            for (const c of r.codes) texts.add(c.text);
+          });
+        }
+        return texts.has("GW-INGEST-A") && texts.has("GW-INGEST-B");
+      }, "both QR texts decoded", 40_000);
+    } finally {
+      await pool.close();
+    }
+    expect([...texts].sort()).toEqual(["GW-INGEST-A", "GW-INGEST-B"]);
+    expect(decoded).toBeGreaterThan(0);
+    const f = cam.frames[0]!;
+    expect(f).toMatchObject({ cameraId: "q1", width: W, height: H, stride: W });
+    expect(new Set(cam.lengths)).toEqual(new Set([W * H]));
+    // Every frame carries a readable clip clock and seq only grows.
+    expect(cam.clocks.filter((c) => c === undefined).length).toBeLessThan(cam.frames.length / 10);
+    expect(cam.frames.every((x, i) => i === 0 || x.seq > cam.frames[i - 1]!.seq)).toBe(true);
+    expect(cam.sup.stats()).toMatchObject({ state: "online", reconnectsLastHour: 0 });
+  });
+
+  it("recovers after the server is killed and restarted, with every wait within the backoff bound", async () => {
+    const cam = camera("k1", server.url);
+    cam.sup.start();
+    await until(() => cam.frames.length >= 5, "first frames");
+    await server.kill();
+    await until(() => cam.sup.state === "backoff", "backoff after the server died");
+    // ffmpeg reports a dead server by exiting, often with code 0: it must count as a failure.
+    const exits = cam.log.lines().filter((l) => l.event === "ffmpeg_exit");
+    expect(exits.length).toBeGreaterThan(0);
+    await until(() => cam.spawns() >= 3, "a few retries while the server is down");
+    await server.restart();
+    const before = cam.frames.length;
+    await until(() => cam.sup.state === "online" && cam.frames.length > before + 5, "frames after the restart", 40_000);
+    const waits = cam.log.lines().filter((l) => l.event === "camera_backoff").map((l) => l.delayMs as number);
+    expect(waits.length).toBeGreaterThan(0);
+    for (const w of waits) expect(w).toBeLessThanOrEqual(cam.cfg.backoffMaxMs * (1 + cam.cfg.backoffJitter));
+    expect(cam.sup.stats().reconnectsLastHour).toBeGreaterThanOrEqual(1);
+    expect(cam.sup.stats().generation).toBeGreaterThan(1);
+  });
+
+  it("kills ffmpeg when the feed freezes with the session up, recovers, and delivers no stale frame", async () => {
+    const cam = camera("f1", server.url);
+    cam.sup.start();
+    await until(() => cam.frames.length >= 5 && Number.isFinite(server.feedStartedAt), "first frames");
+    server.freeze();
+    const frozenAt = performance.now();
+    await until(() => cam.states.includes("stalled"), "the watchdog to fire");
+    // Keep the feed frozen long enough that the frames it owes are clearly old.
+    await until(() => performance.now() - frozenAt > 5000, "5 s of freeze");
+    const deliveredBefore = cam.frames.length;
+    server.unfreeze();
+    await until(() => cam.frames.length > deliveredBefore + 10, "frames after the freeze", 40_000);
+    expect(cam.sup.stats().stallsLastHour).toBeGreaterThanOrEqual(1);
+    expect(cam.log.lines().some((l) => l.event === "camera_stalled")).toBe(true);
+    // The feed owed ~5 s of frames and sent them in a burst; none may be handed on.
+    const ages = cam.frames.slice(deliveredBefore).map((f, i) => {
+      const index = cam.clocks[deliveredBefore + i];
+      return index === undefined ? 0 : clipFrameAgeMs({ index, receivedAt: f.receivedAt, feedStartedAt: server.feedStartedAt, fps: FPS, frameCount: FRAMES });
+    });
+    expect(Math.max(...ages)).toBeLessThan(3000);
+    console.log("freeze:", { burstDropped: cam.sup.stats().burstDropped, maxAgeMs: Math.round(Math.max(...ages)), medianAgeMs: Math.round([...ages].sort((a, b) => a - b)[ages.length >> 1]!) });
+  });
+
+  it("backs off against an unreachable URL without a busy loop", async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer();
+      s.listen(0, "127.0.0.1", () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const cam = camera("u1", `rtsp://127.0.0.1:${port}/nothing`, { backoffInitialMs: 200, backoffMaxMs: 800 });
+    const t0 = performance.now();
+    cam.sup.start();
+    await until(() => cam.spawns() >= 5, "five attempts");
+    const elapsed = performance.now() - t0;
+    const waits = cam.log.lines().filter((l) => l.event === "camera_backoff").map((l) => l.delayMs as number);
+    // Each attempt waited its backoff first, so attempts are bounded by elapsed time.
+    const minWait = cam.cfg.backoffInitialMs * (1 - cam.cfg.backoffJitter);
+    expect(cam.spawns()).toBeLessThanOrEqual(1 + Math.ceil(elapsed / minWait));
+    expect(waits.every((w) => w >= minWait)).toBe(true);
+    expect(waits.slice(0, 3)).toEqual([...waits.slice(0, 3)].sort((a, b) => a - b));
+    expect(cam.frames).toHaveLength(0);
+    expect(["backoff", "starting"]).toContain(cam.sup.state);
+  });
+
+  it("runs four cameras at once and leaves no ffmpeg behind after stop", async () => {
+    const cams = [1, 2, 3, 4].map((i) => camera(`m${i}`, server.url));
+    for (const c of cams) c.sup.start();
+    await until(() => cams.every((c) => c.frames.length >= 10), "10 frames on every camera", 60_000);
+    expect(ownFfmpegs()).toHaveLength(4);
+    for (const c of cams) {
+      expect(c.sup.state).toBe("online");
+      expect(c.clocks.filter((x) => x !== undefined).length).toBeGreaterThanOrEqual(9);
+      expect(new Set(c.frames.map((f) => f.cameraId))).toEqual(new Set([c.cfg.id]));
+    }
+    await Promise.all(running.splice(0).map((s) => s.stop()));
+    expect(ownFfmpegs()).toEqual([]);
+    expect(cams.every((c) => c.sup.state === "stopped")).toBe(true);
+  });
+});

@@ -1,0 +1,96 @@
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { join } from "node:path";
+import QRCode from "qrcode";
+import { drawFrameClock, clockStripeHeight } from "./frame-clock.js";
+import { fixtureCacheDir } from "./paths.js";
+
+export interface ClipSegment {
+  /** QR text shown during this segment; absent = no code (the common case at a checkpoint). */
+  text?: string;
+  seconds: number;
+}
+
+export interface QrClipOptions {
+  /** Output .ts path; default: a cache file named after a hash of the options. */
+  out?: string;
+  width: number;
+  height: number;
+  fps: number;
+  segments: ClipSegment[];
+  /** Draw the frame counter stripe (see frame-clock.ts). Default true. */
+  clock?: boolean;
+  /** Keyframe interval in frames; default = fps (one per second: quick start-up). */
+  keyint?: number;
+}
+
+/** Renders a QR code (4-module quiet zone) centred in the area above the clock stripe. */
+function drawQr(gray: Uint8Array, width: number, areaHeight: number, text: string): void {
+  const qr = QRCode.create(text, { errorCorrectionLevel: "M" });
+  const n = qr.modules.size;
+  const module = Math.max(2, Math.floor((Math.min(width, areaHeight) * 0.7) / (n + 8)));
+  const side = (n + 8) * module;
+  const x0 = Math.floor((width - side) / 2);
+  const y0 = Math.floor((areaHeight - side) / 2);
+  for (let y = 0; y < side; y++) gray.fill(255, (y0 + y) * width + x0, (y0 + y) * width + x0 + side);
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < n; c++) {
+      if (!qr.modules.get(r, c)) continue;
+      for (let dy = 0; dy < module; dy++) {
+        const row = (y0 + (r + 4) * module + dy) * width + x0 + (c + 4) * module;
+        gray.fill(0, row, row + module);
+      }
+    }
+  }
+}
+
+/**
+ * Generates an H.264 MPEG-TS clip (sliced-threads=0: sliced x264 output arrived half-decoded
+ * through the RTSP chain; no B-frames: low delay). Deterministic and cached, so repeated
+ * test runs pay once. Returns the path.
+ */
+export async function makeQrClip(opts: QrClipOptions): Promise<string> {
+  const { width, height, fps, segments } = opts;
+  const clock = opts.clock ?? true;
+  const keyint = opts.keyint ?? Math.max(1, Math.round(fps));
+  const key = createHash("sha256").update(JSON.stringify({ v: 1, width, height, fps, segments, clock, keyint })).digest("hex").slice(0, 16);
+  const out = opts.out ?? join(fixtureCacheDir(), `qr-${width}x${height}-${fps}fps-${key}.ts`);
+  if (existsSync(out)) return out;
+  mkdirSync(join(out, ".."), { recursive: true });
+  const tmp = `${out}.${process.pid}.partial.ts`;
+  const ff = spawn("ffmpeg", [
+    "-hide_banner", "-loglevel", "error", "-y",
+    "-f", "rawvideo", "-pix_fmt", "gray", "-s", `${width}x${height}`, "-r", String(fps), "-i", "pipe:0",
+    "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-bf", "0", "-g", String(keyint), "-keyint_min", String(keyint),
+    "-x264-params", "sliced-threads=0:scenecut=0", "-pix_fmt", "yuv420p", "-f", "mpegts", tmp,
+  ], { stdio: ["pipe", "ignore", "pipe"] });
+  let err = "";
+  ff.stderr.on("data", (c: Buffer) => (err += c.toString()));
+  const done = new Promise<void>((resolve, reject) => {
+    ff.on("error", reject);
+    ff.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg clip encode failed (${code}): ${err.slice(-500)}`))));
+  });
+  const areaHeight = clock ? height - clockStripeHeight(height) : height;
+  let index = 0;
+  for (const seg of segments) {
+    const base = new Uint8Array(width * height).fill(200);
+    if (seg.text !== undefined) drawQr(base, width, areaHeight, seg.text);
+    const frames = Math.round(seg.seconds * fps);
+    for (let i = 0; i < frames; i++) {
+      const f = Uint8Array.from(base);
+      if (clock) drawFrameClock(f, width, height, index);
+      index++;
+      if (!ff.stdin.write(f)) await new Promise<void>((r) => ff.stdin.once("drain", r));
+    }
+  }
+  ff.stdin.end();
+  await done;
+  renameSync(tmp, out);
+  return out;
+}
+
+/** Number of frames a clip made from these segments holds. */
+export function clipFrameCount(fps: number, segments: ClipSegment[]): number {
+  return segments.reduce((n, s) => n + Math.round(s.seconds * fps), 0);
+}
