@@ -62,7 +62,13 @@
     var existing = {};
     Array.prototype.forEach.call(box.children, function (c) { existing[c.dataset.camera] = c; });
     var cards = cams.map(function (c) {
-      var card = existing[c.id] || el("div", { "data-camera": c.id }, [el("h3"), el("img", { alt: "snapshot " + c.id }), el("div", { class: "info" })]);
+      var card = existing[c.id];
+      if (!card) {
+        var image = el("img", { alt: "snapshot " + c.id, hidden: "" });
+        image.addEventListener("load", function () { image.hidden = false; card.querySelector(".nopic").hidden = true; });
+        image.addEventListener("error", function () { image.hidden = true; card.querySelector(".nopic").hidden = false; });
+        card = el("div", { "data-camera": c.id }, [el("h3"), image, el("div", { class: "nopic", text: "no picture" }), el("div", { class: "info" })]);
+      }
       card.className = "card " + (c.up ? "s-online" : "s-down");
       card.dataset.state = c.state;
       card.querySelector("h3").replaceChildren(el("span", { text: c.id }), el("span", { text: c.state }));
@@ -78,6 +84,7 @@
       var img = card.querySelector("img");
       var want = "/cameras/" + encodeURIComponent(c.id) + "/snapshot.jpg?t=" + snapshotTick;
       if (c.up && img.dataset.src !== want) { img.dataset.src = want; img.src = want; }
+      if (!c.up) { img.hidden = true; img.removeAttribute("data-src"); card.querySelector(".nopic").hidden = false; }
       return card;
     });
     box.replaceChildren.apply(box, cards);

@@ -1,0 +1,192 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { FakeClock } from "../../src/core/clock.js";
+import type { HttpServer } from "../../src/output/http/index.js";
+import { FakeGateway, testConfig } from "./fakes.js";
+import { CHROMIUM, artifactsDir, launchChromium } from "./browser.js";
+
+/** The page must show these exact words; taken from display-text.ts on purpose by value, not import. */
+const TEXT = {
+  idleVi: "Vui lòng đưa mã QR",
+  passVi: "Hợp lệ, mời đi tiếp",
+  flagVi: "Vui lòng gặp cán bộ",
+  expiredVi: "Thẻ đã hết hạn",
+  expiredEn: "The pass has expired",
+  noHeartbeatVi: "Hệ thống không phản hồi",
+};
+
+if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: .ci/run installs the Debian package`);
+
+const HEARTBEAT_MS = 300;
+let chrome: Awaited<ReturnType<typeof launchChromium>>;
+let context: BrowserContext;
+
+beforeAll(async () => {
+  chrome = await launchChromium();
+  context = chrome.context;
+});
+afterAll(async () => {
+  await chrome?.close();
+});
+
+/**
+ * The server runs on a FakeClock that a real-time pump advances: heartbeats flow while the pump
+ * runs and stop when it stops, with the connection still open, which is exactly the "gateway hung"
+ * case the page must detect on its own.
+ */
+function pumpedServer(gw: FakeGateway, clock: FakeClock, server: HttpServer) {
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    server,
+    start() {
+      timer ??= setInterval(() => clock.advance(HEARTBEAT_MS), HEARTBEAT_MS);
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}
+
+async function waitState(page: Page, state: string, timeout = 15_000) {
+  await page.waitForFunction((s) => document.body.dataset.state === s, state, { timeout, polling: 50 });
+}
+
+async function recordStates(page: Page) {
+  await page.evaluate(() => {
+    const w = window as unknown as { __states: string[] };
+    w.__states = [document.body.dataset.state ?? ""];
+    new MutationObserver(() => {
+      const s = document.body.dataset.state ?? "";
+      if (w.__states[w.__states.length - 1] !== s) w.__states.push(s);
+    }).observe(document.body, { attributes: true, attributeFilter: ["data-state"] });
+  });
+}
+const states = (page: Page) => page.evaluate(() => (window as unknown as { __states: string[] }).__states);
+
+describe("lane display in headless Chromium", () => {
+  it("goes idle -> PASS -> FLAG -> idle, then OUT OF SERVICE when heartbeats stop and when the gateway stops", async () => {
+    const clock = new FakeClock();
+    const gw = new FakeGateway(clock);
+    const config = testConfig({
+      display: { language: "vi", heartbeatMs: HEARTBEAT_MS },
+      lanes: [{ id: "A", name: "Lane A", passHoldMs: 3000, flagHoldMs: 3000 }, { id: "B", name: "Lane B", language: "en" }],
+    });
+    const pump = pumpedServer(gw, clock, gw.server(config));
+    const { publicUrl } = await pump.server.listen();
+    pump.start();
+    const page = await context.newPage();
+    const shots = artifactsDir();
+    try {
+      await page.goto(`${publicUrl}/lanes/A`);
+      await waitState(page, "idle");
+      expect(await page.textContent("#headline")).toBe(TEXT.idleVi);
+      await page.screenshot({ path: join(shots, "lane-1-idle.png") });
+
+      gw.verdict("A", "PASS", "OK");
+      await waitState(page, "pass");
+      expect(await page.textContent("#headline")).toBe(TEXT.passVi);
+      expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(11, 122, 47)");
+      await page.screenshot({ path: join(shots, "lane-2-pass.png") });
+
+      gw.verdict("A", "FLAG", "EXPIRED");
+      await waitState(page, "flag");
+      expect(await page.textContent("#headline")).toBe(TEXT.flagVi);
+      expect(await page.textContent("#detail")).toBe(TEXT.expiredVi);
+      expect(await page.textContent("#secondary")).toContain(TEXT.expiredEn);
+      expect(await page.textContent("#code")).toContain("EXPIRED");
+      expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe("rgb(179, 0, 27)");
+      await page.screenshot({ path: join(shots, "lane-3-flag.png") });
+
+      // The hold ends: back to idle without anyone publishing.
+      await waitState(page, "idle");
+
+      // Heartbeats stop while the connection stays open: the page gives up on its own.
+      await recordStates(page);
+      pump.stop();
+      gw.verdict("A", "PASS", "OK"); // the last message before the hang
+      await waitState(page, "out-of-service");
+      expect(await page.textContent("#detail")).toBe(TEXT.noHeartbeatVi);
+      expect(await page.textContent("#code")).toBe("NO_HEARTBEAT");
+      // Green never outlives the heartbeat watchdog (~3.5 heartbeats).
+      expect(await states(page)).toEqual(["idle", "pass", "out-of-service"]);
+      await page.screenshot({ path: join(shots, "lane-4-no-heartbeat.png") });
+
+      // Heartbeats return: the page recovers to idle (not to the old verdict).
+      pump.start();
+      await waitState(page, "idle");
+
+      await pump.server.close();
+      await waitState(page, "out-of-service");
+      await page.screenshot({ path: join(shots, "lane-5-gateway-stopped.png") });
+      // It stays out of service while the gateway is gone.
+      await page.waitForTimeout(HEARTBEAT_MS * 5);
+      expect(await page.evaluate(() => document.body.dataset.state)).toBe("out-of-service");
+    } finally {
+      pump.stop();
+      await pump.server.close();
+      await page.close();
+    }
+  });
+
+  it("shows an English lane in English, and a paused lane as out of service", async () => {
+    const gw = new FakeGateway();
+    const server = gw.server();
+    const { publicUrl } = await server.listen();
+    const page = await context.newPage();
+    try {
+      await page.goto(`${publicUrl}/lanes/B`);
+      await waitState(page, "idle");
+      expect(await page.textContent("#headline")).toBe("Show your code");
+      gw.verdict("B", "FLAG", "REPLAYED");
+      await waitState(page, "flag");
+      expect(await page.textContent("#detail")).toBe("This pass was already used just now");
+      gw.setStatus({ lane: "B", state: "paused", problems: [] });
+      await waitState(page, "out-of-service");
+      expect(await page.textContent("#detail")).toBe("Lane closed by an officer");
+    } finally {
+      await server.close();
+      await page.close();
+    }
+  });
+});
+
+describe("officer dashboard in headless Chromium", () => {
+  it("renders lanes, cameras with snapshots, trust and recent verdicts", async () => {
+    const gw = new FakeGateway();
+    const width = 320, height = 180;
+    const data = new Uint8Array(width * height).map((_, i) => ((i % width) * 255) / width);
+    gw.frames.set("cam-a1", { cameraId: "cam-a1", seq: 1, width, height, stride: width, data, receivedAt: 0 });
+    gw.cams[1]!.state = "backoff";
+    const server = gw.server();
+    const { publicUrl } = await server.listen();
+    const page = await context.newPage();
+    try {
+      gw.verdict("A", "PASS", "OK");
+      gw.verdict("B", "FLAG", "SIGNATURE_INVALID");
+      await page.goto(`${publicUrl}/`);
+      await page.waitForFunction(() => document.body.dataset.loaded === "1", undefined, { timeout: 15_000 });
+      expect(await page.locator("#lanes [data-lane]").count()).toBe(2);
+      // Lane B's only camera is down: the lane shows out of service.
+      expect(await page.getAttribute('#lanes [data-lane="B"]', "data-state")).toBe("out-of-service");
+      expect(await page.locator("#cameras [data-camera]").count()).toBe(2);
+      expect(await page.textContent('#cameras [data-camera="cam-b1"] h3')).toContain("backoff");
+      expect(await page.textContent("#cameras")).toContain("rtsp://***:***@10.0.0.5/stream1");
+      expect(await page.textContent("#recent")).toContain("SIGNATURE_INVALID");
+      expect(await page.textContent("#trust")).toContain("tl-42");
+      expect(await page.textContent("#ready")).toBe("not ready");
+      await page.waitForFunction(() => {
+        const img = document.querySelector<HTMLImageElement>('#cameras [data-camera="cam-a1"] img');
+        return !!img && img.complete && img.naturalWidth === 320;
+      }, undefined, { timeout: 15_000 });
+      const html = await page.content();
+      expect(html).not.toContain("secretpw");
+      await page.screenshot({ path: join(artifactsDir(), "dashboard.png"), fullPage: true });
+    } finally {
+      await server.close();
+      await page.close();
+    }
+  });
+});
