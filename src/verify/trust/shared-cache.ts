@@ -58,6 +58,8 @@ export function createRedisCache(opts: RedisCacheOptions): SharedCache {
   async function ready(): Promise<boolean> {
     if (redis.status === "ready") return true;
     if (redis.status === "end" || redis.status === "close") return false;
+    // Known down and still not connected: answer at once; ioredis keeps reconnecting in the background.
+    if (down && redis.status !== "wait") return false;
     if (redis.status === "wait") redis.connect().catch(() => undefined);
     return new Promise<boolean>((resolve) => {
       const done = (ok: boolean) => {

@@ -1,0 +1,155 @@
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/core/clock.js";
+import { GatewayError } from "../../src/core/errors.js";
+import { dccKid } from "../../src/verify/trust/keys.js";
+import { loadTrustSource, loadTrustSources } from "../../src/verify/trust/load-source.js";
+import { credentialIdHashHex } from "../../src/verify/trust/revocation-index.js";
+import { createTrustStore } from "../../src/verify/trust/store.js";
+import { captureLogs, makeCertificate, makeKeyPair, passEntry, signedList, tempDir, trustConfig } from "./helpers.js";
+
+const SHC_JWKS = "test-fixtures/external/smart-health-cards/examples/issuer/.well-known/jwks.json";
+const SHC_ISS = "https://spec.smarthealth.cards/examples/issuer";
+const tmp = tempDir("src");
+afterAll(() => tmp.cleanup());
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  const e = await p.then(() => undefined, (x: unknown) => x);
+  expect(e).toBeInstanceOf(GatewayError);
+  return `${(e as GatewayError).code} ${(e as GatewayError).message}`;
+}
+
+describe("loadTrustSource (CLI sources)", () => {
+  it("binds the SMART Health Cards example JWKS to its issuer; kids are the RFC 7638 thumbprints", async () => {
+    const published = (JSON.parse(readFileSync(SHC_JWKS, "utf8")) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+    const v = await loadTrustSource(`${SHC_ISS}=${SHC_JWKS}`);
+    const keys = v.keysForIssuer!(SHC_ISS, "shc");
+    expect(keys.map((k) => k.kid).sort()).toEqual([...published].sort());
+    expect(v.keysFor(published[0]!, "shc")[0]!.issuer).toBe(SHC_ISS);
+    expect(v.keysFor(published[0]!, "dcc")).toEqual([]);
+    expect(v.keysForIssuer!("https://other.example", "shc")).toEqual([]);
+    expect(v.status(Date.now()).stale).toBe(false);
+  });
+
+  it("skips a JWKS key whose kid is not its thumbprint and refuses an unbound JWKS", async () => {
+    const k = await makeKeyPair("not-the-thumbprint");
+    const file = join(tmp.dir, "bad.jwks.json");
+    writeFileSync(file, JSON.stringify({ keys: [k.pub] }));
+    expect(await codeOf(loadTrustSource(`https://i.example=${file}`))).toMatch(/^GW_TRUST_FETCH .*no usable ES256 key/);
+    expect(await codeOf(loadTrustSource(file))).toMatch(/must be bound to its issuer/);
+  });
+
+  it("loads PEM, DER and a directory of DCC certificates with kid = base64(SHA-256(DER)[0..8])", async () => {
+    const dir = join(tmp.dir, "dscs");
+    mkdirSync(dir);
+    const a = makeCertificate(dir, "a", "XA");
+    const b = makeCertificate(dir, "b", "XB");
+    writeFileSync(join(dir, "notes.txt"), "ignored");
+    const fromPem = await loadTrustSource(a.pemPath);
+    expect(fromPem.keysFor(dccKid(a.der), "dcc").map((k) => k.issuer)).toEqual(["XA"]);
+    expect(dccKid(a.der)).toMatch(/^[A-Za-z0-9+/]{11}=$/);
+    const fromDer = await loadTrustSource(b.derPath);
+    expect(fromDer.keysFor(dccKid(b.der), "dcc")).toHaveLength(1);
+    const fromDir = await loadTrustSource(dir);
+    // a.pem + a.der + b.pem + b.der: the same two certificates, twice each
+    expect(fromDir.keysFor(dccKid(a.der), "dcc")).toHaveLength(2);
+    expect(fromDir.keysFor(dccKid(b.der), "dcc")[0]!.certificate).toBeDefined();
+  });
+
+  it("loads a signed list with its pinned root (LIST#root=FILE or the option) and combines sources", async () => {
+    const root = await makeKeyPair("root");
+    const rootFile = join(tmp.dir, "root.public.jwk.json");
+    writeFileSync(rootFile, JSON.stringify(root.pub));
+    const list = join(tmp.dir, "list.jws");
+    writeFileSync(list, await signedList(root.priv, 12, [(await passEntry("pk")).entry], { revocations: [{ type: "id-hash", hashes: [credentialIdHashHex("R")] }] }));
+    const v = await loadTrustSource(`${list}#root=${rootFile}`);
+    expect(v.keysFor("pk", "pass")).toHaveLength(1);
+    expect(v.isRevoked({ format: "pass", id: "R" })).toBe(true);
+    expect(v.status(Date.now()).version).toBe("12");
+    const both = await loadTrustSources([list, `${SHC_ISS}=${SHC_JWKS}`], { rootKey: rootFile });
+    expect(both.keysFor("pk", "pass")).toHaveLength(1);
+    expect(both.keysForIssuer!(SHC_ISS, "shc").length).toBeGreaterThan(0);
+    expect(await codeOf(loadTrustSource(list))).toMatch(/^GW_TRUST_SIGNATURE .*pinned root/);
+    const other = await makeKeyPair("x");
+    const otherFile = join(tmp.dir, "other.jwk.json");
+    writeFileSync(otherFile, JSON.stringify(other.pub));
+    expect(await codeOf(loadTrustSource(list, { rootKey: otherFile }))).toMatch(/^GW_TRUST_SIGNATURE /);
+  });
+
+  it("marks an expired signed list stale", async () => {
+    const root = await makeKeyPair("root");
+    const list = join(tmp.dir, "expired.jws");
+    writeFileSync(list, await signedList(root.priv, 1, [], { expiresAt: new Date(Date.now() - 1000).toISOString() }));
+    const rootFile = join(tmp.dir, "root2.jwk.json");
+    writeFileSync(rootFile, JSON.stringify(root.pub));
+    const v = await loadTrustSource(list, { rootKey: rootFile });
+    expect(v.status(Date.now()).stale).toBe(true);
+  });
+
+  it("gives a clear error for missing and unrecognised files", async () => {
+    expect(await codeOf(loadTrustSource(join(tmp.dir, "nope.pem")))).toMatch(/^GW_TRUST_FETCH .*no such file/);
+    const junk = join(tmp.dir, "junk.bin");
+    writeFileSync(junk, "hello world");
+    expect(await codeOf(loadTrustSource(junk))).toMatch(/^GW_TRUST_FETCH .*not a trust list/);
+    const badPem = join(tmp.dir, "bad.pem");
+    writeFileSync(badPem, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+    expect(await codeOf(loadTrustSource(badPem))).toMatch(/^GW_TRUST_FETCH .*not a valid X.509/);
+  });
+});
+
+describe("trust store with local sources", () => {
+  it("combines list files, certificates, JWKS files and deny lists, and re-reads changed files", async () => {
+    const root = await makeKeyPair("root");
+    const rootFile = join(tmp.dir, "store-root.jwk.json");
+    writeFileSync(rootFile, JSON.stringify(root.pub));
+    const list = join(tmp.dir, "store-list.jws");
+    writeFileSync(list, await signedList(root.priv, 1, [(await passEntry("p1")).entry]));
+    const cert = makeCertificate(tmp.dir, "store-dsc", "XC");
+    const deny = join(tmp.dir, "deny.txt");
+    writeFileSync(deny, `# site deny list\n${credentialIdHashHex("URN:UVCI:01:XC:1")}\n`);
+    const denyJson = join(tmp.dir, "deny.json");
+    writeFileSync(denyJson, JSON.stringify({ version: 3, hashes: [credentialIdHashHex("PASS-9")], shc: [{ issuer: SHC_ISS, kid: "k", rids: ["rid1"] }] }));
+    const clock = new FakeClock(Date.now());
+    const logs = captureLogs();
+    const store = await createTrustStore({
+      config: trustConfig({ lists: [{ source: list, rootKey: rootFile }], certificates: [cert.pemPath], jwks: [{ issuer: SHC_ISS, source: SHC_JWKS }], revocations: [deny, denyJson] }),
+      stateDir: tmp.dir,
+      clock,
+      logger: logs.logger,
+    });
+    try {
+      await store.start();
+      const v = store.view();
+      expect(v.keysFor("p1", "pass")).toHaveLength(1);
+      expect(v.keysFor(dccKid(cert.der), "dcc")).toHaveLength(1);
+      expect(v.keysForIssuer!(SHC_ISS, "shc").length).toBeGreaterThan(0);
+      expect(v.isRevoked({ format: "dcc", id: "URN:UVCI:01:XC:1" })).toBe(true);
+      expect(v.isRevoked({ format: "pass", id: "PASS-9" })).toBe(true);
+      expect(v.isRevoked({ format: "shc", issuer: SHC_ISS, kid: "k", id: "rid1" })).toBe(true);
+      expect(store.status()).toMatchObject({ stale: false });
+      expect(store.status().sources.every((s) => s.ok)).toBe(true);
+
+      // A corrupt deny list update keeps the previous one.
+      writeFileSync(deny, `${credentialIdHashHex("X")}\nthis is not a hash\n`);
+      clock.advance(60_000);
+      const st = await store.refreshNow();
+      expect(st.sources.find((s) => s.source === deny)).toMatchObject({ ok: false, error: "GW_TRUST_FETCH:content" });
+      expect(store.view().isRevoked({ format: "dcc", id: "URN:UVCI:01:XC:1" })).toBe(true);
+      // A good update is taken.
+      writeFileSync(list, await signedList(root.priv, 2, [(await passEntry("p2")).entry]));
+      writeFileSync(deny, `${credentialIdHashHex("X")}\n`);
+      await store.refreshNow();
+      expect(store.view().keysFor("p2", "pass")).toHaveLength(1);
+      expect(store.view().keysFor("p1", "pass")).toHaveLength(0);
+      expect(store.view().isRevoked({ format: "pass", id: "X" })).toBe(true);
+      expect(store.view().isRevoked({ format: "dcc", id: "URN:UVCI:01:XC:1" })).toBe(false);
+    } finally {
+      await store.stop();
+    }
+  });
+
+  it("refuses to start with an unreadable root key (config error, not a silent empty store)", async () => {
+    await expect(createTrustStore({ config: trustConfig({ lists: [{ source: "x.jws", rootKey: join(tmp.dir, "missing.jwk") }] }), stateDir: tmp.dir, logger: captureLogs().logger })).rejects.toMatchObject({ code: "GW_CONFIG_INVALID" });
+  });
+});

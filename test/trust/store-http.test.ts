@@ -1,0 +1,212 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/core/clock.js";
+import { createTrustStore, type TrustStore } from "../../src/verify/trust/store.js";
+import { credentialIdHashHex } from "../../src/verify/trust/revocation-index.js";
+import { captureLogs, ListServer, makeKeyPair, passEntry, signedList, tempDir, trustConfig } from "./helpers.js";
+
+const HOUR = 3600_000;
+
+let server: ListServer;
+let tmp: ReturnType<typeof tempDir>;
+let stores: TrustStore[];
+let root: Awaited<ReturnType<typeof makeKeyPair>>;
+let rootPath: string;
+
+beforeEach(async () => {
+  server = new ListServer();
+  await server.start();
+  tmp = tempDir("store");
+  stores = [];
+  root = await makeKeyPair("root");
+  rootPath = join(tmp.dir, "root.public.jwk.json");
+  writeFileSync(rootPath, JSON.stringify(root.pub));
+});
+
+afterEach(async () => {
+  for (const s of stores) await s.stop();
+  await server.stop();
+  tmp.cleanup();
+});
+
+async function newStore(clock: FakeClock, over: Parameters<typeof trustConfig>[0] = {}) {
+  const logs = captureLogs();
+  const store = await createTrustStore({
+    config: trustConfig({ lists: [{ source: server.url, rootKey: rootPath }], maxAgeS: 6 * 3600, refreshIntervalS: 3600, ...over }),
+    stateDir: tmp.dir,
+    clock,
+    logger: logs.logger,
+    random: () => 0.5,
+  });
+  stores.push(store);
+  return { store, logs };
+}
+
+describe("trust store over HTTP", () => {
+  it("loads a signed list, indexes keys by kid and format, and answers revocation lookups", async () => {
+    const a = await passEntry("k-a", "XA");
+    server.body = await signedList(root.priv, 1, [a.entry], { revocations: [{ type: "id-hash", hashes: [credentialIdHashHex("P-1")] }] });
+    const clock = new FakeClock(Date.now());
+    const { store } = await newStore(clock);
+    await store.start();
+    const v = store.view();
+    expect(v.keysFor("k-a", "pass").map((k) => k.issuer)).toEqual(["XA"]);
+    expect(v.keysFor("k-a", "dcc")).toEqual([]);
+    expect(v.keysFor("nope", "pass")).toEqual([]);
+    expect(v.isRevoked({ format: "pass", id: "P-1" })).toBe(true);
+    expect(v.isRevoked({ format: "pass", id: "P-2" })).toBe(false);
+    const st = store.status();
+    expect(st).toMatchObject({ version: "1", stale: false, refreshedAt: clock.now() });
+    expect(st.sources).toEqual([{ source: server.url, ok: true, refreshedAt: clock.now(), keys: 1 }]);
+  });
+
+  it("keeps the old list on a bad signature, a truncated body, a rollback and an HTTP error, logging stable codes", async () => {
+    const a = await passEntry("k-a");
+    server.body = await signedList(root.priv, 5, [a.entry]);
+    const clock = new FakeClock(Date.now());
+    const { store, logs } = await newStore(clock);
+    const errors: unknown[] = [];
+    store.on("error", (e) => errors.push(e));
+    await store.start();
+    const before = store.view();
+
+    const attacker = await makeKeyPair("root");
+    const evil = await passEntry("k-evil");
+    const cases: Array<[() => Promise<void>, string, string]> = [
+      [async () => { server.body = await signedList(attacker.priv, 6, [evil.entry]); server.etag = '"e1"'; }, "GW_TRUST_SIGNATURE", "signature"],
+      [async () => { server.body = await signedList(root.priv, 6, [evil.entry]); server.etag = '"e2"'; server.behaviour = "truncate"; }, "GW_TRUST_FETCH", "truncated"],
+      [async () => { server.behaviour = "ok"; server.body = await signedList(root.priv, 4, [evil.entry]); server.etag = '"e3"'; }, "GW_TRUST_SIGNATURE", "rollback"],
+      [async () => { server.body = await signedList(root.priv, 5, [evil.entry]); server.etag = '"e4"'; }, "GW_TRUST_SIGNATURE", "rollback"],
+      [async () => { server.body = "<html>maintenance</html>"; server.etag = '"e5"'; }, "GW_TRUST_SIGNATURE", "signature"],
+      [async () => { server.behaviour = "500"; }, "GW_TRUST_FETCH", "http-status"],
+    ];
+    for (const [arrange, code, reason] of cases) {
+      await arrange();
+      clock.advance(60_000);
+      const st = await store.refreshNow();
+      expect(st.version).toBe("5");
+      expect(st.sources[0]).toMatchObject({ ok: false, error: `${code}:${reason}` });
+      expect(store.view().keysFor("k-evil", "pass")).toEqual([]);
+      expect(store.view().keysFor("k-a", "pass")).toHaveLength(1);
+      expect(errors.at(-1)).toMatchObject({ code, reason });
+    }
+    expect(logs.codes().filter((c) => c.startsWith("GW_TRUST"))).toEqual(cases.map((c) => c[1]));
+    // A view taken before the failures still answers the same (snapshots are immutable).
+    expect(before.keysFor("k-a", "pass")).toHaveLength(1);
+    // The server recovers with a newer, correctly signed list: it is taken.
+    server.behaviour = "ok";
+    server.body = await signedList(root.priv, 6, [evil.entry]);
+    server.etag = '"e6"';
+    expect((await store.refreshNow()).version).toBe("6");
+    expect(store.view().keysFor("k-evil", "pass")).toHaveLength(1);
+    expect(store.view().keysFor("k-a", "pass")).toEqual([]);
+    expect(before.keysFor("k-a", "pass")).toHaveLength(1);
+  });
+
+  it("revalidates with If-None-Match: a 304 refreshes the age without re-reading the list", async () => {
+    server.body = await signedList(root.priv, 1, [(await passEntry("k"))!.entry]);
+    server.etag = '"abc"';
+    const clock = new FakeClock(Date.now());
+    const { store } = await newStore(clock);
+    const updates: unknown[] = [];
+    store.on("updated", (s) => updates.push(s));
+    await store.start();
+    expect(updates).toHaveLength(1);
+    const first = store.status().refreshedAt!;
+    clock.advance(2 * HOUR); // the scheduled refresh fires
+    await store.refreshNow();
+    expect(server.conditionalHits).toBeGreaterThanOrEqual(1);
+    expect(server.hits).toBeGreaterThanOrEqual(2);
+    const st = store.status();
+    expect(st.refreshedAt).toBeGreaterThan(first);
+    expect(st.version).toBe("1");
+    expect(updates).toHaveLength(1); // 304: nothing changed, no "updated"
+  });
+
+  it("starts from the disk copy when the server is down, with its original age", async () => {
+    server.body = await signedList(root.priv, 3, [(await passEntry("k-disk")).entry]);
+    const clock = new FakeClock(Date.now());
+    const first = await newStore(clock);
+    await first.store.start();
+    const fetchedAt = first.store.status().refreshedAt!;
+    await first.store.stop();
+    await server.stop();
+
+    clock.advance(2 * HOUR);
+    const { store, logs } = await newStore(clock);
+    await store.start();
+    expect(store.view().keysFor("k-disk", "pass")).toHaveLength(1);
+    const st = store.status();
+    expect(st).toMatchObject({ version: "3", stale: false, refreshedAt: fetchedAt, ageMs: 2 * HOUR });
+    expect(st.sources[0]).toMatchObject({ ok: false, error: "GW_TRUST_FETCH:network" });
+    expect(logs.codes()).toContain("GW_TRUST_FETCH");
+  });
+
+  it("turns stale past max-age while the server stays down, and recovers", async () => {
+    server.body = await signedList(root.priv, 1, [(await passEntry("k"))!.entry]);
+    server.etag = '"s1"';
+    const clock = new FakeClock(Date.now());
+    const { store, logs } = await newStore(clock, { maxAgeS: 3 * 3600, refreshIntervalS: 3600 });
+    const stale: unknown[] = [];
+    store.on("stale", (s) => stale.push(s));
+    await store.start();
+    server.behaviour = "500";
+    clock.advance(2 * HOUR);
+    await store.refreshNow();
+    expect(store.status().stale).toBe(false);
+    clock.advance(1 * HOUR + 1000); // past max-age: the stale timer fires even between refreshes
+    expect(stale).toHaveLength(1);
+    expect(store.status()).toMatchObject({ stale: true });
+    expect(store.view().status(clock.now()).stale).toBe(true);
+    expect(logs.codes()).toContain("GW_TRUST_STALE");
+    // Still usable (keys are there); the verifier decides what stale means (FLAG TRUST_STALE).
+    expect(store.view().keysFor("k", "pass")).toHaveLength(1);
+    server.behaviour = "ok";
+    await store.refreshNow();
+    expect(store.status().stale).toBe(false);
+  });
+
+  it("is stale at once when a source has never loaded (no server, no disk copy)", async () => {
+    await server.stop();
+    const { store } = await newStore(new FakeClock(Date.now()));
+    await store.start();
+    expect(store.status()).toMatchObject({ stale: true, version: "-" });
+    expect(store.status().refreshedAt).toBeUndefined();
+  });
+
+  it("reports clock drift against the server's Date header and logs it beyond maxClockDriftS", async () => {
+    server.body = await signedList(root.priv, 1, []);
+    const clock = new FakeClock(Date.now());
+    server.dateMs = clock.now() - 3 * HOUR; // server says it is 3 h earlier: our clock is 3 h fast
+    const { store, logs } = await newStore(clock, { maxClockDriftS: 7200 });
+    await store.start();
+    const drift = store.status().clockDriftMs!;
+    expect(Math.abs(drift - 3 * HOUR)).toBeLessThan(2000); // Date has 1 s resolution
+    expect(logs.records().some((r) => r.event === "trust.clock_drift")).toBe(true);
+    clock.advance(HOUR);
+    server.dateMs = clock.now() + 1000;
+    await store.refreshNow();
+    expect(Math.abs(store.status().clockDriftMs!)).toBeLessThan(3000);
+  });
+
+  it("schedules refreshes on the injected clock and backs off after failures without busy-looping", async () => {
+    server.body = await signedList(root.priv, 1, []);
+    const clock = new FakeClock(Date.now());
+    const { store } = await newStore(clock, { refreshIntervalS: 600 });
+    await store.start();
+    const hits = server.hits;
+    server.behaviour = "500";
+    clock.advance(600_000); // scheduled refresh
+    await until(() => server.hits === hits + 1);
+    expect(clock.pendingCount).toBeLessThanOrEqual(2); // one refresh timer + one stale timer
+  });
+});
+
+async function until(cond: () => boolean): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > 20_000) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
