@@ -13,6 +13,7 @@ export interface Text {
 export const FLAG_REASONS: Readonly<Record<string, Text>> = {
   PREFIX_UNKNOWN: { en: "This code is not a recognised pass", vi: "Mã này không phải là thẻ được chấp nhận" },
   BASE45_INVALID: { en: "The code could not be read as a pass", vi: "Không đọc được mã như một thẻ hợp lệ" },
+  NUMERIC_INVALID: { en: "The code could not be read as a pass", vi: "Không đọc được mã như một thẻ hợp lệ" },
   DECOMPRESS_FAILED: { en: "The code could not be read as a pass", vi: "Không đọc được mã như một thẻ hợp lệ" },
   SIZE_LIMIT: { en: "The code is too large to be a valid pass", vi: "Mã quá lớn, không phải thẻ hợp lệ" },
   STRUCTURE_INVALID: { en: "The pass is damaged or malformed", vi: "Thẻ bị hỏng hoặc sai định dạng" },
@@ -23,6 +24,7 @@ export const FLAG_REASONS: Readonly<Record<string, Text>> = {
   SIGNATURE_INVALID: { en: "The signature is not valid: the pass may have been altered", vi: "Chữ ký không hợp lệ: thẻ có thể đã bị sửa đổi" },
   NOT_YET_VALID: { en: "The pass is not valid yet", vi: "Thẻ chưa có hiệu lực" },
   EXPIRED: { en: "The pass has expired", vi: "Thẻ đã hết hạn" },
+  KEY_EXPIRED: { en: "The issuer's key was not valid when the pass was signed", vi: "Khóa của cơ quan cấp không còn hiệu lực khi ký thẻ" },
   KEY_USAGE_MISMATCH: { en: "The issuer may not sign this kind of pass", vi: "Cơ quan cấp không được phép ký loại thẻ này" },
   ISSUER_UNTRUSTED: { en: "The issuer is not trusted", vi: "Cơ quan cấp không được tin cậy" },
   REVOKED: { en: "The pass has been revoked", vi: "Thẻ đã bị thu hồi" },
@@ -31,6 +33,7 @@ export const FLAG_REASONS: Readonly<Record<string, Text>> = {
   SHC_CHUNKS_INCOMPLETE: { en: "Only part of the code was read: show every part", vi: "Chỉ đọc được một phần mã: hãy đưa tất cả các phần" },
   FORMAT_NOT_ACCEPTED: { en: "This kind of pass is not accepted at this lane", vi: "Loại thẻ này không được chấp nhận tại làn này" },
   REPLAYED: { en: "This pass was already used just now", vi: "Thẻ này vừa được sử dụng" },
+  INTERNAL_ERROR: { en: "The pass could not be checked", vi: "Không thể kiểm tra thẻ" },
 };
 
 export const GENERIC_FLAG: Text = { en: "The pass could not be accepted", vi: "Không thể chấp nhận thẻ" };
