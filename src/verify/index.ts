@@ -1,5 +1,5 @@
 /** Public API of the verify stage (see README.md). */
-export { createVerifier, type LanePolicy, type VerifyContext, type VerifierOptions, type Verifier, type TimedRevocationQuery } from "./verifier.js";
+export { createVerifier, type LanePolicy, type VerifyContext, type VerifierOptions, type Verifier } from "./verifier.js";
 export { ShcChunkAssembler, type ChunkResult } from "./shc/chunks.js";
 export { REASONS, type ReasonCode } from "./reasons.js";
 export { LIMITS } from "./limits.js";

@@ -48,9 +48,6 @@ const FORMATS: Array<{ prefix: string; format: Known; verify: (i: FormatInput) =
   { prefix: SHC_PREFIX, format: "shc", verify: verifyShc },
 ];
 
-/** Revocation query plus the issue time, for lists that revoke only cards issued before a date (SHC `rid.timestamp`). */
-export type TimedRevocationQuery = RevocationQuery & { issuedAtMs?: number };
-
 export function createVerifier(opts: VerifierOptions): Verifier {
   const skewMs = opts.clockSkewS * 1000;
   const staleKind = opts.staleAction === "out-of-service" ? "ERROR" : "FLAG";
@@ -81,7 +78,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       const t = timeProblem(v, ctx.nowMs, skewMs);
       if (t) return flag(t);
       if (status.stale) return { ...flag("TRUST_STALE"), verdict: staleKind };
-      const q: TimedRevocationQuery = { format, issuer: v.issuer, kid: v.kid, id: v.credentialId, issuedAtMs: v.issuedAtMs };
+      const q: RevocationQuery = { format, issuer: v.issuer, kid: v.kid, id: v.credentialId, ...(v.issuedAtMs !== undefined ? { issuedAt: v.issuedAtMs } : {}) };
       if (trust.isRevoked(q)) return flag("REVOKED");
       if (ctx.lane && ctx.lane.rules.length > 0) {
         const ruleId = firstRejectingRule(ctx.lane.rules, {

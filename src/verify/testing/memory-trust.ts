@@ -46,11 +46,11 @@ export class MemoryTrust implements TrustView {
     return out;
   }
 
-  isRevoked(q: RevocationQuery & { issuedAtMs?: number }): boolean {
+  isRevoked(q: RevocationQuery): boolean {
     const key = `${q.format}:${q.id}`;
     if (!this.revoked.has(key)) return false;
     const before = this.revoked.get(key);
-    return before === undefined || q.issuedAtMs === undefined || q.issuedAtMs < before;
+    return before === undefined || q.issuedAt === undefined || q.issuedAt < before;
   }
 
   status(_nowMs: number): TrustStatus {

@@ -1,0 +1,100 @@
+/** SMART Health Card spec examples and signed negative cases through the verifier. */
+import { describe, expect, it } from "vitest";
+import { createVerifier, ShcChunkAssembler } from "../../src/verify/index.js";
+import { examplePayload, readShc, SHC_AT, SHC_ISSUER, shcTrust, signShc, UNPUBLISHED_KID } from "./support/shc.js";
+
+const trust = shcTrust();
+const verifier = createVerifier({ trust: () => trust, salt: "t", clockSkewS: 60 });
+const verify = (text: string, nowMs = SHC_AT) => verifier.verify(text, { nowMs });
+
+function assemble(files: string[]): string {
+  const a = new ShcChunkAssembler();
+  let last;
+  for (const f of files) last = a.add(readShc(f), SHC_AT);
+  if (last?.status !== "complete") throw new Error(`not complete: ${JSON.stringify(last)}`);
+  return last.text;
+}
+
+describe("SMART Health Cards: spec examples", () => {
+  it("examples 00 and 01 PASS, bound to the issuer and key", () => {
+    for (const n of ["00", "01"]) {
+      const r = verify(readShc(`example-${n}-f-qr-code-numeric-value-0.txt`));
+      expect(r, n).toMatchObject({ verdict: "PASS", reason: "OK", format: "shc", issuer: SHC_ISSUER });
+      // 00 is signed by the plain key, 01 by the key that also carries an x5c chain.
+      expect(r.kid).toBe(n === "00" ? "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s" : "EBKOr72QQDcTBUuVzAzkfBTGew0ZA16GuWty64nS-sw");
+      expect(r.validFrom).toBeCloseTo(1687450764656 + (n === "01" ? 1 : 0), 0);
+    }
+  });
+
+  it("example 02 is three chunks: incomplete alone, PASS once assembled in any order", () => {
+    const chunk = readShc("example-02-f-qr-code-numeric-value-0.txt");
+    expect(verify(chunk).reason).toBe("SHC_CHUNKS_INCOMPLETE");
+    const names = [0, 1, 2].map((i) => `example-02-f-qr-code-numeric-value-${i}.txt`);
+    expect(verify(assemble(names)).reason).toBe("OK");
+    expect(verify(assemble([names[2]!, names[0]!, names[1]!])).reason).toBe("OK");
+  });
+
+  it("example 03 is on the issuer's revocation list (rid with a cut-off after its nbf)", () => {
+    expect(verify(readShc("example-03-f-qr-code-numeric-value-0.txt"))).toMatchObject({ verdict: "FLAG", reason: "REVOKED" });
+  });
+
+  it("example 03 also expires (exp 2024-06-21), checked before revocation", () => {
+    expect(verify(readShc("example-03-f-qr-code-numeric-value-0.txt"), Date.parse("2024-07-01T00:00:00Z")).reason).toBe("EXPIRED");
+  });
+
+  it("the compact JWS files and the QR texts are the same cards", () => {
+    const jws = readShc("example-00-d-jws.txt");
+    const digits = [...jws].map((c) => String(c.charCodeAt(0) - 45).padStart(2, "0")).join("");
+    expect("shc:/" + digits).toBe(readShc("example-00-f-qr-code-numeric-value-0.txt"));
+  });
+});
+
+describe("SMART Health Cards: signed negative cases", () => {
+  it("a fresh card signed with the example key passes (the signer itself is sound)", () => {
+    expect(verify(signShc(examplePayload())).reason).toBe("OK");
+  });
+
+  it("no zip: DEF is rejected even with a valid signature", () => {
+    expect(verify(signShc(examplePayload(), { deflate: false, header: { alg: "ES256", kid: "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s" } })).reason).toBe("STRUCTURE_INVALID");
+  });
+
+  it("a card claiming another issuer is not vouched for by this issuer's key", () => {
+    expect(verify(signShc(examplePayload({ iss: "https://evil.example/issuer" }))).reason).toBe("ISSUER_UNTRUSTED");
+  });
+
+  it("a key the issuer does not publish is unknown", () => {
+    expect(verify(signShc(examplePayload(), { kid: UNPUBLISHED_KID })).reason).toBe("KEY_UNKNOWN");
+  });
+
+  it("DER-encoded signatures are rejected", () => {
+    expect(verify(signShc(examplePayload(), { derSignature: true })).reason).toBe("SIGNATURE_INVALID");
+  });
+
+  it("alg other than ES256, missing kid", () => {
+    expect(verify(signShc(examplePayload(), { header: { zip: "DEF", alg: "ES384", kid: "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s" } })).reason).toBe("ALG_UNSUPPORTED");
+    expect(verify(signShc(examplePayload(), { header: { zip: "DEF", alg: "ES256" } })).reason).toBe("KID_MISSING");
+  });
+
+  it("fractional nbf/exp: skew applies to nbf only, never to exp", () => {
+    const nbf = SHC_AT / 1000 + 30.5; // 30.5 s in the future, inside the 60 s skew
+    expect(verify(signShc(examplePayload({ nbf }))).reason).toBe("OK");
+    expect(verify(signShc(examplePayload({ nbf: SHC_AT / 1000 + 90.25 }))).reason).toBe("NOT_YET_VALID");
+    expect(verify(signShc(examplePayload({ exp: SHC_AT / 1000 - 0.5 }))).reason).toBe("EXPIRED");
+    expect(verify(signShc(examplePayload({ exp: SHC_AT / 1000 + 0.5 }))).reason).toBe("OK");
+  });
+
+  it("tampered digits fail the signature or the structure, never PASS", () => {
+    const good = readShc("example-00-f-qr-code-numeric-value-0.txt");
+    for (const pos of [10, 200, 800, good.length - 10]) {
+      const d = good[pos] === "1" ? "2" : "1";
+      const r = verify(good.slice(0, pos) + d + good.slice(pos + 1));
+      expect(r.verdict, String(pos)).toBe("FLAG");
+    }
+  });
+
+  it("numeric encoding errors", () => {
+    expect(verify("shc:/123").reason).toBe("NUMERIC_INVALID");
+    expect(verify("shc:/99").reason).toBe("NUMERIC_INVALID");
+    expect(verify("shc:/abc").reason).toBe("NUMERIC_INVALID");
+  });
+});
