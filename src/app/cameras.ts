@@ -1,6 +1,6 @@
 import type { Logger } from "../core/logger.js";
 import type { Clock } from "../core/clock.js";
-import type { LumaFrame } from "../core/types.js";
+import type { DecodeResult, LumaFrame } from "../core/types.js";
 import type { CameraConfig } from "../config/sections/cameras.js";
 import { CameraSupervisor, type Spawner } from "../ingest/index.js";
 import type { DecodePool } from "../decode/index.js";
@@ -28,8 +28,9 @@ export interface CameraRigOptions {
   logger: Logger;
   clock?: Clock;
   spawner?: Spawner;
-  /** Called after a decode result reached its lane (tests and the bench observe the frame path). */
-  onDecoded?: (cameraId: string, decodeMs: number) => void;
+  /** Taps on the frame path (bench): a frame before it is handed (transferred) to the pool, and each decode result. */
+  onFrame?: (frame: LumaFrame) => void;
+  onDecoded?: (result: DecodeResult) => void;
 }
 
 /** The frame path: supervisor.onFrame -> pool.submit (latest frame wins) -> lane.onDecode. */
@@ -43,12 +44,13 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
       const snap = snapshots.get(cam.id);
       if (!snap || frame.receivedAt - snap.receivedAt >= SNAPSHOT_EVERY_MS) snapshots.set(cam.id, { ...frame, data: frame.data.slice() });
       submitted.set(cam.id, (submitted.get(cam.id) ?? 0) + 1);
+      o.onFrame?.(frame);
       o.pool
         .submit(frame)
         .then(async (r) => {
           if (!r) return; // superseded by a newer frame of the same camera (counted by the pool)
           if (!r.error) o.metrics.observeDecode(r.timings.decodeMs, cam.id);
-          o.onDecoded?.(cam.id, r.timings.decodeMs);
+          o.onDecoded?.(r);
           await lane?.onDecode(r);
         })
         .catch((e: unknown) => log.warn({ camera: cam.id, err: (e as Error).message }, "frame not decoded"));

@@ -4,6 +4,7 @@ import { GatewayBus } from "../core/bus.js";
 import { ephemeralSalt } from "../core/hash.js";
 import { moduleLogger, type Logger } from "../core/logger.js";
 import type { GatewayConfig } from "../config/schema.js";
+import type { DecodeResult, LumaFrame } from "../core/types.js";
 import { DecodePool } from "../decode/index.js";
 import { createVerifier, ShcChunkAssembler } from "../verify/index.js";
 import { createTrustStore, type TrustStore } from "../verify/trust/store.js";
@@ -21,8 +22,9 @@ export interface GatewayOptions {
   spawner?: Spawner;
   /** Re-reads and validates the config file for the admin "reload" action. */
   reloadConfig?: () => GatewayConfig;
-  /** Observes every decode result on its way to the lane (bench). */
-  onDecoded?: (cameraId: string, decodeMs: number) => void;
+  /** Taps on the frame path (bench): each frame before decode, each decode result before its lane. */
+  onFrame?: (frame: LumaFrame) => void;
+  onDecoded?: (result: DecodeResult) => void;
 }
 
 export interface GatewayUrls {
@@ -129,7 +131,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
     const pool = await DecodePool.create({ ...(cfg.decode.workers ? { workers: cfg.decode.workers } : {}), deadlineMs: cfg.decode.deadlineMs, budgetMs: cfg.decode.budgetMs, passes: cfg.decode.passes, logger: opts.logger });
     undo.push(() => pool.close());
 
-    const cameras = createCameraRig({ cameras: cfg.cameras, lanes, pool, metrics, logger: opts.logger, clock, ...(opts.spawner ? { spawner: opts.spawner } : {}), ...(opts.onDecoded ? { onDecoded: opts.onDecoded } : {}) });
+    const cameras = createCameraRig({ cameras: cfg.cameras, lanes, pool, metrics, logger: opts.logger, clock, ...(opts.spawner ? { spawner: opts.spawner } : {}), ...(opts.onFrame ? { onFrame: opts.onFrame } : {}), ...(opts.onDecoded ? { onDecoded: opts.onDecoded } : {}) });
     undo.push(() => cameras.stop());
 
     const laneOf = (id: string): Lane => {
