@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { VerdictEvent } from "../../src/core/types.js";
 import { REASONS } from "../../src/verify/reasons.js";
+import { LaneProblems } from "../../src/lane/state.js";
 import { FLAG_REASONS, GENERIC_FLAG, HEADLINES, OOS_REASONS, flagText, oosText } from "../../src/output/http/display-text.js";
 import { laneView, type LaneViewInput } from "../../src/output/http/lane-view.js";
 
@@ -20,6 +21,10 @@ describe("display texts", () => {
       expect(t.en.trim(), code).not.toBe("");
       expect(t.vi, code).not.toBe(t.en);
     }
+  });
+
+  it("has a text for every lane problem code the lane reports", () => {
+    expect(Object.keys(LaneProblems).filter((c) => !OOS_REASONS[c])).toEqual([]);
   });
 
   it("falls back to a generic text for an unknown code and strips a detail suffix", () => {
@@ -51,8 +56,8 @@ describe("laneView", () => {
 
   it("out of service wins over a verdict, and lists every problem", () => {
     const lastSeen = { ev: ev(1, "PASS", "OK"), until: NOW + 4000 };
-    const v = laneView(input({ lastSeen, overlay: ["CAMERA_DOWN", "TRUST_STALE"] }));
-    expect([v.state, v.problems, v.verdict, v.detail?.en]).toEqual(["out-of-service", ["CAMERA_DOWN", "TRUST_STALE"], undefined, "Camera not working"]);
+    const v = laneView(input({ lastSeen, overlay: ["CAMERAS_DOWN", "TRUST_STALE"] }));
+    expect([v.state, v.problems, v.verdict, v.detail?.en]).toEqual(["out-of-service", ["CAMERAS_DOWN", "TRUST_STALE"], undefined, "Camera not working"]);
     expect(laneView(input({ status: { lane: "A", state: "paused", problems: [] }, lastSeen })).problems).toEqual(["LANE_PAUSED"]);
     expect(laneView(input({ status: { lane: "A", state: "out-of-service", problems: ["CAMERA_DOWN:cam-1"] } })).detail?.vi).toBe("Camera không hoạt động");
     expect(laneView(input({ status: { lane: "A", state: "out-of-service", problems: [] } })).problems).toEqual(["OUT_OF_SERVICE"]);

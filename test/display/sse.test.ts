@@ -82,7 +82,7 @@ describe("lane events stream", () => {
   it("sends lane-status on each change, and out of service for pause, camera loss and stale trust", async () => {
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
-    const { reader } = await open(gw, "A");
+    const { reader } = await open(gw, "A", testConfig({ trust: { staleAction: "out-of-service" } }));
     gw.setStatus({ lane: "A", state: "paused", problems: [] });
     await reader.waitFor((f) => f.event === "lane-status" && f.data.problems.includes("LANE_PAUSED"));
     gw.setStatus({ lane: "A", state: "idle", problems: [] });
@@ -90,7 +90,7 @@ describe("lane events stream", () => {
     // Nobody publishes: the server notices at the next heartbeat tick.
     gw.cams[0]!.state = "backoff";
     clock.advance(1000);
-    const down = await reader.waitFor((f) => f.event === "lane-status" && f.data.problems.includes("CAMERA_DOWN"));
+    const down = await reader.waitFor((f) => f.event === "lane-status" && f.data.problems.includes("CAMERAS_DOWN"));
     expect(down.data).toMatchObject({ state: "out-of-service", detail: { en: "Camera not working" } });
     gw.cams[0]!.state = "online";
     gw.trustStatus = { ...gw.trustStatus, stale: true };
@@ -101,6 +101,14 @@ describe("lane events stream", () => {
     clock.advance(3000);
     await reader.waitFor(() => reader.of("heartbeat").length >= 5);
     expect(reader.of("lane-status").length).toBe(n);
+  });
+
+  it("stale trust with staleAction flag keeps the lane in service (verdicts carry TRUST_STALE instead)", async () => {
+    const clock = new FakeClock();
+    const gw = new FakeGateway(clock);
+    gw.trustStatus = { ...gw.trustStatus, stale: true };
+    const { reader } = await open(gw, "A");
+    expect(reader.of("state")[0]!.data.state).toBe("idle");
   });
 
   it("sends heartbeats every display.heartbeatMs", async () => {
@@ -149,5 +157,20 @@ describe("lane events stream", () => {
     await server.close();
     const last = await reader.waitFor((f) => f.event === "lane-status" && f.data.problems.includes("GATEWAY_STOPPING"));
     expect(last.data.state).toBe("out-of-service");
+  });
+});
+
+describe("stream limits", () => {
+  it("refuses streams beyond MAX_SSE_CLIENTS with 503", async () => {
+    const { MAX_SSE_CLIENTS } = await import("../../src/output/http/routes.js");
+    const gw = new FakeGateway();
+    const server = gw.server();
+    closers.push(() => server.close());
+    for (let i = 0; i < MAX_SSE_CLIENTS; i++) {
+      const res = await server.app.inject({ method: "GET", url: "/lanes/A/events", payloadAsStream: true });
+      expect(res.statusCode).toBe(200);
+    }
+    const over = await server.app.inject({ method: "GET", url: "/lanes/A/events" });
+    expect([over.statusCode, over.json().code]).toEqual([503, "TOO_MANY_STREAMS"]);
   });
 });

@@ -26,6 +26,8 @@ export interface EventSpoolOptions {
   batchMaxRecords?: number;
   commandTimeoutMs?: number;
   fsyncIntervalMs?: number;
+  /** The spool file is rewritten without forwarded records once it is this big. */
+  compactBytes?: number;
 }
 
 export interface SpoolStats {
@@ -60,6 +62,7 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
   const batchMax = opts.batchMaxRecords ?? 500;
   const commandTimeoutMs = opts.commandTimeoutMs ?? 10_000;
   const fsyncIntervalMs = opts.fsyncIntervalMs ?? 1000;
+  const compactBytes = opts.compactBytes ?? 1 << 20;
   const redis = opts.redis;
 
   let state: SpoolState = { epoch: "", doneN: 0 };
@@ -138,12 +141,16 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
     for (const w of flushWaiters.splice(0)) w();
   }
 
+  /**
+   * Forwarded records are cut from the file only once it has grown past `compactBytes`, so the
+   * state write (fsynced: it must reach disk before records vanish, or positions could be reused
+   * after a power loss) happens every few thousand events, not per batch.
+   */
   function compact(): void {
-    if (!file) return;
-    // The state must reach disk before records vanish, or positions could be reused after a crash.
+    if (!file || file.size < compactBytes) return;
+    if (pending.length > 0 && file.size < pendingBytes * 2) return;
     saveState(opts.fsync !== "never");
-    if (pending.length === 0) file.rewrite([]);
-    else if (file.size > Math.max(1 << 20, pendingBytes * 2)) file.rewrite(pending.map((r) => recordLine(r.n, r.json)));
+    file.rewrite(pending.map((r) => recordLine(r.n, r.json)));
   }
 
   function sleep(ms: number): Promise<void> {
@@ -201,6 +208,9 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
         redisUp = true;
         failures = 0;
         inflight = 0;
+        // The marker in Redis already covers these; the local state only saves resending them.
+        stateDirty = true;
+        scheduleFsync();
         compact();
         opts.onForwarded?.(batch);
       } catch (e) {
@@ -257,6 +267,7 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
         if (closed || started) return;
         throw new Error("event spool: append() before start()");
       }
+      const appendedAt = clock.monotonic();
       const wire = toWireEvent(ev);
       if (recent.has(wire.id)) {
         counters.duplicates++;
@@ -275,7 +286,7 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
         scheduleFsync();
       }
       const bytes = Buffer.byteLength(line);
-      pending.push({ n, id: wire.id, lane: wire.lane, verdict: wire.verdict, reason: wire.reason, json, bytes, appendedAt: clock.monotonic() });
+      pending.push({ n, id: wire.id, lane: wire.lane, verdict: wire.verdict, reason: wire.reason, json, bytes, appendedAt });
       pendingBytes += bytes;
       counters.spooled++;
       enforceBound();

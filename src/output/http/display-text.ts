@@ -38,14 +38,17 @@ export const FLAG_REASONS: Readonly<Record<string, Text>> = {
 
 export const GENERIC_FLAG: Text = { en: "The pass could not be accepted", vi: "Không thể chấp nhận thẻ" };
 
-/** Why a lane is out of service; codes may carry a detail after ':' (e.g. CAMERA_DOWN:cam-1). */
+/** Why a lane is out of service; codes may carry a detail after ':' (e.g. CAMERAS_DOWN:cam-1). */
 export const OOS_REASONS: Readonly<Record<string, Text>> = {
+  CAMERAS_DOWN: { en: "Camera not working", vi: "Camera không hoạt động" },
   CAMERA_DOWN: { en: "Camera not working", vi: "Camera không hoạt động" },
   NO_CAMERA: { en: "No camera on this lane", vi: "Làn này chưa có camera" },
   TRUST_STALE: { en: "Verification data is out of date", vi: "Dữ liệu xác thực đã cũ" },
   NO_HEARTBEAT: { en: "Gateway not responding", vi: "Hệ thống không phản hồi" },
   LANE_PAUSED: { en: "Lane closed by an officer", vi: "Làn đã được cán bộ tạm đóng" },
   GATEWAY_STOPPING: { en: "Gateway is restarting", vi: "Hệ thống đang khởi động lại" },
+  SHUTTING_DOWN: { en: "Gateway is restarting", vi: "Hệ thống đang khởi động lại" },
+  STARTING: { en: "Lane is starting", vi: "Làn đang khởi động" },
   UNKNOWN_LANE: { en: "This lane is not configured", vi: "Làn này chưa được cấu hình" },
   LANE_STARTING: { en: "Lane is starting", vi: "Làn đang khởi động" },
   OUT_OF_SERVICE: { en: "Lane unavailable", vi: "Làn không khả dụng" },

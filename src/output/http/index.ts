@@ -100,9 +100,13 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     const overlay: string[] = [];
     if (!lc) overlay.push("UNKNOWN_LANE");
     const cams = cameras().filter((c) => c.lane === lane);
-    if (cams.length > 0 && !cams.some((c) => c.state === CAMERA_UP_STATE)) overlay.push("CAMERA_DOWN");
-    const t = trust();
-    if (t instanceof Error || t.stale) overlay.push("TRUST_STALE");
+    // Same codes as the lane's own problems (src/lane/state.ts), so a screen never lists one twice.
+    if (cams.length > 0 && !cams.some((c) => c.state === CAMERA_UP_STATE)) overlay.push("CAMERAS_DOWN");
+    // With staleAction "flag" the lane keeps working and flags each verdict TRUST_STALE instead.
+    if (cfg().trust.staleAction === "out-of-service") {
+      const t = trust();
+      if (t instanceof Error || t.stale) overlay.push("TRUST_STALE");
+    }
     const status = safe(deps.lanes, [], log, "lanes").find((s) => s.lane === lane);
     return laneView({
       lane: lc ?? { id: lane, passHoldMs: 4000, flagHoldMs: 8000 },

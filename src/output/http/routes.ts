@@ -30,6 +30,8 @@ const LANE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const CAMERA_ID = LANE_ID;
 const FILE_NAME = /^[a-z0-9-]+\.(html|js|css|svg|png)$/;
 const started = Date.now();
+/** Far above any real checkpoint (a screen or two per lane plus dashboards). */
+export const MAX_SSE_CLIENTS = 256;
 
 function sendFile(reply: FastifyReply, f: StaticFile | undefined, ifNoneMatch: string | undefined) {
   if (!f) return reply.code(404).send({ code: "NOT_FOUND" });
@@ -54,6 +56,8 @@ export function registerPublicRoutes(app: FastifyInstance, d: RouteDeps): void {
   });
   app.get<{ Params: { id: string } }>("/lanes/:id/events", (req, reply) => {
     if (!LANE_ID.test(req.params.id)) return reply.code(404).send({ code: "LANE_ID_INVALID" });
+    // The display port is read-only but open: bound what one misbehaving client can hold open.
+    if (d.hub.clientCount() >= MAX_SSE_CLIENTS) return reply.code(503).header("retry-after", "5").send({ code: "TOO_MANY_STREAMS" });
     // The stream outlives the handler: fastify hands the socket over and we own it until close.
     reply.hijack();
     const client = new SseClient(reply.raw);
