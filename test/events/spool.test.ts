@@ -51,7 +51,7 @@ async function streamIds(stream: string): Promise<string[]> {
 describe("event spool -> Redis Stream", () => {
   it("forwards every verdict once, in order, with PII-free fields, and compacts the spool", async () => {
     const { stream, dir, make } = setup();
-    const spool = make();
+    const spool = make({ compactBytes: 1 });
     await spool.start();
     for (let i = 1; i <= 120; i++) spool.append(makeEvent("gw-t", i % 2 ? "L1" : "L2", i));
     await spool.flush();
