@@ -82,6 +82,7 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
   let failures = 0;
   let redisUp = false;
   let downLogged = false;
+  let diskFailed = false;
   let fullSince: number | undefined;
   let droppedSinceAlert = 0;
   const recent = new Set<string>();
@@ -136,8 +137,9 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
     }
   }
 
-  function resolveFlushWaiters(): void {
-    if (pending.length > 0 || inflight > 0) return;
+  /** `force`: Redis is down, so waiting would hang a shutdown; the events stay on disk. */
+  function resolveFlushWaiters(force = false): void {
+    if (!force && (pending.length > 0 || inflight > 0)) return;
     for (const w of flushWaiters.splice(0)) w();
   }
 
@@ -192,6 +194,7 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
           downLogged = true;
           log.warn({ code: "GW_REDIS_UNAVAILABLE", status: redis.status, pending: pending.length }, "redis unavailable: spooling events locally");
         }
+        resolveFlushWaiters(true);
         await sleep(1000);
         continue;
       }
@@ -211,7 +214,11 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
         // The marker in Redis already covers these; the local state only saves resending them.
         stateDirty = true;
         scheduleFsync();
-        compact();
+        try {
+          compact();
+        } catch (e) {
+          log.error({ err: e }, "spool compaction failed; the file keeps forwarded records until the next try");
+        }
         opts.onForwarded?.(batch);
       } catch (e) {
         inflight = 0;
@@ -220,6 +227,7 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
           log.warn({ code: "GW_REDIS_UNAVAILABLE", err: (e as Error).message, pending: pending.length }, "forwarding to redis failed: spooling events locally");
         }
         redisUp = false;
+        resolveFlushWaiters(true);
         const delay = BACKOFF_MS[Math.min(failures, BACKOFF_MS.length - 1)]!;
         failures++;
         enforceBound();
@@ -279,11 +287,18 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
       const json = JSON.stringify(wire);
       const n = nextN++;
       const line = recordLine(n, json);
-      file.append(line);
-      if (opts.fsync === "always") file.fsync();
-      else if (opts.fsync === "interval") {
-        dirtyData = true;
-        scheduleFsync();
+      try {
+        file.append(line);
+        if (opts.fsync === "always") file.fsync();
+        else if (opts.fsync === "interval") {
+          dirtyData = true;
+          scheduleFsync();
+        }
+        diskFailed = false;
+      } catch (e) {
+        // A full or failing disk must not cost the event: it is still forwarded from memory.
+        if (!diskFailed) log.error({ err: (e as Error).message, pending: pending.length }, "spool write failed: events kept in memory only until the disk recovers");
+        diskFailed = true;
       }
       const bytes = Buffer.byteLength(line);
       pending.push({ n, id: wire.id, lane: wire.lane, verdict: wire.verdict, reason: wire.reason, json, bytes, appendedAt });
@@ -297,9 +312,14 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
       return { ...counters, pendingBytes, redisUp: redisUp && redis?.status === "ready", pending: pending.length };
     },
 
+    /** Resolves when every spooled event is in the stream, or at once while Redis is unreachable. */
     flush() {
-      if (!redis || closed || (pending.length === 0 && inflight === 0)) {
-        file?.fsync();
+      if (!redis || closed || (pending.length === 0 && inflight === 0) || (!redisUp && redis.status !== "ready")) {
+        try {
+          file?.fsync();
+        } catch (e) {
+          log.error({ err: (e as Error).message }, "spool fsync failed");
+        }
         return Promise.resolve();
       }
       return new Promise<void>((resolve) => flushWaiters.push(resolve));

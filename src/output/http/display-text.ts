@@ -11,6 +11,7 @@ export interface Text {
 }
 
 export const FLAG_REASONS: Readonly<Record<string, Text>> = {
+  INPUT_UNREADABLE: { en: "The code could not be read", vi: "Không đọc được mã" },
   PREFIX_UNKNOWN: { en: "This code is not a recognised pass", vi: "Mã này không phải là thẻ được chấp nhận" },
   BASE45_INVALID: { en: "The code could not be read as a pass", vi: "Không đọc được mã như một thẻ hợp lệ" },
   NUMERIC_INVALID: { en: "The code could not be read as a pass", vi: "Không đọc được mã như một thẻ hợp lệ" },

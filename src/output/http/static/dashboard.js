@@ -32,6 +32,7 @@
     return (s / 3600).toFixed(1) + " h";
   }
   function time(epoch) { return new Date(epoch).toLocaleTimeString(); }
+  function num(x) { return typeof x === "number" ? String(Math.round(x * 10) / 10) : undefined; }
   function pct(x) { return x === undefined || x === null ? undefined : Math.round(x * 1000) / 10 + " %"; }
 
   function renderLanes(lanes) {
@@ -47,8 +48,8 @@
           ["pass / flag", l.counts.pass + " / " + l.counts.flag],
           ["read rate", pct(t.readRate)],
           ["time to verdict", t.firstSeenToVerdictMs ? "p50 " + Math.round(t.firstSeenToVerdictMs.p50) + " ms · p99 " + Math.round(t.firstSeenToVerdictMs.p99) + " ms" : undefined],
-          ["frames tried", t.framesTried],
-          ["read failures", t.readFailures],
+          ["frames tried", num(t.framesTried)],
+          ["read failures", num(t.readFailures)],
           ["cameras", l.cameras.join(", ")],
           ["displays", l.displays],
         ]),
