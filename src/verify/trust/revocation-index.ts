@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { Buffer } from "node:buffer";
 
 /**
  * Deny list of credential-id hashes: 16-byte (128-bit) truncated SHA-256 digests, the same
@@ -9,6 +10,11 @@ import { createHash } from "node:crypto";
  */
 export const ID_HASH_BYTES = 16;
 const WORDS = ID_HASH_BYTES / 4;
+const HEX = new Int8Array(256).fill(-1);
+for (let c = 0; c < 10; c++) HEX[48 + c] = c;
+for (let c = 0; c < 6; c++) HEX[97 + c] = HEX[65 + c] = 10 + c;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 
 /** The credential-id hash: the first 16 bytes of SHA-256 over the UTF-8 id, exactly as carried. */
 export function credentialIdHash(id: string): Buffer {
@@ -71,7 +77,20 @@ export class RevocationIndex {
     for (let b = 0; b < buckets; b++) {
       dir[b] = out;
       const start = out;
-      for (let e = counts[b]!; e < counts[b + 1]!; e++) {
+      const from = counts[b]!;
+      const to = counts[b + 1]!;
+      if (to - from === 1) {
+        // The common case with uniform hashes: one entry, nothing to sort.
+        const s0 = from * WORDS;
+        const d0 = out * WORDS;
+        scattered[d0] = scattered[s0]!;
+        scattered[d0 + 1] = scattered[s0 + 1]!;
+        scattered[d0 + 2] = scattered[s0 + 2]!;
+        scattered[d0 + 3] = scattered[s0 + 3]!;
+        out++;
+        continue;
+      }
+      for (let e = from; e < to; e++) {
         // Copied out first: shifting the sorted prefix may overwrite slot e when nothing was dropped yet.
         for (let w = 0; w < WORDS; w++) tmp[w] = scattered[e * WORDS + w]!;
         let pos = out;
@@ -90,10 +109,11 @@ export class RevocationIndex {
   /** From 16-byte hashes concatenated (the binary persistence format). */
   static fromBytes(bytes: Uint8Array): RevocationIndex {
     if (bytes.length % ID_HASH_BYTES !== 0) throw new RevocationIndexError("hash buffer length is not a multiple of 16 bytes");
-    const words = new Uint32Array(bytes.length / 4);
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let i = 0; i < words.length; i++) words[i] = dv.getUint32(i * 4, false);
-    return RevocationIndex.fromWords(words);
+    // Native copy + byte swap (big-endian records to host words) instead of a DataView call per word.
+    const buf = Buffer.allocUnsafeSlow(bytes.length);
+    buf.set(bytes);
+    if (LITTLE_ENDIAN) buf.swap32();
+    return RevocationIndex.fromWords(new Uint32Array(buf.buffer, buf.byteOffset, bytes.length / 4));
   }
 
   /** From hex strings (32 hex digits each, case-insensitive). Throws on a malformed entry. */
@@ -136,8 +156,9 @@ export class RevocationIndex {
 
   /** The hashes as 16-byte records, sorted by bucket (stable for a given content). */
   toBytes(): Buffer {
-    const out = Buffer.alloc(this.keys.length * 4);
-    for (let i = 0; i < this.keys.length; i++) out.writeUInt32BE(this.keys[i]!, i * 4);
+    const out = Buffer.allocUnsafeSlow(this.keys.byteLength);
+    out.set(new Uint8Array(this.keys.buffer, this.keys.byteOffset, this.keys.byteLength));
+    if (LITTLE_ENDIAN) out.swap32();
     return out;
   }
 
@@ -176,10 +197,7 @@ function isSpace(c: number): boolean {
 }
 
 function hexVal(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  if (c >= 65 && c <= 70) return c - 55;
-  return -1;
+  return c < 256 ? HEX[c]! : -1;
 }
 
 function parseHexBytesInto(src: Uint8Array, at: number, out: Uint32Array, o: number): boolean {

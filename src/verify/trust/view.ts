@@ -31,17 +31,18 @@ const EMPTY: readonly TrustKey[] = Object.freeze([]);
 
 /** An immutable snapshot: verifiers hold it for one verification while refreshes build the next one. */
 export function buildView(sources: readonly SourceSnapshot[], opts: ViewOptions): TrustView {
-  const byKid = new Map<string, TrustKey[]>();
-  const byIssuer = new Map<string, TrustKey[]>();
+  // format -> kid -> keys: two Map lookups and no string building on the verification path.
+  const byKid = new Map<CredentialFormat, Map<string, TrustKey[]>>();
+  const byIssuer = new Map<CredentialFormat, Map<string, TrustKey[]>>();
   for (const s of sources) {
     for (const k of s.keys) {
       for (const f of k.formats) {
-        push(byKid, `${f}\u0000${k.kid}`, k);
-        push(byIssuer, `${f}\u0000${k.issuer}`, k);
+        push(byKid, f, k.kid, k);
+        push(byIssuer, f, k.issuer, k);
       }
     }
   }
-  for (const m of [byKid, byIssuer]) for (const v of m.values()) Object.freeze(v);
+  for (const m of [byKid, byIssuer]) for (const inner of m.values()) for (const v of inner.values()) Object.freeze(v);
 
   const indexes = sources.flatMap((s) => (s.hashes && s.hashes.size > 0 ? [s.hashes] : []));
   const shc = mergeRidMaps(sources.flatMap((s) => (s.shc ? [s.shc] : [])));
@@ -53,8 +54,8 @@ export function buildView(sources: readonly SourceSnapshot[], opts: ViewOptions)
   const keyCount = sources.reduce((a, s) => a + s.keys.length, 0);
 
   return Object.freeze({
-    keysFor: (kid: string, format: CredentialFormat) => byKid.get(`${format}\u0000${kid}`) ?? EMPTY,
-    keysForIssuer: (issuer: string, format: CredentialFormat) => byIssuer.get(`${format}\u0000${issuer}`) ?? EMPTY,
+    keysFor: (kid: string, format: CredentialFormat) => byKid.get(format)?.get(kid) ?? EMPTY,
+    keysForIssuer: (issuer: string, format: CredentialFormat) => byIssuer.get(format)?.get(issuer) ?? EMPTY,
     isRevoked: (q: RevocationQuery) => revocations.isRevoked(q),
     status: (nowMs: number) => statusOf(frozenSources, version, nowMs, opts),
     // Not part of TrustView: for diagnostics and the bench.
@@ -63,10 +64,12 @@ export function buildView(sources: readonly SourceSnapshot[], opts: ViewOptions)
   });
 }
 
-function push(m: Map<string, TrustKey[]>, key: string, k: TrustKey): void {
-  const arr = m.get(key);
+function push(m: Map<CredentialFormat, Map<string, TrustKey[]>>, f: CredentialFormat, key: string, k: TrustKey): void {
+  let inner = m.get(f);
+  if (!inner) m.set(f, (inner = new Map()));
+  const arr = inner.get(key);
   if (arr) arr.push(k);
-  else m.set(key, [k]);
+  else inner.set(key, [k]);
 }
 
 function versionOf(sources: readonly SourceSnapshot[]): string {

@@ -1,0 +1,130 @@
+/**
+ * Trust store and revocation benchmarks (npm run bench:verify, after bench/verify.js).
+ * Each structure is measured next to a plain-JS reference in the same run; answers are checked
+ * inside the loops (a wrong count aborts the run), so a fast but broken structure cannot pass.
+ */
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { printTable, summarize, writeResults } from "./lib/stats.js";
+import type { CredentialFormat } from "../src/core/types.js";
+import { RevocationIndex, credentialIdHash } from "../src/verify/trust/revocation-index.js";
+import { RevocationSet } from "../src/verify/trust/revocations.js";
+import type { TrustKey } from "../src/verify/trust/types.js";
+import { buildView } from "../src/verify/trust/view.js";
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+
+const KEYS = Number(process.env.BENCH_TRUST_KEYS ?? 1000);
+const REVOKED = Number(process.env.BENCH_REVOKED ?? 1_000_000);
+const BATCH = 1000;
+const BATCHES = 300;
+
+/** Heap + ArrayBuffer bytes after full GCs (with a turn of the loop so freed backing stores are released). */
+async function memNow(): Promise<number> {
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setImmediate(r));
+  }
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+/** ns per operation for each batch of BATCH calls; `check` must see the expected hit count. */
+function perOpNs(run: (i: number) => boolean, probes: number, expectHits: number): number[] {
+  const samples: number[] = [];
+  for (let b = 0; b < BATCHES + 20; b++) {
+    let hits = 0;
+    const base = (b * BATCH) % probes;
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < BATCH; i++) if (run((base + i) % probes)) hits++;
+    const ns = Number(process.hrtime.bigint() - t0) / BATCH;
+    if (b >= 20) samples.push(ns); // first batches are warm-up
+    if (probes % BATCH === 0 && hits !== expectHits) throw new Error(`lookup answered ${hits} hits, expected ${expectHits}`);
+  }
+  return samples;
+}
+
+// ---- trust store lookup, 1,000 keys ----
+const formats: CredentialFormat[] = ["pass", "dcc", "shc"];
+const keys: TrustKey[] = [];
+const pub = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey; // one key object: lookup cost does not depend on it
+for (let i = 0; i < KEYS; i++) {
+  const format = formats[i % 3]!;
+  keys.push({ kid: createHash("sha256").update(`k${i}`).digest().subarray(0, 8).toString("base64"), issuer: `ISS${i % 40}`, formats: [format], key: pub, source: "bench" });
+}
+const view = buildView([{ id: "bench", ok: true, refreshedAt: Date.now(), keys }], { maxAgeMs: 1e12 });
+const refMap = new Map<string, TrustKey[]>();
+for (const k of keys) refMap.set(k.kid, [...(refMap.get(k.kid) ?? []), k]);
+// Half the probes hit (right kid and format), half miss (unknown kid).
+const probeKids = Array.from({ length: BATCH * 10 }, (_, i) => (i % 2 === 0 ? keys[(i * 7) % KEYS]! : { kid: `miss${i}`, formats: ["pass"] as CredentialFormat[] }));
+const keyOurs = summarize(perOpNs((i) => view.keysFor(probeKids[i]!.kid, probeKids[i]!.formats[0]!).length > 0, probeKids.length, BATCH / 2));
+const keyRef = summarize(
+  perOpNs((i) => (refMap.get(probeKids[i]!.kid) ?? []).some((k) => k.formats.includes(probeKids[i]!.formats[0]!)), probeKids.length, BATCH / 2),
+);
+
+// ---- revocation list, 1,000,000 entries ----
+const hashes = Buffer.allocUnsafe(REVOKED * 16);
+for (let i = 0; i < REVOKED; i++) createHash("sha256").update(`URN:UVCI:01:XA:${i}`).digest().copy(hashes, i * 16, 0, 16);
+const text = Buffer.from(Array.from({ length: REVOKED }, (_, i) => hashes.subarray(i * 16, i * 16 + 16).toString("hex")).join("\n") + "\n");
+
+// Reference first, so garbage from our own build cannot be collected inside its measurement window.
+let m0 = await memNow();
+let t0 = performance.now();
+const refSet = new Set<string>();
+{
+  const s = text.toString("latin1");
+  let start = 0;
+  for (let nl = s.indexOf("\n"); nl >= 0; nl = s.indexOf("\n", start)) {
+    refSet.add(s.slice(start, nl));
+    start = nl + 1;
+  }
+}
+const loadRefMs = performance.now() - t0;
+const memRef = (await memNow()) - m0;
+if (refSet.size !== REVOKED) throw new Error("reference set incomplete");
+
+m0 = await memNow();
+t0 = performance.now();
+const parsed = RevocationIndex.fromText(text);
+const loadOursMs = performance.now() - t0;
+if (parsed.badLines.length || parsed.index.size !== REVOKED) throw new Error("deny list did not load completely");
+const index = parsed.index;
+const memOurs = (await memNow()) - m0;
+
+const binary = index.toBytes();
+t0 = performance.now();
+const fromBinary = RevocationIndex.fromBytes(binary);
+const loadBinaryMs = performance.now() - t0;
+if (fromBinary.size !== REVOKED || !fromBinary.has(hashes.subarray(0, 16))) throw new Error("binary reload lost entries");
+
+// Probes: precomputed 16-byte hashes (structure cost) and credential ids (what the verifier pays, SHA-256 included).
+const N = BATCH * 100;
+const probeHashes = Array.from({ length: N }, (_, i) => (i % 2 === 0 ? hashes.subarray(((i * 9973) % REVOKED) * 16, ((i * 9973) % REVOKED) * 16 + 16) : randomBytes(16)));
+const probeHex = probeHashes.map((h) => Buffer.from(h).toString("hex"));
+const probeIds = Array.from({ length: N }, (_, i) => (i % 2 === 0 ? `URN:UVCI:01:XA:${(i * 9973) % REVOKED}` : `URN:UVCI:01:XB:${i}`));
+const revOurs = summarize(perOpNs((i) => index.has(probeHashes[i]!), N, BATCH / 2));
+const revRef = summarize(perOpNs((i) => refSet.has(probeHex[i]!), N, BATCH / 2));
+const set = new RevocationSet([index]);
+const revIdOurs = summarize(perOpNs((i) => set.isRevoked({ format: "dcc", id: probeIds[i]! }), N, BATCH / 2));
+const revIdRef = summarize(perOpNs((i) => refSet.has(createHash("sha256").update(probeIds[i]!).digest().subarray(0, 16).toString("hex")), N, BATCH / 2));
+if (!set.isRevoked({ format: "dcc", id: "URN:UVCI:01:XA:0" }) || credentialIdHash("x").length !== 16) throw new Error("sanity");
+
+const opsPerS = (ns: number) => 1e9 / ns;
+const mb = (b: number) => b / 1024 / 1024;
+printTable(`Trust store lookup (${KEYS} keys, 50% hits), ns per lookup`, ["structure", "median ns", "p95 ns", "p99 ns", "lookups/s", "ratio vs ref"], [
+  ["TrustView.keysFor", keyOurs.median, keyOurs.p95, keyOurs.p99, opsPerS(keyOurs.median), keyOurs.median / keyRef.median],
+  ["ref: Map<kid, key[]> + format filter", keyRef.median, keyRef.p95, keyRef.p99, opsPerS(keyRef.median), 1],
+]);
+printTable(`Revocation list (${REVOKED.toLocaleString("en")} entries, 50% hits)`, ["structure", "load ms", "memory MB", "median ns", "p99 ns", "lookups/s", "id lookups/s (SHA-256 incl.)"], [
+  ["RevocationIndex (text load)", loadOursMs, mb(memOurs), revOurs.median, revOurs.p99, opsPerS(revOurs.median), opsPerS(revIdOurs.median)],
+  ["RevocationIndex (binary reload)", loadBinaryMs, mb(index.byteLength), "", "", "", ""],
+  ["ref: Set<string> of hex", loadRefMs, mb(memRef), revRef.median, revRef.p99, opsPerS(revRef.median), opsPerS(revIdRef.median)],
+  ["ratio ours/ref", loadOursMs / loadRefMs, memOurs / memRef, revOurs.median / revRef.median, revOurs.p99 / revRef.p99, revRef.median / revOurs.median, revIdRef.median / revIdOurs.median],
+]);
+const file = writeResults("trust", {
+  keyLookup: { keys: KEYS, ours: keyOurs, reference: keyRef },
+  revocation: { entries: REVOKED, loadMs: { ours: loadOursMs, binary: loadBinaryMs, reference: loadRefMs }, memoryBytes: { ours: memOurs, structure: index.byteLength, reference: memRef }, lookupNs: { ours: revOurs, reference: revRef }, idLookupNs: { ours: revIdOurs, reference: revIdRef } },
+});
+console.log(`\nresults: ${file}`);
