@@ -163,3 +163,18 @@ describe("marker key (cluster slot)", () => {
     expect(() => markerKey("a{}b", "gw-1", "ab")).toThrow(/hash tag/);
   });
 });
+
+describe("event spool shutdown", () => {
+  it("flush() returns at once while Redis is unreachable (events stay on disk) instead of hanging a shutdown", async () => {
+    const { make } = setup();
+    const dead = new Redis(await freePort(), "127.0.0.1", { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 200 });
+    dead.on("error", () => undefined);
+    const s = make({ redis: dead });
+    await s.start();
+    s.append(makeEvent("gw-t", "L1", 1));
+    await s.flush();
+    expect(s.stats()).toMatchObject({ pending: 1, forwarded: 0 });
+    await s.close();
+    dead.disconnect();
+  });
+});
