@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   writeFileSync(join(out, "root.pub.jwk.json"), JSON.stringify(c.rootPublicJwk, null, 2) + "\n");
   // What each clip shows, by payload hash (never the payload), for the docs and the demo test.
   const manifest = Object.fromEntries(
-    Object.entries(lanes).map(([lane, ps]) => [lane, ps.map((x) => ({ startS: x.startS, endS: x.endS, expect: x.expect, payloadSha: shortHash(x.text, "demo-manifest") }))]),
+    Object.entries(lanes).map(([lane, ps]) => [lane, ps.map((x) => ({ startS: x.startS, endS: x.endS, expect: x.expect, payloadSha: shortHash(x.text, "demo-manifest-salt") }))]),
   );
   writeFileSync(join(out, "manifest.json"), JSON.stringify({ clip: DEMO_CLIP, lanes: manifest }, null, 2) + "\n");
 }
