@@ -5,7 +5,7 @@ import { Redis } from "ioredis";
 import { createEventSpool, type EventSpool } from "../../src/output/events/spool.js";
 import { hashTag, markerKey } from "../../src/output/events/forward.js";
 import { silentLogger } from "../../src/core/logger.js";
-import { captureLogger, freePort, makeEvent, rid, rmDir, SHARED_REDIS, tmpDir } from "./helpers.js";
+import { captureLogger, freePort, makeEvent, rid, rmDir, SHARED_REDIS, tmpDir, waitFor } from "./helpers.js";
 
 let redis: Redis;
 const keys: string[] = [];
@@ -176,5 +176,21 @@ describe("event spool shutdown", () => {
     expect(s.stats()).toMatchObject({ pending: 1, forwarded: 0 });
     await s.close();
     dead.disconnect();
+  });
+});
+
+describe("forward script failure", () => {
+  it("reports a Redis error (stream key of the wrong type) as down, and recovers once it is fixed", async () => {
+    const { stream, make } = setup();
+    await redis.set(stream, "not a stream");
+    const { logger, lines } = captureLogger();
+    const s = make({ logger });
+    await s.start();
+    s.append(makeEvent("gw-t", "L1", 1));
+    await waitFor(() => lines.some((l) => l.includes("WRONGTYPE")), "the WRONGTYPE error logged");
+    expect(s.stats()).toMatchObject({ forwarded: 0, pending: 1, redisUp: false });
+    await redis.del(stream);
+    await waitFor(() => s.stats().forwarded === 1, "forwarded after the key was fixed", 30_000, 50);
+    expect(await streamIds(stream)).toEqual(["gw-t:L1:1"]);
   });
 });

@@ -18,10 +18,16 @@ local i = 3
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
   if n > last then
+    local r
     if maxlen > 0 then
-      redis.call('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'id', ARGV[i+1], 'lane', ARGV[i+2], 'verdict', ARGV[i+3], 'reason', ARGV[i+4], 'event', ARGV[i+5])
+      r = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'id', ARGV[i+1], 'lane', ARGV[i+2], 'verdict', ARGV[i+3], 'reason', ARGV[i+4], 'event', ARGV[i+5])
     else
-      redis.call('XADD', KEYS[1], '*', 'id', ARGV[i+1], 'lane', ARGV[i+2], 'verdict', ARGV[i+3], 'reason', ARGV[i+4], 'event', ARGV[i+5])
+      r = redis.pcall('XADD', KEYS[1], '*', 'id', ARGV[i+1], 'lane', ARGV[i+2], 'verdict', ARGV[i+3], 'reason', ARGV[i+4], 'event', ARGV[i+5])
+    end
+    if type(r) == 'table' and r.err then
+      -- Scripts are not rolled back: record what did go in, so the retry skips it.
+      if added > 0 then redis.call('SET', KEYS[2], last, 'EX', ttl) end
+      return redis.error_reply(r.err)
     end
     last = n
     added = added + 1
