@@ -126,7 +126,9 @@
     var r = $("ready");
     r.className = "badge " + (s.ready.ready ? "ok" : "bad");
     r.textContent = s.ready.ready ? "ready" : "not ready";
-    $("problems").replaceChildren.apply($("problems"), s.ready.problems.map(function (p) { return el("li", { text: p.code + ": " + p.detail }); }));
+    var items = s.ready.problems.map(function (p) { return el("li", { text: p.code + ": " + p.detail }); });
+    if (items.length === 0) items.push(el("li", { text: "ready: every camera online, trust data fresh" }));
+    $("problems").replaceChildren.apply($("problems"), items);
     renderLanes(s.lanes);
     renderCameras(s.cameras);
     renderRecent(s.recent);
