@@ -26,6 +26,7 @@ export const REASONS = {
   FORMAT_NOT_ACCEPTED: "The credential is valid in form but its format is not accepted at this lane.",
   SHC_CHUNKS_INCOMPLETE: "A chunked SMART Health Card is missing chunks (or its chunks conflict) and cannot be assembled yet.",
   REPLAYED: "Assigned by the lane, not the verifier: the same credential was already presented within the replay window.",
+  INPUT_UNREADABLE: "CLI only: an input file or image could not be read, or the image holds no QR code (verdict ERROR).",
   INTERNAL_ERROR: "The verifier hit an unexpected error; reported as ERROR, never as PASS.",
 } as const;
 
