@@ -9,7 +9,7 @@ import { DecodePool } from "../decode/index.js";
 import { createVerifier, ShcChunkAssembler } from "../verify/index.js";
 import { createTrustStore, type TrustStore } from "../verify/trust/store.js";
 import { createHttpServer, GatewayMetrics, type HttpServer } from "../output/http/index.js";
-import { FileSeqStore, Lane, LocalReplayGuard, RedisReplayGuard, type ReplayGuard } from "../lane/index.js";
+import { FileSeqStore, Lane, LocalReplayGuard, RedisReplayGuard, recentQuantiles, type ReplayGuard } from "../lane/index.js";
 import type { Spawner } from "../ingest/index.js";
 import { createCameraRig, type CameraRig } from "./cameras.js";
 import { startOutputs, type Outputs } from "./outputs.js";
@@ -148,10 +148,13 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
       laneTelemetry: (id) => {
         const s = lanes.get(id)?.stats();
         if (!s) return undefined;
+        const q = recentQuantiles(s);
         return {
           framesTried: s.verdicts ? s.framesTriedTotal / s.verdicts : 0,
           readFailures: s.readFailures,
-          ...(s.last ? { firstSeenToVerdictMs: { p50: s.last.firstSeenToVerdictMs, p99: s.last.firstSeenToVerdictMs } } : {}),
+          // Of the frames decoded while a code was in view, the share in which it was read.
+          ...(s.codesRead + s.missedReads > 0 ? { readRate: s.codesRead / (s.codesRead + s.missedReads) } : {}),
+          ...(q ? { firstSeenToVerdictMs: q } : {}),
         };
       },
       cameras: () => cameras.info(),

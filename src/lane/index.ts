@@ -6,4 +6,4 @@ export { LocalReplayGuard, type ReplayGuard, type ReplayClaim } from "./replay-g
 export { RedisReplayGuard, type RedisLike } from "./replay-redis.js";
 export { buildVerdictEvent, asReplay } from "./event.js";
 export { FileSeqStore, MemorySeqStore, type SeqStore } from "./seq-store.js";
-export type { LaneTelemetry } from "./telemetry.js";
+export { recentQuantiles, type LaneTelemetry } from "./telemetry.js";

@@ -10,7 +10,7 @@ import type { ReplayGuard } from "./replay-guard.js";
 import { LaneStateMachine, type LaneProblem } from "./state.js";
 import { buildVerdictEvent, asReplay } from "./event.js";
 import type { SeqStore } from "./seq-store.js";
-import { newTelemetry, type LaneTelemetry } from "./telemetry.js";
+import { newTelemetry, RECENT_MAX, type LaneTelemetry } from "./telemetry.js";
 
 /** What the lane needs from the verifier (the shape of `createVerifier(...).verify`). */
 export type VerifyFn = (text: string, ctx: { nowMs: number; lane: { id: string; area?: string; accept: LaneConfig["accept"]; rules: LaneConfig["rules"] } }) => Verdict | Promise<Verdict>;
@@ -153,6 +153,8 @@ export class Lane {
     this.tel.byReason[ev.reason] = (this.tel.byReason[ev.reason] ?? 0) + 1;
     const framesTried = Math.max(1, pres.framesTried);
     this.tel.framesTriedTotal += framesTried;
+    this.tel.recentFirstSeenMs.push(ev.firstSeenToVerdictMs);
+    if (this.tel.recentFirstSeenMs.length > RECENT_MAX) this.tel.recentFirstSeenMs.shift();
     this.tel.last = { firstSeenToVerdictMs: ev.firstSeenToVerdictMs, frameToVerdictMs: ev.frameToVerdictMs, framesTried };
     this.o.logger.info({ id: ev.id, verdict: ev.verdict, reason: ev.reason, format: ev.format, payloadHash: ev.payloadHash, credentialHash: ev.credentialHash, frameToVerdictMs: ev.frameToVerdictMs }, "verdict");
     this.o.bus.emit("verdict", ev);
@@ -179,7 +181,7 @@ export class Lane {
   }
 
   stats(): LaneTelemetry & { state: string; inView: number; cameras: Record<string, boolean> } {
-    return { ...this.tel, byReason: { ...this.tel.byReason }, state: this.machine.state, inView: this.presence.size, cameras: Object.fromEntries(this.cameraUp) };
+    return { ...this.tel, byReason: { ...this.tel.byReason }, recentFirstSeenMs: [...this.tel.recentFirstSeenMs], state: this.machine.state, inView: this.presence.size, cameras: Object.fromEntries(this.cameraUp) };
   }
 
   /** Waits for decisions in flight (used by shutdown and tests). */

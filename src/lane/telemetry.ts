@@ -21,6 +21,18 @@ export interface LaneTelemetry {
   /** Sum of frames tried from first sighting to verdict, over all verdicts (mean = /verdicts). */
   framesTriedTotal: number;
   last?: { firstSeenToVerdictMs: number; frameToVerdictMs: number; framesTried: number };
+  /** The most recent first-sighting-to-verdict times (ms), oldest first, at most RECENT_MAX. */
+  recentFirstSeenMs: number[];
+}
+
+export const RECENT_MAX = 200;
+
+/** p50/p99 of the recent first-sighting-to-verdict times, for the dashboard. */
+export function recentQuantiles(t: Pick<LaneTelemetry, "recentFirstSeenMs">): { p50: number; p99: number } | undefined {
+  const s = [...t.recentFirstSeenMs].sort((a, b) => a - b);
+  if (s.length === 0) return undefined;
+  const q = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))]!;
+  return { p50: q(0.5), p99: q(0.99) };
 }
 
 export function newTelemetry(): LaneTelemetry {
@@ -37,5 +49,6 @@ export function newTelemetry(): LaneTelemetry {
     replayDegraded: 0,
     verdictsDropped: 0,
     framesTriedTotal: 0,
+    recentFirstSeenMs: [],
   };
 }

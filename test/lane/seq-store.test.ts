@@ -29,3 +29,11 @@ describe("buildVerdictEvent", () => {
     expect(ev).toMatchObject({ id: "g:L:7", verdict: "FLAG", reason: "EXPIRED", kid: "k1", frameToVerdictMs: 10.12, firstSeenToVerdictMs: 0, payloadHash: "ab" });
   });
 });
+
+describe("recentQuantiles", () => {
+  it("is undefined without samples and picks nearest-rank quantiles", async () => {
+    const { recentQuantiles } = await import("../../src/lane/telemetry.js");
+    expect(recentQuantiles({ recentFirstSeenMs: [] })).toBeUndefined();
+    expect(recentQuantiles({ recentFirstSeenMs: [5, 1, 3, 2, 4] })).toEqual({ p50: 3, p99: 5 });
+  });
+});
