@@ -19,7 +19,9 @@ const TEXT = {
 
 if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: .ci/run installs the Debian package`);
 
-const HEARTBEAT_MS = 300;
+// Long enough that a busy CI machine cannot starve the pump into a false "no heartbeat".
+const HEARTBEAT_MS = 1000;
+const PUMP_STEP_MS = 250;
 let chrome: Awaited<ReturnType<typeof launchChromium>>;
 let context: BrowserContext;
 
@@ -41,7 +43,7 @@ function pumpedServer(gw: FakeGateway, clock: FakeClock, server: HttpServer) {
   return {
     server,
     start() {
-      timer ??= setInterval(() => clock.advance(HEARTBEAT_MS), HEARTBEAT_MS);
+      timer ??= setInterval(() => clock.advance(PUMP_STEP_MS), PUMP_STEP_MS);
     },
     stop() {
       if (timer) clearInterval(timer);
@@ -72,7 +74,8 @@ describe("lane display in headless Chromium", () => {
     const gw = new FakeGateway(clock);
     const config = testConfig({
       display: { language: "vi", heartbeatMs: HEARTBEAT_MS },
-      lanes: [{ id: "A", name: "Lane A", passHoldMs: 3000, flagHoldMs: 3000 }, { id: "B", name: "Lane B", language: "en" }],
+      // PASS outlives the heartbeat watchdog (3.5 heartbeats), so the hang test sees pass -> out of service.
+      lanes: [{ id: "A", name: "Lane A", passHoldMs: 6000, flagHoldMs: 3000 }, { id: "B", name: "Lane B", language: "en" }],
     });
     const pump = pumpedServer(gw, clock, gw.server(config));
     const { publicUrl } = await pump.server.listen();
@@ -110,7 +113,7 @@ describe("lane display in headless Chromium", () => {
       await waitState(page, "out-of-service");
       expect(await page.textContent("#detail")).toBe(TEXT.noHeartbeatVi);
       expect(await page.textContent("#code")).toBe("NO_HEARTBEAT");
-      // Green never outlives the heartbeat watchdog (~3.5 heartbeats).
+      // Green ends with the heartbeat watchdog, before its own 6 s hold.
       expect(await states(page)).toEqual(["idle", "pass", "out-of-service"]);
       await page.screenshot({ path: join(shots, "lane-4-no-heartbeat.png") });
 
@@ -122,7 +125,7 @@ describe("lane display in headless Chromium", () => {
       await waitState(page, "out-of-service");
       await page.screenshot({ path: join(shots, "lane-5-gateway-stopped.png") });
       // It stays out of service while the gateway is gone.
-      await page.waitForTimeout(HEARTBEAT_MS * 5);
+      await page.waitForTimeout(HEARTBEAT_MS * 2);
       expect(await page.evaluate(() => document.body.dataset.state)).toBe("out-of-service");
     } finally {
       pump.stop();
