@@ -1,4 +1,6 @@
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/core/clock.js";
@@ -30,6 +32,18 @@ describe("loadTrustSource (CLI sources)", () => {
     expect(v.keysFor(published[0]!, "dcc")).toEqual([]);
     expect(v.keysForIssuer!("https://other.example", "shc")).toEqual([]);
     expect(v.status(Date.now()).stale).toBe(false);
+  });
+
+  it("loads the issuer's SHC revocation list next to the JWKS (crl/KID.json) and honours rid.TIMESTAMP", async () => {
+    const v = await loadTrustSource(`${SHC_ISS}=${SHC_JWKS}`);
+    const kid = "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s";
+    // example-03: rid vwAjHdarZuc, nbf 1687450764.657, listed as vwAjHdarZuc.1687450765 -> revoked
+    expect(v.isRevoked({ format: "shc", issuer: SHC_ISS, kid, id: "vwAjHdarZuc", issuedAt: 1687450764657 })).toBe(true);
+    expect(v.isRevoked({ format: "shc", issuer: SHC_ISS, kid, id: "vwAjHdarZuc", issuedAt: 1687450766000 })).toBe(false);
+    // example-00: rid MKyCxh7p6uQ is not listed
+    expect(v.isRevoked({ format: "shc", issuer: SHC_ISS, kid, id: "MKyCxh7p6uQ", issuedAt: 1687450764656 })).toBe(false);
+    expect(v.isRevoked({ format: "shc", issuer: SHC_ISS, kid, id: "FKDIxsTCGlU" })).toBe(true);
+    expect(v.isRevoked({ format: "shc", issuer: "https://other.example", kid, id: "FKDIxsTCGlU" })).toBe(false);
   });
 
   it("skips a JWKS key whose kid is not its thumbprint and refuses an unbound JWKS", async () => {
@@ -95,6 +109,40 @@ describe("loadTrustSource (CLI sources)", () => {
     const badPem = join(tmp.dir, "bad.pem");
     writeFileSync(badPem, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
     expect(await codeOf(loadTrustSource(badPem))).toMatch(/^GW_TRUST_FETCH .*not a valid X.509/);
+  });
+});
+
+describe("trust store with an SHC issuer over HTTP", () => {
+  it("fetches ISSUER/.well-known/jwks.json and the CRLs it announces, keeping the last CRL when it fails", async () => {
+    const wellKnown = "test-fixtures/external/smart-health-cards/examples/issuer/.well-known";
+    const kid = "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s";
+    let crlUp = true;
+    const srv = createServer((req, res) => {
+      if (req.url === "/issuer/.well-known/jwks.json") {
+        if (req.headers["if-none-match"] === '"j1"') return void res.writeHead(304).end();
+        return void res.writeHead(200, { etag: '"j1"' }).end(readFileSync(`${wellKnown}/jwks.json`));
+      }
+      if (req.url === `/issuer/.well-known/crl/${kid}.json` && crlUp) return void res.writeHead(200).end(readFileSync(`${wellKnown}/crl/${kid}.json`));
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const issuer = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/issuer`;
+    const logs = captureLogs();
+    const store = await createTrustStore({ config: trustConfig({ jwks: [{ issuer }] }), stateDir: join(tmp.dir, "shc-http"), clock: new FakeClock(Date.now()), logger: logs.logger });
+    try {
+      await store.start();
+      expect(store.view().keysForIssuer!(issuer, "shc").length).toBeGreaterThan(0);
+      expect(store.view().isRevoked({ format: "shc", issuer, kid, id: "TqB_qu_6OtM" })).toBe(true);
+      crlUp = false;
+      await store.refreshNow();
+      expect(store.view().isRevoked({ format: "shc", issuer, kid, id: "TqB_qu_6OtM" })).toBe(true);
+      expect(logs.records().some((r) => r.code === "GW_TRUST_FETCH" && r.reason === "http-status" && r.kid === kid)).toBe(true);
+      expect(store.status().stale).toBe(false);
+    } finally {
+      await store.stop();
+      srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
   });
 });
 

@@ -1,7 +1,9 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { CompactSign, importJWK } from "jose";
 import { FakeClock } from "../../src/core/clock.js";
+import { TRUST_LIST_TYP } from "../../src/verify/trust/signed-list.js";
 import { createTrustStore, type TrustStore } from "../../src/verify/trust/store.js";
 import { credentialIdHashHex } from "../../src/verify/trust/revocation-index.js";
 import { captureLogs, ListServer, makeKeyPair, passEntry, signedList, tempDir, trustConfig } from "./helpers.js";
@@ -79,6 +81,12 @@ describe("trust store over HTTP", () => {
       [async () => { server.behaviour = "ok"; server.body = await signedList(root.priv, 4, [evil.entry]); server.etag = '"e3"'; }, "GW_TRUST_SIGNATURE", "rollback"],
       [async () => { server.body = await signedList(root.priv, 5, [evil.entry]); server.etag = '"e4"'; }, "GW_TRUST_SIGNATURE", "rollback"],
       [async () => { server.body = "<html>maintenance</html>"; server.etag = '"e5"'; }, "GW_TRUST_SIGNATURE", "signature"],
+      [async () => {
+        // Correctly signed by the root, but not a trust list payload (wrong content).
+        const key = await importJWK(root.priv, "ES256");
+        server.body = await new CompactSign(Buffer.from(JSON.stringify({ version: 9, issuedAt: "soon", entries: "all" }))).setProtectedHeader({ alg: "ES256", typ: TRUST_LIST_TYP }).sign(key);
+        server.etag = '"e5b"';
+      }, "GW_TRUST_SIGNATURE", "schema"],
       [async () => { server.behaviour = "500"; }, "GW_TRUST_FETCH", "http-status"],
     ];
     for (const [arrange, code, reason] of cases) {

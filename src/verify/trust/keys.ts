@@ -73,6 +73,8 @@ export function certificatesFromFile(data: Buffer): X509Certificate[] {
 
 export interface JwksImport {
   keys: TrustKey[];
+  /** Keys that announce a revocation list (`crlVersion`), by thumbprint kid. */
+  crls: Array<{ kid: string; crlVersion: number }>;
   /** Keys skipped and why (wrong type, kid not the thumbprint, ...): for logs, never fatal on their own. */
   skipped: Array<{ index: number; reason: string }>;
 }
@@ -84,7 +86,7 @@ export interface JwksImport {
 export async function shcKeysFromJwks(jwks: unknown, issuer: string, source: string): Promise<JwksImport> {
   const list = (jwks as { keys?: unknown })?.keys;
   if (!Array.isArray(list)) throw new TrustKeyError("JWKS has no keys array");
-  const out: JwksImport = { keys: [], skipped: [] };
+  const out: JwksImport = { keys: [], crls: [], skipped: [] };
   for (const [index, jwk] of (list as JWK[]).entries()) {
     try {
       if (jwk.use !== undefined && jwk.use !== "sig") throw new TrustKeyError(`use is ${String(jwk.use)}, not sig`);
@@ -92,6 +94,8 @@ export async function shcKeysFromJwks(jwks: unknown, issuer: string, source: str
       const kid = await shcKid(jwk);
       if (jwk.kid !== undefined && jwk.kid !== kid) throw new TrustKeyError("kid is not the RFC 7638 thumbprint");
       out.keys.push(Object.freeze({ kid, issuer, formats: Object.freeze(["shc"] as CredentialFormat[]), key, source }));
+      const crlVersion = (jwk as { crlVersion?: unknown }).crlVersion;
+      if (typeof crlVersion === "number" && Number.isInteger(crlVersion) && crlVersion > 0) out.crls.push({ kid, crlVersion });
     } catch (e) {
       out.skipped.push({ index, reason: e instanceof TrustKeyError ? e.message : "unreadable key" });
     }

@@ -8,6 +8,8 @@ import { loadCertificates } from "./sources/cert-source.js";
 import { SourceError } from "./sources/errors.js";
 import { parseJwksBody } from "./sources/jwks-source.js";
 import { parseRevocationBody } from "./sources/revocation-source.js";
+import { loadShcCrls } from "./sources/shc-crl.js";
+import type { Logger } from "../../core/logger.js";
 import type { TrustView } from "./types.js";
 import { buildView, type SourceSnapshot } from "./view.js";
 
@@ -44,8 +46,10 @@ async function loadOne(source: string, opts: LoadSourceOptions): Promise<SourceS
     const bind = /^(https?:\/\/[^=\s]+)=(.+)$/i.exec(source);
     if (bind) {
       const [, issuer, file] = bind as unknown as [string, string, string];
-      const parsed = await parseJwksBody(await readCapped(file, maxBytes), issuer, file, (i, r) => warn(`JWKS key ${i}: ${r}`));
-      return snapshot(source, parsed);
+      const { crls, ...parsed } = await parseJwksBody(await readCapped(file, maxBytes), issuer, file, (i, r) => warn(`JWKS key ${i}: ${r}`));
+      // Revocation lists next to the JWKS (.well-known/crl/KID.json), when the keys announce them.
+      const shc = await loadShcCrls(issuer, file, crls, { fetch, timeoutMs: 1, stateDir: "", logger: warnLogger(warn) }, undefined);
+      return snapshot(source, { ...parsed, shc });
     }
     let path = source;
     let rootKey = opts.rootKey;
@@ -93,6 +97,12 @@ async function loadOne(source: string, opts: LoadSourceOptions): Promise<SourceS
     if (e instanceof TrustKeyError) throw new GatewayError("GW_TRUST_FETCH", `${source}: ${e.message}`);
     throw new GatewayError("GW_TRUST_FETCH", `${source}: ${(e as Error).message}`);
   }
+}
+
+/** Routes the CRL loader's warnings to the CLI's warning callback (no logger in one-shot loads). */
+function warnLogger(warn: (reason: string) => void): Logger {
+  const w = (obj: { reason?: string; kid?: string }, msg?: string) => warn(`${msg ?? ""}${obj.kid ? ` (kid ${obj.kid})` : ""}`);
+  return { warn: w, info: () => undefined, error: w, debug: () => undefined } as unknown as Logger;
 }
 
 function snapshot(id: string, parsed: Omit<SourceSnapshot, "id" | "ok" | "refreshedAt">): SourceSnapshot {

@@ -131,10 +131,8 @@ export abstract class DocSource implements TrustSource {
   protected async touch(at: number): Promise<void> {
     this.snapshot = { ...this.snapshot, ok: true, refreshedAt: Math.max(at, this.snapshot.refreshedAt ?? 0) };
     delete this.snapshot.error;
-    if (this.remote) {
-      await this.disk.save(undefined, { fetchedAt: at, ...(this.etag ? { etag: this.etag } : {}), ...(this.snapshot.version ? { version: this.snapshot.version } : {}) });
-      await this.afterTouch(at);
-    }
+    if (this.remote) await this.disk.save(undefined, { fetchedAt: at, ...(this.etag ? { etag: this.etag } : {}), ...(this.snapshot.version ? { version: this.snapshot.version } : {}) });
+    await this.afterTouch(at);
   }
 }
 

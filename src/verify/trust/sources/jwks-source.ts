@@ -1,6 +1,7 @@
 import { shcKeysFromJwks, TrustKeyError } from "../keys.js";
 import { DocSource, digest, type Parsed, type SourceEnv } from "./base.js";
 import { SourceError } from "./errors.js";
+import { loadShcCrls } from "./shc-crl.js";
 
 /** Default JWKS location of a SMART Health Cards issuer. */
 export function defaultJwksUrl(issuer: string): string {
@@ -9,6 +10,10 @@ export function defaultJwksUrl(issuer: string): string {
 
 /** SHC issuer keys, bound to that issuer: a card is only checked against its own `iss` keys. */
 export class JwksSource extends DocSource {
+  /** CRL-announcing keys of the JWKS held now, and of the one being parsed (taken on accept). */
+  private crls: Array<{ kid: string; crlVersion: number }> = [];
+  private parsedCrls: Array<{ kid: string; crlVersion: number }> = [];
+
   constructor(
     private readonly issuer: string,
     location: string,
@@ -18,13 +23,33 @@ export class JwksSource extends DocSource {
   }
 
   protected async parse(body: Buffer): Promise<Parsed> {
-    return parseJwksBody(body, this.issuer, this.id, (index, reason) =>
+    const parsed = await parseJwksBody(body, this.issuer, this.id, (index, reason) =>
       this.env.logger.warn({ code: "GW_TRUST_FETCH", source: this.id, key: index, reason }, "JWKS key skipped"),
     );
+    this.parsedCrls = parsed.crls;
+    const shc = await loadShcCrls(this.issuer, this.location, parsed.crls, this.env, this.snapshot.shc);
+    return { keys: parsed.keys, version: parsed.version, shc };
+  }
+
+  protected override accept(parsed: Parsed, body: Buffer, fetchedAt: number, etag: string | undefined): void {
+    super.accept(parsed, body, fetchedAt, etag);
+    this.crls = this.parsedCrls;
+  }
+
+  /** CRLs change without the JWKS changing: re-read them on every refresh, even after a 304. */
+  protected override async afterTouch(): Promise<void> {
+    if (this.crls.length === 0) return;
+    const shc = await loadShcCrls(this.issuer, this.location, this.crls, this.env, this.snapshot.shc);
+    this.snapshot = { ...this.snapshot, shc };
   }
 }
 
-export async function parseJwksBody(body: Buffer, issuer: string, source: string, onSkip: (index: number, reason: string) => void): Promise<Parsed> {
+export async function parseJwksBody(
+  body: Buffer,
+  issuer: string,
+  source: string,
+  onSkip: (index: number, reason: string) => void,
+): Promise<Parsed & { crls: Array<{ kid: string; crlVersion: number }> }> {
   let json: unknown;
   try {
     json = JSON.parse(body.toString("utf8"));
@@ -39,5 +64,5 @@ export async function parseJwksBody(body: Buffer, issuer: string, source: string
   }
   for (const s of imp.skipped) onSkip(s.index, s.reason);
   if (imp.keys.length === 0) throw new SourceError("GW_TRUST_FETCH", "content", "JWKS holds no usable ES256 key");
-  return { keys: imp.keys, version: digest(body).slice(0, 12) };
+  return { keys: imp.keys, version: digest(body).slice(0, 12), crls: imp.crls };
 }

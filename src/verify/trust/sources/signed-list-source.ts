@@ -92,12 +92,12 @@ export class SignedListSource extends DocSource {
   }
 
   protected override async afterAccept(body: Buffer, fetchedAt: number): Promise<void> {
-    if (!this.env.shared || !this.current) return;
+    if (!this.env.shared || !this.current || !this.remote) return;
     await this.env.shared.putList(this.sharedId, { jws: body.toString("utf8"), version: this.current.version, fetchedAt, ...(this.etag ? { etag: this.etag } : {}) });
   }
 
   protected override async afterTouch(fetchedAt: number): Promise<void> {
-    if (!this.env.shared || !this.current) return;
+    if (!this.env.shared || !this.current || !this.remote) return;
     const touched = await this.env.shared.touchList(this.sharedId, this.current.version, fetchedAt);
     if (!touched) {
       // Redis lost the copy (flush, new prefix) or holds another version: give it ours.
