@@ -13,7 +13,8 @@ type ArgsCamera = Pick<CameraConfig, "source" | "file" | "width" | "height" | "t
 /**
  * The ffmpeg command line (pure). Why each flag:
  * - nobuffer/low_delay: ~155-355 ms camera->frame instead of ~490 ms plus a 2 s start burst (field notes).
- * - small probesize/analyzeduration: start-up to first frame is dominated by probing.
+ * - probesize 500 kB / analyzeduration 0.5 s: measured ~2.0 s to first byte against 3.1 s with 1 s
+ *   (and 3.0 s with 0, which means "default"); see docs/ingest.md.
  * - -timeout (µs): the RTSP socket gives up on a dead server instead of hanging forever.
  * - -fps_mode passthrough: never let ffmpeg duplicate frames to fill a gap (that is the burst of old frames).
  * - format=yuv420p|yuvj420p: accept either range without a conversion pass; we only read the Y plane.
@@ -29,7 +30,7 @@ export function ffmpegArgs(cam: ArgsCamera, url: string): string[] {
   return [
     "-hide_banner", "-nostdin", "-loglevel", "warning",
     "-fflags", "nobuffer", "-flags", "low_delay",
-    "-probesize", "500000", "-analyzeduration", "1000000",
+    "-probesize", "500000", "-analyzeduration", "500000",
     ...input,
     "-an", "-sn", "-dn",
     "-vf", `scale=${cam.width}:${cam.height},${format}`,

@@ -33,3 +33,18 @@ describe("BurstGuard", () => {
     expect(run(2, [0, 500, 1000, 1500])).toEqual([false, false, true, true]);
   });
 });
+
+describe("BurstGuard never blocks a slow stream", () => {
+  it("delivers most frames of a camera sending far fewer frames than configured", () => {
+    const times = Array.from({ length: 30 }, (_, i) => i * 450);
+    const out = run(10, times);
+    expect(out.slice(0, 3)).toEqual([false, false, true]);
+    expect(out.filter(Boolean).length).toBeGreaterThanOrEqual(25);
+  });
+
+  it("still drops a burst after a real gap on a slow stream", () => {
+    const times = [...Array.from({ length: 10 }, (_, i) => i * 450), 8000, 8001, 8002, 8003, 8450, 8900, 9350];
+    const out = run(10, times);
+    expect(out.slice(10)).toEqual([false, false, false, false, false, true, true]);
+  });
+});

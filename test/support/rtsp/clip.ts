@@ -23,6 +23,36 @@ export interface QrClipOptions {
   clock?: boolean;
   /** Keyframe interval in frames; default = fps (one per second: quick start-up). */
   keyint?: number;
+  /**
+   * Sensor-like noise amplitude (+/- luma levels, seeded, different every frame). 0 (default)
+   * gives a nearly static picture that decodes unrealistically cheaply; benches use ~6.
+   */
+  noise?: number;
+}
+
+/** Deterministic noise bytes (xorshift32), so a clip is the same on every machine. */
+function noiseTable(size: number, seed: number): Uint8Array {
+  const t = new Uint8Array(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    t[i] = x & 0xff;
+  }
+  return t;
+}
+
+function addNoise(f: Uint8Array, table: Uint8Array, amp: number, frame: number): void {
+  const mask = table.length - 1;
+  const off = (frame * 7919) & mask;
+  const span = 2 * amp + 1;
+  for (let i = 0; i < f.length; i++) {
+    const v = f[i]! + (table[(i + off) & mask]! % span) - amp;
+    f[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+  }
 }
 
 /** Renders a QR code (4-module quiet zone) centred in the area above the clock stripe. */
@@ -54,7 +84,9 @@ export async function makeQrClip(opts: QrClipOptions): Promise<string> {
   const { width, height, fps, segments } = opts;
   const clock = opts.clock ?? true;
   const keyint = opts.keyint ?? Math.max(1, Math.round(fps));
-  const key = createHash("sha256").update(JSON.stringify({ v: 1, width, height, fps, segments, clock, keyint })).digest("hex").slice(0, 16);
+  const noise = opts.noise ?? 0;
+  const key = createHash("sha256").update(JSON.stringify({ v: 1, width, height, fps, segments, clock, keyint, noise })).digest("hex").slice(0, 16);
+  const table = noise > 0 ? noiseTable(1 << 16, 0x9e3779b9) : undefined;
   const out = opts.out ?? join(fixtureCacheDir(), `qr-${width}x${height}-${fps}fps-${key}.ts`);
   if (existsSync(out)) return out;
   mkdirSync(join(out, ".."), { recursive: true });
@@ -79,6 +111,7 @@ export async function makeQrClip(opts: QrClipOptions): Promise<string> {
     const frames = Math.round(seg.seconds * fps);
     for (let i = 0; i < frames; i++) {
       const f = Uint8Array.from(base);
+      if (table) addNoise(f, table, noise, index);
       if (clock) drawFrameClock(f, width, height, index);
       index++;
       if (!ff.stdin.write(f)) await new Promise<void>((r) => ff.stdin.once("drain", r));

@@ -1,0 +1,156 @@
+/**
+ * npm run bench:ingest: a supervised camera against the real GStreamer RTSP server, for 720p and
+ * 1080p at 10 and 15 fps. Per row: CPU of the camera (its ffmpeg + this process's reader),
+ * delivered fps, camera-to-frame delay (frame clock drawn into the stream), start-up to first
+ * frame, recovery after a server restart. Reference in the same run: a bare decode of the same
+ * stream (`ffmpeg -i URL -f null -`), so the ratio shows what scaling + pipe + reader add.
+ * Plus one gray row at 1080p15 (the pixel-format choice).
+ */
+import { spawn } from "node:child_process";
+import { loadavg } from "node:os";
+import { cameraSchema } from "../src/config/sections/cameras.js";
+import { silentLogger } from "../src/core/logger.js";
+import type { LumaFrame } from "../src/core/types.js";
+import { CameraSupervisor, nodeSpawner, type SpawnedProcess } from "../src/ingest/index.js";
+import { readProcTicks, TICKS_PER_SECOND } from "../src/ingest/proc-cpu.js";
+import { clipFrameAgeMs, clipFrameCount, makeQrClip, readFrameClock, startRtspServer, type ClipSegment, type RtspServer } from "../test/support/rtsp/index.js";
+import { fmt, printTable, summarize, writeResults } from "./lib/stats.js";
+
+const MEASURE_MS = Number(process.env.BENCH_INGEST_MEASURE_MS ?? 8000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Row {
+  config: string;
+  pixelFormat: string;
+  ffmpegCpu: number;
+  readerCpu: number;
+  refCpu: number;
+  fps: number;
+  delay: ReturnType<typeof summarize>;
+  startupMs: number;
+  recoveryMs: number | undefined;
+  burstDropped: number;
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+  const end = performance.now() + timeoutMs;
+  while (!cond()) {
+    if (performance.now() > end) return false;
+    await sleep(10);
+  }
+  return true;
+}
+
+/** CPU % (100 = one core) of a bare decode of the stream: the reference. */
+async function referenceDecodeCpu(url: string, ms: number): Promise<number> {
+  const p = spawn("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", "-rtsp_transport", "tcp", "-fflags", "nobuffer", "-flags", "low_delay", "-i", url, "-an", "-f", "null", "-"], { stdio: "ignore" });
+  await sleep(3000);
+  const t0 = readProcTicks(p.pid!) ?? 0;
+  const w0 = performance.now();
+  await sleep(ms);
+  const t1 = readProcTicks(p.pid!) ?? 0;
+  const w1 = performance.now();
+  p.kill("SIGKILL");
+  await new Promise((r) => p.once("exit", r));
+  return ((t1 - t0) / TICKS_PER_SECOND) * 100 * (1000 / (w1 - w0));
+}
+
+async function runConfig(width: number, height: number, fps: number, pixelFormat: "yuv420p" | "gray", withRestart: boolean): Promise<Row> {
+  const segments: ClipSegment[] = [{ text: `BENCH-${width}x${height}`, seconds: 5 }, { seconds: 5 }];
+  const frameCount = clipFrameCount(fps, segments);
+  const clip = await makeQrClip({ width, height, fps, segments, noise: 6 });
+  const server: RtspServer = await startRtspServer({ clip });
+  let sup: CameraSupervisor | undefined;
+  try {
+    await waitFor(() => Number.isFinite(server.feedStartedAt), 5000);
+    const cam = cameraSchema.parse({
+      id: "bench", lane: "bench", url: server.url, width, height, fps, pixelFormat,
+      startupGraceMs: 10000, stallTimeoutMs: 3000, backoffInitialMs: 250, backoffMaxMs: 1000, restartBudget: 100,
+    });
+    let proc: SpawnedProcess | undefined;
+    const delays: number[] = [];
+    let delivered = 0;
+    let lastFrameAt = 0;
+    let measuring = false;
+    sup = new CameraSupervisor(cam, {
+      logger: silentLogger,
+      spawner: (cmd, args) => (proc = nodeSpawner(cmd, args)),
+      onFrame: (f: LumaFrame) => {
+        delivered++;
+        lastFrameAt = f.receivedAt;
+        if (!measuring) return;
+        const index = readFrameClock(f);
+        if (index !== undefined) delays.push(clipFrameAgeMs({ index, receivedAt: f.receivedAt, feedStartedAt: server.feedStartedAt, fps, frameCount }));
+      },
+    });
+    const t0 = performance.now();
+    sup.start();
+    await waitFor(() => delivered > 0, 20000);
+    const startupMs = lastFrameAt - t0;
+    await sleep(1000);
+
+    // Steady state: CPU of ffmpeg (from /proc) and of this process (the reader), fps, delay.
+    measuring = true;
+    const pid = proc!.pid!;
+    const f0 = readProcTicks(pid) ?? 0;
+    const c0 = process.cpuUsage();
+    const d0 = delivered;
+    const w0 = performance.now();
+    await sleep(MEASURE_MS);
+    const f1 = readProcTicks(pid) ?? 0;
+    const c1 = process.cpuUsage(c0);
+    const w1 = performance.now();
+    measuring = false;
+    const secs = (w1 - w0) / 1000;
+    const ffmpegCpu = ((f1 - f0) / TICKS_PER_SECOND / secs) * 100;
+    const readerCpu = ((c1.user + c1.system) / 1e6 / secs) * 100;
+    const fpsOut = (delivered - d0) / secs;
+
+    let recoveryMs: number | undefined;
+    if (withRestart) {
+      await server.kill();
+      await waitFor(() => sup!.state !== "online", 10000);
+      await sleep(1000);
+      const before = delivered;
+      await server.restart();
+      const back = performance.now();
+      if (await waitFor(() => delivered > before, 30000)) recoveryMs = lastFrameAt - back;
+    }
+    const burstDropped = sup.stats().burstDropped;
+    await sup.stop();
+    sup = undefined;
+    const refCpu = pixelFormat === "yuv420p" ? await referenceDecodeCpu(server.url, Math.min(MEASURE_MS, 5000)) : NaN;
+    return { config: `${height}p ${fps}fps`, pixelFormat, ffmpegCpu, readerCpu, refCpu, fps: fpsOut, delay: summarize(delays), startupMs, recoveryMs, burstDropped };
+  } finally {
+    await sup?.stop();
+    await server.stop();
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const rows: Row[] = [];
+  for (const [w, h] of [[1280, 720], [1920, 1080]] as const) {
+    for (const fps of [10, 15]) {
+      rows.push(await runConfig(w, h, fps, "yuv420p", true));
+      console.error(`done ${h}p${fps} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    }
+  }
+  rows.push(await runConfig(1920, 1080, 15, "gray", false));
+  printTable(
+    `ingest: one camera via GStreamer RTSP on 127.0.0.1 (load avg ${loadavg().map((l) => l.toFixed(1)).join(" ")}; CPU 100 = one core; delay = camera frame clock -> frame delivered)`,
+    ["config", "pix_fmt", "ffmpeg CPU%", "reader CPU%", "camera CPU%", "ref decode CPU%", "ratio", "fps", "delay med ms", "p95", "p99", "start-up ms", "recovery ms", "burst dropped"],
+    rows.map((r) => [
+      r.config, r.pixelFormat, r.ffmpegCpu, r.readerCpu, r.ffmpegCpu + r.readerCpu, r.refCpu,
+      Number.isNaN(r.refCpu) ? "-" : fmt((r.ffmpegCpu + r.readerCpu) / r.refCpu), r.fps,
+      r.delay.median, r.delay.p95, r.delay.p99, r.startupMs, r.recoveryMs ?? "-", String(r.burstDropped),
+    ]),
+  );
+  const f = writeResults("ingest", { measureMs: MEASURE_MS, loadavg: loadavg(), rows });
+  console.log(`\nresults: ${f} (total ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
