@@ -51,12 +51,12 @@ export async function buildAdminServer(o: AdminOptions): Promise<FastifyInstance
   // preHandler, not onRequest: rate-limit's own per-route onRequest hook must run first.
   app.addHook("preHandler", async (req, reply) => {
     if (!bearerMatches(req.headers.authorization, o.token)) {
-      log.warn({ method: req.method, url: req.url, remote: req.ip }, "admin request refused (bad or missing token)");
+      log.warn({ method: req.method, url: req.url.split("?")[0], remote: req.ip }, "admin request refused (bad or missing token)");
       return reply.code(401).header("www-authenticate", 'Bearer realm="checkpoint-gateway admin"').send({ ok: false, code: "GW_ADMIN_UNAUTHORIZED" });
     }
   });
   app.addHook("onResponse", async (req, reply) => {
-    log.info({ method: req.method, url: req.url, status: reply.statusCode, remote: req.ip }, "admin request");
+    log.info({ method: req.method, url: req.url.split("?")[0], status: reply.statusCode, remote: req.ip }, "admin request");
   });
 
   app.post("/admin/reload", async (_req, reply) => {
