@@ -45,6 +45,16 @@ export class HeapImage {
     copyPacked(src, dst);
   }
 
+  /** Light-on-dark codes: XOR a word at a time (malloc returns 8-byte aligned pointers). */
+  invertInPlace(): void {
+    const size = this.width * this.height;
+    const words = size >> 2;
+    const w32 = new Uint32Array(this.mod.HEAPU8.buffer, this.ptr, words);
+    for (let i = 0; i < words; i++) w32[i] = ~w32[i]!;
+    const bytes = this.mod.HEAPU8;
+    for (let i = this.ptr + words * 4; i < this.ptr + size; i++) bytes[i] = 255 - bytes[i]!;
+  }
+
   view(): Uint8Array {
     return this.mod.HEAPU8.subarray(this.ptr, this.ptr + this.width * this.height);
   }

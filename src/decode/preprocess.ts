@@ -113,24 +113,42 @@ export function localStretchInto(src: LumaView, dst: Uint8Array, tile = 32, minR
       lo2[j * tx + i] = mn;
       hi2[j * tx + i] = Math.max(mx, mn + minRange);
     }
+  // Per pixel: out = (v - lo) * k with k = 255 / (hi - lo), both interpolated between tile
+  // centres. Vertical interpolation once per row and tile column, then linear steps along the row
+  // keep the inner loop to a few adds (this pass runs on full 1080p frames).
   const half = tile / 2;
+  const rowL = new Float32Array(tx);
+  const rowK = new Float32Array(tx);
   for (let y = 0; y < height; y++) {
     const gy = Math.min(ty - 1, Math.max(0, (y - half) / tile));
     const j0 = Math.floor(gy);
     const j1 = Math.min(ty - 1, j0 + 1);
     const wy = gy - j0;
+    for (let i = 0; i < tx; i++) {
+      const l = lo2[j0 * tx + i]! * (1 - wy) + lo2[j1 * tx + i]! * wy;
+      const h = hi2[j0 * tx + i]! * (1 - wy) + hi2[j1 * tx + i]! * wy;
+      rowL[i] = l;
+      rowK[i] = 255 / (h - l);
+    }
     const r = y * stride;
     const d = y * width;
-    for (let x = 0; x < width; x++) {
-      const gx = Math.min(tx - 1, Math.max(0, (x - half) / tile));
-      const i0 = Math.floor(gx);
-      const i1 = Math.min(tx - 1, i0 + 1);
-      const wx = gx - i0;
-      const a = j0 * tx + i0, b = j0 * tx + i1, c = j1 * tx + i0, e = j1 * tx + i1;
-      const l = (lo2[a]! * (1 - wx) + lo2[b]! * wx) * (1 - wy) + (lo2[c]! * (1 - wx) + lo2[e]! * wx) * wy;
-      const h = (hi2[a]! * (1 - wx) + hi2[b]! * wx) * (1 - wy) + (hi2[c]! * (1 - wx) + hi2[e]! * wx) * wy;
-      const v = ((data[r + x]! - l) * 255) / (h - l);
-      dst[d + x] = v < 0 ? 0 : v > 255 ? 255 : v | 0;
+    let x = 0;
+    // Left of the first centre and right of the last one the map is constant.
+    for (let seg = -1; seg < tx; seg++) {
+      const i0 = Math.max(0, seg);
+      const i1 = Math.min(tx - 1, seg + 1);
+      const xEnd = seg + 1 < tx ? Math.min(width, Math.floor((seg + 1) * tile + half)) : width;
+      const span = Math.max(1, xEnd - x);
+      let l = rowL[i0]!;
+      let k = rowK[i0]!;
+      const dl = i0 === i1 ? 0 : (rowL[i1]! - l) / span;
+      const dk = i0 === i1 ? 0 : (rowK[i1]! - k) / span;
+      for (; x < xEnd; x++) {
+        const v = (data[r + x]! - l) * k;
+        dst[d + x] = v < 0 ? 0 : v > 255 ? 255 : v | 0;
+        l += dl;
+        k += dk;
+      }
     }
   }
 }

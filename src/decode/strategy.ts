@@ -7,7 +7,7 @@ import type { DecodedCode, Point } from "../core/types.js";
 import type { DecodePassName } from "../config/sections/decode.js";
 import { HeapImage, type LumaView } from "./luma-read.js";
 import { baseQrOptions, encodeReaderOptions, type EncodedReaderOptions } from "./reader-options.js";
-import { cropScaleInto, downscale2Into, invertInto, localStretchInto, type Rect } from "./preprocess.js";
+import { cropScaleInto, downscale2Into, localStretchInto, type Rect } from "./preprocess.js";
 
 export interface StrategyInput {
   frame: LumaView;
@@ -40,7 +40,8 @@ const passes: Record<DecodePassName, PassFn> = {
     return mapCodes(img.read(FAST), (p) => [p[0] * 2, p[1] * 2]);
   },
   invert: (img, frame) => {
-    invertInto(frame, img.reserve(frame.width, frame.height));
+    img.load(frame);
+    img.invertInPlace();
     return img.read(FAST);
   },
   equalize: (img, frame) => {
