@@ -37,26 +37,29 @@ describe("Redis stopped and restarted while verdicts flow", () => {
 
     const seqs = new Map<string, number>();
     let emitted = 0;
-    const timer = setInterval(() => {
-      // Two lanes, a couple of verdicts per tick: a busy checkpoint, well above 10 verdicts/s.
-      for (const lane of ["L1", "L2"]) {
-        const seq = (seqs.get(lane) ?? 0) + 1;
-        seqs.set(lane, seq);
-        bus.emit("verdict", makeEvent("gw-o", lane, seq));
-        emitted++;
-      }
-    }, 10);
+    const emitOne = (lane: string) => {
+      const seq = (seqs.get(lane) ?? 0) + 1;
+      seqs.set(lane, seq);
+      bus.emit("verdict", makeEvent("gw-o", lane, seq));
+      emitted++;
+    };
+    // Two lanes, a verdict each per tick: a busy checkpoint, well above 10 verdicts/s.
+    const timer = setInterval(() => ["L1", "L2"].forEach(emitOne), 10);
 
-    const outages: Array<{ signal: string; spooledDuringOutage: number }> = [];
+    const outages: Array<{ signal: string; emittedDuringOutage: number; pendingAtRestart: number }> = [];
     try {
-      for (const signal of ["SIGKILL", "SIGTERM", "SIGKILL"] as const) {
+      for (const signal of ["SIGKILL", "SIGTERM", "SIGKILL", "SIGKILL"] as const) {
         const before = spool.stats().forwarded;
         await waitFor(() => spool.stats().forwarded >= before + 40 && spool.stats().redisUp, "forwarding before the outage");
+        // A burst just before the kill, so a forward batch is likely in flight when Redis dies
+        // (the XADD may or may not have been applied: the marker must sort that out).
+        for (let i = 0; i < 300; i++) emitOne(i % 2 ? "L1" : "L2");
+        await new Promise((r) => setImmediate(r));
         await child.kill(signal);
         await waitFor(() => !spool.stats().redisUp, "the spool to notice the outage");
         const atDown = emitted;
-        await waitFor(() => spool.stats().pending >= 40, "events to pile up in the spool");
-        outages.push({ signal, spooledDuringOutage: emitted - atDown });
+        await waitFor(() => emitted >= atDown + 40, "verdicts to keep flowing during the outage");
+        outages.push({ signal, emittedDuringOutage: emitted - atDown, pendingAtRestart: spool.stats().pending });
         await child.start();
       }
       const before = spool.stats().forwarded;
@@ -81,6 +84,9 @@ describe("Redis stopped and restarted while verdicts flow", () => {
     expect(new Set(streamIds).size).toBe(streamIds.length);
     expect(streamIds).toEqual(ledgerIds);
     expect(stats).toMatchObject({ spooled: emitted, forwarded: emitted, dropped: 0, pending: 0 });
-    expect(lines.filter((l) => l.includes("GW_REDIS_UNAVAILABLE")).length).toBeGreaterThanOrEqual(3);
+    // A batch in flight at the kill may simply be resent by ioredis after the restart, so not every
+    // outage is seen by the pump; at least one is.
+    expect(lines.filter((l) => l.includes("GW_REDIS_UNAVAILABLE")).length).toBeGreaterThanOrEqual(1);
+    expect(outages.every((o) => o.pendingAtRestart > 0)).toBe(true);
   });
 });
