@@ -26,8 +26,9 @@ describe("gateway wiring", () => {
     const statuses: LaneStatus[] = [];
     gw.bus.on("lane-status", (s) => statuses.push(s));
     const deadline = Date.now() + 30_000;
-    while (gw.lanes.get("L1")!.status().state !== "idle") {
-      if (Date.now() > deadline) throw new Error("lane never became idle");
+    const lane = gw.lanes.get("L1")!;
+    while (lane.status().state !== "idle" || lane.stats().framesDecoded === 0) {
+      if (Date.now() > deadline) throw new Error("lane never became idle with decoded frames");
       await new Promise((r) => setTimeout(r, 50));
     }
     const res = await fetch(`${gw.urls.public}/healthz`);
@@ -38,7 +39,6 @@ describe("gateway wiring", () => {
     // The screen goes out of service before the cameras stop, not because they stopped.
     expect(statuses[mark]).toMatchObject({ lane: "L1", state: "out-of-service", problems: ["SHUTTING_DOWN"] });
     expect(statuses.at(-1)?.state).toBe("out-of-service");
-    expect(gw.lanes.get("L1")!.stats().framesDecoded).toBeGreaterThan(0);
   }, 60_000);
 
   it("run: an invalid config prints every problem and exits 2", () => {
