@@ -66,7 +66,7 @@ export async function signedList(root: JWK, version: number, entries: unknown[],
   return signTrustList(await listPayload(version, entries, extra), root);
 }
 
-export type Behaviour = "ok" | "500" | "truncate";
+export type Behaviour = "ok" | "500" | "truncate" | "hang";
 
 /** A trust list server on 127.0.0.1:0 whose answers the test scripts. */
 export class ListServer {
@@ -102,6 +102,7 @@ export class ListServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     this.hits++;
     if (this.dateMs !== undefined) res.setHeader("date", new Date(this.dateMs).toUTCString());
+    if (this.behaviour === "hang") return; // accept, never answer
     if (this.behaviour === "500") {
       res.writeHead(500).end("oops");
       return;

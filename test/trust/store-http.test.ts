@@ -198,6 +198,22 @@ describe("trust store over HTTP", () => {
     expect(Math.abs(store.status().clockDriftMs!)).toBeLessThan(3000);
   });
 
+  it("stop() aborts a download hanging on a silent server instead of waiting for its timeout", async () => {
+    server.body = await signedList(root.priv, 1, [(await passEntry("k"))!.entry]);
+    const clock = new FakeClock(Date.now());
+    const { store } = await newStore(clock, { fetchTimeoutS: 600 });
+    await store.start();
+    server.behaviour = "hang";
+    const hits = server.hits;
+    const pending = store.refreshNow();
+    await until(() => server.hits > hits);
+    await store.stop();
+    const st = await pending;
+    expect(st.sources[0]).toMatchObject({ ok: false, error: "GW_TRUST_FETCH:network" });
+    expect(store.view().keysFor("k", "pass")).toHaveLength(1);
+    expect(clock.pendingCount).toBe(0); // nothing rescheduled after stop
+  });
+
   it("schedules refreshes on the injected clock and backs off after failures without busy-looping", async () => {
     server.body = await signedList(root.priv, 1, []);
     const clock = new FakeClock(Date.now());

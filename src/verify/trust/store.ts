@@ -101,6 +101,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
   let refreshTimer: TimerHandle | undefined;
   let staleTimer: TimerHandle | undefined;
   let inflight: Promise<TrustStatus> | undefined;
+  let abort = new AbortController();
 
   const rebuild = () =>
     buildView(sources.map((s) => s.snapshot), {
@@ -208,6 +209,8 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     },
     async start() {
       stopped = false;
+      abort = new AbortController();
+      env.signal = abort.signal;
       const loaded = await Promise.all(sources.map((s) => s.init().catch(() => false)));
       await pullSharedRevocations();
       current = rebuild();
@@ -217,6 +220,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     refreshNow,
     async stop() {
       stopped = true;
+      abort.abort();
       if (refreshTimer) clock.clearTimeout(refreshTimer);
       if (staleTimer) clock.clearTimeout(staleTimer);
       refreshTimer = staleTimer = undefined;

@@ -49,7 +49,7 @@ export function buildView(sources: readonly SourceSnapshot[], opts: ViewOptions)
   let revocations = new RevocationSet(indexes, opts.overlay?.added, opts.overlay?.removed, shc);
   if (opts.shcDeltas?.length) revocations = revocations.withDelta({ shc: opts.shcDeltas });
 
-  const frozenSources = sources.map((s) => ({ ...s }));
+  const health = sourceHealth(sources);
   const version = versionOf(sources);
   const keyCount = sources.reduce((a, s) => a + s.keys.length, 0);
 
@@ -57,7 +57,8 @@ export function buildView(sources: readonly SourceSnapshot[], opts: ViewOptions)
     keysFor: (kid: string, format: CredentialFormat) => byKid.get(format)?.get(kid) ?? EMPTY,
     keysForIssuer: (issuer: string, format: CredentialFormat) => byIssuer.get(format)?.get(issuer) ?? EMPTY,
     isRevoked: (q: RevocationQuery) => revocations.isRevoked(q),
-    status: (nowMs: number) => statusOf(frozenSources, version, nowMs, opts),
+    // Called once per verification: everything but the age is computed once per snapshot.
+    status: (nowMs: number) => statusOf(health, version, nowMs, opts),
     // Not part of TrustView: for diagnostics and the bench.
     keyCount,
     revocations,
@@ -77,30 +78,46 @@ function versionOf(sources: readonly SourceSnapshot[]): string {
   return sources.map((s) => s.version ?? "-").join("+");
 }
 
-function statusOf(sources: readonly SourceSnapshot[], version: string, nowMs: number, opts: ViewOptions): TrustStatus {
+interface Health {
+  oldest?: number;
+  never: boolean;
+  expiresAt?: number;
+  count: number;
+  list: TrustStatus["sources"];
+}
+
+function sourceHealth(sources: readonly SourceSnapshot[]): Health {
   let oldest: number | undefined;
   let never = false;
-  let expired = false;
+  let expiresAt: number | undefined;
   for (const s of sources) {
     if (s.refreshedAt === undefined) never = true;
     else oldest = oldest === undefined ? s.refreshedAt : Math.min(oldest, s.refreshedAt);
-    if (s.expiresAt !== undefined && s.expiresAt <= nowMs) expired = true;
+    if (s.expiresAt !== undefined) expiresAt = expiresAt === undefined ? s.expiresAt : Math.min(expiresAt, s.expiresAt);
   }
-  const refreshedAt = never ? undefined : oldest;
+  const list = sources.map((s) =>
+    Object.freeze({
+      source: s.id,
+      ok: s.ok,
+      ...(s.refreshedAt !== undefined ? { refreshedAt: s.refreshedAt } : {}),
+      ...(s.error ? { error: s.error } : {}),
+      keys: s.keys.length,
+    }),
+  );
+  return { ...(never || oldest === undefined ? {} : { oldest }), never, ...(expiresAt !== undefined ? { expiresAt } : {}), count: sources.length, list };
+}
+
+function statusOf(h: Health, version: string, nowMs: number, opts: ViewOptions): TrustStatus {
+  const refreshedAt = h.oldest;
   const ageMs = refreshedAt === undefined ? undefined : Math.max(0, nowMs - refreshedAt);
-  const stale = sources.length > 0 && (never || expired || (ageMs !== undefined && ageMs > opts.maxAgeMs));
+  const expired = h.expiresAt !== undefined && h.expiresAt <= nowMs;
+  const stale = h.count > 0 && (h.never || expired || (ageMs !== undefined && ageMs > opts.maxAgeMs));
   return {
     version,
     ...(refreshedAt !== undefined ? { refreshedAt } : {}),
     ...(ageMs !== undefined ? { ageMs } : {}),
     stale,
     ...(opts.clockDriftMs !== undefined ? { clockDriftMs: opts.clockDriftMs } : {}),
-    sources: sources.map((s) => ({
-      source: s.id,
-      ok: s.ok,
-      ...(s.refreshedAt !== undefined ? { refreshedAt: s.refreshedAt } : {}),
-      ...(s.error ? { error: s.error } : {}),
-      keys: s.keys.length,
-    })),
+    sources: h.list.slice(),
   };
 }

@@ -16,6 +16,8 @@ export interface SourceEnv {
   maxBytes: number;
   refreshIntervalMs: number;
   shared?: SharedCache;
+  /** Set by the store for the time it runs; aborted by stop() so shutdown never waits on a slow server. */
+  signal?: AbortSignal;
 }
 
 /** The part of a snapshot a parser produces. */
@@ -97,7 +99,13 @@ export abstract class DocSource implements TrustSource {
     let body: Buffer;
     let etag: string | undefined;
     if (this.remote) {
-      const doc = await fetchDoc(this.location, { fetch: this.env.fetch, timeoutMs: this.env.timeoutMs, maxBytes: this.env.maxBytes, ...(this.etag ? { etag: this.etag } : {}) });
+      const doc = await fetchDoc(this.location, {
+        fetch: this.env.fetch,
+        timeoutMs: this.env.timeoutMs,
+        maxBytes: this.env.maxBytes,
+        ...(this.etag ? { etag: this.etag } : {}),
+        ...(this.env.signal ? { signal: this.env.signal } : {}),
+      });
       if (doc.dateMs !== undefined) this.lastDrift = { driftMs: now() - doc.dateMs, at: now() };
       if (doc.notModified) {
         if (this.bodyDigest === undefined) throw new SourceError("GW_TRUST_FETCH", "http-status", "304 without a copy to revalidate");

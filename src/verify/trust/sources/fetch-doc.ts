@@ -16,6 +16,8 @@ export interface FetchDocOptions {
   fetch: typeof fetch;
   timeoutMs: number;
   maxBytes: number;
+  /** Aborts the request when the store stops. */
+  signal?: AbortSignal;
 }
 
 export function isUrl(location: string): boolean {
@@ -39,7 +41,9 @@ export async function fetchDoc(url: string, opts: FetchDocOptions): Promise<Fetc
   if (opts.etag) headers["if-none-match"] = opts.etag;
   let res: Response;
   try {
-    res = await opts.fetch(url, { headers, signal: AbortSignal.timeout(opts.timeoutMs), redirect: "follow" });
+    const timeout = AbortSignal.timeout(opts.timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    res = await opts.fetch(url, { headers, signal, redirect: "follow" });
   } catch (e) {
     throw new SourceError("GW_TRUST_FETCH", "network", `fetch failed: ${(e as Error).name === "TimeoutError" ? "timeout" : ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
   }
