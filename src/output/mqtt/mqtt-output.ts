@@ -59,6 +59,7 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
   const unsubs: Array<() => void> = [];
   const unknownLanes = new Set<string>();
   let closing = false;
+  let startDone: (() => void) | undefined;
 
   function publishStatus(link: Link): void {
     if (!link.client?.connected) return;
@@ -132,16 +133,19 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
       // Wait for the first connection of every link, but never block start-up on an optional broker.
       return new Promise<void>((resolve) => {
         let left = all.length;
-        const timer = setTimeout(() => {
-          if (left > 0) log.warn({ code: "GW_MQTT_UNAVAILABLE", waiting: left }, "mqtt broker not reachable yet; continuing and retrying");
+        const done = () => {
+          clearTimeout(startTimer);
+          startDone = undefined;
           resolve();
+        };
+        const startTimer = setTimeout(() => {
+          if (left > 0) log.warn({ code: "GW_MQTT_UNAVAILABLE", waiting: left }, "mqtt broker not reachable yet; continuing and retrying");
+          done();
         }, cfg.connectTimeoutMs);
+        startDone = done;
         for (const link of all) {
           link.client!.once("connect", () => {
-            if (--left === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
+            if (--left === 0) done();
           });
         }
       });
@@ -150,6 +154,7 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
     async close() {
       if (closing) return;
       closing = true;
+      startDone?.();
       for (const u of unsubs.splice(0)) u();
       await Promise.all(
         all.map(async (link) => {
