@@ -51,3 +51,29 @@ describe("committed demo data", () => {
     expect(seen.sort()).toEqual(["FLAG EXPIRED", "FLAG KEY_UNKNOWN", "FLAG REPLAYED", "FLAG SIGNATURE_INVALID", "PASS OK", "PASS OK"]);
   });
 });
+
+describe("committed demo trust data stays fresh", () => {
+  it("the demo's file trust list counts as fresh after every re-read, long past maxAgeS", async () => {
+    const { FakeClock } = await import("../../src/core/clock.js");
+    const { silentLogger } = await import("../../src/core/logger.js");
+    const { createTrustStore } = await import("../../src/verify/trust/store.js");
+    const { loadConfigFile } = await import("../../src/config/load.js");
+    const cfg = loadConfigFile("config/demo.yaml", {});
+    const stateDir = mkdtempSync(join(tmpdir(), "demo-trust-"));
+    const clock = new FakeClock(Date.now());
+    const store = await createTrustStore({ config: cfg.trust, stateDir, clock, logger: silentLogger, random: () => 0.5 });
+    try {
+      await store.start();
+      expect(store.status().stale).toBe(false);
+      // Ten years later (the clock jumps; the refresh timer fires and re-reads the file).
+      clock.advance(10 * 365 * 86_400_000);
+      await store.refreshNow();
+      const st = store.status();
+      expect(st.stale).toBe(false);
+      expect(st.sources.every((s) => s.ok)).toBe(true);
+    } finally {
+      await store.stop();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+});
