@@ -105,6 +105,20 @@ describe("verdict ledger", () => {
     expect(verifyLedgerFiles(files)).toMatchObject({ ok: true, entries: 4 });
   });
 
+  it("a clock stepped back keeps appending to the newest file (file order stays chain order)", () => {
+    const dir = tmpDir("ledger-clock");
+    dirs.push(dir);
+    const clock = new FakeClock(Date.UTC(2026, 0, 2, 0, 10));
+    const ledger = createLedger({ dir, gatewayId: "gw-l", clock, fsync: "always" });
+    ledger.append(makeEvent("gw-l", "L1", 1));
+    clock.setWall(Date.UTC(2026, 0, 1, 23, 59));
+    ledger.append(makeEvent("gw-l", "L1", 2));
+    void ledger.close();
+    expect(readdirSync(dir).filter((f) => f.endsWith(".jsonl"))).toEqual(["ledger-2026-01-02.jsonl"]);
+    expect(verifyLedgerFiles([join(dir, "ledger-2026-01-02.jsonl")])).toMatchObject({ ok: true, entries: 2 });
+    expect(ledger.head()).toMatchObject({ file: "ledger-2026-01-02.jsonl", seq: 2 });
+  });
+
   it("keeps only allowlisted, PII-free fields", () => {
     const dir = tmpDir("ledger-pii");
     dirs.push(dir);
