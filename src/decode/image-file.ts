@@ -44,11 +44,16 @@ export async function readGrayImage(path: string): Promise<GrayImage> {
   }
 }
 
-export async function decodeImageFile(
-  path: string,
-  opts: Partial<DecodePoolOptions> = {},
-): Promise<{ width: number; height: number; ms: number; codes: DecodedCode[] }> {
-  const img = await readGrayImage(path);
+export interface FileDecodeResult {
+  width: number;
+  height: number;
+  /** Decode time only (reading and image decoding excluded). */
+  ms: number;
+  codes: DecodedCode[];
+}
+
+/** Runs the decode strategy in-process on a packed gray image (file decode, tests, bench). */
+export async function decodeGray(img: GrayImage, opts: Partial<DecodePoolOptions> = {}): Promise<FileDecodeResult> {
   shared ??= { mod: loadReaderModule(readVerifiedWasm()), costs: new PassCosts() };
   const mod = await shared.mod;
   const heap = new HeapImage(mod);
@@ -62,4 +67,8 @@ export async function decodeImageFile(
   } finally {
     heap.free();
   }
+}
+
+export async function decodeImageFile(path: string, opts: Partial<DecodePoolOptions> = {}): Promise<FileDecodeResult> {
+  return decodeGray(await readGrayImage(path), opts);
 }

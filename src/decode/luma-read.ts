@@ -2,6 +2,8 @@ import type { DecodedCode, Point } from "../core/types.js";
 import type { ZXingReaderModule } from "./wasm-loader.js";
 import type { EncodedReaderOptions } from "./reader-options.js";
 
+const MIN_SIDE = 21;
+
 /** A tightly packed 8-bit luminance image living in the wasm heap (see `HeapImage`). */
 export interface LumaView {
   width: number;
@@ -60,6 +62,8 @@ export class HeapImage {
   }
 
   read(options: EncodedReaderOptions): DecodedCode[] {
+    // zxing throws a C++ exception on degenerate sizes; a QR needs 21 modules anyway.
+    if (this.width < MIN_SIDE || this.height < MIN_SIDE) return [];
     const vec = this.mod.readBarcodesFromPixmap(this.ptr, this.width, this.height, options);
     try {
       const out: DecodedCode[] = [];

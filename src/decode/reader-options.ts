@@ -14,6 +14,9 @@ export const baseQrOptions: ReaderOptions = {
   tryDenoise: false,
   binarizer: "LocalAverage",
   maxNumberOfSymbols: 8,
+  // The payload exactly as encoded (control characters, GS1 group separators), not zxing's
+  // human-readable rendering ("<GS>", "(01)"): verifiers parse the raw string.
+  textMode: "Plain",
 };
 
 /**
