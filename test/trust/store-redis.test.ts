@@ -64,7 +64,7 @@ async function gateway(clock: FakeClock, r: Redis, source = server.url) {
     random: () => 0.5,
   });
   stores.push(store);
-  return { store, logs };
+  return { store, logs, stateDir: t.dir };
 }
 
 describe("trust store with a shared Redis cache", () => {
@@ -80,6 +80,19 @@ describe("trust store with a shared Redis cache", () => {
     expect(b.store.view().keysFor("k-shared", "pass")).toHaveLength(1);
     expect(b.store.status()).toMatchObject({ version: "4", stale: false, refreshedAt: a.store.status().refreshedAt });
     expect(b.logs.codes()).not.toContain("GW_TRUST_FETCH"); // satisfied by the peer, no download tried
+    // B restarts with neither server nor Redis: the copy it adopted from Redis was kept on its disk.
+    await b.store.stop();
+    const logs = captureLogs();
+    const b2 = await createTrustStore({
+      config: trustConfig({ lists: [{ source: server.url, rootKey: rootPath }], refreshIntervalS: 3600, maxAgeS: 6 * 3600 }),
+      stateDir: b.stateDir,
+      clock,
+      logger: logs.logger,
+    });
+    stores.push(b2);
+    await b2.start();
+    expect(b2.view().keysFor("k-shared", "pass")).toHaveLength(1);
+    expect(b2.status()).toMatchObject({ version: "4", stale: false });
   });
 
   it("re-verifies what it reads from Redis: a forged copy is refused and the server is used", async () => {

@@ -130,6 +130,11 @@ export abstract class DocSource implements TrustSource {
     return true;
   }
 
+  /** Keeps a body taken from elsewhere (a peer via Redis) as the disk copy too, for the next offline start. */
+  protected async persist(body: Buffer, fetchedAt: number): Promise<void> {
+    if (this.remote) await this.disk.save(body, { fetchedAt, ...(this.etag ? { etag: this.etag } : {}), ...(this.snapshot.version ? { version: this.snapshot.version } : {}) });
+  }
+
   protected accept(parsed: Parsed, body: Buffer, fetchedAt: number, etag: string | undefined): void {
     this.bodyDigest = digest(body);
     this.etag = etag;

@@ -71,6 +71,7 @@ export class SignedListSource extends DocSource {
       try {
         const parsed = await this.parse(body, "shared");
         this.accept(parsed, body, s.fetchedAt, s.etag || undefined);
+        await this.persist(body, s.fetchedAt);
         this.env.logger.info({ source: this.id, version: s.version }, "trust list adopted from shared cache");
       } catch (e) {
         const err = e as SourceError;
