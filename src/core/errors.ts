@@ -20,6 +20,7 @@ export const GatewayErrorCodes = {
   GW_TRUST_STALE: "Trust data is older than its configured max age.",
   GW_REDIS_UNAVAILABLE: "The configured Redis could not be reached; local state is used meanwhile.",
   GW_SPOOL_FULL: "The event spool reached its size bound; the oldest events are being dropped.",
+  GW_MQTT_UNAVAILABLE: "The MQTT broker could not be reached; verdicts for lights are dropped (never sent late) until it returns.",
   GW_LEDGER_BROKEN: "A ledger file failed hash-chain verification.",
 } as const;
 
