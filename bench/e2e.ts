@@ -74,6 +74,7 @@ interface RunResult {
   queueEarlyMs: number;
   queueLateMs: number;
   decodeMs: ReturnType<typeof summarize>;
+  split: { wait: number; decode: number; rest: number };
 }
 
 async function run(n: number, servers: RtspServer[], creds: Creds): Promise<RunResult> {
@@ -96,6 +97,9 @@ async function run(n: number, servers: RtspServer[], creds: Creds): Promise<RunR
   const firstToVerdict: number[] = [];
   const queue: Array<{ at: number; ms: number }> = [];
   const decodeMs: number[] = [];
+  // Breakdown of frame->verdict for the frame that gave each verdict: decode-slot wait, decode, rest (main thread).
+  const lastRead = new Map<string, { queueMs: number; decodeMs: number }>();
+  const split = { wait: [] as number[], decode: [] as number[], rest: [] as number[] };
   let measuring = false;
   const onFrame = (f: LumaFrame) => {
     const idx = readFrameClock(f);
@@ -111,11 +115,18 @@ async function run(n: number, servers: RtspServer[], creds: Creds): Promise<RunR
       if (!measuring) return;
       queue.push({ at: performance.now(), ms: r.timings.queueMs });
       if (!r.error) decodeMs.push(r.timings.decodeMs);
+      if (r.codes.length > 0) lastRead.set(r.cameraId, { queueMs: r.timings.queueMs, decodeMs: r.timings.decodeMs });
     },
   });
   gw.bus.on("verdict", (ev: VerdictEvent) => {
     if (!measuring) return;
     frameToVerdict.push(ev.frameToVerdictMs);
+    const lr = lastRead.get(ev.cameraId);
+    if (lr) {
+      split.wait.push(lr.queueMs);
+      split.decode.push(lr.decodeMs);
+      split.rest.push(Math.max(0, ev.frameToVerdictMs - lr.queueMs - lr.decodeMs));
+    }
     const first = firstCodeFrame.get(ev.cameraId);
     if (first !== undefined) firstToVerdict.push(performance.now() - first);
   });
@@ -157,6 +168,7 @@ async function run(n: number, servers: RtspServer[], creds: Creds): Promise<RunR
     queueEarlyMs: summarize(early).median,
     queueLateMs: summarize(late).median,
     decodeMs: summarize(decodeMs),
+    split: { wait: summarize(split.wait).median, decode: summarize(split.decode).median, rest: summarize(split.rest).median },
   };
 }
 
@@ -188,13 +200,14 @@ async function main(): Promise<void> {
     const ref = results[0]!.frameToVerdict.p99;
     printTable(
       `e2e: RTSP 1080p ${FPS} fps -> verdict event (${MEASURE_S} s per row, ${results[0]!.cameras}-camera row is the reference)`,
-      ["cameras", "verdicts", "f->v p50 ms", "f->v p99 ms", "p99/ref", "first->v p50 ms", "first->v p99 ms", "decode p50 ms", "gw CPU %", "ffmpeg CPU %", "harness CPU %", "frames in", "dropped %", "slot wait early/late ms"],
+      ["cameras", "verdicts", "f->v p50 ms", "f->v p99 ms", "p99/ref", "wait+decode+rest p50 ms", "first->v p50 ms", "first->v p99 ms", "decode p50 ms", "gw CPU %", "ffmpeg CPU %", "harness CPU %", "frames in", "dropped %", "slot wait early/late ms"],
       results.map((r) => [
         String(r.cameras),
         String(r.verdicts),
         r.frameToVerdict.median,
         r.frameToVerdict.p99,
         r.frameToVerdict.p99 / ref,
+        `${fmt(r.split.wait, 0)}+${fmt(r.split.decode, 0)}+${fmt(r.split.rest, 0)}`,
         r.firstToVerdict.median,
         r.firstToVerdict.p99,
         r.decodeMs.median,
