@@ -72,7 +72,7 @@ export function cropScaleInto(src: LumaView, rect: Rect, scale: number, dst: Uin
  * down to a few gray levels falls below zxing's minimum local dynamic range (24); this restores it.
  * `minRange` keeps flat noise from being blown up into texture.
  */
-export function localStretchInto(src: LumaView, dst: Uint8Array, tile = 32, minRange = 10): void {
+export function localStretchInto(src: LumaView, dst: Uint8Array, tile = 8, minRange = 8): void {
   const { width, height, stride, data } = src;
   const tx = Math.ceil(width / tile);
   const ty = Math.ceil(height / tile);
