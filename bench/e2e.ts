@@ -13,6 +13,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync, createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { loadavg } from "node:os";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { pino } from "pino";
 import { summarize, printTable, writeResults, fmt } from "./lib/stats.js";
 import { parseConfig } from "../src/config/load.js";
@@ -75,6 +76,7 @@ interface RunResult {
   queueLateMs: number;
   decodeMs: ReturnType<typeof summarize>;
   split: { wait: number; decode: number; rest: number };
+  loopLagP99Ms: number;
 }
 
 async function run(n: number, servers: RtspServer[], creds: Creds): Promise<RunResult> {
@@ -140,9 +142,12 @@ async function run(n: number, servers: RtspServer[], creds: Creds): Promise<RunR
   const harness = servers.slice(0, n).flatMap((s) => s.pids());
   const ingestPids = () => childProcesses(process.pid).filter((p) => !harness.includes(p));
   const before = { cpu: process.cpuUsage(), wall: performance.now(), ff: new Map(ingestPids().map((p) => [p, ticks(p)])), h: new Map(harness.map((p) => [p, ticks(p)])), info: gw.cameras.info(), pool: gw.pool.stats().cameras, sub: new Map(gw.cameras.submitted) };
+  const lag = monitorEventLoopDelay({ resolution: 5 });
+  lag.enable();
   measuring = true;
   await sleep(MEASURE_S * 1000);
   measuring = false;
+  lag.disable();
   const wall = performance.now() - before.wall;
   const cpu = process.cpuUsage(before.cpu);
   const ffTicks = ingestPids().reduce((s, p) => s + ticks(p) - (before.ff.get(p) ?? 0), 0);
@@ -168,6 +173,7 @@ async function run(n: number, servers: RtspServer[], creds: Creds): Promise<RunR
     queueEarlyMs: summarize(early).median,
     queueLateMs: summarize(late).median,
     decodeMs: summarize(decodeMs),
+    loopLagP99Ms: lag.percentile(99) / 1e6,
     split: { wait: summarize(split.wait).median, decode: summarize(split.decode).median, rest: summarize(split.rest).median },
   };
 }
@@ -200,7 +206,7 @@ async function main(): Promise<void> {
     const ref = results[0]!.frameToVerdict.p99;
     printTable(
       `e2e: RTSP 1080p ${FPS} fps -> verdict event (${MEASURE_S} s per row, ${results[0]!.cameras}-camera row is the reference)`,
-      ["cameras", "verdicts", "f->v p50 ms", "f->v p99 ms", "p99/ref", "wait+decode+rest p50 ms", "first->v p50 ms", "first->v p99 ms", "decode p50 ms", "gw CPU %", "ffmpeg CPU %", "harness CPU %", "frames in", "dropped %", "slot wait early/late ms"],
+      ["cameras", "verdicts", "f->v p50 ms", "f->v p99 ms", "p99/ref", "wait+decode+rest p50 ms", "first->v p50 ms", "first->v p99 ms", "decode p50 ms", "loop lag p99 ms", "gw CPU %", "ffmpeg CPU %", "harness CPU %", "frames in", "dropped %", "slot wait early/late ms"],
       results.map((r) => [
         String(r.cameras),
         String(r.verdicts),
@@ -211,6 +217,7 @@ async function main(): Promise<void> {
         r.firstToVerdict.median,
         r.firstToVerdict.p99,
         r.decodeMs.median,
+        r.loopLagP99Ms,
         r.gatewayCpu,
         r.ffmpegCpu,
         r.harnessCpu,
