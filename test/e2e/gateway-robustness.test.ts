@@ -57,3 +57,17 @@ describe("gateway wiring", () => {
     expect(r.status).toBe(64);
   });
 });
+
+describe("run: a config that validates but cannot be used", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cpgw-run-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("a missing trust root key exits 2 with the problem named", () => {
+    const cfg = join(dir, "nokey.yaml");
+    writeFileSync(cfg, `gateway: { stateDir: ${JSON.stringify(join(dir, "state"))} }\nserver: { listen: { host: 127.0.0.1, port: 0 } }\nlanes: [{ id: L1 }]\ntrust: { lists: [{ source: x.jws, rootKey: ${JSON.stringify(join(dir, "missing.jwk"))} }] }\n`);
+    const r = spawnSync(process.execPath, ["bin/checkpoint-gateway.js", "run", "--config", cfg], { encoding: "utf8" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("GW_CONFIG_INVALID");
+    expect(r.stderr).toContain("root key");
+  });
+});

@@ -37,9 +37,11 @@ export default async function runCommand(args: string[]): Promise<number> {
   try {
     gw = await startGateway(cfg, { logger, reloadConfig: () => loadConfigFile(file) });
   } catch (e) {
-    logger.fatal({ err: (e as Error).message, code: (e as { code?: string }).code }, "gateway failed to start");
-    process.stderr.write(`gateway failed to start: ${(e as Error).message}\n`);
-    return 1;
+    const code = (e as { code?: string }).code;
+    logger.fatal({ err: (e as Error).message, code }, "gateway failed to start");
+    process.stderr.write(`gateway failed to start: ${code ? `${code}: ` : ""}${(e as Error).message}\n`);
+    // A config that validates but points at something unusable (e.g. a missing root key) is still a config error.
+    return code === "GW_CONFIG_INVALID" ? 2 : 1;
   }
   const lines = [`checkpoint-gateway ${cfg.gateway.id} running (${file})`, `  dashboard: ${gw.urls.dashboard}`];
   for (const [id, url] of Object.entries(gw.urls.lanes)) lines.push(`  lane ${id}: ${url}`);
@@ -53,8 +55,7 @@ export default async function runCommand(args: string[]): Promise<number> {
       if (stopping) {
         // A second signal: the operator wants out now.
         process.stderr.write(`${signal} again: exiting without waiting\n`);
-        resolve(130);
-        return;
+        process.exit(130);
       }
       stopping = true;
       logger.info({ signal }, "shutdown requested");
