@@ -4,7 +4,7 @@
  * delivered fps, camera-to-frame delay (frame clock drawn into the stream), start-up to first
  * frame, recovery after a server restart. Reference in the same run: a bare decode of the same
  * stream (`ffmpeg -i URL -f null -`), so the ratio shows what scaling + pipe + reader add.
- * Plus one gray row at 1080p15 (the pixel-format choice).
+ * Plus yuv420p and gray rows at 1080p15 (the pixel-format choice).
  */
 import { spawn } from "node:child_process";
 import { loadavg } from "node:os";
@@ -26,6 +26,7 @@ interface Row {
   readerCpu: number;
   refCpu: number;
   fps: number;
+  fpsRead: number;
   delay: ReturnType<typeof summarize>;
   startupMs: number;
   recoveryMs: number | undefined;
@@ -55,7 +56,7 @@ async function referenceDecodeCpu(url: string, ms: number): Promise<number> {
   return ((t1 - t0) / TICKS_PER_SECOND) * 100 * (1000 / (w1 - w0));
 }
 
-async function runConfig(width: number, height: number, fps: number, pixelFormat: "yuv420p" | "gray", withRestart: boolean): Promise<Row> {
+async function runConfig(width: number, height: number, fps: number, pixelFormat: "yplane" | "yuv420p" | "gray", withRestart: boolean): Promise<Row> {
   const segments: ClipSegment[] = [{ text: `BENCH-${width}x${height}`, seconds: 5 }, { seconds: 5 }];
   const frameCount = clipFrameCount(fps, segments);
   const clip = await makeQrClip({ width, height, fps, segments, noise: 6 });
@@ -85,8 +86,7 @@ async function runConfig(width: number, height: number, fps: number, pixelFormat
     });
     const t0 = performance.now();
     sup.start();
-    await waitFor(() => delivered > 0, 20000);
-    const startupMs = lastFrameAt - t0;
+    const startupMs = (await waitFor(() => delivered > 0, 20000)) ? lastFrameAt - t0 : NaN;
     await sleep(1000);
 
     // Steady state: CPU of ffmpeg (from /proc) and of this process (the reader), fps, delay.
@@ -95,6 +95,7 @@ async function runConfig(width: number, height: number, fps: number, pixelFormat
     const f0 = readProcTicks(pid) ?? 0;
     const c0 = process.cpuUsage();
     const d0 = delivered;
+    const r0 = sup.stats().framesIn;
     const w0 = performance.now();
     await sleep(MEASURE_MS);
     const f1 = readProcTicks(pid) ?? 0;
@@ -105,6 +106,7 @@ async function runConfig(width: number, height: number, fps: number, pixelFormat
     const ffmpegCpu = ((f1 - f0) / TICKS_PER_SECOND / secs) * 100;
     const readerCpu = ((c1.user + c1.system) / 1e6 / secs) * 100;
     const fpsOut = (delivered - d0) / secs;
+    const fpsRead = (sup.stats().framesIn - r0) / secs;
 
     let recoveryMs: number | undefined;
     if (withRestart) {
@@ -119,12 +121,71 @@ async function runConfig(width: number, height: number, fps: number, pixelFormat
     const burstDropped = sup.stats().burstDropped;
     await sup.stop();
     sup = undefined;
-    const refCpu = pixelFormat === "yuv420p" ? await referenceDecodeCpu(server.url, Math.min(MEASURE_MS, 5000)) : NaN;
-    return { config: `${height}p ${fps}fps`, pixelFormat, ffmpegCpu, readerCpu, refCpu, fps: fpsOut, delay: summarize(delays), startupMs, recoveryMs, burstDropped };
+    const refCpu = pixelFormat === "yplane" ? await referenceDecodeCpu(server.url, Math.min(MEASURE_MS, 5000)) : NaN;
+    return { config: `${height}p ${fps}fps`, pixelFormat, ffmpegCpu, readerCpu, refCpu, fps: fpsOut, fpsRead, delay: summarize(delays), startupMs, recoveryMs, burstDropped };
   } finally {
     await sup?.stop();
     await server.stop();
   }
+}
+
+interface Observation {
+  scenario: string;
+  outcome: string;
+}
+
+/** Bare ffmpeg (no supervisor) against the server: how it really fails. */
+async function observeFailures(): Promise<Observation[]> {
+  const clip = await makeQrClip({ width: 640, height: 360, fps: 10, segments: [{ text: "OBSERVE", seconds: 4 }] });
+  const server = await startRtspServer({ clip });
+  const out: Observation[] = [];
+  const args = (url: string) => ["-hide_banner", "-nostdin", "-loglevel", "warning", "-rtsp_transport", "tcp", "-timeout", "5000000", "-fflags", "nobuffer", "-flags", "low_delay", "-i", url, "-an", "-f", "rawvideo", "-pix_fmt", "yuv420p", "pipe:1"];
+  const run = async (url: string) => {
+    const p = spawn("ffmpeg", args(url), { stdio: ["ignore", "pipe", "ignore"] });
+    let bytes = 0;
+    p.stdout.on("data", (c: Buffer) => (bytes += c.length));
+    const exit = new Promise<{ code: number | null; signal: string | null; at: number }>((r) => p.once("exit", (code, signal) => r({ code, signal, at: performance.now() })));
+    await waitFor(() => bytes > 0, 15000);
+    return { p, exit };
+  };
+  const race = async (exit: Promise<{ code: number | null; signal: string | null; at: number }>, ms: number) =>
+    Promise.race([exit, sleep(ms).then(() => undefined)]);
+  try {
+    {
+      const { exit } = await run(server.url);
+      const t = performance.now();
+      await server.kill();
+      const e = await race(exit, 15000);
+      out.push({ scenario: "server killed", outcome: e ? `exit code ${e.code} after ${fmt(e.at - t, 0)} ms` : "no exit within 15 s" });
+      await server.restart();
+    }
+    {
+      const { p, exit } = await run(server.url);
+      server.freeze();
+      const e = await race(exit, 12000);
+      out.push({ scenario: "feed frozen, session up", outcome: e ? `exit code ${e.code} after freeze` : "still running after 12 s (no exit)" });
+      if (!e) {
+        const t = performance.now();
+        p.kill("SIGTERM");
+        const e2 = await race(exit, 3000);
+        out.push({ scenario: "SIGTERM while frozen", outcome: e2 ? `exited after ${fmt(e2.at - t, 0)} ms (code ${e2.code}, signal ${e2.signal})` : "ignored for 3 s; SIGKILL needed" });
+        if (!e2) {
+          p.kill("SIGKILL");
+          await exit;
+        }
+      }
+      server.unfreeze();
+    }
+    {
+      const t = performance.now();
+      const p = spawn("ffmpeg", args("rtsp://127.0.0.1:9/none"), { stdio: "ignore" });
+      const e = await new Promise<{ code: number | null }>((r) => p.once("exit", (code) => r({ code })));
+      out.push({ scenario: "unreachable port", outcome: `exit code ${e.code} after ${fmt(performance.now() - t, 0)} ms` });
+    }
+  } finally {
+    await server.stop();
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -132,21 +193,25 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const [w, h] of [[1280, 720], [1920, 1080]] as const) {
     for (const fps of [10, 15]) {
-      rows.push(await runConfig(w, h, fps, "yuv420p", true));
+      rows.push(await runConfig(w, h, fps, "yplane", true));
       console.error(`done ${h}p${fps} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
     }
   }
+  // The pixel-format choice, same stream: whole yuv420p frames and a swscale gray conversion.
+  rows.push(await runConfig(1920, 1080, 15, "yuv420p", false));
   rows.push(await runConfig(1920, 1080, 15, "gray", false));
   printTable(
     `ingest: one camera via GStreamer RTSP on 127.0.0.1 (load avg ${loadavg().map((l) => l.toFixed(1)).join(" ")}; CPU 100 = one core; delay = camera frame clock -> frame delivered)`,
-    ["config", "pix_fmt", "ffmpeg CPU%", "reader CPU%", "camera CPU%", "ref decode CPU%", "ratio", "fps", "delay med ms", "p95", "p99", "start-up ms", "recovery ms", "burst dropped"],
+    ["config", "pix_fmt", "ffmpeg CPU%", "reader CPU%", "camera CPU%", "ref decode CPU%", "ratio", "fps read", "fps out", "delay med ms", "p95", "p99", "start-up ms", "recovery ms", "burst dropped"],
     rows.map((r) => [
       r.config, r.pixelFormat, r.ffmpegCpu, r.readerCpu, r.ffmpegCpu + r.readerCpu, r.refCpu,
-      Number.isNaN(r.refCpu) ? "-" : fmt((r.ffmpegCpu + r.readerCpu) / r.refCpu), r.fps,
+      Number.isNaN(r.refCpu) ? "-" : fmt((r.ffmpegCpu + r.readerCpu) / r.refCpu), r.fpsRead, r.fps,
       r.delay.median, r.delay.p95, r.delay.p99, r.startupMs, r.recoveryMs ?? "-", String(r.burstDropped),
     ]),
   );
-  const f = writeResults("ingest", { measureMs: MEASURE_MS, loadavg: loadavg(), rows });
+  const observations = await observeFailures();
+  printTable("ffmpeg 5.1 failure behaviour (bare process, no supervisor)", ["scenario", "outcome"], observations.map((o) => [o.scenario, o.outcome]));
+  const f = writeResults("ingest", { measureMs: MEASURE_MS, loadavg: loadavg(), rows, observations });
   console.log(`\nresults: ${f} (total ${((performance.now() - started) / 1000).toFixed(0)} s)`);
 }
 

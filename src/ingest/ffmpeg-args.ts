@@ -1,9 +1,9 @@
 import type { CameraConfig } from "./types.js";
 
 /** Bytes ffmpeg writes per frame, and how many of them (the first) form the luminance plane. */
-export function frameLayout(width: number, height: number, pixelFormat: "yuv420p" | "gray"): { frameBytes: number; lumaBytes: number } {
+export function frameLayout(width: number, height: number, pixelFormat: "yplane" | "yuv420p" | "gray"): { frameBytes: number; lumaBytes: number } {
   const luma = width * height;
-  if (pixelFormat === "gray") return { frameBytes: luma, lumaBytes: luma };
+  if (pixelFormat !== "yuv420p") return { frameBytes: luma, lumaBytes: luma };
   const chroma = Math.ceil(width / 2) * Math.ceil(height / 2);
   return { frameBytes: luma + 2 * chroma, lumaBytes: luma };
 }
@@ -17,7 +17,8 @@ type ArgsCamera = Pick<CameraConfig, "source" | "file" | "width" | "height" | "t
  *   (and 3.0 s with 0, which means "default"); see docs/ingest.md.
  * - -timeout (µs): the RTSP socket gives up on a dead server instead of hanging forever.
  * - -fps_mode passthrough: never let ffmpeg duplicate frames to fill a gap (that is the burst of old frames).
- * - format=yuv420p|yuvj420p: accept either range without a conversion pass; we only read the Y plane.
+ * - format=yuv420p|yuvj420p: accept either range without a conversion pass; extractplanes=y then
+ *   sends only the Y plane (the gray image) down the pipe: no swscale pass, a third of the bytes.
  */
 export function ffmpegArgs(cam: ArgsCamera, url: string): string[] {
   const input: string[] = [];
@@ -26,7 +27,8 @@ export function ffmpegArgs(cam: ArgsCamera, url: string): string[] {
   } else {
     input.push("-rtsp_transport", cam.transport, "-timeout", "5000000", "-i", url);
   }
-  const format = cam.pixelFormat === "gray" ? "format=gray" : "format=pix_fmts=yuv420p|yuvj420p";
+  const format =
+    cam.pixelFormat === "gray" ? "format=gray" : cam.pixelFormat === "yuv420p" ? "format=pix_fmts=yuv420p|yuvj420p" : "format=pix_fmts=yuv420p|yuvj420p,extractplanes=y";
   return [
     "-hide_banner", "-nostdin", "-loglevel", "warning",
     "-fflags", "nobuffer", "-flags", "low_delay",

@@ -10,7 +10,7 @@ describe("ffmpeg arguments", () => {
     const s = a.join(" ");
     expect(s).toContain("-fflags nobuffer -flags low_delay");
     expect(s).toContain("-rtsp_transport udp -timeout 5000000 -i rtsp://h/x");
-    expect(s).toContain("-vf scale=1280:720,format=pix_fmts=yuv420p|yuvj420p");
+    expect(s).toContain("-vf scale=1280:720,format=pix_fmts=yuv420p|yuvj420p,extractplanes=y");
     expect(s).toContain("-fps_mode passthrough -f rawvideo pipe:1");
     expect(s.indexOf("-fflags")).toBeLessThan(s.indexOf("-i "));
   });
@@ -25,6 +25,8 @@ describe("ffmpeg arguments", () => {
   it("frame layout: yuv420p is 1.5 bytes per pixel, the first w*h are luma", () => {
     expect(frameLayout(1920, 1080, "yuv420p")).toEqual({ frameBytes: 1920 * 1080 * 1.5, lumaBytes: 1920 * 1080 });
     expect(frameLayout(1920, 1080, "gray")).toEqual({ frameBytes: 1920 * 1080, lumaBytes: 1920 * 1080 });
+    expect(frameLayout(1920, 1080, "yplane")).toEqual({ frameBytes: 1920 * 1080, lumaBytes: 1920 * 1080 });
+    expect(ffmpegArgs(testCamera({ pixelFormat: "yuv420p" }), "rtsp://h/x").join(" ")).not.toContain("extractplanes");
   });
 });
 

@@ -19,7 +19,7 @@ function setup(over: Parameters<typeof testCamera>[0] = {}, onSpawn?: (p: FakeFf
 
 describe("CameraSupervisor with a scripted fake ffmpeg", () => {
   it("delivers the Y plane of yuv420p frames with stride = width, increasing seq and monotonic receive time", () => {
-    const t = setup({}, (p) => p.startFrames(100, 42));
+    const t = setup({ pixelFormat: "yuv420p" }, (p) => p.startFrames(100, 42));
     t.sup.start();
     expect(t.sup.state).toBe("starting");
     t.clock.advance(1000);

@@ -18,7 +18,7 @@ export const cameraSchema = z
     subStream: z.string().optional().describe("Optional low-resolution sub-stream URL used instead of the main stream for decoding."),
     startupGraceMs: z.number().int().min(500).default(10000).describe("Time allowed for the first frame after (re)start."),
     stallTimeoutMs: z.number().int().min(200).default(3000).describe("No frame for this long in steady state means stalled: the process is killed and restarted."),
-    pixelFormat: z.enum(["yuv420p", "gray"]).default("yuv420p").describe("What ffmpeg writes to the pipe. yuv420p (the Y plane is handed on) avoids a swscale pass and measured ~1/3 less ffmpeg CPU than gray; see docs/ingest.md."),
+    pixelFormat: z.enum(["yplane", "yuv420p", "gray"]).default("yplane").describe("What ffmpeg writes to the pipe. yplane: the Y plane of the decoded yuv420p picture (extractplanes, no colour conversion, w*h bytes); yuv420p: the whole picture (1.5x bytes, Y plane handed on); gray: a swscale conversion. yplane measured cheapest (bench:ingest, docs/ingest.md)."),
     killGraceMs: z.number().int().min(50).default(2000).describe("After SIGTERM, wait this long before SIGKILL (ffmpeg ignores SIGTERM on a stalled input)."),
     backoffInitialMs: z.number().int().min(10).default(500).describe("First restart delay; doubles per failed attempt, reset by the first good frame."),
     backoffMaxMs: z.number().int().min(10).default(3000).describe("Cap of the restart delay. Kept short so a camera is back within a few seconds of its server."),
@@ -35,7 +35,7 @@ export const cameraSchema = z
       const v = c[key];
       if (v !== undefined && c.source === "rtsp" && !/^rtsps?:\/\/[^\s]+$/i.test(v)) ctx.addIssue({ code: "custom", path: [key], message: "must be an rtsp:// or rtsps:// URL", input: "(masked)" });
     }
-    if (c.pixelFormat === "yuv420p" && (c.width % 2 !== 0 || c.height % 2 !== 0)) ctx.addIssue({ code: "custom", path: ["width"], message: "width and height must be even for yuv420p", input: `${c.width}x${c.height}` });
+    if (c.pixelFormat !== "gray" && (c.width % 2 !== 0 || c.height % 2 !== 0)) ctx.addIssue({ code: "custom", path: ["width"], message: "width and height must be even unless pixelFormat is gray", input: `${c.width}x${c.height}` });
     if (c.backoffMaxMs < c.backoffInitialMs) ctx.addIssue({ code: "custom", path: ["backoffMaxMs"], message: "must be >= backoffInitialMs", input: c.backoffMaxMs });
   });
 
