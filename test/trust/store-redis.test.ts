@@ -136,7 +136,10 @@ describe("trust store with a shared Redis cache", () => {
     expect(["NEW-1", "NEW-2", "OLD", "OTHER"].map((id) => v.isRevoked({ format: "dcc", id }))).toEqual([true, true, false, false]);
     expect(bView.isRevoked({ format: "pass", id: "NEW-1" })).toBe(false); // old snapshot unchanged
     await a.store.publishRevocations({ shc: [{ issuer: "https://shc.example", kid: "k1", add: ["rid-9"] }] });
-    await b.store.refreshNow();
+    // No refresh: the stream poll (sharedPollS, 30 s on the injected clock) picks it up.
+    const updated = new Promise((r) => b.store.on("updated", r));
+    clock.advance(30_000);
+    await updated;
     expect(b.store.view().isRevoked({ format: "shc", issuer: "https://shc.example", kid: "k1", id: "rid-9" })).toBe(true);
     // A third gateway starting later replays the whole stream.
     const c = await gateway(clock, redis);

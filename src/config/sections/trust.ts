@@ -25,5 +25,6 @@ export const trustSection = z
     // Optional without a default so the section's default object in schema.ts stays valid.
     fetchTimeoutS: z.number().int().min(1).max(600).optional().describe("Timeout for one trust source download (default 30)."),
     maxListBytes: z.number().int().min(1024).optional().describe("Size cap for one trust list, JWKS or deny list document (default 64 MiB)."),
+    sharedPollS: z.number().int().min(1).max(3600).optional().describe("With Redis: how often the site's revocation stream is polled between refreshes (default 30)."),
   })
   .describe("Issuer keys, trust lists and revocation.");

@@ -150,6 +150,29 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     }
   }
 
+  // Site revocations must not wait for the (hourly) refresh: the Redis stream is polled on its own, cheaply.
+  let pollTimer: TimerHandle | undefined;
+  let polling = false;
+  function schedulePoll(): void {
+    if (!shared || stopped) return;
+    pollTimer = clock.setTimeout(() => {
+      pollTimer = undefined;
+      if (polling || inflight) return schedulePoll();
+      polling = true;
+      void pullSharedRevocations()
+        .then((changed) => {
+          if (!changed) return;
+          current = rebuild();
+          emit("updated", current.status(clock.now()));
+        })
+        .catch((e: unknown) => log.warn({ code: "GW_REDIS_UNAVAILABLE", err: (e as Error).message }, "revocation poll failed"))
+        .finally(() => {
+          polling = false;
+          schedulePoll();
+        });
+    }, (cfg.sharedPollS ?? 30) * 1000);
+  }
+
   function schedule(): void {
     if (stopped) return;
     if (refreshTimer) clock.clearTimeout(refreshTimer);
@@ -216,6 +239,8 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
       current = rebuild();
       if (loaded.some(Boolean)) emit("updated", current.status(clock.now()));
       await refreshNow();
+      if (pollTimer) clock.clearTimeout(pollTimer);
+      schedulePoll();
     },
     refreshNow,
     async stop() {
@@ -223,7 +248,8 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
       abort.abort();
       if (refreshTimer) clock.clearTimeout(refreshTimer);
       if (staleTimer) clock.clearTimeout(staleTimer);
-      refreshTimer = staleTimer = undefined;
+      if (pollTimer) clock.clearTimeout(pollTimer);
+      refreshTimer = staleTimer = pollTimer = undefined;
       await inflight?.catch(() => undefined);
       if (refreshTimer) clock.clearTimeout(refreshTimer);
       refreshTimer = undefined;
