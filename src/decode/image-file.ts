@@ -40,7 +40,7 @@ export async function readGrayImage(path: string): Promise<GrayImage> {
     if (info.channels !== 1) throw new Error(`expected 1 gray channel, got ${info.channels}`);
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
   } catch (e) {
-    throw new GatewayError("GW_IMAGE_UNREADABLE", `${path}: ${(e as Error).message}`, { cause: e });
+    throw new GatewayError("GW_IMAGE_UNREADABLE", `cannot decode image: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -1,0 +1,65 @@
+/**
+ * `decode [--json] FILE...`: read QR codes from PNG/JPEG/WebP files, one line per file.
+ * An unreadable file yields an error line (JSON: `"error"`) and exit code 1 after all files ran;
+ * it never stops the others. Corners are in the stored pixel grid (EXIF orientation not applied).
+ */
+import { parse, UsageError } from "../args.js";
+import { decodeImageFile } from "../../decode/index.js";
+import type { DecodedCode } from "../../core/types.js";
+
+const usage = "usage: checkpoint-gateway decode [--json] FILE...";
+
+export default async function decodeCommand(args: string[]): Promise<number> {
+  let json: boolean;
+  let files: string[];
+  try {
+    const p = parse(args, { json: { type: "boolean" }, help: { type: "boolean", short: "h" } });
+    if (p.values.help) {
+      process.stdout.write(usage + "\n");
+      return 0;
+    }
+    json = p.values.json === true;
+    files = p.positionals;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`${e.message}\n${usage}\n`);
+    return 64;
+  }
+  if (files.length === 0) {
+    process.stderr.write(usage + "\n");
+    return 64;
+  }
+  let failed = 0;
+  for (const file of files) {
+    try {
+      const r = await decodeImageFile(file);
+      const codes = r.codes.map(codeJson);
+      if (json) process.stdout.write(JSON.stringify({ file, width: r.width, height: r.height, ms: round(r.ms, 2), codes }) + "\n");
+      else {
+        process.stdout.write(`${file}: ${r.width}x${r.height}, ${codes.length} code(s), ${r.ms.toFixed(1)} ms\n`);
+        for (const c of codes) process.stdout.write(`  ${c.format} at ${c.corners.map((p) => `(${p[0]},${p[1]})`).join(" ")}: ${c.text}\n`);
+      }
+    } catch (e) {
+      failed++;
+      const err = e as { code?: string; message?: string };
+      const message = `${err.code ?? "GW_IMAGE_UNREADABLE"}: ${err.message ?? String(e)}`;
+      if (json) process.stdout.write(JSON.stringify({ file, error: message }) + "\n");
+      else process.stderr.write(`${file}: ${message}\n`);
+    }
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+function codeJson(c: DecodedCode) {
+  return {
+    text: c.text,
+    bytesBase64: Buffer.from(c.bytes).toString("base64"),
+    format: c.format,
+    corners: c.corners.map(([x, y]) => [round(x, 1), round(y, 1)]),
+  };
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
