@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "bench/results/**", "test-artifacts/**", "src/output/static/**", "**/*.js"] },
+  { ignores: [".tmp/**", "test-fixtures/**", "state/**", "**/*.mjs", "**/*.cjs", "dist/**", "node_modules/**", "bench/results/**", "test-artifacts/**", "src/output/static/**", "**/*.js"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
