@@ -112,6 +112,22 @@ describe("ingest against a real RTSP server", () => {
     expect(cam.clocks.filter((c) => c === undefined).length).toBeLessThan(cam.frames.length / 10);
     expect(cam.frames.every((x, i) => i === 0 || x.seq > cam.frames[i - 1]!.seq)).toBe(true);
     expect(cam.sup.stats()).toMatchObject({ state: "online", reconnectsLastHour: 0 });
+    // ffmpeg CPU comes from /proc between two stats() calls.
+    const seen = cam.frames.length;
+    await until(() => cam.frames.length >= seen + 5, "more frames");
+    expect(cam.sup.stats().ffmpegCpuPercent).toBeGreaterThanOrEqual(0);
+  });
+
+  it("file source: loops a local clip in real time through the same ffmpeg path", async () => {
+    const cam = camera("file1", "rtsp://unused/x", { source: "file", file: clip });
+    cam.sup.start();
+    await until(() => cam.frames.length >= 12, "frames from the file");
+    const idx = cam.clocks.filter((c): c is number => c !== undefined);
+    expect(idx.length).toBeGreaterThanOrEqual(10);
+    // Real-time and in order: consecutive clip frames, not a decode-as-fast-as-possible dump.
+    const steps = idx.slice(1).map((v, i) => (v - idx[i]! + FRAMES) % FRAMES);
+    expect(steps.filter((s) => s === 1).length).toBeGreaterThanOrEqual(steps.length - 2);
+    expect(cam.sup.stats().url).toBe(`file:${clip}`);
   });
 
   it("recovers after the server is killed and restarted, with every wait within the backoff bound", async () => {
