@@ -42,6 +42,8 @@ describe("EU DCC test vectors", () => {
     expectReason("common/2DCode/raw/CO6.json", "KEY_USAGE_MISMATCH");
     expectReason("common/2DCode/raw/CO20.json", "OK");
     expectReason("common/2DCode/raw/CO28.json", "OK");
+    expectReason("CH/2DCode/raw/1.json", "OK"); // PS256 (RSA DSC)
+    expectReason("DE/2DCode/raw/1.json", "OK"); // ES256
   });
 
   it("carries kid, issuer, window and a salted hash, never the UVCI", () => {
