@@ -33,6 +33,8 @@ interface Run {
   delivered: number;
   gone: boolean;
   killing: boolean;
+  /** stop() asked for this process to end: its exit is not a failure. */
+  stopRequested: boolean;
   stderr: StderrLog;
   timers: TimerHandle[];
 }
@@ -95,12 +97,13 @@ export class CameraSupervisor extends EventEmitter {
   }
 
   start(): void {
-    if (!this.stopping && this._state !== "stopped") return;
+    if (this._state !== "stopped") return;
     this.stopping = false;
     this.attempt = 0;
     if (this.cur && !this.cur.gone) {
       // The previous process is still being killed: its reader must finish before a new one starts.
       this.pendingStart = true;
+      this.setState("starting");
       return;
     }
     this.spawn();
@@ -115,6 +118,7 @@ export class CameraSupervisor extends EventEmitter {
     this.setState("stopped");
     const run = this.cur;
     if (!run || run.gone) return Promise.resolve();
+    run.stopRequested = true;
     return new Promise<void>((resolve) => {
       this.stopWaiters.push(resolve);
       this.terminate(run);
@@ -153,6 +157,7 @@ export class CameraSupervisor extends EventEmitter {
       delivered: 0,
       gone: false,
       killing: false,
+      stopRequested: false,
       stderr: new StderrLog(40, () => {
         if (run === this.cur) this.corruptWarnings++;
       }),
@@ -264,10 +269,11 @@ export class CameraSupervisor extends EventEmitter {
     run.gone = true;
     for (const t of run.timers) this.clock.clearTimeout(t);
     run.timers = [];
-    if (this.stopping || run !== this.cur) {
-      if (run === this.cur) this.resolveStop();
+    if (run.stopRequested) {
+      this.resolveStop();
       return;
     }
+    if (run !== this.cur || this.stopping) return;
     const wasStall = this._state === "stalled";
     const detail = {
       event: "ffmpeg_exit",
@@ -288,7 +294,7 @@ export class CameraSupervisor extends EventEmitter {
     const waiters = this.stopWaiters;
     this.stopWaiters = [];
     for (const w of waiters) w();
-    if (this.pendingStart) {
+    if (this.pendingStart && !this.stopping) {
       this.pendingStart = false;
       this.spawn();
     }

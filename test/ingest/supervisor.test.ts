@@ -286,6 +286,29 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
     expect(t.sup.state).toBe("online");
   });
 
+  it("start() during a stop waits for the old process to exit before spawning a new one", async () => {
+    const t = setup({}, (p) => {
+      p.ignoreSigterm = true;
+      p.startFrames(100, 1);
+    });
+    t.sup.start();
+    t.clock.advance(500);
+    const old = t.fake.last();
+    const done = t.sup.stop();
+    t.sup.start();
+    expect(t.sup.state).toBe("starting");
+    expect(t.fake.procs).toHaveLength(1);
+    t.clock.advance(499);
+    expect(t.fake.procs).toHaveLength(1);
+    t.clock.advance(6);
+    await done;
+    expect(old.signals).toEqual(["SIGTERM", "SIGKILL"]);
+    expect(t.fake.procs).toHaveLength(2);
+    t.clock.advance(500);
+    expect(t.sup.state).toBe("online");
+    expect(t.log.lines().some((l) => l.event === "ffmpeg_exit")).toBe(false);
+  });
+
   it("stop() escalates to SIGKILL when SIGTERM is ignored", async () => {
     const t = setup({}, (p) => {
       p.ignoreSigterm = true;
