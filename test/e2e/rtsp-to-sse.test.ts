@@ -32,8 +32,9 @@ describe("e2e: RTSP cameras -> gateway daemon -> SSE lane events", () => {
     dir = c.dir;
     const p = c.creds.passes;
     const seg = (text: string | undefined, seconds: number): ClipSegment => (text === undefined ? { seconds } : { text, seconds });
-    const clipA = await makeQrClip({ width: W, height: H, fps: 15, segments: [seg(undefined, 1), seg(p.valid, 2), seg(undefined, 2), seg(p.expired, 2), seg(undefined, 2), seg(p.tampered, 2), seg(undefined, 5)] });
-    const clipB = await makeQrClip({ width: W, height: H, fps: 15, segments: [seg(undefined, 2), seg(p.unknownIssuer, 2), seg(undefined, 2), seg(p.valid, 2), seg(undefined, 2), seg(p.valid2, 2), seg(undefined, 4)] });
+    // Fresh keys every run: the clips go to the temp dir, not the shared clip cache.
+    const clipA = await makeQrClip({ out: join(dir, "lane-a.ts"), width: W, height: H, fps: 15, segments: [seg(undefined, 1), seg(p.valid, 2), seg(undefined, 2), seg(p.expired, 2), seg(undefined, 2), seg(p.tampered, 2), seg(undefined, 5)] });
+    const clipB = await makeQrClip({ out: join(dir, "lane-b.ts"), width: W, height: H, fps: 15, segments: [seg(undefined, 2), seg(p.unknownIssuer, 2), seg(undefined, 2), seg(p.valid, 2), seg(undefined, 2), seg(p.valid2, 2), seg(undefined, 4)] });
     servers = await Promise.all([startRtspServer({ clip: clipA }), startRtspServer({ clip: clipB })]);
     const cfg = join(dir, "gateway.yaml");
     writeFileSync(
