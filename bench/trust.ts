@@ -11,6 +11,8 @@ import type { CredentialFormat } from "../src/core/types.js";
 import { RevocationIndex, credentialIdHash } from "../src/verify/trust/revocation-index.js";
 import { RevocationSet } from "../src/verify/trust/revocations.js";
 import type { TrustKey } from "../src/verify/trust/types.js";
+import { listContent, signTrustList, verifyTrustList } from "../src/verify/trust/signed-list.js";
+import type { JWK } from "jose";
 import { buildView } from "../src/verify/trust/view.js";
 
 setFlagsFromString("--expose-gc");
@@ -111,6 +113,22 @@ const revIdOurs = summarize(perOpNs((i) => set.isRevoked({ format: "dcc", id: pr
 const revIdRef = summarize(perOpNs((i) => refSet.has(createHash("sha256").update(probeIds[i]!).digest().subarray(0, 16).toString("hex")), N, BATCH / 2));
 if (!set.isRevoked({ format: "dcc", id: "URN:UVCI:01:XA:0" }) || credentialIdHash("x").length !== 16) throw new Error("sanity");
 
+// The realistic delivery path: the same million hashes inside a signed trust list (JWS ES256).
+const { privateKey: rootPriv, publicKey: rootPub } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const listJws = await signTrustList(
+  { version: 1, issuedAt: new Date().toISOString(), entries: [], revocations: [{ type: "id-hash", hashes: probeHexAll() }] },
+  rootPriv.export({ format: "jwk" }) as JWK,
+);
+t0 = performance.now();
+const verified = await verifyTrustList(listJws, { key: rootPub });
+const listContentParsed = await listContent(verified.payload, "bench");
+const loadListMs = performance.now() - t0;
+if (listContentParsed.hashes.size !== REVOKED) throw new Error("signed list lost entries");
+
+function probeHexAll(): string[] {
+  return Array.from({ length: REVOKED }, (_, i) => hashes.subarray(i * 16, i * 16 + 16).toString("hex"));
+}
+
 const opsPerS = (ns: number) => 1e9 / ns;
 const mb = (b: number) => b / 1024 / 1024;
 printTable(`Trust store lookup (${KEYS} keys, 50% hits), ns per lookup`, ["structure", "median ns", "p95 ns", "p99 ns", "lookups/s", "ratio vs ref"], [
@@ -120,11 +138,12 @@ printTable(`Trust store lookup (${KEYS} keys, 50% hits), ns per lookup`, ["struc
 printTable(`Revocation list (${REVOKED.toLocaleString("en")} entries, 50% hits)`, ["structure", "load ms", "memory MB", "median ns", "p99 ns", "lookups/s", "id lookups/s (SHA-256 incl.)"], [
   ["RevocationIndex (text load)", loadOursMs, mb(memOurs), revOurs.median, revOurs.p99, opsPerS(revOurs.median), opsPerS(revIdOurs.median)],
   ["RevocationIndex (binary reload)", loadBinaryMs, mb(index.byteLength), "", "", "", ""],
+  [`signed list (${mb(listJws.length).toFixed(0)} MB JWS: verify+parse)`, loadListMs, "", "", "", "", ""],
   ["ref: Set<string> of hex", loadRefMs, mb(memRef), revRef.median, revRef.p99, opsPerS(revRef.median), opsPerS(revIdRef.median)],
   ["ratio ours/ref", loadOursMs / loadRefMs, memOurs / memRef, revOurs.median / revRef.median, revOurs.p99 / revRef.p99, revRef.median / revOurs.median, revIdRef.median / revIdOurs.median],
 ]);
 const file = writeResults("trust", {
   keyLookup: { keys: KEYS, ours: keyOurs, reference: keyRef },
-  revocation: { entries: REVOKED, loadMs: { ours: loadOursMs, binary: loadBinaryMs, reference: loadRefMs }, memoryBytes: { ours: memOurs, structure: index.byteLength, reference: memRef }, lookupNs: { ours: revOurs, reference: revRef }, idLookupNs: { ours: revIdOurs, reference: revIdRef } },
+  revocation: { entries: REVOKED, loadMs: { ours: loadOursMs, binary: loadBinaryMs, signedList: loadListMs, reference: loadRefMs }, memoryBytes: { ours: memOurs, structure: index.byteLength, reference: memRef }, lookupNs: { ours: revOurs, reference: revRef }, idLookupNs: { ours: revIdOurs, reference: revIdRef } },
 });
 console.log(`\nresults: ${file}`);

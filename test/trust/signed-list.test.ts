@@ -1,3 +1,4 @@
+import { createPrivateKey, sign, type JsonWebKey } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
@@ -63,6 +64,18 @@ describe("signed trust list", () => {
     expect(e.reason).toBe("schema");
     expect(e.message).toMatch(/version/);
     expect((await rejection(verifyTrustList("x".repeat(2000), pinned, 1000))).reason).toBe("size");
+    expect((await rejection(verifyTrustList(`${h}.${p}`, pinned))).message).toMatch(/not a compact JWS/);
+    expect((await rejection(verifyTrustList(`${h}.${p}.${s}.x`, pinned))).message).toMatch(/not a compact JWS/);
+    expect((await rejection(verifyTrustList(`${h}.${p}.${s!.slice(0, -4)}`, pinned))).message).toMatch(/does not verify/);
+    const critInput = `${Buffer.from(JSON.stringify({ alg: "ES256", typ: TRUST_LIST_TYP, crit: ["exp"], exp: 1 })).toString("base64url")}.${p}`;
+    const critSig = sign("sha256", Buffer.from(critInput), { key: createPrivateKey({ key: root.priv as JsonWebKey, format: "jwk" }), dsaEncoding: "ieee-p1363" });
+    const crit = `${critInput}.${critSig.toString("base64url")}`;
+    expect((await rejection(verifyTrustList(crit, pinned))).message).toMatch(/unsupported header/);
+    const hs = `${Buffer.from(JSON.stringify({ alg: "HS256", typ: TRUST_LIST_TYP })).toString("base64url")}.${p}.${s}`;
+    expect((await rejection(verifyTrustList(hs, pinned))).message).toMatch(/alg is not ES256/);
+    const badHashes = await new CompactSign(Buffer.from(JSON.stringify({ version: 1, issuedAt: new Date().toISOString(), entries: [], revocations: [{ type: "id-hash", hashes: [1, 2] }] }))).setProtectedHeader({ alg: "ES256", typ: TRUST_LIST_TYP }).sign(key);
+    const { payload } = await verifyTrustList(badHashes, pinned);
+    await expect(listContent(payload, "t")).rejects.toThrow(/revocation entry 0 is not 32 hex digits/);
   });
 
   it("refuses to sign invalid content (bad key, bad certificate, bad revocation hash)", async () => {
@@ -127,7 +140,7 @@ describe("trust-list CLI", () => {
       const good = join(tmp.dir, "good.jws");
       writeFileSync(good, await signedList(root.priv, 1, []));
       expect(await trustListCommand(["verify", "--root", otherPub, "--in", good])).toBe(2);
-      expect(String(err.mock.calls.at(-1)![0])).toMatch(/^GW_TRUST_SIGNATURE: trust list signature does not verify/);
+      expect(String(err.mock.calls.at(-1)![0])).toMatch(/^GW_TRUST_SIGNATURE: JWS kid is not the pinned root.s kid/);
     } finally {
       err.mockRestore();
     }
