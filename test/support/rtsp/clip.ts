@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import QRCode from "qrcode";
 import { drawFrameClock, clockStripeHeight } from "./frame-clock.js";
@@ -88,7 +88,9 @@ export async function makeQrClip(opts: QrClipOptions): Promise<string> {
   const key = createHash("sha256").update(JSON.stringify({ v: 1, width, height, fps, segments, clock, keyint, noise })).digest("hex").slice(0, 16);
   const table = noise > 0 ? noiseTable(1 << 16, 0x9e3779b9) : undefined;
   const out = opts.out ?? join(fixtureCacheDir(), `qr-${width}x${height}-${fps}fps-${key}.ts`);
-  if (existsSync(out)) return out;
+  // The key sidecar makes an explicit `out` safe too: other options, other clip.
+  const keyFile = `${out}.key`;
+  if (existsSync(out) && existsSync(keyFile) && readFileSync(keyFile, "utf8") === key) return out;
   mkdirSync(join(out, ".."), { recursive: true });
   const tmp = `${out}.${process.pid}.partial.ts`;
   const ff = spawn("ffmpeg", [
@@ -120,6 +122,7 @@ export async function makeQrClip(opts: QrClipOptions): Promise<string> {
   ff.stdin.end();
   await done;
   renameSync(tmp, out);
+  writeFileSync(keyFile, key);
   return out;
 }
 
