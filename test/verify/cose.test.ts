@@ -73,3 +73,24 @@ describe("COSE_Sign1 handling", () => {
     expect(createVerifier({ trust: () => t, salt: "s", clockSkewS: 0 }).verify(build({}), { nowMs: NOW }).reason).toBe("OK");
   });
 });
+
+describe("DCC issuer binding", () => {
+  it("a DSC of one country cannot sign a DCC whose iss names another", async () => {
+    const { signedCoseText } = await import("./support/fuzz.js");
+    const { loadDccVectors } = await import("./support/dcc-vectors.js");
+    const { inflateSync } = await import("node:zlib");
+    const { Decoder } = await import("cbor-x");
+    const dec = new Decoder({ mapsAsObjects: false, useRecords: false });
+    const decode = (b: Uint8Array) => dec.decode(b) as unknown;
+    const { base45Decode } = await import("../../src/verify/codec/base45.js");
+    const vec = loadDccVectors().find((v) => v.name === "DE/2DCode/raw/1.json")!;
+    const cose = decode(inflateSync(base45Decode(vec.prefix.slice(4)))) as Tag;
+    const cwt = decode((cose.value as Uint8Array[])[2]!) as Map<number, unknown>;
+    const t = new MemoryTrust([{ kid: Buffer.from("dk").toString("base64"), issuer: "DE", formats: ["dcc"], key: createPublicKey(p256.privateKey), source: "t" }]);
+    const v = createVerifier({ trust: () => t, salt: "s", clockSkewS: 0 });
+    const at = { nowMs: vec.clockMs! };
+    expect(v.verify(signedCoseText("HC1:", encodeCbor(cwt), Buffer.from("dk"), p256.privateKey, true), at).reason).toBe("OK");
+    cwt.set(1, "FR");
+    expect(v.verify(signedCoseText("HC1:", encodeCbor(cwt), Buffer.from("dk"), p256.privateKey, true), at).reason).toBe("ISSUER_UNTRUSTED");
+  });
+});

@@ -14,6 +14,7 @@ const CWT_ISS = 1;
 const CWT_EXP = 4;
 const CWT_IAT = 6;
 const CWT_HCERT = -260;
+const COUNTRY = /^[A-Z]{2}$/;
 
 function epochMs(v: unknown): number | undefined {
   if (v === undefined) return undefined;
@@ -61,6 +62,9 @@ export function verifyDcc({ text, trust }: FormatInput): Verified {
   if (!keyUsageAllows(key.certificate, type)) fail("KEY_USAGE_MISMATCH");
 
   const iss = cwt.get(CWT_ISS);
+  // A DSC is bound to its country; a DCC naming another country is not vouched for by it. Only
+  // compared when both are country codes (some issuers write a ministry name in iss).
+  if (typeof iss === "string" && COUNTRY.test(iss) && COUNTRY.test(key.issuer) && iss !== key.issuer) fail("ISSUER_UNTRUSTED");
   return {
     format: "dcc",
     kid,
