@@ -92,6 +92,15 @@ describe("bounded CBOR", () => {
       expect(reasonOf(() => decodeCbor(Uint8Array.from(b))), JSON.stringify(b)).toBe("STRUCTURE_INVALID");
     }
   });
+  it("only credential tags are allowed: extension tags (BigInt, generic objects, shared refs) are refused", () => {
+    const bigint = Uint8Array.from([0xc2, 0x59, 0x80, 0x00, ...new Uint8Array(0x8000).fill(0xff)]); // tag 2 over 32 KiB
+    expect(reasonOf(() => decodeCbor(bigint))).toBe("STRUCTURE_INVALID");
+    for (const tag of [[0xd8, 27], [0xd8, 28], [0xd8, 29], [0xd8, 51], [0xd9, 0x01, 0x02], [0xd9, 0x01, 0x03]]) {
+      expect(reasonOf(() => decodeCbor(Uint8Array.from([...tag, 0x80]))), JSON.stringify(tag)).toBe("STRUCTURE_INVALID");
+    }
+    expect(decodeCbor(Uint8Array.from([0xd2, 0x80]))).toBeTruthy();
+  });
+
   it("indefinite-length items inside the limits decode", () => {
     expect(decodeCbor(Uint8Array.from([0x9f, 0x01, 0x02, 0xff]))).toEqual([1, 2]);
     expect(decodeCbor(Uint8Array.from([0xbf, 0x01, 0x02, 0xff]))).toEqual(new Map([[1, 2]]));

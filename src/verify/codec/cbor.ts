@@ -16,6 +16,12 @@ export interface CborLimits {
 
 const DEFAULT: CborLimits = { maxDepth: LIMITS.maxCborDepth, maxItems: LIMITS.maxCborItems, maxLength: LIMITS.maxCborLength };
 const BREAK = -1;
+/**
+ * Tags a credential may carry: 18 COSE_Sign1, 61 CWT, 0/1 date-time, 1004/100 dates. Everything else
+ * is refused before cbor-x sees it: its extension tags build objects (2/3 BigInt is quadratic in
+ * the string length, 27 calls constructors, 28/29 shared references, 51 packed tables, 258/259 sets).
+ */
+const ALLOWED_TAGS = new Set([0, 1, 18, 61, 100, 1004]);
 
 class Walker {
   pos = 0;
@@ -109,6 +115,7 @@ class Walker {
       }
       case 6:
         if (n === -2) fail("STRUCTURE_INVALID", "CBOR indefinite tag");
+        if (!ALLOWED_TAGS.has(n)) fail("STRUCTURE_INVALID", "CBOR tag not allowed");
         if (this.item(depth + 1) === BREAK) fail("STRUCTURE_INVALID", "CBOR unexpected break");
         return 0;
       default: // 7: simple values and floats
