@@ -106,6 +106,12 @@ describe("loadTrustSource (CLI sources)", () => {
     const junk = join(tmp.dir, "junk.bin");
     writeFileSync(junk, "hello world");
     expect(await codeOf(loadTrustSource(junk))).toMatch(/^GW_TRUST_FETCH .*not a trust list/);
+    const unsigned = join(tmp.dir, "unsigned.json");
+    writeFileSync(unsigned, JSON.stringify({ version: 1, issuedAt: new Date().toISOString(), entries: [] }));
+    expect(await codeOf(loadTrustSource(unsigned))).toMatch(/^GW_TRUST_SIGNATURE .*unsigned trust list/);
+    const otherJson = join(tmp.dir, "other.json");
+    writeFileSync(otherJson, JSON.stringify({ hello: "world" }));
+    expect(await codeOf(loadTrustSource(otherJson))).toMatch(/^GW_TRUST_FETCH .*deny list JSON is malformed/);
     const badPem = join(tmp.dir, "bad.pem");
     writeFileSync(badPem, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
     expect(await codeOf(loadTrustSource(badPem))).toMatch(/^GW_TRUST_FETCH .*not a valid X.509/);

@@ -83,6 +83,9 @@ async function loadOne(source: string, opts: LoadSourceOptions): Promise<SourceS
       const expiresAt = payload.expiresAt ? Date.parse(payload.expiresAt) : undefined;
       return snapshot(source, { keys: content.keys, hashes: content.hashes, shc: content.shc, version: String(payload.version), ...(expiresAt !== undefined ? { expiresAt } : {}) });
     }
+    if (head.startsWith("{") && /"entries"\s*:/.test(text.slice(0, 4096))) {
+      throw new GatewayError("GW_TRUST_SIGNATURE", `${path}: an unsigned trust list is never trusted; sign it with trust-list sign`);
+    }
     if (head.startsWith("{") && /"keys"\s*:/.test(text.slice(0, 4096))) {
       throw new GatewayError("GW_TRUST_FETCH", `${path}: a JWKS must be bound to its issuer: ISSUER_URL=${path}`);
     }

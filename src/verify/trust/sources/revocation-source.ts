@@ -4,7 +4,8 @@ import { parseRid, ridKey, RevocationDeltaError } from "../revocations.js";
 import { DocSource, digest, type Parsed, type SourceEnv } from "./base.js";
 import { SourceError } from "./errors.js";
 
-const jsonList = z.object({
+// Strict: a JSON file that is something else (an unsigned trust list, a JWKS) must not load as an empty deny list.
+const jsonList = z.strictObject({
   version: z.union([z.number(), z.string()]).optional(),
   hashes: z.array(z.string()).optional(),
   shc: z.array(z.object({ issuer: z.string().url(), kid: z.string().min(1), rids: z.array(z.string().min(1).max(128)) })).optional(),
