@@ -25,7 +25,11 @@ export function ffmpegArgs(cam: ArgsCamera, url: string): string[] {
   if (cam.source === "file") {
     input.push("-re", "-stream_loop", "-1", "-i", cam.file ?? "");
   } else {
-    input.push("-rtsp_transport", cam.transport, "-timeout", "5000000", "-i", url);
+    input.push("-rtsp_transport", cam.transport, "-timeout", "5000000");
+    // Over UDP an I-frame arrives as hundreds of datagrams at once; the default socket buffer
+    // overflowed on the test server (RcvbufErrors), losing frames until the next keyframe.
+    if (cam.transport === "udp") input.push("-buffer_size", "4194304");
+    input.push("-i", url);
   }
   const format =
     cam.pixelFormat === "gray" ? "format=gray" : cam.pixelFormat === "yuv420p" ? "format=pix_fmts=yuv420p|yuvj420p" : "format=pix_fmts=yuv420p|yuvj420p,extractplanes=y";

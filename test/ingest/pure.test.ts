@@ -9,10 +9,14 @@ describe("ffmpeg arguments", () => {
     const a = ffmpegArgs(testCamera({ width: 1280, height: 720, transport: "udp" }), "rtsp://h/x");
     const s = a.join(" ");
     expect(s).toContain("-fflags nobuffer -flags low_delay");
-    expect(s).toContain("-rtsp_transport udp -timeout 5000000 -i rtsp://h/x");
+    expect(s).toContain("-rtsp_transport udp -timeout 5000000 -buffer_size 4194304 -i rtsp://h/x");
     expect(s).toContain("-vf scale=1280:720,format=pix_fmts=yuv420p|yuvj420p,extractplanes=y");
     expect(s).toContain("-fps_mode passthrough -f rawvideo pipe:1");
     expect(s.indexOf("-fflags")).toBeLessThan(s.indexOf("-i "));
+  });
+
+  it("tcp transport needs no socket buffer option", () => {
+    expect(ffmpegArgs(testCamera(), "rtsp://h/x").join(" ")).toContain("-rtsp_transport tcp -timeout 5000000 -i rtsp://h/x");
   });
 
   it("file: the same path, looped in real time", () => {

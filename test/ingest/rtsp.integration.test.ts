@@ -196,8 +196,9 @@ describe("ingest against a real RTSP server", () => {
     expect(["backoff", "starting"]).toContain(cam.sup.state);
   });
 
-  it("runs four cameras at once and leaves no ffmpeg behind after stop", async () => {
-    const cams = [1, 2, 3, 4].map((i) => camera(`m${i}`, server.url));
+  it("runs four cameras at once (one over UDP) and leaves no ffmpeg behind after stop", async () => {
+    // One of them over RTSP/UDP, the rest over TCP.
+    const cams = [1, 2, 3, 4].map((i) => camera(`m${i}`, server.url, i === 4 ? { transport: "udp" } : {}));
     for (const c of cams) c.sup.start();
     await until(() => cams.every((c) => c.frames.length >= 10), "10 frames on every camera", 60_000);
     expect(ownFfmpegs()).toHaveLength(4);
