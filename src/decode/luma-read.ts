@@ -4,6 +4,13 @@ import type { EncodedReaderOptions } from "./reader-options.js";
 
 const MIN_SIDE = 21;
 
+export type Quad = [Point, Point, Point, Point];
+
+export interface ReadOut {
+  codes: DecodedCode[];
+  candidates: Quad[];
+}
+
 /** A tightly packed 8-bit luminance image living in the wasm heap (see `HeapImage`). */
 export interface LumaView {
   width: number;
@@ -61,27 +68,37 @@ export class HeapImage {
     return this.mod.HEAPU8.subarray(this.ptr, this.ptr + this.width * this.height);
   }
 
-  read(options: EncodedReaderOptions): DecodedCode[] {
+  /**
+   * Decodes the heap image. With `returnErrors` set in the options, symbols zxing located but could
+   * not decode come back as `candidates` (their corners): cheap evidence of where a damaged or
+   * washed-out code is, which the crop pass then works on at higher effort.
+   */
+  read(options: EncodedReaderOptions): ReadOut {
+    const candidates: Quad[] = [];
     // zxing throws a C++ exception on degenerate sizes; a QR needs 21 modules anyway.
-    if (this.width < MIN_SIDE || this.height < MIN_SIDE) return [];
+    if (this.width < MIN_SIDE || this.height < MIN_SIDE) return { codes: [], candidates };
     const vec = this.mod.readBarcodesFromPixmap(this.ptr, this.width, this.height, options);
     try {
       const out: DecodedCode[] = [];
       const n = vec.size();
       for (let i = 0; i < n; i++) {
         const r = vec.get(i);
-        if (!r || !r.isValid) continue;
+        if (!r) continue;
         const p = r.position;
-        const corners: [Point, Point, Point, Point] = [
+        const corners: Quad = [
           [p.topLeft.x, p.topLeft.y],
           [p.topRight.x, p.topRight.y],
           [p.bottomRight.x, p.bottomRight.y],
           [p.bottomLeft.x, p.bottomLeft.y],
         ];
+        if (!r.isValid) {
+          candidates.push(corners);
+          continue;
+        }
         // Copy: the result's bytes may be a view into the heap that the next read reuses.
         out.push({ text: r.text, bytes: new Uint8Array(r.bytes), format: "QRCode", corners });
       }
-      return out;
+      return { codes: out, candidates };
     } finally {
       vec.delete();
     }

@@ -5,9 +5,9 @@
  */
 import type { DecodedCode, Point } from "../core/types.js";
 import type { DecodePassName } from "../config/sections/decode.js";
-import { HeapImage, type LumaView } from "./luma-read.js";
+import { HeapImage, type LumaView, type Quad, type ReadOut } from "./luma-read.js";
 import { baseQrOptions, encodeReaderOptions, type EncodedReaderOptions } from "./reader-options.js";
-import { cropScaleInto, downscale2Into, localStretchInto, type Rect } from "./preprocess.js";
+import { boundsAround, cropScaleInto, downscale2Into, localStretchInto, type Rect } from "./preprocess.js";
 
 export interface StrategyInput {
   frame: LumaView;
@@ -24,46 +24,76 @@ export interface StrategyOutput {
   decodeMs: number;
 }
 
-const FAST = encodeReaderOptions(baseQrOptions);
-const HARDER = encodeReaderOptions({ ...baseQrOptions, tryHarder: true });
+const FAST = encodeReaderOptions({ ...baseQrOptions, returnErrors: true });
+/**
+ * tryInvert rides along: zxing retries light-on-dark only when nothing was found, so it costs
+ * nothing on frames with a normal code and saves a separate full invert pass on the rest.
+ */
+const HARDER = encodeReaderOptions({ ...baseQrOptions, tryHarder: true, tryInvert: true, returnErrors: true });
+/** For crops: small images, so the extra effort is cheap. */
+const CROP = HARDER;
 
-/** Below this side length (px) a hinted crop is upscaled 2x before decoding. */
+/** Below this side length (px) a crop is upscaled 2x before decoding. */
 const SMALL_CODE_PX = 160;
+/** Margin around a failed symbol's corners: its located outline may be off by a few modules. */
+const CANDIDATE_MARGIN = 0.35;
+const MAX_REGIONS = 3;
 
-type PassFn = (img: HeapImage, frame: LumaView, hint: Rect | undefined) => DecodedCode[] | undefined;
+interface PassContext {
+  frame: LumaView;
+  /** Regions worth a closer look: the camera's last code, then symbols located but not decoded. */
+  regions: Rect[];
+}
+
+type PassFn = (img: HeapImage, ctx: PassContext) => ReadOut | undefined;
 
 const passes: Record<DecodePassName, PassFn> = {
-  fast: (img, frame) => readFull(img, frame, FAST),
-  harder: (img, frame) => readFull(img, frame, HARDER),
-  downscale: (img, frame) => {
+  fast: (img, { frame }) => readFull(img, frame, FAST),
+  harder: (img, { frame }) => readFull(img, frame, HARDER),
+  downscale: (img, { frame }) => {
     downscale2Into(frame, img.reserve(frame.width >> 1, frame.height >> 1));
-    return mapCodes(img.read(FAST), (p) => [p[0] * 2, p[1] * 2]);
+    return mapOut(img.read(FAST), (p) => [p[0] * 2, p[1] * 2]);
   },
-  invert: (img, frame) => {
+  invert: (img, { frame }) => {
     img.load(frame);
     img.invertInPlace();
     return img.read(FAST);
   },
-  equalize: (img, frame) => {
+  equalize: (img, { frame }) => {
     localStretchInto(frame, img.reserve(frame.width, frame.height));
     return img.read(HARDER);
   },
-  crop: (img, frame, hint) => {
-    if (!hint) return undefined;
-    const scale = Math.max(hint.w, hint.h) < SMALL_CODE_PX * 2 ? 2 : 1;
-    const dst = img.reserve(Math.max(1, Math.round(hint.w * scale)), Math.max(1, Math.round(hint.h * scale)));
-    cropScaleInto(frame, hint, scale, dst);
-    return mapCodes(img.read(HARDER), (p) => [hint.x + p[0] / scale, hint.y + p[1] / scale]);
+  crop: (img, { frame, regions }) => {
+    if (regions.length === 0) return undefined;
+    for (const rect of regions.slice(0, MAX_REGIONS)) {
+      const scale = Math.max(rect.w, rect.h) < SMALL_CODE_PX * 2 ? 2 : 1;
+      const w = Math.max(1, Math.round(rect.w * scale)), h = Math.max(1, Math.round(rect.h * scale));
+      const toFrame = (p: Point): Point => [rect.x + p[0] / scale, rect.y + p[1] / scale];
+      // Plain first (cheap, exact), then locally stretched for glare and low contrast.
+      cropScaleInto(frame, rect, scale, img.reserve(w, h));
+      let out = img.read(CROP);
+      if (out.codes.length === 0) {
+        const crop = new Uint8Array(w * h);
+        cropScaleInto(frame, rect, scale, crop);
+        localStretchInto({ width: w, height: h, stride: w, data: crop }, img.reserve(w, h));
+        out = img.read(CROP);
+      }
+      if (out.codes.length > 0) return { codes: mapOut(out, toFrame).codes, candidates: [] };
+    }
+    return { codes: [], candidates: [] };
   },
 };
 
-function readFull(img: HeapImage, frame: LumaView, opts: EncodedReaderOptions): DecodedCode[] {
+function readFull(img: HeapImage, frame: LumaView, opts: EncodedReaderOptions): ReadOut {
   img.load(frame);
   return img.read(opts);
 }
 
-function mapCodes(codes: DecodedCode[], f: (p: Point) => Point): DecodedCode[] {
-  return codes.map((c) => ({ ...c, corners: c.corners.map(f) as DecodedCode["corners"] }));
+function mapOut(out: ReadOut, f: (p: Point) => Point): ReadOut {
+  return {
+    codes: out.codes.map((c) => ({ ...c, corners: c.corners.map(f) as DecodedCode["corners"] })),
+    candidates: out.candidates.map((q) => q.map(f) as Quad),
+  };
 }
 
 /** Per-worker running cost estimate of each pass (ms per megapixel), to skip what cannot fit. */
@@ -83,16 +113,23 @@ export class PassCosts {
 export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCosts, now: () => number = () => performance.now()): StrategyOutput {
   const t0 = now();
   const ran: DecodePassName[] = [];
-  const pixels = input.frame.width * input.frame.height;
+  const { frame } = input;
+  const pixels = frame.width * frame.height;
+  const ctx: PassContext = { frame, regions: input.hint ? [input.hint] : [] };
   for (const name of input.passes) {
-    if (name === "crop" && !input.hint) continue;
+    if (name === "crop" && ctx.regions.length === 0) continue;
     const elapsed = now() - t0;
     if (ran.length > 0 && elapsed + costs.estimate(name, pixels) > input.budgetMs) continue;
     const ts = now();
-    const codes = passes[name](img, input.frame, input.hint);
+    const out = passes[name](img, ctx);
     costs.record(name, pixels, now() - ts);
     ran.push(name);
-    if (codes && codes.length > 0) return { codes, passes: ran, foundBy: name, decodeMs: now() - t0 };
+    if (!out) continue;
+    if (out.codes.length > 0) return { codes: out.codes, passes: ran, foundBy: name, decodeMs: now() - t0 };
+    for (const q of out.candidates) {
+      const r = boundsAround(q, frame.width, frame.height, CANDIDATE_MARGIN);
+      if (r && ctx.regions.length < MAX_REGIONS) ctx.regions.push(r);
+    }
   }
   return { codes: [], passes: ran, decodeMs: now() - t0 };
 }

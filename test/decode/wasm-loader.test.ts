@@ -39,7 +39,7 @@ describe("wasm loader", () => {
     const img = new HeapImage(mod);
     const frame = qrFrame("OFFLINE-OK-42", { width: 700, height: 500, stride: 768, module: 3 });
     img.load(frame);
-    const codes = img.read(encodeReaderOptions(baseQrOptions));
+    const { codes } = img.read(encodeReaderOptions(baseQrOptions));
     img.free();
     expect(fetchSpy).not.toHaveBeenCalled();
     expect(codes.map((c) => c.text)).toEqual(["OFFLINE-OK-42"]);
