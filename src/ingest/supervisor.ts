@@ -36,6 +36,8 @@ interface Run {
   /** stop() asked for this process to end: its exit is not a failure. */
   stopRequested: boolean;
   stderr: StderrLog;
+  /** The no-frame watchdog; separate from the kill timers so re-arming never cancels a kill. */
+  watchdog: TimerHandle | undefined;
   timers: TimerHandle[];
 }
 
@@ -161,6 +163,7 @@ export class CameraSupervisor extends EventEmitter {
       stderr: new StderrLog(40, () => {
         if (run === this.cur) this.corruptWarnings++;
       }),
+      watchdog: undefined,
       timers: [],
     };
     this.cur = run;
@@ -189,19 +192,15 @@ export class CameraSupervisor extends EventEmitter {
     const now = this.clock.monotonic();
     this.framesIn++;
     const seq = ++this.seq;
-    if (run.lastFrameAt === undefined) {
-      // From the first frame on, the shorter steady-state limit applies.
-      for (const t of run.timers) this.clock.clearTimeout(t);
-      run.timers = [];
-      this.armWatchdog(run, this.camera.stallTimeoutMs);
-    }
-    run.lastFrameAt = now;
     this.lastFrameAt = now;
     this.recordFps(now);
     if (run.killing) {
       this.framesDropped++;
       return;
     }
+    // From the first frame on, the shorter steady-state limit applies.
+    if (run.lastFrameAt === undefined) this.armWatchdog(run, this.camera.stallTimeoutMs);
+    run.lastFrameAt = now;
     if (!this.burst.accept(now)) {
       this.framesDropped++;
       this.burstDropped++;
@@ -222,7 +221,11 @@ export class CameraSupervisor extends EventEmitter {
   }
 
   private armWatchdog(run: Run, delayMs: number): void {
-    run.timers.push(this.clock.setTimeout(() => this.checkWatchdog(run), delayMs));
+    if (run.watchdog) this.clock.clearTimeout(run.watchdog);
+    run.watchdog = this.clock.setTimeout(() => {
+      run.watchdog = undefined;
+      this.checkWatchdog(run);
+    }, delayMs);
   }
 
   /** One timer per check instead of one per frame: it re-arms for the remaining time. */
@@ -269,6 +272,8 @@ export class CameraSupervisor extends EventEmitter {
     run.gone = true;
     for (const t of run.timers) this.clock.clearTimeout(t);
     run.timers = [];
+    if (run.watchdog) this.clock.clearTimeout(run.watchdog);
+    run.watchdog = undefined;
     if (run.stopRequested) {
       this.resolveStop();
       return;

@@ -118,6 +118,23 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
     expect(t.log.lines().some((l) => l.event === "ffmpeg_sigkill")).toBe(true);
   });
 
+  it("a late first frame while killing a start-up stall does not cancel the SIGKILL", () => {
+    const t = setup({ startupGraceMs: 5000 }, (p) => (p.ignoreSigterm = true));
+    t.sup.start();
+    t.clock.advance(5000);
+    expect(t.sup.state).toBe("stalled");
+    const p = t.fake.last();
+    t.clock.advance(100);
+    p.frame();
+    t.clock.advance(100);
+    p.frame();
+    t.clock.advance(300);
+    expect(p.signals).toEqual(["SIGTERM", "SIGKILL"]);
+    t.clock.advance(5);
+    expect(t.sup.state).toBe("backoff");
+    expect(t.frames).toHaveLength(0);
+  });
+
   it("abandons a process that never reports its exit, and ignores its late events", () => {
     const t = setup({}, (p, i) => {
       if (i === 0) p.ignoreAllSignals = true;
