@@ -48,15 +48,16 @@ describe("two gateways sharing Redis", () => {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    const read = (g: Gateway, text: string): DecodeResult => ({
-      cameraId: `${g.urls.public}`,
+    // What the decode pool would hand the lane for a frame showing `text`.
+    const read = (cameraId: string, text: string): DecodeResult => ({
+      cameraId,
       seq: 1,
       receivedAt: performance.now(),
       codes: [{ text, bytes: new TextEncoder().encode(text), format: "QRCode", corners: [[0, 0], [1, 0], [1, 1], [0, 1]] }],
       timings: { queueMs: 0, decodeMs: 1, passes: ["fast"] },
     });
-    await gws[0]!.lanes.get("L")!.onDecode(read(gws[0]!, c.creds.passes.valid));
-    await gws[1]!.lanes.get("L")!.onDecode(read(gws[1]!, c.creds.passes.valid));
+    await gws[0]!.lanes.get("L")!.onDecode(read("gw-a-cam", c.creds.passes.valid));
+    await gws[1]!.lanes.get("L")!.onDecode(read("gw-b-cam", c.creds.passes.valid));
     expect(verdicts.map((v) => `${v.gatewayId} ${v.verdict} ${v.reason}`)).toEqual(["gw-a PASS OK", "gw-b FLAG REPLAYED"]);
     expect(verdicts[0]!.credentialHash).toBe(verdicts[1]!.credentialHash);
 
