@@ -11,10 +11,11 @@ import type { DecodePoolOptions } from "./pool.js";
 import { loadReaderModule, readVerifiedWasm, type ZXingReaderModule } from "./wasm-loader.js";
 import { HeapImage } from "./luma-read.js";
 import { PassCosts, runStrategy } from "./strategy.js";
+import type { Rect } from "./preprocess.js";
 
 /** Files are not real-time: try everything that can help, with a generous budget. */
 export const fileDecodeDefaults = {
-  passes: ["fast", "harder", "downscale", "invert", "equalize"] as readonly DecodePassName[],
+  passes: ["harder", "crop", "downscale", "equalize"] as readonly DecodePassName[],
   budgetMs: 10_000,
 };
 
@@ -53,14 +54,14 @@ export interface FileDecodeResult {
 }
 
 /** Runs the decode strategy in-process on a packed gray image (file decode, tests, bench). */
-export async function decodeGray(img: GrayImage, opts: Partial<DecodePoolOptions> = {}): Promise<FileDecodeResult> {
+export async function decodeGray(img: GrayImage, opts: Partial<DecodePoolOptions> = {}, hint?: Rect): Promise<FileDecodeResult> {
   shared ??= { mod: loadReaderModule(readVerifiedWasm()), costs: new PassCosts() };
   const mod = await shared.mod;
   const heap = new HeapImage(mod);
   try {
     const out = runStrategy(
       heap,
-      { frame: { ...img, stride: img.width }, passes: opts.passes ?? fileDecodeDefaults.passes, budgetMs: opts.budgetMs ?? fileDecodeDefaults.budgetMs },
+      { frame: { ...img, stride: img.width }, passes: opts.passes ?? fileDecodeDefaults.passes, budgetMs: opts.budgetMs ?? fileDecodeDefaults.budgetMs, ...(hint ? { hint } : {}) },
       shared.costs,
     );
     return { width: img.width, height: img.height, ms: out.decodeMs, codes: out.codes };
