@@ -94,3 +94,23 @@ describe("DCC issuer binding", () => {
     expect(v.verify(signedCoseText("HC1:", encodeCbor(cwt), Buffer.from("dk"), p256.privateKey, true), at).reason).toBe("ISSUER_UNTRUSTED");
   });
 });
+
+describe("DCC CWT times", () => {
+  it("exp and iat are mandatory", async () => {
+    const { signedCoseText } = await import("./support/fuzz.js");
+    const { loadDccVectors } = await import("./support/dcc-vectors.js");
+    const { inflateSync } = await import("node:zlib");
+    const { Decoder } = await import("cbor-x");
+    const { base45Decode } = await import("../../src/verify/codec/base45.js");
+    const dec = new Decoder({ mapsAsObjects: false, useRecords: false });
+    const vec = loadDccVectors().find((v) => v.name === "DE/2DCode/raw/1.json")!;
+    const cose = dec.decode(inflateSync(base45Decode(vec.prefix.slice(4)))) as Tag;
+    const t = new MemoryTrust([{ kid: Buffer.from("dk").toString("base64"), issuer: "DE", formats: ["dcc"], key: createPublicKey(p256.privateKey), source: "t" }]);
+    const v = createVerifier({ trust: () => t, salt: "s", clockSkewS: 0 });
+    for (const claim of [4, 6]) {
+      const cwt = dec.decode((cose.value as Uint8Array[])[2]!) as Map<number, unknown>;
+      cwt.delete(claim);
+      expect(v.verify(signedCoseText("HC1:", encodeCbor(cwt), Buffer.from("dk"), p256.privateKey, true), { nowMs: vec.clockMs! }).reason, String(claim)).toBe("STRUCTURE_INVALID");
+    }
+  });
+});

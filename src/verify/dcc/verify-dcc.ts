@@ -61,6 +61,8 @@ export function verifyDcc({ text, trust }: FormatInput): Verified {
 
   if (!keyUsageAllows(key.certificate, type)) fail("KEY_USAGE_MISMATCH");
 
+  // Both are mandatory in hcert: a DCC without exp would never expire.
+  if (typeof cwt.get(CWT_EXP) !== "number" || typeof cwt.get(CWT_IAT) !== "number") fail("STRUCTURE_INVALID", "CWT exp/iat missing");
   const iss = cwt.get(CWT_ISS);
   // A DSC is bound to its country; a DCC naming another country is not vouched for by it. Only
   // compared when both are country codes (some issuers write a ministry name in iss).
