@@ -92,6 +92,12 @@ describe("SMART Health Cards: signed negative cases", () => {
     }
   });
 
+  it("nbf and the health-card type are required", () => {
+    expect(verify(signShc(examplePayload({ nbf: undefined }))).reason).toBe("STRUCTURE_INVALID");
+    const p = examplePayload();
+    expect(verify(signShc({ ...p, vc: { ...(p.vc as object), type: ["https://example.org#other"] } })).reason).toBe("STRUCTURE_INVALID");
+  });
+
   it("numeric encoding errors", () => {
     expect(verify("shc:/123").reason).toBe("NUMERIC_INVALID");
     expect(verify("shc:/99").reason).toBe("NUMERIC_INVALID");

@@ -61,6 +61,9 @@ export function verifyShcJws(jws: string, trust: TrustView): Verified {
 
   const vc = body.vc;
   if (!isRecord(vc) || !Array.isArray(vc.type) || !vc.type.every((t) => typeof t === "string")) fail("STRUCTURE_INVALID", "vc.type");
+  // Both required by the SHC spec: a card without nbf has no issue time for rid cut-offs.
+  if (!vc.type.includes("https://smarthealth.cards#health-card")) fail("STRUCTURE_INVALID", "not a health card");
+  if (body.nbf === undefined) fail("STRUCTURE_INVALID", "nbf missing");
   const rid = typeof vc.rid === "string" ? vc.rid : undefined;
   // No rid: the signature identifies this exact card for replay checks.
   const credentialId = rid ?? (typeof body.jti === "string" ? body.jti : s);
