@@ -95,18 +95,28 @@ describe("e2e: RTSP cameras -> gateway daemon -> SSE lane events", () => {
     if (t0B - t0A > loopMs / 2) t0B -= loopMs;
     // Frames reach the gateway a few hundred ms after the feed sends them: shift the windows.
     const inLoop = (t0: number) => (v: { arrivedAt: number }) => v.arrivedAt >= t0 + 600 && v.arrivedAt < t0 + 600 + loopMs;
-    const end = Math.max(t0A, t0B) + loopMs + 1500;
-    await new Promise((r) => setTimeout(r, Math.max(0, end - performance.now())));
-
     const got = (l: "A" | "B", t0: number) => verdictsOf(lane[l].sse.events).filter(inLoop(t0)).map((v) => `${v.verdict} ${v.reason}`);
-    expect(got("A", t0A)).toEqual(["PASS OK", "FLAG EXPIRED", "FLAG SIGNATURE_INVALID"]);
-    expect(got("B", t0B)).toEqual(["FLAG KEY_UNKNOWN", "FLAG REPLAYED", "PASS OK"]);
+    const wantA = ["PASS OK", "FLAG EXPIRED", "FLAG SIGNATURE_INVALID"];
+    const wantB = ["FLAG KEY_UNKNOWN", "FLAG REPLAYED", "PASS OK"];
+    // A camera restart on a loaded CI machine can cost one loop a presentation: a second loop is
+    // allowed, but the loop that counts must match exactly (no missing and no extra verdicts).
+    const seen: string[] = [];
+    let ok = false;
+    for (let k = 0; k < 2 && !ok; k++) {
+      const end = Math.max(t0A, t0B) + (k + 1) * loopMs + 1500;
+      await new Promise((r) => setTimeout(r, Math.max(0, end - performance.now())));
+      const a = got("A", t0A + k * loopMs);
+      const b = got("B", t0B + k * loopMs);
+      seen.push(`loop ${k}: A=${JSON.stringify(a)} B=${JSON.stringify(b)}`);
+      ok = JSON.stringify(a) === JSON.stringify(wantA) && JSON.stringify(b) === JSON.stringify(wantB);
+    }
+    expect(ok, seen.join("\n")).toBe(true);
     // SSE ids are the per-lane sequence numbers: strictly increasing by one.
     for (const l of ["A", "B"] as const) {
       const seqs = verdictsOf(lane[l].sse.events).map((v) => v.seq);
       expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
     }
-  }, 90_000);
+  }, 120_000);
 
   it("/metrics counts the verdicts, /healthz answers", async () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
