@@ -141,6 +141,7 @@ describe("trust store with a shared Redis cache", () => {
     clock.advance(30_000);
     await updated;
     expect(b.store.view().isRevoked({ format: "shc", issuer: "https://shc.example", kid: "k1", id: "rid-9" })).toBe(true);
+    await expect(a.store.publishRevocations({ add: ["not-a-hash"] })).rejects.toThrow(/32 hex digits/);
     // A third gateway starting later replays the whole stream.
     const c = await gateway(clock, redis);
     await c.store.start();

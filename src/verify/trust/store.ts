@@ -40,7 +40,10 @@ export interface TrustStore {
   status(): TrustStatus;
   stop(): Promise<void>;
   on(event: TrustEvent, fn: (...a: unknown[]) => void): void;
-  /** Site-wide revocation change: applied here at once and published to the other gateways via Redis. */
+  /**
+   * Site-wide revocation change: applied here at once and published to the other gateways via Redis.
+   * Throws RevocationDeltaError (nothing applied or shared) when an entry is malformed.
+   */
   publishRevocations(delta: RevocationDelta): Promise<{ shared: boolean }>;
 }
 
@@ -255,6 +258,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
       refreshTimer = undefined;
     },
     async publishRevocations(delta) {
+      RevocationSet.empty.withDelta(delta); // a bad delta from our caller throws here and is never shared
       applyDelta(delta);
       current = rebuild();
       emit("updated", current.status(clock.now()));
