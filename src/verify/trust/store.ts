@@ -206,7 +206,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     if (await pullSharedRevocations()) changed = true;
     for (const s of sources) if (s.lastDrift && (!drift || s.lastDrift.at >= drift.at)) drift = s.lastDrift;
     if (drift && Math.abs(drift.driftMs) > cfg.maxClockDriftS * 1000) {
-      log.warn({ event: "trust.clock_drift", driftMs: drift.driftMs, maxClockDriftS: cfg.maxClockDriftS }, "local clock differs from the trust server's Date header");
+      log.warn({ code: "GW_CLOCK_DRIFT", event: "trust.clock_drift", driftMs: drift.driftMs, maxClockDriftS: cfg.maxClockDriftS }, "local clock differs from the trust server's Date header");
     }
     failures = failed > 0 ? failures + 1 : 0;
     current = rebuild();
