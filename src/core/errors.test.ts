@@ -9,3 +9,21 @@ describe("error catalogue", () => {
     expect(Object.fromEntries(rows)).toEqual(GatewayErrorCodes);
   });
 });
+
+describe("error codes used in the source", () => {
+  it("are all in the catalogue", async () => {
+    const { readdirSync, statSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const used = new Set<string>();
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const p = join(dir, name);
+        if (statSync(p).isDirectory()) walk(p);
+        else if (p.endsWith(".ts") && !p.endsWith(".test.ts")) for (const m of readFileSync(p, "utf8").matchAll(/\bGW_[A-Z_]+\b/g)) used.add(m[0]);
+      }
+    };
+    walk("src");
+    const unknown = [...used].filter((c) => !(c in GatewayErrorCodes));
+    expect(unknown).toEqual([]);
+  });
+});

@@ -23,6 +23,10 @@ export const GatewayErrorCodes = {
   GW_SPOOL_FULL: "The event spool reached its size bound; the oldest events are being dropped.",
   GW_MQTT_UNAVAILABLE: "The MQTT broker could not be reached; verdicts for lights are dropped (never sent late) until it returns.",
   GW_LEDGER_BROKEN: "A ledger file failed hash-chain verification.",
+  GW_ADMIN_UNAUTHORIZED: "An admin API request had no valid bearer token.",
+  GW_ADMIN_ACTION_FAILED: "An admin action (reload, trust refresh, pause) failed; the previous state stays.",
+  GW_LANE_UNKNOWN: "An admin request named a lane that is not configured.",
+  GW_RELOAD_UNSUPPORTED: "Config reload was requested but this process was not started from a config file.",
 } as const;
 
 export type GatewayErrorCode = keyof typeof GatewayErrorCodes;
