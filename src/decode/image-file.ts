@@ -15,7 +15,7 @@ import type { Rect } from "./preprocess.js";
 
 /** Files are not real-time: try everything that can help, with a generous budget. */
 export const fileDecodeDefaults = {
-  passes: ["harder", "crop", "downscale", "equalize"] as readonly DecodePassName[],
+  passes: ["fast", "crop", "harder", "downscale", "invert", "equalize"] as readonly DecodePassName[],
   budgetMs: 10_000,
 };
 

@@ -110,26 +110,51 @@ export class PassCosts {
   }
 }
 
+/**
+ * Runs the passes in order. Budget rule: a pass runs only if the time spent so far plus its
+ * running cost estimate fits `budgetMs` (the first pass always runs). Exception, evidence: when a
+ * pass located a symbol it could not decode, and "crop" is configured, crop runs on it at once,
+ * whatever the budget says: a located code is the frame worth spending on, and a crop is small.
+ * The camera hint is used by "crop" at its place in the list.
+ */
 export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCosts, now: () => number = () => performance.now()): StrategyOutput {
   const t0 = now();
   const ran: DecodePassName[] = [];
   const { frame } = input;
   const pixels = frame.width * frame.height;
   const ctx: PassContext = { frame, regions: input.hint ? [input.hint] : [] };
-  for (const name of input.passes) {
-    if (name === "crop" && ctx.regions.length === 0) continue;
-    const elapsed = now() - t0;
-    if (ran.length > 0 && elapsed + costs.estimate(name, pixels) > input.budgetMs) continue;
+  const cropEnabled = input.passes.includes("crop");
+  let regionsSeen = 0;
+  const run = (name: DecodePassName): StrategyOutput | undefined => {
     const ts = now();
     const out = passes[name](img, ctx);
     costs.record(name, pixels, now() - ts);
     ran.push(name);
-    if (!out) continue;
+    if (!out) return undefined;
     if (out.codes.length > 0) return { codes: out.codes, passes: ran, foundBy: name, decodeMs: now() - t0 };
     for (const q of out.candidates) {
       const r = boundsAround(q, frame.width, frame.height, CANDIDATE_MARGIN);
-      if (r && ctx.regions.length < MAX_REGIONS) ctx.regions.push(r);
+      if (r && regionsSeen + ctx.regions.length < MAX_REGIONS) ctx.regions.push(r);
     }
+    return undefined;
+  };
+  const cropPending = (): StrategyOutput | undefined => {
+    if (ctx.regions.length === 0) return undefined;
+    const found = run("crop");
+    regionsSeen += ctx.regions.length;
+    ctx.regions = [];
+    return found;
+  };
+  for (const name of input.passes) {
+    if (name === "crop") {
+      const found = cropPending();
+      if (found) return found;
+      continue;
+    }
+    const elapsed = now() - t0;
+    if (ran.length > 0 && elapsed + costs.estimate(name, pixels) > input.budgetMs) continue;
+    const found = run(name) ?? (cropEnabled && !ctx.regions.every((r) => r === input.hint) ? cropPending() : undefined);
+    if (found) return found;
   }
   return { codes: [], passes: ran, decodeMs: now() - t0 };
 }

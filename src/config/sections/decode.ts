@@ -10,9 +10,9 @@ export const decodeSection = z
     passes: z
       .array(z.enum(decodePassNames))
       .min(1)
-      .default(["harder", "crop", "downscale", "equalize"])
+      .default(["fast", "crop", "harder", "downscale", "equalize"])
       .describe(
-        "Decode passes in order; the first is always run, later ones only while the budget lasts and nothing was found. fast: QR only, no extras; harder: zxing tryHarder + tryInvert; crop: around the last code seen on this camera and symbols located but not decoded (2x if small, plain then contrast-stretched); invert: light-on-dark codes (for cascades without harder); downscale: 2x box-filtered (screens, large codes); equalize: local contrast stretch (glare, low contrast). Costs and gains: docs/decode.md.",
+        "Decode passes in order; the first is always run, later ones only while the budget lasts and nothing was found (crop also runs at once, budget or not, when a pass located a symbol it could not decode). fast: QR only, no extras; harder: zxing tryHarder + tryInvert; crop: around the last code seen on this camera and symbols located but not decoded (2x if small, plain then contrast-stretched); invert: light-on-dark codes (for cascades without harder); downscale: 2x box-filtered (screens, large codes); equalize: local contrast stretch (glare, low contrast). Costs and gains: docs/decode.md.",
       ),
   })
   .describe("QR decoding in WASM worker threads.");
