@@ -34,6 +34,9 @@ export type ReasonCode = keyof typeof REASONS;
 
 /** A verification stopped with a stable reason; thrown inside parsers, caught once at the top. */
 export class VerifyFailure extends Error {
+  /** Key id / issuer once known (not personal data): tells ops which key a KEY_UNKNOWN was about. */
+  kid?: string;
+  issuer?: string;
   constructor(
     readonly reason: ReasonCode,
     readonly detail?: string,
@@ -45,4 +48,17 @@ export class VerifyFailure extends Error {
 
 export function fail(reason: ReasonCode, detail?: string): never {
   throw new VerifyFailure(reason, detail);
+}
+
+/** Runs `fn`; a failure inside it is labelled with the kid (and issuer) for the verdict. */
+export function labelled<T>(kid: string, issuer: string | undefined, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof VerifyFailure) {
+      e.kid ??= kid;
+      if (issuer !== undefined) e.issuer ??= issuer;
+    }
+    throw e;
+  }
 }

@@ -53,12 +53,12 @@ export function createVerifier(opts: VerifierOptions): Verifier {
   const staleKind = opts.staleAction === "out-of-service" ? "ERROR" : "FLAG";
 
   function verify(text: string, ctx: VerifyContext): Verdict {
-    const trust = opts.trust();
     const entry = FORMATS.find((f) => text.startsWith(f.prefix));
     const format: CredentialFormat = entry?.format ?? "unknown";
     const base: Partial<Verdict> = {};
     const flag = (reason: ReasonCode, extra: Partial<Verdict> = {}): Verdict => ({ verdict: "FLAG", reason, format, ...base, ...extra });
     try {
+      const trust = opts.trust();
       if (!entry) return flag("PREFIX_UNKNOWN");
       // Assembled chunked SHCs may exceed one QR's capacity; everything else must fit one code.
       if (text.length > (format === "shc" ? LIMITS.maxShcAssembledChars : LIMITS.maxTextChars)) return flag("SIZE_LIMIT");
@@ -95,7 +95,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       }
       return { verdict: "PASS", reason: "OK", format, ...base };
     } catch (e) {
-      if (e instanceof VerifyFailure) return flag(e.reason);
+      if (e instanceof VerifyFailure) return flag(e.reason, { ...(e.kid !== undefined ? { kid: e.kid } : {}), ...(e.issuer !== undefined ? { issuer: e.issuer } : {}) });
       // Never PASS on surprise; ERROR tells ops the verifier (not the traveller) has a problem.
       return { verdict: "ERROR", reason: "INTERNAL_ERROR", format, ...base };
     }

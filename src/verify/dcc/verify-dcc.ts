@@ -4,9 +4,9 @@
  */
 import { base45Decode } from "../codec/base45.js";
 import { inflateZlib } from "../codec/inflate.js";
-import { parseCoseSign1, verifyCose } from "../codec/cose.js";
+import { parseCoseSign1, verifyCose, type CoseSign1 } from "../codec/cose.js";
 import { decodeCbor } from "../codec/cbor.js";
-import { fail } from "../reasons.js";
+import { fail, labelled } from "../reasons.js";
 import { firstVerifying, isRecord, plain, type FormatInput, type Verified } from "../verified.js";
 import { keyUsageAllows } from "./key-usage.js";
 
@@ -30,7 +30,8 @@ function healthFacts(type: "v" | "t" | "r", entry: Record<string, unknown>): Rec
 
 export const DCC_PREFIX = "HC1:";
 
-export function verifyDcc({ text, trust }: FormatInput): Verified {
+export function verifyDcc(input: FormatInput): Verified {
+  const { text } = input;
   let bytes = base45Decode(text.slice(DCC_PREFIX.length));
   if (bytes[0] === 0x78) bytes = inflateZlib(bytes);
   // Uncompressed input is tolerated, but only if it looks like COSE (tag 18, tag 61, or a 4-array);
@@ -38,7 +39,10 @@ export function verifyDcc({ text, trust }: FormatInput): Verified {
   else if (bytes[0] !== 0xd2 && bytes[0] !== 0xd8 && bytes[0] !== 0x84) fail("DECOMPRESS_FAILED", "not zlib");
   const cose = parseCoseSign1(bytes, ["ES256", "PS256"]);
   const kid = Buffer.from(cose.kid).toString("base64");
+  return labelled(kid, undefined, () => afterKid(input, cose, kid));
+}
 
+function afterKid({ trust }: FormatInput, cose: CoseSign1, kid: string): Verified {
   const candidates = trust.keysFor(kid, "dcc");
   if (candidates.length === 0) fail("KEY_UNKNOWN");
   const key = firstVerifying(candidates, (k) => verifyCose(cose, k.key));

@@ -4,7 +4,7 @@ import { inflateZlib } from "../codec/inflate.js";
 import { parseCoseSign1, verifyCose } from "../codec/cose.js";
 import { decodeCbor } from "../codec/cbor.js";
 import { utf8Strict } from "../codec/json.js";
-import { fail } from "../reasons.js";
+import { fail, labelled } from "../reasons.js";
 import { firstVerifying, type FormatInput, type Verified } from "../verified.js";
 import { claimsFromMap, PASS_PREFIX } from "./claims.js";
 
@@ -13,12 +13,13 @@ export function verifyPass({ text, trust }: FormatInput): Verified {
   if (bytes[0] === 0x78) bytes = inflateZlib(bytes);
   const cose = parseCoseSign1(bytes, ["ES256"]);
   const kid = utf8Strict(cose.kid);
-  const candidates = trust.keysFor(kid, "pass");
-  if (candidates.length === 0) fail("KEY_UNKNOWN");
-  const key = firstVerifying(candidates, (k) => verifyCose(cose, k.key));
-  const c = claimsFromMap(decodeCbor(cose.payload));
+  const [key, c] = labelled(kid, undefined, () => {
+    const candidates = trust.keysFor(kid, "pass");
+    if (candidates.length === 0) fail("KEY_UNKNOWN");
+    return [firstVerifying(candidates, (k) => verifyCose(cose, k.key)), claimsFromMap(decodeCbor(cose.payload))] as const;
+  });
   // The key is trusted for one issuer; a pass naming another issuer is not vouched for.
-  if (key.issuer !== c.issuer) fail("ISSUER_UNTRUSTED");
+  if (key.issuer !== c.issuer) labelled(kid, c.issuer, () => fail("ISSUER_UNTRUSTED"));
   return {
     format: "pass",
     kid,

@@ -8,7 +8,7 @@ import { base64url } from "jose";
 import { inflateRaw } from "../codec/inflate.js";
 import { parseJsonBounded, utf8Strict } from "../codec/json.js";
 import { verifyWithAlg } from "../codec/signature.js";
-import { fail } from "../reasons.js";
+import { fail, labelled } from "../reasons.js";
 import { firstVerifying, isRecord, type FormatInput, type Verified } from "../verified.js";
 import { numericToJws, splitShc } from "./numeric.js";
 import type { TrustKey, TrustView } from "../trust/types.js";
@@ -57,7 +57,7 @@ export function verifyShcJws(jws: string, trust: TrustView): Verified {
   const iss = body.iss;
   const signature = b64(s);
   const signingInput = Buffer.from(`${h}.${p}`, "ascii");
-  const key = firstVerifying(issuerKeys(trust, iss, kid), (k) => verifyWithAlg("ES256", k.key, signingInput, signature));
+  const key = labelled(kid, iss, () => firstVerifying(issuerKeys(trust, iss, kid), (k) => verifyWithAlg("ES256", k.key, signingInput, signature)));
 
   const vc = body.vc;
   if (!isRecord(vc) || !Array.isArray(vc.type) || !vc.type.every((t) => typeof t === "string")) fail("STRUCTURE_INVALID", "vc.type");
