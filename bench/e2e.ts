@@ -30,6 +30,8 @@ const MEASURE_S = Number(process.env.BENCH_E2E_SECONDS ?? 60);
 const WORK = ".tmp/bench-e2e";
 // What ingest asks ffmpeg for: yuv420p (default: no swscale pass) or gray (a third less pipe traffic).
 const PIXFMT = process.env.BENCH_E2E_PIXFMT === "gray" ? "gray" : "yuv420p";
+// Decode settings under test (default: the product defaults), e.g. BENCH_E2E_DECODE='{"budgetMs":12}'.
+const DECODE = JSON.parse(process.env.BENCH_E2E_DECODE ?? "{}") as Record<string, unknown>;
 
 interface Creds {
   trustList: string;
@@ -87,6 +89,7 @@ async function run(n: number, servers: RtspServer[], creds: Creds): Promise<RunR
     gateway: { id: `bench-${n}`, stateDir: state, hashSalt: "bench-e2e-salt-0123456789" },
     log: { level: "warn" },
     server: { listen: { host: "127.0.0.1", port: 0 } },
+    decode: DECODE,
     cameras: servers.slice(0, n).map((s, i) => ({ id: `cam-${i}`, lane: `lane-${i}`, url: s.url, width: W, height: H, fps: FPS, pixelFormat: PIXFMT })),
     lanes: servers.slice(0, n).map((_, i) => ({ id: `lane-${i}`, leaveMs: 800 })),
     display: { replayWindowS: 0 },
@@ -209,7 +212,7 @@ async function main(): Promise<void> {
     }
     const ref = results[0]!.frameToVerdict.p99;
     printTable(
-      `e2e: RTSP 1080p ${FPS} fps -> verdict event (${MEASURE_S} s per row, ${results[0]!.cameras}-camera row is the reference)`,
+      `e2e: RTSP 1080p ${FPS} fps -> verdict event (${MEASURE_S} s per row, ${results[0]!.cameras}-camera row is the reference; decode ${JSON.stringify(DECODE)}, ${PIXFMT})`,
       ["cameras", "verdicts", "f->v p50 ms", "f->v p99 ms", "p99/ref", "wait+decode+rest p50 ms", "first->v p50 ms", "first->v p99 ms", "decode p50 ms", "loop lag p99 ms", "gw CPU %", "ffmpeg CPU %", "harness CPU %", "frames in", "dropped %", "slot wait early/late ms"],
       results.map((r) => [
         String(r.cameras),
