@@ -62,7 +62,7 @@ describe("issuer tools and verify CLI: our pass", () => {
     issuer: "VN-MOH",
   };
 
-  it("keys generate writes a private (0600) and a public JWK with the kid; never overwrites", async () => {
+  it("keys generate writes a private (0600) and a public JWK with the kid; never overwrites", { timeout: 120_000 }, async () => {
     const r = await cli("keys", "generate", "--out", dir, "--kid", "moh-01", "--issuer", "VN-MOH");
     expect(r.code).toBe(0);
     const pub = JSON.parse(readFileSync(join(dir, "moh-01.public.jwk.json"), "utf8")) as Record<string, string>;
@@ -75,7 +75,7 @@ describe("issuer tools and verify CLI: our pass", () => {
     expect((await cli("keys", "generate", "--out", dir, "--kid", "root")).code).toBe(0);
   });
 
-  it("pass issue prints VN1: text and writes a PNG; a signed trust list makes it PASS, a deny list REVOKED", async () => {
+  it("pass issue prints VN1: text and writes a PNG; a signed trust list makes it PASS, a deny list REVOKED", { timeout: 120_000 }, async () => {
     writeFileSync(join(dir, "pass.json"), JSON.stringify(pass));
     const r = await cli("pass", "issue", "--key", join(dir, "moh-01.private.jwk.json"), "--in", join(dir, "pass.json"), "--png", join(dir, "pass.png"));
     expect(r.code, r.stderr).toBe(0);
@@ -110,13 +110,13 @@ describe("issuer tools and verify CLI: our pass", () => {
     expect(jsonLines(untrusted.stdout)[0]).toMatchObject({ verdict: "FLAG", reason: "KEY_UNKNOWN" });
   });
 
-  it("--image reads the QR from the PNG that pass issue wrote", async () => {
+  it("--image reads the QR from the PNG that pass issue wrote", { timeout: 120_000 }, async () => {
     const v = await cli("verify", "--trust", join(dir, "list.jws"), "--root", join(dir, "root.public.jwk.json"), "--at", "2026-03-10T08:00:00Z", "--json", "--image", join(dir, "pass.png"));
     expect(v.code, v.stderr).toBe(0);
     expect(jsonLines(v.stdout)).toEqual([{ verdict: "PASS", reason: "OK", format: "pass", kid: "moh-01", issuer: "VN-MOH" }]);
   });
 
-  it("usage errors exit non-zero; FLAG verdicts do not", async () => {
+  it("usage errors exit non-zero; FLAG verdicts do not", { timeout: 120_000 }, async () => {
     expect((await cli("verify")).code).toBe(64);
     expect((await cli("verify", "--at", "not-a-time", "x")).code).toBe(64);
     expect((await cli("verify", "--bogus", "x")).code).toBe(64);
@@ -136,7 +136,7 @@ describe("verify CLI: shared test vectors", () => {
     return { cert: `${base}.pem`, input: `@${base}.txt`, at: new Date(v.clockMs!).toISOString() };
   }
 
-  it("every DCC vector through the verify command (in-process, same module the binary runs) agrees with its EXPECTED flags", async () => {
+  it("every DCC vector through the verify command (in-process, same module the binary runs) agrees with its EXPECTED flags", { timeout: 120_000 }, async () => {
     const disagreements: string[] = [];
     const vectors = loadDccVectors();
     for (const v of vectors) {
@@ -150,7 +150,7 @@ describe("verify CLI: shared test vectors", () => {
     expect(vectors.length).toBe(439);
   });
 
-  it("a sample of DCC vectors through the real binary (node bin/checkpoint-gateway.js verify --json)", async () => {
+  it("a sample of DCC vectors through the real binary (node bin/checkpoint-gateway.js verify --json)", { timeout: 120_000 }, async () => {
     const pick = ["DE/2DCode/raw/1.json", "common/2DCode/raw/CO5.json", "common/2DCode/raw/CO6.json", "common/2DCode/raw/CO17.json", "common/2DCode/raw/Z1.json"];
     const vectors = loadDccVectors().filter((v) => pick.includes(v.name));
     expect(vectors).toHaveLength(pick.length);
@@ -166,7 +166,7 @@ describe("verify CLI: shared test vectors", () => {
     expect(existsSync(join(DCC_DIR, "LICENSE"))).toBe(true);
   });
 
-  it("SHC examples: PASS, chunks assembled across inputs, revoked via the issuer's rid list", async () => {
+  it("SHC examples: PASS, chunks assembled across inputs, revoked via the issuer's rid list", { timeout: 120_000 }, async () => {
     const ex = (f: string) => `@${join(SHC_DIR, "examples", f)}`;
     const crl = JSON.parse(readFileSync(join(SHC_DIR, "examples/issuer/.well-known/crl/3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s.json"), "utf8")) as { kid: string; rids: string[] };
     writeFileSync(join(dir, "shc-deny.json"), JSON.stringify({ shc: [{ issuer: SHC_ISSUER, kid: crl.kid, rids: crl.rids }] }));

@@ -21,6 +21,8 @@ import { makeKey, NOW, typicalPass } from "./support/pass.js";
 import { readShc, SHC_AT, SHC_DIR, SHC_ISSUER, shcTrust, EXAMPLE_KID } from "./support/shc.js";
 
 const PER_FORMAT = 100_000;
+/** ~8 s CPU per format; generous for a loaded 2-core CI, still catches a hang. */
+const TIMEOUT_MS = 180_000;
 /** The last 3% are re-signed mutations: expensive (sign + verify) but the only way past the signature. */
 const SIGNED_FROM = 0.97;
 
@@ -54,7 +56,7 @@ function run(name: string, verify: (t: string) => Verdict, gen: (r: Rand, i: num
 }
 
 describe("fuzz: no throw, no INTERNAL_ERROR, bounded memory", () => {
-  it(`checkpoint pass (VN1:) x ${PER_FORMAT}`, () => {
+  it(`checkpoint pass (VN1:) x ${PER_FORMAT}`, { timeout: TIMEOUT_MS }, () => {
     const key = makeKey("fz");
     const trust = new MemoryTrust([{ kid: "fz", issuer: "VN-MOH", formats: ["pass"], key: createPublicKey(key.privateKey), source: "fuzz" }]);
     const v = createVerifier({ trust: () => trust, salt: "f", clockSkewS: 60 });
@@ -77,7 +79,7 @@ describe("fuzz: no throw, no INTERNAL_ERROR, bounded memory", () => {
     expect(res.growthMb).toBeLessThan(32);
   });
 
-  it(`EU DCC (HC1:) x ${PER_FORMAT}`, () => {
+  it(`EU DCC (HC1:) x ${PER_FORMAT}`, { timeout: TIMEOUT_MS }, () => {
     const vec = loadDccVectors().find((x) => x.name === "DE/2DCode/raw/1.json")!;
     const raw = base45Decode(vec.prefix.slice(4));
     const cose = inflateSync(raw);
@@ -100,7 +102,7 @@ describe("fuzz: no throw, no INTERNAL_ERROR, bounded memory", () => {
     expect(res.growthMb).toBeLessThan(32);
   });
 
-  it(`SMART Health Cards (shc:/) x ${PER_FORMAT}`, () => {
+  it(`SMART Health Cards (shc:/) x ${PER_FORMAT}`, { timeout: TIMEOUT_MS }, () => {
     const trust = shcTrust();
     const v = createVerifier({ trust: () => trust, salt: "f", clockSkewS: 60 });
     const good = readShc("example-00-f-qr-code-numeric-value-0.txt");
