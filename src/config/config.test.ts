@@ -41,6 +41,12 @@ describe("config", () => {
     expect(problems).toContain("cameras.0.lane: no lane with this id (got 'nowhere')");
   });
 
+  it("masks credentials of an invalid camera URL in the problem text", () => {
+    const problems = problemsOf(() => parseConfig({ lanes: [{ id: "l1" }], cameras: [{ id: "c1", lane: "l1", url: "http://admin:topsecret@10.0.0.9/x" }] }));
+    expect(problems.join("\n")).toContain("cameras.0.url");
+    expect(problems.join("\n")).not.toContain("topsecret");
+  });
+
   it("substitutes ${ENV} and registers the value for masking", () => {
     const cfg = parseConfig(
       { lanes: [{ id: "l1" }], cameras: [{ id: "c1", lane: "l1", url: "rtsp://127.0.0.1/x", password: "${CAM_PW}" }] },

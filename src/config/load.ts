@@ -3,7 +3,7 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { configSchema, type GatewayConfig } from "./schema.js";
 import { substituteEnv } from "./env.js";
-import { secretMasker } from "../core/mask.js";
+import { secretMasker, maskUrl } from "../core/mask.js";
 import { GatewayError } from "../core/errors.js";
 
 export class ConfigError extends GatewayError {
@@ -27,7 +27,9 @@ function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
 function show(v: unknown): string {
   if (v === undefined) return "nothing";
   const s = typeof v === "string" ? v : JSON.stringify(v);
-  return `'${s.length > 60 ? s.slice(0, 57) + "..." : s}'`;
+  // Config errors go to the terminal and to logs: a bad camera URL must not print its password.
+  const masked = maskUrl(s);
+  return `'${masked.length > 60 ? masked.slice(0, 57) + "..." : masked}'`;
 }
 
 /** Every problem at once, as `path: problem (got 'value')`. */
