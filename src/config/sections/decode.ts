@@ -6,11 +6,11 @@ export const decodeSection = z
   .strictObject({
     workers: z.number().int().min(1).max(64).optional().describe("Decode worker threads; default is the CPU count."),
     deadlineMs: z.number().int().min(50).default(1500).describe("A worker that has not answered a frame within this time is replaced and the frame reported failed."),
-    budgetMs: z.number().min(1).default(40).describe("Per-frame time budget: escalation passes run only while it lasts."),
+    budgetMs: z.number().min(1).default(60).describe("Per-frame time budget: escalation passes run only while it lasts."),
     passes: z
       .array(z.enum(decodePassNames))
       .min(1)
-      .default(["fast", "crop", "harder", "downscale", "equalize"])
+      .default(["fast", "crop", "harder", "downscale"])
       .describe(
         "Decode passes in order; the first is always run, later ones only while the budget lasts and nothing was found (crop also runs at once, budget or not, when a pass located a symbol it could not decode). fast: QR only, no extras; harder: zxing tryHarder + tryInvert; crop: around the last code seen on this camera and symbols located but not decoded (2x if small, plain then contrast-stretched); invert: light-on-dark codes (for cascades without harder); downscale: 2x box-filtered (screens, large codes); equalize: local contrast stretch (glare, low contrast). Costs and gains: docs/decode.md.",
       ),
