@@ -1,0 +1,78 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadReaderModule } from "../../src/decode/wasm-loader.js";
+import { HeapImage } from "../../src/decode/luma-read.js";
+import { PassCosts, runStrategy } from "../../src/decode/strategy.js";
+import { blankFrame, qrFrame } from "./helpers.js";
+import { join } from "node:path";
+import { generateFrames } from "../../scripts/gen-frames.js";
+import { readGrayImage } from "../../src/decode/image-file.js";
+
+/** A clock that advances only when read: each pass "costs" exactly `step` ms. */
+function steppingClock(step: number) {
+  let t = 0;
+  return () => (t += step);
+}
+
+let img: HeapImage;
+beforeAll(async () => {
+  img = new HeapImage(await loadReaderModule());
+});
+
+describe("runStrategy", () => {
+  it("stops at the first pass that reads and reports it", () => {
+    const out = runStrategy(img, { frame: qrFrame("FIRST"), passes: ["fast", "harder", "downscale"], budgetMs: 1000 }, new PassCosts());
+    expect(out).toMatchObject({ passes: ["fast"], foundBy: "fast" });
+    expect(out.codes[0]?.text).toBe("FIRST");
+  });
+
+  it("skips escalation passes whose cost estimate no longer fits the budget", () => {
+    const costs = new PassCosts();
+    const frame = blankFrame("cam", 1, 640, 480);
+    const px = 640 * 480;
+    costs.record("harder", px, 30);
+    costs.record("downscale", px, 5);
+    // Every now() call advances 10 ms: at "harder" 40 ms are spent (40 + 30 > 60, skipped),
+    // at "downscale" 50 ms (50 + 5 <= 60, runs).
+    const out = runStrategy(img, { frame, passes: ["fast", "harder", "downscale"], budgetMs: 60 }, costs, steppingClock(10));
+    expect(out.passes).toEqual(["fast", "downscale"]);
+    expect(out.codes).toEqual([]);
+  });
+
+  it("always runs the first pass, even over budget", () => {
+    const out = runStrategy(img, { frame: blankFrame(), passes: ["harder", "fast"], budgetMs: 1 }, new PassCosts(), steppingClock(50));
+    expect(out.passes).toEqual(["harder"]);
+  });
+
+  it("skips crop without a hint or a located symbol, at no cost", () => {
+    const out = runStrategy(img, { frame: blankFrame(), passes: ["crop", "fast"], budgetMs: 1000 }, new PassCosts());
+    expect(out.passes).toEqual(["fast"]);
+  });
+
+  it("reads a light-on-dark code in the harder pass (tryInvert rides along)", () => {
+    const f = qrFrame("DARK-MODE", { width: 480, height: 400 });
+    for (let i = 0; i < f.data.length; i++) f.data[i] = 255 - f.data[i]!;
+    const out = runStrategy(img, { frame: f, passes: ["fast", "harder"], budgetMs: 1000 }, new PassCosts());
+    expect(out).toMatchObject({ passes: ["fast", "harder"], foundBy: "harder" });
+    expect(out.codes[0]?.text).toBe("DARK-MODE");
+  });
+
+  it("maps crop and downscale corners back to frame coordinates", () => {
+    const f = qrFrame("MAPPED", { width: 800, height: 600, x0: 400, y0: 300, module: 6 });
+    const down = runStrategy(img, { frame: f, passes: ["downscale"], budgetMs: 1000 }, new PassCosts());
+    expect(Math.abs(down.codes[0]!.corners[0][0] - 400)).toBeLessThan(4);
+    const crop = runStrategy(img, { frame: f, passes: ["crop"], budgetMs: 1000, hint: { x: 350, y: 250, w: 300, h: 300 } }, new PassCosts());
+    expect(crop.foundBy).toBe("crop");
+    expect(Math.abs(crop.codes[0]!.corners[0][1] - 300)).toBeLessThan(4);
+  });
+
+  it("runs crop on a symbol the first pass located but could not decode, even with no budget left", async () => {
+    // Glare fixtures: zxing finds the finder patterns but the washed-out modules fail to decode.
+    const m = await generateFrames({ sizes: [[1280, 720]], variants: 2, categories: ["glare"] });
+    for (const f of m.frames) {
+      const g = await readGrayImage(join(m.dir, f.file));
+      const out = runStrategy(img, { frame: { ...g, stride: g.width }, passes: ["fast", "crop", "harder"], budgetMs: 1 }, new PassCosts(), steppingClock(50));
+      expect(out, f.file).toMatchObject({ passes: ["fast", "crop"], foundBy: "crop" });
+      expect(out.codes.map((c) => c.text)).toEqual([f.codes[0]!.text]);
+    }
+  }, 120_000);
+});
