@@ -7,6 +7,7 @@ import type { DecodePool } from "../decode/index.js";
 import type { GatewayMetrics } from "../output/metrics/index.js";
 import type { CameraInfo } from "../output/http/index.js";
 import type { Lane } from "../lane/index.js";
+import { ChangeGate, DEFAULT_GATE, type ChangeGateOptions } from "./change-gate.js";
 
 /** Display snapshots need an untransferred frame; copying one per second per camera is enough. */
 const SNAPSHOT_EVERY_MS = 1000;
@@ -18,6 +19,8 @@ export interface CameraRig {
   latestFrame(cameraId: string): LumaFrame | undefined;
   /** Frames handed to the decode pool, per camera (the bench reads it). */
   readonly submitted: Map<string, number>;
+  /** Frames not decoded because nothing changed, per camera. */
+  gated(): Record<string, number>;
 }
 
 export interface CameraRigOptions {
@@ -28,6 +31,8 @@ export interface CameraRigOptions {
   logger: Logger;
   clock?: Clock;
   spawner?: Spawner;
+  /** Skip decoding frames with no change (see change-gate.ts); on unless false. */
+  changeGate?: ChangeGateOptions | false;
   /** Taps on the frame path (bench): a frame before it is handed (transferred) to the pool, and each decode result. */
   onFrame?: (frame: LumaFrame) => void;
   onDecoded?: (result: DecodeResult) => void;
@@ -38,17 +43,22 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
   const log = o.logger.child({ module: "app.cameras" });
   const snapshots = new Map<string, LumaFrame>();
   const submitted = new Map<string, number>();
+  const gates = new Map<string, ChangeGate>();
   const supervisors = o.cameras.map((cam) => {
     const lane = o.lanes.get(cam.lane);
+    const gate = o.changeGate === false ? undefined : new ChangeGate(o.changeGate ?? DEFAULT_GATE);
+    if (gate) gates.set(cam.id, gate);
     const onFrame = (frame: LumaFrame) => {
       const snap = snapshots.get(cam.id);
       if (!snap || frame.receivedAt - snap.receivedAt >= SNAPSHOT_EVERY_MS) snapshots.set(cam.id, { ...frame, data: frame.data.slice() });
-      submitted.set(cam.id, (submitted.get(cam.id) ?? 0) + 1);
       o.onFrame?.(frame);
+      if (gate && !gate.admit(frame, lane?.hasCodeInView() ?? false)) return;
+      submitted.set(cam.id, (submitted.get(cam.id) ?? 0) + 1);
       o.pool
         .submit(frame)
         .then(async (r) => {
           if (!r) return; // superseded by a newer frame of the same camera (counted by the pool)
+          gate?.decoded(r.codes.length > 0);
           if (!r.error) o.metrics.observeDecode(r.timings.decodeMs, cam.id);
           o.onDecoded?.(r);
           await lane?.onDecode(r);
@@ -62,6 +72,7 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
 
   return {
     submitted,
+    gated: () => Object.fromEntries([...gates].map(([id, g]) => [id, g.gated])),
     start: () => supervisors.forEach((s) => s.start()),
     async stop() {
       await Promise.all(supervisors.map((s) => s.stop()));

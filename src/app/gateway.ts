@@ -14,6 +14,7 @@ import type { Spawner } from "../ingest/index.js";
 import { createCameraRig, type CameraRig } from "./cameras.js";
 import { startOutputs, type Outputs } from "./outputs.js";
 import { openRedis } from "./redis.js";
+import type { ChangeGateOptions } from "./change-gate.js";
 
 export interface GatewayOptions {
   logger: Logger;
@@ -22,6 +23,8 @@ export interface GatewayOptions {
   spawner?: Spawner;
   /** Re-reads and validates the config file for the admin "reload" action. */
   reloadConfig?: () => GatewayConfig;
+  /** Frame change gate before decoding (default on); false decodes every frame. */
+  changeGate?: ChangeGateOptions | false;
   /** Taps on the frame path (bench): each frame before decode, each decode result before its lane. */
   onFrame?: (frame: LumaFrame) => void;
   onDecoded?: (result: DecodeResult) => void;
@@ -131,7 +134,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
     const pool = await DecodePool.create({ ...(cfg.decode.workers ? { workers: cfg.decode.workers } : {}), deadlineMs: cfg.decode.deadlineMs, budgetMs: cfg.decode.budgetMs, passes: cfg.decode.passes, logger: opts.logger });
     undo.push(() => pool.close());
 
-    const cameras = createCameraRig({ cameras: cfg.cameras, lanes, pool, metrics, logger: opts.logger, clock, ...(opts.spawner ? { spawner: opts.spawner } : {}), ...(opts.onFrame ? { onFrame: opts.onFrame } : {}), ...(opts.onDecoded ? { onDecoded: opts.onDecoded } : {}) });
+    const cameras = createCameraRig({ cameras: cfg.cameras, lanes, pool, metrics, logger: opts.logger, clock, ...(opts.spawner ? { spawner: opts.spawner } : {}), ...(opts.changeGate !== undefined ? { changeGate: opts.changeGate } : {}), ...(opts.onFrame ? { onFrame: opts.onFrame } : {}), ...(opts.onDecoded ? { onDecoded: opts.onDecoded } : {}) });
     undo.push(() => cameras.stop());
 
     const laneOf = (id: string): Lane => {

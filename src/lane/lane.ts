@@ -161,6 +161,11 @@ export class Lane {
     this.machine.showVerdict(ev);
   }
 
+  /** A code of a live presentation was read within leaveMs (frame gating must not hide it). */
+  hasCodeInView(): boolean {
+    return this.presence.size > 0;
+  }
+
   /** Ingest reports camera state: the lane is out of service when none of its cameras delivers. */
   setCameraUp(cameraId: string, up: boolean): void {
     if (!this.cameraUp.has(cameraId)) return;
