@@ -75,6 +75,7 @@ interface RunResult {
   ffmpegCpu: number;
   harnessCpu: number;
   framesIn: number;
+  gated: number;
   dropped: number;
   queueEarlyMs: number;
   queueLateMs: number;
@@ -117,6 +118,7 @@ async function run(n: number, servers: RtspServer[], creds: Creds): Promise<RunR
   };
   const gw = await startGateway(cfg, {
     logger,
+    ...(process.env.BENCH_E2E_GATE === "off" ? { changeGate: false as const } : {}),
     onFrame,
     onDecoded: (r) => {
       if (!measuring) return;
@@ -146,7 +148,7 @@ async function run(n: number, servers: RtspServer[], creds: Creds): Promise<RunR
   await sleep(3000);
   const harness = servers.slice(0, n).flatMap((s) => s.pids());
   const ingestPids = () => childProcesses(process.pid).filter((p) => !harness.includes(p));
-  const before = { cpu: process.cpuUsage(), wall: performance.now(), ff: new Map(ingestPids().map((p) => [p, ticks(p)])), h: new Map(harness.map((p) => [p, ticks(p)])), info: gw.cameras.info(), pool: gw.pool.stats().cameras, sub: new Map(gw.cameras.submitted) };
+  const before = { cpu: process.cpuUsage(), wall: performance.now(), ff: new Map(ingestPids().map((p) => [p, ticks(p)])), h: new Map(harness.map((p) => [p, ticks(p)])), info: gw.cameras.info(), gated: sum(gw.cameras.gated()), pool: gw.pool.stats().cameras, sub: new Map(gw.cameras.submitted) };
   const lag = monitorEventLoopDelay({ resolution: 5 });
   lag.enable();
   measuring = true;
@@ -159,6 +161,7 @@ async function run(n: number, servers: RtspServer[], creds: Creds): Promise<RunR
   const hTicks = harness.reduce((s, p) => s + ticks(p) - (before.h.get(p) ?? 0), 0);
   const info = gw.cameras.info();
   const framesIn = [...gw.cameras.submitted].reduce((s, [id, v]) => s + v - (before.sub.get(id) ?? 0), 0);
+  const gated = sum(gw.cameras.gated()) - before.gated;
   const dropped = info.reduce((s, c) => s + c.framesDropped, 0) - before.info.reduce((s, c) => s + c.framesDropped, 0);
   await gw.close();
   const third = wall / 3;
@@ -174,6 +177,7 @@ async function run(n: number, servers: RtspServer[], creds: Creds): Promise<RunR
     ffmpegCpu: ((ffTicks * TICK_MS) / wall) * 100,
     harnessCpu: ((hTicks * TICK_MS) / wall) * 100,
     framesIn,
+    gated,
     dropped,
     queueEarlyMs: summarize(early).median,
     queueLateMs: summarize(late).median,
@@ -183,6 +187,7 @@ async function run(n: number, servers: RtspServer[], creds: Creds): Promise<RunR
   };
 }
 
+const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let isBlank: (idx: number) => boolean = () => true;
 
@@ -212,8 +217,8 @@ async function main(): Promise<void> {
     }
     const ref = results[0]!.frameToVerdict.p99;
     printTable(
-      `e2e: RTSP 1080p ${FPS} fps -> verdict event (${MEASURE_S} s per row, ${results[0]!.cameras}-camera row is the reference; decode ${JSON.stringify(DECODE)}, ${PIXFMT})`,
-      ["cameras", "verdicts", "f->v p50 ms", "f->v p99 ms", "p99/ref", "wait+decode+rest p50 ms", "first->v p50 ms", "first->v p99 ms", "decode p50 ms", "loop lag p99 ms", "gw CPU %", "ffmpeg CPU %", "harness CPU %", "frames in", "dropped %", "slot wait early/late ms"],
+      `e2e: RTSP 1080p ${FPS} fps -> verdict event (${MEASURE_S} s per row, ${results[0]!.cameras}-camera row is the reference; decode ${JSON.stringify(DECODE)}, ${PIXFMT}, change gate ${process.env.BENCH_E2E_GATE === "off" ? "off" : "on"})`,
+      ["cameras", "verdicts", "f->v p50 ms", "f->v p99 ms", "p99/ref", "wait+decode+rest p50 ms", "first->v p50 ms", "first->v p99 ms", "decode p50 ms", "loop lag p99 ms", "gw CPU %", "ffmpeg CPU %", "harness CPU %", "frames decoded", "gated %", "dropped %", "slot wait early/late ms"],
       results.map((r) => [
         String(r.cameras),
         String(r.verdicts),
@@ -229,6 +234,7 @@ async function main(): Promise<void> {
         r.ffmpegCpu,
         r.harnessCpu,
         String(r.framesIn),
+        (100 * r.gated) / Math.max(1, r.framesIn + r.gated),
         (100 * r.dropped) / Math.max(1, r.framesIn + r.dropped),
         `${fmt(r.queueEarlyMs)} / ${fmt(r.queueLateMs)}`,
       ]),
