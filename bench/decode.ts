@@ -108,7 +108,8 @@ async function main(): Promise<void> {
   }
 
   const rows: Array<Array<string | number>> = [];
-  const verdicts: string[] = [];
+  const failures: string[] = [];
+  const notes: string[] = [];
   const results: Record<string, unknown> = {};
   for (const [k, a] of [...acc].sort(([x], [y]) => x.localeCompare(y))) {
     const [size, cat] = k.split("|") as [string, string];
@@ -116,17 +117,22 @@ async function main(): Promise<void> {
     const rate = (n: number) => (a.want === 0 ? "-" : `${Math.round((100 * n) / a.want)}%`);
     rows.push([size, cat, a.frames, o.median, o.p95, r.median, r.p95, o.median / r.median, rate(a.oursOk), rate(a.refOk), a.oursWrong, a.refWrong]);
     results[k] = { frames: a.frames, ours: o, ref: r, ratio: o.median / r.median, want: a.want, oursOk: a.oursOk, refOk: a.refOk, oursWrong: a.oursWrong, refWrong: a.refWrong };
-    // The target is about frames with a code; frames without one are reported in their own rows.
-    if (size === "1920x1080" && !cat.startsWith("ALL") && a.want > 0) {
-      if (a.oursOk < a.refOk) verdicts.push(`read rate below reference: ${cat}`);
-      if (o.median / r.median > 0.1) verdicts.push(`median ratio ${fmt(o.median / r.median)} > 0.1: ${cat}`);
+    if (size !== "1920x1080") continue;
+    // Target (issue 2): on 1080p frames with a code, our median <= 0.1x the reference's, and our
+    // read rate >= the reference's in every category. Frames without a code have their own rows.
+    if (cat === "ALL with code" && o.median / r.median > 0.1) failures.push(`1080p median ratio ${fmt(o.median / r.median)} > 0.1`);
+    if (!cat.startsWith("ALL") && a.want > 0) {
+      if (a.oursOk < a.refOk) failures.push(`read rate below reference: ${cat}`);
+      if (o.median / r.median > 0.1) notes.push(`${cat} ${fmt(o.median / r.median)}`);
     }
   }
   printTable("Per frame, ours (cascade) vs reference (readBarcodes defaults, RGBA), ms", ["size", "category", "frames", "ours med", "ours p95", "ref med", "ref p95", "ratio", "ours read", "ref read", "ours wrong", "ref wrong"], rows);
 
   const passRows = await passTable(frames);
   const pool = await poolThroughput(frames);
-  const verdict = verdicts.length === 0 ? "PASS: 1080p median <= 0.1x reference and read rate >= reference in every category" : `CHECK: ${verdicts.join("; ")}`;
+  const verdict =
+    (failures.length === 0 ? "PASS: 1080p median <= 0.1x reference, read rate >= reference in every category" : `FAIL: ${failures.join("; ")}`) +
+    (notes.length ? `\n(categories whose own median ratio exceeds 0.1: ${notes.join(", ")})` : "");
   console.log(`\n${verdict}`);
   const file = writeResults("decode", { cascade, budgetMs: defaults.budgetMs, reps: REPS, categories: results, passes: passRows, pool, verdict });
   console.log(`results: ${file} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);

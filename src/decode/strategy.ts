@@ -96,7 +96,13 @@ function mapOut(out: ReadOut, f: (p: Point) => Point): ReadOut {
   };
 }
 
-/** Per-worker running cost estimate of each pass (ms per megapixel), to skip what cannot fit. */
+/**
+ * Per-worker running cost estimate of each pass (ms per megapixel), to skip what cannot fit.
+ * Two guards against a trap: one pathological frame (flat noise makes zxing chase thousands of
+ * finder candidates) could inflate an estimate so far that the pass is skipped forever, and a
+ * skipped pass never gets a new sample. So a sample moves the estimate by at most 2x, and each
+ * skip decays the estimate, so the pass is retried after a few frames.
+ */
 export class PassCosts {
   private readonly perMp = new Map<DecodePassName, number>();
   estimate(pass: DecodePassName, pixels: number): number {
@@ -106,7 +112,11 @@ export class PassCosts {
   record(pass: DecodePassName, pixels: number, ms: number): void {
     const v = (ms * 1e6) / Math.max(1, pixels);
     const old = this.perMp.get(pass);
-    this.perMp.set(pass, old === undefined ? v : old * 0.8 + v * 0.2);
+    this.perMp.set(pass, old === undefined ? v : old * 0.8 + Math.min(v, old * 2) * 0.2);
+  }
+  skipped(pass: DecodePassName): void {
+    const old = this.perMp.get(pass);
+    if (old !== undefined) this.perMp.set(pass, old * 0.85);
   }
 }
 
@@ -152,7 +162,10 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
       continue;
     }
     const elapsed = now() - t0;
-    if (ran.length > 0 && elapsed + costs.estimate(name, pixels) > input.budgetMs) continue;
+    if (ran.length > 0 && elapsed + costs.estimate(name, pixels) > input.budgetMs) {
+      costs.skipped(name);
+      continue;
+    }
     const found = run(name) ?? (cropEnabled && !ctx.regions.every((r) => r === input.hint) ? cropPending() : undefined);
     if (found) return found;
   }

@@ -76,3 +76,14 @@ describe("runStrategy", () => {
     }
   }, 120_000);
 });
+
+describe("PassCosts", () => {
+  it("limits how far one slow sample moves an estimate and decays it while the pass is skipped", () => {
+    const c = new PassCosts();
+    c.record("harder", 1e6, 10);
+    c.record("harder", 1e6, 1000); // one pathological frame
+    expect(c.estimate("harder", 1e6)).toBeCloseTo(12, 5); // 0.8*10 + 0.2*min(1000, 20)
+    for (let i = 0; i < 10; i++) c.skipped("harder");
+    expect(c.estimate("harder", 1e6)).toBeLessThan(3);
+  });
+});
