@@ -42,7 +42,7 @@ interface Slot {
   job?: { id: number; pending: Pending; dispatchedAt: number; timer: NodeJS.Timeout };
 }
 
-const workerUrl = () => compiledSibling(import.meta.url, import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js");
+const workerUrl = () => compiledSibling(import.meta.url, "./worker.js");
 
 export class DecodePool {
   private readonly slots: Slot[] = [];
