@@ -51,14 +51,16 @@ export default async function runCommand(args: string[]): Promise<number> {
   process.stdout.write(lines.join("\n") + "\n");
 
   return new Promise<number>((resolve) => {
-    let stopping = false;
+    let stoppingSince: number | undefined;
     const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        // A second signal: the operator wants out now.
+      if (stoppingSince !== undefined) {
+        // Ctrl-C under `npm start` arrives twice (from the terminal and forwarded by npm): only a
+        // signal well after the first means "exit now".
+        if (performance.now() - stoppingSince < 1500) return;
         process.stderr.write(`${signal} again: exiting without waiting\n`);
         process.exit(130);
       }
-      stopping = true;
+      stoppingSince = performance.now();
       logger.info({ signal }, "shutdown requested");
       gw.close().then(
         () => resolve(0),
