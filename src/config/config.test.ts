@@ -19,7 +19,9 @@ function problemsOf(fn: () => unknown): string[] {
 describe("config", () => {
   it("fills defaults for an empty file", () => {
     const cfg = parseConfig({});
-    expect(cfg.decode.budgetMs).toBe(40);
+    expect(cfg.decode.budgetMs).toBe(60);
+    expect(cfg.trust.maxAgeS).toBe(172800);
+    expect(cfg.display.heartbeatMs).toBe(2000);
     expect(cfg.server.listen.host).toBe("127.0.0.1");
     expect(cfg.cameras).toEqual([]);
   });

@@ -12,20 +12,16 @@ import { redisSection, mqttSection, eventsSection } from "./sections/outputs.js"
 /** The one source of truth: validation, defaults, types and the editor JSON Schema all come from here. */
 export const configSchema = z
   .strictObject({
-    gateway: gatewaySection.default({ id: "gw-1", stateDir: "./state" }),
-    log: logSection.default({ level: "info" }),
-    server: serverSection.default({
-      listen: { host: "127.0.0.1", port: 8080 },
-      admin: { listen: { host: "127.0.0.1", port: 8081 }, rateLimitPerMinute: 30 },
-    }),
-    decode: decodeSection.default({ deadlineMs: 1500, budgetMs: 40, passes: ["fast", "crop", "harder", "downscale"] }),
+    // prefault: an absent section is parsed as `{}`, so each field's own default applies and the
+    // defaults are written once, in the section files.
+    gateway: gatewaySection.prefault({}),
+    log: logSection.prefault({}),
+    server: serverSection.prefault({}),
+    decode: decodeSection.prefault({}),
     cameras: camerasSection,
     lanes: lanesSection,
-    display: displaySection.default({ language: "vi", heartbeatMs: 2000, replayWindowS: 600 }),
-    trust: trustSection.default({
-      lists: [], certificates: [], jwks: [], revocations: [],
-      refreshIntervalS: 3600, maxAgeS: 172800, staleAction: "flag", clockSkewS: 120, maxClockDriftS: 7200,
-    }),
+    display: displaySection.prefault({}),
+    trust: trustSection.prefault({}),
     redis: redisSection,
     mqtt: mqttSection,
     events: eventsSection,

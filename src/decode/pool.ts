@@ -16,12 +16,15 @@ import { readVerifiedWasm } from "./wasm-loader.js";
 import type { DecodeJob, WorkerInit, WorkerMessage } from "./protocol.js";
 import { CameraStats, type CameraCounters } from "./camera-stats.js";
 import { validateFrame } from "./frame-check.js";
+import { EscalationGovernor } from "./escalation.js";
 
 export interface DecodePoolOptions {
   workers?: number;
   deadlineMs: number;
   budgetMs: number;
   passes: readonly DecodePassName[];
+  /** Under backlog, a camera's frames get the full budget at most once per this interval (0 = always). */
+  escalateIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -55,12 +58,14 @@ export class DecodePool {
   private startFailures = 0;
   private readonly respawnTimers = new Set<NodeJS.Timeout>();
   private readonly log: Logger;
+  private readonly governor: EscalationGovernor;
 
   private constructor(
     private readonly opts: DecodePoolTestOptions,
     private readonly wasmBinary: Uint8Array,
   ) {
     this.log = (opts.logger ?? silentLogger).child({ module: "decode" });
+    this.governor = new EscalationGovernor(opts.escalateIntervalMs ?? 250);
   }
 
   static async create(opts: DecodePoolOptions): Promise<DecodePool> {
@@ -221,7 +226,7 @@ export class DecodePool {
     // buffer is copied instead, so the caller's other data is not detached.
     const owns = f.data.byteOffset === 0 && f.data.byteLength === f.data.buffer.byteLength && f.data.buffer instanceof ArrayBuffer;
     const data = owns ? f.data : f.data.slice();
-    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs: this.opts.budgetMs, ...(hint ? { hint } : {}), ...(fault ? { fault } : {}) };
+    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs: this.governor.budgetFor(f.cameraId, this.opts.budgetMs, performance.now(), this.pending.size > 0), ...(hint ? { hint } : {}), ...(fault ? { fault } : {}) };
     const timer = setTimeout(() => this.fail(slot, "GW_DECODE_TIMEOUT", `decode passed its ${this.opts.deadlineMs} ms deadline`), this.opts.deadlineMs);
     slot.job = { id, pending: p, dispatchedAt: performance.now(), timer };
     slot.worker.postMessage(job, [data.buffer as ArrayBuffer]);

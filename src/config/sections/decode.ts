@@ -7,6 +7,12 @@ export const decodeSection = z
     workers: z.number().int().min(1).max(64).optional().describe("Decode worker threads; default is the CPU count."),
     deadlineMs: z.number().int().min(50).default(1500).describe("A worker that has not answered a frame within this time is replaced and the frame reported failed."),
     budgetMs: z.number().min(1).default(60).describe("Per-frame time budget: escalation passes run only while it lasts."),
+    escalateIntervalMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(250)
+      .describe("When frames of other cameras are waiting for a worker, a camera's frames get the escalation passes at most once per this interval (the others get the first pass and crops only). 0 = always escalate."),
     passes: z
       .array(z.enum(decodePassNames))
       .min(1)
