@@ -38,6 +38,13 @@ export interface CameraRigOptions {
   onDecoded?: (result: DecodeResult) => void;
 }
 
+/** Skipping while a code is in view must never let it look gone: stay within half of leaveMs. */
+function gateFor(g: ChangeGateOptions, fps: number, leaveMs: number | undefined): ChangeGateOptions {
+  if (leaveMs === undefined) return g;
+  const cap = Math.max(0, Math.floor(leaveMs / 2 / (1000 / fps)) - 1);
+  return { ...g, maxSkipInView: Math.min(g.maxSkipInView, cap) };
+}
+
 /** The frame path: supervisor.onFrame -> pool.submit (latest frame wins) -> lane.onDecode. */
 export function createCameraRig(o: CameraRigOptions): CameraRig {
   const log = o.logger.child({ module: "app.cameras" });
@@ -46,19 +53,18 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
   const gates = new Map<string, ChangeGate>();
   const supervisors = o.cameras.map((cam) => {
     const lane = o.lanes.get(cam.lane);
-    const gate = o.changeGate === false ? undefined : new ChangeGate(o.changeGate ?? DEFAULT_GATE);
+    const gate = o.changeGate === false ? undefined : new ChangeGate(gateFor(o.changeGate ?? DEFAULT_GATE, cam.fps, lane?.leaveMs));
     if (gate) gates.set(cam.id, gate);
     const onFrame = (frame: LumaFrame) => {
       const snap = snapshots.get(cam.id);
       if (!snap || frame.receivedAt - snap.receivedAt >= SNAPSHOT_EVERY_MS) snapshots.set(cam.id, { ...frame, data: frame.data.slice() });
       o.onFrame?.(frame);
-      if (gate && !gate.admit(frame, lane?.hasCodeInView() ?? false)) return;
+      if (gate && !gate.admit(frame, lane?.codesInView() ?? "none")) return;
       submitted.set(cam.id, (submitted.get(cam.id) ?? 0) + 1);
       o.pool
         .submit(frame)
         .then(async (r) => {
           if (!r) return; // superseded by a newer frame of the same camera (counted by the pool)
-          gate?.decoded(r.codes.length > 0);
           if (!r.error) o.metrics.observeDecode(r.timings.decodeMs, cam.id);
           o.onDecoded?.(r);
           await lane?.onDecode(r);

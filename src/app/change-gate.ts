@@ -5,11 +5,14 @@ import type { LumaFrame } from "../core/types.js";
  * scene, and a frame without a code costs a full scan (every decode pass). The gate compares a
  * sparse grid of pixels with the last frame that WAS decoded, so slow drift adds up and is seen.
  *
- * Never gated: frames while the lane has a code in view (presence must stay fresh, or a held
- * code would seem to leave and come back), frames after a decode that found a code, and at least
- * one frame in every `maxSkip + 1` (a still code that failed its first read is retried within
- * a few hundred ms).
+ * Never gated: frames while a presentation in view awaits its verdict, and at least one frame
+ * in every `maxSkip + 1` (a still code that failed its first read is retried within a few hundred
+ * ms). While only decided codes are in view, at most `maxSkipInView` frames in a row are skipped:
+ * presence stays fresh (so a held code never seems to leave and return as a replay) at a third
+ * of the cost, and a new code appearing is a change, decoded at once.
  */
+export type LaneView = "none" | "decided" | "pending";
+
 export interface ChangeGateOptions {
   /** Sample every `step`-th pixel of every `step`-th row. */
   step: number;
@@ -19,27 +22,29 @@ export interface ChangeGateOptions {
   minChanged: number;
   /** At most this many frames in a row are skipped. */
   maxSkip: number;
+  /** At most this many in a row while decided codes are in view (keep well under leaveMs). */
+  maxSkipInView: number;
 }
 
 // 1% of the frame: a code held up covers far more; a camera's on-screen clock, sensor noise and compression flicker stay below.
-export const DEFAULT_GATE: ChangeGateOptions = { step: 8, pixelDelta: 12, minChanged: 0.01, maxSkip: 3 };
+export const DEFAULT_GATE: ChangeGateOptions = { step: 8, pixelDelta: 12, minChanged: 0.01, maxSkip: 3, maxSkipInView: 2 };
 
 export class ChangeGate {
   private ref: Uint8Array | undefined;
   private refW = 0;
   private refH = 0;
   private skipped = 0;
-  private codesLastTime = false;
   /** Frames skipped since start (for stats). */
   gated = 0;
 
   constructor(private readonly o: ChangeGateOptions = DEFAULT_GATE) {}
 
   /** True when the frame should be decoded; records its samples as the new reference if so. */
-  admit(f: LumaFrame, codeInView: boolean): boolean {
+  admit(f: LumaFrame, view: LaneView): boolean {
     const samples = this.sample(f);
     const sameShape = this.ref !== undefined && this.refW === f.width && this.refH === f.height;
-    const must = codeInView || this.codesLastTime || !sameShape || this.skipped >= this.o.maxSkip;
+    const maxSkip = view === "decided" ? this.o.maxSkipInView : this.o.maxSkip;
+    const must = view === "pending" || !sameShape || this.skipped >= maxSkip;
     if (!must && !this.changed(samples)) {
       this.skipped++;
       this.gated++;
@@ -50,11 +55,6 @@ export class ChangeGate {
     this.refH = f.height;
     this.skipped = 0;
     return true;
-  }
-
-  /** The decode result of an admitted frame: after a read, the next frames are decoded too. */
-  decoded(foundCodes: boolean): void {
-    this.codesLastTime = foundCodes;
   }
 
   private sample(f: LumaFrame): Uint8Array {

@@ -37,6 +37,7 @@ export interface LaneOptions {
  */
 export class Lane {
   readonly id: string;
+  readonly leaveMs: number;
   private readonly presence: PresenceTracker;
   private readonly chunks: ChunkGatherer | undefined;
   private readonly machine: LaneStateMachine;
@@ -46,6 +47,7 @@ export class Lane {
 
   constructor(private readonly o: LaneOptions) {
     this.id = o.config.id;
+    this.leaveMs = o.config.leaveMs;
     this.presence = new PresenceTracker(o.config.leaveMs);
     const hash = (t: string) => shortHash(t, o.salt);
     this.chunks = o.chunkAssembler ? new ChunkGatherer(o.chunkAssembler, hash, o.config.leaveMs) : undefined;
@@ -161,9 +163,13 @@ export class Lane {
     this.machine.showVerdict(ev);
   }
 
-  /** A code of a live presentation was read within leaveMs (frame gating must not hide it). */
-  hasCodeInView(): boolean {
-    return this.presence.size > 0;
+  /**
+   * What is in view (read within leaveMs), for frame gating: "pending" while a presentation awaits
+   * its verdict, "decided" while only decided ones remain, "none" otherwise.
+   */
+  codesInView(): "none" | "decided" | "pending" {
+    if (this.presence.size === 0) return "none";
+    return this.presence.anyUndecided() ? "pending" : "decided";
   }
 
   /** Ingest reports camera state: the lane is out of service when none of its cameras delivers. */

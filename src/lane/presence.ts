@@ -58,6 +58,11 @@ export class PresenceTracker {
     return misses;
   }
 
+  anyUndecided(): boolean {
+    for (const p of this.live.values()) if (!p.decided) return true;
+    return false;
+  }
+
   get(key: string): Presentation | undefined {
     return this.live.get(key);
   }

@@ -15,34 +15,32 @@ const square = (x0: number, y0: number, size: number, v: number) => (d: Uint8Arr
 
 describe("ChangeGate", () => {
   it("decodes the first frame, skips still frames but never more than maxSkip in a row", () => {
-    const g = new ChangeGate({ step: 4, pixelDelta: 12, minChanged: 0.01, maxSkip: 3 });
-    const admitted = Array.from({ length: 9 }, (_, i) => g.admit(frame(i), false));
+    const g = new ChangeGate({ step: 4, pixelDelta: 12, minChanged: 0.01, maxSkip: 3, maxSkipInView: 1 });
+    const admitted = Array.from({ length: 9 }, (_, i) => g.admit(frame(i), "none"));
     expect(admitted).toEqual([true, false, false, false, true, false, false, false, true]);
     expect(g.gated).toBe(6);
   });
 
   it("a code appearing (a large change) is decoded at once; small flicker is not", () => {
-    const g = new ChangeGate({ step: 4, pixelDelta: 12, minChanged: 0.01, maxSkip: 100 });
-    g.admit(frame(0), false);
-    expect(g.admit(frame(1, square(0, 0, 4, 180)), false)).toBe(false); // one sample: below 1%
-    expect(g.admit(frame(2, (d) => d.forEach((_, i) => (d[i] = 100 + (i % 7)))), false)).toBe(false); // noise under pixelDelta
-    expect(g.admit(frame(3, square(40, 30, 60, 20)), false)).toBe(true);
+    const g = new ChangeGate({ step: 4, pixelDelta: 12, minChanged: 0.01, maxSkip: 100, maxSkipInView: 1 });
+    g.admit(frame(0), "none");
+    expect(g.admit(frame(1, square(0, 0, 4, 180)), "none")).toBe(false); // one sample: below 1%
+    expect(g.admit(frame(2, (d) => d.forEach((_, i) => (d[i] = 100 + (i % 7)))), "none")).toBe(false); // noise under pixelDelta
+    expect(g.admit(frame(3, square(40, 30, 60, 20)), "none")).toBe(true);
   });
 
-  it("never gates while a code is in view or right after a read", () => {
-    const g = new ChangeGate({ step: 4, pixelDelta: 12, minChanged: 0.01, maxSkip: 100 });
-    g.admit(frame(0), false);
-    expect(g.admit(frame(1), true)).toBe(true);
-    g.decoded(true);
-    expect(g.admit(frame(2), false)).toBe(true);
-    g.decoded(false);
-    expect(g.admit(frame(3), false)).toBe(false);
+  it("never gates while a verdict is pending; with decided codes in view skips at most maxSkipInView", () => {
+    const g = new ChangeGate({ step: 4, pixelDelta: 12, minChanged: 0.01, maxSkip: 100, maxSkipInView: 1 });
+    g.admit(frame(0), "none");
+    expect([1, 2, 3].map((i) => g.admit(frame(i), "pending"))).toEqual([true, true, true]);
+    expect([4, 5, 6, 7].map((i) => g.admit(frame(i), "decided"))).toEqual([false, true, false, true]);
+    expect([8, 9, 10].map((i) => g.admit(frame(i), "none"))).toEqual([false, false, false]);
   });
 
   it("a slow drift adds up against the last decoded frame", () => {
-    const g = new ChangeGate({ step: 4, pixelDelta: 12, minChanged: 0.01, maxSkip: 100 });
-    g.admit(frame(0), false);
-    const out = [5, 10, 15].map((dv, i) => g.admit(frame(i + 1, (d) => d.fill(100 + dv)), false));
+    const g = new ChangeGate({ step: 4, pixelDelta: 12, minChanged: 0.01, maxSkip: 100, maxSkipInView: 1 });
+    g.admit(frame(0), "none");
+    const out = [5, 10, 15].map((dv, i) => g.admit(frame(i + 1, (d) => d.fill(100 + dv)), "none"));
     expect(out).toEqual([false, false, true]);
   });
 });
