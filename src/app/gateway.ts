@@ -7,7 +7,7 @@ import type { GatewayConfig } from "../config/schema.js";
 import type { DecodeResult, LumaFrame } from "../core/types.js";
 import { DecodePool } from "../decode/index.js";
 import { createVerifier, ShcChunkAssembler } from "../verify/index.js";
-import { createTrustStore, type TrustStore } from "../verify/trust/store.js";
+import { createTrustStore, type TrustStore } from "../verify/trust/index.js";
 import { createHttpServer, GatewayMetrics, type HttpServer } from "../output/http/index.js";
 import { FileSeqStore, Lane, LocalReplayGuard, RedisReplayGuard, recentQuantiles, type ReplayGuard } from "../lane/index.js";
 import type { Spawner } from "../ingest/index.js";
