@@ -131,7 +131,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
       if (trustTimer) clock.clearTimeout(trustTimer);
     });
 
-    const pool = await DecodePool.create({ ...(cfg.decode.workers ? { workers: cfg.decode.workers } : {}), deadlineMs: cfg.decode.deadlineMs, budgetMs: cfg.decode.budgetMs, passes: cfg.decode.passes, logger: opts.logger });
+    const pool = await DecodePool.create({ ...(cfg.decode.workers ? { workers: cfg.decode.workers } : {}), deadlineMs: cfg.decode.deadlineMs, budgetMs: cfg.decode.budgetMs, escalateIntervalMs: cfg.decode.escalateIntervalMs, passes: cfg.decode.passes, logger: opts.logger });
     undo.push(() => pool.close());
 
     const cameras = createCameraRig({ cameras: cfg.cameras, lanes, pool, metrics, logger: opts.logger, clock, ...(opts.spawner ? { spawner: opts.spawner } : {}), ...(opts.changeGate !== undefined ? { changeGate: opts.changeGate } : {}), ...(opts.onFrame ? { onFrame: opts.onFrame } : {}), ...(opts.onDecoded ? { onDecoded: opts.onDecoded } : {}) });
