@@ -29,7 +29,8 @@ const COUNTS = (process.env.BENCH_E2E_CAMERAS ?? "1,2,4,8").split(",").map(Numbe
 const MEASURE_S = Number(process.env.BENCH_E2E_SECONDS ?? 60);
 const WORK = ".tmp/bench-e2e";
 // What ingest asks ffmpeg for: yuv420p (default: no swscale pass) or gray (a third less pipe traffic).
-const PIXFMT = process.env.BENCH_E2E_PIXFMT === "gray" ? "gray" : "yuv420p";
+// Default: what a camera gets by default (the cheapest measured in bench:ingest).
+const PIXFMT = (["gray", "yuv420p", "yplane"] as const).find((p) => p === process.env.BENCH_E2E_PIXFMT) ?? "yplane";
 // Decode settings under test (default: the product defaults), e.g. BENCH_E2E_DECODE='{"budgetMs":12}'.
 const DECODE = JSON.parse(process.env.BENCH_E2E_DECODE ?? "{}") as Record<string, unknown>;
 

@@ -37,7 +37,12 @@ export function downscale2Into(src: LumaView, dst: Uint8Array): { width: number;
   return { width: w, height: h };
 }
 
-/** Bilinear crop-and-scale: small codes near the binarizer's limit (2 px modules) read after 2x. */
+/**
+ * Bilinear crop-and-scale: small codes near the binarizer's limit (2 px modules) read after 2x.
+ * Runs on most frames of a camera that recently showed a code (the hint crop), so the column
+ * sample positions and weights are computed once per call, not once per pixel, and the weights
+ * are 8-bit fixed point: the per-pixel loop is integer adds and shifts only.
+ */
 export function cropScaleInto(src: LumaView, rect: Rect, scale: number, dst: Uint8Array): { width: number; height: number } {
   const w = Math.max(1, Math.round(rect.w * scale));
   const h = Math.max(1, Math.round(rect.h * scale));
@@ -45,22 +50,31 @@ export function cropScaleInto(src: LumaView, rect: Rect, scale: number, dst: Uin
   const maxX = src.width - 1;
   const maxY = src.height - 1;
   const inv = 1 / scale;
+  const x0s = new Int32Array(w);
+  const x1s = new Int32Array(w);
+  const wxs = new Int32Array(w);
+  for (let x = 0; x < w; x++) {
+    const fx = Math.min(maxX, Math.max(0, rect.x + (x + 0.5) * inv - 0.5));
+    const x0 = Math.floor(fx);
+    x0s[x] = x0;
+    x1s[x] = Math.min(maxX, x0 + 1);
+    wxs[x] = Math.round((fx - x0) * 256);
+  }
   for (let y = 0; y < h; y++) {
     const fy = Math.min(maxY, Math.max(0, rect.y + (y + 0.5) * inv - 0.5));
     const y0 = Math.floor(fy);
     const y1 = Math.min(maxY, y0 + 1);
-    const wy = fy - y0;
+    const wy = Math.round((fy - y0) * 256);
     const r0 = y0 * stride;
     const r1 = y1 * stride;
     const d = y * w;
     for (let x = 0; x < w; x++) {
-      const fx = Math.min(maxX, Math.max(0, rect.x + (x + 0.5) * inv - 0.5));
-      const x0 = Math.floor(fx);
-      const x1 = Math.min(maxX, x0 + 1);
-      const wx = fx - x0;
-      const top = data[r0 + x0]! + (data[r0 + x1]! - data[r0 + x0]!) * wx;
-      const bot = data[r1 + x0]! + (data[r1 + x1]! - data[r1 + x0]!) * wx;
-      dst[d + x] = (top + (bot - top) * wy + 0.5) | 0;
+      const a = x0s[x]!;
+      const b = x1s[x]!;
+      const wx = wxs[x]!;
+      const top = (data[r0 + a]! << 8) + (data[r0 + b]! - data[r0 + a]!) * wx;
+      const bot = (data[r1 + a]! << 8) + (data[r1 + b]! - data[r1 + a]!) * wx;
+      dst[d + x] = ((top << 8) + (bot - top) * wy + 32768) >> 16;
     }
   }
   return { width: w, height: h };
