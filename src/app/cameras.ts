@@ -8,6 +8,7 @@ import type { GatewayMetrics } from "../output/metrics/index.js";
 import type { CameraInfo } from "../output/http/index.js";
 import type { Lane } from "../lane/index.js";
 import { ChangeGate, DEFAULT_GATE, type ChangeGateOptions } from "./change-gate.js";
+import type { FrameBuffers } from "../core/frame-buffers.js";
 
 /** Display snapshots need an untransferred frame; copying one per second per camera is enough. */
 const SNAPSHOT_EVERY_MS = 1000;
@@ -31,6 +32,8 @@ export interface CameraRigOptions {
   logger: Logger;
   clock?: Clock;
   spawner?: Spawner;
+  /** Frame buffer recycler shared with the decode pool. */
+  buffers?: FrameBuffers;
   /** Skip decoding frames with no change (see change-gate.ts); on unless false. */
   changeGate?: ChangeGateOptions | false;
   /** Taps on the frame path (bench): a frame before it is handed (transferred) to the pool, and each decode result. */
@@ -59,7 +62,10 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
       const snap = snapshots.get(cam.id);
       if (!snap || frame.receivedAt - snap.receivedAt >= SNAPSHOT_EVERY_MS) snapshots.set(cam.id, { ...frame, data: frame.data.slice() });
       o.onFrame?.(frame);
-      if (gate && !gate.admit(frame, lane?.codesInView() ?? "none")) return;
+      if (gate && !gate.admit(frame, lane?.codesInView() ?? "none")) {
+        o.buffers?.give(frame.data);
+        return;
+      }
       submitted.set(cam.id, (submitted.get(cam.id) ?? 0) + 1);
       o.pool
         .submit(frame)
@@ -71,7 +77,7 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
         })
         .catch((e: unknown) => log.warn({ camera: cam.id, err: (e as Error).message }, "frame not decoded"));
     };
-    const sup = new CameraSupervisor(cam, { logger: o.logger, onFrame, ...(o.clock ? { clock: o.clock } : {}), ...(o.spawner ? { spawner: o.spawner } : {}) });
+    const sup = new CameraSupervisor(cam, { logger: o.logger, onFrame, ...(o.buffers ? { allocFrame: (n: number) => o.buffers!.take(n) } : {}), ...(o.clock ? { clock: o.clock } : {}), ...(o.spawner ? { spawner: o.spawner } : {}) });
     sup.on("state", (state: string) => lane?.setCameraUp(cam.id, state === "online"));
     return sup;
   });

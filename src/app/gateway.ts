@@ -1,3 +1,4 @@
+import { FrameBuffers } from "../core/frame-buffers.js";
 import type { Cluster, Redis } from "ioredis";
 import { systemClock, type Clock, type TimerHandle } from "../core/clock.js";
 import { GatewayBus } from "../core/bus.js";
@@ -131,10 +132,11 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
       if (trustTimer) clock.clearTimeout(trustTimer);
     });
 
-    const pool = await DecodePool.create({ ...(cfg.decode.workers ? { workers: cfg.decode.workers } : {}), deadlineMs: cfg.decode.deadlineMs, budgetMs: cfg.decode.budgetMs, escalateIntervalMs: cfg.decode.escalateIntervalMs, passes: cfg.decode.passes, logger: opts.logger });
+    const buffers = new FrameBuffers();
+    const pool = await DecodePool.create({ ...(cfg.decode.workers ? { workers: cfg.decode.workers } : {}), deadlineMs: cfg.decode.deadlineMs, budgetMs: cfg.decode.budgetMs, escalateIntervalMs: cfg.decode.escalateIntervalMs, passes: cfg.decode.passes, logger: opts.logger, recycle: (b) => buffers.give(b) });
     undo.push(() => pool.close());
 
-    const cameras = createCameraRig({ cameras: cfg.cameras, lanes, pool, metrics, logger: opts.logger, clock, ...(opts.spawner ? { spawner: opts.spawner } : {}), ...(opts.changeGate !== undefined ? { changeGate: opts.changeGate } : {}), ...(opts.onFrame ? { onFrame: opts.onFrame } : {}), ...(opts.onDecoded ? { onDecoded: opts.onDecoded } : {}) });
+    const cameras = createCameraRig({ cameras: cfg.cameras, lanes, pool, buffers, metrics, logger: opts.logger, clock, ...(opts.spawner ? { spawner: opts.spawner } : {}), ...(opts.changeGate !== undefined ? { changeGate: opts.changeGate } : {}), ...(opts.onFrame ? { onFrame: opts.onFrame } : {}), ...(opts.onDecoded ? { onDecoded: opts.onDecoded } : {}) });
     undo.push(() => cameras.stop());
 
     const laneOf = (id: string): Lane => {

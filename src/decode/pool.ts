@@ -25,6 +25,8 @@ export interface DecodePoolOptions {
   passes: readonly DecodePassName[];
   /** Under backlog, a camera's frames get the full budget at most once per this interval (0 = always). */
   escalateIntervalMs?: number;
+  /** Receives frame buffers the pool is done with (returned by a worker, or superseded), for reuse. */
+  recycle?: (data: Uint8Array) => void;
   logger?: Logger;
 }
 
@@ -95,6 +97,7 @@ export class DecodePool {
       const old = this.pending.get(frame.cameraId);
       if (old) {
         cam.dropped++;
+        this.opts.recycle?.(old.frame.data);
         old.resolve(null);
       }
       // Map.set on an existing key keeps its place, so a busy camera cannot push others back.
@@ -189,6 +192,7 @@ export class DecodePool {
     if (!job || job.id !== msg.id) return;
     clearTimeout(job.timer);
     slot.job = undefined;
+    if (msg.data) this.opts.recycle?.(msg.data);
     const f = job.pending.frame;
     const cam = this.stats_.camera(f.cameraId);
     cam.lastDecodeMs = msg.decodeMs;

@@ -25,4 +25,4 @@ export interface DecodeJob {
 export type WorkerMessage =
   | { type: "ready" }
   | { type: "init-failed"; code: string; message: string }
-  | { type: "result"; id: number; codes: DecodedCode[]; passes: DecodePassName[]; foundBy?: DecodePassName; decodeMs: number };
+  | { type: "result"; id: number; codes: DecodedCode[]; passes: DecodePassName[]; foundBy?: DecodePassName; decodeMs: number; /** The frame buffer, transferred back for reuse. */ data?: Uint8Array };

@@ -13,8 +13,8 @@ const init = workerData as WorkerInit;
 const port = parentPort;
 if (!port) throw new Error("decode worker must run in a worker thread");
 
-function post(msg: WorkerMessage): void {
-  port!.postMessage(msg);
+function post(msg: WorkerMessage, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(msg, transfer);
 }
 
 try {
@@ -25,7 +25,8 @@ try {
     if (init.allowFaults && job.fault === "hang") for (;;);
     if (init.allowFaults && job.fault === "throw") throw new Error("injected decode fault");
     const out = runStrategy(img, { frame: job, passes: job.passes, budgetMs: job.budgetMs, ...(job.hint ? { hint: job.hint } : {}) }, costs);
-    post({ type: "result", id: job.id, codes: out.codes, passes: out.passes, decodeMs: out.decodeMs, ...(out.foundBy ? { foundBy: out.foundBy } : {}) });
+    // The frame buffer goes back to the main thread for reuse: all passes are done with it.
+    post({ type: "result", id: job.id, codes: out.codes, passes: out.passes, decodeMs: out.decodeMs, data: job.data, ...(out.foundBy ? { foundBy: out.foundBy } : {}) }, [job.data.buffer as ArrayBuffer]);
   });
   post({ type: "ready" });
 } catch (e) {

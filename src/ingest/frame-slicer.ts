@@ -11,6 +11,7 @@ export class FrameSlicer {
     private readonly frameBytes: number,
     private readonly keepBytes: number,
     private readonly onFrame: (luma: Uint8Array) => void,
+    private readonly alloc: (bytes: number) => Uint8Array = (n) => new Uint8Array(n),
   ) {
     if (keepBytes > frameBytes || frameBytes <= 0) throw new RangeError(`bad frame layout ${keepBytes}/${frameBytes}`);
   }
@@ -18,7 +19,7 @@ export class FrameSlicer {
   push(chunk: Uint8Array): void {
     let off = 0;
     while (off < chunk.length) {
-      this.buf ??= new Uint8Array(this.keepBytes);
+      this.buf ??= this.alloc(this.keepBytes);
       const take = Math.min(this.frameBytes - this.filled, chunk.length - off);
       if (this.filled < this.keepBytes) {
         const n = Math.min(take, this.keepBytes - this.filled);

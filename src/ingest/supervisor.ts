@@ -22,6 +22,8 @@ export interface SupervisorDeps {
   onFrame: (frame: LumaFrame) => void;
   /** 0 <= r < 1, for backoff jitter; injected for deterministic tests. */
   random?: () => number;
+  /** Where frame buffers come from (a recycler in the daemon); fresh ones by default. */
+  allocFrame?: (bytes: number) => Uint8Array;
 }
 
 /** One ffmpeg process and everything that belongs to it; handlers compare against `cur`. */
@@ -169,7 +171,7 @@ export class CameraSupervisor extends EventEmitter {
     this.cur = run;
     this.burst.reset();
     this.setState(this.failed ? "failed" : "starting");
-    const slicer = new FrameSlicer(this.layout.frameBytes, this.layout.lumaBytes, (luma) => this.onLuma(run, luma));
+    const slicer = new FrameSlicer(this.layout.frameBytes, this.layout.lumaBytes, (luma) => this.onLuma(run, luma), this.deps.allocFrame);
     const args = ffmpegArgs(this.camera, inputUrl(this.camera));
     try {
       run.proc = this.spawner(this.camera.ffmpegPath, args);
