@@ -6,7 +6,7 @@ import { moduleLogger, type Logger } from "../../core/logger.js";
 import type { LaneStatus, LumaFrame } from "../../core/types.js";
 import type { GatewayConfig } from "../../config/schema.js";
 import type { TrustStatus } from "../../verify/trust/types.js";
-import type { GatewayMetrics } from "../metrics/index.js";
+import type { CameraStats, GatewayMetrics } from "../metrics/index.js";
 import { buildAdminServer, type AdminActions } from "./admin.js";
 import { LaneHub } from "./lane-hub.js";
 import { holdMs, laneView, type LaneDisplayConfig, type LaneView } from "./lane-view.js";
@@ -17,16 +17,8 @@ import { SnapshotCache } from "./snapshot.js";
 import { loadStaticFiles } from "./static-files.js";
 import { registerPublicRoutes } from "./routes.js";
 
-export interface CameraInfo {
-  id: string;
-  lane: string;
-  /** Ingest supervisor state; "online" means frames are arriving. */
-  state: string;
-  fpsIn: number;
-  framesDropped: number;
-  lastFrameAgeMs?: number;
-  reconnectsLastHour: number;
-  stallsLastHour: number;
+/** A camera as the dashboard shows it: what /metrics needs, plus its (masked) URL. */
+export interface CameraInfo extends CameraStats {
   /** Shown masked; never with credentials. */
   url: string;
 }

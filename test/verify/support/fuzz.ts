@@ -7,17 +7,7 @@ import { sigStructure } from "../../../src/verify/codec/cose.js";
 import { encodeCbor } from "../../../src/verify/pass/issue-pass.js";
 import { jwsToNumeric } from "../../../src/verify/shc/numeric.js";
 
-/** mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from "../../../scripts/frames-render.js";
 
 export type Rand = () => number;
 export const int = (r: Rand, n: number) => Math.floor(r() * n);
