@@ -78,7 +78,10 @@ describe("Redis stopped and restarted while verdicts flow", () => {
     const ledgerIds = ledgerFiles.flatMap((f) => readFileSync(f, "utf8").split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id));
     redis.disconnect();
 
-    console.log(`[events] redis outage test: emitted=${emitted} ledger=${ledgerIds.length} stream=${streamIds.length} unique=${new Set(streamIds).size} dropped=${stats.dropped} outages=${JSON.stringify(outages)}`);
+    // Names the first duplicated ids (stream position and entry id) so a failure says where it happened.
+    const firstAt = new Map<string, number>();
+    const dups = entries.flatMap(([sid], i) => (firstAt.has(streamIds[i]!) ? [`${streamIds[i]}@${i}/${sid} first@${firstAt.get(streamIds[i]!)}`] : (firstAt.set(streamIds[i]!, i), [])));
+    console.log(`[events] redis outage test: dups=${dups.length} ${dups.slice(0, 3).join(" ")} emitted=${emitted} ledger=${ledgerIds.length} stream=${streamIds.length} unique=${new Set(streamIds).size} dropped=${stats.dropped} outages=${JSON.stringify(outages)}`);
     expect(verifyLedgerFiles(ledgerFiles).ok).toBe(true);
     expect(ledgerIds.length).toBe(emitted);
     expect(new Set(streamIds).size).toBe(streamIds.length);

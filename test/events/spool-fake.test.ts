@@ -13,7 +13,7 @@ class FakeRedis extends EventEmitter {
   hang = false;
   held: Array<() => void> = [];
   calls = 0;
-  evalsha(_sha: string, _nkeys: number, _stream: string, _marker: string, _ttl: number, _maxLen: number, ...rec: (string | number)[]): Promise<number> {
+  evalsha(_sha: string, _nkeys: number, _stream: string, _marker: string, _ids: string, _ttl: number, _maxLen: number, ...rec: (string | number)[]): Promise<number> {
     this.calls++;
     const run = () => {
       let added = 0;
