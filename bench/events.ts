@@ -10,7 +10,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -20,20 +19,10 @@ import { createEventSpool, type FsyncPolicy } from "../src/output/events/spool.j
 import { createRedisClient } from "../src/output/events/redis-client.js";
 import { toWireEvent } from "../src/output/events/wire.js";
 import { printTable, summarize, writeResults, type Summary } from "./lib/stats.js";
+import { freePort } from "./lib/net.js";
 
 const work = mkdtempSync(join(tmpdir(), "cpgw-bench-events-"));
 let redisProc: ChildProcess | undefined;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
 
 async function startRedis(port: number): Promise<void> {
   redisProc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", work], { stdio: "ignore" });

@@ -2,7 +2,7 @@
  * Against a real GStreamer RTSP server on 127.0.0.1 and the real ffmpeg. No timed assertions:
  * tests wait for conditions with generous timeouts and check texts, counts and frame clocks.
  */
-import { createServer } from "node:net";
+import { freePort } from "../../bench/lib/net.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { LumaFrame } from "../../src/core/types.js";
 import { DecodePool } from "../../src/decode/index.js";
@@ -174,13 +174,7 @@ describe("ingest against a real RTSP server", () => {
   });
 
   it("backs off against an unreachable URL without a busy loop", async () => {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer();
-      s.listen(0, "127.0.0.1", () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const cam = camera("u1", `rtsp://127.0.0.1:${port}/nothing`, { backoffInitialMs: 200, backoffMaxMs: 800 });
     const t0 = performance.now();
     cam.sup.start();

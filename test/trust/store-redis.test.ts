@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { freePort } from "../../bench/lib/net.js";
 import { writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -150,7 +150,7 @@ describe("trust store with a shared Redis cache", () => {
   });
 
   it("works on local state when Redis is unreachable, and says so once", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const dead = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 500 });
     dead.on("error", () => undefined); // the gateway owns the client and its error listener
     try {
@@ -172,10 +172,3 @@ describe("trust store with a shared Redis cache", () => {
   });
 });
 
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}

@@ -6,27 +6,11 @@ import type { VerdictEvent } from "../../core/types.js";
  * mistake (a payload, a holder name) can never ride along; free-text-looking values in code
  * fields are replaced, because a reason or rule id is always a stable code.
  */
-export interface WireEvent {
-  id: string;
-  gatewayId: string;
-  lane: string;
-  cameraId: string;
-  seq: number;
-  at: number;
-  verdict: VerdictEvent["verdict"];
-  reason: string;
-  format: VerdictEvent["format"];
-  kid?: string;
-  issuer?: string;
-  validFrom?: number;
-  validUntil?: number;
-  credentialHash?: string;
-  ruleId?: string;
-  trustVersion?: string;
-  payloadHash: string;
-  frameToVerdictMs: number;
-  firstSeenToVerdictMs: number;
-}
+export type WireEvent = Pick<
+  VerdictEvent,
+  | "id" | "gatewayId" | "lane" | "cameraId" | "seq" | "at" | "verdict" | "reason" | "format" | "kid" | "issuer"
+  | "validFrom" | "validUntil" | "credentialHash" | "ruleId" | "trustVersion" | "payloadHash" | "frameToVerdictMs" | "firstSeenToVerdictMs"
+>;
 
 const CODE = /^[A-Za-z0-9_.:-]{1,64}$/;
 const MAX_TEXT = 256;
