@@ -38,15 +38,46 @@ describe("config", () => {
     expect(problems).toContain("bogus: unknown key (got '1')");
     expect(problems).toContain("gateway.colour: unknown key (got 'blue')");
     expect(problems.some((p) => p.startsWith("gateway.id:") && p.endsWith("(got 'gw 1')"))).toBe(true);
-    expect(problems.some((p) => p.startsWith("cameras.0.fps:") && p.endsWith("(got '500')"))).toBe(true);
-    expect(problems).toContain("cameras.0.url: required when source is rtsp (got nothing)");
-    expect(problems).toContain("cameras.0.lane: no lane with this id (got 'nowhere')");
+    expect(problems.some((p) => p.startsWith("cameras[cam1].fps:") && p.endsWith("(got '500')"))).toBe(true);
+    expect(problems).toContain("cameras[cam1].url: required when source is rtsp (got nothing)");
+    expect(problems).toContain("cameras[cam1].lane: no lane with this id (got 'nowhere')");
   });
 
   it("masks credentials of an invalid camera URL in the problem text", () => {
     const problems = problemsOf(() => parseConfig({ lanes: [{ id: "l1" }], cameras: [{ id: "c1", lane: "l1", url: "http://admin:topsecret@10.0.0.9/x" }] }));
-    expect(problems.join("\n")).toContain("cameras.0.url");
+    expect(problems.join("\n")).toContain("cameras[c1].url");
     expect(problems.join("\n")).not.toContain("topsecret");
+  });
+
+  it("suggests the nearest known key for a misspelt one", () => {
+    const problems = problemsOf(() => parseConfig({ lanes: [{ id: "l1", flagHoldMS: 9000 }], decode: { budgetMS: 30 }, bogus: 1 }));
+    expect(problems).toContain("lanes[l1].flagHoldMS: unknown key, did you mean 'flagHoldMs'? (got '9000')");
+    expect(problems).toContain("decode.budgetMS: unknown key, did you mean 'budgetMs'? (got '30')");
+    expect(problems).toContain("bogus: unknown key (got '1')");
+  });
+
+  it("never prints a secret that fails validation (finding: a too-short token was echoed)", () => {
+    const token = "short-tok9";
+    const problems = problemsOf(() => parseConfig({ server: { admin: { token } }, gateway: { hashSalt: "salt123" } }));
+    const text = problems.join("\n");
+    expect(text).toContain("server.admin.token:");
+    expect(text).toContain("gateway.hashSalt:");
+    expect(text).not.toContain(token);
+    expect(text).not.toContain("salt123");
+    // Registered before validation, so a log line that carries it later is masked too.
+    expect(secretMasker.mask(`token=${token}`)).toBe("token=***");
+  });
+
+  it("never prints a secret from the environment that fails validation", () => {
+    const problems = problemsOf(() => parseConfig({ gateway: { hashSalt: "${SALT_TOO_SHORT}" } }, { SALT_TOO_SHORT: "tiny-salt" }));
+    expect(problems.join("\n")).toContain("gateway.hashSalt:");
+    expect(problems.join("\n")).not.toContain("tiny-salt");
+  });
+
+  it("refuses an empty file and a file that is not a mapping", () => {
+    expect(problemsOf(() => parseConfig(null))[0]).toMatch(/file is empty/);
+    expect(problemsOf(() => parseConfig("just text"))[0]).toMatch(/expected a mapping of sections \(got string\)/);
+    expect(problemsOf(() => parseConfig([1, 2]))[0]).toMatch(/\(got a list\)/);
   });
 
   it("substitutes ${ENV} and registers the value for masking", () => {

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import type { z } from "zod";
-import { configSchema, type GatewayConfig } from "./schema.js";
+import { configSchema, configJsonSchema, type GatewayConfig } from "./schema.js";
+import { formatIssues, secretsIn } from "./issues.js";
 import { substituteEnv } from "./env.js";
-import { secretMasker, maskUrl } from "../core/mask.js";
+import { secretMasker } from "../core/mask.js";
 import { GatewayError } from "../core/errors.js";
 
 export class ConfigError extends GatewayError {
@@ -15,51 +15,23 @@ export class ConfigError extends GatewayError {
   }
 }
 
-function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
-  let v: unknown = root;
-  for (const k of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<PropertyKey, unknown>)[k as string];
-  }
-  return v;
-}
-
-function show(v: unknown): string {
-  if (v === undefined) return "nothing";
-  const s = typeof v === "string" ? v : JSON.stringify(v);
-  // Config errors go to the terminal and to logs: a bad camera URL must not print its password.
-  const masked = maskUrl(s);
-  return `'${masked.length > 60 ? masked.slice(0, 57) + "..." : masked}'`;
-}
-
-/** Every problem at once, as `path: problem (got 'value')`. */
-export function formatIssues(issues: z.core.$ZodIssue[], input: unknown): string[] {
-  const out: string[] = [];
-  for (const issue of issues) {
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) {
-        const p = [...issue.path, key];
-        out.push(`${p.join(".")}: unknown key (got ${show(valueAt(input, p))})`);
-      }
-      continue;
-    }
-    const p = issue.path.join(".") || "(root)";
-    out.push(`${p}: ${issue.message} (got ${show(valueAt(input, issue.path))})`);
-  }
-  return out;
-}
-
-/** Validates an already-parsed object (after env substitution). Secrets are registered with the log masker. */
+/** Validates an already-parsed object (after env substitution). Secrets are registered with the log masker first. */
 export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  const sub = substituteEnv(raw ?? {}, env);
+  if (raw === null || raw === undefined) {
+    // An empty file parses as null: almost always a wrong path or a truncated copy, never intended.
+    throw new ConfigError(["(root): the file is empty; an empty config would run nothing (write `{}` for all defaults)"], "GW_CONFIG_INVALID");
+  }
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ConfigError([`(root): expected a mapping of sections (got ${Array.isArray(raw) ? "a list" : typeof raw})`], "GW_CONFIG_INVALID");
+  }
+  const sub = substituteEnv(raw, env);
+  // Secrets are registered before validation: a token that is too short is still a token, and
+  // the problem text that says so must not print it.
+  secretMasker.add(...sub.substituted, ...secretsIn(sub.value));
   const result = configSchema.safeParse(sub.value);
-  const problems = [...sub.problems, ...(result.success ? [] : formatIssues(result.error.issues, sub.value))];
+  const problems = [...sub.problems, ...(result.success ? [] : formatIssues(result.error.issues, sub.value, configJsonSchema(), (s) => secretMasker.mask(s)))];
   if (problems.length > 0) throw new ConfigError(problems, sub.problems.length && result.success ? "GW_CONFIG_ENV_MISSING" : "GW_CONFIG_INVALID");
-  secretMasker.add(...sub.substituted);
-  const cfg = result.data!;
-  secretMasker.add(cfg.gateway.hashSalt, cfg.server.admin.token, cfg.mqtt?.password);
-  for (const c of cfg.cameras) secretMasker.add(c.password);
-  return cfg;
+  return result.data!;
 }
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {

@@ -1,34 +1,128 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { loadConfigFile } from "../../src/config/load.js";
+import { preflight } from "../../src/config/preflight.js";
 
 const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
   spawnSync(process.execPath, ["bin/checkpoint-gateway.js", ...args], { encoding: "utf8", env: { ...process.env, ...env } });
 
-describe("checkpoint-gateway config check", () => {
-  const dir = mkdtempSync(join(tmpdir(), "cfgcli-"));
+const dir = mkdtempSync(join(tmpdir(), "cfgcli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("exits 2 and prints every problem for an invalid file", () => {
+let n = 0;
+/** Writes a config whose listeners use port 0, so the checks do not depend on what else runs here. */
+function write(body: string): string {
+  const f = join(dir, `c${n++}.yaml`);
+  writeFileSync(f, `gateway: { stateDir: ${JSON.stringify(join(dir, "state"))} }\nserver: { listen: { host: 127.0.0.1, port: 0 } }\n${body}`);
+  return f;
+}
+const oneCamera = "lanes:\n  - id: l1\ncameras:\n  - id: c1\n    lane: l1\n    url: rtsp://127.0.0.1/y\n";
+
+describe("checkpoint-gateway config check", () => {
+  it("exits 2 and prints every problem for an invalid file, naming list items by id", () => {
     const f = join(dir, "bad.yaml");
     writeFileSync(f, "lanes:\n  - id: l1\n    speed: 3\ncameras:\n  - id: c1\n    lane: l9\n    url: rtsp://x/y\n");
     const r = cli(["config", "check", f]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain("lanes.0.speed: unknown key (got '3')");
-    expect(r.stderr).toContain("cameras.0.lane: no lane with this id (got 'l9')");
+    expect(r.stderr).toContain("lanes[l1].speed: unknown key (got '3')");
+    expect(r.stderr).toContain("cameras[c1].lane: no lane with this id (got 'l9')");
   });
 
   it("exits 0 for a valid file with ${ENV} secrets", () => {
-    const f = join(dir, "good.yaml");
-    writeFileSync(f, "lanes:\n  - id: l1\ncameras:\n  - id: c1\n    lane: l1\n    url: rtsp://127.0.0.1/y\n    password: ${CAM_PW}\n");
+    const f = write(oneCamera + "    password: ${CAM_PW}\n");
     const r = cli(["config", "check", f], { CAM_PW: "pw-from-env" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("ok (1 cameras, 1 lanes)");
   });
 
-  it("exits 64 on an unknown command", () => {
+  it("exits 2 for an empty file", () => {
+    const f = join(dir, "empty.yaml");
+    writeFileSync(f, "");
+    const r = cli(["config", "check", f]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("the file is empty");
+  });
+
+  it("exits 2 when the trust root key is missing, unreadable as a key, or garbage", () => {
+    const garbage = join(dir, "garbage.jwk");
+    writeFileSync(garbage, "{ not json");
+    const pem = join(dir, "notakey.pem");
+    writeFileSync(pem, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n");
+    const list = join(dir, "list.jws");
+    writeFileSync(list, "a.b.c");
+    const f = write(
+      oneCamera +
+        `trust:\n  lists:\n    - { source: ${list}, rootKey: ${join(dir, "missing.jwk")} }\n    - { source: ${list}, rootKey: ${garbage} }\n    - { source: ${list}, rootKey: ${pem} }\n    - { source: ${join(dir, "nolist.jws")}, rootKey: ${garbage} }\n`,
+    );
+    const r = cli(["config", "check", f]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("trust.lists[0].rootKey: no such file or directory");
+    expect(r.stderr).toContain("trust.lists[1].rootKey: root key file is not valid JSON");
+    expect(r.stderr).toContain("trust.lists[2].rootKey: root key is neither a JWK nor a PEM public key");
+    expect(r.stderr).toContain("trust.lists[3].source: no such file or directory");
+  });
+
+  it("exits 2 for a missing clip, a lane without cameras, a URL without scheme and a missing ffmpeg", () => {
+    const f = write(
+      "lanes: [{ id: l1 }, { id: l2 }]\n" +
+        `cameras:\n  - { id: c1, lane: l1, source: file, file: ${join(dir, "nope.ts")} }\n  - { id: c2, lane: l1, url: rtsp://127.0.0.1/x, ffmpegPath: /nonexistent/ffmpeg }\n` +
+        "mqtt: { url: 10.0.0.6:1883 }\nredis: { url: localhost:6379 }\n",
+    );
+    const r = cli(["config", "check", f]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("cameras[c1].file: no such file or directory");
+    expect(r.stderr).toContain("lanes[l2]: no camera watches this lane");
+    expect(r.stderr).toContain("mqtt.url: must start with mqtt://, mqtts://, ws:// or wss:// (got '10.0.0.6:1883')");
+    expect(r.stderr).toContain("redis.url: must start with redis:// or rediss://");
+    expect(r.stderr).toContain("ffmpeg executable not found (got '/nonexistent/ffmpeg')");
+  });
+
+  it("exits 2 when a listener's port is taken, and when the state dir is a file", async () => {
+    const busy: Server = createServer();
+    await new Promise<void>((ok) => busy.listen(0, "127.0.0.1", ok));
+    const port = (busy.address() as { port: number }).port;
+    const file = join(dir, "a-file");
+    writeFileSync(file, "x");
+    const f = join(dir, "port.yaml");
+    writeFileSync(f, `gateway: { stateDir: ${file} }\nserver: { listen: { host: 127.0.0.1, port: ${port} } }\n${oneCamera}`);
+    const r = cli(["config", "check", f]);
+    busy.close();
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`server.listen: port already in use (got '127.0.0.1:${port}')`);
+    expect(r.stderr).toContain("gateway.stateDir: not a directory");
+  });
+
+  it("--connect exits 3 naming what does not answer, 0 when the real Redis and Mosquitto answer", async () => {
+    const closed: Server = createServer();
+    await new Promise<void>((ok) => closed.listen(0, "127.0.0.1", ok));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise<void>((ok) => closed.close(() => ok()));
+    const down = write(oneCamera + `redis: { url: "redis://:pw-secret@127.0.0.1:${port}/0" }\n`);
+    const r = cli(["config", "check", "--connect", down]);
+    expect(r.stderr).toContain(`redis (127.0.0.1:${port}): cannot connect (ECONNREFUSED)`);
+    expect(r.stderr).not.toContain("pw-secret");
+    expect(r.status).toBe(3);
+
+    mkdirSync(join(dir, "state"), { recursive: true });
+    const up = write("lanes: [{ id: l1 }]\ncameras: [{ id: c1, lane: l1, source: synthetic }]\nredis: { url: redis://127.0.0.1:6379 }\nmqtt: { url: mqtt://127.0.0.1:1883 }\n");
+    const ok = cli(["config", "check", "--connect", up]);
+    expect(ok.stderr).toBe("");
+    expect(ok.stdout).toContain("all reachable");
+    expect(ok.status).toBe(0);
+  });
+
+  it("the shipped demo config passes the preflight as it is (npm start must work)", async () => {
+    const report = await preflight(loadConfigFile("config/demo.yaml", {}), { skipPorts: true });
+    expect(report).toEqual({ problems: [], unreachable: [] });
+  });
+
+  it("exits 64 on an unknown command or option", () => {
     expect(cli(["frobnicate"]).status).toBe(64);
+    expect(cli(["config", "check", "--bogus", "x.yaml"]).status).toBe(64);
   });
 });

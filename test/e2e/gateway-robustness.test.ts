@@ -48,8 +48,8 @@ describe("gateway wiring", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("GW_CONFIG_INVALID");
     expect(r.stderr).toContain("bogus: unknown key");
-    expect(r.stderr).toContain("cameras.0.lane: no lane with this id");
-    expect(r.stderr).toContain("cameras.0.file: required when source is file");
+    expect(r.stderr).toContain("cameras[c1].lane: no lane with this id");
+    expect(r.stderr).toContain("cameras[c1].file: required when source is file");
   });
 
   it("run: an unknown option is a usage error (64)", () => {
@@ -68,6 +68,6 @@ describe("run: a config that validates but cannot be used", () => {
     const r = spawnSync(process.execPath, ["bin/checkpoint-gateway.js", "run", "--config", cfg], { encoding: "utf8" });
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("GW_CONFIG_INVALID");
-    expect(r.stderr).toContain("root key");
+    expect(r.stderr).toContain("trust.lists[0].rootKey: no such file or directory");
   });
 });

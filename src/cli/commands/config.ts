@@ -1,16 +1,35 @@
 import { loadConfigFile, ConfigError } from "../../config/load.js";
+import { preflight } from "../../config/preflight.js";
+import { parse, UsageError } from "../args.js";
 
-/** `config check FILE`: prints every problem and exits 2, or prints a short summary and exits 0. */
+const USAGE = "usage: checkpoint-gateway config check [--connect] FILE";
+
+/**
+ * `config check [--connect] FILE`: the preflight. Validates the file and runs every check `run`
+ * makes before it starts (files, keys, URL schemes, ports, lanes with cameras) without starting a
+ * camera. Exit codes: 0 ok, 2 the config is invalid or `run` would fail, 3 (`--connect` only) Redis,
+ * MQTT or a camera host could not be reached, 64 usage.
+ */
 export default async function configCommand(args: string[]): Promise<number> {
-  const [sub, file] = args;
-  if (sub !== "check" || !file) {
-    process.stderr.write("usage: checkpoint-gateway config check FILE\n");
+  let connect = false;
+  let sub: string | undefined;
+  let file: string | undefined;
+  try {
+    const { values, positionals } = parse(args, { connect: { type: "boolean" } });
+    connect = values.connect === true;
+    [sub, file] = positionals;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`${e.message}\n${USAGE}\n`);
     return 64;
   }
+  if (sub !== "check" || !file) {
+    process.stderr.write(`${USAGE}\n`);
+    return 64;
+  }
+  let cfg;
   try {
-    const cfg = loadConfigFile(file);
-    process.stdout.write(`${file}: ok (${cfg.cameras.length} cameras, ${cfg.lanes.length} lanes)\n`);
-    return 0;
+    cfg = loadConfigFile(file);
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${file}: ${e.code}\n  ${e.problems.join("\n  ")}\n`);
@@ -18,4 +37,15 @@ export default async function configCommand(args: string[]): Promise<number> {
     }
     throw e;
   }
+  const report = await preflight(cfg, { connect });
+  if (report.problems.length > 0) {
+    process.stderr.write(`${file}: GW_CONFIG_INVALID\n  ${report.problems.join("\n  ")}\n`);
+    return 2;
+  }
+  if (report.unreachable.length > 0) {
+    process.stderr.write(`${file}: valid, but not everything answers\n  ${report.unreachable.join("\n  ")}\n`);
+    return 3;
+  }
+  process.stdout.write(`${file}: ok (${cfg.cameras.length} cameras, ${cfg.lanes.length} lanes${connect ? ", all reachable" : ""})\n`);
+  return 0;
 }

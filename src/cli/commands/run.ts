@@ -1,4 +1,5 @@
 import { loadConfigFile, ConfigError } from "../../config/load.js";
+import { preflight } from "../../config/preflight.js";
 import { createLogger } from "../../core/logger.js";
 import { parse, UsageError } from "../args.js";
 
@@ -29,6 +30,13 @@ export default async function runCommand(args: string[]): Promise<number> {
       return 2;
     }
     throw e;
+  }
+  // The same preflight as `config check`: a missing key or clip, a busy port or a lane without a
+  // camera is refused here, in one message, not found one by one after cameras have started.
+  const report = await preflight(cfg);
+  if (report.problems.length > 0) {
+    process.stderr.write(`${file}: GW_CONFIG_INVALID\n  ${report.problems.join("\n  ")}\n`);
+    return 2;
   }
   // LOG_LEVEL overrides the file (config schema: log.level).
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? cfg.log.level });
