@@ -2,19 +2,29 @@
 # Build:  docker build -t checkpoint-gateway .
 # Run:    docker run -d --name cgw \
 #           -v /srv/cgw/config:/etc/checkpoint-gateway:ro -v /srv/cgw/state:/var/lib/checkpoint-gateway \
-#           -e ADMIN_TOKEN=... -p 8080:8080 checkpoint-gateway
+#           -e CPGW_ADMIN_TOKEN=... -p 8080:8080 checkpoint-gateway
 # The config must bind server.listen.host 0.0.0.0 to be reachable from outside the container, and
 # should set gateway.stateDir: /var/lib/checkpoint-gateway. Keep the admin API on 127.0.0.1 (default)
 # or publish its port only on a management network.
 
-FROM node:20-bookworm-slim AS build
+# The active Node LTS line (Node 20 reached end of life on 2026-04-30); CI tests the same version.
+ARG NODE_VERSION=26.10.0
+FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /src
+# Dependencies first, in their own layer: a source change does not re-download them.
+# --ignore-scripts: the `prepare` build needs the source, which is not copied yet.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
 # Everything the TypeScript build reads (bench/ imports test helpers); .dockerignore keeps it small.
-COPY . .
-# `npm ci` runs the `prepare` script (tsc) with dev dependencies; then they are dropped.
-RUN npm ci --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+COPY bench ./bench
+COPY scripts ./scripts
+COPY test ./test
+COPY wasm ./wasm
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:${NODE_VERSION}-bookworm-slim
 # ffmpeg reads the cameras; tini reaps ffmpeg children and forwards SIGTERM for a graceful stop.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg tini ca-certificates fonts-dejavu-core \
@@ -29,10 +39,12 @@ WORKDIR /app
 COPY --from=build /src/package.json /src/package-lock.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
-COPY --from=build /src/bin ./bin
-COPY --from=build /src/config ./config
+COPY bin ./bin
+COPY config ./config
+# The pinned zxing-wasm SHA-256 is checked at start-up against this folder.
+COPY wasm ./wasm
 # Page assets are read from the source tree at start-up (tsc copies only .ts).
-COPY --from=build /src/src/output/http/static ./src/output/http/static
+COPY src/output/http/static ./src/output/http/static
 USER gateway
 VOLUME ["/etc/checkpoint-gateway", "/var/lib/checkpoint-gateway"]
 EXPOSE 8080

@@ -2,6 +2,8 @@ import { loadConfigFile, ConfigError } from "../../config/load.js";
 import { preflight } from "../../config/preflight.js";
 import { createLogger } from "../../core/logger.js";
 import { parse, UsageError } from "../args.js";
+import { systemClock } from "../../core/clock.js";
+import { createSystemdNotifier } from "../../output/systemd/notify.js";
 
 export const DEFAULT_CONFIG = "config/demo.yaml";
 
@@ -57,6 +59,18 @@ export default async function runCommand(args: string[]): Promise<number> {
   lines.push(`  metrics:   ${gw.urls.public}/metrics`);
   if (gw.urls.admin) lines.push(`  admin API: ${gw.urls.admin}`);
   process.stdout.write(lines.join("\n") + "\n");
+  // Under systemd (Type=notify, WatchdogSec): ready once listening, then watchdog pings.
+  let notifyFailed = false;
+  const notifier = createSystemdNotifier({
+    env: process.env,
+    pid: process.pid,
+    clock: systemClock,
+    onError: (e) => {
+      if (!notifyFailed) logger.warn({ err: e.message }, "systemd notification failed");
+      notifyFailed = true;
+    },
+  });
+  notifier?.ready(`${Object.keys(gw.urls.lanes).length} lanes`);
 
   return new Promise<number>((resolve) => {
     let stoppingSince: number | undefined;
@@ -70,6 +84,8 @@ export default async function runCommand(args: string[]): Promise<number> {
       }
       stoppingSince = performance.now();
       logger.info({ signal }, "shutdown requested");
+      notifier?.stopping();
+      notifier?.close();
       gw.close().then(
         () => resolve(0),
         (e: unknown) => {
