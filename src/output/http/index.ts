@@ -171,7 +171,9 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
         await admin.listen({ host: s.admin.listen.host, port: s.admin.listen.port });
         adminUrl = urlOf(admin.server.address() as AddressInfo);
       } else {
-        log.warn("admin API disabled: set server.admin.token to enable it");
+        // A deliberate choice in the config (the demo has no admin API), not a fault: info, so
+        // the demo's first line is the URLs, not a JSON warning.
+        log.info("admin API disabled: set server.admin.token to enable it");
       }
       log.info({ publicUrl, adminUrl }, "http listening");
       return { publicUrl, ...(adminUrl ? { adminUrl } : {}) };
