@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 export default function setup(): void {
   const root = fileURLToPath(new URL("..", import.meta.url));
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
-  execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json", "--incremental", "--tsBuildInfoFile", "dist/.tsbuildinfo"], {
+  execFileSync(process.execPath, [tsc, "-p", "tsconfig.build.json"], {
     cwd: root,
     stdio: "inherit",
   });
