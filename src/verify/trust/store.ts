@@ -97,8 +97,8 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     sources.push(new SignedListSource(l.source, root, env));
   }
   for (const c of cfg.certificates) sources.push(new CertSource(c, env));
-  for (const j of cfg.jwks) sources.push(new JwksSource(j.issuer, j.source ?? defaultJwksUrl(j.issuer), env));
-  for (const r of cfg.revocations) sources.push(new RevocationSource(r, env));
+  for (const j of cfg.jwks) sources.push(new JwksSource(j.issuer, j.source ?? defaultJwksUrl(j.issuer), env, j.allowInsecureHttp === true));
+  for (const r of cfg.revocations) sources.push(typeof r === "string" ? new RevocationSource(r, env) : new RevocationSource(r.source, env, r.allowInsecureHttp === true));
 
   const listeners = new Map<TrustEvent, Array<(...a: unknown[]) => void>>();
   const emit = (ev: TrustEvent, ...a: unknown[]) => {

@@ -50,6 +50,8 @@ export abstract class DocSource implements TrustSource {
   protected etag?: string;
   protected bodyDigest?: string;
   protected readonly remote: boolean;
+  /** Plain http allowed (signed lists, or a source configured with allowInsecureHttp). */
+  protected allowHttp = false;
   private readonly disk: DiskCopy;
 
   constructor(
@@ -127,6 +129,7 @@ export abstract class DocSource implements TrustSource {
         fetch: this.env.fetch,
         timeoutMs: this.env.timeoutMs,
         maxBytes: this.env.maxBytes,
+        allowHttp: this.allowHttp,
         ...(this.etag ? { etag: this.etag } : {}),
         ...(this.env.signal ? { signal: this.env.signal } : {}),
       });

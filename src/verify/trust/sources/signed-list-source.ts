@@ -18,6 +18,8 @@ export class SignedListSource extends DocSource {
     env: SourceEnv,
   ) {
     super("list", location, env);
+    // Signed: the root's signature protects the content, so plain http (an air-gapped site mirror) is fine.
+    this.allowHttp = true;
     this.sharedId = createHash("sha256").update(location).digest("hex").slice(0, 16);
   }
 
