@@ -105,7 +105,7 @@ export async function listContent(payload: TrustListPayload, source: string): Pr
         keys.push(dccKeyFromCertificate(cert, source, { issuer: de.issuer, ...(de.kid ? { kid: de.kid } : {}) }));
       } else {
         const se = e as Extract<typeof e, { jwks: unknown }>;
-        const imp = await shcKeysFromJwks(se.jwks, se.issuer, source);
+        const imp = shcKeysFromJwks(se.jwks, se.issuer, source);
         keys.push(...imp.keys);
         for (const s of imp.skipped) skipped.push({ entry: i, reason: `jwks key ${s.index}: ${s.reason}` });
       }

@@ -60,7 +60,7 @@ export async function parseJwksBody(
   }
   let imp;
   try {
-    imp = await shcKeysFromJwks(json, issuer, source);
+    imp = shcKeysFromJwks(json, issuer, source);
   } catch (e) {
     throw new SourceError("GW_TRUST_FETCH", "content", e instanceof TrustKeyError ? e.message : "unreadable JWKS");
   }
