@@ -7,7 +7,7 @@ import { createPublicKey, createSign, generateKeyPairSync, verify as cryptoVerif
 import { readFileSync } from "node:fs";
 import type { JsonWebKey } from "node:crypto";
 import type { Verdict } from "../src/core/types.js";
-import { createVerifier, dccKeyFromCertificate, issuePass, shcKeysFromJwks, ShcChunkAssembler } from "../src/verify/index.js";
+import { createVerifier, dccKeyFromCertificate, issuePass, parseCertificate, shcKeysFromJwks, ShcChunkAssembler } from "../src/verify/index.js";
 import { MemoryTrust } from "../src/verify/testing/memory-trust.js";
 import { printTable, summarize, writeResults } from "./lib/stats.js";
 
@@ -50,7 +50,7 @@ function main(): void {
   const trust = new MemoryTrust([{ kid: "bench-01", issuer: "VN-MOH", formats: ["pass"], key: createPublicKey(privateKey), source: "bench" }]);
   const de = dccVector("DE/2DCode/raw/1.json");
   const ch = dccVector("CH/2DCode/raw/1.json");
-  trust.add(dccKeyFromCertificate(de.cert, "bench")).add(dccKeyFromCertificate(ch.cert, "bench"));
+  trust.add(dccKeyFromCertificate(parseCertificate(de.cert), "bench")).add(dccKeyFromCertificate(parseCertificate(ch.cert), "bench"));
   const jwks = JSON.parse(readFileSync(`${SHC}/issuer/.well-known/jwks.json`, "utf8")) as { keys: JsonWebKey[] };
   for (const k of shcKeysFromJwks(jwks, SHC_ISSUER, "bench").keys) trust.add(k);
 

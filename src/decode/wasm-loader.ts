@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { prepareZXingModule, ZXING_WASM_SHA256, type ZXingReaderModule as PackageModule } from "zxing-wasm/reader";
+import { prepareZXingModule, type ZXingReaderModule as PackageModule } from "zxing-wasm/reader";
 import { GatewayError } from "../core/errors.js";
 
 /** The slice of the Emscripten module we use: the raw-luminance entry point and the heap. */
@@ -18,6 +18,17 @@ export interface ZXingReaderModule {
 
 const require = createRequire(import.meta.url);
 
+/**
+ * The reader binary we reviewed, pinned in this repository (also in wasm/zxing_reader.wasm.sha256).
+ * Not the hash the package exports: whoever can tamper with the package's binary can change that
+ * export in the same release. Upgrading zxing-wasm means re-pinning here (wasm/README.md); a test
+ * fails when package.json names another version than the pin.
+ */
+export const PINNED_ZXING_WASM = Object.freeze({
+  version: "3.1.6",
+  sha256: "5003fb4b88c4fbd1fd518a2fd8c8ad365c519e183a08c03a322dddfea3cea84e",
+});
+
 /** Absolute path of the reader binary shipped inside the installed zxing-wasm package. */
 export function locateReaderWasm(): string {
   try {
@@ -32,10 +43,10 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 /**
- * Reads the binary from disk and refuses it unless it matches the SHA-256 the package publishes:
+ * Reads the binary from disk and refuses it unless it matches the SHA-256 pinned in this repository:
  * a tampered or mismatched binary would otherwise decode (or misdecode) silently.
  */
-export function readVerifiedWasm(path = locateReaderWasm(), expectedSha256: string = ZXING_WASM_SHA256): Uint8Array {
+export function readVerifiedWasm(path = locateReaderWasm(), expectedSha256: string = PINNED_ZXING_WASM.sha256): Uint8Array {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -44,7 +55,7 @@ export function readVerifiedWasm(path = locateReaderWasm(), expectedSha256: stri
   }
   const actual = sha256Hex(bytes);
   if (actual !== expectedSha256) {
-    throw new GatewayError("GW_WASM_CHECKSUM", `zxing reader binary ${path} has sha256 ${actual}, package publishes ${expectedSha256}`);
+    throw new GatewayError("GW_WASM_CHECKSUM", `zxing reader binary ${path} has sha256 ${actual}, pinned ${expectedSha256} (zxing-wasm ${PINNED_ZXING_WASM.version}; see wasm/README.md)`);
   }
   return bytes;
 }

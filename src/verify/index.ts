@@ -6,4 +6,4 @@ export { LIMITS } from "./limits.js";
 export { firstRejectingRule, ruleProblem, type PolicyRule, type PolicyData } from "./policy.js";
 export { issuePass, claimsFromJson } from "./pass/issue-pass.js";
 export { PASS_PREFIX, type PassClaims } from "./pass/claims.js";
-export { dccKeyFromCertificate, dccKid, shcKeysFromJwks, passKeyFromJwk, jwkThumbprint } from "./keys/trust-keys.js";
+export { dccKeyFromCertificate, dccKid, jwkThumbprint, parseCertificate, passKey, shcKeysFromJwks } from "./trust/keys.js";

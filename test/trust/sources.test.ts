@@ -134,7 +134,7 @@ describe("trust store with an SHC issuer over HTTP", () => {
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
     const issuer = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/issuer`;
     const logs = captureLogs();
-    const store = await createTrustStore({ config: trustConfig({ jwks: [{ issuer }] }), stateDir: join(tmp.dir, "shc-http"), clock: new FakeClock(Date.now()), logger: logs.logger });
+    const store = await createTrustStore({ config: trustConfig({ jwks: [{ issuer, allowInsecureHttp: true }] }), stateDir: join(tmp.dir, "shc-http"), clock: new FakeClock(Date.now()), logger: logs.logger });
     try {
       await store.start();
       expect(store.view().keysForIssuer!(issuer, "shc").length).toBeGreaterThan(0);
@@ -167,7 +167,7 @@ describe("trust store with local sources", () => {
     const clock = new FakeClock(Date.now());
     const logs = captureLogs();
     const store = await createTrustStore({
-      config: trustConfig({ lists: [{ source: list, rootKey: rootFile }], certificates: [cert.pemPath], jwks: [{ issuer: SHC_ISS, source: SHC_JWKS }], revocations: [deny, denyJson] }),
+      config: trustConfig({ lists: [{ source: list, rootKey: rootFile }], certificates: [cert.pemPath], jwks: [{ issuer: SHC_ISS, source: SHC_JWKS, allowInsecureHttp: false }], revocations: [deny, denyJson] }),
       stateDir: tmp.dir,
       clock,
       logger: logs.logger,

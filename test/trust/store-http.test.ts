@@ -132,12 +132,13 @@ describe("trust store over HTTP", () => {
     expect(updates).toHaveLength(1); // 304: nothing changed, no "updated"
   });
 
-  it("starts from the disk copy when the server is down, with its original age", async () => {
-    server.body = await signedList(root.priv, 3, [(await passEntry("k-disk")).entry]);
+  it("starts from the disk copy when the server is down, as old as its signed issuedAt", async () => {
     const clock = new FakeClock(Date.now());
+    const issuedAt = clock.now() - HOUR;
+    server.body = await signedList(root.priv, 3, [(await passEntry("k-disk")).entry], { issuedAt: new Date(issuedAt).toISOString() });
     const first = await newStore(clock);
     await first.store.start();
-    const fetchedAt = first.store.status().refreshedAt!;
+    expect(first.store.status().refreshedAt).toBe(clock.now()); // its own fetch
     await first.store.stop();
     await server.stop();
 
@@ -146,7 +147,8 @@ describe("trust store over HTTP", () => {
     await store.start();
     expect(store.view().keysFor("k-disk", "pass")).toHaveLength(1);
     const st = store.status();
-    expect(st).toMatchObject({ version: "3", stale: false, refreshedAt: fetchedAt, ageMs: 2 * HOUR });
+    // Not the fetch time the disk meta file claims (anyone who can write stateDir/trust could forge it).
+    expect(st).toMatchObject({ version: "3", stale: false, refreshedAt: issuedAt, ageMs: 3 * HOUR });
     expect(st.sources[0]).toMatchObject({ ok: false, error: "GW_TRUST_FETCH:network" });
     expect(logs.codes()).toContain("GW_TRUST_FETCH");
   });

@@ -1,6 +1,6 @@
 /** Lane policy over DCC and SHC facts (the pass cases are in pass.test.ts); facts never carry identity. */
 import { describe, expect, it } from "vitest";
-import { createVerifier, dccKeyFromCertificate, firstRejectingRule, type LanePolicy } from "../../src/verify/index.js";
+import { createVerifier, dccKeyFromCertificate, firstRejectingRule, parseCertificate, type LanePolicy } from "../../src/verify/index.js";
 import { MemoryTrust } from "../../src/verify/testing/memory-trust.js";
 import { loadDccVectors } from "./support/dcc-vectors.js";
 import { readShc, SHC_AT, shcTrust } from "./support/shc.js";
@@ -9,7 +9,7 @@ const lane = (rules: LanePolicy["rules"]): LanePolicy => ({ id: "l", area: "VN-S
 
 describe("policy over DCC and SHC claims", () => {
   const vec = loadDccVectors().find((v) => v.name === "DE/2DCode/raw/1.json")!;
-  const dccTrust = new MemoryTrust([dccKeyFromCertificate(vec.certificate!, "t")]);
+  const dccTrust = new MemoryTrust([dccKeyFromCertificate(parseCertificate(vec.certificate!), "t")]);
   const dcc = createVerifier({ trust: () => dccTrust, salt: "s", clockSkewS: 0 });
   const shcT = shcTrust();
   const shc = createVerifier({ trust: () => shcT, salt: "s", clockSkewS: 0 });

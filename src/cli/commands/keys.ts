@@ -2,7 +2,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parse, UsageError } from "../args.js";
-import { jwkThumbprint } from "../../verify/keys/trust-keys.js";
+import { jwkThumbprint } from "../../verify/trust/keys.js";
 
 const USAGE = "usage: checkpoint-gateway keys generate --out DIR [--kid KID] [--issuer ID]";
 const KID = /^[A-Za-z0-9._-]{1,40}$/;

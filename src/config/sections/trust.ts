@@ -13,10 +13,27 @@ export const trustSection = z
       .describe("Our signed trust lists."),
     certificates: z.array(z.string()).default([]).describe("X.509 DSC certificates (PEM/DER files or directories) for EU DCC."),
     jwks: z
-      .array(z.strictObject({ issuer: z.string().url().describe("SHC issuer (iss)."), source: z.string().min(1).describe("JWKS file or URL; default is iss + /.well-known/jwks.json.").optional() }))
+      .array(
+        z.strictObject({
+          issuer: z.string().url().describe("SHC issuer (iss)."),
+          source: z.string().min(1).describe("JWKS file or URL; default is iss + /.well-known/jwks.json.").optional(),
+          allowInsecureHttp: z.boolean().default(false).describe("Allow plain http:// for this JWKS and its CRLs (unsigned: anyone on the path could swap keys). Default: https only."),
+        }),
+      )
       .default([])
       .describe("SMART Health Card issuers and their keys."),
-    revocations: z.array(z.string()).default([]).describe("Deny-list files (one hash per line) or URLs."),
+    revocations: z
+      .array(
+        z.union([
+          z.string().min(1),
+          z.strictObject({
+            source: z.string().min(1).describe("Deny-list file or URL."),
+            allowInsecureHttp: z.boolean().default(false).describe("Allow plain http:// for this deny list (unsigned). Default: https only."),
+          }),
+        ]),
+      )
+      .default([])
+      .describe("Deny-list files (one hash per line) or https URLs; { source, allowInsecureHttp } to allow plain http for one."),
     refreshIntervalS: z.number().int().min(10).default(3600).describe("How often remote trust sources are refreshed."),
     maxAgeS: z.number().int().min(60).default(86400 * 2).describe("Trust data older than this makes verdicts FLAG TRUST_STALE (or per staleAction)."),
     staleAction: z.enum(["flag", "out-of-service"]).default("flag").describe("What stale trust data does to verdicts."),

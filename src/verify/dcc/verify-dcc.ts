@@ -28,6 +28,12 @@ function healthFacts(type: "v" | "t" | "r", entry: Record<string, unknown>): Rec
   return { type, [type]: rest };
 }
 
+function countryCode(v: unknown): string | undefined {
+  if (typeof v !== "string") return undefined;
+  const c = v.trim().toUpperCase();
+  return COUNTRY.test(c) ? c : undefined;
+}
+
 export const DCC_PREFIX = "HC1:";
 
 export function verifyDcc(input: FormatInput): Verified {
@@ -68,9 +74,12 @@ function afterKid({ trust }: FormatInput, cose: CoseSign1, kid: string): Verifie
   // Both are mandatory in hcert: a DCC without exp would never expire.
   if (typeof cwt.get(CWT_EXP) !== "number" || typeof cwt.get(CWT_IAT) !== "number") fail("STRUCTURE_INVALID", "CWT exp/iat missing");
   const iss = cwt.get(CWT_ISS);
-  // A DSC is bound to its country; a DCC naming another country is not vouched for by it. Only
-  // compared when both are country codes (some issuers write a ministry name in iss).
-  if (typeof iss === "string" && COUNTRY.test(iss) && COUNTRY.test(key.issuer) && iss !== key.issuer) fail("ISSUER_UNTRUSTED");
+  // A DSC is bound to its country; a DCC naming another country is not vouched for by it. Compared
+  // when both are country codes after trimming and upper-casing ("fr " is France as much as "FR");
+  // some issuers write a ministry name in iss, which names no country to compare.
+  const claimed = countryCode(iss);
+  const bound = countryCode(key.issuer);
+  if (claimed !== undefined && bound !== undefined && claimed !== bound) fail("ISSUER_UNTRUSTED");
   return {
     format: "dcc",
     kid,

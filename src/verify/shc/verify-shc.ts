@@ -4,6 +4,7 @@
  * a card claiming another. The API is synchronous, so the ES256 check uses node:crypto directly on
  * the JWS signing input (jose's verify is async); jose provides the strict base64url decoding.
  */
+import { createHash } from "node:crypto";
 import { base64url } from "jose";
 import { inflateRaw } from "../codec/inflate.js";
 import { parseJsonBounded, utf8Strict } from "../codec/json.js";
@@ -52,7 +53,8 @@ export function verifyShcJws(jws: string, trust: TrustView): Verified {
   if (header.crit !== undefined) fail("STRUCTURE_INVALID", "crit not supported");
   const kid = header.kid;
 
-  const body = parseJsonBounded(utf8Strict(inflateRaw(b64(p))));
+  const payloadBytes = inflateRaw(b64(p));
+  const body = parseJsonBounded(utf8Strict(payloadBytes));
   if (!isRecord(body) || typeof body.iss !== "string" || body.iss.length > 512) fail("STRUCTURE_INVALID", "payload iss");
   const iss = body.iss;
   const signature = b64(s);
@@ -65,8 +67,9 @@ export function verifyShcJws(jws: string, trust: TrustView): Verified {
   if (!vc.type.includes("https://smarthealth.cards#health-card")) fail("STRUCTURE_INVALID", "not a health card");
   if (body.nbf === undefined) fail("STRUCTURE_INVALID", "nbf missing");
   const rid = typeof vc.rid === "string" ? vc.rid : undefined;
-  // No rid: the signature identifies this exact card for replay checks.
-  const credentialId = rid ?? (typeof body.jti === "string" ? body.jti : s);
+  // No rid/jti: the signed payload itself identifies the card. Never the signature text: its spare
+  // base64url bits and the ECDSA (r, n-s) twin give the same card many spellings (replay bypass).
+  const credentialId = rid ?? (typeof body.jti === "string" ? body.jti : `payload:${createHash("sha256").update(payloadBytes).digest("hex")}`);
   return {
     format: "shc",
     kid,

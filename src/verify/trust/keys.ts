@@ -1,9 +1,13 @@
 import { X509Certificate, createHash, createPublicKey, type KeyObject, type JsonWebKey } from "node:crypto";
-import { calculateJwkThumbprint, type JWK } from "jose";
+import type { JWK } from "jose";
 import type { CredentialFormat } from "../../core/types.js";
 import type { TrustKey } from "./types.js";
 
-/** Pure key import: values in, TrustKeys out. Bad input throws TrustKeyError with a short reason (no key material). */
+/**
+ * The one key-import module (JWK / X.509 / JWKS -> TrustKey, kids): used by the trust store, the
+ * CLI, the verifier tests (the 439 DCC vectors) and the bench, so all of them check keys the same way.
+ * Pure: values in, TrustKeys out. Bad input throws TrustKeyError with a short reason (no key material).
+ */
 export class TrustKeyError extends Error {}
 
 /** EU DCC kid: base64 (standard, padded) of the first 8 bytes of SHA-256 over the DER certificate. */
@@ -11,9 +15,15 @@ export function dccKid(der: Uint8Array): string {
   return createHash("sha256").update(der).digest().subarray(0, 8).toString("base64");
 }
 
-/** SMART Health Cards kid: RFC 7638 thumbprint (SHA-256, base64url) of the public JWK. */
-export async function shcKid(jwk: JWK): Promise<string> {
-  return calculateJwkThumbprint(publicPart(jwk), "sha256");
+/** RFC 7638 thumbprint (SHA-256, base64url) of an EC or RSA public JWK: the required members in lexicographic order. */
+export function jwkThumbprint(jwk: Pick<JWK, "kty" | "crv" | "x" | "y" | "e" | "n">): string {
+  const members = jwk.kty === "EC" ? { crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y } : { e: jwk.e, kty: jwk.kty, n: jwk.n };
+  return createHash("sha256").update(JSON.stringify(members)).digest("base64url");
+}
+
+/** SMART Health Cards kid: the RFC 7638 thumbprint of the public JWK (EC only). */
+export function shcKid(jwk: JWK): string {
+  return jwkThumbprint(publicPart(jwk));
 }
 
 export function publicPart(jwk: JWK): JWK {
@@ -39,9 +49,10 @@ export function certificateIssuer(cert: X509Certificate): string {
   return m ? m[1]!.trim() : cert.subject.replace(/\n/g, ", ");
 }
 
+/** A certificate from DER bytes, PEM text, or base64 DER text (as DCC test vectors and trust lists carry it). */
 export function parseCertificate(data: Uint8Array | string): X509Certificate {
   try {
-    return new X509Certificate(data);
+    return new X509Certificate(typeof data === "string" && !data.includes("-----BEGIN") ? Buffer.from(data.replace(/\s+/g, ""), "base64") : data);
   } catch {
     throw new TrustKeyError("not a valid X.509 certificate");
   }
@@ -83,7 +94,7 @@ export interface JwksImport {
  * SHC issuer keys. The spec fixes kid = RFC 7638 thumbprint: a published kid that disagrees is
  * skipped rather than indexed under either value, since one of the two is wrong.
  */
-export async function shcKeysFromJwks(jwks: unknown, issuer: string, source: string): Promise<JwksImport> {
+export function shcKeysFromJwks(jwks: unknown, issuer: string, source: string): JwksImport {
   const list = (jwks as { keys?: unknown })?.keys;
   if (!Array.isArray(list)) throw new TrustKeyError("JWKS has no keys array");
   const out: JwksImport = { keys: [], crls: [], skipped: [] };
@@ -91,7 +102,7 @@ export async function shcKeysFromJwks(jwks: unknown, issuer: string, source: str
     try {
       if (jwk.use !== undefined && jwk.use !== "sig") throw new TrustKeyError(`use is ${String(jwk.use)}, not sig`);
       const key = importEcJwk(jwk);
-      const kid = await shcKid(jwk);
+      const kid = shcKid(jwk);
       if (jwk.kid !== undefined && jwk.kid !== kid) throw new TrustKeyError("kid is not the RFC 7638 thumbprint");
       out.keys.push(Object.freeze({ kid, issuer, formats: Object.freeze(["shc"] as CredentialFormat[]), key, source }));
       const crlVersion = (jwk as { crlVersion?: unknown }).crlVersion;

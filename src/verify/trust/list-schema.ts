@@ -28,12 +28,16 @@ const shcEntry = z.object({
 const hashRevocations = z.object({ type: z.literal("id-hash"), hashes: z.custom<string[]>((v) => Array.isArray(v), "hashes must be an array") });
 const ridRevocations = z.object({ type: z.literal("shc-rid"), issuer: z.string().url(), kid: z.string().min(1), rids: z.array(z.string().min(1).max(128)) });
 
+// Keys allowed to sign revocation deltas shared through Redis (and nothing else: they never verify credentials).
+const revocationSigner = z.object({ kid: z.string().min(1).max(128), jwk: jwkShape });
+
 export const trustListPayload = z.object({
   version: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   issuedAt: isoTime,
   expiresAt: isoTime.optional(),
   entries: z.array(z.union([passEntry, dccEntry, shcEntry])).max(100_000),
   revocations: z.array(z.discriminatedUnion("type", [hashRevocations, ridRevocations])).optional(),
+  revocationSigners: z.array(revocationSigner).max(100).optional(),
 });
 
 export type TrustListPayload = z.output<typeof trustListPayload>;

@@ -1,6 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "../../core/logger.js";
-import type { RevocationDelta } from "./revocations.js";
 
 /**
  * Site-wide cache in Redis so the gateways at one site fetch a trust list once and share
@@ -20,9 +19,13 @@ export interface SharedCache {
   getList(id: string): Promise<SharedList | undefined>;
   putList(id: string, list: SharedList): Promise<boolean>;
   touchList(id: string, version: number, fetchedAt: number): Promise<boolean>;
-  publishRevocations(delta: RevocationDelta): Promise<boolean>;
-  /** Deltas after `afterId` ("0" = from the start), oldest first. */
-  readRevocations(afterId: string, max?: number): Promise<{ lastId: string; deltas: RevocationDelta[]; reset: boolean } | undefined>;
+  /** Appends a signed delta (compact JWS, see signed-delta.ts) to the site's stream. */
+  publishRevocations(signedDelta: string): Promise<boolean>;
+  /**
+   * Raw stream entries after `afterId` ("0" = from the start), oldest first. Nothing here is
+   * trusted: the store verifies each entry's signature against the signers the trust list names.
+   */
+  readRevocations(afterId: string, max?: number): Promise<{ lastId: string; entries: Array<{ id: string; data: string }>; reset: boolean } | undefined>;
 }
 
 export interface RedisCacheOptions {
@@ -113,13 +116,13 @@ export function createRedisCache(opts: RedisCacheOptions): SharedCache {
       const r = await run("touchList", () => redis.eval(TOUCH_LIST, 1, listKey(id), String(version), String(fetchedAt)));
       return r === 1;
     },
-    async publishRevocations(delta) {
-      const r = await run("publishRevocations", () => redis.xadd(streamKey, "*", "d", JSON.stringify(delta)));
+    async publishRevocations(signedDelta) {
+      const r = await run("publishRevocations", () => redis.xadd(streamKey, "*", "d", signedDelta));
       return typeof r === "string";
     },
     async readRevocations(afterId, max = 100_000) {
       return run("readRevocations", async () => {
-        const deltas: RevocationDelta[] = [];
+        const entries: Array<{ id: string; data: string }> = [];
         let last = afterId;
         let reset = false;
         if (afterId !== "0") {
@@ -130,21 +133,16 @@ export function createRedisCache(opts: RedisCacheOptions): SharedCache {
             last = "0";
           }
         }
-        while (deltas.length < max) {
+        while (entries.length < max) {
           const batch = await redis.xrange(streamKey, last === "0" ? "-" : `(${last}`, "+", "COUNT", 1000);
           if (batch.length === 0) break;
           for (const [id, fields] of batch) {
             last = id;
             const i = fields.indexOf("d");
-            if (i < 0 || i + 1 >= fields.length) continue;
-            try {
-              deltas.push(JSON.parse(fields[i + 1]!) as RevocationDelta);
-            } catch {
-              logger.warn({ code: "GW_TRUST_FETCH", entry: id }, "unreadable revocation delta in shared stream skipped");
-            }
+            entries.push({ id, data: i < 0 || i + 1 >= fields.length ? "" : fields[i + 1]! });
           }
         }
-        return { lastId: last, deltas, reset };
+        return { lastId: last, entries, reset };
       });
     },
   };

@@ -1,9 +1,10 @@
 import { createHash, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import { CompactSign, importJWK, type JWK } from "jose";
 import { trustListPayload, type TrustListPayload } from "./list-schema.js";
-import { dccKeyFromCertificate, parseCertificate, passKey, shcKeysFromJwks, TrustKeyError } from "./keys.js";
+import { dccKeyFromCertificate, importEcJwk, parseCertificate, passKey, shcKeysFromJwks, TrustKeyError } from "./keys.js";
 import { RevocationIndex, RevocationIndexError } from "./revocation-index.js";
 import { parseRid, ridKey, type RidMap } from "./revocations.js";
+import type { RevocationSigner } from "./signed-delta.js";
 import type { TrustKey } from "./types.js";
 
 /** JOSE `typ` of our lists: a root key's signature over some other JWS is never taken for a trust list. */
@@ -79,6 +80,7 @@ export interface ListContent {
   keys: TrustKey[];
   hashes: RevocationIndex;
   shc: Map<string, RidMap>;
+  revocationSigners: RevocationSigner[];
   skipped: Array<{ entry: number; reason: string }>;
 }
 
@@ -103,7 +105,7 @@ export async function listContent(payload: TrustListPayload, source: string): Pr
         keys.push(dccKeyFromCertificate(cert, source, { issuer: de.issuer, ...(de.kid ? { kid: de.kid } : {}) }));
       } else {
         const se = e as Extract<typeof e, { jwks: unknown }>;
-        const imp = await shcKeysFromJwks(se.jwks, se.issuer, source);
+        const imp = shcKeysFromJwks(se.jwks, se.issuer, source);
         keys.push(...imp.keys);
         for (const s of imp.skipped) skipped.push({ entry: i, reason: `jwks key ${s.index}: ${s.reason}` });
       }
@@ -136,7 +138,15 @@ export async function listContent(payload: TrustListPayload, source: string): Pr
   } catch (e) {
     throw new TrustListError("content", e instanceof RevocationIndexError ? e.message : "bad revocation hash");
   }
-  return { keys, hashes, shc, skipped };
+  const revocationSigners: RevocationSigner[] = [];
+  for (const [i, r] of (payload.revocationSigners ?? []).entries()) {
+    try {
+      revocationSigners.push(Object.freeze({ kid: r.kid, key: importEcJwk(r.jwk as JWK) }));
+    } catch (err) {
+      throw new TrustListError("content", `revocationSigners ${i}: ${err instanceof TrustKeyError ? err.message : "unreadable"}`);
+    }
+  }
+  return { keys, hashes, shc, revocationSigners, skipped };
 }
 
 /** Signs a list payload with the root's private JWK; the payload is validated (and its entries imported) first. */

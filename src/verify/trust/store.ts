@@ -5,7 +5,8 @@ import { GatewayError } from "../../core/errors.js";
 import { moduleLogger, type Logger } from "../../core/logger.js";
 import type { TrustConfig } from "./config.js";
 import { parseRootKey, TrustKeyError } from "./keys.js";
-import { RevocationDeltaError, RevocationSet, type RevocationDelta } from "./revocations.js";
+import { RevocationSet } from "./revocations.js";
+import { DeltaRefused, verifyRevocationDelta, type RevocationSigner, type VerifiedDelta } from "./signed-delta.js";
 import { createRedisCache, type SharedCache } from "./shared-cache.js";
 import { DEFAULT_MAX_LIST_BYTES } from "./signed-list.js";
 import type { SourceEnv, TrustSource } from "./sources/base.js";
@@ -41,11 +42,27 @@ export interface TrustStore {
   stop(): Promise<void>;
   on(event: TrustEvent, fn: (...a: unknown[]) => void): void;
   /**
-   * Site-wide revocation change: applied here at once and published to the other gateways via Redis.
-   * Throws RevocationDeltaError (nothing applied or shared) when an entry is malformed.
+   * Site-wide revocation change, signed (signRevocationDelta) by a key the signed trust list names in
+   * `revocationSigners`: applied here at once and published to the other gateways via Redis.
+   * Throws DeltaRefused (nothing applied or shared, counted) when it is unsigned, wrongly signed or malformed.
    */
-  publishRevocations(delta: RevocationDelta): Promise<{ shared: boolean }>;
+  publishRevocations(signedDelta: string): Promise<{ shared: boolean }>;
+  /** Counters for metrics (monotonic since start). */
+  stats(): TrustStoreStats;
 }
+
+export interface TrustStoreStats {
+  /** Signed revocation deltas currently applied. */
+  revocationDeltasApplied: number;
+  /** Revocation deltas refused (unsigned, signer not named by the list, bad signature, malformed), each counted once. */
+  revocationDeltasRefused: number;
+  /** Trust copies from disk or Redis refused (bad signature, rollback, time in the future). */
+  cacheCopiesRefused: number;
+}
+
+/** setTimeout takes a signed 32-bit delay: anything longer fires at once (a spinning 1 ms timer). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+const clampDelay = (ms: number) => Math.min(MAX_TIMER_MS, Math.max(0, ms));
 
 const RETRY_BASE_MS = 30_000;
 
@@ -80,8 +97,8 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     sources.push(new SignedListSource(l.source, root, env));
   }
   for (const c of cfg.certificates) sources.push(new CertSource(c, env));
-  for (const j of cfg.jwks) sources.push(new JwksSource(j.issuer, j.source ?? defaultJwksUrl(j.issuer), env));
-  for (const r of cfg.revocations) sources.push(new RevocationSource(r, env));
+  for (const j of cfg.jwks) sources.push(new JwksSource(j.issuer, j.source ?? defaultJwksUrl(j.issuer), env, j.allowInsecureHttp === true));
+  for (const r of cfg.revocations) sources.push(typeof r === "string" ? new RevocationSource(r, env) : new RevocationSource(r.source, env, r.allowInsecureHttp === true));
 
   const listeners = new Map<TrustEvent, Array<(...a: unknown[]) => void>>();
   const emit = (ev: TrustEvent, ...a: unknown[]) => {
@@ -94,8 +111,15 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     }
   };
 
+  // Revocation deltas as read (stream entries and our own publishes), keyed by their signed text so a
+  // re-appended copy counts once. They are re-verified whenever the list's signers change: an entry
+  // read before the list loaded is applied once it does, one whose signer the list drops stops counting.
+  const deltaTexts = new Map<string, string>(); // jws -> first stream id (or "local")
+  const refusedDeltas = new Set<string>();
   let overlay = RevocationSet.empty;
-  let shcDeltas: NonNullable<RevocationDelta["shc"]> = [];
+  let appliedDeltas = 0;
+  let signersKey = "";
+  let verifiedCache = new Map<string, VerifiedDelta | DeltaRefused>();
   let streamPos = "0";
   let drift: { driftMs: number; at: number } | undefined;
   let wasStale = false;
@@ -106,37 +130,74 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
   let inflight: Promise<TrustStatus> | undefined;
   let abort = new AbortController();
 
-  const rebuild = () =>
-    buildView(sources.map((s) => s.snapshot), {
+  const rebuild = () => {
+    foldDeltas();
+    return buildView(sources.map((s) => s.snapshot), {
       maxAgeMs: cfg.maxAgeS * 1000,
       overlay,
-      shcDeltas,
       ...(drift ? { clockDriftMs: drift.driftMs } : {}),
     });
+  };
+
   let current = rebuild();
 
-  function applyDelta(d: RevocationDelta): void {
-    try {
-      RevocationSet.empty.withDelta(d); // validates the whole delta before any of it is kept
-      overlay = overlay.withDelta({ ...(d.add ? { add: d.add } : {}), ...(d.remove ? { remove: d.remove } : {}) });
-      if (d.shc?.length) shcDeltas = [...shcDeltas, ...d.shc];
-    } catch (e) {
-      if (!(e instanceof RevocationDeltaError)) throw e;
-      log.warn({ code: "GW_TRUST_FETCH", reason: e.message }, "revocation delta rejected");
+  function currentSigners(): RevocationSigner[] {
+    return sources.flatMap((s) => s.snapshot.revocationSigners ?? []);
+  }
+
+  /** Verifies every known delta against the current signers and folds the good ones in signed order. */
+  function foldDeltas(): void {
+    const signers = currentSigners();
+    const key = signers.map((x) => `${x.kid}:${x.key.export({ format: "der", type: "spki" }).toString("base64")}`).sort().join(",");
+    if (key !== signersKey) {
+      signersKey = key;
+      verifiedCache = new Map();
     }
+    // Before every signed list has loaded, the signers are not known yet: entries wait, uncounted.
+    const signersKnown = sources.every((s) => !(s instanceof SignedListSource) || s.snapshot.version !== undefined);
+    const good: Array<VerifiedDelta & { id: string }> = [];
+    for (const [jws, id] of deltaTexts) {
+      if (!signersKnown && !verifiedCache.has(jws)) continue;
+      let r = verifiedCache.get(jws);
+      if (!r) {
+        try {
+          r = verifyRevocationDelta(jws, signers);
+        } catch (e) {
+          if (!(e instanceof DeltaRefused)) throw e;
+          r = e;
+        }
+        verifiedCache.set(jws, r);
+        if (r instanceof DeltaRefused && !refusedDeltas.has(jws)) {
+          refusedDeltas.add(jws);
+          log.warn({ code: "GW_TRUST_SIGNATURE", entry: id, reason: r.reason }, "revocation delta refused");
+        }
+      }
+      if (!(r instanceof DeltaRefused)) good.push({ ...r, id });
+    }
+    // Signed order, not stream order: re-appending an old delta cannot undo a newer one.
+    good.sort((a, b) => a.issuedAt - b.issuedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    let o = RevocationSet.empty;
+    for (const d of good) o = o.withDelta(d.delta);
+    overlay = o;
+    appliedDeltas = good.length;
+  }
+
+  function rememberDelta(jws: string, id: string): boolean {
+    if (deltaTexts.has(jws)) return false;
+    deltaTexts.set(jws, id);
+    return true;
   }
 
   async function pullSharedRevocations(): Promise<boolean> {
     if (!shared) return false;
     const r = await shared.readRevocations(streamPos);
     if (!r) return false;
-    if (r.reset) {
-      overlay = RevocationSet.empty;
-      shcDeltas = [];
-    }
-    for (const d of r.deltas) applyDelta(d);
+    // A trimmed stream (reset) drops nothing already read: deltas are signed, so what we verified stays
+    // verified, and a Redis writer cannot un-revoke by trimming.
+    let changed = false;
+    for (const e of r.entries) changed = rememberDelta(e.data.trim(), e.id) || changed;
     streamPos = r.lastId;
-    return r.deltas.length > 0 || r.reset;
+    return changed;
   }
 
   function checkStale(): void {
@@ -149,7 +210,9 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     if (staleTimer) clock.clearTimeout(staleTimer);
     staleTimer = undefined;
     if (!st.stale && st.refreshedAt !== undefined && !stopped) {
-      staleTimer = clock.setTimeout(checkStale, st.refreshedAt + cfg.maxAgeS * 1000 - clock.now() + 1);
+      // Clamped: a maxAgeS above ~24.8 days would overflow setTimeout into a 1 ms spin; a timer that
+      // fires early just re-checks and re-arms for the rest.
+      staleTimer = clock.setTimeout(checkStale, clampDelay(st.refreshedAt + cfg.maxAgeS * 1000 - clock.now() + 1));
     }
   }
 
@@ -173,7 +236,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
           polling = false;
           schedulePoll();
         });
-    }, (cfg.sharedPollS ?? 30) * 1000);
+    }, clampDelay((cfg.sharedPollS ?? 30) * 1000));
   }
 
   function schedule(): void {
@@ -181,7 +244,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     if (refreshTimer) clock.clearTimeout(refreshTimer);
     const interval = cfg.refreshIntervalS * 1000;
     const base = failures === 0 ? interval : Math.min(interval, RETRY_BASE_MS * 2 ** (failures - 1));
-    const delay = Math.round(base * (0.9 + 0.2 * random()));
+    const delay = clampDelay(Math.round(base * (0.9 + 0.2 * random())));
     refreshTimer = clock.setTimeout(() => {
       refreshTimer = undefined;
       void refreshNow().catch(() => undefined);
@@ -257,15 +320,26 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
       if (refreshTimer) clock.clearTimeout(refreshTimer);
       refreshTimer = undefined;
     },
-    async publishRevocations(delta) {
-      RevocationSet.empty.withDelta(delta); // a bad delta from our caller throws here and is never shared
-      applyDelta(delta);
+    async publishRevocations(signedDelta) {
+      const jws = signedDelta.trim();
+      try {
+        verifyRevocationDelta(jws, currentSigners());
+      } catch (e) {
+        if (e instanceof DeltaRefused) refusedDeltas.add(jws);
+        throw e;
+      }
+      rememberDelta(jws, "local");
       current = rebuild();
       emit("updated", current.status(clock.now()));
       if (!shared) return { shared: false };
-      const ok = await shared.publishRevocations(delta);
-      // Our own entry comes back on the next pull; applying it twice is harmless (set semantics).
+      const ok = await shared.publishRevocations(jws);
+      // Our own entry comes back on the next pull; it is the same text, so it counts once.
       return { shared: ok };
     },
+    stats: () => ({
+      revocationDeltasApplied: appliedDeltas,
+      revocationDeltasRefused: refusedDeltas.size,
+      cacheCopiesRefused: sources.reduce((a, s) => a + (s.cacheRefused ?? 0), 0),
+    }),
   };
 }

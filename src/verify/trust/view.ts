@@ -1,6 +1,7 @@
 import type { CredentialFormat } from "../../core/types.js";
 import type { RevocationIndex } from "./revocation-index.js";
-import { mergeRidMaps, RevocationSet, type RevocationDelta, type RidMap } from "./revocations.js";
+import { mergeRidMaps, RevocationSet, type RidMap } from "./revocations.js";
+import type { RevocationSigner } from "./signed-delta.js";
 import type { RevocationQuery, TrustKey, TrustStatus, TrustView } from "./types.js";
 
 /** What one source last contributed, plus its health. Built by sources, frozen into views. */
@@ -17,14 +18,19 @@ export interface SourceSnapshot {
   version?: string;
   /** Epoch ms after which this source's data must not be used as fresh (signed list expiresAt). */
   expiresAt?: number;
+  /** Keys a signed list authorises to sign revocation deltas (signed lists only). */
+  revocationSigners?: readonly RevocationSigner[];
 }
 
 export interface ViewOptions {
   maxAgeMs: number;
   clockDriftMs?: number;
-  /** Site-wide revocation deltas (Redis stream / API) applied on top of the sources. */
+  /**
+   * Signed revocation deltas folded in signed order (RevocationSet.empty + deltas). Only its
+   * additions are used: a delta's removal withdraws an earlier delta's addition, never what a
+   * signed list revokes.
+   */
   overlay?: RevocationSet;
-  shcDeltas?: NonNullable<RevocationDelta["shc"]>;
 }
 
 const EMPTY: readonly TrustKey[] = Object.freeze([]);
@@ -45,9 +51,8 @@ export function buildView(sources: readonly SourceSnapshot[], opts: ViewOptions)
   for (const m of [byKid, byIssuer]) for (const inner of m.values()) for (const v of inner.values()) Object.freeze(v);
 
   const indexes = sources.flatMap((s) => (s.hashes && s.hashes.size > 0 ? [s.hashes] : []));
-  const shc = mergeRidMaps(sources.flatMap((s) => (s.shc ? [s.shc] : [])));
-  let revocations = new RevocationSet(indexes, opts.overlay?.added, opts.overlay?.removed, shc);
-  if (opts.shcDeltas?.length) revocations = revocations.withDelta({ shc: opts.shcDeltas });
+  const shc = mergeRidMaps([...sources.flatMap((s) => (s.shc ? [s.shc] : [])), ...(opts.overlay ? [opts.overlay.shc] : [])]);
+  const revocations = new RevocationSet(indexes, opts.overlay?.added, undefined, shc);
 
   const health = sourceHealth(sources);
   const version = versionOf(sources);

@@ -1,5 +1,5 @@
 /** How a verdict is compared with a DCC vector's EXPECTED flags (shared by the in-process and CLI tests). */
-import { createVerifier, dccKeyFromCertificate } from "../../../src/verify/index.js";
+import { createVerifier, dccKeyFromCertificate, parseCertificate } from "../../../src/verify/index.js";
 import { MemoryTrust } from "../../../src/verify/testing/memory-trust.js";
 import type { DccVector } from "./dcc-vectors.js";
 
@@ -40,7 +40,7 @@ export function agrees(v: DccVector, reason: string): boolean {
 
 export function verifyVector(v: DccVector) {
   const trust = new MemoryTrust();
-  if (v.certificate) trust.add(dccKeyFromCertificate(v.certificate, "vector"));
+  if (v.certificate) trust.add(dccKeyFromCertificate(parseCertificate(v.certificate), "vector"));
   const verifier = createVerifier({ trust: () => trust, salt: "test", clockSkewS: 120 });
   return verifier.verify(v.prefix ?? "", { nowMs: v.clockMs ?? Date.now() });
 }

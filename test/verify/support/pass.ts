@@ -1,6 +1,6 @@
 /** Keys, claims and trust for checkpoint pass tests. */
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import { passKeyFromJwk, type PassClaims } from "../../../src/verify/index.js";
+import { passKey, type PassClaims } from "../../../src/verify/index.js";
 import { MemoryTrust } from "../../../src/verify/testing/memory-trust.js";
 
 export const NOW = Date.parse("2026-03-10T08:00:00Z");
@@ -35,5 +35,5 @@ export function makeKey(kid: string): PassKey {
 }
 
 export function passTrust(keys: Array<{ key: PassKey; issuer: string }>): MemoryTrust {
-  return new MemoryTrust(keys.map(({ key, issuer }) => passKeyFromJwk(key.publicJwk as never, "test", issuer)));
+  return new MemoryTrust(keys.map(({ key, issuer }) => passKey(key.publicJwk as never, issuer, "test", key.kid)));
 }

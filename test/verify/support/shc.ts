@@ -16,7 +16,7 @@ export const readShc = (f: string) => readFileSync(`${SHC_DIR}/examples/${f}`, "
 export function shcTrust(): MemoryTrust {
   const jwks = JSON.parse(readFileSync(`${SHC_DIR}/examples/issuer/.well-known/jwks.json`, "utf8")) as { keys: JsonWebKey[] };
   const { keys, skipped } = shcKeysFromJwks(jwks, SHC_ISSUER, "spec jwks");
-  if (skipped.length) throw new Error(skipped.join("; "));
+  if (skipped.length) throw new Error(skipped.map((s) => s.reason).join("; "));
   const trust = new MemoryTrust(keys);
   const crl = JSON.parse(readFileSync(`${SHC_DIR}/examples/issuer/.well-known/crl/3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s.json`, "utf8")) as { rids: string[] };
   for (const rid of crl.rids) trust.revoke("shc", rid);

@@ -27,6 +27,8 @@ export type Parsed = Omit<SourceSnapshot, "id" | "ok" | "refreshedAt" | "error">
 export interface TrustSource {
   readonly id: string;
   readonly snapshot: SourceSnapshot;
+  /** Copies from disk or Redis this source refused so far (counted in the store's stats). */
+  readonly cacheRefused?: number;
   /** Server Date minus local clock at the last HTTP response, when one was seen. */
   readonly lastDrift?: { driftMs: number; at: number };
   /** Loads the last good copy from disk (remote sources); true if it produced data. */
@@ -43,9 +45,13 @@ export abstract class DocSource implements TrustSource {
   readonly id: string;
   snapshot: SourceSnapshot;
   lastDrift?: { driftMs: number; at: number };
+  /** Copies from disk or a peer (Redis) refused: bad signature, rollback, a time in the future. */
+  cacheRefused = 0;
   protected etag?: string;
   protected bodyDigest?: string;
   protected readonly remote: boolean;
+  /** Plain http allowed (signed lists, or a source configured with allowInsecureHttp). */
+  protected allowHttp = false;
   private readonly disk: DiskCopy;
 
   constructor(
@@ -60,9 +66,21 @@ export abstract class DocSource implements TrustSource {
   }
 
   protected abstract parse(body: Buffer, origin: "fetch" | "disk" | "shared"): Promise<Parsed>;
-  /** Hook: satisfy the refresh from a peer (shared cache) instead of the network; true if satisfied. */
+  /** Hook: adopt a newer copy from a peer (shared cache) before the download; true if data changed. */
   protected async fromShared(): Promise<boolean> {
     return false;
+  }
+  /**
+   * How fresh a copy read from a cache (disk or a peer via Redis) may count. Freshness comes only
+   * from this gateway's own fetch or a signed timestamp: an unsigned source's disk copy keeps the
+   * time of the fetch that wrote it, but never a time in the future (refused), so a forged meta file
+   * cannot make it look fresh for ever. Signed lists override this with their signed issuedAt.
+   */
+  protected cachedFreshness(_parsed: Parsed, claimedAt: number): number {
+    if (!Number.isFinite(claimedAt) || claimedAt > this.env.clock.now() + FUTURE_TOLERANCE_MS) {
+      throw new SourceError("GW_TRUST_FETCH", "content", "cached copy claims a fetch time in the future");
+    }
+    return claimedAt;
   }
   protected async afterAccept(_body: Buffer, _fetchedAt: number): Promise<void> {}
   protected async afterTouch(_fetchedAt: number): Promise<void> {}
@@ -73,11 +91,13 @@ export abstract class DocSource implements TrustSource {
     if (!copy) return false;
     try {
       const parsed = await this.parse(copy.body, "disk");
-      this.accept(parsed, copy.body, copy.meta.fetchedAt, copy.meta.etag);
+      const at = this.cachedFreshness(parsed, copy.meta.fetchedAt);
+      this.accept(parsed, copy.body, at, copy.meta.etag);
       this.env.logger.info({ source: this.id, version: parsed.version, fetchedAt: new Date(copy.meta.fetchedAt).toISOString() }, "trust source loaded from disk copy");
       return true;
     } catch (e) {
       const err = e as SourceError;
+      this.cacheRefused++;
       this.env.logger.warn({ code: err.code ?? "GW_TRUST_SIGNATURE", source: this.id, reason: err.reason, err: err.message }, "disk copy of trust source rejected");
       return false;
     }
@@ -94,7 +114,13 @@ export abstract class DocSource implements TrustSource {
   }
 
   private async refreshInner(): Promise<boolean> {
-    if (this.remote && (await this.fromShared())) return true;
+    // A newer verified copy from a peer is taken at once, but the download still runs: only our own
+    // fetch (or the copy's signed time) makes data fresh.
+    const adopted = this.remote ? await this.fromShared() : false;
+    return (await this.fetchAndAccept()) || adopted;
+  }
+
+  private async fetchAndAccept(): Promise<boolean> {
     const now = () => this.env.clock.now();
     let body: Buffer;
     let etag: string | undefined;
@@ -103,6 +129,7 @@ export abstract class DocSource implements TrustSource {
         fetch: this.env.fetch,
         timeoutMs: this.env.timeoutMs,
         maxBytes: this.env.maxBytes,
+        allowHttp: this.allowHttp,
         ...(this.etag ? { etag: this.etag } : {}),
         ...(this.env.signal ? { signal: this.env.signal } : {}),
       });
@@ -148,6 +175,9 @@ export abstract class DocSource implements TrustSource {
     await this.afterTouch(at);
   }
 }
+
+/** Clock difference tolerated before a cached or signed time counts as "in the future". */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 
 export function digest(body: Uint8Array): string {
   return createHash("sha256").update(body).digest("hex");

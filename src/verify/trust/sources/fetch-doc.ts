@@ -18,7 +18,14 @@ export interface FetchDocOptions {
   maxBytes: number;
   /** Aborts the request when the store stops. */
   signal?: AbortSignal;
+  /**
+   * Plain http allowed for this source: signed lists (the signature is the protection) or an
+   * unsigned source whose config says `allowInsecureHttp: true`. Otherwise http is refused.
+   */
+  allowHttp?: boolean;
 }
+
+const MAX_REDIRECTS = 5;
 
 export function isUrl(location: string): boolean {
   return /^https?:\/\//i.test(location);
@@ -39,13 +46,30 @@ export function displayLocation(location: string): string {
 export async function fetchDoc(url: string, opts: FetchDocOptions): Promise<FetchedDoc> {
   const headers: Record<string, string> = { accept: "application/jose, application/json, text/plain, */*" };
   if (opts.etag) headers["if-none-match"] = opts.etag;
+  checkScheme(url, undefined, opts.allowHttp === true);
   let res: Response;
-  try {
-    const timeout = AbortSignal.timeout(opts.timeoutMs);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    res = await opts.fetch(url, { headers, signal, redirect: "follow" });
-  } catch (e) {
-    throw new SourceError("GW_TRUST_FETCH", "network", `fetch failed: ${(e as Error).name === "TimeoutError" ? "timeout" : ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
+  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+  // Redirects are followed here, not by fetch, so each hop's scheme is checked before it is requested.
+  let at = url;
+  for (let hop = 0; ; hop++) {
+    try {
+      res = await opts.fetch(at, { headers, signal, redirect: "manual" });
+    } catch (e) {
+      throw new SourceError("GW_TRUST_FETCH", "network", `fetch failed: ${(e as Error).name === "TimeoutError" ? "timeout" : ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
+    }
+    const location = res.status >= 300 && res.status < 400 && res.status !== 304 ? res.headers.get("location") : null;
+    if (location === null) break;
+    await res.body?.cancel();
+    if (hop >= MAX_REDIRECTS) throw new SourceError("GW_TRUST_FETCH", "http-status", `more than ${MAX_REDIRECTS} redirects`);
+    let next: string;
+    try {
+      next = new URL(location, at).toString();
+    } catch {
+      throw new SourceError("GW_TRUST_FETCH", "http-status", "redirect to an invalid URL");
+    }
+    checkScheme(next, at, opts.allowHttp === true);
+    at = next;
   }
   const dateHeader = res.headers.get("date");
   const dateMs = dateHeader ? Date.parse(dateHeader) : NaN;
@@ -71,6 +95,15 @@ export async function fetchDoc(url: string, opts: FetchDocOptions): Promise<Fetc
   }
   const etag = res.headers.get("etag");
   return { notModified: false, body, ...base, ...(etag ? { etag } : {}) };
+}
+
+/** https only, unless this source allows http; a redirect never downgrades https to http. */
+function checkScheme(url: string, from: string | undefined, allowHttp: boolean): void {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === "https") return;
+  if (scheme === "http" && allowHttp && !(from && /^https:/i.test(from))) return;
+  const what = from ? `redirect from ${displayLocation(from)} to ${displayLocation(url)}` : displayLocation(url);
+  throw new SourceError("GW_TRUST_FETCH", "insecure", `${what}: not https (plain http needs allowInsecureHttp on an unsigned source; redirects never downgrade)`);
 }
 
 async function readCapped(res: Response, maxBytes: number): Promise<Buffer> {

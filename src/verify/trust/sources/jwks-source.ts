@@ -18,8 +18,10 @@ export class JwksSource extends DocSource {
     private readonly issuer: string,
     location: string,
     env: SourceEnv,
+    allowInsecureHttp = false,
   ) {
     super("jwks", location, env);
+    this.allowHttp = allowInsecureHttp;
   }
 
   protected async parse(body: Buffer): Promise<Parsed> {
@@ -27,7 +29,7 @@ export class JwksSource extends DocSource {
       this.env.logger.warn({ code: "GW_TRUST_FETCH", source: this.id, key: index, reason }, "JWKS key skipped"),
     );
     this.parsedCrls = parsed.crls;
-    const shc = await loadShcCrls(this.issuer, this.location, parsed.crls, this.env, this.snapshot.shc);
+    const shc = await loadShcCrls(this.issuer, this.location, parsed.crls, { ...this.env, allowHttp: this.allowHttp }, this.snapshot.shc);
     return { keys: parsed.keys, version: parsed.version, shc };
   }
 
@@ -39,7 +41,7 @@ export class JwksSource extends DocSource {
   /** CRLs change without the JWKS changing: re-read them on every refresh, even after a 304. */
   protected override async afterTouch(): Promise<void> {
     if (this.crls.length === 0) return;
-    const shc = await loadShcCrls(this.issuer, this.location, this.crls, this.env, this.snapshot.shc);
+    const shc = await loadShcCrls(this.issuer, this.location, this.crls, { ...this.env, allowHttp: this.allowHttp }, this.snapshot.shc);
     this.snapshot = { ...this.snapshot, shc };
   }
 }
@@ -58,7 +60,7 @@ export async function parseJwksBody(
   }
   let imp;
   try {
-    imp = await shcKeysFromJwks(json, issuer, source);
+    imp = shcKeysFromJwks(json, issuer, source);
   } catch (e) {
     throw new SourceError("GW_TRUST_FETCH", "content", e instanceof TrustKeyError ? e.message : "unreadable JWKS");
   }

@@ -17,8 +17,9 @@ const jsonList = z.strictObject({
  * rejects the whole document (it is likely truncated or not a deny list) and the old one stays.
  */
 export class RevocationSource extends DocSource {
-  constructor(location: string, env: SourceEnv) {
+  constructor(location: string, env: SourceEnv, allowInsecureHttp = false) {
     super("revocations", location, env);
+    this.allowHttp = allowInsecureHttp;
   }
 
   protected async parse(body: Buffer): Promise<Parsed> {

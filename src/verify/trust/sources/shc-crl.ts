@@ -48,7 +48,7 @@ export async function loadShcCrls(
   issuer: string,
   jwksLocation: string,
   crls: ReadonlyArray<{ kid: string; crlVersion: number }>,
-  env: Pick<SourceEnv, "fetch" | "timeoutMs" | "stateDir" | "logger" | "signal">,
+  env: Pick<SourceEnv, "fetch" | "timeoutMs" | "stateDir" | "logger" | "signal"> & { allowHttp?: boolean },
   previous: ReadonlyMap<string, RidMap> | undefined,
 ): Promise<Map<string, RidMap>> {
   const out = new Map<string, RidMap>();
@@ -59,7 +59,7 @@ export async function loadShcCrls(
     try {
       let body: Buffer;
       if (remote) {
-        const doc = await fetchDoc(loc, { fetch: env.fetch, timeoutMs: env.timeoutMs, maxBytes: MAX_CRL_BYTES, ...(env.signal ? { signal: env.signal } : {}) });
+        const doc = await fetchDoc(loc, { fetch: env.fetch, timeoutMs: env.timeoutMs, maxBytes: MAX_CRL_BYTES, allowHttp: env.allowHttp === true, ...(env.signal ? { signal: env.signal } : {}) });
         body = doc.body ?? Buffer.alloc(0);
       } else {
         body = await readFile(loc).catch((e: NodeJS.ErrnoException) => {

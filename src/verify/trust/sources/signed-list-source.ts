@@ -1,6 +1,6 @@
 import { createHash, type KeyObject } from "node:crypto";
 import { listContent, TrustListError, verifyTrustList, type VerifiedList } from "../signed-list.js";
-import { DocSource, type Parsed, type SourceEnv } from "./base.js";
+import { DocSource, FUTURE_TOLERANCE_MS, type Parsed, type SourceEnv } from "./base.js";
 import { SourceError } from "./errors.js";
 
 /**
@@ -9,7 +9,7 @@ import { SourceError } from "./errors.js";
  * other content, is a rollback and is refused.
  */
 export class SignedListSource extends DocSource {
-  private current?: { version: number; digest: string };
+  private current?: { version: number; digest: string; issuedAt: number };
   private readonly sharedId: string;
 
   constructor(
@@ -18,6 +18,8 @@ export class SignedListSource extends DocSource {
     env: SourceEnv,
   ) {
     super("list", location, env);
+    // Signed: the root's signature protects the content, so plain http (an air-gapped site mirror) is fine.
+    this.allowHttp = true;
     this.sharedId = createHash("sha256").update(location).digest("hex").slice(0, 16);
   }
 
@@ -43,6 +45,11 @@ export class SignedListSource extends DocSource {
     // An expired list is never taken over a held one; an expired disk copy is still loaded at start-up so
     // verdicts say TRUST_STALE (status marks it stale) rather than KEY_UNKNOWN.
     if (expiresAt !== undefined && expiresAt <= this.env.clock.now() && origin !== "disk") throw new SourceError("GW_TRUST_SIGNATURE", "expired", `list version ${payload.version} has expired`);
+    const issuedAt = Date.parse(payload.issuedAt);
+    // From a cache the signed issuedAt is the list's only freshness: one in the future is refused.
+    if (origin !== "fetch" && !(issuedAt <= this.env.clock.now() + FUTURE_TOLERANCE_MS)) {
+      throw new SourceError("GW_TRUST_SIGNATURE", "content", `list version ${payload.version} claims issuedAt in the future`);
+    }
     let content;
     try {
       content = await listContent(payload, this.id);
@@ -50,39 +57,49 @@ export class SignedListSource extends DocSource {
       throw toSourceError(e);
     }
     for (const s of content.skipped) this.env.logger.warn({ code: "GW_TRUST_SIGNATURE", source: this.id, entry: s.entry, reason: s.reason }, "trust list key skipped");
-    this.current = { version: payload.version, digest };
+    this.current = { version: payload.version, digest, issuedAt };
     return {
       keys: content.keys,
       hashes: content.hashes,
       shc: content.shc,
+      revocationSigners: content.revocationSigners,
       version: String(payload.version),
       ...(expiresAt !== undefined ? { expiresAt } : {}),
     };
   }
 
-  /** A peer's copy in Redis: adopted if newer; if a peer confirmed it recently, the download is skipped. */
+  /**
+   * A copy from a cache (disk, a peer via Redis) is as fresh as its signed issuedAt, never as the
+   * fetch time the cache claims: whoever can write Redis or stateDir/trust could otherwise keep a
+   * revoked list "fresh" for ever. A signed time in the future is refused (no freshness at all).
+   */
+  protected override cachedFreshness(_parsed: Parsed, _claimedAt: number): number {
+    // parse() has just verified this copy, refused a future issuedAt and set `current` to it.
+    return Math.min(this.current!.issuedAt, this.env.clock.now());
+  }
+
+  /**
+   * A peer's copy in Redis, adopted only if it verifies and is newer than ours (the version field
+   * Redis holds is a hint; the signed payload decides). It never replaces the download: freshness
+   * comes from our own fetch or the list's signed issuedAt, not from a peer's word.
+   */
   protected override async fromShared(): Promise<boolean> {
     const shared = this.env.shared;
     if (!shared) return false;
     const s = await shared.getList(this.sharedId);
-    if (!s) return false;
+    if (!s || (this.current && s.version <= this.current.version)) return false;
     const body = Buffer.from(s.jws, "utf8");
-    if (!this.current || s.version > this.current.version) {
-      try {
-        const parsed = await this.parse(body, "shared");
-        this.accept(parsed, body, s.fetchedAt, s.etag || undefined);
-        await this.persist(body, s.fetchedAt);
-        this.env.logger.info({ source: this.id, version: s.version }, "trust list adopted from shared cache");
-      } catch (e) {
-        const err = e as SourceError;
-        this.env.logger.warn({ code: err.code, source: this.id, reason: err.reason }, "shared cache copy of trust list rejected");
-        return false;
-      }
-    }
-    if (this.current && s.version === this.current.version) {
-      if (s.fetchedAt > (this.snapshot.refreshedAt ?? 0)) this.snapshot = { ...this.snapshot, ok: true, refreshedAt: s.fetchedAt };
-      // A peer confirmed it within half an interval: do not hit the server again.
-      if (this.env.clock.now() - s.fetchedAt < this.env.refreshIntervalMs / 2) return true;
+    try {
+      const parsed = await this.parse(body, "shared");
+      const at = this.cachedFreshness(parsed, s.fetchedAt);
+      this.accept(parsed, body, at, undefined);
+      await this.persist(body, at);
+      this.env.logger.info({ source: this.id, version: parsed.version }, "trust list adopted from shared cache");
+      return true;
+    } catch (e) {
+      const err = e as SourceError;
+      this.cacheRefused++;
+      this.env.logger.warn({ code: err.code ?? "GW_TRUST_SIGNATURE", source: this.id, reason: err.reason }, "shared cache copy of trust list rejected");
     }
     return false;
   }
