@@ -78,6 +78,27 @@ describe("event spool -> Redis Stream", () => {
     expect(spool.stats().duplicates).toBe(1);
   });
 
+  it("a reused event id is refused by the guard but counted and logged, never reported as forwarded", async () => {
+    const { stream, make } = setup();
+    const a = make();
+    await a.start();
+    for (let i = 1; i <= 3; i++) a.append(makeEvent("gw-t", "L1", i));
+    await a.flush();
+    await a.close();
+    // Same spool dir (same epoch), a new FLAG event under an id handed out before (a seq file that lost a write).
+    const { logger, lines } = captureLogger();
+    const b = make({ logger });
+    await b.start();
+    b.append(makeEvent("gw-t", "L1", 2, { verdict: "FLAG", reason: "REVOKED" }));
+    b.append(makeEvent("gw-t", "L1", 4));
+    await b.flush();
+    expect(await streamIds(stream)).toEqual(["gw-t:L1:1", "gw-t:L1:2", "gw-t:L1:3", "gw-t:L1:4"]);
+    expect(b.stats()).toMatchObject({ spooled: 2, forwarded: 1, skippedIds: 1, pending: 0 });
+    const warn = lines.find((l) => l.includes('"code":"GW_EVENTS_ID_SKIPPED"'));
+    expect(warn).toContain('"level":"warn"');
+    expect(warn).toContain("gw-t:L1:2");
+  });
+
   it("a crash between XADD and the state write does not duplicate (marker in Redis)", async () => {
     const { stream, dir, make } = setup();
     const a = make();
@@ -94,6 +115,8 @@ describe("event spool -> Redis Stream", () => {
     b.append(makeEvent("gw-t", "L1", 31));
     await b.flush();
     expect(await streamIds(stream)).toEqual(Array.from({ length: 31 }, (_, k) => `gw-t:L1:${k + 1}`));
+    // The script's count, not the batch size: 30 resent records were already there.
+    expect(b.stats()).toMatchObject({ forwarded: 1, alreadyForwarded: 30, skippedIds: 0 });
   });
 
   it("keeps events spooled across a restart while Redis is unreachable, then forwards them in order", async () => {
