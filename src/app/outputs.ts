@@ -4,7 +4,8 @@ import type { GatewayBus } from "../core/bus.js";
 import type { Logger } from "../core/logger.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { createEventSpool, type EventSpool } from "../output/events/index.js";
-import { createLedger, type Ledger } from "../output/ledger/index.js";
+import { createHeadAnchor, createLedger, ledgerHeadKey, ledgerHeadTopic, loadHeadSigner, mqttHeadSink, redisHeadSink, type HeadAnchor, type HeadSink, type Ledger } from "../output/ledger/index.js";
+import { systemClock } from "../core/clock.js";
 import { createMqttOutput, type MqttOutput } from "../output/mqtt/index.js";
 
 export interface Outputs {
@@ -24,8 +25,19 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
   const log = logger.child({ module: "app.outputs" });
   const unsub: Array<() => void> = [];
   const out: Outputs = { close: async () => {} };
+  let anchor: HeadAnchor | undefined;
   if (cfg.events.ledger) {
-    const ledger = createLedger({ dir: join(cfg.gateway.stateDir, "ledger"), gatewayId: cfg.gateway.id, logger, fsync: cfg.events.fsync });
+    // The head is anchored outside the ledger dir (Redis, retained MQTT), signed when a key is set.
+    const signer = cfg.gateway.signingKey ? await loadHeadSigner(cfg.gateway.signingKey) : undefined;
+    const sinks = (): HeadSink[] => [
+      ...(redis && cfg.redis ? [redisHeadSink(redis, ledgerHeadKey(cfg.redis.keyPrefix, cfg.gateway.id))] : []),
+      ...(out.mqtt && cfg.mqtt ? [mqttHeadSink((t, p, o) => out.mqtt!.publish(t, p, o), ledgerHeadTopic(cfg.mqtt.topicPrefix, cfg.gateway.id))] : []),
+    ];
+    const a = createHeadAnchor({ gatewayId: cfg.gateway.id, sinks, ...(signer ? { signer } : {}), clock: systemClock, logger });
+    anchor = a;
+    const ledger = createLedger({ dir: join(cfg.gateway.stateDir, "ledger"), gatewayId: cfg.gateway.id, logger, fsync: cfg.events.fsync, onHead: (h) => a.update(h) });
+    const h = ledger.head();
+    if (h) a.update(h);
     unsub.push(bus.on("verdict", (ev) => ledger.append(ev)));
     out.ledger = ledger;
   }
@@ -64,6 +76,7 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
       await out.spool!.close();
     }));
     await step("ledger", out.ledger && (() => out.ledger!.close()));
+    await step("ledger head", anchor && (() => anchor!.close()));
     // MQTT last: lanes' retained status goes offline only after every verdict is out.
     await step("mqtt", out.mqtt && (() => out.mqtt!.close()));
   };

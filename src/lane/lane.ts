@@ -61,6 +61,7 @@ export class Lane {
     for (const c of o.cameraIds) this.cameraUp.set(c, false);
     // Until a camera delivers, the lane cannot see: fail safe from the first moment.
     this.machine.setProblem("CAMERAS_DOWN", true);
+    if (o.seq.failure(this.id)) this.machine.setProblem("EVENTS_SEQ_ERROR", true);
   }
 
   /** Feeds one decode result. The returned promise settles when its verdicts (if any) are published; it never rejects. */
@@ -140,11 +141,21 @@ export class Lane {
       return;
     }
     pres.decided = true;
+    let seq: number;
+    try {
+      seq = this.o.seq.next(this.id);
+    } catch (e) {
+      // An id that is not on disk could be handed out again after a restart and the event lost: fail safe.
+      this.o.logger.error({ code: "GW_EVENTS_SEQ_FAILED", err: (e as Error).message, verdict: v.verdict, reason: v.reason, payloadHash: pres.key }, "verdict dropped: its event id cannot be persisted");
+      this.tel.verdictsDropped++;
+      this.machine.setProblem("EVENTS_SEQ_ERROR", true);
+      return;
+    }
     const ev = buildVerdictEvent(v, {
       gatewayId: this.o.gatewayId,
       lane: this.id,
       cameraId: r.cameraId,
-      seq: this.o.seq.next(this.id),
+      seq,
       at: this.o.clock.now(),
       decidedMono: this.o.clock.monotonic(),
       frameReceivedAt: r.receivedAt,

@@ -1,14 +1,23 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { silentLogger, type Logger } from "../core/logger.js";
 
 /**
  * Per-lane verdict sequence numbers. Event ids are `gateway:lane:seq` and must stay unique
- * across restarts (the ledger and Redis streams de-duplicate by id), so the counter is kept on
- * disk. A verdict is a human event (a few per minute): one small synchronous write each is fine.
+ * across restarts (the ledger, the stream and its consumers de-duplicate by id), so the counter
+ * is kept on disk and an id is handed out only after it is durably recorded. A verdict is a human
+ * event (a few per minute): one small fsynced write each is fine.
  */
 export interface SeqStore {
+  /** The next id for the lane, already persisted. Throws `SeqStoreError` when it cannot be persisted. */
   next(lane: string): number;
   current(lane: string): number;
+  /** Why the lane's ids cannot be trusted right now (the lane must go out of service), or undefined. */
+  failure(lane: string): string | undefined;
+}
+
+export class SeqStoreError extends Error {
+  readonly code = "GW_EVENTS_SEQ_FAILED";
 }
 
 export class MemorySeqStore implements SeqStore {
@@ -21,46 +30,154 @@ export class MemorySeqStore implements SeqStore {
   current(lane: string): number {
     return this.seqs.get(lane) ?? 0;
   }
+  failure(): string | undefined {
+    return undefined;
+  }
 }
 
-export class FileSeqStore implements SeqStore {
-  private readonly seqs = new Map<string, number>();
-  private readonly dir: string;
+/**
+ * Ids skipped after a recovery: the seq file is written before an id is used, so it is only behind
+ * the ids in use when the file itself was damaged; the evidence (ledger, spool) may miss the last
+ * second of events (interval fsync). A thousand unused ids cost nothing; a reused id loses an event.
+ */
+export const RECOVERY_GAP = 1000;
 
-  constructor(stateDir: string) {
+export interface FileSeqStoreOptions {
+  logger?: Logger;
+  /**
+   * The highest seq of this lane found in other durable records (ledger, spool), 0 if none.
+   * Only consulted when the seq file is missing or unreadable as a number.
+   */
+  floor?: (lane: string) => number;
+  gap?: number;
+}
+
+type Slot = { n: number } | { error: string };
+
+const SEQ_TEXT = /^(0|[1-9][0-9]{0,15})\n?$/;
+
+/**
+ * `stateDir/lanes/<lane>.seq`, replaced atomically (tmp + fsync + rename + directory fsync), so a
+ * crash leaves the old or the new number, never a torn one. Every failure is loud: the lane gets a
+ * failure reason and `next()` throws, because an id that is not on disk may be handed out again
+ * after a restart, and the forward guard would then drop the new event as a duplicate.
+ */
+export class FileSeqStore implements SeqStore {
+  private readonly slots = new Map<string, Slot>();
+  private readonly dir: string;
+  private readonly log: Logger;
+  private readonly gap: number;
+  private dirError: string | undefined;
+
+  constructor(stateDir: string, private readonly opts: FileSeqStoreOptions = {}) {
     this.dir = join(stateDir, "lanes");
-    mkdirSync(this.dir, { recursive: true });
+    this.log = (opts.logger ?? silentLogger).child({ module: "lane.seq" });
+    this.gap = opts.gap ?? RECOVERY_GAP;
+    try {
+      mkdirSync(this.dir, { recursive: true });
+    } catch (e) {
+      this.dirError = `cannot create ${this.dir}: ${errText(e)}`;
+      this.log.error({ code: "GW_EVENTS_SEQ_FAILED", err: this.dirError }, "event sequence directory unusable: lanes go out of service");
+    }
   }
 
   current(lane: string): number {
-    let n = this.seqs.get(lane);
-    if (n === undefined) {
-      n = 0;
-      try {
-        const parsed = Number.parseInt(readFileSync(this.file(lane), "utf8").trim(), 10);
-        if (Number.isSafeInteger(parsed) && parsed > 0) n = parsed;
-      } catch {
-        // No file yet (first run) or unreadable: start at 0.
-      }
-      this.seqs.set(lane, n);
-    }
-    return n;
+    const s = this.load(lane);
+    if ("error" in s) throw new SeqStoreError(s.error);
+    return s.n;
+  }
+
+  failure(lane: string): string | undefined {
+    const s = this.load(lane);
+    return "error" in s ? s.error : undefined;
   }
 
   next(lane: string): number {
     const n = this.current(lane) + 1;
-    this.seqs.set(lane, n);
-    const tmp = this.file(lane) + ".tmp";
     try {
-      writeFileSync(tmp, String(n) + "\n");
-      renameSync(tmp, this.file(lane));
-    } catch {
-      // A full or read-only disk must not stop verdicts: ids stay unique within this run.
+      this.persist(lane, n);
+    } catch (e) {
+      const error = `cannot persist ${lane} seq ${n}: ${errText(e)}`;
+      // Sticky: once an id could not be recorded, this run cannot prove the next one is unique.
+      this.slots.set(lane, { error });
+      this.log.error({ code: "GW_EVENTS_SEQ_FAILED", lane, err: error }, "event id cannot be persisted: the lane goes out of service");
+      throw new SeqStoreError(error);
     }
+    this.slots.set(lane, { n });
     return n;
+  }
+
+  private load(lane: string): Slot {
+    const known = this.slots.get(lane);
+    if (known) return known;
+    const slot = this.read(lane);
+    this.slots.set(lane, slot);
+    return slot;
+  }
+
+  private read(lane: string): Slot {
+    if (this.dirError) return { error: this.dirError };
+    let text: string | undefined;
+    try {
+      text = readFileSync(this.file(lane), "utf8");
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") {
+        const error = `cannot read ${this.file(lane)}: ${errText(e)}`;
+        this.log.error({ code: "GW_EVENTS_SEQ_FAILED", lane, err: error }, "event sequence file unreadable: the lane goes out of service");
+        return { error };
+      }
+    }
+    if (text !== undefined && SEQ_TEXT.test(text)) return { n: Number.parseInt(text, 10) };
+    // Missing (first run, or a wiped lanes dir) or damaged: never trust 0, look at what was recorded.
+    let floor: number;
+    try {
+      floor = this.opts.floor?.(lane) ?? 0;
+    } catch (e) {
+      const error = `seq file ${text === undefined ? "missing" : "damaged"} and the ledger/spool could not be read: ${errText(e)}`;
+      this.log.error({ code: "GW_EVENTS_SEQ_FAILED", lane, err: error }, "event sequence cannot be recovered: the lane goes out of service");
+      return { error };
+    }
+    if (text === undefined && floor === 0) return { n: 0 };
+    const n = floor + this.gap;
+    this.log.error(
+      { code: "GW_EVENTS_SEQ_RECOVERED", lane, file: this.file(lane), found: text === undefined ? "missing" : `${Buffer.byteLength(text)} unparsable bytes`, highestRecorded: floor, resumeAfter: n },
+      "event sequence file missing or damaged: ids resume after the highest recorded id plus a gap",
+    );
+    try {
+      this.persist(lane, n);
+    } catch (e) {
+      const error = `cannot persist recovered ${lane} seq ${n}: ${errText(e)}`;
+      this.log.error({ code: "GW_EVENTS_SEQ_FAILED", lane, err: error }, "event id cannot be persisted: the lane goes out of service");
+      return { error };
+    }
+    return { n };
+  }
+
+  private persist(lane: string, n: number): void {
+    const path = this.file(lane);
+    const tmp = path + ".tmp";
+    const fd = openSync(tmp, "w");
+    try {
+      writeSync(fd, `${n}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    // The rename itself must survive a power cut, or the old number comes back.
+    const dfd = openSync(this.dir, "r");
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
   }
 
   private file(lane: string): string {
     return join(this.dir, `${lane}.seq`);
   }
+}
+
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

@@ -7,6 +7,7 @@ export const LaneProblems = {
   TRUST_STALE: "Trust data is older than trust.maxAgeS and trust.staleAction is out-of-service.",
   SHUTTING_DOWN: "The gateway is stopping.",
   STARTING: "The gateway is starting: cameras and trust data are not ready yet.",
+  EVENTS_SEQ_ERROR: "Event ids of the lane cannot be persisted (state dir unwritable or unreadable): a reused id could lose an event.",
 } as const;
 export type LaneProblem = keyof typeof LaneProblems;
 

@@ -22,16 +22,23 @@ afterAll(async () => {
 });
 
 describe("forwardBatch (exactly once by event id)", () => {
-  it("skips positions at or below the marker when a batch is resent", async () => {
-    expect(await forwardBatch(redis, { stream, marker }, [rec(1), rec(2), rec(3)], opts)).toBe(3);
-    expect(await forwardBatch(redis, { stream, marker }, [rec(2), rec(3), rec(4)], opts)).toBe(1);
+  it("skips positions at or below the marker when a batch is resent, and says how many it added", async () => {
+    expect(await forwardBatch(redis, { stream, marker }, [rec(1), rec(2), rec(3)], opts)).toEqual({ added: 3, skippedIds: [] });
+    expect(await forwardBatch(redis, { stream, marker }, [rec(2), rec(3), rec(4)], opts)).toEqual({ added: 1, skippedIds: [] });
     expect(await ids()).toEqual(["gw-f:L1:1", "gw-f:L1:2", "gw-f:L1:3", "gw-f:L1:4"]);
   });
 
-  it("never adds an id twice, even if the position marker was lost or an id comes back under a new position", async () => {
+  it("never adds an id twice, and returns every id it refused (marker lost, or an id reused under a new position)", async () => {
     await redis.del(marker);
-    expect(await forwardBatch(redis, { stream, marker }, [rec(3), rec(4), rec(5)], opts)).toBe(1);
-    expect(await forwardBatch(redis, { stream, marker }, [rec(9, "gw-f:L1:2"), rec(10)], opts)).toBe(1);
+    expect(await forwardBatch(redis, { stream, marker }, [rec(3), rec(4), rec(5)], opts)).toEqual({
+      added: 1,
+      skippedIds: [
+        { id: "gw-f:L1:3", n: 3 },
+        { id: "gw-f:L1:4", n: 4 },
+      ],
+    });
+    // A reused id (a new event under an old id) is refused by the guard: the caller must be told.
+    expect(await forwardBatch(redis, { stream, marker }, [rec(9, "gw-f:L1:2"), rec(10)], opts)).toEqual({ added: 1, skippedIds: [{ id: "gw-f:L1:2", n: 9 }] });
     expect(await ids()).toEqual(["gw-f:L1:1", "gw-f:L1:2", "gw-f:L1:3", "gw-f:L1:4", "gw-f:L1:5", "gw-f:L1:10"]);
     expect(Number(await redis.get(marker))).toBe(10);
   });

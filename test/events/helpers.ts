@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -21,6 +21,45 @@ export function tmpDir(tag: string): string {
 
 export function rmDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Makes `dir` refuse new files for real (the fs call fails, no fake): as root permissions are
+ * ignored, so the immutable attribute is used (ext4, xfs, btrfs); elsewhere chmod 0555. If neither
+ * takes effect, the directory is swapped for a plain file so creating anything in it fails with
+ * ENOTDIR. Checked with a probe write, so a test can never pass against a still-writable dir.
+ * Returns the undo.
+ */
+export function makeReadOnly(dir: string): () => void {
+  const probe = () => {
+    try {
+      writeFileSync(join(dir, ".probe"), "x");
+      rmSync(join(dir, ".probe"), { force: true });
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  if (process.getuid?.() === 0) {
+    try {
+      execFileSync("chattr", ["+i", dir], { stdio: "ignore" });
+      if (probe()) return () => execFileSync("chattr", ["-i", dir], { stdio: "ignore" });
+      execFileSync("chattr", ["-i", dir], { stdio: "ignore" });
+    } catch {
+      // no chattr or no support on this file system: fall through
+    }
+  } else {
+    chmodSync(dir, 0o555);
+    if (probe()) return () => chmodSync(dir, 0o755);
+    chmodSync(dir, 0o755);
+  }
+  renameSync(dir, dir + ".away");
+  writeFileSync(dir, "");
+  if (!probe()) throw new Error(`could not make ${dir} read-only`);
+  return () => {
+    unlinkSync(dir);
+    renameSync(dir + ".away", dir);
+  };
 }
 
 export function makeEvent(gatewayId: string, lane: string, seq: number, extra: Partial<VerdictEvent> = {}): VerdictEvent {

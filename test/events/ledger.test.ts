@@ -2,11 +2,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { appendFileSync, readdirSync, readFileSync, writeFileSync, truncateSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { FakeClock } from "../../src/core/clock.js";
-import { createLedger } from "../../src/output/ledger/ledger.js";
+import * as realFs from "node:fs";
+import { createLedger, type LedgerFs } from "../../src/output/ledger/ledger.js";
 import { verifyLedgerFiles } from "../../src/output/ledger/verify.js";
 import { GENESIS } from "../../src/output/ledger/chain.js";
 import ledgerCommand from "../../src/cli/commands/ledger.js";
-import { makeEvent, rmDir, tmpDir } from "./helpers.js";
+import { captureLogger, makeEvent, rmDir, tmpDir } from "./helpers.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -160,3 +161,111 @@ describe("verdict ledger", () => {
 function tmpdirOf(f: string): string {
   return f.slice(0, f.lastIndexOf("/"));
 }
+
+describe("ledger truncation at both ends (#11.7)", () => {
+  it("deleted first entries: the chain must start at genesis or continue the previous day's file", () => {
+    const { files } = writeLedger(3, 4);
+    // Intact: a set that starts mid-chain is anchored by the previous day's file in the same directory.
+    expect(verifyLedgerFiles(files.slice(1))).toMatchObject({ ok: true, firstSeq: 5, startAnchor: "previous-file" });
+    expect(verifyLedgerFiles(files)).toMatchObject({ ok: true, startAnchor: "genesis" });
+    const day2 = linesOf(files[1]!);
+    writeLines(files[1]!, day2.slice(2));
+    expect(verifyLedgerFiles(files.slice(1)).firstBroken).toMatchObject({ file: files[1], line: 1, problem: expect.stringContaining("deleted at the start") });
+    writeLines(files[1]!, day2);
+    const day1 = linesOf(files[0]!);
+    writeLines(files[0]!, day1.slice(1));
+    expect(verifyLedgerFiles(files).firstBroken).toMatchObject({ file: files[0], line: 1, problem: expect.stringContaining("first entries were deleted") });
+  });
+
+  it("a deleted first day file is caught; a trusted head (--from) anchors archived days", () => {
+    const { files } = writeLedger(2, 4);
+    const day1Last = JSON.parse(linesOf(files[0]!).at(-1)!) as { seq: number; hash: string };
+    rmDir(files[0]!);
+    expect(verifyLedgerFiles(files.slice(1)).firstBroken).toMatchObject({ line: 1, problem: expect.stringContaining("no earlier ledger file or --from head") });
+    expect(verifyLedgerFiles(files.slice(1), { from: { file: "ledger-2026-01-01.jsonl", seq: day1Last.seq, hash: day1Last.hash } })).toMatchObject({ ok: true, startAnchor: "from-head" });
+    expect(verifyLedgerFiles(files.slice(1), { from: { file: "x", seq: day1Last.seq - 1, hash: day1Last.hash } }).ok).toBe(false);
+  });
+
+  it("tail cut together with ledger.head.json: a missing head file is caught, a rewritten one only by the anchored head", () => {
+    const { dir, files } = writeLedger(2, 4);
+    const last = files[1]!;
+    const lines = linesOf(last);
+    const anchored = { file: "ledger-2026-01-02.jsonl", seq: 8, hash: (JSON.parse(lines.at(-1)!) as { hash: string }).hash };
+    expect(verifyLedgerFiles(files, { head: anchored })).toMatchObject({ ok: true, headChecked: true });
+    writeLines(last, lines.slice(0, 2));
+    rmDir(join(dir, "ledger.head.json"));
+    expect(verifyLedgerFiles(files).firstBroken).toMatchObject({ file: last, problem: expect.stringContaining("ledger.head.json is missing") });
+    // The attacker writes a matching head file: the local check passes, the anchored head does not.
+    const cut = JSON.parse(lines[1]!) as { seq: number; hash: string };
+    writeFileSync(join(dir, "ledger.head.json"), JSON.stringify({ file: "ledger-2026-01-02.jsonl", seq: cut.seq, hash: cut.hash }));
+    expect(verifyLedgerFiles(files).ok).toBe(true);
+    expect(verifyLedgerFiles(files, { head: anchored }).firstBroken).toMatchObject({ problem: expect.stringContaining("ends at seq 6 but the anchored head records seq 8") });
+  });
+
+  it("a chain recomputed after an edit (hashes and head file redone) differs from the anchored head", () => {
+    const { dir, files } = writeLedger(1, 4);
+    const anchoredLine = JSON.parse(linesOf(files[0]!).at(-1)!) as { seq: number; hash: string };
+    // Rebuild the whole chain with one verdict changed, as someone with write access could.
+    rmDir(files[0]!);
+    rmDir(join(dir, "ledger.head.json"));
+    const clock = new FakeClock(Date.UTC(2026, 0, 1, 23, 0));
+    const l = createLedger({ dir, gatewayId: "gw-l", clock, fsync: "never" });
+    for (let i = 1; i <= 4; i++) l.append(makeEvent("gw-l", "L1", i, { at: clock.now(), ...(i === 3 ? { verdict: "PASS", reason: "OK" } : {}) }));
+    void l.close();
+    expect(verifyLedgerFiles(files).ok).toBe(true);
+    expect(verifyLedgerFiles(files, { head: { file: "ledger-2026-01-01.jsonl", seq: anchoredLine.seq, hash: anchoredLine.hash } }).firstBroken).toMatchObject({ problem: expect.stringContaining("differs from the anchored head") });
+  });
+});
+
+describe("ledger fsync failure (#11.10: EIO must not kill the gateway)", () => {
+  it("an EIO from the interval fsync is logged, counted and marks the ledger degraded; appends go on", () => {
+    const dir = tmpDir("ledger-eio");
+    dirs.push(dir);
+    const clock = new FakeClock(Date.UTC(2026, 0, 1, 10, 0));
+    const { logger, lines } = captureLogger();
+    let failFsync = false;
+    const fs: LedgerFs = {
+      ...realFs,
+      fsyncSync: (fd: number) => {
+        if (failFsync) throw Object.assign(new Error("EIO: i/o error, fsync"), { code: "EIO" });
+        realFs.fsyncSync(fd);
+      },
+    };
+    const ledger = createLedger({ dir, gatewayId: "gw-l", clock, logger, fsync: "interval", fs });
+    ledger.append(makeEvent("gw-l", "L1", 1));
+    failFsync = true;
+    // The timer callback runs inside advance(): before the fix the EIO was thrown out of it.
+    expect(() => clock.advance(1000)).not.toThrow();
+    expect(ledger.stats()).toMatchObject({ entries: 1, fsyncErrors: 1, degraded: true });
+    expect(lines.some((l) => l.includes('"code":"GW_LEDGER_FSYNC"') && l.includes('"level":"error"'))).toBe(true);
+    ledger.append(makeEvent("gw-l", "L1", 2));
+    expect(() => clock.advance(1000)).not.toThrow();
+    failFsync = false;
+    expect(ledger.stats()).toMatchObject({ entries: 2, fsyncErrors: 2 });
+    void ledger.close();
+    expect(verifyLedgerFiles([join(dir, "ledger-2026-01-01.jsonl")])).toMatchObject({ ok: true, entries: 2 });
+  });
+
+  it("a failing write is counted and the chain does not advance (the next entry still links)", () => {
+    const dir = tmpDir("ledger-eio");
+    dirs.push(dir);
+    const clock = new FakeClock(Date.UTC(2026, 0, 1, 10, 0));
+    let failWrite = false;
+    const fs: LedgerFs = {
+      ...realFs,
+      writeSync: ((fd: number, s: string) => {
+        if (failWrite) throw Object.assign(new Error("EIO: i/o error, write"), { code: "EIO" });
+        return realFs.writeSync(fd, s);
+      }) as LedgerFs["writeSync"],
+    };
+    const ledger = createLedger({ dir, gatewayId: "gw-l", clock, fsync: "always", fs });
+    ledger.append(makeEvent("gw-l", "L1", 1));
+    failWrite = true;
+    expect(() => ledger.append(makeEvent("gw-l", "L1", 2))).not.toThrow();
+    failWrite = false;
+    ledger.append(makeEvent("gw-l", "L1", 3));
+    void ledger.close();
+    expect(ledger.stats()).toMatchObject({ entries: 2, writeErrors: 1, degraded: true });
+    expect(verifyLedgerFiles([join(dir, "ledger-2026-01-01.jsonl")])).toMatchObject({ ok: true, entries: 2 });
+  });
+});

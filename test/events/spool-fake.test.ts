@@ -13,7 +13,10 @@ class FakeRedis extends EventEmitter {
   hang = false;
   held: Array<() => void> = [];
   calls = 0;
-  evalsha(_sha: string, _nkeys: number, _stream: string, _marker: string, _ids: string, _ttl: number, _maxLen: number, ...rec: (string | number)[]): Promise<number> {
+  /** The forward script (3 keys) or the owner lease (1 key: always granted to the caller). */
+  evalsha(_sha: string, nkeys: number, ...rest: (string | number)[]): Promise<unknown> {
+    if (nkeys === 1) return Promise.resolve(String(rest[1]));
+    const rec = rest.slice(5);
     this.calls++;
     const run = () => {
       let added = 0;
@@ -24,10 +27,17 @@ class FakeRedis extends EventEmitter {
         this.marker = n;
         added++;
       }
-      return added;
+      return [added];
     };
     if (!this.hang) return Promise.resolve(run());
     return new Promise((resolve) => this.held.push(() => resolve(run())));
+  }
+  /** Lease release. */
+  eval(): Promise<number> {
+    return Promise.resolve(1);
+  }
+  info(): Promise<string> {
+    return Promise.resolve("# Memory\r\nmaxmemory_policy:noeviction\r\n");
   }
 }
 
@@ -83,8 +93,8 @@ describe("event spool with a fake clock and a scripted Redis", () => {
     spool.append(makeEvent("gw-f", "L1", 1));
     await settle();
     expect(redis.calls).toBe(0);
-    // One 1 s re-check plus the fsync timer: nothing spins.
-    expect(clock.pendingCount).toBeLessThanOrEqual(2);
+    // One 1 s re-check, the fsync timer and the lease renewal: nothing spins.
+    expect(clock.pendingCount).toBeLessThanOrEqual(3);
     redis.status = "ready";
     redis.emit("ready");
     await settle();

@@ -63,7 +63,8 @@ describe("event spool -> Redis Stream", () => {
     const event = JSON.parse(f[f.indexOf("event") + 1]!) as Record<string, unknown>;
     expect(event).toMatchObject({ id: "gw-t:L1:1", payloadHash: "ffeeddccbbaa9988" });
     expect(spool.stats()).toMatchObject({ spooled: 120, forwarded: 120, pending: 0, pendingBytes: 0, dropped: 0, redisUp: true });
-    expect(readFileSync(join(dir, "spool.jsonl"), "utf8")).toBe("");
+    // Compacted to the header alone: epoch and position floor, no records.
+    expect(readFileSync(join(dir, "spool.jsonl"), "utf8")).toMatch(/^\{"epoch":"[0-9a-f]{16}","base":120\}\n$/);
   });
 
   it("an event id appended twice is forwarded once", async () => {
@@ -76,6 +77,27 @@ describe("event spool -> Redis Stream", () => {
     await spool.flush();
     expect(await streamIds(stream)).toEqual(["gw-t:L1:1", "gw-t:L1:2"]);
     expect(spool.stats().duplicates).toBe(1);
+  });
+
+  it("a reused event id is refused by the guard but counted and logged, never reported as forwarded", async () => {
+    const { stream, make } = setup();
+    const a = make();
+    await a.start();
+    for (let i = 1; i <= 3; i++) a.append(makeEvent("gw-t", "L1", i));
+    await a.flush();
+    await a.close();
+    // Same spool dir (same epoch), a new FLAG event under an id handed out before (a seq file that lost a write).
+    const { logger, lines } = captureLogger();
+    const b = make({ logger });
+    await b.start();
+    b.append(makeEvent("gw-t", "L1", 2, { verdict: "FLAG", reason: "REVOKED" }));
+    b.append(makeEvent("gw-t", "L1", 4));
+    await b.flush();
+    expect(await streamIds(stream)).toEqual(["gw-t:L1:1", "gw-t:L1:2", "gw-t:L1:3", "gw-t:L1:4"]);
+    expect(b.stats()).toMatchObject({ spooled: 2, forwarded: 1, skippedIds: 1, pending: 0 });
+    const warn = lines.find((l) => l.includes('"code":"GW_EVENTS_ID_SKIPPED"'));
+    expect(warn).toContain('"level":"warn"');
+    expect(warn).toContain("gw-t:L1:2");
   });
 
   it("a crash between XADD and the state write does not duplicate (marker in Redis)", async () => {
@@ -94,6 +116,37 @@ describe("event spool -> Redis Stream", () => {
     b.append(makeEvent("gw-t", "L1", 31));
     await b.flush();
     expect(await streamIds(stream)).toEqual(Array.from({ length: 31 }, (_, k) => `gw-t:L1:${k + 1}`));
+    // The script's count, not the batch size: 30 resent records were already there.
+    expect(b.stats()).toMatchObject({ forwarded: 1, alreadyForwarded: 30, skippedIds: 0 });
+  });
+
+  it("a lost state file keeps the epoch (spool header): pending events are resent without duplicates, positions never reused", async () => {
+    const { stream, dir, make } = setup();
+    const a = make();
+    await a.start();
+    for (let i = 1; i <= 20; i++) a.append(makeEvent("gw-t", "L1", i));
+    await a.flush();
+    await a.close();
+    // The crash case: records forwarded but still in the file, and the state file gone.
+    const state = JSON.parse(readFileSync(join(dir, "spool.state.json"), "utf8")) as { epoch: string };
+    writeFileSync(join(dir, "spool.jsonl"), `{"epoch":"${state.epoch}","base":0}\n` + Array.from({ length: 20 }, (_, k) => `{"n":${k + 1},"e":${JSON.stringify(makeEvent("gw-t", "L1", k + 1))}}\n`).join(""));
+    rmDir(join(dir, "spool.state.json"));
+    const { logger, lines } = captureLogger();
+    const b = make({ logger });
+    await b.start();
+    b.append(makeEvent("gw-t", "L1", 21));
+    await b.flush();
+    expect(await streamIds(stream)).toEqual(Array.from({ length: 21 }, (_, k) => `gw-t:L1:${k + 1}`));
+    expect(b.stats()).toMatchObject({ forwarded: 1, alreadyForwarded: 20 });
+    expect(lines.some((l) => l.includes("recovered from the spool file's header"))).toBe(true);
+    await b.close();
+    // Everything forwarded and compacted away: the header alone still keeps positions from restarting at 1.
+    rmDir(join(dir, "spool.state.json"));
+    const c = make();
+    await c.start();
+    c.append(makeEvent("gw-t", "L1", 22));
+    await c.flush();
+    expect(await streamIds(stream)).toEqual(Array.from({ length: 22 }, (_, k) => `gw-t:L1:${k + 1}`));
   });
 
   it("keeps events spooled across a restart while Redis is unreachable, then forwards them in order", async () => {

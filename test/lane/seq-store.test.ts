@@ -1,22 +1,155 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { FileSeqStore } from "../../src/lane/seq-store.js";
+import { FileSeqStore, RECOVERY_GAP, SeqStoreError } from "../../src/lane/seq-store.js";
 import { buildVerdictEvent } from "../../src/lane/event.js";
+import { Lane } from "../../src/lane/lane.js";
+import { laneSchema } from "../../src/config/sections/lanes.js";
+import { FakeClock } from "../../src/core/clock.js";
+import { GatewayBus } from "../../src/core/bus.js";
+import { LocalReplayGuard } from "../../src/lane/replay-guard.js";
+import type { LaneStatus, VerdictEvent } from "../../src/core/types.js";
+import { createLedger } from "../../src/output/ledger/ledger.js";
+import { highestRecordedSeq } from "../../src/output/events/recorded-ids.js";
+import { captureLogger, makeEvent, makeReadOnly } from "../events/helpers.js";
+import { fakeVerify, result } from "./helpers.js";
+
+const dirs: string[] = [];
+const undo: Array<() => void> = [];
+afterEach(() => {
+  undo.splice(0).forEach((u) => u());
+  dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+function stateDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "seq-"));
+  dirs.push(dir);
+  return dir;
+}
 
 describe("FileSeqStore", () => {
-  const dirs: string[] = [];
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
-
   it("continues after a restart so event ids stay unique", () => {
-    const dir = mkdtempSync(join(tmpdir(), "seq-"));
-    dirs.push(dir);
+    const dir = stateDir();
     const a = new FileSeqStore(dir);
     expect([a.next("L1"), a.next("L1"), a.next("L2")]).toEqual([1, 2, 1]);
+    expect(readFileSync(join(dir, "lanes", "L1.seq"), "utf8")).toBe("2\n");
     const b = new FileSeqStore(dir);
     expect(b.next("L1")).toBe(3);
     expect(b.current("L2")).toBe(1);
+    expect(b.failure("L1")).toBeUndefined();
+  });
+
+  it("a state dir that turns read-only: next() throws and the lane's failure is reported, never a silent id", () => {
+    const dir = stateDir();
+    const { logger, lines } = captureLogger();
+    const s = new FileSeqStore(dir, { logger });
+    expect(s.next("L1")).toBe(1);
+    undo.push(makeReadOnly(join(dir, "lanes")));
+    expect(() => s.next("L1")).toThrow(SeqStoreError);
+    expect(s.failure("L1")).toMatch(/cannot persist L1 seq 2/);
+    // Sticky: a later call does not hand out the unpersisted id either.
+    expect(() => s.next("L1")).toThrow(SeqStoreError);
+    expect(lines.some((l) => l.includes('"code":"GW_EVENTS_SEQ_FAILED"') && l.includes('"level":"error"'))).toBe(true);
+    undo.pop()!();
+    // After a restart the persisted number is still 1: the next id is 2, and 2 was never used.
+    expect(new FileSeqStore(dir).next("L1")).toBe(2);
+  });
+
+  it("an unreadable seq file (not missing) is a failure at start, not a silent 0", () => {
+    const dir = stateDir();
+    mkdirSync(join(dir, "lanes", "L1.seq"), { recursive: true });
+    const s = new FileSeqStore(dir);
+    expect(s.failure("L1")).toMatch(/cannot read/);
+    expect(() => s.next("L1")).toThrow(SeqStoreError);
+  });
+
+  it("a state dir that cannot be created reports a failure for every lane", () => {
+    const dir = stateDir();
+    writeFileSync(join(dir, "lanes"), "not a directory");
+    const s = new FileSeqStore(dir);
+    expect(s.failure("L1")).toMatch(/cannot create/);
+  });
+
+  it("a torn seq file resumes after the highest id in the ledger plus a gap, with a clear error", async () => {
+    const dir = stateDir();
+    const ledger = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-s" });
+    for (let i = 1; i <= 57; i++) ledger.append(makeEvent("gw-s", "L1", i));
+    ledger.append(makeEvent("gw-s", "L2", 9));
+    await ledger.close();
+    mkdirSync(join(dir, "lanes"), { recursive: true });
+    for (const torn of ["", "5", "57\u0000\u0000", "garbage\n"]) {
+      writeFileSync(join(dir, "lanes", "L1.seq"), torn === "5" ? "5" : torn);
+      const { logger, lines } = captureLogger();
+      const s = new FileSeqStore(dir, { logger, floor: (lane) => highestRecordedSeq(dir, "gw-s", lane) });
+      const next = s.next("L1");
+      if (torn === "5") {
+        // A readable number is trusted (it is written before an id is used).
+        expect(next).toBe(6);
+        continue;
+      }
+      expect(next).toBe(57 + RECOVERY_GAP + 1);
+      expect(lines.some((l) => l.includes('"code":"GW_EVENTS_SEQ_RECOVERED"') && l.includes('"highestRecorded":57'))).toBe(true);
+      expect(readFileSync(join(dir, "lanes", "L1.seq"), "utf8")).toBe(`${57 + RECOVERY_GAP + 1}\n`);
+    }
+  });
+
+  it("a missing seq file next to a ledger with entries is recovered the same way (wiped lanes dir)", async () => {
+    const dir = stateDir();
+    const ledger = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-s" });
+    for (let i = 1; i <= 3; i++) ledger.append(makeEvent("gw-s", "L2", i));
+    await ledger.close();
+    const s = new FileSeqStore(dir, { floor: (lane) => highestRecordedSeq(dir, "gw-s", lane) });
+    expect(s.next("L2")).toBe(3 + RECOVERY_GAP + 1);
+    expect(s.next("L9")).toBe(1);
+  });
+});
+
+describe("lane with a failing sequence store", () => {
+  function laneOn(dir: string) {
+    const clock = new FakeClock();
+    const bus = new GatewayBus((e) => {
+      throw e;
+    });
+    const verdicts: VerdictEvent[] = [];
+    const statuses: LaneStatus[] = [];
+    bus.on("verdict", (v) => verdicts.push(v));
+    bus.on("lane-status", (st) => statuses.push(st));
+    const { logger, lines } = captureLogger();
+    const lane = new Lane({
+      config: laneSchema.parse({ id: "L1", leaveMs: 1000, passHoldMs: 3000, flagHoldMs: 5000 }),
+      gatewayId: "gw-s",
+      cameraIds: ["c1"],
+      verify: fakeVerify,
+      replay: new LocalReplayGuard(clock, 60_000),
+      bus,
+      clock,
+      logger,
+      salt: "test-salt-0123456789",
+      seq: new FileSeqStore(dir, { logger }),
+    });
+    lane.setCameraUp("c1", true);
+    return { lane, clock, verdicts, statuses, lines };
+  }
+
+  it("goes out of service with EVENTS_SEQ_ERROR when an id cannot be persisted, and publishes no event with an unsaved id", async () => {
+    const dir = stateDir();
+    const r = laneOn(dir);
+    await r.lane.onDecode(result("c1", 1, r.clock.monotonic(), ["EXPIRED:a"]));
+    expect(r.verdicts.map((v) => v.id)).toEqual(["gw-s:L1:1"]);
+    undo.push(makeReadOnly(join(dir, "lanes")));
+    r.clock.advance(5000);
+    await r.lane.onDecode(result("c1", 2, r.clock.monotonic(), ["EXPIRED:b"]));
+    expect(r.verdicts.map((v) => v.id)).toEqual(["gw-s:L1:1"]);
+    expect(r.lane.status()).toMatchObject({ state: "out-of-service", problems: ["EVENTS_SEQ_ERROR"] });
+    expect(r.lane.stats().verdictsDropped).toBe(1);
+    expect(r.lines.some((l) => l.includes('"code":"GW_EVENTS_SEQ_FAILED"') && l.includes("verdict dropped"))).toBe(true);
+  });
+
+  it("starts out of service when the seq file cannot be read", () => {
+    const dir = stateDir();
+    mkdirSync(join(dir, "lanes", "L1.seq"), { recursive: true });
+    const r = laneOn(dir);
+    expect(r.lane.status().problems).toEqual(["EVENTS_SEQ_ERROR"]);
   });
 });
 

@@ -9,5 +9,9 @@ export const gatewaySection = z
       .optional()
       .describe("Salt for short hashes of credential ids in logs and events; use ${ENV}. Without it a random per-process salt is used (hashes then only correlate within one run)."),
     stateDir: z.string().default("./state").describe("Directory for on-disk state: last good trust list, spool, ledger."),
+    signingKey: z
+      .string()
+      .optional()
+      .describe("Path to this gateway's private JWK (EC P-256 or Ed25519). When set, the ledger head published to Redis and MQTT is signed with it (compact JWS); `ledger verify --key PUBLIC_JWK` checks it."),
   })
   .describe("Identity and local state of this gateway.");

@@ -8,21 +8,25 @@ import type { SpoolRecord } from "./spool-file.js";
  * below it. A crash or timeout between XADD and our local state write therefore never
  * duplicates an entry, and no stream scan is needed (the stream may be shared by many gateways).
  * Second guard, by event id: the ids this spool forwarded recently are kept in a sorted set
- * (score = position) in the same slot, and an id already there is never added again. One full-suite
- * run under load showed duplicated ids that the position marker alone did not stop (cause not
- * found; Redis itself kept script effects atomic across SIGKILL/SIGTERM in a targeted test), so
- * exactly-once by event id is enforced where it is promised.
+ * (score = position) in the same slot, and an id already there is never added again. A position
+ * above the marker with a known id means the id was handed out twice (a sequence file that lost
+ * its last write, two gateways with one id): that event is NOT in the stream, so the script
+ * returns those ids and the caller counts and logs them. It never drops one silently.
  * KEYS[1] stream, KEYS[2] marker, KEYS[3] recent ids; ARGV: ttlSeconds, maxLen, then 6 values per record.
+ * Returns { added, skippedId1, skippedPos1, skippedId2, skippedPos2, ... }.
  */
 export const FORWARD_LUA = `
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
 local ttl = tonumber(ARGV[1])
 local maxlen = tonumber(ARGV[2])
 local added = 0
+local skipped = {}
 local i = 3
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
   if n > last and redis.call('ZSCORE', KEYS[3], ARGV[i+1]) then
+    skipped[#skipped + 1] = ARGV[i+1]
+    skipped[#skipped + 1] = ARGV[i]
     last = n
   elseif n > last then
     local r
@@ -46,7 +50,9 @@ redis.call('SET', KEYS[2], last, 'EX', ttl)
 -- Keep the id guard bounded: ids far behind the marker cannot come back (they left the spool).
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', last - 100000)
 redis.call('EXPIRE', KEYS[3], ttl)
-return added
+local out = { added }
+for k = 1, #skipped do out[#out + 1] = skipped[k] end
+return out
 `;
 const FORWARD_SHA = createHash("sha1").update(FORWARD_LUA).digest("hex");
 
@@ -77,19 +83,37 @@ export function idsKey(marker: string): string {
   return `${marker}:ids`;
 }
 
+export interface ForwardResult {
+  /** Entries this call added to the stream. */
+  added: number;
+  /** Records above the marker whose id this spool had already forwarded: not added (a reused id). */
+  skippedIds: Array<{ id: string; n: number }>;
+}
+
 export async function forwardBatch(
   redis: Redis | Cluster,
   keys: { stream: string; marker: string },
   batch: readonly SpoolRecord[],
   opts: { markerTtlS: number; maxLen: number },
-): Promise<number> {
+): Promise<ForwardResult> {
   const args: (string | number)[] = [opts.markerTtlS, opts.maxLen];
   for (const r of batch) args.push(r.n, r.id, r.lane, r.verdict, r.reason, r.json);
+  let reply: unknown;
   try {
-    return Number(await redis.evalsha(FORWARD_SHA, 3, keys.stream, keys.marker, idsKey(keys.marker), ...args));
+    reply = await redis.evalsha(FORWARD_SHA, 3, keys.stream, keys.marker, idsKey(keys.marker), ...args);
   } catch (e) {
     // Scripts vanish when Redis restarts without persistence or fails over; send the body once.
     if (!String((e as Error).message).includes("NOSCRIPT")) throw e;
-    return Number(await redis.eval(FORWARD_LUA, 3, keys.stream, keys.marker, idsKey(keys.marker), ...args));
+    reply = await redis.eval(FORWARD_LUA, 3, keys.stream, keys.marker, idsKey(keys.marker), ...args);
   }
+  return parseForwardReply(reply);
+}
+
+export function parseForwardReply(reply: unknown): ForwardResult {
+  if (!Array.isArray(reply) || reply.length % 2 !== 1 || !Number.isSafeInteger(Number(reply[0]))) {
+    throw new Error(`unexpected forward script reply: ${JSON.stringify(reply)?.slice(0, 80)}`);
+  }
+  const skippedIds: ForwardResult["skippedIds"] = [];
+  for (let i = 1; i < reply.length; i += 2) skippedIds.push({ id: String(reply[i]), n: Number(reply[i + 1]) });
+  return { added: Number(reply[0]), skippedIds };
 }

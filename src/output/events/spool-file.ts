@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 
@@ -35,14 +35,27 @@ export interface LoadedSpool {
   nextN: number;
   /** Lines that did not parse (a torn write at a crash); they are dropped by the rewrite. */
   badLines: number;
-  /** True when the spool file had records but no state file (a new epoch was started). */
+  /** True when the spool file had records but no state file and no header (a new epoch was started). */
   stateLost: boolean;
+  /** True when the state file was missing but the spool file's header named the epoch. */
+  stateRecovered: boolean;
 }
 
 export function recordLine(n: number, json: string): string {
   // `e` is embedded raw so the forwarder sends exactly the bytes that were fsynced.
   return `{"n":${n},"e":${json}}\n`;
 }
+
+/**
+ * First line of every rewrite: the epoch and the position floor (every record after it has a higher
+ * position). It lets a spool whose state file was lost keep its epoch, so the Redis marker still
+ * skips what was forwarded, and never reuse a position.
+ */
+export function headerLine(state: SpoolState): string {
+  return `{"epoch":"${state.epoch}","base":${state.doneN}}\n`;
+}
+
+const EPOCH = /^[0-9a-f]{16,64}$/;
 
 export function loadSpool(dir: string, appendedAt: number): LoadedSpool {
   mkdirSync(dir, { recursive: true });
@@ -51,13 +64,26 @@ export function loadSpool(dir: string, appendedAt: number): LoadedSpool {
   if (existsSync(statePath)) {
     try {
       const s = JSON.parse(readFileSync(statePath, "utf8")) as Partial<SpoolState>;
-      if (typeof s.epoch === "string" && /^[0-9a-f]{16,64}$/.test(s.epoch) && Number.isSafeInteger(s.doneN)) state = { epoch: s.epoch, doneN: s.doneN! };
+      if (typeof s.epoch === "string" && EPOCH.test(s.epoch) && Number.isSafeInteger(s.doneN)) state = { epoch: s.epoch, doneN: s.doneN! };
     } catch {
       state = undefined;
     }
   }
   const spoolPath = join(dir, SPOOL_FILE);
   const text = existsSync(spoolPath) ? readFileSync(spoolPath, "utf8") : "";
+  let stateRecovered = false;
+  if (!state) {
+    const first = text.slice(0, text.indexOf("\n") + 1 || undefined);
+    try {
+      const h = JSON.parse(first) as { epoch?: unknown; base?: unknown };
+      if (typeof h.epoch === "string" && EPOCH.test(h.epoch) && Number.isSafeInteger(h.base)) {
+        state = { epoch: h.epoch, doneN: h.base as number };
+        stateRecovered = true;
+      }
+    } catch {
+      // no header: an old spool file, or a damaged one
+    }
+  }
   const stateLost = !state && text.length > 0;
   state ??= { epoch: randomBytes(8).toString("hex"), doneN: 0 };
   const pending: SpoolRecord[] = [];
@@ -65,11 +91,15 @@ export function loadSpool(dir: string, appendedAt: number): LoadedSpool {
   let maxN = state.doneN;
   for (const line of text.split("\n")) {
     if (!line) continue;
-    let rec: { n?: unknown; e?: Record<string, unknown> };
+    let rec: { n?: unknown; e?: Record<string, unknown>; epoch?: unknown; base?: unknown };
     try {
       rec = JSON.parse(line) as typeof rec;
     } catch {
       badLines++;
+      continue;
+    }
+    if (rec.epoch !== undefined && rec.n === undefined) {
+      if (Number.isSafeInteger(rec.base)) maxN = Math.max(maxN, rec.base as number);
       continue;
     }
     if (!Number.isSafeInteger(rec.n) || !rec.e || typeof rec.e.id !== "string") {
@@ -96,7 +126,7 @@ export function loadSpool(dir: string, appendedAt: number): LoadedSpool {
       appendedAt,
     });
   }
-  return { state, pending, nextN: maxN + 1, badLines, stateLost };
+  return { state, pending, nextN: maxN + 1, badLines, stateLost, stateRecovered };
 }
 
 /** Writes the state atomically (tmp + rename) so a crash leaves the old or the new copy. */
@@ -116,7 +146,11 @@ export function writeState(dir: string, state: SpoolState, sync: boolean): void 
 export class SpoolFile {
   private fd: number;
   size = 0;
-  constructor(private readonly dir: string) {
+  /** `header` gives the first line of every rewrite (see headerLine). */
+  constructor(
+    private readonly dir: string,
+    private readonly header: () => string,
+  ) {
     this.fd = openSync(join(dir, SPOOL_FILE), "a");
   }
   append(line: string): void {
@@ -126,15 +160,10 @@ export class SpoolFile {
   fsync(): void {
     fsyncSync(this.fd);
   }
-  /** Replaces the file with `lines` (tmp + fsync + rename), or truncates it when none remain. */
+  /** Replaces the file with the header and `lines` (tmp + fsync + rename). */
   rewrite(lines: string[]): void {
-    if (lines.length === 0) {
-      ftruncateSync(this.fd, 0);
-      this.size = 0;
-      return;
-    }
     const tmp = join(this.dir, SPOOL_FILE + ".tmp");
-    const body = lines.join("");
+    const body = this.header() + lines.join("");
     writeFileSync(tmp, body);
     const tfd = openSync(tmp, "r+");
     try {

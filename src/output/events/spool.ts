@@ -3,8 +3,10 @@ import type { Logger } from "../../core/logger.js";
 import type { VerdictEvent } from "../../core/types.js";
 import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
 import { toWireEvent } from "./wire.js";
-import { loadSpool, recordLine, SpoolFile, writeState, type SpoolRecord, type SpoolState } from "./spool-file.js";
+import { headerLine, loadSpool, recordLine, SpoolFile, writeState, type SpoolRecord, type SpoolState } from "./spool-file.js";
+import { randomBytes } from "node:crypto";
 import { forwardBatch, markerKey } from "./forward.js";
+import { evictionHazard, maxmemoryPolicies, ownerKey, releaseLease, renewLease } from "./redis-guards.js";
 
 export type FsyncPolicy = "always" | "interval" | "never";
 
@@ -28,16 +30,29 @@ export interface EventSpoolOptions {
   fsyncIntervalMs?: number;
   /** The spool file is rewritten without forwarded records once it is this big. */
   compactBytes?: number;
+  /** Owner lease TTL (one forwarding process per gateway id and stream); refreshed every third of it. */
+  leaseTtlMs?: number;
 }
 
 export interface SpoolStats {
   spooled: number;
+  /** Entries this process added to the stream (the forward script's count, not the batch size). */
   forwarded: number;
+  /** Resent records the stream already had (the position marker skipped them): a lost reply, a crash. */
+  alreadyForwarded: number;
+  /** Records NOT added because their event id was forwarded before under another position (a reused id). */
+  skippedIds: number;
   pendingBytes: number;
   dropped: number;
   redisUp: boolean;
   pending: number;
   duplicates: number;
+  /**
+   * Why exactly-once cannot be promised right now: `REDIS_EVICTION_POLICY` (the marker can be evicted
+   * while the stream stays), `GATEWAY_ID_CONFLICT` (another live process forwards for this gateway id;
+   * this one holds its events in the spool meanwhile). Empty when all is well.
+   */
+  problems: string[];
 }
 
 export interface EventSpool {
@@ -87,9 +102,79 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
   let droppedSinceAlert = 0;
   const recent = new Set<string>();
   const recentOrder: string[] = [];
-  const counters = { spooled: 0, forwarded: 0, dropped: 0, duplicates: 0 };
+  const counters = { spooled: 0, forwarded: 0, alreadyForwarded: 0, skippedIds: 0, dropped: 0, duplicates: 0 };
+  const leaseTtlMs = opts.leaseTtlMs ?? 15_000;
+  const instance = randomBytes(8).toString("hex");
+  const owner = redis ? ownerKey(opts.stream, opts.gatewayId ?? "gw") : "";
+  let leaseFreshUntil = 0;
+  let leaseTimer: TimerHandle | undefined;
+  let conflictHolder: string | undefined;
+  let conflictLoggedAt: number | undefined;
+  let evictionPolicy: string | undefined;
   const flushWaiters: Array<() => void> = [];
-  const onReady = () => wake?.();
+  const onReady = () => {
+    leaseFreshUntil = 0;
+    void checkEvictionPolicy();
+    wake?.();
+  };
+
+  /** Warns loudly (and reports a problem) when Redis could evict the marker but keep the stream. */
+  async function checkEvictionPolicy(): Promise<void> {
+    if (!redis || closed) return;
+    try {
+      const policies = await withTimeout(maxmemoryPolicies(redis), commandTimeoutMs);
+      const bad = policies.find(evictionHazard);
+      if (bad && bad !== evictionPolicy) {
+        log.error(
+          { code: "GW_REDIS_EVICTION_POLICY", maxmemoryPolicy: bad },
+          "redis maxmemory-policy can evict the spool's position marker while the stream stays: resent events may be duplicated in the stream; set maxmemory-policy noeviction",
+        );
+      }
+      evictionPolicy = bad;
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, "could not read redis maxmemory-policy (INFO memory); the eviction check is skipped");
+    }
+  }
+
+  /**
+   * True while this process holds the owner lease for (stream, gateway id). Renewed at most every
+   * third of its TTL; a holder that is another instance means two live gateways share one id.
+   */
+  async function ensureLease(force = false): Promise<boolean> {
+    if (!redis) return false;
+    const now = clock.monotonic();
+    if (!force && conflictHolder === undefined && now < leaseFreshUntil) return true;
+    const holder = await withTimeout(renewLease(redis, owner, instance, leaseTtlMs), commandTimeoutMs);
+    if (holder === instance) {
+      if (conflictHolder !== undefined) log.warn({ gatewayId: opts.gatewayId, stream: opts.stream }, "gateway id lease acquired: forwarding resumes");
+      conflictHolder = undefined;
+      leaseFreshUntil = now + leaseTtlMs / 3;
+      return true;
+    }
+    if (conflictHolder === undefined || conflictLoggedAt === undefined || now - conflictLoggedAt >= 60_000) {
+      log.error(
+        { code: "GW_GATEWAY_ID_CONFLICT", gatewayId: opts.gatewayId, stream: opts.stream, pending: pending.length },
+        "another live gateway process uses this gateway.id on this stream: events stay in the local spool until its lease expires; give every gateway its own id",
+      );
+      conflictLoggedAt = now;
+    }
+    conflictHolder = holder;
+    return false;
+  }
+
+  function scheduleLeaseRenewal(): void {
+    if (closed || !redis) return;
+    leaseTimer = clock.setTimeout(() => {
+      leaseTimer = undefined;
+      const run = redis.status === "ready" ? ensureLease(true) : Promise.resolve(false);
+      run
+        .then((held) => {
+          if (held && pending.length > 0) kick();
+        })
+        .catch((e: unknown) => log.debug({ err: (e as Error).message }, "lease renewal failed (redis down?)"))
+        .finally(scheduleLeaseRenewal);
+    }, leaseTtlMs / 3);
+  }
 
   function saveState(sync: boolean): void {
     writeState(opts.dir, state, sync);
@@ -201,11 +286,28 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
       const batch = pending.slice(0, batchMax);
       inflight = batch.length;
       try {
-        await withTimeout(forwardBatch(redis, { stream: opts.stream, marker }, batch, { markerTtlS: 30 * 86400, maxLen: opts.maxLen ?? 0 }), commandTimeoutMs);
+        if (!(await ensureLease())) {
+          // Another process forwards for this gateway id: keep our events local, loudly (see ensureLease).
+          inflight = 0;
+          redisUp = true;
+          resolveFlushWaiters(true);
+          enforceBound();
+          await sleep(Math.min(5000, leaseTtlMs / 3));
+          continue;
+        }
+        const res = await withTimeout(forwardBatch(redis, { stream: opts.stream, marker }, batch, { markerTtlS: 30 * 86400, maxLen: opts.maxLen ?? 0 }), commandTimeoutMs);
         pending.splice(0, batch.length);
         for (const r of batch) pendingBytes -= r.bytes;
         state.doneN = Math.max(state.doneN, batch[batch.length - 1]!.n);
-        counters.forwarded += batch.length;
+        counters.forwarded += res.added;
+        counters.skippedIds += res.skippedIds.length;
+        counters.alreadyForwarded += batch.length - res.added - res.skippedIds.length;
+        if (res.skippedIds.length > 0) {
+          log.warn(
+            { code: "GW_EVENTS_ID_SKIPPED", skipped: res.skippedIds.length, skippedTotal: counters.skippedIds, ids: res.skippedIds.slice(0, 20) },
+            "events not added to the stream: their event ids were already forwarded by this spool (an id was handed out twice)",
+          );
+        }
         if (downLogged) log.info({ pending: pending.length, forwarded: counters.forwarded }, "redis reachable again: spooled events forwarded");
         downLogged = false;
         redisUp = true;
@@ -257,15 +359,21 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
       pendingBytes = pending.reduce((a, r) => a + r.bytes, 0);
       nextN = loaded.nextN;
       if (loaded.badLines) log.warn({ badLines: loaded.badLines }, "spool had unreadable lines (torn write at a crash); they were skipped");
-      if (loaded.stateLost) log.warn({ pending: pending.length }, "spool state file missing: pending events are resent under a new epoch (the stream may get duplicates; consumers dedupe by id)");
+      if (loaded.stateLost) log.warn({ pending: pending.length }, "spool state file and header missing: pending events are resent under a new epoch (the stream may get duplicates; consumers dedupe by id)");
+      if (loaded.stateRecovered) log.warn({ pending: pending.length, epoch: loaded.state.epoch }, "spool state file missing: epoch and position floor recovered from the spool file's header");
       marker = markerKey(opts.stream, opts.gatewayId ?? "gw", state.epoch);
       saveState(true);
-      file = new SpoolFile(opts.dir);
+      file = new SpoolFile(opts.dir, () => headerLine(state));
       file.rewrite(pending.map((r) => recordLine(r.n, r.json)));
       started = true;
       redisUp = redis?.status === "ready";
       redis?.on("ready", onReady);
       if (!redis) log.info("no redis configured: verdict events are not spooled for a stream");
+      if (redis?.status === "ready") {
+        await checkEvictionPolicy();
+        await ensureLease(true).catch((e: unknown) => log.warn({ err: (e as Error).message }, "gateway id lease not taken yet"));
+      }
+      scheduleLeaseRenewal();
       enforceBound();
       kick();
     },
@@ -309,7 +417,10 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
     },
 
     stats() {
-      return { ...counters, pendingBytes, redisUp: redisUp && redis?.status === "ready", pending: pending.length };
+      const problems: string[] = [];
+      if (evictionPolicy) problems.push(`REDIS_EVICTION_POLICY:${evictionPolicy}`);
+      if (conflictHolder !== undefined) problems.push("GATEWAY_ID_CONFLICT");
+      return { ...counters, pendingBytes, redisUp: redisUp && redis?.status === "ready", pending: pending.length, problems };
     },
 
     /** Resolves when every spooled event is in the stream, or at once while Redis is unreachable. */
@@ -332,6 +443,11 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
       wake?.();
       if (pump) await pump;
       if (fsyncTimer) clock.clearTimeout(fsyncTimer);
+      if (leaseTimer) clock.clearTimeout(leaseTimer);
+      // A clean stop frees the id at once, so a restart forwards without waiting out the TTL.
+      if (redis?.status === "ready" && conflictHolder === undefined && leaseFreshUntil > 0) {
+        await withTimeout(releaseLease(redis, owner, instance), 2000).catch((e: unknown) => log.debug({ err: (e as Error).message }, "lease release failed"));
+      }
       if (file) {
         saveState(true);
         file.close();

@@ -50,6 +50,7 @@ export const OOS_REASONS: Readonly<Record<string, Text>> = {
   GATEWAY_STOPPING: { en: "Gateway is restarting", vi: "Hệ thống đang khởi động lại" },
   SHUTTING_DOWN: { en: "Gateway is restarting", vi: "Hệ thống đang khởi động lại" },
   STARTING: { en: "Lane is starting", vi: "Làn đang khởi động" },
+  EVENTS_SEQ_ERROR: { en: "Lane unavailable: records cannot be saved", vi: "Làn không khả dụng: không lưu được dữ liệu" },
   UNKNOWN_LANE: { en: "This lane is not configured", vi: "Làn này chưa được cấu hình" },
   LANE_STARTING: { en: "Lane is starting", vi: "Làn đang khởi động" },
   OUT_OF_SERVICE: { en: "Lane unavailable", vi: "Làn không khả dụng" },

@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync, writeSync, ftruncateSync } from "node:fs";
+import * as nodeFs from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, ftruncateSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
 import { silentLogger, type Logger } from "../../core/logger.js";
@@ -13,12 +14,27 @@ export interface LedgerOptions {
   logger?: Logger;
   /** Same policy as the spool; "interval" fsyncs once a second and at close. */
   fsync?: "always" | "interval" | "never";
+  /** Called with the new head after each entry (to anchor it outside the file: Redis, MQTT). */
+  onHead?: (head: LedgerHead) => void;
+  /** File calls of the write path (a seam: a test injects EIO; production uses node:fs). */
+  fs?: LedgerFs;
+}
+
+export type LedgerFs = Pick<typeof nodeFs, "openSync" | "writeSync" | "fsyncSync" | "closeSync" | "writeFileSync" | "renameSync">;
+
+export interface LedgerStats {
+  entries: number;
+  writeErrors: number;
+  fsyncErrors: number;
+  /** True once a write or fsync failed: entries since then may not be on disk. */
+  degraded: boolean;
 }
 
 export interface Ledger {
   append(ev: VerdictEvent): void;
   /** The chain head (last seq and hash), e.g. to anchor it elsewhere. */
   head(): LedgerHead | undefined;
+  stats(): LedgerStats;
   close(): Promise<void>;
 }
 
@@ -56,6 +72,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
   const clock = opts.clock ?? systemClock;
   const log = (opts.logger ?? silentLogger).child({ module: "events.ledger" });
   const policy = opts.fsync ?? "interval";
+  const fs: LedgerFs = opts.fs ?? nodeFs;
   mkdirSync(opts.dir, { recursive: true });
   const start = resume(opts.dir, log);
   let seq = start.seq;
@@ -66,56 +83,102 @@ export function createLedger(opts: LedgerOptions): Ledger {
   let timer: TimerHandle | undefined;
   let closed = false;
   let head: LedgerHead | undefined = start.file ? { file: start.file, seq, hash: prev } : undefined;
+  const counters = { entries: 0, writeErrors: 0, fsyncErrors: 0 };
+  let lastAlert: number | undefined;
+
+  /**
+   * A worn SD card answers EIO: that must cost the ledger its durability guarantee (degraded,
+   * counted, logged), never the gateway its life. Logged at the first failure and at most once a minute.
+   */
+  function failed(what: "write" | "fsync", e: unknown): void {
+    if (what === "write") counters.writeErrors++;
+    else counters.fsyncErrors++;
+    const now = clock.monotonic();
+    if (lastAlert === undefined || now - lastAlert >= 60_000) {
+      lastAlert = now;
+      log.error({ code: "GW_LEDGER_FSYNC", op: what, err: (e as Error).message, writeErrors: counters.writeErrors, fsyncErrors: counters.fsyncErrors }, "ledger write failed: the ledger is degraded");
+    }
+  }
+
+  function syncNow(): void {
+    if (fd === undefined) return;
+    try {
+      fs.fsyncSync(fd);
+      dirty = false;
+    } catch (e) {
+      failed("fsync", e);
+    }
+  }
 
   function open(name: string): void {
     if (fd !== undefined) {
-      fsyncSync(fd);
-      closeSync(fd);
+      syncNow();
+      try {
+        fs.closeSync(fd);
+      } catch (e) {
+        failed("fsync", e);
+      }
+      fd = undefined;
     }
-    fd = openSync(join(opts.dir, name), "a");
+    fd = fs.openSync(join(opts.dir, name), "a");
     fileName = name;
   }
 
   function writeHead(): void {
     const tmp = join(opts.dir, HEAD_FILE + ".tmp");
-    writeFileSync(tmp, JSON.stringify(head) + "\n");
-    renameSync(tmp, join(opts.dir, HEAD_FILE));
+    fs.writeFileSync(tmp, JSON.stringify(head) + "\n");
+    fs.renameSync(tmp, join(opts.dir, HEAD_FILE));
   }
 
   return {
     append(ev) {
       if (closed) return;
       const today = ledgerFileName(clock.now());
-      // Never open an earlier-dated file after a clock step back: file order must stay chain order.
-      if (fd === undefined || (today !== fileName && (!fileName || today > fileName))) open(fileName && today < fileName ? fileName : today);
       const body = ledgerBody(toWireEvent(ev), seq + 1, prev, opts.gatewayId);
       const { line, hash } = entryLine(body);
-      writeSync(fd!, line);
+      try {
+        // Never open an earlier-dated file after a clock step back: file order must stay chain order.
+        if (fd === undefined || (today !== fileName && (!fileName || today > fileName))) open(fileName && today < fileName ? fileName : today);
+        fs.writeSync(fd!, line);
+      } catch (e) {
+        // The entry is not in the file: the chain does not advance, so the next entry still links.
+        failed("write", e);
+        return;
+      }
       seq++;
       prev = hash;
+      counters.entries++;
       head = { file: fileName!, seq, hash };
-      writeHead();
-      if (policy === "always") fsyncSync(fd!);
+      try {
+        writeHead();
+      } catch (e) {
+        failed("write", e);
+      }
+      opts.onHead?.(head);
+      if (policy === "always") syncNow();
       else if (policy === "interval") {
         dirty = true;
         timer ??= clock.setTimeout(() => {
           timer = undefined;
-          if (dirty && fd !== undefined) fsyncSync(fd);
-          dirty = false;
+          if (dirty) syncNow();
         }, 1000);
       }
     },
     head: () => head,
+    stats: () => ({ ...counters, degraded: counters.writeErrors + counters.fsyncErrors > 0 }),
     close() {
       if (closed) return Promise.resolve();
       closed = true;
       if (timer) clock.clearTimeout(timer);
       if (fd !== undefined) {
-        fsyncSync(fd);
-        closeSync(fd);
+        syncNow();
+        try {
+          fs.closeSync(fd);
+        } catch (e) {
+          failed("fsync", e);
+        }
       }
       return Promise.resolve();
     },
   };
 }
-

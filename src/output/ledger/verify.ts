@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { GENESIS, HEAD_FILE, hashBody, type LedgerHead } from "./chain.js";
+import { GENESIS, HEAD_FILE, hashBody, LEDGER_NAME, type LedgerHead } from "./chain.js";
 
 export interface LedgerVerifyResult {
   ok: boolean;
@@ -9,6 +9,41 @@ export interface LedgerVerifyResult {
   firstSeq?: number;
   lastSeq?: number;
   firstBroken?: { file: string; line: number; problem: string };
+  /** What the first entry was checked against: genesis, the previous day's file, or a given head. */
+  startAnchor?: "genesis" | "previous-file" | "from-head";
+  /** True when an external head (Redis, MQTT, a saved copy) was compared with the files. */
+  headChecked?: boolean;
+}
+
+export interface LedgerVerifyOptions {
+  /** A trusted head the first entry must continue from (the files start after it). */
+  from?: LedgerHead;
+  /** A head anchored outside the ledger directory: the files must contain it, unchanged. */
+  head?: LedgerHead;
+}
+
+/** The last entry of the ledger file dated just before `file` in the same directory, if any. */
+function previousFileHead(file: string): { file: string; seq: number; hash: string } | { error: string } | undefined {
+  const dir = dirname(file);
+  const name = basename(file);
+  if (!LEDGER_NAME.test(name)) return undefined;
+  let prevName: string | undefined;
+  try {
+    prevName = readdirSync(dir).filter((f) => LEDGER_NAME.test(f) && f < name).sort().pop();
+  } catch {
+    return undefined;
+  }
+  if (!prevName) return undefined;
+  const lines = readFileSync(join(dir, prevName), "utf8").split("\n").filter(Boolean);
+  const last = lines[lines.length - 1];
+  if (!last) return { error: `${prevName} is empty` };
+  try {
+    const { hash, ...body } = JSON.parse(last) as Record<string, unknown>;
+    if (typeof hash !== "string" || hashBody(JSON.stringify(body)) !== hash || !Number.isSafeInteger(body.seq)) return { error: `the last entry of ${prevName} is damaged` };
+    return { file: prevName, seq: body.seq as number, hash };
+  } catch {
+    return { error: `the last entry of ${prevName} is unparsable` };
+  }
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -18,8 +53,10 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * Reports the first entry that breaks the chain: an edit breaks its own hash, a deletion,
  * insertion or reordering breaks `seq`/`prev`, a cut tail is caught by the head file.
  */
-export function verifyLedgerFiles(files: string[]): LedgerVerifyResult {
+export function verifyLedgerFiles(files: string[], opts: LedgerVerifyOptions = {}): LedgerVerifyResult {
   let entries = 0;
+  let startAnchor: LedgerVerifyResult["startAnchor"];
+  let headSeen = false;
   let expectSeq: number | undefined;
   let expectPrev: string | undefined;
   let firstSeq: number | undefined;
@@ -54,12 +91,33 @@ export function verifyLedgerFiles(files: string[]): LedgerVerifyResult {
       if (hashBody(JSON.stringify(body)) !== hash) return broken(file, lineNo, `entry seq ${String(body.seq)} was edited (hash mismatch)`);
       const seq = body.seq as number;
       if (expectSeq === undefined) {
-        if (seq === 1 && body.prev !== GENESIS) return broken(file, lineNo, "first entry does not start from the genesis hash");
+        // Truncation at the start: the chain must begin at genesis or continue a trusted head.
+        if (opts.from) {
+          if (seq !== opts.from.seq + 1 || body.prev !== opts.from.hash) {
+            return broken(file, lineNo, `first entry (seq ${seq}) does not continue the given head (seq ${opts.from.seq}): entries before it were deleted or the head is from another chain`);
+          }
+          startAnchor = "from-head";
+        } else if (seq === 1) {
+          if (body.prev !== GENESIS) return broken(file, lineNo, "first entry does not start from the genesis hash");
+          startAnchor = "genesis";
+        } else {
+          const p = previousFileHead(file);
+          if (!p) return broken(file, lineNo, `chain starts at seq ${seq}, not at genesis, and no earlier ledger file or --from head anchors it: the first entries were deleted`);
+          if ("error" in p) return broken(file, lineNo, `chain starts at seq ${seq} and the previous day's file cannot anchor it: ${p.error}`);
+          if (p.seq + 1 !== seq || p.hash !== body.prev) {
+            return broken(file, lineNo, `first entry (seq ${seq}) does not continue ${p.file} (ends at seq ${p.seq}): entries were deleted at the start of this file`);
+          }
+          startAnchor = "previous-file";
+        }
         firstSeq = seq;
       } else {
         if (seq > expectSeq) return broken(file, lineNo, `entries missing before seq ${seq} (expected seq ${expectSeq}): deleted or reordered`);
         if (seq < expectSeq) return broken(file, lineNo, `seq ${seq} out of order (expected seq ${expectSeq}): reordered or duplicated`);
         if (body.prev !== expectPrev) return broken(file, lineNo, `prev hash does not match entry seq ${expectSeq - 1}: entries were replaced or reordered`);
+      }
+      if (opts.head && seq === opts.head.seq) {
+        if (hash !== opts.head.hash) return broken(file, lineNo, `entry seq ${seq} differs from the anchored head: the ledger was rewritten`);
+        headSeen = true;
       }
       expectSeq = seq + 1;
       expectPrev = hash;
@@ -69,8 +127,16 @@ export function verifyLedgerFiles(files: string[]): LedgerVerifyResult {
   }
 
   const last = files[files.length - 1];
+  const endSeq = expectSeq === undefined ? 0 : expectSeq - 1;
+  if (opts.head && !headSeen) {
+    if (opts.head.seq > endSeq) return broken(last ?? "", 0, `ledger ends at seq ${endSeq} but the anchored head records seq ${opts.head.seq} (${opts.head.file}): entries were cut from the end`);
+    return broken(last ?? "", 0, `the anchored head (seq ${opts.head.seq}) lies before the files given (first seq ${firstSeq ?? "?"}); give the files that contain it`);
+  }
   if (last) {
     const headPath = join(dirname(last), HEAD_FILE);
+    // The writer keeps the head next to the newest file: the newest file without it was tampered with.
+    const newest = LEDGER_NAME.test(basename(last)) && readdirSync(dirname(last)).filter((f) => LEDGER_NAME.test(f)).sort().pop() === basename(last);
+    if (newest && !existsSync(headPath) && !opts.head) return broken(last, 0, `${HEAD_FILE} is missing next to the newest ledger file: the tail may have been cut together with it (check against the anchored head: --head or --redis)`);
     if (existsSync(headPath)) {
       let head: LedgerHead | undefined;
       try {
@@ -81,7 +147,6 @@ export function verifyLedgerFiles(files: string[]): LedgerVerifyResult {
       // The head only speaks for the file it names; verifying older days alone is fine.
       if (head && head.file === basename(last)) {
         const lineCount = lastHashes.size;
-        const endSeq = expectSeq === undefined ? 0 : expectSeq - 1;
         if (head.seq > endSeq) return broken(last, lineCount + 1, `ledger ends at seq ${endSeq} but its head records seq ${head.seq}: entries were cut from the end`);
         const h = lastHashes.get(head.seq);
         if (h !== undefined && h !== head.hash) return broken(last, lineCount, `entry seq ${head.seq} differs from the recorded head hash: the end of the ledger was rewritten`);
@@ -89,5 +154,5 @@ export function verifyLedgerFiles(files: string[]): LedgerVerifyResult {
     }
   }
   if (entries === 0) return { ok: false, entries, firstBroken: { file: files[0] ?? "", line: 0, problem: "no ledger entries" } };
-  return { ok: true, entries, firstSeq, lastSeq: expectSeq === undefined ? undefined : expectSeq - 1 };
+  return { ok: true, entries, firstSeq, lastSeq: expectSeq === undefined ? undefined : expectSeq - 1, ...(startAnchor ? { startAnchor } : {}), headChecked: opts.head !== undefined };
 }

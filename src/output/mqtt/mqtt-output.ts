@@ -26,6 +26,8 @@ export interface MqttOutput {
   start(): Promise<void>;
   close(): Promise<void>;
   stats(): MqttOutputStats;
+  /** Publishes on the gateway's connection (e.g. the retained ledger head); false while disconnected. */
+  publish(topic: string, payload: string, o: { retain: boolean }): Promise<boolean>;
 }
 
 /** One connection with its own Last Will: the broker can only announce a dead connection. */
@@ -171,6 +173,13 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
 
     stats() {
       return { ...counters, connected: all.filter((l) => l.client?.connected).length, links: all.length };
+    },
+
+    async publish(topic, payload, o) {
+      const c = gatewayLink.client;
+      if (closing || !c?.connected) return false;
+      await c.publishAsync(topic, payload, { qos: cfg.qos, retain: o.retain });
+      return true;
     },
   };
 }
