@@ -114,19 +114,26 @@ export async function preflight(cfg: GatewayConfig, opts: PreflightOptions = {})
     const b = await readable(c);
     if (b) problems.push(`trust.certificates[${i}]: ${b} ${got(c)}`);
   }
-  for (const j of cfg.trust.jwks) {
-    if (j.source && !isUrl(j.source)) {
-      const b = await readable(j.source);
-      if (b) problems.push(`trust.jwks[${j.issuer}].source: ${b} ${got(j.source)}`);
+  // Unsigned sources (JWKS, deny lists) are refused over plain http at run time unless allowed.
+  const unsignedSource = async (where: string, source: string, allowHttp: boolean) => {
+    if (isUrl(source)) {
+      if (/^https:\/\//i.test(source)) return;
+      if (/^http:\/\//i.test(source)) {
+        if (!allowHttp) problems.push(`${where}: plain http for an unsigned source needs allowInsecureHttp: true ${got(source)}`);
+        return;
+      }
+      problems.push(`${where}: must be a file path or an https URL ${got(source)}`);
+      return;
     }
+    const b = await readable(source);
+    if (b) problems.push(`${where}: ${b} ${got(source)}`);
+  };
+  for (const j of cfg.trust.jwks) {
+    await unsignedSource(`trust.jwks[${j.issuer}].source`, j.source ?? `${j.issuer.replace(/\/+$/, "")}/.well-known/jwks.json`, j.allowInsecureHttp);
   }
   for (const [i, r] of cfg.trust.revocations.entries()) {
-    if (isUrl(r)) {
-      if (!/^https?:\/\//i.test(r)) problems.push(`trust.revocations[${i}]: must be a file path or an http(s) URL ${got(r)}`);
-    } else {
-      const b = await readable(r);
-      if (b) problems.push(`trust.revocations[${i}]: ${b} ${got(r)}`);
-    }
+    const { source, allowInsecureHttp } = typeof r === "string" ? { source: r, allowInsecureHttp: false } : r;
+    await unsignedSource(`trust.revocations[${i}]`, source, allowInsecureHttp);
   }
 
   // Cameras and lanes.

@@ -71,7 +71,8 @@ describe("checkpoint-gateway config check", () => {
     const f = write(
       "lanes: [{ id: l1 }, { id: l2 }]\n" +
         `cameras:\n  - { id: c1, lane: l1, source: file, file: ${join(dir, "nope.ts")} }\n  - { id: c2, lane: l1, url: rtsp://127.0.0.1/x, ffmpegPath: /nonexistent/ffmpeg }\n` +
-        "mqtt: { url: 10.0.0.6:1883 }\nredis: { url: localhost:6379 }\n",
+        "mqtt: { url: 10.0.0.6:1883 }\nredis: { url: localhost:6379 }\n" +
+        "trust:\n  jwks: [{ issuer: http://issuer.example }]\n  revocations: [http://deny.example/list.txt, { source: http://deny.example/ok.txt, allowInsecureHttp: true }]\n",
     );
     const r = cli(["config", "check", f]);
     expect(r.status).toBe(2);
@@ -80,6 +81,9 @@ describe("checkpoint-gateway config check", () => {
     expect(r.stderr).toContain("mqtt.url: must start with mqtt://, mqtts://, ws:// or wss:// (got '10.0.0.6:1883')");
     expect(r.stderr).toContain("redis.url: must start with redis:// or rediss://");
     expect(r.stderr).toContain("ffmpeg executable not found (got '/nonexistent/ffmpeg')");
+    expect(r.stderr).toContain("trust.jwks[http://issuer.example].source: plain http for an unsigned source needs allowInsecureHttp: true");
+    expect(r.stderr).toContain("trust.revocations[0]: plain http for an unsigned source needs allowInsecureHttp: true");
+    expect(r.stderr).not.toContain("trust.revocations[1]");
   });
 
   it("exits 2 when a listener's port is taken, and when the state dir is a file", async () => {
