@@ -15,6 +15,7 @@ import { CAMERA_UP_STATE } from "./readiness.js";
 import { RecentVerdicts, trustSummary } from "./dashboard-data.js";
 import { SnapshotCache } from "./snapshot.js";
 import { loadStaticFiles } from "./static-files.js";
+import { StreamLimits } from "./stream-limits.js";
 import { registerPublicRoutes } from "./routes.js";
 
 /** A camera as the dashboard shows it: what /metrics needs, plus its (masked) URL. */
@@ -55,6 +56,14 @@ export interface HttpServer {
   readonly app: FastifyInstance;
   /** The admin app, built on first use; undefined when no token is configured. */
   adminApp(): Promise<FastifyInstance | undefined>;
+  /** Open display streams per lane, and how many lanes and client addresses the server holds state for. */
+  displays(): DisplayStats;
+}
+
+export interface DisplayStats {
+  streams: Record<string, number>;
+  trackedLanes: number;
+  trackedClients: number;
 }
 
 export const LANE_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -110,6 +119,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     });
   };
 
+  const streams = new StreamLimits({ perLane: () => cfg().display.maxStreamsPerLane, perClient: () => cfg().display.maxStreamsPerClient });
   const hub = new LaneHub({
     clock,
     heartbeatMs: () => cfg().display.heartbeatMs,
@@ -135,7 +145,8 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     files, hub, snapshots, recent, cfg, clock,
     lanes: () => safe(deps.lanes, [], log, "lanes"),
     laneTelemetry: (id) => (deps.laneTelemetry ? safe(() => deps.laneTelemetry!(id), undefined, log, "laneTelemetry") : undefined),
-    cameras, trust, metrics: deps.metrics,
+    cameras, trust, metrics: deps.metrics, streams,
+    laneKnown: (id) => laneConfig(id) !== undefined,
   });
 
   let adminPromise: Promise<FastifyInstance | undefined> | undefined;
@@ -161,6 +172,14 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   return {
     app,
     adminApp,
+    displays: () => {
+      const lanes = hub.trackedLanes();
+      return {
+        streams: Object.fromEntries(lanes.map((l) => [l, hub.clientCount(l)])),
+        trackedLanes: Math.max(lanes.length, streams.size().lanes),
+        trackedClients: streams.size().clients,
+      };
+    },
     async listen() {
       const s = cfg().server;
       await app.listen({ host: s.listen.host, port: s.listen.port });

@@ -11,6 +11,7 @@ import { PAGE_HEADERS, type StaticFile } from "./static-files.js";
 import { maskCameraUrl, trustSummary, type RecentVerdicts } from "./dashboard-data.js";
 import { readiness } from "./readiness.js";
 import { SseClient } from "./sse.js";
+import type { StreamLimits } from "./stream-limits.js";
 
 export interface RouteDeps {
   files: Map<string, StaticFile>;
@@ -24,14 +25,15 @@ export interface RouteDeps {
   cameras: () => CameraInfo[];
   trust: () => TrustStatus | Error;
   metrics: GatewayMetrics;
+  streams: StreamLimits;
+  /** Configured lane ids; anything else is 404 and allocates nothing. */
+  laneKnown: (id: string) => boolean;
 }
 
 const LANE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const CAMERA_ID = LANE_ID;
 const FILE_NAME = /^[a-z0-9-]+\.(html|js|css|svg|png)$/;
 const started = Date.now();
-/** Far above any real checkpoint (a screen or two per lane plus dashboards). */
-export const MAX_SSE_CLIENTS = 256;
 
 function sendFile(reply: FastifyReply, f: StaticFile | undefined, ifNoneMatch: string | undefined) {
   if (!f) return reply.code(404).send({ code: "NOT_FOUND" });
@@ -52,17 +54,23 @@ export function registerPublicRoutes(app: FastifyInstance, d: RouteDeps): void {
   });
   app.get<{ Params: { id: string } }>("/lanes/:id/state", (req, reply) => {
     if (!LANE_ID.test(req.params.id)) return reply.code(404).send({ code: "LANE_ID_INVALID" });
+    if (!d.laneKnown(req.params.id)) return reply.code(404).send({ code: "LANE_UNKNOWN" });
     return reply.header("cache-control", "no-store").send(d.hub.view(req.params.id));
   });
   app.get<{ Params: { id: string } }>("/lanes/:id/events", (req, reply) => {
-    if (!LANE_ID.test(req.params.id)) return reply.code(404).send({ code: "LANE_ID_INVALID" });
-    // The display port is read-only but open: bound what one misbehaving client can hold open.
-    if (d.hub.clientCount() >= MAX_SSE_CLIENTS) return reply.code(503).header("retry-after", "5").send({ code: "TOO_MANY_STREAMS" });
+    const lane = req.params.id;
+    if (!LANE_ID.test(lane)) return reply.code(404).send({ code: "LANE_ID_INVALID" });
+    // Checked before anything is allocated: a flood of made-up lane names costs nothing.
+    if (!d.laneKnown(lane)) return reply.code(404).send({ code: "LANE_UNKNOWN" });
+    // The stream is public: bound what one client address, and all clients of a lane, can hold open.
+    const admission = d.streams.admit(lane, req.ip);
+    if (!admission.ok) return reply.code(429).header("retry-after", "5").send({ code: admission.code });
     // The stream outlives the handler: fastify hands the socket over and we own it until close.
     reply.hijack();
     const client = new SseClient(reply.raw);
+    client.onClose(admission.release);
     client.open();
-    d.hub.subscribe(req.params.id, client);
+    d.hub.subscribe(lane, client);
   });
 
   app.get<{ Params: { id: string } }>("/cameras/:id/snapshot.jpg", async (req, reply) => {
