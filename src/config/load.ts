@@ -57,7 +57,7 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
   if (problems.length > 0) throw new ConfigError(problems, sub.problems.length && result.success ? "GW_CONFIG_ENV_MISSING" : "GW_CONFIG_INVALID");
   secretMasker.add(...sub.substituted);
   const cfg = result.data!;
-  secretMasker.add(cfg.gateway.hashSalt, cfg.server.admin.token, cfg.mqtt?.password);
+  secretMasker.add(cfg.gateway.hashSalt, cfg.server.admin.token, cfg.server.auth.token, cfg.mqtt?.password);
   for (const c of cfg.cameras) secretMasker.add(c.password);
   return cfg;
 }

@@ -1,3 +1,4 @@
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { GatewayBus } from "../../core/bus.js";
@@ -16,6 +17,9 @@ import { RecentVerdicts, trustSummary } from "./dashboard-data.js";
 import { SnapshotCache } from "./snapshot.js";
 import { loadStaticFiles } from "./static-files.js";
 import { StreamLimits } from "./stream-limits.js";
+import { registerGuard } from "./auth.js";
+import { readTlsFiles, TlsReloader } from "./tls.js";
+import { authRequired } from "../../config/sections/server.js";
 import { registerPublicRoutes } from "./routes.js";
 
 /** A camera as the dashboard shows it: what /metrics needs, plus its (masked) URL. */
@@ -68,9 +72,9 @@ export interface DisplayStats {
 
 export const LANE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-function urlOf(addr: AddressInfo): string {
+function urlOf(addr: AddressInfo, scheme = "http"): string {
   const host = addr.address === "0.0.0.0" ? "127.0.0.1" : addr.address === "::" ? "::1" : addr.address;
-  return `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
+  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
 }
 
 /** Providers are other stages' code: a throw must degrade the display, never crash the server. */
@@ -135,7 +139,27 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   ];
   hub.start();
 
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), forceCloseConnections: true, bodyLimit: 16 * 1024 });
+  // TLS material is read at start (a missing file is a start-up error); later changes are reloaded.
+  const tls = cfg().server.tls;
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+    bodyLimit: 16 * 1024,
+    ...(tls ? { https: readTlsFiles(tls) } : {}),
+  }) as unknown as FastifyInstance;
+  const tlsReloader = tls
+    ? new TlsReloader({ files: tls, logger: log, apply: (ctx) => (app.server as unknown as HttpsServer).setSecureContext(ctx) })
+    : undefined;
+  registerGuard(app, {
+    allowedHosts: () => cfg().server.allowedHosts,
+    token: () => (authRequired(cfg().server) ? cfg().server.auth.token : undefined),
+    sessionTtlS: () => cfg().server.auth.sessionTtlS,
+    now: () => clock.now(),
+    secure: tls !== undefined,
+    loginPage: files.get("login.html"),
+    logger: log,
+  });
   app.addHook("onResponse", async (req, reply) => {
     const line = { method: req.method, url: req.url.split("?")[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
     if (reply.statusCode >= 500) log.warn(line, "request failed");
@@ -183,7 +207,8 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     async listen() {
       const s = cfg().server;
       await app.listen({ host: s.listen.host, port: s.listen.port });
-      const publicUrl = urlOf(app.server.address() as AddressInfo);
+      tlsReloader?.start();
+      const publicUrl = urlOf(app.server.address() as AddressInfo, tls ? "https" : "http");
       const admin = await adminApp();
       let adminUrl: string | undefined;
       if (admin) {
@@ -199,6 +224,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       if (closed) return;
       closed = true;
       for (const u of unsubscribe) u();
+      tlsReloader?.stop();
       // Screens learn the gateway is going away at once instead of after missed heartbeats.
       hub.close((lane) => ({
         ...compose(lane, undefined),

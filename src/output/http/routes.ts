@@ -42,22 +42,28 @@ function sendFile(reply: FastifyReply, f: StaticFile | undefined, ifNoneMatch: s
   return reply.send(f.body);
 }
 
-/** Read-only routes: displays, dashboard, health, metrics. Nothing here needs or accepts a token. */
+const PUBLIC = { config: { public: true } } as const;
+
+/**
+ * Read-only routes. Public (no token): the lane display page, its stream and state, static assets,
+ * health and readiness. Everything else (dashboard, /api, snapshots, /metrics) passes the guard
+ * in auth.ts first.
+ */
 export function registerPublicRoutes(app: FastifyInstance, d: RouteDeps): void {
   app.get("/", (req, reply) => sendFile(reply, d.files.get("dashboard.html"), req.headers["if-none-match"]));
-  app.get<{ Params: { name: string } }>("/static/:name", (req, reply) =>
+  app.get<{ Params: { name: string } }>("/static/:name", PUBLIC, (req, reply) =>
     sendFile(reply, FILE_NAME.test(req.params.name) ? d.files.get(req.params.name) : undefined, req.headers["if-none-match"]),
   );
-  app.get<{ Params: { id: string } }>("/lanes/:id", (req, reply) => {
+  app.get<{ Params: { id: string } }>("/lanes/:id", PUBLIC, (req, reply) => {
     if (!LANE_ID.test(req.params.id)) return reply.code(404).send({ code: "LANE_ID_INVALID" });
     return sendFile(reply, d.files.get("lane.html"), req.headers["if-none-match"]);
   });
-  app.get<{ Params: { id: string } }>("/lanes/:id/state", (req, reply) => {
+  app.get<{ Params: { id: string } }>("/lanes/:id/state", PUBLIC, (req, reply) => {
     if (!LANE_ID.test(req.params.id)) return reply.code(404).send({ code: "LANE_ID_INVALID" });
     if (!d.laneKnown(req.params.id)) return reply.code(404).send({ code: "LANE_UNKNOWN" });
     return reply.header("cache-control", "no-store").send(d.hub.view(req.params.id));
   });
-  app.get<{ Params: { id: string } }>("/lanes/:id/events", (req, reply) => {
+  app.get<{ Params: { id: string } }>("/lanes/:id/events", PUBLIC, (req, reply) => {
     const lane = req.params.id;
     if (!LANE_ID.test(lane)) return reply.code(404).send({ code: "LANE_ID_INVALID" });
     // Checked before anything is allocated: a flood of made-up lane names costs nothing.
@@ -105,8 +111,8 @@ export function registerPublicRoutes(app: FastifyInstance, d: RouteDeps): void {
     };
   });
 
-  app.get("/healthz", (_req, reply) => reply.header("cache-control", "no-store").send({ ok: true, uptimeS: Math.round((Date.now() - started) / 1000) }));
-  app.get("/readyz", (_req, reply) => {
+  app.get("/healthz", PUBLIC, (_req, reply) => reply.header("cache-control", "no-store").send({ ok: true, uptimeS: Math.round((Date.now() - started) / 1000) }));
+  app.get("/readyz", PUBLIC, (_req, reply) => {
     const r = readiness(d.cameras(), d.trust());
     return reply.code(r.ready ? 200 : 503).header("cache-control", "no-store").send(r);
   });
