@@ -124,6 +124,9 @@ describe("authentication of the read-only listener (#11 finding 3)", () => {
     expect([cross.statusCode, cross.headers["set-cookie"]]).toEqual([403, undefined]);
     const noOrigin = await login(s, ACCESS_TOKEN, { host: "localhost:80" });
     expect(noOrigin.statusCode).toBe(403);
+    // `Origin: null` is judged by Sec-Fetch-Site, which page script cannot set.
+    expect((await login(s, ACCESS_TOKEN, { origin: "null", host: "localhost:80", "sec-fetch-site": "cross-site" })).statusCode).toBe(403);
+    expect((await login(s, ACCESS_TOKEN, { origin: "null", host: "localhost:80", "sec-fetch-site": "same-origin" })).statusCode).toBe(303);
   });
 
   it("with authentication off (loopback only) everything is open, but the Host allowlist still applies", async () => {

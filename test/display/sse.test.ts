@@ -91,7 +91,7 @@ describe("lane events stream", () => {
     gw.cams[0]!.state = "backoff";
     clock.advance(1000);
     const down = await reader.waitFor((f) => f.event === "lane-status" && f.data.problems.includes("CAMERAS_DOWN"));
-    expect(down.data).toMatchObject({ state: "out-of-service", detail: { en: "Camera not working" } });
+    expect(down.data).toMatchObject({ state: "out-of-service", detail: { en: "Please use another lane" }, cause: { en: "Camera not working" } });
     gw.cams[0]!.state = "online";
     gw.trustStatus = { ...gw.trustStatus, stale: true };
     clock.advance(1000);

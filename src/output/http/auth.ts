@@ -139,7 +139,7 @@ export function registerGuard(app: FastifyInstance, o: GuardOptions): void {
         return;
       }
     } else if (signer.verify(cookieValue(req.headers.cookie, SESSION_COOKIE), o.now())) {
-      if (!["GET", "HEAD"].includes(req.method) && !sameOrigin(req.headers.origin, req.headers.host, o.secure)) {
+      if (!["GET", "HEAD"].includes(req.method) && !sameOrigin(req.headers, o.secure)) {
         return reply.code(403).send({ code: "ORIGIN_REFUSED" });
       }
       req.principal = "session";
@@ -166,7 +166,7 @@ export function registerGuard(app: FastifyInstance, o: GuardOptions): void {
     const token = o.token();
     if (token === undefined) return reply.code(303).header("location", "/").send();
     // A login form posted from another site would log the officer into the attacker's idea of a session: refuse it.
-    if (!sameOrigin(req.headers.origin, req.headers.host, o.secure)) return reply.code(403).send({ code: "ORIGIN_REFUSED" });
+    if (!sameOrigin(req.headers, o.secure)) return reply.code(403).send({ code: "ORIGIN_REFUSED" });
     const given = typeof req.body?.token === "string" ? req.body.token : undefined;
     if (!tokenMatches(given, token)) {
       log.warn({ remote: req.ip }, "dashboard login refused (wrong token)");
@@ -178,13 +178,18 @@ export function registerGuard(app: FastifyInstance, o: GuardOptions): void {
   });
 
   app.post("/logout", { config: { public: true } }, (req, reply) => {
-    if (!sameOrigin(req.headers.origin, req.headers.host, o.secure)) return reply.code(403).send({ code: "ORIGIN_REFUSED" });
+    if (!sameOrigin(req.headers, o.secure)) return reply.code(403).send({ code: "ORIGIN_REFUSED" });
     return reply.code(303).headers({ "set-cookie": clearedSessionCookie(o.secure), location: "/login" }).send();
   });
 }
 
-/** The request's Origin is this listener itself (absent Origin is refused: browsers send it on POST). */
-export function sameOrigin(origin: string | undefined, host: string | undefined, secure: boolean): boolean {
-  if (!origin || !host) return false;
-  return origin.toLowerCase() === `${secure ? "https" : "http"}://${host.toLowerCase()}`;
+/**
+ * The request comes from this listener's own pages: its Origin is this origin, or (when a browser
+ * sends `Origin: null`) the browser itself says so in Sec-Fetch-Site, which page script cannot set.
+ * A request with neither is refused: browsers send at least one on every POST.
+ */
+export function sameOrigin(h: { origin?: string | undefined; host?: string | undefined; "sec-fetch-site"?: string | string[] | undefined }, secure: boolean): boolean {
+  if (!h.host) return false;
+  if (h.origin && h.origin !== "null") return h.origin.toLowerCase() === `${secure ? "https" : "http"}://${h.host.toLowerCase()}`;
+  return h["sec-fetch-site"] === "same-origin";
 }

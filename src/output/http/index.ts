@@ -13,7 +13,7 @@ import { LaneHub } from "./lane-hub.js";
 import { holdMs, laneView, type LaneDisplayConfig, type LaneView } from "./lane-view.js";
 import { HEADLINES, oosText } from "./display-text.js";
 import { CAMERA_UP_STATE } from "./readiness.js";
-import { RecentVerdicts, trustSummary } from "./dashboard-data.js";
+import { FlagBoard, RecentVerdicts, trustSummary } from "./dashboard-data.js";
 import { SnapshotCache } from "./snapshot.js";
 import { loadStaticFiles } from "./static-files.js";
 import { StreamLimits } from "./stream-limits.js";
@@ -93,6 +93,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   const cfg = typeof deps.config === "function" ? deps.config : () => deps.config as GatewayConfig;
   const files = loadStaticFiles(deps.staticDir);
   const recent = new RecentVerdicts();
+  const flags = new FlagBoard();
   const snapshots = new SnapshotCache({ latestFrame: deps.latestFrame, clock });
   if (!deps.metrics.hasCollectors()) deps.metrics.setCollectors({ cameras: deps.cameras, trust: deps.trust, lanes: deps.lanes });
 
@@ -133,6 +134,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   const unsubscribe = [
     deps.bus.on("verdict", (ev) => {
       recent.add(ev);
+      if (laneConfig(ev.lane)) flags.add(ev);
       hub.onVerdict(ev);
     }),
     deps.bus.on("lane-status", (s) => hub.onStatus(s)),
@@ -166,7 +168,8 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     else log.debug(line, "request");
   });
   registerPublicRoutes(app, {
-    files, hub, snapshots, recent, cfg, clock,
+    files, hub, snapshots, recent, flags, cfg, clock,
+    onAck: (lane, seq, by) => log.info({ lane, seq, by }, "FLAG acknowledged"),
     lanes: () => safe(deps.lanes, [], log, "lanes"),
     laneTelemetry: (id) => (deps.laneTelemetry ? safe(() => deps.laneTelemetry!(id), undefined, log, "laneTelemetry") : undefined),
     cameras, trust, metrics: deps.metrics, streams,
@@ -232,7 +235,8 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
         problems: ["GATEWAY_STOPPING"],
         verdict: undefined,
         headline: HEADLINES.oos,
-        detail: oosText("GATEWAY_STOPPING"),
+        detail: HEADLINES.oosHint,
+        cause: oosText("GATEWAY_STOPPING"),
       }));
       const admin = adminPromise ? await adminPromise : undefined;
       await Promise.all([app.close(), admin?.close()]);

@@ -8,7 +8,7 @@ import type { CameraInfo, LaneTelemetry } from "./index.js";
 import type { LaneHub } from "./lane-hub.js";
 import type { SnapshotCache } from "./snapshot.js";
 import { PAGE_HEADERS, type StaticFile } from "./static-files.js";
-import { maskCameraUrl, trustSummary, type RecentVerdicts } from "./dashboard-data.js";
+import { dashboardLang, maskCameraUrl, trustSummary, type FlagBoard, type RecentVerdicts } from "./dashboard-data.js";
 import { readiness } from "./readiness.js";
 import { SseClient } from "./sse.js";
 import type { StreamLimits } from "./stream-limits.js";
@@ -18,6 +18,9 @@ export interface RouteDeps {
   hub: LaneHub;
   snapshots: SnapshotCache;
   recent: RecentVerdicts;
+  flags: FlagBoard;
+  /** Called after an officer acknowledges a FLAG (for the log). */
+  onAck: (lane: string, seq: number, by: string) => void;
   cfg: () => GatewayConfig;
   clock: Clock;
   lanes: () => LaneStatus[];
@@ -87,7 +90,7 @@ export function registerPublicRoutes(app: FastifyInstance, d: RouteDeps): void {
     return reply.headers({ "content-type": "image/jpeg", "cache-control": "no-store", "x-frame-seq": String(r.snapshot.frameSeq) }).send(r.snapshot.jpeg);
   });
 
-  app.get("/api/status", (_req, reply) => {
+  app.get("/api/status", (req, reply) => {
     const cfg = d.cfg();
     const cams = d.cameras();
     const t = d.trust();
@@ -96,6 +99,8 @@ export function registerPublicRoutes(app: FastifyInstance, d: RouteDeps): void {
     reply.header("cache-control", "no-store");
     return {
       gateway: { id: cfg.gateway.id },
+      auth: req.principal ?? "open",
+      lang: dashboardLang(cfg.display.dashboardLanguage, req.headers["accept-language"], cfg.display.language),
       serverTime: d.clock.now(),
       ready: readiness(cams, t),
       lanes: laneIds.map((id) => ({
@@ -104,11 +109,24 @@ export function registerPublicRoutes(app: FastifyInstance, d: RouteDeps): void {
         counts: d.recent.countsFor(id),
         telemetry: d.laneTelemetry(id) ?? null,
         displays: d.hub.clientCount(id),
+        lastFlag: d.flags.get(id) ?? null,
       })),
       cameras: cams.map((c) => ({ ...c, url: maskCameraUrl(c.url), up: c.state === "online" })),
       trust: t instanceof Error ? { error: "trust status unavailable" } : trustSummary(t),
       recent: d.recent.list(),
     };
+  });
+
+  // Behind the guard like all of /api: a session (with a same-origin check) or the token.
+  app.post<{ Params: { id: string; seq: string } }>("/api/lanes/:id/flags/:seq/ack", (req, reply) => {
+    const { id } = req.params;
+    if (!LANE_ID.test(id) || !d.laneKnown(id)) return reply.code(404).send({ ok: false, code: "LANE_UNKNOWN" });
+    const seq = /^\d{1,15}$/.test(req.params.seq) ? Number(req.params.seq) : NaN;
+    if (!Number.isSafeInteger(seq)) return reply.code(400).send({ ok: false, code: "SEQ_INVALID" });
+    const r = d.flags.ack(id, seq);
+    if (!r.ok) return reply.code(409).send({ ok: false, code: r.code, current: d.flags.get(id)?.seq ?? null });
+    d.onAck(id, seq, `${req.principal ?? "open"}@${req.ip}`);
+    return { ok: true, lane: id, seq };
   });
 
   app.get("/healthz", PUBLIC, (_req, reply) => reply.header("cache-control", "no-store").send({ ok: true, uptimeS: Math.round((Date.now() - started) / 1000) }));
