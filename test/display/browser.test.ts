@@ -74,6 +74,7 @@ const states = (page: Page) => page.evaluate(() => (window as unknown as { __sta
 
 describe("lane display in headless Chromium", () => {
   it("goes idle -> PASS -> FLAG -> idle, then OUT OF SERVICE when heartbeats stop and when the gateway stops", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     const config = testConfig({
@@ -142,6 +143,7 @@ describe("lane display in headless Chromium", () => {
   });
 
   it("shows an English lane in English, and a paused lane as out of service", async () => {
+    expect.hasAssertions();
     const gw = new FakeGateway();
     const server = gw.server();
     const { publicUrl } = await server.listen();
@@ -172,6 +174,7 @@ describe("lane display in headless Chromium", () => {
 
 describe("officer dashboard in headless Chromium", () => {
   it("renders lanes, cameras with snapshots, trust and recent verdicts", async () => {
+    expect.hasAssertions();
     const gw = new FakeGateway();
     const width = 320, height = 180;
     const data = new Uint8Array(width * height).map((_, i) => ((i % width) * 255) / width);
@@ -211,6 +214,7 @@ describe("officer dashboard in headless Chromium", () => {
 
 describe("out-of-service screen in headless Chromium (#12 officers)", () => {
   it("tells travellers the lane is closed and to use another lane, with the cause small", async () => {
+    expect.hasAssertions();
     const gw = new FakeGateway();
     gw.cams[0]!.state = "backoff";
     const server = gw.server();
@@ -232,6 +236,7 @@ describe("out-of-service screen in headless Chromium (#12 officers)", () => {
   });
 
   it("an unknown lane (404 stream) says it is not configured", async () => {
+    expect.hasAssertions();
     const server = new FakeGateway().server();
     const { publicUrl } = await server.listen();
     const page = await context.newPage();
@@ -249,6 +254,7 @@ describe("out-of-service screen in headless Chromium (#12 officers)", () => {
 
 describe("officer dashboard on a phone in headless Chromium (#12 officers)", () => {
   it("fits 390 px in Vietnamese with 24-hour times; the last FLAG stays until acknowledged; it switches to English", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     const server = gw.server(authConfig({ server: { listen: { host: "127.0.0.1", port: 0 }, auth: { enabled: true, token: ACCESS_TOKEN } } }));

@@ -44,6 +44,7 @@ async function inBatches<T>(n: number, batch: number, fn: (i: number) => Promise
 
 describe("display stream flood (1,000 connections)", () => {
   it("unknown lanes get 404 and allocate nothing; one address cannot take a lane; a real kiosk is still served", async () => {
+    expect.hasAssertions();
     const gw = new FakeGateway();
     const server = gw.server(testConfig({ server: { listen: { host: "127.0.0.1", port: 0 } } }));
     servers.push(server);

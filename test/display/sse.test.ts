@@ -30,6 +30,7 @@ describe("SSE framing", () => {
 
 describe("lane events stream", () => {
   it("sends the SSE headers, a retry hint and the current state on connect", async () => {
+    expect.hasAssertions();
     const gw = new FakeGateway();
     const { res, reader } = await open(gw, "A");
     expect(res.statusCode).toBe(200);
@@ -43,6 +44,7 @@ describe("lane events stream", () => {
   });
 
   it("state on connect includes a verdict still within its hold, with the remaining ttl", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     const server = gw.server();
@@ -57,6 +59,7 @@ describe("lane events stream", () => {
   });
 
   it("sends each verdict with id = lane sequence and PASS/FLAG JSON, then the lane view", async () => {
+    expect.hasAssertions();
     const gw = new FakeGateway();
     const { reader } = await open(gw, "A");
     gw.verdict("A", "PASS", "OK");
@@ -80,6 +83,7 @@ describe("lane events stream", () => {
   });
 
   it("sends lane-status on each change, and out of service for pause, camera loss and stale trust", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     const { reader } = await open(gw, "A", testConfig({ trust: { staleAction: "out-of-service" } }));
@@ -104,6 +108,7 @@ describe("lane events stream", () => {
   });
 
   it("stale trust with staleAction flag keeps the lane in service (verdicts carry TRUST_STALE instead)", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     gw.trustStatus = { ...gw.trustStatus, stale: true };
@@ -112,6 +117,7 @@ describe("lane events stream", () => {
   });
 
   it("sends heartbeats every display.heartbeatMs", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     const { reader } = await open(gw, "B");
@@ -125,6 +131,7 @@ describe("lane events stream", () => {
   });
 
   it("clears a verdict at its hold even if the lane never says so (never stuck on green)", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     const { reader } = await open(gw, "A");
@@ -143,6 +150,7 @@ describe("lane events stream", () => {
   });
 
   it("a late verdict (older than its hold) is sent with ttl 0, so the page ignores it", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     const { reader } = await open(gw, "A");
@@ -152,6 +160,7 @@ describe("lane events stream", () => {
   });
 
   it("an unknown lane is 404 LANE_UNKNOWN (stream and state); a malformed id is 404 LANE_ID_INVALID", async () => {
+    expect.hasAssertions();
     const gw = new FakeGateway();
     const server = gw.server();
     closers.push(() => server.close());
@@ -165,6 +174,7 @@ describe("lane events stream", () => {
   });
 
   it("close() tells every screen GATEWAY_STOPPING and ends the stream", async () => {
+    expect.hasAssertions();
     const gw = new FakeGateway();
     const { reader, server } = await open(gw, "A");
     await server.close();
