@@ -1,4 +1,6 @@
 import { request, type ClientRequest, type IncomingMessage } from "node:http";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
 import type { HttpServer } from "../../src/output/http/index.js";
 import { FakeGateway, SseReader, testConfig } from "./fakes.js";
@@ -82,5 +84,37 @@ describe("display stream flood (1,000 connections)", () => {
     while (server.displays().streams.A !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(server.displays()).toMatchObject({ streams: { A: 1 }, trackedClients: 1 });
     expect((await get(publicUrl, "/lanes/A/events")).status).toBe(200);
+  });
+
+  it("memory does not grow with made-up lane names (20,000 of them)", async () => {
+    expect.hasAssertions();
+    // A collectable heap is needed to measure growth, not garbage: expose gc for this process.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const gw = new FakeGateway();
+    const server = gw.server();
+    servers.push(server);
+    const { publicUrl } = await server.listen();
+    // Real requests: fastify's inject() itself retains memory per request, which would hide the signal.
+    const hit = async (i: number) => {
+      const res = await fetch(`${publicUrl}/lanes/x${i}-${"n".repeat(40)}/events`);
+      await res.text();
+      return res.status;
+    };
+    const heap = () => {
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    await inBatches(2000, 50, hit); // warm up: JIT, fastify caches, inject internals
+    const before = heap();
+    const answers = new Uint16Array(await inBatches(20_000, 50, hit));
+    const after = heap();
+    expect(answers.every((status) => status === 404)).toBe(true);
+    expect(server.displays()).toEqual({ streams: {}, trackedLanes: 0, trackedClients: 0 });
+    // The old per-name leak was ~310 bytes each, 6 MB here; allow 2 MB of noise (measured: under 1 MB).
+    const growth = after - before;
+    console.log(`heap growth after 20,000 unknown lane names: ${Math.round(growth / 1024)} KiB`);
+    expect(growth).toBeLessThan(2 * 1024 * 1024);
   });
 });
