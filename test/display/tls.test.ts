@@ -99,4 +99,23 @@ describe("TLS on the read-only listener", () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect((await peerCert(port, ca2)).cn).toBe("gateway-second");
   });
+
+  it("a missing or mismatched certificate is a clear config error at start", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cgw-tls-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const a = makeCert(dir, "a", "a"), b = makeCert(dir, "b", "b");
+    const gw = new FakeGateway();
+    const cfg = (tls: { cert: string; key: string }) => authConfig({ server: { listen: { host: "127.0.0.1", port: 0 }, auth: { enabled: true, token: ACCESS_TOKEN }, tls } });
+    expect(() => gw.server(cfg({ cert: join(dir, "missing.crt"), key: a.key }))).toThrow(/server\.tls: cannot read .*missing\.crt \(ENOENT\)/);
+    const thrown = (() => {
+      try {
+        gw.server(cfg({ cert: a.cert, key: b.key }));
+        return undefined;
+      } catch (e) {
+        return e as Error & { code?: string };
+      }
+    })();
+    expect(thrown?.message).toMatch(/server\.tls: .* do not load as a certificate and its key/);
+    expect(thrown?.code).toBe("GW_CONFIG_INVALID");
+  });
 });

@@ -18,7 +18,7 @@ import { SnapshotCache } from "./snapshot.js";
 import { loadStaticFiles } from "./static-files.js";
 import { StreamLimits } from "./stream-limits.js";
 import { registerGuard } from "./auth.js";
-import { readTlsFiles, TlsReloader } from "./tls.js";
+import { loadTlsAtStart, TlsReloader } from "./tls.js";
 import { authRequired } from "../../config/sections/server.js";
 import { registerPublicRoutes } from "./routes.js";
 
@@ -148,7 +148,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     bodyLimit: 16 * 1024,
-    ...(tls ? { https: readTlsFiles(tls) } : {}),
+    ...(tls ? { https: loadTlsAtStart(tls) } : {}),
   }) as unknown as FastifyInstance;
   const tlsReloader = tls
     ? new TlsReloader({ files: tls, logger: log, apply: (ctx) => (app.server as unknown as HttpsServer).setSecureContext(ctx) })

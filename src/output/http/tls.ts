@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import type { SecureContextOptions } from "node:tls";
+import { createSecureContext, type SecureContextOptions } from "node:tls";
+import { GatewayError } from "../../core/errors.js";
 import type { Logger } from "../../core/logger.js";
 
 export interface TlsFiles {
@@ -11,6 +12,26 @@ export interface TlsFiles {
 
 export function readTlsFiles(f: TlsFiles): { cert: Buffer; key: Buffer } {
   return { cert: readFileSync(f.cert), key: readFileSync(f.key) };
+}
+
+/**
+ * The pair for start-up, checked the way the server will use it (a key that does not match the
+ * certificate fails here), so a bad path or file is a clear config error, not a stack trace.
+ */
+export function loadTlsAtStart(f: TlsFiles): { cert: Buffer; key: Buffer } {
+  let pair: { cert: Buffer; key: Buffer };
+  try {
+    pair = readTlsFiles(f);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new GatewayError("GW_CONFIG_INVALID", `server.tls: cannot read ${err.path ?? f.cert} (${err.code ?? err.message})`, { cause: e });
+  }
+  try {
+    createSecureContext(pair);
+  } catch (e) {
+    throw new GatewayError("GW_CONFIG_INVALID", `server.tls: ${f.cert} and ${f.key} do not load as a certificate and its key (${e instanceof Error ? e.message : String(e)})`, { cause: e });
+  }
+  return pair;
 }
 
 export interface TlsReloaderOptions {
