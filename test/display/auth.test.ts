@@ -129,6 +129,18 @@ describe("authentication of the read-only listener (#11 finding 3)", () => {
     expect((await login(s, ACCESS_TOKEN, { origin: "null", host: "localhost:80", "sec-fetch-site": "same-origin" })).statusCode).toBe(303);
   });
 
+  it("throttles login attempts per client address (429 after 10 a minute); other addresses can still log in", async () => {
+    const s = start(new FakeGateway());
+    const codes: number[] = [];
+    for (let i = 0; i < 12; i++) codes.push((await login(s, `guess-${i}-guess-guess-guess`)).statusCode);
+    expect(codes).toEqual([...Array(10).fill(303), 429, 429]);
+    const other = await s.app.inject({
+      method: "POST", url: "/login", remoteAddress: "10.1.1.1", payload: `token=${ACCESS_TOKEN}`,
+      headers: { ...origin, "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect([other.statusCode, other.headers.location]).toEqual([303, "/"]);
+  });
+
   it("with authentication off (loopback only) everything is open, but the Host allowlist still applies", async () => {
     const s = start(new FakeGateway(), testConfig());
     expect((await s.app.inject("/api/status")).statusCode).toBe(200);

@@ -1,12 +1,15 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
 import { hostname } from "node:os";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import rateLimit from "@fastify/rate-limit";
 import type { Logger } from "../../core/logger.js";
 import { bearerMatches } from "./admin.js";
 import { PAGE_HEADERS, type StaticFile } from "./static-files.js";
 
 export const SESSION_COOKIE = "cgw_session";
+/** Per client address; an officer mistypes a few times, a guesser needs billions. */
+export const LOGIN_ATTEMPTS_PER_MINUTE = 10;
 
 /**
  * Officer sessions: a cookie holding its expiry and a nonce, HMAC-signed with a key made at
@@ -162,7 +165,14 @@ export function registerGuard(app: FastifyInstance, o: GuardOptions): void {
     return reply.headers({ ...LOGIN_PAGE_HEADERS, "cache-control": "no-store", "content-type": o.loginPage.type }).send(o.loginPage.body);
   });
 
-  app.post<{ Body: { token?: unknown } }>("/login", { config: { public: true } }, (req, reply) => {
+  // Login attempts are throttled per client address (the route lives in its own plugin scope so the
+  // limiter is registered before it; fastify loads plugins in order at ready()).
+  void app.register(async (scope) => {
+    await scope.register(rateLimit, { global: false });
+    scope.post<{ Body: { token?: unknown } }>("/login", { config: { public: true, rateLimit: { max: LOGIN_ATTEMPTS_PER_MINUTE, timeWindow: 60_000 } } }, loginHandler);
+  });
+
+  function loginHandler(req: FastifyRequest<{ Body: { token?: unknown } }>, reply: FastifyReply) {
     const token = o.token();
     if (token === undefined) return reply.code(303).header("location", "/").send();
     // A login form posted from another site would log the officer into the attacker's idea of a session: refuse it.
@@ -175,7 +185,7 @@ export function registerGuard(app: FastifyInstance, o: GuardOptions): void {
     const s = signer.issue(o.now(), o.sessionTtlS());
     log.info({ remote: req.ip }, "dashboard login");
     return reply.code(303).headers({ "set-cookie": sessionCookie(s.value, s.maxAgeS, o.secure), location: "/", "cache-control": "no-store" }).send();
-  });
+  }
 
   app.post("/logout", { config: { public: true } }, (req, reply) => {
     if (!sameOrigin(req.headers, o.secure)) return reply.code(403).send({ code: "ORIGIN_REFUSED" });
