@@ -2,7 +2,7 @@
 # Build:  docker build -t checkpoint-gateway .
 # Run:    docker run -d --name cgw \
 #           -v /srv/cgw/config:/etc/checkpoint-gateway:ro -v /srv/cgw/state:/var/lib/checkpoint-gateway \
-#           -e CPGW_ADMIN_TOKEN=... -p 8080:8080 checkpoint-gateway
+#           -e CPGW_ADMIN_TOKEN=... -e CPGW_ACCESS_TOKEN=... -p 8080:8080 checkpoint-gateway
 # The config must bind server.listen.host 0.0.0.0 to be reachable from outside the container, and
 # should set gateway.stateDir: /var/lib/checkpoint-gateway. Keep the admin API on 127.0.0.1 (default)
 # or publish its port only on a management network.

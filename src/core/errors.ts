@@ -33,6 +33,7 @@ export const GatewayErrorCodes = {
   GW_ADMIN_UNAUTHORIZED: "An admin API request had no valid bearer token.",
   GW_ADMIN_ACTION_FAILED: "An admin action (reload, trust refresh, pause) failed; the previous state stays.",
   GW_LANE_UNKNOWN: "An admin request named a lane that is not configured.",
+  GW_TLS_RELOAD_FAILED: "A changed TLS certificate or key could not be loaded (or watched); the current certificate stays in use.",
   GW_RELOAD_UNSUPPORTED: "Config reload was requested but this process was not started from a config file.",
 } as const;
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BrowserContext, Page } from "playwright-core";
 import { FakeClock } from "../../src/core/clock.js";
 import type { HttpServer } from "../../src/output/http/index.js";
-import { FakeGateway, testConfig } from "./fakes.js";
+import { ACCESS_TOKEN, FakeGateway, authConfig, testConfig } from "./fakes.js";
 import { CHROMIUM, artifactsDir, launchChromium } from "./browser.js";
 
 /** The page must show these exact words; taken from display-text.ts on purpose by value, not import. */
@@ -15,6 +15,10 @@ const TEXT = {
   expiredVi: "Thẻ đã hết hạn",
   expiredEn: "The pass has expired",
   noHeartbeatVi: "Hệ thống không phản hồi",
+  closedVi: "Làn này tạm ngừng",
+  closedEn: "This lane is closed",
+  useAnotherVi: "Vui lòng sang làn khác",
+  useAnotherEn: "Please use another lane",
 };
 
 if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: .ci/run installs the Debian package`);
@@ -70,6 +74,7 @@ const states = (page: Page) => page.evaluate(() => (window as unknown as { __sta
 
 describe("lane display in headless Chromium", () => {
   it("goes idle -> PASS -> FLAG -> idle, then OUT OF SERVICE when heartbeats stop and when the gateway stops", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     const config = testConfig({
@@ -111,7 +116,10 @@ describe("lane display in headless Chromium", () => {
       pump.stop();
       gw.verdict("A", "PASS", "OK"); // the last message before the hang
       await waitState(page, "out-of-service");
-      expect(await page.textContent("#detail")).toBe(TEXT.noHeartbeatVi);
+      // Travellers read what to do; the cause is the small line.
+      expect(await page.textContent("#headline")).toBe(TEXT.closedVi);
+      expect(await page.textContent("#detail")).toBe(TEXT.useAnotherVi);
+      expect(await page.textContent("#cause")).toContain(TEXT.noHeartbeatVi);
       expect(await page.textContent("#code")).toBe("NO_HEARTBEAT");
       // Green ends with the heartbeat watchdog, before its own 6 s hold.
       expect(await states(page)).toEqual(["idle", "pass", "out-of-service"]);
@@ -135,6 +143,7 @@ describe("lane display in headless Chromium", () => {
   });
 
   it("shows an English lane in English, and a paused lane as out of service", async () => {
+    expect.hasAssertions();
     const gw = new FakeGateway();
     const server = gw.server();
     const { publicUrl } = await server.listen();
@@ -148,7 +157,14 @@ describe("lane display in headless Chromium", () => {
       expect(await page.textContent("#detail")).toBe("This pass was already used just now");
       gw.setStatus({ lane: "B", state: "paused", problems: [] });
       await waitState(page, "out-of-service");
-      expect(await page.textContent("#detail")).toBe("Lane closed by an officer");
+      expect(await page.textContent("#headline")).toBe(TEXT.closedEn);
+      expect(await page.textContent("#detail")).toBe(TEXT.useAnotherEn);
+      expect(await page.textContent("#cause")).toContain("Lane closed by an officer");
+      // The cause is small: well under the size of the instruction.
+      const size = (sel: string) => page.$eval(sel, (e) => parseFloat(getComputedStyle(e).fontSize));
+      expect(await size("#cause")).toBeLessThan((await size("#detail")) * 0.6);
+      expect(await size("#cause")).toBeLessThan((await size("#headline")) * 0.4);
+      await page.screenshot({ path: join(artifactsDir(), "lane-6-closed-en.png") });
     } finally {
       await server.close();
       await page.close();
@@ -158,6 +174,7 @@ describe("lane display in headless Chromium", () => {
 
 describe("officer dashboard in headless Chromium", () => {
   it("renders lanes, cameras with snapshots, trust and recent verdicts", async () => {
+    expect.hasAssertions();
     const gw = new FakeGateway();
     const width = 320, height = 180;
     const data = new Uint8Array(width * height).map((_, i) => ((i % width) * 255) / width);
@@ -166,6 +183,7 @@ describe("officer dashboard in headless Chromium", () => {
     const server = gw.server();
     const { publicUrl } = await server.listen();
     const page = await context.newPage();
+    await page.setExtraHTTPHeaders({ "accept-language": "en-US,en;q=0.9" });
     try {
       gw.verdict("A", "PASS", "OK");
       gw.verdict("B", "FLAG", "SIGNATURE_INVALID");
@@ -190,6 +208,105 @@ describe("officer dashboard in headless Chromium", () => {
     } finally {
       await server.close();
       await page.close();
+    }
+  });
+});
+
+describe("out-of-service screen in headless Chromium (#12 officers)", () => {
+  it("tells travellers the lane is closed and to use another lane, with the cause small", async () => {
+    expect.hasAssertions();
+    const gw = new FakeGateway();
+    gw.cams[0]!.state = "backoff";
+    const server = gw.server();
+    const { publicUrl } = await server.listen();
+    const page = await context.newPage();
+    try {
+      await page.goto(`${publicUrl}/lanes/A`);
+      await waitState(page, "out-of-service");
+      await page.waitForFunction(() => document.getElementById("code")?.textContent === "CAMERAS_DOWN", undefined, { timeout: 15_000 });
+      expect(await page.textContent("#headline")).toBe(TEXT.closedVi);
+      expect(await page.textContent("#detail")).toBe(TEXT.useAnotherVi);
+      expect(await page.textContent("#secondary")).toBe(`${TEXT.closedEn} · ${TEXT.useAnotherEn}`);
+      expect(await page.textContent("#cause")).toBe("Camera không hoạt động · Camera not working");
+      await page.screenshot({ path: join(artifactsDir(), "lane-7-closed-vi.png") });
+    } finally {
+      await server.close();
+      await page.close();
+    }
+  });
+
+  it("an unknown lane (404 stream) says it is not configured", async () => {
+    expect.hasAssertions();
+    const server = new FakeGateway().server();
+    const { publicUrl } = await server.listen();
+    const page = await context.newPage();
+    try {
+      await page.goto(`${publicUrl}/lanes/no-such-lane`);
+      await page.waitForFunction(() => document.getElementById("code")?.textContent === "LANE_UNKNOWN", undefined, { timeout: 15_000 });
+      expect(await page.evaluate(() => document.body.dataset.state)).toBe("out-of-service");
+      expect(await page.textContent("#cause")).toContain("Làn này chưa được cấu hình");
+    } finally {
+      await server.close();
+      await page.close();
+    }
+  });
+});
+
+describe("officer dashboard on a phone in headless Chromium (#12 officers)", () => {
+  it("fits 390 px in Vietnamese with 24-hour times; the last FLAG stays until acknowledged; it switches to English", async () => {
+    expect.hasAssertions();
+    const clock = new FakeClock();
+    const gw = new FakeGateway(clock);
+    const server = gw.server(authConfig({ server: { listen: { host: "127.0.0.1", port: 0 }, auth: { enabled: true, token: ACCESS_TOKEN } } }));
+    const { publicUrl } = await server.listen();
+    const phone = await launchChromium({ width: 390, height: 844 });
+    const page = await phone.context.newPage();
+    await page.setExtraHTTPHeaders({ "accept-language": "vi-VN,vi;q=0.9,en;q=0.5" });
+    const shots = artifactsDir();
+    try {
+      // A FLAG at 13:05:09 local time, long before the officer opens the dashboard.
+      const at = new Date(2026, 10, 30, 13, 5, 9).getTime();
+      gw.verdict("A", "FLAG", "REVOKED", { at });
+      gw.verdict("B", "PASS", "OK", { at: at + 1000 });
+      clock.advance(10 * 60_000);
+
+      await page.goto(`${publicUrl}/`);
+      await page.waitForURL(/\/login$/);
+      await page.fill("#token", ACCESS_TOKEN);
+      await Promise.all([page.waitForURL(`${publicUrl}/`), page.click("button[type=submit]")]);
+      await page.waitForFunction(() => document.body.dataset.loaded === "1", undefined, { timeout: 15_000 });
+
+      expect(await page.evaluate(() => document.documentElement.lang)).toBe("vi");
+      expect(await page.textContent("body")).toContain("Cảnh báo chưa xử lý");
+      const alert = page.locator('#lanes [data-lane="A"] .flag-alert');
+      expect(await alert.textContent()).toContain("Thẻ đã bị thu hồi");
+      expect(await alert.textContent()).toContain("REVOKED");
+      expect(await alert.textContent()).toContain("13:05:09");
+      expect(await alert.textContent()).toContain("cam-a1");
+      expect(await page.textContent("#recent")).toContain("13:05:09");
+      expect(await page.textContent("body")).not.toMatch(/\d:\d\d(:\d\d)?\s*(AM|PM|SA|CH)/i);
+      // No horizontal scroll at phone width.
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await page.screenshot({ path: join(shots, "dashboard-phone-vi.png"), fullPage: true });
+
+      // Still there after more verdicts and several polls.
+      gw.verdict("A", "PASS", "OK");
+      await page.waitForTimeout(2500);
+      expect(await alert.count()).toBe(1);
+
+      await page.click('#lanes [data-lane="A"] .flag-alert button');
+      await page.waitForFunction(() => !document.querySelector('#lanes [data-lane="A"] .flag-alert'), undefined, { timeout: 15_000 });
+      expect(await page.locator(".flag-alert").count()).toBe(0);
+
+      await page.click("#lang");
+      await page.waitForFunction(() => document.documentElement.lang === "en", undefined, { timeout: 5_000 });
+      expect(await page.textContent("h2")).toBe("Lanes");
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await page.screenshot({ path: join(shots, "dashboard-phone-en.png"), fullPage: true });
+    } finally {
+      await page.close();
+      await phone.close();
+      await server.close();
     }
   });
 });

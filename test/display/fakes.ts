@@ -9,6 +9,21 @@ import { GatewayMetrics } from "../../src/output/metrics/index.js";
 import { createHttpServer, type CameraInfo, type HttpDeps } from "../../src/output/http/index.js";
 
 export const TOKEN = "test-admin-token-0123456789";
+/** The read-only listener's access token (dashboard login, /api, snapshots, /metrics). */
+export const ACCESS_TOKEN = "test-access-token-abcdefghijklmnop";
+
+/** testConfig with authentication on (as on any non-loopback listener). */
+export function authConfig(over: Partial<GatewayConfigInput> = {}) {
+  return testConfig({
+    server: {
+      listen: { host: "127.0.0.1", port: 0 },
+      auth: { enabled: true, token: ACCESS_TOKEN },
+      admin: { listen: { host: "127.0.0.1", port: 0 }, token: TOKEN, rateLimitPerMinute: 5 },
+      ...over.server,
+    },
+    ...Object.fromEntries(Object.entries(over).filter(([k]) => k !== "server")),
+  });
+}
 
 export function testConfig(over: Partial<GatewayConfigInput> = {}) {
   return parseConfig({

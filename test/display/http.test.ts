@@ -164,13 +164,34 @@ describe("admin API", () => {
     expect(res.body).not.toContain("hunter22");
   });
 
-  it("rate-limits admin requests, including refused ones (429)", async () => {
+  it("rate-limits admin requests per client (429), refused ones in their own budget", async () => {
     const gw = new FakeGateway();
     const admin = (await start(gw).adminApp())!; // rateLimitPerMinute: 5
     const codes: number[] = [];
-    for (let i = 0; i < 7; i++) codes.push((await admin.inject({ method: "POST", url: "/admin/reload", headers: i < 3 ? {} : auth })).statusCode);
-    expect(codes).toEqual([401, 401, 401, 200, 200, 429, 429]);
-    expect(gw.actions).toEqual(["reload", "reload"]);
+    for (let i = 0; i < 7; i++) codes.push((await admin.inject({ method: "POST", url: "/admin/reload", headers: auth })).statusCode);
+    expect(codes).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    const bad: number[] = [];
+    for (let i = 0; i < 7; i++) bad.push((await admin.inject({ method: "POST", url: "/admin/reload", remoteAddress: "10.9.9.9" })).statusCode);
+    expect(bad).toEqual([401, 401, 401, 401, 401, 429, 429]);
+    expect(gw.actions).toEqual(Array(5).fill("reload"));
+  });
+
+  it("1,000 bad-token requests do not lock the operator out (#11: unauthenticated requests never spend the operator's limit)", async () => {
+    const gw = new FakeGateway();
+    const admin = (await start(gw).adminApp())!; // rateLimitPerMinute: 5
+    const codes = new Map<number, number>();
+    for (let i = 0; i < 1000; i++) {
+      const headers = i % 2 ? { authorization: `Bearer wrong-${i}-wrong-wrong-wrong` } : {};
+      const res = await admin.inject({ method: "POST", url: "/admin/lanes/A/pause", headers });
+      codes.set(res.statusCode, (codes.get(res.statusCode) ?? 0) + 1);
+    }
+    // The attacker is throttled after 5 tries, and nothing ran.
+    expect(Object.fromEntries(codes)).toEqual({ 401: 5, 429: 995 });
+    expect(gw.actions).toEqual([]);
+    // The operator, from the same address, still gets through.
+    const ok = await admin.inject({ method: "POST", url: "/admin/lanes/A/pause", headers: auth });
+    expect([ok.statusCode, ok.json()]).toEqual([200, { ok: true, lane: "A", action: "pause" }]);
+    expect(gw.actions).toEqual(["pause:A"]);
   });
 
   it("is disabled without a token", async () => {

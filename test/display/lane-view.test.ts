@@ -57,9 +57,14 @@ describe("laneView", () => {
   it("out of service wins over a verdict, and lists every problem", () => {
     const lastSeen = { ev: ev(1, "PASS", "OK"), until: NOW + 4000 };
     const v = laneView(input({ lastSeen, overlay: ["CAMERAS_DOWN", "TRUST_STALE"] }));
-    expect([v.state, v.problems, v.verdict, v.detail?.en]).toEqual(["out-of-service", ["CAMERAS_DOWN", "TRUST_STALE"], undefined, "Camera not working"]);
+    expect([v.state, v.problems, v.verdict, v.cause?.en]).toEqual(["out-of-service", ["CAMERAS_DOWN", "TRUST_STALE"], undefined, "Camera not working"]);
+    // The traveller is told what to do; the cause is secondary.
+    expect([v.headline, v.detail]).toEqual([
+      { vi: "Làn này tạm ngừng", en: "This lane is closed" },
+      { vi: "Vui lòng sang làn khác", en: "Please use another lane" },
+    ]);
     expect(laneView(input({ status: { lane: "A", state: "paused", problems: [] }, lastSeen })).problems).toEqual(["LANE_PAUSED"]);
-    expect(laneView(input({ status: { lane: "A", state: "out-of-service", problems: ["CAMERA_DOWN:cam-1"] } })).detail?.vi).toBe("Camera không hoạt động");
+    expect(laneView(input({ status: { lane: "A", state: "out-of-service", problems: ["CAMERA_DOWN:cam-1"] } })).cause?.vi).toBe("Camera không hoạt động");
     expect(laneView(input({ status: { lane: "A", state: "out-of-service", problems: [] } })).problems).toEqual(["OUT_OF_SERVICE"]);
   });
 

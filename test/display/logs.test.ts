@@ -5,6 +5,7 @@ import { FakeGateway, TOKEN, testConfig } from "./fakes.js";
 
 describe("request logs", () => {
   it("log method, path and status, never headers, query strings, tokens or verdict hashes", async () => {
+    expect.hasAssertions();
     const lines: string[] = [];
     const destination = new Writable({
       write(chunk: Buffer, _enc, cb) {

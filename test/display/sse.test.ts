@@ -30,6 +30,7 @@ describe("SSE framing", () => {
 
 describe("lane events stream", () => {
   it("sends the SSE headers, a retry hint and the current state on connect", async () => {
+    expect.hasAssertions();
     const gw = new FakeGateway();
     const { res, reader } = await open(gw, "A");
     expect(res.statusCode).toBe(200);
@@ -43,6 +44,7 @@ describe("lane events stream", () => {
   });
 
   it("state on connect includes a verdict still within its hold, with the remaining ttl", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     const server = gw.server();
@@ -57,6 +59,7 @@ describe("lane events stream", () => {
   });
 
   it("sends each verdict with id = lane sequence and PASS/FLAG JSON, then the lane view", async () => {
+    expect.hasAssertions();
     const gw = new FakeGateway();
     const { reader } = await open(gw, "A");
     gw.verdict("A", "PASS", "OK");
@@ -80,6 +83,7 @@ describe("lane events stream", () => {
   });
 
   it("sends lane-status on each change, and out of service for pause, camera loss and stale trust", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     const { reader } = await open(gw, "A", testConfig({ trust: { staleAction: "out-of-service" } }));
@@ -91,7 +95,7 @@ describe("lane events stream", () => {
     gw.cams[0]!.state = "backoff";
     clock.advance(1000);
     const down = await reader.waitFor((f) => f.event === "lane-status" && f.data.problems.includes("CAMERAS_DOWN"));
-    expect(down.data).toMatchObject({ state: "out-of-service", detail: { en: "Camera not working" } });
+    expect(down.data).toMatchObject({ state: "out-of-service", detail: { en: "Please use another lane" }, cause: { en: "Camera not working" } });
     gw.cams[0]!.state = "online";
     gw.trustStatus = { ...gw.trustStatus, stale: true };
     clock.advance(1000);
@@ -104,6 +108,7 @@ describe("lane events stream", () => {
   });
 
   it("stale trust with staleAction flag keeps the lane in service (verdicts carry TRUST_STALE instead)", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     gw.trustStatus = { ...gw.trustStatus, stale: true };
@@ -112,6 +117,7 @@ describe("lane events stream", () => {
   });
 
   it("sends heartbeats every display.heartbeatMs", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     const { reader } = await open(gw, "B");
@@ -125,16 +131,26 @@ describe("lane events stream", () => {
   });
 
   it("clears a verdict at its hold even if the lane never says so (never stuck on green)", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     const { reader } = await open(gw, "A");
     gw.verdict("A", "PASS", "OK");
     gw.setStatus({ lane: "A", state: "pass", problems: [], verdict: gw.verdict("A", "PASS", "OK"), until: clock.now() + 4000 });
-    clock.advance(5000);
-    await reader.waitFor((f) => f.event === "lane-status" && f.data.state === "idle");
+    expect(reader.of("lane-status").at(-1)!.data.state).toBe("pass");
+    clock.advance(3999);
+    clock.advance(0);
+    // Still green one millisecond before the hold ends...
+    expect(reader.of("lane-status").at(-1)!.data.state).toBe("pass");
+    clock.advance(1001);
+    // ...and idle after it, with no status from the lane.
+    const idle = await reader.waitFor((f) => f.event === "lane-status" && f.data.state === "idle");
+    expect(idle.data).toMatchObject({ lane: "A", problems: [] });
+    expect(idle.data.verdict).toBeUndefined();
   });
 
   it("a late verdict (older than its hold) is sent with ttl 0, so the page ignores it", async () => {
+    expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     const { reader } = await open(gw, "A");
@@ -143,15 +159,22 @@ describe("lane events stream", () => {
     expect(v.data.ttl).toBe(0);
   });
 
-  it("an unknown lane streams out of service UNKNOWN_LANE; a malformed id is 404", async () => {
+  it("an unknown lane is 404 LANE_UNKNOWN (stream and state); a malformed id is 404 LANE_ID_INVALID", async () => {
+    expect.hasAssertions();
     const gw = new FakeGateway();
-    const { reader, server } = await open(gw, "Z9");
-    expect(reader.of("state")[0]!.data).toMatchObject({ state: "out-of-service", problems: ["UNKNOWN_LANE", "LANE_STARTING"] });
+    const server = gw.server();
+    closers.push(() => server.close());
+    for (const url of ["/lanes/Z9/events", "/lanes/Z9/state"]) {
+      const res = await server.app.inject({ method: "GET", url });
+      expect([res.statusCode, res.json().code], url).toEqual([404, "LANE_UNKNOWN"]);
+    }
     const bad = await server.app.inject({ method: "GET", url: "/lanes/a%20b/events" });
-    expect(bad.statusCode).toBe(404);
+    expect([bad.statusCode, bad.json().code]).toEqual([404, "LANE_ID_INVALID"]);
+    expect(server.displays()).toEqual({ streams: {}, trackedLanes: 0, trackedClients: 0 });
   });
 
   it("close() tells every screen GATEWAY_STOPPING and ends the stream", async () => {
+    expect.hasAssertions();
     const gw = new FakeGateway();
     const { reader, server } = await open(gw, "A");
     await server.close();
@@ -161,16 +184,30 @@ describe("lane events stream", () => {
 });
 
 describe("stream limits", () => {
-  it("refuses streams beyond MAX_SSE_CLIENTS with 503", async () => {
-    const { MAX_SSE_CLIENTS } = await import("../../src/output/http/routes.js");
+  const limited = () => testConfig({ display: { language: "vi", heartbeatMs: 1000, maxStreamsPerLane: 3, maxStreamsPerClient: 2 } });
+  const stream = (server: ReturnType<FakeGateway["server"]>, lane: string, remoteAddress: string) =>
+    server.app.inject({ method: "GET", url: `/lanes/${lane}/events`, remoteAddress, payloadAsStream: true });
+
+  it("limits streams per client address (429 CLIENT_STREAMS_FULL) while other addresses are served", async () => {
     const gw = new FakeGateway();
-    const server = gw.server();
+    const server = gw.server(limited());
     closers.push(() => server.close());
-    for (let i = 0; i < MAX_SSE_CLIENTS; i++) {
-      const res = await server.app.inject({ method: "GET", url: "/lanes/A/events", payloadAsStream: true });
-      expect(res.statusCode).toBe(200);
-    }
-    const over = await server.app.inject({ method: "GET", url: "/lanes/A/events" });
-    expect([over.statusCode, over.json().code]).toEqual([503, "TOO_MANY_STREAMS"]);
+    expect((await stream(server, "A", "10.0.0.1")).statusCode).toBe(200);
+    expect((await stream(server, "B", "10.0.0.1")).statusCode).toBe(200);
+    const over = await server.app.inject({ method: "GET", url: "/lanes/A/events", remoteAddress: "10.0.0.1" });
+    expect([over.statusCode, over.headers["retry-after"], over.json().code]).toEqual([429, "5", "CLIENT_STREAMS_FULL"]);
+    expect((await stream(server, "A", "10.0.0.2")).statusCode).toBe(200);
+    expect(server.displays().streams).toEqual({ A: 2, B: 1 });
+  });
+
+  it("limits streams per lane (429 LANE_STREAMS_FULL); another lane has its own places", async () => {
+    const gw = new FakeGateway();
+    const server = gw.server(limited());
+    closers.push(() => server.close());
+    for (const ip of ["10.0.0.1", "10.0.0.2", "10.0.0.3"]) expect((await stream(server, "A", ip)).statusCode).toBe(200);
+    const over = await server.app.inject({ method: "GET", url: "/lanes/A/events", remoteAddress: "10.0.0.4" });
+    expect([over.statusCode, over.json().code]).toEqual([429, "LANE_STREAMS_FULL"]);
+    expect((await stream(server, "B", "10.0.0.4")).statusCode).toBe(200);
+    expect(server.displays().streams).toEqual({ A: 3, B: 1 });
   });
 });

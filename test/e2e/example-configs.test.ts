@@ -9,7 +9,7 @@ describe("example configs", () => {
   });
 
   it("config/example.yaml is valid once its secrets are in the environment", () => {
-    const env = { CPGW_HASH_SALT: "s".repeat(32), CPGW_ADMIN_TOKEN: "t".repeat(32), CAM_USER: "u", CAM_PASSWORD: "p", REDIS_PASSWORD: "r", MQTT_PASSWORD: "m" };
+    const env = { CPGW_HASH_SALT: "s".repeat(32), CPGW_ADMIN_TOKEN: "t".repeat(32), CPGW_ACCESS_TOKEN: "a".repeat(32), CAM_USER: "u", CAM_PASSWORD: "p", REDIS_PASSWORD: "r", MQTT_PASSWORD: "m" };
     const cfg = loadConfigFile("config/example.yaml", env);
     expect(cfg.lanes).toHaveLength(2);
     expect(() => loadConfigFile("config/example.yaml", {})).toThrow(/CPGW_HASH_SALT/);

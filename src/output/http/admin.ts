@@ -41,13 +41,20 @@ function failure(reply: FastifyReply, e: unknown, log: Logger, action: string) {
 
 /**
  * The admin API lives on its own listener (loopback by default) so the read-only display port
- * can be exposed to kiosks without exposing control. Every request, authorised or not, counts
- * against the rate limit, so the token cannot be guessed quickly.
+ * can be exposed to kiosks without exposing control. Every request counts against a rate limit,
+ * but requests with the right token and those without it have separate budgets per client: a flood
+ * of bad tokens is throttled (the token cannot be guessed quickly) and never locks the operator out.
  */
 export async function buildAdminServer(o: AdminOptions): Promise<FastifyInstance> {
   const log = o.logger;
   const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), forceCloseConnections: true, bodyLimit: 16 * 1024 });
-  await app.register(rateLimit, { global: true, max: o.rateLimitPerMinute, timeWindow: 60_000 });
+  await app.register(rateLimit, {
+    global: true,
+    max: o.rateLimitPerMinute,
+    timeWindow: 60_000,
+    // Keyed by whether the token matches (constant time), so only the token holder spends the operator's budget.
+    keyGenerator: (req) => `${bearerMatches(req.headers.authorization, o.token) ? "operator" : "unauthenticated"}:${req.ip}`,
+  });
   // preHandler, not onRequest: rate-limit's own per-route onRequest hook must run first.
   app.addHook("preHandler", async (req, reply) => {
     if (!bearerMatches(req.headers.authorization, o.token)) {

@@ -2,6 +2,7 @@ import type { VerdictEvent } from "../../core/types.js";
 import { maskUrl, secretMasker } from "../../core/mask.js";
 import type { TrustStatus } from "../../verify/trust/types.js";
 import { displayVerdict } from "./lane-view.js";
+import { flagText, type Lang, type Text } from "./display-text.js";
 
 /** A verdict as the dashboard lists it: codes and timings only; no credential or payload hash. */
 export interface RecentVerdict {
@@ -72,4 +73,69 @@ export function trustSummary(t: TrustStatus): TrustStatus {
 
 export function maskCameraUrl(url: string): string {
   return clean(url);
+}
+
+/** The last FLAG of a lane as officers see it until they acknowledge it: no payload, no hashes. */
+export interface PendingFlag {
+  id: string;
+  seq: number;
+  reason: string;
+  ruleId?: string;
+  camera: string;
+  at: number;
+  /** The reason in plain words (vi/en), as the lane screen showed it. */
+  text: Text;
+}
+
+export type AckResult = { ok: true; flag: PendingFlag } | { ok: false; code: "NO_PENDING_FLAG" | "FLAG_NOT_CURRENT" };
+
+/**
+ * A FLAG leaves the lane screen after its hold, but an officer who arrives later must still see
+ * that one happened: the newest FLAG per lane stays here until acknowledged. Acknowledging names
+ * the verdict number, so a newer FLAG that arrived meanwhile is never cleared unseen.
+ */
+export class FlagBoard {
+  private readonly pending = new Map<string, PendingFlag>();
+
+  add(ev: VerdictEvent): void {
+    if (displayVerdict(ev.verdict) !== "FLAG") return;
+    const cur = this.pending.get(ev.lane);
+    if (cur && cur.seq > ev.seq) return;
+    this.pending.set(ev.lane, {
+      id: ev.id,
+      seq: ev.seq,
+      reason: ev.reason,
+      ...(ev.ruleId ? { ruleId: ev.ruleId } : {}),
+      camera: ev.cameraId,
+      at: ev.at,
+      text: flagText(ev.reason),
+    });
+  }
+
+  get(lane: string): PendingFlag | undefined {
+    return this.pending.get(lane);
+  }
+
+  ack(lane: string, seq: number): AckResult {
+    const cur = this.pending.get(lane);
+    if (!cur) return { ok: false, code: "NO_PENDING_FLAG" };
+    if (cur.seq !== seq) return { ok: false, code: "FLAG_NOT_CURRENT" };
+    this.pending.delete(lane);
+    return { ok: true, flag: cur };
+  }
+}
+
+/** The dashboard's first language: the config, or (auto) the browser's preference between vi and en. */
+export function dashboardLang(setting: "auto" | Lang, acceptLanguage: string | undefined, fallback: Lang): Lang {
+  if (setting !== "auto") return setting;
+  const prefs = (acceptLanguage ?? "")
+    .split(",")
+    .map((part, i) => {
+      const [tag = "", ...params] = part.trim().toLowerCase().split(";");
+      const q = params.map((p) => /^\s*q=([0-9.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+      return { lang: tag.split("-")[0], q: q === undefined ? 1 : Number(q), i };
+    })
+    .filter((p): p is { lang: Lang; q: number; i: number } => (p.lang === "vi" || p.lang === "en") && p.q > 0)
+    .sort((a, b) => b.q - a.q || a.i - b.i);
+  return prefs[0]?.lang ?? fallback;
 }

@@ -63,7 +63,8 @@ export const HEADLINES = {
   idleHint: { en: "Hold the QR code towards the camera", vi: "Đưa mã QR về phía camera" },
   pass: { en: "Accepted, please proceed", vi: "Hợp lệ, mời đi tiếp" },
   flag: { en: "Please see an officer", vi: "Vui lòng gặp cán bộ" },
-  oos: { en: "Out of service", vi: "Tạm ngưng hoạt động" },
+  // A traveller needs what to do, not why: the cause is shown small underneath for officers.
+  oos: { en: "This lane is closed", vi: "Làn này tạm ngừng" },
   oosHint: { en: "Please use another lane", vi: "Vui lòng sang làn khác" },
 } as const satisfies Record<string, Text>;
 

@@ -1,3 +1,4 @@
+import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { GatewayBus } from "../../core/bus.js";
@@ -12,9 +13,13 @@ import { LaneHub } from "./lane-hub.js";
 import { holdMs, laneView, type LaneDisplayConfig, type LaneView } from "./lane-view.js";
 import { HEADLINES, oosText } from "./display-text.js";
 import { CAMERA_UP_STATE } from "./readiness.js";
-import { RecentVerdicts, trustSummary } from "./dashboard-data.js";
+import { FlagBoard, RecentVerdicts, trustSummary } from "./dashboard-data.js";
 import { SnapshotCache } from "./snapshot.js";
 import { loadStaticFiles } from "./static-files.js";
+import { StreamLimits } from "./stream-limits.js";
+import { registerGuard } from "./auth.js";
+import { loadTlsAtStart, TlsReloader } from "./tls.js";
+import { authRequired } from "../../config/sections/server.js";
 import { registerPublicRoutes } from "./routes.js";
 
 /** A camera as the dashboard shows it: what /metrics needs, plus its (masked) URL. */
@@ -55,13 +60,21 @@ export interface HttpServer {
   readonly app: FastifyInstance;
   /** The admin app, built on first use; undefined when no token is configured. */
   adminApp(): Promise<FastifyInstance | undefined>;
+  /** Open display streams per lane, and how many lanes and client addresses the server holds state for. */
+  displays(): DisplayStats;
+}
+
+export interface DisplayStats {
+  streams: Record<string, number>;
+  trackedLanes: number;
+  trackedClients: number;
 }
 
 export const LANE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-function urlOf(addr: AddressInfo): string {
+function urlOf(addr: AddressInfo, scheme = "http"): string {
   const host = addr.address === "0.0.0.0" ? "127.0.0.1" : addr.address === "::" ? "::1" : addr.address;
-  return `http://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
+  return `${scheme}://${host.includes(":") ? `[${host}]` : host}:${addr.port}`;
 }
 
 /** Providers are other stages' code: a throw must degrade the display, never crash the server. */
@@ -80,6 +93,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   const cfg = typeof deps.config === "function" ? deps.config : () => deps.config as GatewayConfig;
   const files = loadStaticFiles(deps.staticDir);
   const recent = new RecentVerdicts();
+  const flags = new FlagBoard();
   const snapshots = new SnapshotCache({ latestFrame: deps.latestFrame, clock });
   if (!deps.metrics.hasCollectors()) deps.metrics.setCollectors({ cameras: deps.cameras, trust: deps.trust, lanes: deps.lanes });
 
@@ -110,6 +124,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     });
   };
 
+  const streams = new StreamLimits({ perLane: () => cfg().display.maxStreamsPerLane, perClient: () => cfg().display.maxStreamsPerClient });
   const hub = new LaneHub({
     clock,
     heartbeatMs: () => cfg().display.heartbeatMs,
@@ -119,23 +134,46 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   const unsubscribe = [
     deps.bus.on("verdict", (ev) => {
       recent.add(ev);
+      if (laneConfig(ev.lane)) flags.add(ev);
       hub.onVerdict(ev);
     }),
     deps.bus.on("lane-status", (s) => hub.onStatus(s)),
   ];
   hub.start();
 
-  const app = Fastify({ loggerInstance: log as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), forceCloseConnections: true, bodyLimit: 16 * 1024 });
+  // TLS material is read at start (a missing file is a start-up error); later changes are reloaded.
+  const tls = cfg().server.tls;
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+    bodyLimit: 16 * 1024,
+    ...(tls ? { https: loadTlsAtStart(tls) } : {}),
+  }) as unknown as FastifyInstance;
+  const tlsReloader = tls
+    ? new TlsReloader({ files: tls, logger: log, apply: (ctx) => (app.server as unknown as HttpsServer).setSecureContext(ctx) })
+    : undefined;
+  registerGuard(app, {
+    allowedHosts: () => cfg().server.allowedHosts,
+    token: () => (authRequired(cfg().server) ? cfg().server.auth.token : undefined),
+    sessionTtlS: () => cfg().server.auth.sessionTtlS,
+    now: () => clock.now(),
+    secure: tls !== undefined,
+    loginPage: files.get("login.html"),
+    logger: log,
+  });
   app.addHook("onResponse", async (req, reply) => {
     const line = { method: req.method, url: req.url.split("?")[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
     if (reply.statusCode >= 500) log.warn(line, "request failed");
     else log.debug(line, "request");
   });
   registerPublicRoutes(app, {
-    files, hub, snapshots, recent, cfg, clock,
+    files, hub, snapshots, recent, flags, cfg, clock,
+    onAck: (lane, seq, by) => log.info({ lane, seq, by }, "FLAG acknowledged"),
     lanes: () => safe(deps.lanes, [], log, "lanes"),
     laneTelemetry: (id) => (deps.laneTelemetry ? safe(() => deps.laneTelemetry!(id), undefined, log, "laneTelemetry") : undefined),
-    cameras, trust, metrics: deps.metrics,
+    cameras, trust, metrics: deps.metrics, streams,
+    laneKnown: (id) => laneConfig(id) !== undefined,
   });
 
   let adminPromise: Promise<FastifyInstance | undefined> | undefined;
@@ -161,10 +199,19 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   return {
     app,
     adminApp,
+    displays: () => {
+      const lanes = hub.trackedLanes();
+      return {
+        streams: Object.fromEntries(lanes.map((l) => [l, hub.clientCount(l)])),
+        trackedLanes: Math.max(lanes.length, streams.size().lanes),
+        trackedClients: streams.size().clients,
+      };
+    },
     async listen() {
       const s = cfg().server;
       await app.listen({ host: s.listen.host, port: s.listen.port });
-      const publicUrl = urlOf(app.server.address() as AddressInfo);
+      tlsReloader?.start();
+      const publicUrl = urlOf(app.server.address() as AddressInfo, tls ? "https" : "http");
       const admin = await adminApp();
       let adminUrl: string | undefined;
       if (admin) {
@@ -182,6 +229,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       if (closed) return;
       closed = true;
       for (const u of unsubscribe) u();
+      tlsReloader?.stop();
       // Screens learn the gateway is going away at once instead of after missed heartbeats.
       hub.close((lane) => ({
         ...compose(lane, undefined),
@@ -189,7 +237,8 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
         problems: ["GATEWAY_STOPPING"],
         verdict: undefined,
         headline: HEADLINES.oos,
-        detail: oosText("GATEWAY_STOPPING"),
+        detail: HEADLINES.oosHint,
+        cause: oosText("GATEWAY_STOPPING"),
       }));
       const admin = adminPromise ? await adminPromise : undefined;
       await Promise.all([app.close(), admin?.close()]);

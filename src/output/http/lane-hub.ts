@@ -87,6 +87,11 @@ export class LaneHub {
     return n;
   }
 
+  /** Lanes the hub holds any state for (streams, last verdict, last view sent). */
+  trackedLanes(): string[] {
+    return [...new Set([...this.clients.keys(), ...this.lastSeen.keys(), ...this.lastKey.keys()])];
+  }
+
   tick(): void {
     const t = this.o.clock.now();
     for (const lane of [...this.clients.keys()]) {

@@ -27,6 +27,8 @@ export interface LaneView {
   verdict?: VerdictView;
   headline: Text;
   detail?: Text;
+  /** Out of service only: the technical cause in plain words, shown small (the traveller reads headline and detail). */
+  cause?: Text;
 }
 
 export interface LaneDisplayConfig {
@@ -94,7 +96,7 @@ export function laneView(i: LaneViewInput): LaneView {
   }
   if (problems.size > 0) {
     const list = [...problems];
-    return { ...base, state: "out-of-service", problems: list, headline: HEADLINES.oos, detail: oosText(list[0]) };
+    return { ...base, state: "out-of-service", problems: list, headline: HEADLINES.oos, detail: HEADLINES.oosHint, cause: oosText(list[0]) };
   }
 
   let current: SeenVerdict | undefined;

@@ -48,5 +48,7 @@ export function loadStaticFiles(dir: string = staticDir()): Map<string, StaticFi
 export const PAGE_HEADERS = {
   "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
   "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
+  // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on same-origin POSTs,
+  // and the login and acknowledge checks need the real origin. Nothing links off-site anyway.
+  "referrer-policy": "same-origin",
 } as const;

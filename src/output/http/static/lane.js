@@ -5,9 +5,11 @@
 (function () {
   var laneId = decodeURIComponent(location.pathname.split("/")[2] || "");
   var FALLBACK = {
-    oos: { vi: "Tạm ngưng hoạt động", en: "Out of service" },
+    oos: { vi: "Làn này tạm ngừng", en: "This lane is closed" },
+    oosHint: { vi: "Vui lòng sang làn khác", en: "Please use another lane" },
     noHeartbeat: { vi: "Hệ thống không phản hồi", en: "Gateway not responding" },
     connecting: { vi: "Đang kết nối", en: "Connecting" },
+    unknownLane: { vi: "Làn này chưa được cấu hình", en: "This lane is not configured" },
     idle: { vi: "Vui lòng đưa mã QR", en: "Show your code" },
     idleHint: { vi: "Đưa mã QR về phía camera", en: "Hold the QR code towards the camera" },
     flag: { vi: "Vui lòng gặp cán bộ", en: "Please see an officer" },
@@ -26,7 +28,7 @@
   function other(l) { return l === "vi" ? "en" : "vi"; }
   function pick(t, l) { return t ? t[l] || t.en || "" : ""; }
 
-  function paint(state, headline, detail, code) {
+  function paint(state, headline, detail, code, cause) {
     document.body.className = "state-" + state;
     document.body.dataset.state = state;
     document.documentElement.lang = lang;
@@ -35,6 +37,7 @@
     var second = [pick(headline, other(lang)), pick(detail, other(lang))].filter(Boolean).join(" · ");
     $("secondary").textContent = second;
     $("secondary").lang = other(lang);
+    $("cause").textContent = cause ? [pick(cause, lang), pick(cause, other(lang))].filter(Boolean).join(" · ") : "";
     $("code").textContent = code || "";
     $("lane").textContent = (serverView && serverView.name) || laneId;
   }
@@ -49,9 +52,10 @@
     paint("idle", ui.idle, ui.idleHint, "");
   }
 
-  function showOutOfService(detail, code) {
+  // Travellers are told what to do; the cause (for officers) is the small line underneath.
+  function showOutOfService(cause, code) {
     clearVerdict();
-    paint("out-of-service", ui.oos, detail, code);
+    paint("out-of-service", ui.oos, ui.oosHint || FALLBACK.oosHint, code, cause);
   }
 
   function showVerdict(v) {
@@ -72,7 +76,7 @@
     serverView = v;
     if (v.lang) lang = v.lang;
     if (dead) return;
-    if (v.state === "out-of-service") showOutOfService(v.detail, (v.problems || []).join(" "));
+    if (v.state === "out-of-service") showOutOfService(v.cause, (v.problems || []).join(" "));
     else if ((v.state === "pass" || v.state === "flag") && v.verdict) showVerdict(v.verdict);
     else showIdle();
   }
@@ -115,6 +119,10 @@
       if (document.body.dataset.state === "pass") showOutOfService(ui.noHeartbeat, "NO_HEARTBEAT");
       if (es.readyState === EventSource.CLOSED) {
         // The browser gives up after an HTTP error (e.g. a proxy's 502); keep trying ourselves.
+        // A lane the gateway does not know (404) says so instead of waiting for heartbeats.
+        fetch("/lanes/" + encodeURIComponent(laneId) + "/state", { cache: "no-store" })
+          .then(function (res) { if (res.status === 404) { dead = true; showOutOfService(FALLBACK.unknownLane, "LANE_UNKNOWN"); } })
+          .catch(function () {});
         setTimeout(connect, 2000);
       }
     };
