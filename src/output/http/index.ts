@@ -55,6 +55,8 @@ export interface HttpServer {
   readonly app: FastifyInstance;
   /** The admin app, built on first use; undefined when no token is configured. */
   adminApp(): Promise<FastifyInstance | undefined>;
+  /** Lane displays (SSE streams) connected now, per configured lane (for /metrics and MQTT stats). */
+  displays(): Record<string, number>;
 }
 
 export const LANE_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -161,6 +163,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   return {
     app,
     adminApp,
+    displays: () => Object.fromEntries(cfg().lanes.map((l) => [l.id, hub.clientCount(l.id)])),
     async listen() {
       const s = cfg().server;
       await app.listen({ host: s.listen.host, port: s.listen.port });
