@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import type { GatewayBus } from "../../core/bus.js";
 import type { LaneState, VerdictEvent } from "../../core/types.js";
 import { gatewayVersion } from "../../core/version.js";
@@ -72,26 +72,23 @@ export class GatewayMetrics {
         return undefined;
       }
     };
-    const series = (type: "gauge" | "counter", name: string, help: string, labelNames: string[], samples: () => Sample[]) => {
-      const config = {
-        name: `${p}${name}`, help, labelNames, registers: r,
-        collect(this: Gauge<string> | Counter<string>) {
-          this.reset();
-          let list: Sample[] = [];
-          try {
-            list = samples();
-          } catch {
-            list = [];
-          }
-          for (const s of list) {
-            if (s.value === undefined || !Number.isFinite(s.value)) continue;
-            if (type === "gauge") (this as Gauge<string>).set(s.labels ?? {}, s.value);
-            else (this as Counter<string>).inc(s.labels ?? {}, Math.max(0, s.value));
-          }
-        },
+    // Pulled series are plain registry entries computed at scrape time: unlike prom-client's Gauge,
+    // a series without labels can then be absent (no Redis configured) rather than a made-up 0.
+    const series = (type: "gauge" | "counter", name: string, help: string, _labelNames: string[], samples: () => Sample[]) => {
+      const full = `${p}${name}`;
+      const values = () => {
+        let list: Sample[] = [];
+        try {
+          list = samples();
+        } catch {
+          list = [];
+        }
+        return list
+          .filter((s) => s.value !== undefined && Number.isFinite(s.value))
+          .map((s) => ({ labels: s.labels ?? {}, value: type === "counter" ? Math.max(0, s.value!) : s.value! }));
       };
-      if (type === "gauge") new Gauge(config);
-      else new Counter(config);
+      const metric = { name: full, help, type, aggregator: "sum", get: () => Promise.resolve({ name: full, help, type, aggregator: "sum", values: values() }), reset: () => undefined };
+      this.registry.registerMetric(metric as unknown as Metric);
     };
     const one = (value: number | undefined): Sample[] => [{ value }];
 
