@@ -11,6 +11,7 @@ PKGS=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
   redis-server mosquitto                   # optional at run time; tests use real servers
+  prometheus                               # promtool (alert rule tests) and a real scrape in tests
 )
 
 missing=()
