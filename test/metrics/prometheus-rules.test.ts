@@ -1,14 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { promBinary } from "./prom.js";
 
-/** promtool ships with Debian's prometheus package (scripts/system-deps.sh). */
-export function promBinary(name: "promtool" | "prometheus"): string {
-  const found = [`/usr/bin/${name}`, `/usr/local/bin/${name}`].find((p) => existsSync(p));
-  // Not a skip: the rules ship, so CI must be able to check them.
-  if (!found) throw new Error(`${name} not found: run scripts/system-deps.sh (Debian package prometheus)`);
-  return found;
-}
 
 describe("deploy/prometheus with promtool", () => {
   const run = (...args: string[]) => spawnSync(promBinary("promtool"), args, { cwd: "deploy/prometheus", encoding: "utf8" });
