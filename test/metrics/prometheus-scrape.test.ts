@@ -120,10 +120,12 @@ describe("a real Prometheus scraping the running gateway", () => {
       await new Promise((r) => setTimeout(r, 60_000));
       const now = Date.now() / 1000;
       const panel = dashboard.panels.find((p) => p.title === "Frames per second")!;
-      const series = await prom.queryRange(resolve(panel.targets![0]!.expr).replace("[30s]", "[5s]"), now - 60, now, 1);
+      // Grafana would pick $__rate_interval from the scrape interval (1 s here): 5 s.
+      const expr = resolve(panel.targets![0]!.expr).replace("[30s]", "[5s]");
+      const series = await prom.queryRange(expr, now - 60, now, 1);
       const { renderPanelPng } = await import("./render-panel.js");
       mkdirSync(dirname(png), { recursive: true });
-      writeFileSync(png, await renderPanelPng(panel.title, panel.targets![0]!.expr, series.data.result));
+      writeFileSync(png, await renderPanelPng(panel.title, expr, series.data.result));
     }
-  });
+  }, 240_000);
 });

@@ -20,7 +20,7 @@ export function discoveryMessages(o: DiscoveryOptions): Map<string, Record<strin
   const availability = { topic: o.topics.gateway, payload_available: "online", payload_not_available: "offline" };
   const out = new Map<string, Record<string, unknown>>();
   const put = (component: string, object: string, cfg: Record<string, unknown>) => {
-    out.set(`${o.discoveryPrefix}/${component}/${node}/${id(object)}/config`, { ...cfg, unique_id: `${node}_${id(object)}`, object_id: `${node}_${id(object)}`, device, availability: [availability] });
+    out.set(`${o.discoveryPrefix}/${component}/${node}/${id(object)}/config`, { ...cfg, unique_id: `${node}_${id(object)}`, device, availability: [availability] });
   };
   for (const [lane, t] of o.topics.lanes) {
     // JSON key access in the templates: lane ids may contain "-".
