@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { GatewayMetrics, type MetricsCollectors } from "../../src/output/metrics/index.js";
 import { gatewayVersion } from "../../src/core/version.js";
@@ -120,5 +121,21 @@ describe("GatewayMetrics", () => {
     expect(t).toMatch(/^process_resident_memory_bytes /m);
     expect(t).not.toContain(`${p}process_`);
     expect(t).not.toContain(`${p}nodejs_`);
+  });
+});
+
+describe("docs/metrics.md", () => {
+  it("lists every series the gateway exports, and no series it does not", async () => {
+    const m = new GatewayMetrics({ processMetrics: false, now: () => NOW });
+    m.setCollectors(collectors());
+    m.observeDecode(5, "cam-1");
+    const text = await m.render();
+    const exported = new Set([...text.matchAll(new RegExp(`^# TYPE ${p}(\\w+) `, "gm"))].map((x) => x[1]!));
+    const doc = readFileSync("docs/metrics.md", "utf8");
+    const table = doc.slice(doc.indexOf("## Series"), doc.indexOf("## Scraping"));
+    const documented = new Set([...table.matchAll(/^\| `([a-z_]+)` \|/gm)].map((x) => x[1]!));
+    expect(exported.size).toBeGreaterThan(45);
+    expect([...exported].filter((n) => !documented.has(n)), "exported but not documented").toEqual([]);
+    expect([...documented].filter((n) => !exported.has(n)), "documented but not exported").toEqual([]);
   });
 });

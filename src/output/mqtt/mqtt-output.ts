@@ -226,6 +226,7 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
   const self: MqttOutput = {
     start() {
       if (gatewayLink.client) return Promise.resolve();
+      if (cfg.commands.enabled && !commandsOn) log.warn("mqtt.commands.enabled but this process has no lane actions: command topics are not subscribed");
       if (keep.tooLong) {
         log.warn({ keepaliveS: keep.keepaliveS, displayTimeoutMs: keep.displayTimeoutMs }, "mqtt.keepaliveS is too long: a frozen gateway stays online on MQTT after the screens show OUT OF SERVICE");
       }
