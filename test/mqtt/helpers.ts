@@ -49,7 +49,9 @@ export class MqttTestKit {
   /** An MQTT output on the shared broker with a fresh prefix; lane states come from `states`. */
   output(extra: Record<string, unknown> = {}, over: Partial<MqttOutputOptions> = {}, lanes = ["L1", "L2"]) {
     const prefix = this.prefix();
-    const config = mqttSection.parse({ url: SHARED_MQTT, topicPrefix: prefix, reconnectMs: 200, connectTimeoutMs: 5000, ...extra })!;
+    // Client ids must be unique on the shared broker: a second client with the same id takes the
+    // session over, and two tests (or two helpers) would keep kicking each other off.
+    const config = mqttSection.parse({ url: SHARED_MQTT, topicPrefix: prefix, clientIdPrefix: `t-${rid()}`, reconnectMs: 200, connectTimeoutMs: 5000, ...extra })!;
     const bus = new GatewayBus();
     const captured = captureLogger();
     const clients: MqttClient[] = [];
