@@ -132,7 +132,7 @@ describe("Home Assistant discovery", () => {
     const cfg = (t: string) => JSON.parse(w.last.get(`${disc}/${t}/config`)!) as Record<string, any>;
     const node = "cpgw_gw-m";
     const base = `${h.prefix}/gw-m`;
-    expect(cfg(`sensor/${node}/lane-1_status`)).toMatchObject({ state_topic: `${base}/lanes/lane-1/status`, unique_id: `${node}_lane-1_status`, availability: [{ topic: `${base}/status`, payload_available: "online", payload_not_available: "offline" }] });
+    expect(cfg(`sensor/${node}/lane-1_status`)).toMatchObject({ state_topic: `${base}/lanes/lane-1/status`, expire_after: 7, unique_id: `${node}_lane-1_status`, availability: [{ topic: `${base}/status`, payload_available: "online", payload_not_available: "offline" }] });
     expect(cfg(`sensor/${node}/lane-1_last_verdict`)).toMatchObject({ state_topic: `${base}/lanes/lane-1/verdict`, value_template: "{{ value_json.verdict }}" });
     expect(cfg(`sensor/${node}/lane-1_read_rate`)).toMatchObject({ state_topic: `${base}/stats`, unit_of_measurement: "%", value_template: "{{ ((value_json.lanes['lane-1'].readRate | float(0)) * 100) | round(1) }}" });
     expect(cfg(`switch/${node}/lane-1_pause`)).toMatchObject({ command_topic: `${base}/lanes/lane-1/pause/set`, state_topic: `${base}/lanes/lane-1/paused`, payload_on: "ON", payload_off: "OFF" });

@@ -35,12 +35,21 @@ describe("a frozen gateway goes offline on MQTT as soon as the broker's keepaliv
     expect(line.toString()).toContain(`ready 3 keepalive ${keepaliveFor(limit)}`);
     const topics = [`${prefix}/gw-f/status`, `${prefix}/gw-f/lanes/L1/status`, `${prefix}/gw-f/lanes/L2/status`];
     await waitFor(() => topics.every((t) => w.last.get(t) === "online"), "online from the child");
-    // Let a keepalive round pass so the freeze does not fall right after a fresh packet by luck alone.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Statuses are restated every heartbeat: a device can apply the screens' rule (3.5 heartbeats
+    // of silence = offline) on its own, however slowly the broker checks keepalives.
+    const watchFrom = performance.now();
+    await new Promise((r) => setTimeout(r, 3 * heartbeatMs + 500));
     const frozenAt = performance.now();
+    for (const t of topics) {
+      const arrivals = [watchFrom, ...w.all.filter((m) => m.topic === t && m.at >= watchFrom).map((m) => m.at), frozenAt];
+      const gaps = arrivals.slice(1).map((a, i) => a - arrivals[i]!);
+      expect(Math.max(...gaps), `${t}: longest silence while running`).toBeLessThan(heartbeatMs + 1000);
+    }
     child.kill("SIGSTOP");
     await waitFor(() => topics.every((t) => w.last.get(t) === "offline"), "Last Will on all three topics", 30_000, 20);
     const took = Math.max(...topics.map((t) => w.all.filter((m) => m.topic === t && m.payload === "offline").at(-1)!.at)) - frozenAt;
+    // Frozen, the gateway restates nothing: the device's silence rule fires after the display timeout.
+    expect(w.all.filter((m) => m.at > frozenAt + 200 && m.payload !== "offline")).toEqual([]);
     const k = keepaliveFor(limit);
     const bound = (Math.ceil(k * 1.5) + 1) * 1000 + BROKER_SWEEP_MS;
     console.log(`frozen gateway offline on MQTT after ${Math.round(took)} ms (display timeout ${limit} ms, keepalive ${k} s, bound on this broker ${bound} ms)`);

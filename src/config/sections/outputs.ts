@@ -59,6 +59,10 @@ export const mqttSection = z
       .max(600)
       .default(0)
       .describe("MQTT keepalive; the broker sends the Last Will after 1.5x this without traffic from a silent (frozen) gateway. 0 = derived from display.heartbeatMs so a lane goes offline on MQTT no later than its screens do."),
+    restateStatus: z
+      .boolean()
+      .default(true)
+      .describe("Restate every status (retained, unchanged payload) each display.heartbeatMs, so a device can treat 3.5 heartbeats of silence as offline, as the lane screens do, whatever the broker's keepalive check does."),
     reconnectMs: z.number().int().min(100).default(2000).describe("Delay between reconnect attempts."),
     connectTimeoutMs: z.number().int().min(100).default(5000).describe("How long start() waits for the first connection before continuing (it keeps retrying)."),
     statsIntervalS: z.number().int().min(0).max(3600).default(15).describe("Seconds between retained stats messages (0 = no stats topic)."),

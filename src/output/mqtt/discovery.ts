@@ -8,6 +8,8 @@ export interface DiscoveryOptions {
   topics: Topics;
   /** Whether the pause switch can act (commands enabled with broker-ACL auth). */
   switchEnabled: boolean;
+  /** Statuses are restated every heartbeat: HA marks the status unavailable after this silence. */
+  expireAfterS?: number;
 }
 
 /** Discovery node and object ids allow [a-zA-Z0-9_-] only. */
@@ -29,6 +31,7 @@ export function discoveryMessages(o: DiscoveryOptions): Map<string, Record<strin
       name: `Lane ${lane} status`,
       state_topic: t.status,
       icon: "mdi:boom-gate",
+      ...(o.expireAfterS ? { expire_after: o.expireAfterS } : {}),
     });
     put("sensor", `${lane}_last_verdict`, {
       name: `Lane ${lane} last verdict`,

@@ -25,7 +25,11 @@ export interface MqttOutputOptions {
   logger: Logger;
   /** The lane's current status, read at every (re)connect; unknown lanes count as out of service. */
   laneStatus?: (lane: string) => LaneStatus | undefined;
-  /** The display's SSE heartbeat (display.heartbeatMs): sizes the keepalive when keepaliveS is 0. */
+  /**
+   * The display's SSE heartbeat (display.heartbeatMs): sizes the keepalive when keepaliveS is 0,
+   * and every status is restated at this interval so a device can apply the screens' rule
+   * (nothing heard for 3.5 heartbeats = offline) whatever the broker's keepalive check does.
+   */
   heartbeatMs?: number;
   /** Read at each stats tick. */
   stats?: () => StatsSnapshot;
@@ -82,6 +86,7 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
   const now = opts.now ?? Date.now;
   const topics = topicsFor(cfg, opts.gatewayId, opts.lanes);
   const keep = resolveKeepalive(cfg.keepaliveS, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+  // Restated statuses are the lane's state read now, like on a reconnect: never a remembered one.
   const verdictQos = cfg.verdictQos ?? cfg.qos;
   const version = gatewayVersion();
   const startedAt = now();
@@ -103,6 +108,8 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
   let closing = false;
   let startDone: (() => void) | undefined;
   let statsTimer: NodeJS.Timeout | undefined;
+  let restateTimer: NodeJS.Timeout | undefined;
+  const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
 
   const warnPublish = (what: string, link: Link) => (err?: Error) => {
     if (err && !closing) log.warn({ link: link.name, err: err.message }, `mqtt ${what} publish failed`);
@@ -147,7 +154,14 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
     const c = gatewayLink.client;
     if (!cfg.homeAssistant.enabled || !c?.connected) return;
     // A token cannot go into a retained discovery config, so the switch exists only with ACL auth.
-    const msgs = discoveryMessages({ discoveryPrefix: cfg.homeAssistant.discoveryPrefix, gatewayId: opts.gatewayId, version, topics, switchEnabled: commandsOn && cfg.commands.auth === "acl" });
+    const msgs = discoveryMessages({
+      discoveryPrefix: cfg.homeAssistant.discoveryPrefix,
+      gatewayId: opts.gatewayId,
+      version,
+      topics,
+      switchEnabled: commandsOn && cfg.commands.auth === "acl",
+      ...(cfg.restateStatus ? { expireAfterS: Math.ceil(keep.displayTimeoutMs / 1000) } : {}),
+    });
     for (const [topic, body] of msgs) c.publish(topic, JSON.stringify(body), { qos: 1, retain: true }, warnPublish("discovery", gatewayLink));
   }
 
@@ -259,6 +273,15 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
         statsTimer = setInterval(publishStats, cfg.statsIntervalS * 1000);
         statsTimer.unref();
       }
+      if (cfg.restateStatus) {
+        restateTimer = setInterval(() => {
+          for (const link of all) {
+            if (link.lane && opts.laneStatus) applyStatus(link, opts.laneStatus(link.lane));
+            publishStatus(link);
+          }
+        }, heartbeatMs);
+        restateTimer.unref();
+      }
       // Wait for the first connection of every link, but never block start-up on an optional broker.
       return new Promise<void>((resolve) => {
         let left = all.length;
@@ -285,6 +308,7 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
       closing = true;
       startDone?.();
       if (statsTimer) clearInterval(statsTimer);
+      if (restateTimer) clearInterval(restateTimer);
       for (const u of unsubs.splice(0)) u();
       await Promise.all(
         all.map(async (link) => {
