@@ -34,7 +34,7 @@ export function metricsCollectors(o: Observed): MetricsCollectors {
     laneCounters: () => Object.fromEntries([...o.lanes].map(([id, l]) => [id, l.stats()])),
     decodePool: () => o.pool.stats(),
     ...(o.displays ? { displays: o.displays } : {}),
-    mqtt: () => o.outputs?.()?.mqtt?.stats() ?? { connected: 0, links: 0, reconnects: 0, verdictsPublished: 0, verdictsDropped: 0 },
+    mqtt: () => o.outputs?.()?.mqtt?.stats(),
     redisConnected: () => (o.redis ? o.redis.status === "ready" : undefined),
     spool: () => o.outputs?.()?.spool?.stats(),
     ledger: () => o.outputs?.()?.ledgerStats?.(),

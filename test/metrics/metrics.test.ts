@@ -82,12 +82,14 @@ describe("GatewayMetrics", () => {
     expect(gatewayVersion()).toMatch(/^\d+\.\d+\.\d+/);
   });
 
-  it("leaves out series whose source is absent (no Redis, no spool) instead of inventing zeros", async () => {
+  it("leaves out series whose source is absent (no Redis, no spool, no MQTT) instead of inventing zeros", async () => {
     const m = new GatewayMetrics({ processMetrics: false });
-    m.setCollectors({ ...collectors(), redisConnected: () => undefined, spool: () => undefined });
+    m.setCollectors({ ...collectors(), redisConnected: () => undefined, spool: () => undefined, mqtt: () => undefined });
     const t = await m.render();
     expect(t).not.toMatch(new RegExp(`^${p}redis_connected `, "m"));
     expect(t).not.toMatch(new RegExp(`^${p}events_spool_backlog `, "m"));
+    expect(t).not.toMatch(new RegExp(`^${p}mqtt_connected `, "m"));
+    expect(t).not.toMatch(new RegExp(`^${p}mqtt_commands_total`, "m"));
     expect(t).toMatch(new RegExp(`^${p}ledger_entries 100$`, "m"));
   });
 

@@ -85,7 +85,8 @@ export interface MetricsCollectors {
   /** Connected lane displays (SSE streams) per lane. */
   displays?: () => Record<string, number>;
   decodePool?: () => DecodePoolStats;
-  mqtt?: () => MqttStats;
+  /** undefined when MQTT is not configured (the series are then absent). */
+  mqtt?: () => MqttStats | undefined;
   /** undefined when Redis is not configured (the series is then absent). */
   redisConnected?: () => boolean | undefined;
   spool?: () => SpoolStats | undefined;
