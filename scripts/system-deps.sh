@@ -12,6 +12,7 @@ PKGS=(
   gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-tools
   redis-server mosquitto                   # optional at run time; tests use real servers
   systemd                                  # systemd-notify (watchdog) and systemd-analyze (unit test)
+  prometheus                               # promtool (alert rule tests) and a real scrape in tests
 )
 
 missing=()

@@ -103,6 +103,9 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
           ...(st.lastFrameAgeMs !== undefined ? { lastFrameAgeMs: st.lastFrameAgeMs } : {}),
           reconnectsLastHour: st.reconnectsLastHour,
           stallsLastHour: st.stallsLastHour,
+          framesIn: st.framesIn,
+          restarts: st.reconnectsTotal,
+          stalls: st.stallsTotal,
           url: st.url,
         };
       });

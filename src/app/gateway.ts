@@ -16,6 +16,7 @@ import { createCameraRig, type CameraRig } from "./cameras.js";
 import { startOutputs, type Outputs } from "./outputs.js";
 import { highestRecordedSeq } from "../output/events/recorded-ids.js";
 import { openRedis } from "./redis.js";
+import { metricsCollectors, statsSnapshot, type Observed } from "./observe.js";
 import type { ChangeGateOptions } from "./change-gate.js";
 
 export interface GatewayOptions {
@@ -186,7 +187,17 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
     undo.push(() => http.close());
     const listening = await http.listen();
 
-    const outputs: Outputs = await startOutputs(cfg, bus, opts.logger, redis);
+    // Metrics read the outputs once they exist (the collectors are set first so no scrape misses a series).
+    const ref: { outputs?: Outputs } = {};
+    const observed: Observed = { lanes, cameras, pool, trust, clock, displays: () => http.displays().streams, ...(redis ? { redis } : {}), outputs: () => ref.outputs };
+    metrics.setCollectors(metricsCollectors(observed));
+    const outputs: Outputs = await startOutputs(cfg, bus, opts.logger, redis, {
+      laneStatus: (id) => lanes.get(id)?.status(),
+      stats: () => statsSnapshot(observed),
+      actions: { pause: (id) => laneOf(id).setPaused(true), resume: (id) => laneOf(id).setPaused(false) },
+      now: () => clock.now(),
+    });
+    ref.outputs = outputs;
     undo.push(() => outputs.close());
 
     // Publish every lane's initial (out-of-service until a camera delivers) status, then start cameras.

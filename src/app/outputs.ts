@@ -6,12 +6,16 @@ import type { GatewayConfig } from "../config/schema.js";
 import { createEventSpool, type EventSpool } from "../output/events/index.js";
 import { createHeadAnchor, createLedger, ledgerHeadKey, ledgerHeadTopic, loadHeadSigner, mqttHeadSink, redisHeadSink, type HeadAnchor, type HeadSink, type Ledger } from "../output/ledger/index.js";
 import { systemClock } from "../core/clock.js";
-import { createMqttOutput, type MqttOutput } from "../output/mqtt/index.js";
+import { createMqttOutput, type LaneActions, type MqttOutput, type StatsSnapshot } from "../output/mqtt/index.js";
+import type { LedgerStats } from "../output/metrics/index.js";
+import type { LaneStatus } from "../core/types.js";
 
 export interface Outputs {
   spool?: EventSpool;
   ledger?: Ledger;
   mqtt?: MqttOutput;
+  /** Ledger entries, last write and write errors (for /metrics). */
+  ledgerStats?: () => LedgerStats;
   /** Flushes and closes in dependency order; never throws. */
   close(): Promise<void>;
 }
@@ -21,7 +25,15 @@ export interface Outputs {
  * spool (only with Redis: it is the queue in front of the stream), MQTT (only when configured).
  * Each subscribes to the bus; the bus isolates a throwing listener from the others.
  */
-export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: Logger, redis: Redis | Cluster | undefined): Promise<Outputs> {
+/** What MQTT needs from the running gateway: real lane states, stats, and the pause/resume actions. */
+export interface OutputDeps {
+  laneStatus?: (lane: string) => LaneStatus | undefined;
+  stats?: () => StatsSnapshot;
+  actions?: LaneActions;
+  now?: () => number;
+}
+
+export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: Logger, redis: Redis | Cluster | undefined, deps: OutputDeps = {}): Promise<Outputs> {
   const log = logger.child({ module: "app.outputs" });
   const unsub: Array<() => void> = [];
   const out: Outputs = { close: async () => {} };
@@ -38,8 +50,22 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
     const ledger = createLedger({ dir: join(cfg.gateway.stateDir, "ledger"), gatewayId: cfg.gateway.id, logger, fsync: cfg.events.fsync, onHead: (h) => a.update(h) });
     const h = ledger.head();
     if (h) a.update(h);
-    unsub.push(bus.on("verdict", (ev) => ledger.append(ev)));
+    const ls = { lastWriteAt: undefined as number | undefined, writeErrors: 0 };
+    const now = deps.now ?? Date.now;
+    unsub.push(
+      bus.on("verdict", (ev) => {
+        try {
+          ledger.append(ev);
+          ls.lastWriteAt = now();
+        } catch (e) {
+          // Counted for /metrics, then rethrown so the bus logs it as before.
+          ls.writeErrors++;
+          throw e;
+        }
+      }),
+    );
     out.ledger = ledger;
+    out.ledgerStats = () => ({ entries: ledger.head()?.seq ?? 0, writeErrors: ls.writeErrors, ...(ls.lastWriteAt !== undefined ? { lastWriteAt: ls.lastWriteAt } : {}) });
   }
   if (redis && cfg.redis) {
     const spool = createEventSpool({
@@ -57,7 +83,17 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
     out.spool = spool;
   }
   if (cfg.mqtt) {
-    const mqtt = createMqttOutput({ config: cfg.mqtt, gatewayId: cfg.gateway.id, lanes: cfg.lanes.map((l) => l.id), bus, logger });
+    const mqtt = createMqttOutput({
+      config: cfg.mqtt,
+      gatewayId: cfg.gateway.id,
+      lanes: cfg.lanes.map((l) => l.id),
+      bus,
+      logger,
+      heartbeatMs: cfg.display.heartbeatMs,
+      ...(deps.laneStatus ? { laneStatus: deps.laneStatus } : {}),
+      ...(deps.stats ? { stats: deps.stats } : {}),
+      ...(deps.actions ? { actions: deps.actions } : {}),
+    });
     // start() waits at most connectTimeoutMs and keeps retrying: a missing broker never blocks start-up.
     await mqtt.start().catch((e: unknown) => log.warn({ err: (e as Error).message }, "MQTT not connected yet; retrying"));
     out.mqtt = mqtt;

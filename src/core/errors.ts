@@ -22,6 +22,7 @@ export const GatewayErrorCodes = {
   GW_REDIS_UNAVAILABLE: "The configured Redis could not be reached; local state is used meanwhile.",
   GW_SPOOL_FULL: "The event spool reached its size bound; the oldest events are being dropped.",
   GW_MQTT_UNAVAILABLE: "The MQTT broker could not be reached; verdicts for lights are dropped (never sent late) until it returns.",
+  GW_MQTT_COMMAND_REJECTED: "An MQTT lane command (pause/resume) was refused: bad payload or wrong token (the payload is never logged).",
   GW_LEDGER_BROKEN: "A ledger file failed hash-chain verification.",
   GW_EVENTS_SEQ_FAILED: "A lane's event sequence number could not be read or persisted; the lane is out of service (EVENTS_SEQ_ERROR) so no event id is ever reused.",
   GW_EVENTS_SEQ_RECOVERED: "A lane's sequence file was missing or damaged while events exist; ids resume after the highest recorded id plus a gap.",

@@ -106,8 +106,8 @@ export class DecodePool {
     });
   }
 
-  stats(): { workers: number; busy: number; restarts: number; cameras: Record<string, CameraCounters> } {
-    return { workers: this.slots.length, busy: this.slots.filter((s) => s.job).length, restarts: this.restarts, cameras: this.stats_.snapshot() };
+  stats(): { workers: number; live: number; busy: number; queued: number; restarts: number; cameras: Record<string, CameraCounters> } {
+    return { workers: this.slots.length, live: this.slots.filter((s) => s.ready).length, busy: this.slots.filter((s) => s.job).length, queued: this.pending.size, restarts: this.restarts, cameras: this.stats_.snapshot() };
   }
 
   async close(): Promise<void> {

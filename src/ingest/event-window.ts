@@ -1,9 +1,12 @@
 /** Timestamps of events within a sliding window (reconnects/stalls in the last hour, restart budget). */
 export class EventWindow {
   private times: number[] = [];
+  /** Events since construction (never pruned): what a Prometheus counter needs. */
+  total = 0;
   constructor(private readonly windowMs: number) {}
 
   add(at: number): void {
+    this.total++;
     this.times.push(at);
     this.prune(at);
   }

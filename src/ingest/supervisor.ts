@@ -142,6 +142,8 @@ export class CameraSupervisor extends EventEmitter {
       burstDropped: this.burstDropped,
       reconnectsLastHour: this.reconnects.count(now),
       stallsLastHour: this.stalls.count(now),
+      reconnectsTotal: this.reconnects.total,
+      stallsTotal: this.stalls.total,
       corruptWarnings: this.corruptWarnings,
       generation: this.gen,
     };

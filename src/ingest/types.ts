@@ -23,6 +23,9 @@ export interface CameraStats {
   lastFrameAgeMs?: number;
   reconnectsLastHour: number;
   stallsLastHour: number;
+  /** Restarts and stalls since start (counters for /metrics). */
+  reconnectsTotal: number;
+  stallsTotal: number;
   /** ffmpeg stderr lines that report corrupt or concealed frames. */
   corruptWarnings: number;
   /** CPU of the current ffmpeg process (100 = one core) since the previous stats() call. */

@@ -65,6 +65,7 @@ export interface HttpServer {
 }
 
 export interface DisplayStats {
+  /** Lane displays (SSE streams) connected now, per configured lane (for /metrics and MQTT stats). */
   streams: Record<string, number>;
   trackedLanes: number;
   trackedClients: number;
@@ -202,7 +203,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     displays: () => {
       const lanes = hub.trackedLanes();
       return {
-        streams: Object.fromEntries(lanes.map((l) => [l, hub.clientCount(l)])),
+        streams: Object.fromEntries(cfg().lanes.map((l) => [l.id, hub.clientCount(l.id)])),
         trackedLanes: Math.max(lanes.length, streams.size().lanes),
         trackedClients: streams.size().clients,
       };

@@ -1,48 +1,44 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import type { GatewayBus } from "../../core/bus.js";
-import type { LaneState, LaneStatus, VerdictEvent } from "../../core/types.js";
-import type { TrustStatus } from "../../verify/trust/types.js";
+import type { LaneState, VerdictEvent } from "../../core/types.js";
+import { gatewayVersion } from "../../core/version.js";
+import type { CameraState } from "../../ingest/types.js";
 import { maskUrl, secretMasker } from "../../core/mask.js";
+import type { MetricsCollectors } from "./types.js";
+
+export type { CameraStats, DecodePoolStats, LaneCounters, LedgerStats, MetricsCollectors, MqttStats, SpoolStats } from "./types.js";
 
 /** Labels end up in a time-series database: a trust URL's credentials must not. */
 const cleanLabel = (s: string) => secretMasker.mask(maskUrl(s));
 
-/** What /metrics needs to know about each camera at scrape time (same shape the dashboard uses). */
-export interface CameraStats {
-  id: string;
-  lane: string;
-  state: string;
-  fpsIn: number;
-  framesDropped: number;
-  lastFrameAgeMs?: number;
-  reconnectsLastHour: number;
-  stallsLastHour: number;
-}
-
-/** Pulled at scrape time, so the numbers are never older than the scrape. */
-export interface MetricsCollectors {
-  cameras?: () => CameraStats[];
-  trust?: () => TrustStatus;
-  lanes?: () => LaneStatus[];
-}
-
 export interface GatewayMetricsOptions {
-  /** Node process metrics (CPU, memory, event loop lag); on by default. */
+  /** Node process metrics (CPU, memory, event loop lag), unprefixed as standard dashboards expect; on by default. */
   processMetrics?: boolean;
   prefix?: string;
+  /** Epoch ms (timestamps are exported as seconds since the epoch). */
+  now?: () => number;
 }
 
-const LANE_STATES: readonly LaneState[] = ["idle", "pass", "flag", "out-of-service", "paused"];
+/** Every state is emitted (1 for the current one, 0 for the rest), so `== 0` alerts work. Records keep the lists complete. */
+const CAMERA_STATES = Object.keys({ starting: 1, online: 1, stalled: 1, backoff: 1, failed: 1, stopped: 1 } satisfies Record<CameraState, 1>);
+const LANE_STATES = Object.keys({ idle: 1, pass: 1, flag: 1, "out-of-service": 1, paused: 1 } satisfies Record<LaneState, 1>);
 /** Seconds; decode is a few ms, so the low buckets matter most. */
 const DECODE_BUCKETS = [0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3, 0.6, 1.2, 2.5];
 /** Seconds; the lane's target is p99 < 150 ms, the verdict arrives within a blink. */
 const VERDICT_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2, 5];
 const FIRST_SEEN_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15];
 
+type Labels = Record<string, string>;
+interface Sample {
+  labels?: Labels;
+  value: number | undefined;
+}
+
 /**
  * One prom-client registry per gateway (never the global one, so tests and several instances
  * do not collide). Event-driven series (decode latency, verdicts) are pushed by the pipeline;
- * state series (cameras, trust, lanes) are pulled from collectors at scrape time.
+ * state series (cameras, lanes, decode pool, outputs) are pulled from collectors at scrape time.
+ * Cumulative counts owned by other stages are exported as counters re-based at each scrape.
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -51,106 +47,141 @@ export class GatewayMetrics {
   private readonly frameToVerdict: Histogram<"lane">;
   private readonly firstSeenToVerdict: Histogram<"lane">;
   private readonly verdicts: Counter<"lane" | "verdict" | "reason">;
+  private readonly lastVerdict: Gauge<"lane">;
+  private readonly now: () => number;
 
   constructor(opts: GatewayMetricsOptions = {}) {
     const p = opts.prefix ?? "checkpoint_gateway_";
     const r = [this.registry];
-    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: p });
+    this.now = opts.now ?? Date.now;
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.decode = new Histogram({ name: `${p}decode_seconds`, help: "Decode time per frame in a worker (all passes).", labelNames: ["camera"], buckets: DECODE_BUCKETS, registers: r });
     this.frameToVerdict = new Histogram({ name: `${p}frame_to_verdict_seconds`, help: "Frame received to verdict event sent.", labelNames: ["lane"], buckets: VERDICT_BUCKETS, registers: r });
     this.firstSeenToVerdict = new Histogram({ name: `${p}first_seen_to_verdict_seconds`, help: "A code's first sighting in a presentation to its verdict.", labelNames: ["lane"], buckets: FIRST_SEEN_BUCKETS, registers: r });
     this.verdicts = new Counter({ name: `${p}verdicts_total`, help: "Verdicts by lane, verdict and reason code.", labelNames: ["lane", "verdict", "reason"], registers: r });
+    this.lastVerdict = new Gauge({ name: `${p}lane_last_verdict_timestamp_seconds`, help: "When the lane's last verdict was decided.", labelNames: ["lane"], registers: r });
+    new Gauge({ name: `${p}build_info`, help: "Always 1; the gateway's version and the Node.js version as labels.", labelNames: ["version", "node"], registers: r }).set({ version: gatewayVersion(), node: process.versions.node }, 1);
 
-    // Arrow functions keep the GatewayMetrics `this`; inside collect(), `this` is the metric.
-    const current = () => this.collectors;
-    const cams = () => current().cameras?.() ?? [];
-    new Gauge({
-      name: `${p}camera_state`, help: "1 for the camera's current supervisor state, 0 for the others seen before.",
-      labelNames: ["camera", "lane", "state"], registers: r,
-      collect() {
-        this.reset();
-        for (const c of cams()) this.set({ camera: c.id, lane: c.lane, state: c.state }, 1);
-      },
-    });
-    new Gauge({
-      name: `${p}camera_up`, help: "1 when the camera delivers frames (state online).", labelNames: ["camera", "lane"], registers: r,
-      collect() {
-        this.reset();
-        for (const c of cams()) this.set({ camera: c.id, lane: c.lane }, c.state === "online" ? 1 : 0);
-      },
-    });
-    const perCamera = (name: string, help: string, pick: (c: CameraStats) => number | undefined) =>
-      new Gauge({
-        name: `${p}${name}`, help, labelNames: ["camera", "lane"], registers: r,
-        collect() {
-          this.reset();
-          for (const c of cams()) {
-            const v = pick(c);
-            if (v !== undefined && Number.isFinite(v)) this.set({ camera: c.id, lane: c.lane }, v);
-          }
-        },
-      });
-    perCamera("camera_fps", "Frames per second read from the camera.", (c) => c.fpsIn);
-    perCamera("camera_last_frame_age_seconds", "Time since the camera's last frame.", (c) => (c.lastFrameAgeMs === undefined ? undefined : c.lastFrameAgeMs / 1000));
-    perCamera("camera_reconnects_last_hour", "Camera process restarts in the last hour.", (c) => c.reconnectsLastHour);
-    perCamera("camera_stalls_last_hour", "Camera stalls (no frame within the stall timeout) in the last hour.", (c) => c.stallsLastHour);
-    // Cumulative count owned by ingest: exposed as a counter by re-basing at each scrape.
-    new Counter({
-      name: `${p}camera_frames_dropped_total`, help: "Frames dropped because the decode slot was full.", labelNames: ["camera", "lane"], registers: r,
-      collect() {
-        this.reset();
-        for (const c of cams()) this.inc({ camera: c.id, lane: c.lane }, Math.max(0, c.framesDropped));
-      },
-    });
-
-    const trust = () => current().trust?.();
-    new Gauge({
-      name: `${p}trust_age_seconds`, help: "Age of the oldest required trust source (absent when never refreshed).", registers: r,
-      collect() {
-        this.reset();
-        const t = trust();
-        if (t?.ageMs !== undefined) this.set(t.ageMs / 1000);
-      },
-    });
-    new Gauge({
-      name: `${p}trust_stale`, help: "1 when trust data is older than trust.maxAgeS.", registers: r,
-      collect() {
-        this.reset();
-        const t = trust();
-        if (t) this.set(t.stale ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: `${p}trust_source_ok`, help: "1 when the trust source's last refresh succeeded.", labelNames: ["source"], registers: r,
-      collect() {
-        this.reset();
-        for (const s of trust()?.sources ?? []) this.set({ source: cleanLabel(s.source) }, s.ok ? 1 : 0);
-      },
-    });
-    new Gauge({
-      name: `${p}trust_keys`, help: "Keys loaded per trust source.", labelNames: ["source"], registers: r,
-      collect() {
-        this.reset();
-        for (const s of trust()?.sources ?? []) this.set({ source: cleanLabel(s.source) }, s.keys);
-      },
-    });
-    new Gauge({
-      name: `${p}trust_clock_drift_seconds`, help: "Local clock minus the trust server's Date header.", registers: r,
-      collect() {
-        this.reset();
-        const d = trust()?.clockDriftMs;
-        if (d !== undefined) this.set(d / 1000);
-      },
-    });
-    new Gauge({
-      name: `${p}lane_state`, help: "1 for the lane's current display state.", labelNames: ["lane", "state"], registers: r,
-      collect() {
-        this.reset();
-        for (const l of current().lanes?.() ?? []) {
-          for (const s of LANE_STATES) this.set({ lane: l.lane, state: s }, l.state === s ? 1 : 0);
+    const c = () => this.collectors;
+    const sec = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
+    // A collector that throws must cost its own series, never the whole scrape.
+    const read = <T>(fn: (() => T) | undefined): T | undefined => {
+      try {
+        return fn?.();
+      } catch {
+        return undefined;
+      }
+    };
+    // Pulled series are plain registry entries computed at scrape time: unlike prom-client's Gauge,
+    // a series without labels can then be absent (no Redis configured) rather than a made-up 0.
+    const series = (type: "gauge" | "counter", name: string, help: string, _labelNames: string[], samples: () => Sample[]) => {
+      const full = `${p}${name}`;
+      const values = () => {
+        let list: Sample[] = [];
+        try {
+          list = samples();
+        } catch {
+          list = [];
         }
-      },
+        return list
+          .filter((s) => s.value !== undefined && Number.isFinite(s.value))
+          .map((s) => ({ labels: s.labels ?? {}, value: type === "counter" ? Math.max(0, s.value!) : s.value! }));
+      };
+      const metric = { name: full, help, type, aggregator: "sum", get: () => Promise.resolve({ name: full, help, type, aggregator: "sum", values: values() }), reset: () => undefined };
+      this.registry.registerMetric(metric as unknown as Metric);
+    };
+    const one = (value: number | undefined): Sample[] => [{ value }];
+
+    // Cameras
+    const cams = () => read(c().cameras) ?? [];
+    const camL = (cam: { id: string; lane: string }) => ({ camera: cam.id, lane: cam.lane });
+    series("gauge", "camera_state", "1 for the camera's current supervisor state, 0 for every other state.", ["camera", "lane", "state"], () =>
+      cams().flatMap((cam) => CAMERA_STATES.map((state) => ({ labels: { ...camL(cam), state }, value: cam.state === state ? 1 : 0 }))),
+    );
+    series("gauge", "camera_up", "1 when the camera delivers frames (state online).", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.state === "online" ? 1 : 0 })));
+    series("counter", "camera_frames_total", "Frames read from the camera since start (rate() gives fps).", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.framesIn })));
+    series("counter", "camera_frames_dropped_total", "Frames dropped before decoding (burst after a gap, or superseded in the decode slot).", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.framesDropped })));
+    series("counter", "camera_restarts_total", "Camera (ffmpeg) restarts since start.", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.restarts })));
+    series("counter", "camera_stalls_total", "Camera stalls (no frame within the stall timeout) since start.", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.stalls })));
+    series("gauge", "camera_last_frame_timestamp_seconds", "When the camera's last frame was read (absent before the first).", ["camera", "lane"], () =>
+      cams().map((cam) => ({ labels: camL(cam), value: cam.lastFrameAgeMs === undefined ? undefined : (this.now() - cam.lastFrameAgeMs) / 1000 })),
+    );
+
+    // Decode pool
+    const pool = () => read(c().decodePool);
+    series("gauge", "decode_workers", "Configured decode worker threads.", [], () => one(pool()?.workers));
+    series("gauge", "decode_workers_live", "Decode workers started and ready.", [], () => one(pool()?.live));
+    series("gauge", "decode_workers_busy", "Decode workers decoding a frame now.", [], () => one(pool()?.busy));
+    series("gauge", "decode_queue", "Frames waiting for a decode worker.", [], () => one(pool()?.queued));
+    series("counter", "decode_worker_restarts_total", "Decode workers replaced after a crash or a missed deadline.", [], () => one(pool()?.restarts));
+    series("counter", "decodes_total", "Frames decoded by the pool, by camera and result (ok, failed).", ["camera", "result"], () =>
+      Object.entries(pool()?.cameras ?? {}).flatMap(([camera, k]) => [
+        { labels: { camera, result: "ok" }, value: k.decoded },
+        { labels: { camera, result: "failed" }, value: k.failed },
+      ]),
+    );
+
+    // Lanes
+    const lanes = () => read(c().lanes) ?? [];
+    series("gauge", "lane_state", "1 for the lane's current state, 0 for every other state.", ["lane", "state"], () =>
+      lanes().flatMap((l) => LANE_STATES.map((state) => ({ labels: { lane: l.lane, state }, value: l.state === state ? 1 : 0 }))),
+    );
+    series("gauge", "lane_in_service", "1 when the lane accepts travellers (idle, pass or flag).", ["lane"], () =>
+      lanes().map((l) => ({ labels: { lane: l.lane }, value: l.state === "idle" || l.state === "pass" || l.state === "flag" ? 1 : 0 })),
+    );
+    series("gauge", "lane_displays", "Lane displays connected (SSE streams).", ["lane"], () => {
+      const d = read(c().displays);
+      if (!d) return [];
+      // Every configured lane, so a lane with no screen shows 0 rather than nothing.
+      const ids = new Set([...lanes().map((l) => l.lane), ...Object.keys(d)]);
+      return [...ids].map((lane) => ({ labels: { lane }, value: d[lane] ?? 0 }));
     });
+    const laneCounter = (name: string, help: string, pick: (k: NonNullable<ReturnType<NonNullable<MetricsCollectors["laneCounters"]>>>[string]) => number) =>
+      series("counter", name, help, ["lane"], () => Object.entries(read(c().laneCounters) ?? {}).map(([lane, k]) => ({ labels: { lane }, value: pick(k) })));
+    laneCounter("lane_frames_decoded_total", "Decode results received for the lane's cameras.", (k) => k.framesDecoded);
+    laneCounter("lane_codes_read_total", "Codes read at the lane (one per code per frame).", (k) => k.codesRead);
+    laneCounter("lane_missed_reads_total", "Frames in which a code in view was not read.", (k) => k.missedReads);
+    laneCounter("lane_read_failures_total", "Frames the decoder could not process (deadline, crash, bad frame).", (k) => k.readFailures);
+    laneCounter("lane_presentations_total", "Presentations (a code shown) at the lane.", (k) => k.presentations);
+    laneCounter("lane_replay_degraded_total", "Replay checks answered locally because the shared guard (Redis) was down.", (k) => k.replayDegraded);
+    laneCounter("lane_verdicts_dropped_total", "Verdicts dropped because the lane left service while deciding.", (k) => k.verdictsDropped);
+
+    // Trust
+    const trust = () => read(c().trust);
+    series("gauge", "trust_last_refresh_timestamp_seconds", "When the oldest required trust source was last refreshed (absent when never).", [], () => one(sec(trust()?.refreshedAt)));
+    series("gauge", "trust_stale", "1 when trust data is older than trust.maxAgeS.", [], () => one(trust() ? (trust()!.stale ? 1 : 0) : undefined));
+    series("gauge", "trust_source_ok", "1 when the trust source's last refresh succeeded.", ["source"], () => (trust()?.sources ?? []).map((s) => ({ labels: { source: cleanLabel(s.source) }, value: s.ok ? 1 : 0 })));
+    series("gauge", "trust_source_last_refresh_timestamp_seconds", "When the trust source was last refreshed successfully.", ["source"], () =>
+      (trust()?.sources ?? []).map((s) => ({ labels: { source: cleanLabel(s.source) }, value: sec(s.refreshedAt) })),
+    );
+    series("gauge", "trust_keys", "Keys loaded per trust source.", ["source"], () => (trust()?.sources ?? []).map((s) => ({ labels: { source: cleanLabel(s.source) }, value: s.keys })));
+    series("gauge", "trust_clock_drift_seconds", "Local clock minus the trust server's Date header.", [], () => one(sec(trust()?.clockDriftMs)));
+
+    // Outputs: MQTT, Redis, spool, ledger
+    const mqtt = () => read(c().mqtt);
+    series("gauge", "mqtt_connected", "MQTT connections up (one per lane plus one for the gateway).", [], () => one(mqtt()?.connected));
+    series("gauge", "mqtt_connections", "MQTT connections configured.", [], () => one(mqtt()?.links));
+    series("counter", "mqtt_reconnects_total", "MQTT reconnections after a lost connection.", [], () => one(mqtt()?.reconnects));
+    series("counter", "mqtt_verdicts_published_total", "Verdict events published on MQTT.", [], () => one(mqtt()?.verdictsPublished));
+    series("counter", "mqtt_verdicts_dropped_total", "Verdict events not sent because MQTT was disconnected (never sent late).", [], () => one(mqtt()?.verdictsDropped));
+    series("counter", "mqtt_commands_total", "MQTT lane commands by result (accepted, rejected).", ["result"], () => {
+      const m = mqtt();
+      return m ? [{ labels: { result: "accepted" }, value: m.commandsAccepted }, { labels: { result: "rejected" }, value: m.commandsRejected }] : [];
+    });
+    series("gauge", "redis_connected", "1 when the configured Redis is connected (absent without Redis).", [], () => {
+      const up = read(c().redisConnected);
+      return one(up === undefined ? undefined : up ? 1 : 0);
+    });
+    const spool = () => read(c().spool);
+    series("gauge", "events_spool_backlog", "Verdict events spooled on disk and not yet in the Redis stream.", [], () => one(spool()?.pending));
+    series("gauge", "events_spool_backlog_bytes", "Bytes of spooled events not yet in the Redis stream.", [], () => one(spool()?.pendingBytes));
+    series("counter", "events_spooled_total", "Verdict events written to the spool.", [], () => one(spool()?.spooled));
+    series("counter", "events_forwarded_total", "Verdict events forwarded to the Redis stream.", [], () => one(spool()?.forwarded));
+    series("counter", "events_spool_dropped_total", "Verdict events dropped because the spool reached its size bound.", [], () => one(spool()?.dropped));
+    const ledger = () => read(c().ledger);
+    series("gauge", "ledger_entries", "Entries in the hash-chained ledger.", [], () => one(ledger()?.entries));
+    series("gauge", "ledger_last_write_timestamp_seconds", "When the ledger was last appended to.", [], () => one(sec(ledger()?.lastWriteAt)));
+    series("counter", "ledger_write_errors_total", "Ledger appends that failed.", [], () => one(ledger()?.writeErrors));
   }
 
   setCollectors(c: MetricsCollectors): void {
@@ -167,6 +198,7 @@ export class GatewayMetrics {
 
   observeVerdict(ev: VerdictEvent): void {
     this.verdicts.inc({ lane: ev.lane, verdict: ev.verdict, reason: ev.reason });
+    if (Number.isFinite(ev.at)) this.lastVerdict.set({ lane: ev.lane }, ev.at / 1000);
     if (Number.isFinite(ev.frameToVerdictMs) && ev.frameToVerdictMs >= 0) this.frameToVerdict.observe({ lane: ev.lane }, ev.frameToVerdictMs / 1000);
     if (Number.isFinite(ev.firstSeenToVerdictMs) && ev.firstSeenToVerdictMs >= 0) this.firstSeenToVerdict.observe({ lane: ev.lane }, ev.firstSeenToVerdictMs / 1000);
   }

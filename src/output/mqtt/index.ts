@@ -1,2 +1,5 @@
-export { createMqttOutput, type MqttOutput, type MqttOutputOptions, type MqttOutputStats } from "./mqtt-output.js";
-export { fillTopic, topicsFor, laneStatusFor, type LinkStatus } from "./topics.js";
+export { createMqttOutput, type LaneActions, type MqttOutput, type MqttOutputOptions, type MqttOutputStats } from "./mqtt-output.js";
+export { fillTopic, topicsFor, laneStatusFor, type LinkStatus, type LaneCommand } from "./topics.js";
+export { verdictPayload, statsPayload, decideCommand, type StatsSnapshot } from "./payloads.js";
+export { discoveryMessages } from "./discovery.js";
+export { resolveKeepalive, displayTimeoutMs } from "./keepalive.js";

@@ -1,9 +1,21 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { GatewayBus } from "../../core/bus.js";
 import type { Logger } from "../../core/logger.js";
+import { secretMasker } from "../../core/mask.js";
+import type { LaneStatus } from "../../core/types.js";
+import { gatewayVersion } from "../../core/version.js";
 import type { MqttConfig } from "../../config/sections/outputs.js";
-import { toWireEvent } from "../events/wire.js";
-import { laneStatusFor, topicsFor, type LinkStatus } from "./topics.js";
+import { discoveryMessages } from "./discovery.js";
+import { resolveKeepalive } from "./keepalive.js";
+import { decideCommand, statsPayload, verdictPayload, type CommandAuth, type StatsSnapshot } from "./payloads.js";
+import { tlsOptions } from "./tls.js";
+import { laneStatusFor, LANE_COMMANDS, topicsFor, type LaneCommand, type LinkStatus } from "./topics.js";
+
+/** What a remote command may do to a lane (the same actions as the admin API). */
+export interface LaneActions {
+  pause(lane: string): void;
+  resume(lane: string): void;
+}
 
 export interface MqttOutputOptions {
   config: MqttConfig;
@@ -11,7 +23,20 @@ export interface MqttOutputOptions {
   lanes: string[];
   bus: GatewayBus;
   logger: Logger;
+  /** The lane's current status, read at every (re)connect; unknown lanes count as out of service. */
+  laneStatus?: (lane: string) => LaneStatus | undefined;
+  /**
+   * The display's SSE heartbeat (display.heartbeatMs): sizes the keepalive when keepaliveS is 0,
+   * and every status is restated at this interval so a device can apply the screens' rule
+   * (nothing heard for 3.5 heartbeats = offline) whatever the broker's keepalive check does.
+   */
+  heartbeatMs?: number;
+  /** Read at each stats tick. */
+  stats?: () => StatsSnapshot;
+  /** Needed for command topics. */
+  actions?: LaneActions;
   connect?: typeof mqtt.connect;
+  now?: () => number;
 }
 
 export interface MqttOutputStats {
@@ -20,6 +45,10 @@ export interface MqttOutputStats {
   verdictsPublished: number;
   verdictsDropped: number;
   reconnects: number;
+  commandsAccepted: number;
+  commandsRejected: number;
+  statsPublished: number;
+  keepaliveS: number;
 }
 
 export interface MqttOutput {
@@ -33,63 +62,173 @@ export interface MqttOutput {
 /** One connection with its own Last Will: the broker can only announce a dead connection. */
 interface Link {
   name: string;
+  lane?: string;
   statusTopic: string;
-  verdictTopic?: string;
   status: LinkStatus;
+  paused: boolean;
   client?: MqttClient;
   everConnected: boolean;
 }
 
+const DEFAULT_HEARTBEAT_MS = 2000;
+
 /**
  * Signal lights and barriers: one MQTT connection per lane plus one for the gateway, each with a
- * retained status topic and a Last Will "offline" on it, so a killed gateway turns every lane's
- * light off at the broker without the subscriber having to combine topics. Verdicts are
- * non-retained and are dropped (counted) while disconnected: a verdict delivered late could open
- * a barrier for the wrong person.
+ * retained status topic and a Last Will "offline" on it, so a killed or frozen gateway turns
+ * every lane's light off at the broker without the subscriber having to combine topics. A lane
+ * is `online` only while it is in service: the status published on every (re)connect is the
+ * lane's real one, and a lane not heard from yet is `out-of-service`. Verdicts are non-retained
+ * and are dropped (counted) while disconnected: a verdict delivered late could open a barrier
+ * for the wrong person.
  */
 export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
   const cfg = opts.config;
   const log = opts.logger.child({ module: "output.mqtt" });
   const connect = opts.connect ?? mqtt.connect;
+  const now = opts.now ?? Date.now;
   const topics = topicsFor(cfg, opts.gatewayId, opts.lanes);
+  const keep = resolveKeepalive(cfg.keepaliveS, opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS);
+  // Restated statuses are the lane's state read now, like on a reconnect: never a remembered one.
   const verdictQos = cfg.verdictQos ?? cfg.qos;
+  const version = gatewayVersion();
+  const startedAt = now();
+  const commandAuth: CommandAuth = cfg.commands.auth === "acl" ? { mode: "acl" } : { mode: "token", token: cfg.commands.token ?? "" };
+  // The token must never reach a log line, even inside an error message from a library.
+  secretMasker.add(cfg.commands.token, cfg.password);
+  // Read once: a missing CA or key file is a config error at start, not a reconnect loop.
+  const tls = tlsOptions(cfg);
+  const commandsOn = cfg.commands.enabled && opts.actions !== undefined;
   const links = new Map<string, Link>();
-  const gatewayLink: Link = { name: "gw", statusTopic: topics.gateway, status: "online", everConnected: false };
-  for (const [lane, t] of topics.lanes) links.set(lane, { name: lane, statusTopic: t.status, verdictTopic: t.verdict, status: "online", everConnected: false });
+  const gatewayLink: Link = { name: "gw", statusTopic: topics.gateway, status: "online", paused: false, everConnected: false };
+  for (const [lane, t] of topics.lanes) {
+    links.set(lane, { name: lane, lane, statusTopic: t.status, status: "out-of-service", paused: false, everConnected: false });
+  }
   const all = [gatewayLink, ...links.values()];
-  const counters = { verdictsPublished: 0, verdictsDropped: 0, reconnects: 0 };
+  const counters = { verdictsPublished: 0, verdictsDropped: 0, reconnects: 0, commandsAccepted: 0, commandsRejected: 0, statsPublished: 0 };
   const unsubs: Array<() => void> = [];
   const unknownLanes = new Set<string>();
   let closing = false;
   let startDone: (() => void) | undefined;
+  let statsTimer: NodeJS.Timeout | undefined;
+  let restateTimer: NodeJS.Timeout | undefined;
+  const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+
+  const warnPublish = (what: string, link: Link) => (err?: Error) => {
+    if (err && !closing) log.warn({ link: link.name, err: err.message }, `mqtt ${what} publish failed`);
+  };
+
+  function applyStatus(link: Link, s: LaneStatus | undefined): void {
+    link.status = laneStatusFor(s?.state);
+    link.paused = s?.state === "paused";
+  }
 
   function publishStatus(link: Link): void {
     if (!link.client?.connected) return;
-    link.client.publish(link.statusTopic, link.status, { qos: cfg.qos, retain: true }, (err) => {
-      if (err && !closing) log.warn({ link: link.name, err: err.message }, "mqtt status publish failed");
+    link.client.publish(link.statusTopic, link.status, { qos: cfg.qos, retain: true }, warnPublish("status", link));
+    if (link.lane) link.client.publish(topics.lanes.get(link.lane)!.paused, link.paused ? "ON" : "OFF", { qos: cfg.qos, retain: true }, warnPublish("paused", link));
+  }
+
+  function snapshotStats(): StatsSnapshot | undefined {
+    try {
+      return opts.stats?.();
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, "mqtt stats source failed");
+      return undefined;
+    }
+  }
+
+  function publishStats(): void {
+    const c = gatewayLink.client;
+    if (!c?.connected || closing) return;
+    const s = self.stats();
+    const payload = statsPayload(snapshotStats(), {
+      gatewayId: opts.gatewayId,
+      version,
+      nowMs: now(),
+      startedAtMs: startedAt,
+      mqtt: { connected: s.connected, links: s.links, reconnects: s.reconnects, verdictsPublished: s.verdictsPublished, verdictsDropped: s.verdictsDropped, commandsAccepted: s.commandsAccepted, commandsRejected: s.commandsRejected },
     });
+    counters.statsPublished++;
+    c.publish(topics.stats, JSON.stringify(payload), { qos: 0, retain: true }, warnPublish("stats", gatewayLink));
+  }
+
+  function publishDiscovery(): void {
+    const c = gatewayLink.client;
+    if (!cfg.homeAssistant.enabled || !c?.connected) return;
+    // A token cannot go into a retained discovery config, so the switch exists only with ACL auth.
+    const msgs = discoveryMessages({
+      discoveryPrefix: cfg.homeAssistant.discoveryPrefix,
+      gatewayId: opts.gatewayId,
+      version,
+      topics,
+      switchEnabled: commandsOn && cfg.commands.auth === "acl",
+      ...(cfg.restateStatus ? { expireAfterS: Math.ceil(keep.displayTimeoutMs / 1000) } : {}),
+    });
+    for (const [topic, body] of msgs) c.publish(topic, JSON.stringify(body), { qos: 1, retain: true }, warnPublish("discovery", gatewayLink));
+  }
+
+  function onCommand(link: Link, command: LaneCommand, payload: Buffer): void {
+    const lane = link.lane!;
+    const d = decideCommand(command, payload, commandAuth);
+    if (!d.ok) {
+      counters.commandsRejected++;
+      // Never the payload: it may hold a (wrong) token.
+      log.warn({ code: "GW_MQTT_COMMAND_REJECTED", lane, command, reason: d.reason }, "mqtt command rejected");
+      return;
+    }
+    try {
+      if (d.action === "pause") opts.actions!.pause(lane);
+      else opts.actions!.resume(lane);
+      counters.commandsAccepted++;
+      log.info({ lane, command: d.action, via: "mqtt" }, "lane command");
+    } catch (e) {
+      counters.commandsRejected++;
+      log.warn({ code: "GW_MQTT_COMMAND_REJECTED", lane, command: d.action, err: (e as Error).message }, "mqtt command failed");
+    }
   }
 
   function open(link: Link): MqttClient {
     const options: IClientOptions = {
       clientId: `${cfg.clientIdPrefix}-${opts.gatewayId}-${link.name}`,
       clean: true,
-      keepalive: cfg.keepaliveS,
+      keepalive: keep.keepaliveS,
       reconnectPeriod: cfg.reconnectMs,
       connectTimeout: cfg.connectTimeoutMs,
       protocolVersion: 4,
       queueQoSZero: false,
+      // Subscriptions are made again in the connect handler, after the status is restated.
+      resubscribe: false,
       will: { topic: link.statusTopic, payload: Buffer.from("offline"), qos: cfg.qos, retain: true },
+      ...tls,
     };
     if (cfg.username !== undefined) options.username = cfg.username;
     if (cfg.password !== undefined) options.password = cfg.password;
     const client = connect(cfg.url, options);
+    const commandTopics = new Map<string, LaneCommand>();
+    if (link.lane && commandsOn) for (const c of LANE_COMMANDS) commandTopics.set(topics.lanes.get(link.lane)!.commands[c], c);
     client.on("connect", () => {
       if (link.everConnected) counters.reconnects++;
       log.info({ link: link.name, reconnect: link.everConnected }, "mqtt connected");
       link.everConnected = true;
-      // The broker may have published our Last Will while we were away: restate the status.
+      // The broker may have published our Last Will while we were away: restate the real status
+      // (read now, not remembered from before the outage) before anything else.
+      if (link.lane && opts.laneStatus) applyStatus(link, opts.laneStatus(link.lane));
       publishStatus(link);
+      if (link === gatewayLink) {
+        publishDiscovery();
+        publishStats();
+      }
+      if (commandTopics.size > 0) {
+        client.subscribe([...commandTopics.keys()], { qos: 1 }, (err) => {
+          if (err && !closing) log.warn({ link: link.name, err: err.message }, "mqtt command subscribe failed");
+        });
+      }
+    });
+    client.on("message", (topic, payload, packet) => {
+      const command = commandTopics.get(topic);
+      // A retained command would pause a lane again at every restart: only live ones count.
+      if (!command || packet.retain) return;
+      onCommand(link, command, payload);
     });
     client.on("offline", () => {
       if (!closing) log.warn({ code: "GW_MQTT_UNAVAILABLE", link: link.name }, "mqtt disconnected; reconnecting");
@@ -100,21 +239,25 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
     return client;
   }
 
-  return {
+  const self: MqttOutput = {
     start() {
       if (gatewayLink.client) return Promise.resolve();
+      if (cfg.commands.enabled && !commandsOn) log.warn("mqtt.commands.enabled but this process has no lane actions: command topics are not subscribed");
+      if (keep.tooLong) {
+        log.warn({ keepaliveS: keep.keepaliveS, displayTimeoutMs: keep.displayTimeoutMs }, "mqtt.keepaliveS is too long: a frozen gateway stays online on MQTT after the screens show OUT OF SERVICE");
+      }
+      for (const link of links.values()) if (opts.laneStatus) applyStatus(link, opts.laneStatus(link.lane!));
       unsubs.push(
         opts.bus.on("lane-status", (s) => {
           const link = links.get(s.lane);
           if (!link) return;
-          const next = laneStatusFor(s.state);
-          if (next === link.status) return;
-          link.status = next;
-          publishStatus(link);
+          const before = `${link.status}/${link.paused}`;
+          applyStatus(link, s);
+          if (`${link.status}/${link.paused}` !== before) publishStatus(link);
         }),
         opts.bus.on("verdict", (ev) => {
           const link = links.get(ev.lane);
-          if (!link?.verdictTopic) {
+          if (!link) {
             if (!unknownLanes.has(ev.lane)) log.warn({ lane: ev.lane }, "verdict for a lane without an mqtt topic");
             unknownLanes.add(ev.lane);
             return;
@@ -123,15 +266,24 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
             counters.verdictsDropped++;
             return;
           }
-          const w = toWireEvent(ev);
-          const payload = JSON.stringify({ id: w.id, gatewayId: w.gatewayId, lane: w.lane, seq: w.seq, at: w.at, verdict: w.verdict, reason: w.reason, format: w.format });
           counters.verdictsPublished++;
-          link.client.publish(link.verdictTopic, payload, { qos: verdictQos, retain: false }, (err) => {
-            if (err && !closing) log.warn({ lane: ev.lane, err: err.message }, "mqtt verdict publish failed");
-          });
+          link.client.publish(topics.lanes.get(ev.lane)!.verdict, JSON.stringify(verdictPayload(ev)), { qos: verdictQos, retain: false }, warnPublish("verdict", link));
         }),
       );
       for (const link of all) link.client = open(link);
+      if (cfg.statsIntervalS > 0) {
+        statsTimer = setInterval(publishStats, cfg.statsIntervalS * 1000);
+        statsTimer.unref();
+      }
+      if (cfg.restateStatus) {
+        restateTimer = setInterval(() => {
+          for (const link of all) {
+            if (link.lane && opts.laneStatus) applyStatus(link, opts.laneStatus(link.lane));
+            publishStatus(link);
+          }
+        }, heartbeatMs);
+        restateTimer.unref();
+      }
       // Wait for the first connection of every link, but never block start-up on an optional broker.
       return new Promise<void>((resolve) => {
         let left = all.length;
@@ -157,6 +309,8 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
       if (closing) return;
       closing = true;
       startDone?.();
+      if (statsTimer) clearInterval(statsTimer);
+      if (restateTimer) clearInterval(restateTimer);
       for (const u of unsubs.splice(0)) u();
       await Promise.all(
         all.map(async (link) => {
@@ -172,7 +326,7 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
     },
 
     stats() {
-      return { ...counters, connected: all.filter((l) => l.client?.connected).length, links: all.length };
+      return { ...counters, connected: all.filter((l) => l.client?.connected).length, links: all.length, keepaliveS: keep.keepaliveS };
     },
 
     async publish(topic, payload, o) {
@@ -182,4 +336,5 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
       return true;
     },
   };
+  return self;
 }

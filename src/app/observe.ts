@@ -1,0 +1,67 @@
+import type { Cluster, Redis } from "ioredis";
+import type { Clock } from "../core/clock.js";
+import type { DecodePool } from "../decode/index.js";
+import type { Lane } from "../lane/index.js";
+import type { MetricsCollectors } from "../output/metrics/index.js";
+import type { StatsSnapshot } from "../output/mqtt/index.js";
+import type { TrustStore } from "../verify/trust/index.js";
+import type { CameraRig } from "./cameras.js";
+import type { Outputs } from "./outputs.js";
+
+/** The running stages whose own stats interfaces /metrics and the MQTT stats topic read. */
+export interface Observed {
+  lanes: ReadonlyMap<string, Lane>;
+  cameras: CameraRig;
+  pool: DecodePool;
+  trust: TrustStore;
+  clock: Clock;
+  displays?: () => Record<string, number>;
+  redis?: Redis | Cluster;
+  outputs?: () => Outputs | undefined;
+}
+
+/** Read rate = share of decoded in-view frames in which the code was read (as on the dashboard). */
+function readRate(s: { codesRead: number; missedReads: number }): number | undefined {
+  return s.codesRead + s.missedReads > 0 ? s.codesRead / (s.codesRead + s.missedReads) : undefined;
+}
+
+/** Scrape-time collectors for GatewayMetrics: each reads one stage's stats, nothing is copied in between. */
+export function metricsCollectors(o: Observed): MetricsCollectors {
+  return {
+    cameras: () => o.cameras.info(),
+    trust: () => o.trust.status(),
+    lanes: () => [...o.lanes.values()].map((l) => l.status()),
+    laneCounters: () => Object.fromEntries([...o.lanes].map(([id, l]) => [id, l.stats()])),
+    decodePool: () => o.pool.stats(),
+    ...(o.displays ? { displays: o.displays } : {}),
+    mqtt: () => o.outputs?.()?.mqtt?.stats(),
+    redisConnected: () => (o.redis ? o.redis.status === "ready" : undefined),
+    spool: () => o.outputs?.()?.spool?.stats(),
+    ledger: () => o.outputs?.()?.ledgerStats?.(),
+  };
+}
+
+/** What the retained MQTT stats topic carries at each tick. */
+export function statsSnapshot(o: Observed): StatsSnapshot {
+  const pool = o.pool.stats();
+  const displays = o.displays?.() ?? {};
+  const now = o.clock.now();
+  return {
+    cameras: o.cameras.info().map((c) => ({
+      id: c.id,
+      lane: c.lane,
+      state: c.state,
+      fpsIn: c.fpsIn,
+      ...(c.framesIn !== undefined ? { framesIn: c.framesIn } : {}),
+      framesDropped: c.framesDropped,
+      ...(c.lastFrameAgeMs !== undefined ? { lastFrameAt: now - c.lastFrameAgeMs } : {}),
+      ...(pool.cameras[c.id] ? { decode: pool.cameras[c.id]! } : {}),
+    })),
+    lanes: [...o.lanes].map(([id, l]) => {
+      const st = l.status();
+      const rr = readRate(l.stats());
+      return { lane: id, state: st.state, problems: st.problems, ...(rr !== undefined ? { readRate: rr } : {}), ...(o.displays ? { displays: displays[id] ?? 0 } : {}) };
+    }),
+    decode: { workers: pool.workers, busy: pool.busy, restarts: pool.restarts },
+  };
+}

@@ -1,0 +1,94 @@
+import type { LaneStatus } from "../../core/types.js";
+import type { TrustStatus } from "../../verify/trust/types.js";
+
+/** What /metrics needs to know about each camera at scrape time (same shape the dashboard uses). */
+export interface CameraStats {
+  id: string;
+  lane: string;
+  state: string;
+  fpsIn: number;
+  framesDropped: number;
+  lastFrameAgeMs?: number;
+  reconnectsLastHour: number;
+  stallsLastHour: number;
+  /** Frames read since start (all processes). */
+  framesIn?: number;
+  /** ffmpeg restarts since start. */
+  restarts?: number;
+  /** Stalls (no frame within the stall timeout) since start. */
+  stalls?: number;
+}
+
+/** Per-camera decode counters of the pool (cumulative). */
+export interface DecodeCameraCounters {
+  submitted: number;
+  decoded: number;
+  dropped: number;
+  failed: number;
+}
+
+export interface DecodePoolStats {
+  /** Configured worker slots. */
+  workers: number;
+  /** Workers started and ready to take a frame. */
+  live?: number;
+  busy: number;
+  restarts: number;
+  /** Frames waiting for a worker (at most one per camera: the latest wins). */
+  queued?: number;
+  cameras: Record<string, DecodeCameraCounters>;
+}
+
+export interface MqttStats {
+  connected: number;
+  links: number;
+  reconnects: number;
+  verdictsPublished: number;
+  verdictsDropped: number;
+  commandsAccepted?: number;
+  commandsRejected?: number;
+}
+
+export interface SpoolStats {
+  spooled: number;
+  forwarded: number;
+  pending: number;
+  pendingBytes: number;
+  dropped: number;
+}
+
+export interface LedgerStats {
+  /** Entries in the chain (the head's sequence number). */
+  entries: number;
+  /** Epoch ms of the last successful append. */
+  lastWriteAt?: number;
+  writeErrors: number;
+}
+
+/** Lane read counters (cumulative), a subset of the lane's telemetry. */
+export interface LaneCounters {
+  framesDecoded: number;
+  codesRead: number;
+  missedReads: number;
+  readFailures: number;
+  presentations: number;
+  replayDegraded: number;
+  verdictsDropped: number;
+}
+
+/** Pulled at scrape time, so the numbers are never older than the scrape. Each is optional. */
+export interface MetricsCollectors {
+  cameras?: () => CameraStats[];
+  trust?: () => TrustStatus;
+  lanes?: () => LaneStatus[];
+  laneCounters?: () => Record<string, LaneCounters>;
+  /** Connected lane displays (SSE streams) per lane. */
+  displays?: () => Record<string, number>;
+  decodePool?: () => DecodePoolStats;
+  /** undefined when MQTT is not configured (the series are then absent). */
+  mqtt?: () => MqttStats | undefined;
+  /** undefined when Redis is not configured (the series is then absent). */
+  redisConnected?: () => boolean | undefined;
+  spool?: () => SpoolStats | undefined;
+  ledger?: () => LedgerStats | undefined;
+}

@@ -1,0 +1,143 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { GatewayMetrics, type MetricsCollectors } from "../../src/output/metrics/index.js";
+import { gatewayVersion } from "../../src/core/version.js";
+
+const NOW = Date.UTC(2026, 10, 30, 16, 0, 0);
+const p = "checkpoint_gateway_";
+
+function collectors(): MetricsCollectors {
+  return {
+    cameras: () => [
+      { id: "cam-1", lane: "L1", state: "online", fpsIn: 15, framesIn: 9000, framesDropped: 4, lastFrameAgeMs: 250, reconnectsLastHour: 1, stallsLastHour: 0, restarts: 3, stalls: 2 },
+      { id: "cam-2", lane: "L2", state: "backoff", fpsIn: 0, framesIn: 10, framesDropped: 0, reconnectsLastHour: 0, stallsLastHour: 0, restarts: 7, stalls: 0 },
+    ],
+    trust: () => ({ version: "tl-1", refreshedAt: NOW - 60_000, ageMs: 60_000, stale: false, clockDriftMs: -1500, sources: [{ source: "https://u:secretpw@trust.example/l.jws", ok: true, keys: 12, refreshedAt: NOW - 60_000 }] }),
+    lanes: () => [{ lane: "L1", state: "pass", problems: [] }, { lane: "L2", state: "out-of-service", problems: ["CAMERAS_DOWN"] }],
+    laneCounters: () => ({ L1: { framesDecoded: 500, codesRead: 90, missedReads: 10, readFailures: 1, presentations: 5, replayDegraded: 0, verdictsDropped: 0 } }),
+    displays: () => ({ L1: 2 }),
+    decodePool: () => ({ workers: 2, live: 1, busy: 1, restarts: 4, queued: 1, cameras: { "cam-1": { submitted: 800, decoded: 790, dropped: 6, failed: 4 } } }),
+    mqtt: () => ({ connected: 2, links: 3, reconnects: 5, verdictsPublished: 40, verdictsDropped: 2, commandsAccepted: 1, commandsRejected: 3 }),
+    redisConnected: () => false,
+    spool: () => ({ spooled: 100, forwarded: 90, pending: 10, pendingBytes: 4096, dropped: 0 }),
+    ledger: () => ({ entries: 100, lastWriteAt: NOW - 5000, writeErrors: 1 }),
+  };
+}
+
+describe("GatewayMetrics", () => {
+  it("exports counters, timestamps, every enum state and the output/pool/display series", async () => {
+    const m = new GatewayMetrics({ processMetrics: false, now: () => NOW });
+    m.setCollectors(collectors());
+    const t = await m.render();
+    for (const line of [
+      `${p}camera_state{camera="cam-1",lane="L1",state="online"} 1`,
+      `${p}camera_state{camera="cam-1",lane="L1",state="stalled"} 0`,
+      `${p}camera_state{camera="cam-2",lane="L2",state="backoff"} 1`,
+      `${p}camera_state{camera="cam-2",lane="L2",state="online"} 0`,
+      `${p}camera_up{camera="cam-2",lane="L2"} 0`,
+      `${p}camera_frames_total{camera="cam-1",lane="L1"} 9000`,
+      `${p}camera_restarts_total{camera="cam-2",lane="L2"} 7`,
+      `${p}camera_stalls_total{camera="cam-1",lane="L1"} 2`,
+      `${p}camera_last_frame_timestamp_seconds{camera="cam-1",lane="L1"} ${(NOW - 250) / 1000}`,
+      `${p}decode_workers 2`,
+      `${p}decode_workers_live 1`,
+      `${p}decode_queue 1`,
+      `${p}decode_worker_restarts_total 4`,
+      `${p}decodes_total{camera="cam-1",result="ok"} 790`,
+      `${p}decodes_total{camera="cam-1",result="failed"} 4`,
+      `${p}lane_state{lane="L2",state="out-of-service"} 1`,
+      `${p}lane_state{lane="L2",state="idle"} 0`,
+      `${p}lane_state{lane="L1",state="paused"} 0`,
+      `${p}lane_in_service{lane="L1"} 1`,
+      `${p}lane_in_service{lane="L2"} 0`,
+      `${p}lane_displays{lane="L1"} 2`,
+      `${p}lane_displays{lane="L2"} 0`,
+      `${p}lane_codes_read_total{lane="L1"} 90`,
+      `${p}lane_missed_reads_total{lane="L1"} 10`,
+      `${p}trust_last_refresh_timestamp_seconds ${(NOW - 60_000) / 1000}`,
+      `${p}trust_clock_drift_seconds -1.5`,
+      `${p}mqtt_connected 2`,
+      `${p}mqtt_reconnects_total 5`,
+      `${p}mqtt_verdicts_dropped_total 2`,
+      `${p}mqtt_commands_total{result="rejected"} 3`,
+      `${p}redis_connected 0`,
+      `${p}events_spool_backlog 10`,
+      `${p}events_spool_dropped_total 0`,
+      `${p}ledger_entries 100`,
+      `${p}ledger_last_write_timestamp_seconds ${(NOW - 5000) / 1000}`,
+      `${p}ledger_write_errors_total 1`,
+      `${p}build_info{version="${gatewayVersion()}",node="${process.versions.node}"} 1`,
+    ]) {
+      expect(t, line).toContain(line + "\n");
+    }
+    // Every camera gets all six supervisor states; every lane all five states.
+    expect(t.match(new RegExp(`^${p}camera_state\\{camera="cam-1"`, "gm"))).toHaveLength(6);
+    expect(t.match(new RegExp(`^${p}lane_state\\{lane="L1"`, "gm"))).toHaveLength(5);
+    for (const c of ["camera_frames_total", "camera_restarts_total", "camera_stalls_total", "decodes_total", "mqtt_reconnects_total", "events_spool_dropped_total", "ledger_write_errors_total", "verdicts_total"]) {
+      expect(t).toContain(`# TYPE ${p}${c} counter`);
+    }
+    // No ages and no one-hour windows any more; credentials never become a label.
+    expect(t).not.toMatch(/_age_seconds|_last_hour|camera_fps/);
+    expect(t).not.toContain("secretpw");
+    expect(gatewayVersion()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("leaves out series whose source is absent (no Redis, no spool, no MQTT) instead of inventing zeros", async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    m.setCollectors({ ...collectors(), redisConnected: () => undefined, spool: () => undefined, mqtt: () => undefined });
+    const t = await m.render();
+    expect(t).not.toMatch(new RegExp(`^${p}redis_connected `, "m"));
+    expect(t).not.toMatch(new RegExp(`^${p}events_spool_backlog `, "m"));
+    expect(t).not.toMatch(new RegExp(`^${p}mqtt_connected `, "m"));
+    expect(t).not.toMatch(new RegExp(`^${p}mqtt_commands_total`, "m"));
+    expect(t).toMatch(new RegExp(`^${p}ledger_entries 100$`, "m"));
+  });
+
+  it("a throwing collector costs its own series only, never the scrape", async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    m.setCollectors({
+      ...collectors(),
+      cameras: () => {
+        throw new Error("boom");
+      },
+    });
+    const t = await m.render();
+    expect(t).not.toMatch(new RegExp(`^${p}camera_up\\{`, "m"));
+    expect(t).toContain(`${p}lane_in_service{lane="L1"} 1`);
+  });
+
+  it("counts verdicts and records the lane's last verdict time", async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    const at = NOW + 1234;
+    m.observeVerdict({ id: "g:L1:1", gatewayId: "g", lane: "L1", cameraId: "cam-1", seq: 1, at, verdict: "FLAG", reason: "EXPIRED", format: "pass", payloadHash: "ab", frameToVerdictMs: 40, firstSeenToVerdictMs: 120 } as never);
+    const t = await m.render();
+    expect(t).toContain(`${p}verdicts_total{lane="L1",verdict="FLAG",reason="EXPIRED"} 1\n`);
+    expect(t).toContain(`${p}lane_last_verdict_timestamp_seconds{lane="L1"} ${at / 1000}\n`);
+    expect(t).toContain(`${p}frame_to_verdict_seconds_bucket{le="0.05",lane="L1"} 1\n`);
+  });
+
+  it("default process metrics carry no project prefix (standard Node.js dashboards match)", async () => {
+    const t = await new GatewayMetrics().render();
+    expect(t).toMatch(/^process_cpu_seconds_total /m);
+    expect(t).toMatch(/^nodejs_eventloop_lag_seconds /m);
+    expect(t).toMatch(/^process_resident_memory_bytes /m);
+    expect(t).not.toContain(`${p}process_`);
+    expect(t).not.toContain(`${p}nodejs_`);
+  });
+});
+
+describe("docs/metrics.md", () => {
+  it("lists every series the gateway exports, and no series it does not", async () => {
+    const m = new GatewayMetrics({ processMetrics: false, now: () => NOW });
+    m.setCollectors(collectors());
+    m.observeDecode(5, "cam-1");
+    const text = await m.render();
+    const exported = new Set([...text.matchAll(new RegExp(`^# TYPE ${p}(\\w+) `, "gm"))].map((x) => x[1]!));
+    const doc = readFileSync("docs/metrics.md", "utf8");
+    const table = doc.slice(doc.indexOf("## Series"), doc.indexOf("## Scraping"));
+    const documented = new Set([...table.matchAll(/^\| `([a-z_]+)` \|/gm)].map((x) => x[1]!));
+    expect(exported.size).toBeGreaterThan(45);
+    expect([...exported].filter((n) => !documented.has(n)), "exported but not documented").toEqual([]);
+    expect([...documented].filter((n) => !exported.has(n)), "documented but not exported").toEqual([]);
+  });
+});
