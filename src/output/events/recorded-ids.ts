@@ -9,7 +9,7 @@ import { SPOOL_FILE } from "./spool-file.js";
  * recovered lane never hands out an id that was already used. Reads files with fs errors thrown:
  * the caller must not guess when the evidence cannot be read.
  */
-export function highestRecordedSeq(stateDir: string, gatewayId: string, lane: string): number {
+export function highestRecordedSeq(stateDir: string, gatewayId: string, lane: string, thorough = true): number {
   const prefix = `"id":"${jsonEscape(`${gatewayId}:${lane}:`)}`;
   let best = 0;
   const spool = join(stateDir, "spool", SPOOL_FILE);
@@ -17,8 +17,9 @@ export function highestRecordedSeq(stateDir: string, gatewayId: string, lane: st
   const ledgerDir = join(stateDir, "ledger");
   if (existsSync(ledgerDir)) {
     const files = readdirSync(ledgerDir).filter((f) => LEDGER_NAME.test(f)).sort().reverse();
-    // Ids only grow, so the newest file that mentions the lane holds its highest id.
-    for (const f of files) {
+    // Ids only grow, so the newest file that mentions the lane holds its highest id. A quick check
+    // (the seq file read fine) looks at the newest file only, so a start never scans years of files.
+    for (const f of thorough ? files : files.slice(0, 1)) {
       const found = scan(readFileSync(join(ledgerDir, f), "utf8"), prefix);
       if (found > 0) {
         best = Math.max(best, found);
