@@ -1,19 +1,25 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { Redis } from "ioredis";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/load.js";
 import { silentLogger } from "../../src/core/logger.js";
 import type { DecodeResult, LaneStatus, VerdictEvent } from "../../src/core/types.js";
 import { startGateway, type Gateway } from "../../src/app/gateway.js";
 import { credentialsOnDisk } from "../e2e/support.js";
-import { makeReadOnly, waitFor } from "./helpers.js";
+import { makeReadOnly, rid, SHARED_REDIS, waitFor } from "./helpers.js";
 
 /** The real gateway wiring (FileSeqStore in stateDir, lanes, bus): ids that cannot be persisted put the lane out of service. */
 describe("gateway with a state dir whose event ids cannot be persisted", () => {
   const gws: Gateway[] = [];
   const undo: Array<() => void> = [];
   let dir = "";
+  const prefix = `cpgw-test-${rid()}:`;
   afterAll(async () => {
+    const r = new Redis(SHARED_REDIS);
+    const keys = [...(await r.keys(`${prefix}*`)), ...(await r.keys(`{${prefix}*`))];
+    if (keys.length) await r.del(...keys);
+    r.disconnect();
     undo.forEach((u) => u());
     await Promise.all(gws.map((g) => g.close()));
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -34,6 +40,7 @@ describe("gateway with a state dir whose event ids cannot be persisted", () => {
         ],
         lanes: [{ id: "A" }, { id: "B" }],
         trust: { lists: [{ source: c.trustList, rootKey: c.rootKey }] },
+        redis: { url: SHARED_REDIS, keyPrefix: prefix, stream: `${prefix}verdicts` },
       });
     // Lane B's seq "file" is a directory: unreadable, not missing.
     mkdirSync(join(dir, "gw-q", "lanes", "B.seq"), { recursive: true });
@@ -67,5 +74,20 @@ describe("gateway with a state dir whose event ids cannot be persisted", () => {
     expect(a.status()).toMatchObject({ state: "out-of-service" });
     expect(a.status().problems).toContain("EVENTS_SEQ_ERROR");
     expect(statuses.some((s) => s.lane === "A" && s.state === "out-of-service" && s.problems.includes("EVENTS_SEQ_ERROR"))).toBe(true);
+    // Ledger and stream agree: the one event with a persisted id, nothing with an unsaved one.
+    const r = new Redis(SHARED_REDIS);
+    try {
+      await waitFor(async () => (await r.xlen(`${prefix}verdicts`)) >= 1, "the verdict in the stream", 20_000, 50);
+      const streamIds = (await r.xrange(`${prefix}verdicts`, "-", "+")).map(([, f]) => f[f.indexOf("id") + 1]);
+      const ledgerDir = join(dir, "gw-q", "ledger");
+      const ledgerIds = readdirSync(ledgerDir)
+        .filter((f) => f.endsWith(".jsonl"))
+        .flatMap((f) => readFileSync(join(ledgerDir, f), "utf8").split("\n").filter(Boolean))
+        .map((l) => (JSON.parse(l) as { id: string }).id);
+      expect(streamIds).toEqual(["gw-q:A:42"]);
+      expect(ledgerIds).toEqual(streamIds);
+    } finally {
+      r.disconnect();
+    }
   }, 90_000);
 });
