@@ -105,6 +105,25 @@ describe("FileSeqStore", () => {
   });
 });
 
+describe("highestRecordedSeq", () => {
+  it("finds the highest id of a lane in the spool (quick: its tail) and the newest ledger file naming the lane", async () => {
+    const dir = stateDir();
+    mkdirSync(join(dir, "spool"), { recursive: true });
+    const rec = (n: number, seq: number) => `{"n":${n},"e":${JSON.stringify(makeEvent("gw-s", "L3", seq))}}\n`;
+    writeFileSync(join(dir, "spool", "spool.jsonl"), `{"epoch":"00112233aabbccdd","base":0}\n` + rec(1, 69) + rec(2, 70) + `{"n":3,"e":${JSON.stringify(makeEvent("gw-s", "L30", 900))}}\n`);
+    expect(highestRecordedSeq(dir, "gw-s", "L3", false)).toBe(70);
+    expect(highestRecordedSeq(dir, "gw-s", "L3", true)).toBe(70);
+    expect(highestRecordedSeq(dir, "gw-other", "L3", true)).toBe(0);
+    const ledger = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-s" });
+    ledger.append(makeEvent("gw-s", "L3", 75));
+    await ledger.close();
+    expect(highestRecordedSeq(dir, "gw-s", "L3", false)).toBe(75);
+    mkdirSync(join(dir, "lanes"), { recursive: true });
+    writeFileSync(join(dir, "lanes", "L3.seq"), "2\n");
+    expect(new FileSeqStore(dir, { floor: (lane, thorough) => highestRecordedSeq(dir, "gw-s", lane, thorough) }).next("L3")).toBe(75 + RECOVERY_GAP + 1);
+  });
+});
+
 describe("lane with a failing sequence store", () => {
   function laneOn(dir: string) {
     const clock = new FakeClock();
