@@ -95,7 +95,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
     const replay: ReplayGuard = redis
       ? new RedisReplayGuard({ redis: redis as unknown as ConstructorParameters<typeof RedisReplayGuard>[0]["redis"], keyPrefix: cfg.redis!.keyPrefix, windowMs, local, logger: moduleLogger(opts.logger, "replay") })
       : local;
-    const seq = new FileSeqStore(cfg.gateway.stateDir, { logger: opts.logger, floor: (lane) => highestRecordedSeq(cfg.gateway.stateDir, cfg.gateway.id, lane) });
+    const seq = new FileSeqStore(cfg.gateway.stateDir, { logger: opts.logger, floor: (lane, thorough) => highestRecordedSeq(cfg.gateway.stateDir, cfg.gateway.id, lane, thorough) });
     const lanes = new Map<string, Lane>();
     for (const lc of cfg.lanes) {
       const assembler = new ShcChunkAssembler({ maxAgeMs: lc.leaveMs * 4 });

@@ -46,9 +46,10 @@ export interface FileSeqStoreOptions {
   logger?: Logger;
   /**
    * The highest seq of this lane found in other durable records (ledger, spool), 0 if none.
-   * Only consulted when the seq file is missing or unreadable as a number.
+   * Consulted once per lane: `thorough` false (newest records only) when the seq file reads fine, to
+   * catch a file restored from an old backup; true when it is missing or damaged.
    */
-  floor?: (lane: string) => number;
+  floor?: (lane: string, thorough: boolean) => number;
   gap?: number;
 }
 
@@ -127,21 +128,29 @@ export class FileSeqStore implements SeqStore {
         return { error };
       }
     }
-    if (text !== undefined && SEQ_TEXT.test(text)) return { n: Number.parseInt(text, 10) };
-    // Missing (first run, or a wiped lanes dir) or damaged: never trust 0, look at what was recorded.
+    const fileN = text !== undefined && SEQ_TEXT.test(text) ? Number.parseInt(text, 10) : undefined;
+    const valid = fileN !== undefined;
+    // Missing (first run, a wiped lanes dir) or damaged: never trust 0, look at what was recorded.
+    // Valid: still check the newest records, in case the file came back from an old backup.
     let floor: number;
     try {
-      floor = this.opts.floor?.(lane) ?? 0;
+      floor = this.opts.floor?.(lane, !valid) ?? 0;
     } catch (e) {
+      if (valid) {
+        this.log.warn({ lane, err: errText(e) }, "could not cross-check the sequence file with the ledger/spool; trusting the file");
+        return { n: fileN };
+      }
       const error = `seq file ${text === undefined ? "missing" : "damaged"} and the ledger/spool could not be read: ${errText(e)}`;
       this.log.error({ code: "GW_EVENTS_SEQ_FAILED", lane, err: error }, "event sequence cannot be recovered: the lane goes out of service");
       return { error };
     }
+    if (fileN !== undefined && fileN >= floor) return { n: fileN };
     if (text === undefined && floor === 0) return { n: 0 };
     const n = floor + this.gap;
+    const found = text === undefined ? "missing" : valid ? `${fileN} (behind the recorded ids)` : `${Buffer.byteLength(text)} unparsable bytes`;
     this.log.error(
-      { code: "GW_EVENTS_SEQ_RECOVERED", lane, file: this.file(lane), found: text === undefined ? "missing" : `${Buffer.byteLength(text)} unparsable bytes`, highestRecorded: floor, resumeAfter: n },
-      "event sequence file missing or damaged: ids resume after the highest recorded id plus a gap",
+      { code: "GW_EVENTS_SEQ_RECOVERED", lane, file: this.file(lane), found, highestRecorded: floor, resumeAfter: n },
+      "event sequence file missing, damaged or behind the recorded events: ids resume after the highest recorded id plus a gap",
     );
     try {
       this.persist(lane, n);

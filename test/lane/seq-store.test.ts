@@ -77,16 +77,17 @@ describe("FileSeqStore", () => {
     ledger.append(makeEvent("gw-s", "L2", 9));
     await ledger.close();
     mkdirSync(join(dir, "lanes"), { recursive: true });
-    for (const torn of ["", "5", "57\u0000\u0000", "garbage\n"]) {
-      writeFileSync(join(dir, "lanes", "L1.seq"), torn === "5" ? "5" : torn);
+    for (const torn of ["", "99", "5", "57\u0000\u0000", "garbage\n"]) {
+      writeFileSync(join(dir, "lanes", "L1.seq"), torn);
       const { logger, lines } = captureLogger();
-      const s = new FileSeqStore(dir, { logger, floor: (lane) => highestRecordedSeq(dir, "gw-s", lane) });
+      const s = new FileSeqStore(dir, { logger, floor: (lane, thorough) => highestRecordedSeq(dir, "gw-s", lane, thorough) });
       const next = s.next("L1");
-      if (torn === "5") {
-        // A readable number is trusted (it is written before an id is used).
-        expect(next).toBe(6);
+      if (torn === "99") {
+        // A readable number at or above the recorded ids is trusted (it is written before an id is used).
+        expect(next).toBe(100);
         continue;
       }
+      // "5" reads fine but is behind the ledger (a file restored from an old backup): recovered too.
       expect(next).toBe(57 + RECOVERY_GAP + 1);
       expect(lines.some((l) => l.includes('"code":"GW_EVENTS_SEQ_RECOVERED"') && l.includes('"highestRecorded":57'))).toBe(true);
       expect(readFileSync(join(dir, "lanes", "L1.seq"), "utf8")).toBe(`${57 + RECOVERY_GAP + 1}\n`);
@@ -98,9 +99,28 @@ describe("FileSeqStore", () => {
     const ledger = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-s" });
     for (let i = 1; i <= 3; i++) ledger.append(makeEvent("gw-s", "L2", i));
     await ledger.close();
-    const s = new FileSeqStore(dir, { floor: (lane) => highestRecordedSeq(dir, "gw-s", lane) });
+    const s = new FileSeqStore(dir, { floor: (lane, thorough) => highestRecordedSeq(dir, "gw-s", lane, thorough) });
     expect(s.next("L2")).toBe(3 + RECOVERY_GAP + 1);
     expect(s.next("L9")).toBe(1);
+  });
+});
+
+describe("highestRecordedSeq", () => {
+  it("finds the highest id of a lane in the spool (quick: its tail) and the newest ledger file naming the lane", async () => {
+    const dir = stateDir();
+    mkdirSync(join(dir, "spool"), { recursive: true });
+    const rec = (n: number, seq: number) => `{"n":${n},"e":${JSON.stringify(makeEvent("gw-s", "L3", seq))}}\n`;
+    writeFileSync(join(dir, "spool", "spool.jsonl"), `{"epoch":"00112233aabbccdd","base":0}\n` + rec(1, 69) + rec(2, 70) + `{"n":3,"e":${JSON.stringify(makeEvent("gw-s", "L30", 900))}}\n`);
+    expect(highestRecordedSeq(dir, "gw-s", "L3", false)).toBe(70);
+    expect(highestRecordedSeq(dir, "gw-s", "L3", true)).toBe(70);
+    expect(highestRecordedSeq(dir, "gw-other", "L3", true)).toBe(0);
+    const ledger = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-s" });
+    ledger.append(makeEvent("gw-s", "L3", 75));
+    await ledger.close();
+    expect(highestRecordedSeq(dir, "gw-s", "L3", false)).toBe(75);
+    mkdirSync(join(dir, "lanes"), { recursive: true });
+    writeFileSync(join(dir, "lanes", "L3.seq"), "2\n");
+    expect(new FileSeqStore(dir, { floor: (lane, thorough) => highestRecordedSeq(dir, "gw-s", lane, thorough) }).next("L3")).toBe(75 + RECOVERY_GAP + 1);
   });
 });
 
