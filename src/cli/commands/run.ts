@@ -1,11 +1,13 @@
 import { loadConfigFile, ConfigError } from "../../config/load.js";
 import { createLogger } from "../../core/logger.js";
 import { parse, UsageError } from "../args.js";
+import { installProcessPolicy } from "../../app/process-policy.js";
 
 export const DEFAULT_CONFIG = "config/demo.yaml";
 
 /**
- * `run [--config FILE]`: starts the gateway (default: the demo) and stays up until SIGTERM/SIGINT.
+ * `run [--config FILE]`: starts the gateway (default: the demo) and stays up until SIGTERM/SIGINT
+ * (graceful stop, displays told first); SIGHUP reloads the config file. Every signal is logged.
  * An invalid config prints every problem and exits 2 before anything starts.
  */
 export default async function runCommand(args: string[]): Promise<number> {
@@ -52,25 +54,51 @@ export default async function runCommand(args: string[]): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let stoppingSince: number | undefined;
-    const stop = (signal: NodeJS.Signals) => {
+    let exitCode = 0;
+    const stop = (why: string, code: number) => {
       if (stoppingSince !== undefined) {
         // Ctrl-C under `npm start` arrives twice (from the terminal and forwarded by npm): only a
         // signal well after the first means "exit now".
         if (performance.now() - stoppingSince < 1500) return;
-        process.stderr.write(`${signal} again: exiting without waiting\n`);
+        logger.warn({ signal: why }, "second stop request: exiting without waiting");
+        process.stderr.write(`${why} again: exiting without waiting\n`);
         process.exit(130);
       }
       stoppingSince = performance.now();
-      logger.info({ signal }, "shutdown requested");
+      exitCode = code;
+      logger.info({ signal: why }, "shutdown requested");
       gw.close().then(
-        () => resolve(0),
+        () => resolve(exitCode),
         (e: unknown) => {
           logger.error({ err: (e as Error).message }, "shutdown failed");
           resolve(1);
         },
       );
     };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
+    // SIGHUP is the conventional "re-read your config" (systemd ExecReload): the same reload as
+    // POST /admin/reload. Before this handler existed, SIGHUP killed the process without a line.
+    const hup = () => {
+      logger.info({ signal: "SIGHUP" }, "signal received: reloading the configuration");
+      gw.reload().then(
+        (r) => logger.info({ signal: "SIGHUP", applied: r.applied, restartRequired: r.restartRequired }, "SIGHUP reload done"),
+        (e: unknown) => logger.error({ signal: "SIGHUP", code: (e as { code?: string }).code ?? "GW_ADMIN_ACTION_FAILED", err: (e as Error).message }, "SIGHUP reload failed; the previous configuration stays"),
+      );
+    };
+    const term = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, "signal received");
+      stop(signal, 0);
+    };
+    process.on("SIGHUP", hup);
+    process.on("SIGTERM", term);
+    process.on("SIGINT", term);
+    installProcessPolicy({
+      logger,
+      // After an uncaught exception: displays out of service, graceful stop, exit 70 (EX_SOFTWARE) for a clean restart.
+      onFatal: () => {
+        // If even the graceful stop hangs, the service manager still gets its exit.
+        setTimeout(() => process.exit(70), 10_000).unref();
+        stop("uncaughtException", 70);
+      },
+    });
   });
 }

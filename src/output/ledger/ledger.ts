@@ -102,7 +102,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
           timer = undefined;
           if (dirty && fd !== undefined) fsyncSync(fd);
           dirty = false;
-        }, 1000);
+        }, 1000, "events.ledger.fsync");
       }
     },
     head: () => head,

@@ -3,6 +3,7 @@ import type { GatewayBus } from "../../core/bus.js";
 import type { LaneState, LaneStatus, VerdictEvent } from "../../core/types.js";
 import type { TrustStatus } from "../../verify/trust/types.js";
 import { maskUrl, secretMasker } from "../../core/mask.js";
+import { faultCounts } from "../../core/faults.js";
 
 /** Labels end up in a time-series database: a trust URL's credentials must not. */
 const cleanLabel = (s: string) => secretMasker.mask(maskUrl(s));
@@ -24,6 +25,10 @@ export interface MetricsCollectors {
   cameras?: () => CameraStats[];
   trust?: () => TrustStatus;
   lanes?: () => LaneStatus[];
+  /** Decode pool health: workers configured and ready, replacements (all causes) and deadline timeouts since start. */
+  decode?: () => { workers: number; ready: number; restarts: number; timeouts: number };
+  /** Frame-path failures after ingest per camera since start (consumer threw, decode error). */
+  consumerErrors?: () => Record<string, number>;
 }
 
 export interface GatewayMetricsOptions {
@@ -149,6 +154,65 @@ export class GatewayMetrics {
         for (const l of current().lanes?.() ?? []) {
           for (const s of LANE_STATES) this.set({ lane: l.lane, state: s }, l.state === s ? 1 : 0);
         }
+      },
+    });
+    this.registerHealth(p, r, current);
+  }
+
+  /** Blindness signals (issue #11 finding 11): decode pool, frame consumers, lane problems, contained faults. */
+  private registerHealth(p: string, r: Registry[], current: () => MetricsCollectors): void {
+    const dec = () => current().decode?.();
+    new Gauge({
+      name: `${p}decode_workers_ready`, help: "Decode workers able to take a frame now (0 = every lane is blind: DECODE_DOWN).", registers: r,
+      collect() {
+        this.reset();
+        const d = dec();
+        if (d) this.set(d.ready);
+      },
+    });
+    new Gauge({
+      name: `${p}decode_workers`, help: "Decode workers configured.", registers: r,
+      collect() {
+        this.reset();
+        const d = dec();
+        if (d) this.set(d.workers);
+      },
+    });
+    new Counter({
+      name: `${p}decode_worker_restarts_total`, help: "Decode workers replaced (crash, exit, deadline, failed start).", registers: r,
+      collect() {
+        this.reset();
+        const d = dec();
+        if (d) this.inc(d.restarts);
+      },
+    });
+    new Counter({
+      name: `${p}decode_deadline_timeouts_total`, help: "Frames that passed the decode deadline (the worker was replaced).", registers: r,
+      collect() {
+        this.reset();
+        const d = dec();
+        if (d) this.inc(d.timeouts);
+      },
+    });
+    new Counter({
+      name: `${p}frame_consumer_errors_total`, help: "Frames lost after ingest: the consumer threw, submit or lane rejected, or the decode ended in an error.", labelNames: ["camera"], registers: r,
+      collect() {
+        this.reset();
+        for (const [camera, n] of Object.entries(current().consumerErrors?.() ?? {})) this.inc({ camera }, n);
+      },
+    });
+    new Gauge({
+      name: `${p}lane_problem`, help: "1 for each problem that keeps a lane out of service (CAMERAS_DOWN, DECODE_DOWN, INGEST_ERROR, TRUST_STALE, ...).", labelNames: ["lane", "problem"], registers: r,
+      collect() {
+        this.reset();
+        for (const l of current().lanes?.() ?? []) for (const problem of l.problems) this.set({ lane: l.lane, problem }, 1);
+      },
+    });
+    new Counter({
+      name: `${p}internal_faults_total`, help: "Faults contained without exiting: timer callbacks that threw, unhandled rejections, uncaught exceptions, failed lane decisions.", labelNames: ["kind"], registers: r,
+      collect() {
+        this.reset();
+        for (const [kind, n] of Object.entries(faultCounts())) this.inc({ kind }, n);
       },
     });
   }
