@@ -257,17 +257,16 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
 
     let outputs: Outputs | undefined;
     let reloading: Promise<ReloadResult> | undefined;
+    // One reload at a time: a second request while one runs gets the same result. The reset runs in
+    // a later microtask, so it can never happen before the assignment (a synchronous throw included).
     const reload = (): Promise<ReloadResult> =>
       (reloading ??= (async () => {
-        try {
-          if (!opts.reloadConfig) throw Object.assign(new Error("reload is not available"), { code: "GW_RELOAD_UNSUPPORTED" });
-          if (closing) throw Object.assign(new Error("the gateway is stopping"), { code: "GW_ADMIN_ACTION_FAILED" });
-          const next = opts.reloadConfig();
-          return await applyConfig(next);
-        } finally {
-          reloading = undefined;
-        }
-      })());
+        if (!opts.reloadConfig) throw Object.assign(new Error("reload is not available"), { code: "GW_RELOAD_UNSUPPORTED" });
+        if (closing) throw Object.assign(new Error("the gateway is stopping"), { code: "GW_ADMIN_ACTION_FAILED" });
+        return applyConfig(opts.reloadConfig());
+      })().finally(() => {
+        reloading = undefined;
+      }));
 
     /** Applies what can change at run time, in dependency order; reports the rest as needing a restart. */
     const applyConfig = async (next: GatewayConfig): Promise<ReloadResult> => {

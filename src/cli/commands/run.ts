@@ -33,7 +33,7 @@ export default async function runCommand(args: string[]): Promise<number> {
     throw e;
   }
   // LOG_LEVEL overrides the file (config schema: log.level).
-  const logger = createLogger({ level: process.env.LOG_LEVEL ?? cfg.log.level });
+  const logger = createLogger({ level: process.env.LOG_LEVEL || cfg.log.level });
   // Loaded lazily: `config check` and friends must not pay for the pipeline's imports.
   const { startGateway } = await import("../../app/gateway.js");
   let gw;
