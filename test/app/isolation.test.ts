@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { collectingLogger } from "../ingest/fake-ffmpeg.js";
+import { silentLogger } from "../../src/core/logger.js";
 import { startGateway } from "../../src/app/gateway.js";
 import { faultCountsByWhere } from "../../src/core/faults.js";
 
@@ -162,6 +163,61 @@ describe("isolation: the gateway's trust check", () => {
       store.status = real;
       await until(() => lane.status().state === "idle", "lane back in service");
       expect(faultCountsByWhere()["app.health"] ?? 0).toBe(0);
+    } finally {
+      await gw.close();
+    }
+  }, 60_000);
+});
+
+describe("process policy (run installs it)", () => {
+  it("an unhandled rejection is logged and counted and the process lives; an uncaught exception is logged, counted, and handed to the graceful stop", () => {
+    const r = child(`
+      import { installProcessPolicy } from ${dist("app/process-policy.js")};
+      import { createLogger } from ${dist("core/logger.js")};
+      import { faultCounts } from ${dist("core/faults.js")};
+      const lines = [];
+      const logger = createLogger({ level: "info", destination: { write: (s) => void lines.push(JSON.parse(s)) } });
+      let fatal = 0;
+      installProcessPolicy({ logger, onFatal: () => fatal++ });
+      Promise.reject(new Error("nobody handles me"));
+      setTimeout(() => { throw new Error("escaped a callback"); }, 10);
+      setTimeout(() => console.log(JSON.stringify({ counts: faultCounts(), fatal, logged: lines.filter((l) => l.code === "GW_UNCAUGHT_EXCEPTION").length })), 100);
+    `);
+    expect(r.status).toBe(0);
+    expect(r.out).toEqual({ counts: { timer: 0, unhandled_rejection: 1, uncaught_exception: 1, callback: 0 }, fatal: 1, logged: 1 });
+  });
+});
+
+describe("other stages raise lane problems through the bus", () => {
+  it("lane-problem without a lane takes every lane out of service, shows in /readyz, applies to a lane added later, and clears", async () => {
+    let next = parseConfig({
+      gateway: { id: "gw-prob", stateDir: join(dir, "state-prob") },
+      server: { listen: { host: "127.0.0.1", port: 0 } },
+      decode: { workers: 1 },
+      cameras: [{ id: "c1", lane: "L1", source: "synthetic", width: 320, height: 240, fps: 5 }],
+      lanes: [{ id: "L1" }],
+    });
+    const gw = await startGateway(next, { logger: silentLogger, reloadConfig: () => next });
+    try {
+      const lane = gw.lanes.get("L1")!;
+      const until = async (cond: () => boolean, what: string) => {
+        const end = Date.now() + 30_000;
+        while (!cond()) {
+          if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      };
+      await until(() => lane.status().state === "idle", "idle");
+      gw.bus.emit("lane-problem", { problem: "EVENTS_SEQ_ERROR", on: true, detail: "seq file not writable" });
+      expect(lane.status()).toMatchObject({ state: "out-of-service", problems: ["EVENTS_SEQ_ERROR"] });
+      const rz = (await (await fetch(`${gw.urls.public}/readyz`)).json()) as { problems: unknown[] };
+      expect(rz.problems).toContainEqual(expect.objectContaining({ code: "LANE_PROBLEM", lane: "L1", problem: "EVENTS_SEQ_ERROR" }));
+      next = parseConfig({ ...next, lanes: [{ id: "L1" }, { id: "L2" }] });
+      await gw.reload();
+      expect(gw.lanes.get("L2")!.status().problems).toContain("EVENTS_SEQ_ERROR");
+      gw.bus.emit("lane-problem", { problem: "EVENTS_SEQ_ERROR", on: false });
+      expect(lane.status().problems).not.toContain("EVENTS_SEQ_ERROR");
+      await until(() => lane.status().state === "idle", "back in service");
     } finally {
       await gw.close();
     }
