@@ -152,6 +152,8 @@ describe("a blind lane in the real gateway", () => {
       expect(m).toMatch(/checkpoint_gateway_decode_workers_ready 0/);
       expect(Number(/checkpoint_gateway_decode_worker_restarts_total (\d+)/.exec(m)?.[1])).toBeGreaterThanOrEqual(2);
       expect(m).toMatch(/checkpoint_gateway_decode_deadline_timeouts_total \d+/);
+      // Replacements that died before they were ready: the pool's "cannot start" path, backed off and now visible.
+      expect(gw.pool.stats().startFailures).toBeGreaterThan(0);
       expect(await display(gw, "L1")).toMatchObject({ state: "out-of-service" });
       killing = false;
       await killer;
