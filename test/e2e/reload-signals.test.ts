@@ -140,6 +140,18 @@ describe("reload and signals against the real gateway process", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(gw.logs().slice(mark).some((l) => l.level === "debug")).toBe(false);
 
+    // A file that fails validation: the admin API answers 500 with the code, SIGHUP logs it, nothing changes, the process lives.
+    writeFileSync(file, yaml({ ...base, port: base.port + 1, lanes: ["L1"], cameras: [base.cameras[0]!, "{ id: c9, lane: nowhere, source: synthetic }"] }));
+    const bad = await admin(adm, "/admin/reload");
+    expect(bad.status).toBe(500);
+    expect(((await bad.json()) as { code: string }).code).toBe("GW_CONFIG_INVALID");
+    gw.proc.kill("SIGHUP");
+    const failed = await until(() => gw.logs().find((l) => l.msg === "SIGHUP reload failed; the previous configuration stays"), "SIGHUP failure logged");
+    expect(failed.code).toBe("GW_CONFIG_INVALID");
+    expect(gw.proc.exitCode).toBeNull();
+    expect((await get(`${pub}/readyz`)).status).toBe(200);
+    writeFileSync(file, yaml({ ...base, port: base.port + 1, level: "info", lanes: ["L1"], cameras: [base.cameras[0]!] }));
+
     // 3. Pause L1, then SIGTERM: displays are told, the stop is logged, exit 0.
     expect((await admin(adm, "/admin/lanes/L1/pause")).status).toBe(200);
     const sse = new SseReader(`${pub}/lanes/L1/events`);
