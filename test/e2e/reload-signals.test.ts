@@ -174,4 +174,22 @@ describe("reload and signals against the real gateway process", () => {
     expect(await gw.exited).toBe(0);
     expect(gw.logs().some((l) => l.signal === "SIGINT" && l.msg === "signal received")).toBe(true);
   }, 180_000);
+
+  it("a SIGHUP during start-up is logged and does not kill the process; SIGTERM then stops it with exit 0", async () => {
+    expect.hasAssertions();
+    const file = join(dir, "early.yaml");
+    const port = await freePort();
+    writeFileSync(file, yaml({ port, adminPort: await freePort(), level: "info", stateDir: join(dir, "state-early"), lanes: ["L1"], cameras: ["{ id: c1, lane: L1, source: synthetic, width: 320, height: 240, fps: 5 }"] }));
+    const gw = start(file);
+    // The first log line comes from inside startGateway: the start-up handlers are in place by then.
+    await until(() => gw.logs().length > 0, "first log line", 30_000);
+    gw.proc.kill("SIGHUP");
+    await until(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200, "started");
+    expect(gw.proc.exitCode).toBeNull();
+    expect(gw.proc.signalCode).toBeNull();
+    await until(() => gw.logs().some((l) => l.signal === "SIGHUP"), "SIGHUP logged");
+    gw.proc.kill("SIGTERM");
+    expect(await gw.exited).toBe(0);
+    expect(gw.logs().some((l) => l.signal === "SIGTERM" && l.msg === "signal received")).toBe(true);
+  }, 60_000);
 });

@@ -36,10 +36,20 @@ export default async function runCommand(args: string[]): Promise<number> {
   const logger = createLogger({ level: process.env.LOG_LEVEL || cfg.log.level });
   // Loaded lazily: `config check` and friends must not pay for the pipeline's imports.
   const { startGateway } = await import("../../app/gateway.js");
+  // Signals during start-up are logged too (SIGHUP's default action would kill the process without
+  // a line): a stop request is honoured as soon as the gateway is up, a reload is moot (the file is
+  // being read right now).
+  let earlyStop: NodeJS.Signals | undefined;
+  const early = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, signal === "SIGHUP" ? "signal received during start-up: the config is being loaded now" : "signal received during start-up: stopping once started");
+    if (signal !== "SIGHUP") earlyStop = signal;
+  };
+  for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.on(sig, early);
   let gw;
   try {
     gw = await startGateway(cfg, { logger, reloadConfig: () => loadConfigFile(file) });
   } catch (e) {
+    for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.off(sig, early);
     const code = (e as { code?: string }).code;
     logger.fatal({ err: (e as Error).message, code }, "gateway failed to start");
     process.stderr.write(`gateway failed to start: ${code ? `${code}: ` : ""}${(e as Error).message}\n`);
@@ -88,9 +98,11 @@ export default async function runCommand(args: string[]): Promise<number> {
       logger.info({ signal }, "signal received");
       stop(signal, 0);
     };
+    for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.off(sig, early);
     process.on("SIGHUP", hup);
     process.on("SIGTERM", term);
     process.on("SIGINT", term);
+    if (earlyStop) stop(earlyStop, 0);
     installProcessPolicy({
       logger,
       // After an uncaught exception: displays out of service, graceful stop, exit 70 (EX_SOFTWARE) for a clean restart.
