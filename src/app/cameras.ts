@@ -1,5 +1,6 @@
 import type { Logger } from "../core/logger.js";
 import type { Clock } from "../core/clock.js";
+import { systemClock } from "../core/clock.js";
 import type { DecodeResult, LumaFrame } from "../core/types.js";
 import type { CameraConfig } from "../config/sections/cameras.js";
 import { CameraSupervisor, type Spawner } from "../ingest/index.js";
@@ -9,6 +10,7 @@ import type { CameraInfo } from "../output/http/index.js";
 import type { Lane } from "../lane/index.js";
 import { ChangeGate, DEFAULT_GATE, type ChangeGateOptions } from "./change-gate.js";
 import type { FrameBuffers } from "../core/frame-buffers.js";
+import { FramePathHealth, type CameraHealthInput } from "./lane-health.js";
 
 /** Display snapshots need an untransferred frame; copying one per second per camera is enough. */
 const SNAPSHOT_EVERY_MS = 1000;
@@ -16,7 +18,16 @@ const SNAPSHOT_EVERY_MS = 1000;
 export interface CameraRig {
   start(): void;
   stop(): Promise<void>;
+  /**
+   * Applies a new camera list at run time: removed cameras stop, added ones start, changed ones
+   * restart with their new config; unchanged ones keep running untouched. Returns the ids touched.
+   */
+  apply(cameras: readonly CameraConfig[]): Promise<{ added: string[]; removed: string[]; changed: string[] }>;
   info(): CameraInfo[];
+  /** What lane health needs per camera (state, frame path, ingest errors). */
+  health(): CameraHealthInput[];
+  /** Frame-path failures per camera since start (consumer threw, decode errors): for /metrics. */
+  consumerErrors(): Record<string, number>;
   latestFrame(cameraId: string): LumaFrame | undefined;
   /** Frames handed to the decode pool, per camera (the bench reads it). */
   readonly submitted: Map<string, number>;
@@ -26,8 +37,10 @@ export interface CameraRig {
 
 export interface CameraRigOptions {
   cameras: readonly CameraConfig[];
+  /** Looked up at each use: lanes can be replaced by a reload. */
   lanes: ReadonlyMap<string, Lane>;
-  pool: DecodePool;
+  /** A getter, because a reload may replace the pool. */
+  pool: DecodePool | (() => DecodePool);
   metrics: GatewayMetrics;
   logger: Logger;
   clock?: Clock;
@@ -48,17 +61,35 @@ function gateFor(g: ChangeGateOptions, fps: number, leaveMs: number | undefined)
   return { ...g, maxSkipInView: Math.min(g.maxSkipInView, cap) };
 }
 
+interface Entry {
+  cfg: CameraConfig;
+  key: string;
+  sup: CameraSupervisor;
+  path: FramePathHealth;
+  gate: ChangeGate | undefined;
+}
+
 /** The frame path: supervisor.onFrame -> pool.submit (latest frame wins) -> lane.onDecode. */
 export function createCameraRig(o: CameraRigOptions): CameraRig {
   const log = o.logger.child({ module: "app.cameras" });
+  const clock = o.clock ?? systemClock;
+  const pool = typeof o.pool === "function" ? o.pool : () => o.pool as DecodePool;
   const snapshots = new Map<string, LumaFrame>();
   const submitted = new Map<string, number>();
-  const gates = new Map<string, ChangeGate>();
-  const supervisors = o.cameras.map((cam) => {
-    const lane = o.lanes.get(cam.lane);
-    const gate = o.changeGate === false ? undefined : new ChangeGate(gateFor(o.changeGate ?? DEFAULT_GATE, cam.fps, lane?.leaveMs));
-    if (gate) gates.set(cam.id, gate);
+  const entries = new Map<string, Entry>();
+  let started = false;
+
+  const build = (cam: CameraConfig): Entry => {
+    const laneAtStart = o.lanes.get(cam.lane);
+    const gate = o.changeGate === false ? undefined : new ChangeGate(gateFor(o.changeGate ?? DEFAULT_GATE, cam.fps, laneAtStart?.leaveMs));
+    const path = new FramePathHealth();
+    const failed = (what: string, e: unknown) => {
+      path.fail(clock.monotonic());
+      // The first failure and then one line per 100: a broken consumer must not flood the log.
+      if (path.errors === 1 || path.errors % 100 === 0) log.warn({ camera: cam.id, err: e instanceof Error ? e.message : String(e), failures: path.errors, what }, "frame not decoded");
+    };
     const onFrame = (frame: LumaFrame) => {
+      const lane = o.lanes.get(cam.lane);
       const snap = snapshots.get(cam.id);
       if (!snap || frame.receivedAt - snap.receivedAt >= SNAPSHOT_EVERY_MS) snapshots.set(cam.id, { ...frame, data: frame.data.slice() });
       o.onFrame?.(frame);
@@ -67,39 +98,89 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
         return;
       }
       submitted.set(cam.id, (submitted.get(cam.id) ?? 0) + 1);
-      o.pool
+      pool()
         .submit(frame)
         .then(async (r) => {
           if (!r) return; // superseded by a newer frame of the same camera (counted by the pool)
-          if (!r.error) o.metrics.observeDecode(r.timings.decodeMs, cam.id);
+          if (r.error) path.fail(clock.monotonic());
+          else {
+            path.ok();
+            o.metrics.observeDecode(r.timings.decodeMs, cam.id);
+          }
           o.onDecoded?.(r);
-          await lane?.onDecode(r);
+          await o.lanes.get(cam.lane)?.onDecode(r);
         })
-        .catch((e: unknown) => log.warn({ camera: cam.id, err: (e as Error).message }, "frame not decoded"));
+        .catch((e: unknown) => failed("submit", e));
     };
-    const sup = new CameraSupervisor(cam, { logger: o.logger, onFrame, ...(o.buffers ? { allocFrame: (n: number) => o.buffers!.take(n) } : {}), ...(o.clock ? { clock: o.clock } : {}), ...(o.spawner ? { spawner: o.spawner } : {}) });
-    sup.on("state", (state: string) => lane?.setCameraUp(cam.id, state === "online"));
-    return sup;
-  });
+    const sup = new CameraSupervisor(cam, {
+      logger: o.logger,
+      onFrame: (f) => {
+        try {
+          onFrame(f);
+        } catch (e) {
+          // Counted here for lane health; the supervisor logs and counts it too (consumerErrors).
+          path.fail(clock.monotonic());
+          throw e;
+        }
+      },
+      ...(o.buffers ? { allocFrame: (n: number) => o.buffers!.take(n) } : {}),
+      ...(o.clock ? { clock: o.clock } : {}),
+      ...(o.spawner ? { spawner: o.spawner } : {}),
+    });
+    sup.on("state", (state: string) => o.lanes.get(cam.lane)?.setCameraUp(cam.id, state === "online"));
+    return { cfg: cam, key: JSON.stringify(cam), sup, path, gate };
+  };
+
+  for (const cam of o.cameras) entries.set(cam.id, build(cam));
 
   return {
     submitted,
-    gated: () => Object.fromEntries([...gates].map(([id, g]) => [id, g.gated])),
-    start: () => supervisors.forEach((s) => s.start()),
+    gated: () => Object.fromEntries([...entries].filter(([, e]) => e.gate).map(([id, e]) => [id, e.gate!.gated])),
+    start: () => {
+      started = true;
+      for (const e of entries.values()) e.sup.start();
+    },
     async stop() {
-      await Promise.all(supervisors.map((s) => s.stop()));
+      started = false;
+      await Promise.all([...entries.values()].map((e) => e.sup.stop()));
+    },
+    async apply(cameras) {
+      const next = new Map(cameras.map((c) => [c.id, c]));
+      const removed: string[] = [];
+      const changed: string[] = [];
+      const added: string[] = [];
+      const stops: Promise<void>[] = [];
+      for (const [id, e] of entries) {
+        const n = next.get(id);
+        if (n && JSON.stringify(n) === e.key) continue;
+        (n ? changed : removed).push(id);
+        entries.delete(id);
+        snapshots.delete(id);
+        e.sup.removeAllListeners("state");
+        stops.push(e.sup.stop());
+      }
+      // Old processes end before their replacements start: a camera may allow only a few sessions.
+      await Promise.all(stops);
+      for (const [id, c] of next) {
+        if (entries.has(id)) continue;
+        if (!changed.includes(id)) added.push(id);
+        const e = build(c);
+        entries.set(id, e);
+        if (started) e.sup.start();
+      }
+      return { added, removed, changed };
     },
     info() {
-      const pool = o.pool.stats().cameras;
-      return supervisors.map((s) => {
-        const st = s.stats();
+      const poolCams = pool().stats().cameras;
+      return [...entries.values()].map(({ sup }) => {
+        const st = sup.stats();
         return {
           id: st.id,
           lane: st.lane,
           state: st.state,
           fpsIn: st.fpsIn,
           // Dropped anywhere on the way: by ingest (bursts) or superseded in the decode slot.
-          framesDropped: st.framesDropped + (pool[st.id]?.dropped ?? 0),
+          framesDropped: st.framesDropped + (poolCams[st.id]?.dropped ?? 0),
           ...(st.lastFrameAgeMs !== undefined ? { lastFrameAgeMs: st.lastFrameAgeMs } : {}),
           reconnectsLastHour: st.reconnectsLastHour,
           stallsLastHour: st.stallsLastHour,
@@ -110,6 +191,16 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
         };
       });
     },
+    health() {
+      const now = clock.monotonic();
+      return [...entries.values()].map(({ cfg, sup, path }) => ({
+        lane: cfg.lane,
+        online: sup.state === "online",
+        framePathFailing: path.failing(now),
+        ingestError: sup.stats().ingestError !== undefined,
+      }));
+    },
+    consumerErrors: () => Object.fromEntries([...entries].map(([id, e]) => [id, e.path.errors])),
     latestFrame: (id) => snapshots.get(id),
   };
 }

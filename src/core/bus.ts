@@ -1,9 +1,19 @@
 import { EventEmitter } from "node:events";
 import type { LaneStatus, VerdictEvent } from "./types.js";
 
+/** A stage reports that a lane cannot work (or works again); `lane` absent means every lane. */
+export interface LaneProblemEvent {
+  problem: string;
+  on: boolean;
+  lane?: string;
+  /** Short operator text for the log; never payload data. */
+  detail?: string;
+}
+
 interface BusEvents {
   verdict: [VerdictEvent];
   "lane-status": [LaneStatus];
+  "lane-problem": [LaneProblemEvent];
 }
 
 /**

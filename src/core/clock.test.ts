@@ -21,3 +21,22 @@ describe("FakeClock", () => {
     expect(c.pendingCount).toBe(0);
   });
 });
+
+describe("FakeClock guards its callbacks like the system clock", () => {
+  it("a throwing or rejecting timer is recorded as a fault and the timers after it still fire", async () => {
+    const { faultCountsByWhere } = await import("./faults.js");
+    const before = faultCountsByWhere()["test.fake.throw"] ?? 0;
+    const c = new FakeClock();
+    const fired: string[] = [];
+    c.setTimeout(() => {
+      throw new Error("boom");
+    }, 10, "test.fake.throw");
+    c.setTimeout(() => Promise.reject(new Error("later boom")), 15, "test.fake.reject");
+    c.setTimeout(() => fired.push("after"), 20);
+    c.advance(30);
+    await Promise.resolve();
+    expect(fired).toEqual(["after"]);
+    expect(faultCountsByWhere()["test.fake.throw"]).toBe(before + 1);
+    expect(faultCountsByWhere()["test.fake.reject"]).toBeGreaterThanOrEqual(1);
+  });
+});

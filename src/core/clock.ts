@@ -1,13 +1,23 @@
+import { runGuarded } from "./faults.js";
+
 /**
  * Time is injected so supervisors, caches and verdict logic can be tested without sleeps.
  * `now()` is wall-clock epoch ms (for credential validity); `monotonic()` is for durations.
+ *
+ * Every timer callback is guarded: a synchronous throw or a rejected promise it returns is
+ * recorded as a fault (src/core/faults.ts: logged by the app, counted in /metrics) and never
+ * reaches the process, so no timer can take the gateway down. `label` names the timer in that
+ * record (module.purpose); it must never carry payload data.
  */
 export interface Clock {
   now(): number;
   monotonic(): number;
-  setTimeout(fn: () => void, ms: number): TimerHandle;
+  setTimeout(fn: () => unknown, ms: number, label?: string): TimerHandle;
   clearTimeout(handle: TimerHandle): void;
 }
+
+/** Node's setTimeout overflows above 2^31-1 ms and then fires after 1 ms: clamp instead. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 export interface TimerHandle {
   readonly id: number;
@@ -19,12 +29,12 @@ let realSeq = 0;
 export const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
-  setTimeout(fn, ms) {
+  setTimeout(fn, ms, label = "timer") {
     const id = ++realSeq;
     const t = setTimeout(() => {
       realTimers.delete(id);
-      fn();
-    }, ms);
+      runGuarded(fn, label, "timer");
+    }, Math.min(Math.max(0, ms), MAX_TIMER_MS));
     realTimers.set(id, t);
     return { id };
   },
@@ -38,7 +48,8 @@ export const systemClock: Clock = {
 interface Pending {
   id: number;
   at: number;
-  fn: () => void;
+  fn: () => unknown;
+  label: string;
 }
 
 /** A manual clock: `advance(ms)` fires due timers in order, so tests are deterministic. */
@@ -55,8 +66,8 @@ export class FakeClock implements Clock {
   monotonic(): number {
     return this.mono;
   }
-  setTimeout(fn: () => void, ms: number): TimerHandle {
-    const p = { id: ++this.seq, at: this.mono + Math.max(0, ms), fn };
+  setTimeout(fn: () => unknown, ms: number, label = "timer"): TimerHandle {
+    const p = { id: ++this.seq, at: this.mono + Math.max(0, ms), fn, label };
     this.pending.push(p);
     return { id: p.id };
   }
@@ -76,7 +87,8 @@ export class FakeClock implements Clock {
       this.pending.shift();
       this.wall += next.at - this.mono;
       this.mono = next.at;
-      next.fn();
+      // Same guard as the system clock: tests see what production does.
+      runGuarded(next.fn, next.label, "timer");
     }
     this.wall += target - this.mono;
     this.mono = target;

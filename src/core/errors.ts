@@ -36,6 +36,12 @@ export const GatewayErrorCodes = {
   GW_LANE_UNKNOWN: "An admin request named a lane that is not configured.",
   GW_TLS_RELOAD_FAILED: "A changed TLS certificate or key could not be loaded (or watched); the current certificate stays in use.",
   GW_RELOAD_UNSUPPORTED: "Config reload was requested but this process was not started from a config file.",
+  GW_CAMERA_SPAWN: "ffmpeg could not be started for a camera (missing or not executable); retried with backoff, the lane reports INGEST_ERROR.",
+  GW_TIMER_FAULT: "A timer callback threw or rejected; the guarded clock contained it (logged, counted in internal_faults_total) and the process keeps running.",
+  GW_UNHANDLED_REJECTION: "A promise rejection reached no handler; it is logged and counted and the process keeps running.",
+  GW_UNCAUGHT_EXCEPTION: "An exception reached the top of the stack; it is logged and counted, the gateway stops gracefully and exits 70 for a clean restart.",
+  GW_INTERNAL_FAULT: "A guarded callback (e.g. a lane decision) failed; logged and counted, the process keeps running.",
+  GW_LANE_DECISION_FAILED: "A lane could not finish a decision (e.g. its sequence store failed); no verdict was published for that presentation.",
 } as const;
 
 export type GatewayErrorCode = keyof typeof GatewayErrorCodes;

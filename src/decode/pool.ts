@@ -55,6 +55,8 @@ export class DecodePool {
   private readonly stats_ = new CameraStats();
   private nextId = 1;
   private restarts = 0;
+  /** Workers replaced because a frame passed its deadline (a subset of restarts). */
+  private timeouts = 0;
   private closed = false;
   /** Consecutive replacement start-up failures, for backoff (a broken binary must not spin). */
   private startFailures = 0;
@@ -106,8 +108,10 @@ export class DecodePool {
     });
   }
 
-  stats(): { workers: number; live: number; busy: number; queued: number; restarts: number; cameras: Record<string, CameraCounters> } {
-    return { workers: this.slots.length, live: this.slots.filter((s) => s.ready).length, busy: this.slots.filter((s) => s.job).length, queued: this.pending.size, restarts: this.restarts, cameras: this.stats_.snapshot() };
+  /** `ready` (= `live`): workers able to take a frame now (0 for long = the lanes are blind: DECODE_DOWN). */
+  stats(): { workers: number; ready: number; live: number; busy: number; queued: number; restarts: number; timeouts: number; startFailures: number; cameras: Record<string, CameraCounters> } {
+    const ready = this.slots.filter((s) => s?.ready).length;
+    return { workers: this.slots.length, ready, live: ready, busy: this.slots.filter((s) => s.job).length, queued: this.pending.size, restarts: this.restarts, timeouts: this.timeouts, startFailures: this.startFailures, cameras: this.stats_.snapshot() };
   }
 
   async close(): Promise<void> {
@@ -164,6 +168,7 @@ export class DecodePool {
     slot.job = undefined;
     slot.ready = false;
     this.restarts++;
+    if (code === "GW_DECODE_TIMEOUT") this.timeouts++;
     if (job) {
       clearTimeout(job.timer);
       const f = job.pending.frame;

@@ -9,3 +9,4 @@ export { backoffDelay, type BackoffPolicy } from "./backoff.js";
 export { BurstGuard } from "./burst-guard.js";
 export { FrameSlicer } from "./frame-slicer.js";
 export { isCorruptWarning } from "./stderr-log.js";
+export { probeTarget, tcpProbe, type HostProbe, type ProbeTarget } from "./host-probe.js";

@@ -9,6 +9,7 @@ import { displayUrl, inputUrl } from "./camera-url.js";
 import { EventWindow } from "./event-window.js";
 import { ffmpegArgs, frameLayout } from "./ffmpeg-args.js";
 import { FrameSlicer } from "./frame-slicer.js";
+import { probeTarget, tcpProbe, type HostProbe, type ProbeTarget } from "./host-probe.js";
 import { CpuSampler } from "./proc-cpu.js";
 import { nodeSpawner } from "./spawner.js";
 import { StderrLog } from "./stderr-log.js";
@@ -24,6 +25,8 @@ export interface SupervisorDeps {
   random?: () => number;
   /** Where frame buffers come from (a recycler in the daemon); fresh ones by default. */
   allocFrame?: (bytes: number) => Uint8Array;
+  /** Does the camera's host answer? A TCP connect to the RTSP port by default. */
+  probe?: HostProbe;
 }
 
 /** One ffmpeg process and everything that belongs to it; handlers compare against `cur`. */
@@ -45,12 +48,23 @@ interface Run {
 
 const HOUR = 3_600_000;
 const FPS_WINDOW_MS = 5_000;
+/** While the camera's host refuses or does not answer, it is probed this often; ffmpeg starts the moment it answers. */
+export const PROBE_INTERVAL_MS = 200;
+/** A broken frame consumer is logged at its first failure and then once per this many. */
+const CONSUMER_LOG_EVERY = 1000;
 
 /**
  * Keeps one camera's ffmpeg alive: watchdog (start-up grace, then stall timeout), SIGTERM then
  * SIGKILL, every exit treated as a failure, capped exponential backoff with jitter reset by the
  * first good frame, a restart budget (then GW_CAMERA_FAILED and slow retries), and a generation
  * per process so late events of an old process change nothing. Emits 'state' (state, prev).
+ *
+ * An outage is not a crash. After an exit the camera's host is probed (TCP connect to the RTSP
+ * port): while it refuses or does not answer, no ffmpeg is started and nothing counts toward the
+ * budget; the probe repeats every PROBE_INTERVAL_MS and ffmpeg starts the moment the host answers,
+ * whatever the backoff or failed state. Only exits while the host answers are retried with
+ * backoff, and of those only the ones that look like a crash loop count toward the budget: ffmpeg
+ * killed by a signal we did not send, a spawn error, or a process that had frames flowing.
  */
 export class CameraSupervisor extends EventEmitter {
   private readonly clock: Clock;
@@ -63,7 +77,6 @@ export class CameraSupervisor extends EventEmitter {
   private readonly reconnects = new EventWindow(HOUR);
   private readonly stalls = new EventWindow(HOUR);
   private readonly recentTimes: number[] = [];
-  private firstFrameAt: number | undefined;
   private readonly cpu = new CpuSampler();
   private _state: CameraState = "stopped";
   private gen = 0;
@@ -81,6 +94,12 @@ export class CameraSupervisor extends EventEmitter {
   private burstDropped = 0;
   private corruptWarnings = 0;
   private onFrameErrors = 0;
+  private readonly probe: HostProbe;
+  private readonly target: ProbeTarget | undefined;
+  /** Set while an outage (host not answering) is being waited out; logged once per outage. */
+  private outageSince: number | undefined;
+  /** Why ingest cannot run this camera, until its next good frame. */
+  private ingestError: "GW_CAMERA_SPAWN" | "GW_CAMERA_FAILED" | undefined;
 
   constructor(
     readonly camera: CameraConfig,
@@ -94,6 +113,8 @@ export class CameraSupervisor extends EventEmitter {
     this.burst = new BurstGuard(camera.fps);
     this.layout = frameLayout(camera.width, camera.height, camera.pixelFormat);
     this.restarts = new EventWindow(camera.restartWindowMs);
+    this.probe = deps.probe ?? tcpProbe();
+    this.target = probeTarget(camera);
   }
 
   get state(): CameraState {
@@ -119,6 +140,7 @@ export class CameraSupervisor extends EventEmitter {
     this.stopping = true;
     this.gen++;
     this.clearRestart();
+    this.outageSince = undefined;
     this.setState("stopped");
     const run = this.cur;
     if (!run || run.gone) return Promise.resolve();
@@ -145,8 +167,11 @@ export class CameraSupervisor extends EventEmitter {
       reconnectsTotal: this.reconnects.total,
       stallsTotal: this.stalls.total,
       corruptWarnings: this.corruptWarnings,
+      consumerErrors: this.onFrameErrors,
+      restartsInWindow: this.restarts.count(now),
       generation: this.gen,
     };
+    if (this.ingestError) s.ingestError = this.ingestError;
     if (this.lastFrameAt !== undefined) s.lastFrameAgeMs = Math.max(0, now - this.lastFrameAt);
     const run = this.cur;
     const cpu = run && !run.gone ? this.cpu.sample(run.proc?.pid, now) : undefined;
@@ -172,6 +197,8 @@ export class CameraSupervisor extends EventEmitter {
     };
     this.cur = run;
     this.burst.reset();
+    // The rate is that of the current process: a gap before it must not drag the next 5 s down.
+    this.recentTimes.length = 0;
     this.setState(this.failed ? "failed" : "starting");
     const slicer = new FrameSlicer(this.layout.frameBytes, this.layout.lumaBytes, (luma) => this.onLuma(run, luma), this.deps.allocFrame);
     const args = ffmpegArgs(this.camera, inputUrl(this.camera));
@@ -214,13 +241,14 @@ export class CameraSupervisor extends EventEmitter {
       this.attempt = 0;
       if (this.failed) this.log.info({ event: "camera_recovered" }, "camera delivers frames again after being marked failed");
       this.failed = false;
+      this.ingestError = undefined;
       this.setState("online");
     }
     const { width, height } = this.camera;
     try {
       this.deps.onFrame({ cameraId: this.camera.id, seq, width, height, stride: width, data, receivedAt: now });
     } catch (e) {
-      if (this.onFrameErrors++ === 0) this.log.error({ err: e, event: "on_frame_threw" }, "frame consumer threw; frames keep flowing");
+      if (this.onFrameErrors++ % CONSUMER_LOG_EVERY === 0) this.log.error({ err: e, event: "on_frame_threw", consumerErrors: this.onFrameErrors }, "frame consumer threw; frames keep flowing");
     }
   }
 
@@ -278,6 +306,8 @@ export class CameraSupervisor extends EventEmitter {
     run.timers = [];
     if (run.watchdog) this.clock.clearTimeout(run.watchdog);
     run.watchdog = undefined;
+    // No process, no frames: the rate of the one that ended is not the camera's rate any more.
+    if (run === this.cur) this.recentTimes.length = 0;
     if (run.stopRequested) {
       this.resolveStop();
       return;
@@ -296,7 +326,60 @@ export class CameraSupervisor extends EventEmitter {
     // Every exit is a failure: ffmpeg exits with code 0 when the server goes away.
     if (wasStall) this.log.warn(detail, "ffmpeg stopped after a stall");
     else this.log.error(detail, "ffmpeg exited unexpectedly");
-    this.scheduleRestart();
+    if (how.error) this.ingestError = "GW_CAMERA_SPAWN";
+    // A crash: ffmpeg could not start, or died of a signal we did not send (segfault, abort).
+    const crash = how.error !== undefined || how.abandoned === true || (how.signal != null && !run.killing);
+    const flowed = run.lastFrameAt !== undefined;
+    if (crash || !this.target) {
+      this.scheduleRestart(crash || flowed);
+      return;
+    }
+    this.setState(this.failed ? "failed" : "backoff");
+    this.checkHost(this.gen, (up) => {
+      if (up) this.scheduleRestart(flowed);
+      else this.waitForHost();
+    });
+  }
+
+  /** Probes the camera's host; `then` runs only if nothing (stop, a newer process) intervened. */
+  private checkHost(gen: number, then: (up: boolean) => void): void {
+    const target = this.target!;
+    const settle = (up: boolean) => {
+      if (this.stopping || gen !== this.gen) return;
+      then(up);
+    };
+    let r: boolean | Promise<boolean>;
+    try {
+      r = this.probe(target);
+    } catch {
+      r = false;
+    }
+    if (typeof r === "boolean") settle(r);
+    else r.then(settle, () => settle(false));
+  }
+
+  /** An outage: no ffmpeg, no budget, a cheap probe every PROBE_INTERVAL_MS, and a start the moment the host answers. */
+  private waitForHost(): void {
+    const now = this.clock.monotonic();
+    if (this.outageSince === undefined) {
+      this.outageSince = now;
+      this.log.warn({ event: "camera_unreachable", host: this.target!.host, port: this.target!.port }, "camera host does not answer; probing until it does (not counted toward the restart budget)");
+    }
+    const gen = this.gen;
+    this.restartTimer = this.clock.setTimeout(
+      () => {
+        this.restartTimer = undefined;
+        this.checkHost(gen, (up) => {
+          if (!up) return this.waitForHost();
+          this.log.info({ event: "camera_reachable", downMs: Math.round(this.clock.monotonic() - (this.outageSince ?? now)) }, "camera host answers again; starting ffmpeg now");
+          this.outageSince = undefined;
+          this.reconnects.add(this.clock.monotonic());
+          this.spawn();
+        });
+      },
+      PROBE_INTERVAL_MS,
+      "ingest.probe",
+    );
   }
 
   private resolveStop(): void {
@@ -309,13 +392,16 @@ export class CameraSupervisor extends EventEmitter {
     }
   }
 
-  private scheduleRestart(): void {
+  /** `counted`: this exit looks like part of a crash loop and spends the restart budget. */
+  private scheduleRestart(counted: boolean): void {
     const now = this.clock.monotonic();
-    this.restarts.add(now);
+    this.outageSince = undefined;
+    if (counted) this.restarts.add(now);
     let delay: number;
-    if (this.restarts.count(now) > this.camera.restartBudget) {
+    if (counted && this.restarts.count(now) > this.camera.restartBudget) {
       if (!this.failed) {
         this.failed = true;
+        this.ingestError = "GW_CAMERA_FAILED";
         this.log.error(
           { code: "GW_CAMERA_FAILED", event: "camera_failed", restarts: this.restarts.count(now), windowMs: this.camera.restartWindowMs, retryMs: this.camera.failedRetryMs },
           "camera exceeded its restart budget; marked failed, retrying slowly",
@@ -330,14 +416,14 @@ export class CameraSupervisor extends EventEmitter {
       delay = backoffDelay(this.attempt++, { initialMs: this.camera.backoffInitialMs, maxMs: this.camera.backoffMaxMs, jitter: this.camera.backoffJitter }, this.random);
       this.setState("backoff");
     }
-    this.log.info({ event: "camera_backoff", delayMs: delay, attempt: this.attempt, failed: this.failed }, "restarting ffmpeg after a delay");
+    this.log.info({ event: "camera_backoff", delayMs: delay, attempt: this.attempt, failed: this.failed, counted }, "restarting ffmpeg after a delay");
     const gen = this.gen;
     this.restartTimer = this.clock.setTimeout(() => {
       this.restartTimer = undefined;
       if (this.stopping || gen !== this.gen) return;
       this.reconnects.add(this.clock.monotonic());
       this.spawn();
-    }, delay);
+    }, delay, "ingest.restart");
   }
 
   private clearRestart(): void {
@@ -346,17 +432,24 @@ export class CameraSupervisor extends EventEmitter {
   }
 
   private recordFps(now: number): void {
-    this.firstFrameAt ??= now;
     this.recentTimes.push(now);
     while (this.recentTimes.length > 0 && this.recentTimes[0]! <= now - FPS_WINDOW_MS) this.recentTimes.shift();
   }
 
-  /** Frames per second over the last window (over the frames seen so far right after the first). */
+  /**
+   * Frames per second of the current process over the last window: frame intervals over the time
+   * they span, so the rate is right from the second frame of a new process on (a fixed 5 s divisor
+   * under-reported for 5 s after every recovery). When frames stop, the silence since the last one
+   * counts too, so a stalled camera decays towards 0 instead of keeping its last rate.
+   */
   private fpsIn(now: number): number {
-    if (this.firstFrameAt === undefined) return 0;
     const t = this.recentTimes.filter((x) => x > now - FPS_WINDOW_MS);
-    if (now - this.firstFrameAt >= FPS_WINDOW_MS) return (t.length * 1000) / FPS_WINDOW_MS;
-    return t.length >= 2 ? ((t.length - 1) * 1000) / (t[t.length - 1]! - t[0]!) : 0;
+    if (t.length < 2) return 0;
+    const first = t[0]!;
+    const last = t[t.length - 1]!;
+    const interval = (last - first) / (t.length - 1);
+    const span = Math.max(last - first, now - first - interval);
+    return span > 0 ? ((t.length - 1) * 1000) / span : 0;
   }
 
   private setState(next: CameraState): void {

@@ -28,6 +28,12 @@ export interface CameraStats {
   stallsTotal: number;
   /** ffmpeg stderr lines that report corrupt or concealed frames. */
   corruptWarnings: number;
+  /** Times the frame consumer (decode hand-off) threw; frames keep flowing. */
+  consumerErrors: number;
+  /** Exits counted toward the restart budget within restartWindowMs (outages are not counted). */
+  restartsInWindow: number;
+  /** Why ingest cannot run this camera (ffmpeg failed to spawn, or restart budget exceeded); cleared by the next good frame. */
+  ingestError?: "GW_CAMERA_SPAWN" | "GW_CAMERA_FAILED";
   /** CPU of the current ffmpeg process (100 = one core) since the previous stats() call. */
   ffmpegCpuPercent?: number;
   /** Increments with every ffmpeg process (and on stop); events of older generations are ignored. */

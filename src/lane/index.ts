@@ -7,3 +7,4 @@ export { RedisReplayGuard, type RedisLike } from "./replay-redis.js";
 export { buildVerdictEvent, asReplay } from "./event.js";
 export { FileSeqStore, MemorySeqStore, SeqStoreError, RECOVERY_GAP, type SeqStore, type FileSeqStoreOptions } from "./seq-store.js";
 export { recentQuantiles, type LaneTelemetry } from "./telemetry.js";
+export { FilePauseStore, type PauseStore } from "./pause-store.js";

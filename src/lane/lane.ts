@@ -1,4 +1,5 @@
 import type { Clock } from "../core/clock.js";
+import { recordFault } from "../core/faults.js";
 import type { GatewayBus } from "../core/bus.js";
 import type { Logger } from "../core/logger.js";
 import { shortHash } from "../core/hash.js";
@@ -107,10 +108,23 @@ export class Lane {
     }
     this.tel.missedReads += this.presence.frame(r.receivedAt, read);
     if (work.length === 0) return Promise.resolve();
-    const p = Promise.all(work).then(() => undefined);
+    // Handled here, once: a derived promise (`p.finally(...)`) would re-reject on its own and reach
+    // the process as an unhandled rejection even when the caller handles `p`.
+    const p: Promise<void> = Promise.all(work)
+      .then(
+        () => undefined,
+        (e: unknown) => this.decisionFailed(e),
+      )
+      .finally(() => this.pending.delete(p));
     this.pending.add(p);
-    void p.finally(() => this.pending.delete(p));
     return p;
+  }
+
+  /** A decision that failed outside the verifier and replay guard (e.g. sequence store, event build): counted, logged, never thrown. */
+  private decisionFailed(e: unknown): void {
+    this.tel.decisionErrors++;
+    recordFault("callback", "lane.decide", e);
+    this.o.logger.error({ code: "GW_LANE_DECISION_FAILED", err: e instanceof Error ? e.message : String(e) }, "a decision failed; no verdict was published for it");
   }
 
   private async decide(text: string, pres: Presentation, r: DecodeResult): Promise<void> {
@@ -192,6 +206,10 @@ export class Lane {
 
   setProblem(problem: LaneProblem, on: boolean): void {
     this.machine.setProblem(problem, on);
+  }
+
+  hasProblem(problem: LaneProblem): boolean {
+    return this.machine.hasProblem(problem);
   }
 
   setPaused(paused: boolean): void {

@@ -8,7 +8,15 @@ export const LaneProblems = {
   SHUTTING_DOWN: "The gateway is stopping.",
   STARTING: "The gateway is starting: cameras and trust data are not ready yet.",
   EVENTS_SEQ_ERROR: "Event ids of the lane cannot be persisted (state dir unwritable or unreadable): a reused id could lose an event.",
+  DECODE_DOWN: "Frames arrive but nothing reads them: the decode pool has no live worker (workers cannot start), or every camera's frame path fails (consumer throws, every decode errors).",
+  INGEST_ERROR: "No camera of the lane delivers and at least one cannot run ffmpeg (spawn error, restart budget exceeded).",
 } as const;
+/**
+ * A stage that finds a lane cannot work raises a problem here: add its code to LaneProblems (with
+ * docs/lane.md) and call `Lane.setProblem`, or emit `lane-problem` on the bus (the gateway routes
+ * it to the lane, or to every lane when `lane` is absent). Problems are independent flags: the
+ * lane is out of service while any is on.
+ */
 export type LaneProblem = keyof typeof LaneProblems;
 
 export interface LaneStateOptions {

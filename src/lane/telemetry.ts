@@ -18,6 +18,8 @@ export interface LaneTelemetry {
   replayDegraded: number;
   /** Verdicts dropped because the lane left service while the decision was being made. */
   verdictsDropped: number;
+  /** Decisions that failed outside verification (sequence store, event build): no verdict was published. */
+  decisionErrors: number;
   /** Sum of frames tried from first sighting to verdict, over all verdicts (mean = /verdicts). */
   framesTriedTotal: number;
   last?: { firstSeenToVerdictMs: number; frameToVerdictMs: number; framesTried: number };
@@ -48,6 +50,7 @@ export function newTelemetry(): LaneTelemetry {
     replays: 0,
     replayDegraded: 0,
     verdictsDropped: 0,
+    decisionErrors: 0,
     framesTriedTotal: 0,
     recentFirstSeenMs: [],
   };

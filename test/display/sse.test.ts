@@ -170,7 +170,7 @@ describe("lane events stream", () => {
     }
     const bad = await server.app.inject({ method: "GET", url: "/lanes/a%20b/events" });
     expect([bad.statusCode, bad.json().code]).toEqual([404, "LANE_ID_INVALID"]);
-    expect(server.displays()).toEqual({ streams: {}, trackedLanes: 0, trackedClients: 0 });
+    expect(server.displays()).toEqual({ streams: { A: 0, B: 0 }, trackedLanes: 0, trackedClients: 0 });
   });
 
   it("close() tells every screen GATEWAY_STOPPING and ends the stream", async () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/core/clock.js";
 import type { LumaFrame } from "../../src/core/types.js";
-import { CameraSupervisor, frameLayout, type CameraState } from "../../src/ingest/index.js";
+import { CameraSupervisor, frameLayout, type CameraState, type ProbeTarget } from "../../src/ingest/index.js";
+import { PROBE_INTERVAL_MS } from "../../src/ingest/supervisor.js";
 import { collectingLogger, fakeSpawner, type FakeFfmpeg } from "./fake-ffmpeg.js";
 import { testCamera } from "./helpers.js";
 
@@ -12,9 +13,15 @@ function setup(over: Parameters<typeof testCamera>[0] = {}, onSpawn?: (p: FakeFf
   const log = collectingLogger();
   const frames: LumaFrame[] = [];
   const states: CameraState[] = [];
-  const sup = new CameraSupervisor(cam, { clock, spawner: fake.spawner, logger: log.logger, onFrame: (f) => frames.push(f), random: () => 0.5 });
+  // The camera's host answers unless a test takes it away (host.up = false: refused, like a server that is gone).
+  const host = { up: true, probes: [] as ProbeTarget[] };
+  const probe = (t: ProbeTarget) => {
+    host.probes.push(t);
+    return host.up;
+  };
+  const sup = new CameraSupervisor(cam, { clock, spawner: fake.spawner, logger: log.logger, onFrame: (f) => frames.push(f), random: () => 0.5, probe });
   sup.on("state", (s: CameraState) => states.push(s));
-  return { cam, clock, fake, log, frames, states, sup };
+  return { cam, clock, fake, log, frames, states, sup, host };
 }
 
 describe("CameraSupervisor with a scripted fake ffmpeg", () => {
@@ -192,7 +199,7 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
     for (const r of [0, 0.999]) {
       const clock = new FakeClock();
       const fake = fakeSpawner(clock, frameLayout(cam.width, cam.height, cam.pixelFormat), (p) => clock.setTimeout(() => p.exit(1), 0));
-      const sup = new CameraSupervisor(cam, { clock, spawner: fake.spawner, logger: collectingLogger().logger, onFrame: () => {}, random: () => r });
+      const sup = new CameraSupervisor(cam, { clock, spawner: fake.spawner, logger: collectingLogger().logger, onFrame: () => {}, random: () => r, probe: () => true });
       sup.start();
       clock.advance(0);
       clock.advance(r === 0 ? 399 : 599);
@@ -202,11 +209,12 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
     }
   });
 
-  it("marks the camera failed loudly after the restart budget, keeps retrying slowly, and recovers", () => {
+  it("marks a crash-looping camera failed loudly after the restart budget, keeps retrying slowly, and recovers", () => {
     let healthy = false;
+    // A crash: ffmpeg killed by a signal nobody sent (segfault), while the camera's host answers.
     const t = setup({ restartBudget: 3, restartWindowMs: 60_000, failedRetryMs: 20_000 }, (p) => {
       if (healthy) p.startFrames(100);
-      else t.clock.setTimeout(() => p.exit(1), 10);
+      else t.clock.setTimeout(() => p.exit(null, "SIGSEGV"), 10);
     });
     t.sup.start();
     t.clock.advance(10_000);
@@ -229,14 +237,102 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
     expect(t.log.lines().some((l) => l.event === "camera_recovered")).toBe(true);
   });
 
-  it("does not busy-loop against an unreachable camera", () => {
+  it("does not busy-loop against an unreachable camera: no ffmpeg while its host refuses, only cheap probes", () => {
     const t = setup({ restartBudget: 5, failedRetryMs: 20_000 }, (p) => t.clock.setTimeout(() => p.exit(1), 50));
+    t.host.up = false;
     t.sup.start();
     t.clock.advance(10 * 60_000);
-    // 5 quick retries, then one per failedRetryMs (plus the 5 min budget window allowing a few more).
-    expect(t.fake.procs.length).toBeLessThan(60);
-    expect(t.fake.procs.length).toBeGreaterThan(20);
-    expect(t.clock.pendingCount).toBeLessThanOrEqual(2);
+    expect(t.fake.procs).toHaveLength(1);
+    // One probe per interval, against the RTSP host and port of the URL.
+    expect(t.host.probes.length).toBeGreaterThan((10 * 60_000) / PROBE_INTERVAL_MS - 5);
+    expect(t.host.probes.length).toBeLessThanOrEqual((10 * 60_000) / PROBE_INTERVAL_MS + 1);
+    expect(t.host.probes[0]).toEqual({ host: "10.0.0.9", port: 554 });
+    expect(t.clock.pendingCount).toBeLessThanOrEqual(1);
+    expect(t.sup.state).toBe("backoff");
+    expect(t.log.lines().filter((l) => l.event === "camera_unreachable")).toHaveLength(1);
+    expect(t.log.lines().some((l) => l.code === "GW_CAMERA_FAILED")).toBe(false);
+  });
+
+  it("repeated short outages are not a crash loop: 30 outages under the default budget, each back within one probe interval", () => {
+    // Default budget (10 per 5 min), outages every ~6 s: the 4th outage used to trip it (finding 9).
+    const t = setup({ restartBudget: 10, restartWindowMs: 300_000, failedRetryMs: 15_000, backoffInitialMs: 500, backoffMaxMs: 3000 }, (p) => {
+      if (t.host.up) p.startFrames(100);
+      else t.clock.setTimeout(() => p.exit(1), 300);
+    });
+    t.sup.start();
+    t.clock.advance(3000);
+    const recoveries: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      // The server goes away: ffmpeg exits 0 and the port refuses.
+      t.host.up = false;
+      t.fake.last().exit(0);
+      t.clock.advance(2000 + (i % 3) * 500);
+      t.host.up = true;
+      const back = t.clock.monotonic();
+      const before = t.frames.length;
+      while (t.frames.length === before && t.clock.monotonic() - back < 30_000) t.clock.advance(10);
+      recoveries.push(t.clock.monotonic() - back);
+      t.clock.advance(3000);
+    }
+    expect(t.log.lines().some((l) => l.code === "GW_CAMERA_FAILED")).toBe(false);
+    expect(t.states).not.toContain("failed");
+    // Probe interval + the fake's 3 frames (2 held by the burst guard, 100 ms apart).
+    expect(Math.max(...recoveries)).toBeLessThanOrEqual(PROBE_INTERVAL_MS + 300);
+    expect(t.sup.stats().restartsInWindow).toBe(0);
+    // No ffmpeg was started while the host refused: one process per outage plus the first.
+    expect(t.fake.procs).toHaveLength(31);
+  });
+
+  it("exits after frames flowed while the host answers spend the budget", () => {
+    const t = setup({ restartBudget: 3, restartWindowMs: 600_000, failedRetryMs: 20_000 }, (p) => {
+      p.startFrames(100);
+      t.clock.setTimeout(() => p.exit(0), 600);
+    });
+    t.sup.start();
+    t.clock.advance(20_000);
+    expect(t.log.lines().filter((l) => l.code === "GW_CAMERA_FAILED")).toHaveLength(1);
+    expect(t.sup.stats().ingestError).toBe("GW_CAMERA_FAILED");
+  });
+
+  it("exits without frames while the host answers (e.g. 401, not ready) back off but do not mark the camera failed", () => {
+    const t = setup({ restartBudget: 3, backoffMaxMs: 1000 }, (p) => t.clock.setTimeout(() => p.exit(1), 50));
+    t.sup.start();
+    t.clock.advance(60_000);
+    expect(t.fake.procs.length).toBeGreaterThan(30);
+    expect(t.sup.state).not.toBe("failed");
+    expect(t.log.lines().some((l) => l.code === "GW_CAMERA_FAILED")).toBe(false);
+    expect(t.sup.stats().restartsInWindow).toBe(0);
+  });
+
+  it("fpsIn is the new process's rate right after a recovery (no 5 s under-report)", () => {
+    const t = setup({ stallTimeoutMs: 3000 }, (p) => (t.host.up ? p.startFrames(100) : undefined));
+    t.sup.start();
+    t.clock.advance(6000);
+    expect(t.sup.stats().fpsIn).toBeCloseTo(10, 0);
+    t.host.up = false;
+    t.fake.last().exit(0);
+    t.clock.advance(3000);
+    expect(t.sup.stats().fpsIn).toBe(0);
+    t.host.up = true;
+    t.clock.advance(PROBE_INTERVAL_MS + 1000);
+    expect(t.sup.state).toBe("online");
+    // Old behaviour: frames of the last 5 s / 5 s = ~2 fps here.
+    expect(t.sup.stats().fpsIn).toBeGreaterThan(9);
+    expect(t.sup.stats().fpsIn).toBeLessThan(11);
+  });
+
+  it("fpsIn decays when frames stop", () => {
+    const t = setup({ stallTimeoutMs: 5000 }, (p) => p.startFrames(100));
+    t.sup.start();
+    t.clock.advance(3000);
+    t.fake.last().stopFrames();
+    t.clock.advance(2000);
+    // 30 frames over the 4.8 s since the first: the 2 s of silence count.
+    expect(t.sup.stats().fpsIn).toBeLessThan(6.5);
+    t.clock.advance(1000);
+    expect(t.sup.stats().fpsIn).toBeLessThan(5.2);
+    t.clock.advance(2100);
+    expect(t.sup.stats().fpsIn).toBe(0);
   });
 
   it("drops frames that arrive in a burst after a gap and counts them", () => {
@@ -356,6 +452,7 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
     });
     sup.start();
     expect(sup.state).toBe("backoff");
+    expect(sup.stats().ingestError).toBe("GW_CAMERA_SPAWN");
     clock.advance(500);
     expect(n).toBe(2);
     expect(log.lines().some((l) => l.event === "ffmpeg_exit" && String(l.error).includes("ENOENT"))).toBe(true);
@@ -373,6 +470,7 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
     expect(calls).toBe(8);
     expect(sup.state).toBe("online");
     expect(log.lines().filter((l) => l.event === "on_frame_threw")).toHaveLength(1);
+    expect(sup.stats().consumerErrors).toBe(8);
   });
 
   it("slices frames split across arbitrary chunk boundaries exactly (gray)", () => {

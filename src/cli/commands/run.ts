@@ -4,11 +4,13 @@ import { createLogger } from "../../core/logger.js";
 import { parse, UsageError } from "../args.js";
 import { systemClock } from "../../core/clock.js";
 import { createSystemdNotifier } from "../../output/systemd/notify.js";
+import { installProcessPolicy } from "../../app/process-policy.js";
 
 export const DEFAULT_CONFIG = "config/demo.yaml";
 
 /**
- * `run [--config FILE]`: starts the gateway (default: the demo) and stays up until SIGTERM/SIGINT.
+ * `run [--config FILE]`: starts the gateway (default: the demo) and stays up until SIGTERM/SIGINT
+ * (graceful stop, displays told first); SIGHUP reloads the config file. Every signal is logged.
  * An invalid config prints every problem and exits 2 before anything starts.
  */
 export default async function runCommand(args: string[]): Promise<number> {
@@ -41,13 +43,23 @@ export default async function runCommand(args: string[]): Promise<number> {
     return 2;
   }
   // LOG_LEVEL overrides the file (config schema: log.level).
-  const logger = createLogger({ level: process.env.LOG_LEVEL ?? cfg.log.level });
+  const logger = createLogger({ level: process.env.LOG_LEVEL || cfg.log.level });
   // Loaded lazily: `config check` and friends must not pay for the pipeline's imports.
   const { startGateway } = await import("../../app/gateway.js");
+  // Signals during start-up are logged too (SIGHUP's default action would kill the process without
+  // a line): a stop request is honoured as soon as the gateway is up, a reload is moot (the file is
+  // being read right now).
+  let earlyStop: NodeJS.Signals | undefined;
+  const early = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, signal === "SIGHUP" ? "signal received during start-up: the config is being loaded now" : "signal received during start-up: stopping once started");
+    if (signal !== "SIGHUP") earlyStop = signal;
+  };
+  for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.on(sig, early);
   let gw;
   try {
     gw = await startGateway(cfg, { logger, reloadConfig: () => loadConfigFile(file) });
   } catch (e) {
+    for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.off(sig, early);
     const code = (e as { code?: string }).code;
     logger.fatal({ err: (e as Error).message, code }, "gateway failed to start");
     process.stderr.write(`gateway failed to start: ${code ? `${code}: ` : ""}${(e as Error).message}\n`);
@@ -74,27 +86,59 @@ export default async function runCommand(args: string[]): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let stoppingSince: number | undefined;
-    const stop = (signal: NodeJS.Signals) => {
+    let exitCode = 0;
+    const stop = (why: string, code: number) => {
       if (stoppingSince !== undefined) {
         // Ctrl-C under `npm start` arrives twice (from the terminal and forwarded by npm): only a
         // signal well after the first means "exit now".
         if (performance.now() - stoppingSince < 1500) return;
-        process.stderr.write(`${signal} again: exiting without waiting\n`);
+        logger.warn({ signal: why }, "second stop request: exiting without waiting");
+        process.stderr.write(`${why} again: exiting without waiting\n`);
         process.exit(130);
       }
       stoppingSince = performance.now();
-      logger.info({ signal }, "shutdown requested");
+      exitCode = code;
+      logger.info({ signal: why }, "shutdown requested");
       notifier?.stopping();
       notifier?.close();
       gw.close().then(
-        () => resolve(0),
+        () => resolve(exitCode),
         (e: unknown) => {
           logger.error({ err: (e as Error).message }, "shutdown failed");
           resolve(1);
         },
       );
     };
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
+    // SIGHUP is the conventional "re-read your config" (systemd ExecReload): the same reload as
+    // POST /admin/reload. Before this handler existed, SIGHUP killed the process without a line.
+    const hup = () => {
+      logger.info({ signal: "SIGHUP" }, "signal received: reloading the configuration");
+      // systemd shows "reloading" until READY=1 again, whatever the outcome.
+      notifier?.reloading();
+      gw.reload()
+        .then(
+          (r) => logger.info({ signal: "SIGHUP", applied: r.applied, restartRequired: r.restartRequired }, "SIGHUP reload done"),
+          (e: unknown) => logger.error({ signal: "SIGHUP", code: (e as { code?: string }).code ?? "GW_ADMIN_ACTION_FAILED", err: (e as Error).message }, "SIGHUP reload failed; the previous configuration stays"),
+        )
+        .finally(() => notifier?.ready());
+    };
+    const term = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, "signal received");
+      stop(signal, 0);
+    };
+    for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.off(sig, early);
+    process.on("SIGHUP", hup);
+    process.on("SIGTERM", term);
+    process.on("SIGINT", term);
+    if (earlyStop) stop(earlyStop, 0);
+    installProcessPolicy({
+      logger,
+      // After an uncaught exception: displays out of service, graceful stop, exit 70 (EX_SOFTWARE) for a clean restart.
+      onFatal: () => {
+        // If even the graceful stop hangs, the service manager still gets its exit.
+        setTimeout(() => process.exit(70), 10_000).unref();
+        stop("uncaughtException", 70);
+      },
+    });
   });
 }

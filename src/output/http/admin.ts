@@ -5,7 +5,8 @@ import type { Logger } from "../../core/logger.js";
 import { secretMasker } from "../../core/mask.js";
 
 export interface AdminActions {
-  reloadConfig(): Promise<void>;
+  /** Applies the config file; resolves with what was applied and what needs a restart (returned to the caller). */
+  reloadConfig(): Promise<unknown>;
   refreshTrust(): Promise<unknown>;
   pauseLane(id: string): void;
   resumeLane(id: string): void;
@@ -68,9 +69,9 @@ export async function buildAdminServer(o: AdminOptions): Promise<FastifyInstance
 
   app.post("/admin/reload", async (_req, reply) => {
     try {
-      await o.actions.reloadConfig();
+      const result = await o.actions.reloadConfig();
       o.onChanged();
-      return { ok: true };
+      return { ok: true, ...(result !== null && typeof result === "object" ? result : {}) };
     } catch (e) {
       return failure(reply, e, log, "reload");
     }

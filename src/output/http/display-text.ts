@@ -54,6 +54,8 @@ export const OOS_REASONS: Readonly<Record<string, Text>> = {
   UNKNOWN_LANE: { en: "This lane is not configured", vi: "Làn này chưa được cấu hình" },
   LANE_STARTING: { en: "Lane is starting", vi: "Làn đang khởi động" },
   OUT_OF_SERVICE: { en: "Lane unavailable", vi: "Làn không khả dụng" },
+  DECODE_DOWN: { en: "Code reader not working", vi: "Bộ đọc mã không hoạt động" },
+  INGEST_ERROR: { en: "Camera not working", vi: "Camera không hoạt động" },
 };
 
 export const GENERIC_OOS: Text = { en: "Lane unavailable", vi: "Làn không khả dụng" };

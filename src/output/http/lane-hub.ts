@@ -122,11 +122,9 @@ export class LaneHub {
     if (this.stopped) return;
     this.timer = this.o.clock.setTimeout(() => {
       this.timer = undefined;
-      try {
-        this.tick();
-      } finally {
-        this.schedule();
-      }
-    }, this.o.heartbeatMs());
+      // Rescheduled first: a throwing tick is recorded by the guarded clock and the heartbeat goes on.
+      this.schedule();
+      this.tick();
+    }, this.o.heartbeatMs(), "http.lane-hub.tick");
   }
 }

@@ -4,10 +4,16 @@ import type { TrustStatus } from "../../verify/trust/types.js";
 export const CAMERA_UP_STATE = "online";
 
 export interface ReadinessProblem {
-  code: "NO_CAMERAS" | "CAMERA_DOWN" | "TRUST_STALE" | "TRUST_UNAVAILABLE";
+  code: "NO_CAMERAS" | "CAMERA_DOWN" | "TRUST_STALE" | "TRUST_UNAVAILABLE" | "DECODE_DOWN" | "INGEST_ERROR" | "LANE_PROBLEM";
   camera?: string;
+  lane?: string;
+  /** For LANE_PROBLEM: the lane's problem code (src/lane/state.ts). */
+  problem?: string;
   detail: string;
 }
+
+/** Lane problems already reported above from their source (per camera, trust). */
+const COVERED = new Set(["CAMERAS_DOWN", "TRUST_STALE"]);
 
 export interface Readiness {
   ready: boolean;
@@ -18,7 +24,7 @@ export interface Readiness {
  * /readyz: ready only when every camera delivers frames and the trust data is fresh, because a
  * gateway missing either cannot give a correct verdict. Pure: the server passes the snapshots.
  */
-export function readiness(cameras: Array<{ id: string; state: string; lastFrameAgeMs?: number }>, trust: TrustStatus | Error): Readiness {
+export function readiness(cameras: Array<{ id: string; state: string; lastFrameAgeMs?: number }>, trust: TrustStatus | Error, lanes: Array<{ lane: string; problems: string[] }> = []): Readiness {
   const problems: ReadinessProblem[] = [];
   if (cameras.length === 0) problems.push({ code: "NO_CAMERAS", detail: "no camera is configured or running" });
   for (const c of cameras) {
@@ -32,6 +38,15 @@ export function readiness(cameras: Array<{ id: string; state: string; lastFrameA
   } else if (trust.stale) {
     const age = trust.ageMs === undefined ? "never refreshed" : `${Math.round(trust.ageMs / 1000)} s old`;
     problems.push({ code: "TRUST_STALE", detail: `trust data is stale (${age}, version ${trust.version || "none"})` });
+  }
+  // A lane blind for another reason (decode down, ingest error, a stage's own problem) is not ready either.
+  for (const l of lanes) {
+    for (const p of l.problems) {
+      if (COVERED.has(p)) continue;
+      if (p === "DECODE_DOWN") problems.push({ code: "DECODE_DOWN", lane: l.lane, detail: `lane ${l.lane}: frames are not being decoded` });
+      else if (p === "INGEST_ERROR") problems.push({ code: "INGEST_ERROR", lane: l.lane, detail: `lane ${l.lane}: a camera cannot run ffmpeg and none delivers` });
+      else problems.push({ code: "LANE_PROBLEM", lane: l.lane, problem: p, detail: `lane ${l.lane}: ${p}` });
+    }
   }
   return { ready: problems.length === 0, problems };
 }

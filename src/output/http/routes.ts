@@ -102,7 +102,7 @@ export function registerPublicRoutes(app: FastifyInstance, d: RouteDeps): void {
       auth: req.principal ?? "open",
       lang: dashboardLang(cfg.display.dashboardLanguage, req.headers["accept-language"], cfg.display.language),
       serverTime: d.clock.now(),
-      ready: readiness(cams, t),
+      ready: readiness(cams, t, statuses),
       lanes: laneIds.map((id) => ({
         ...d.hub.view(id),
         cameras: cams.filter((c) => c.lane === id).map((c) => c.id),
@@ -131,7 +131,7 @@ export function registerPublicRoutes(app: FastifyInstance, d: RouteDeps): void {
 
   app.get("/healthz", PUBLIC, (_req, reply) => reply.header("cache-control", "no-store").send({ ok: true, uptimeS: Math.round((Date.now() - started) / 1000) }));
   app.get("/readyz", PUBLIC, (_req, reply) => {
-    const r = readiness(d.cameras(), d.trust());
+    const r = readiness(d.cameras(), d.trust(), d.lanes());
     return reply.code(r.ready ? 200 : 503).header("cache-control", "no-store").send(r);
   });
   app.get("/metrics", async (_req, reply) => {

@@ -161,7 +161,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
         timer ??= clock.setTimeout(() => {
           timer = undefined;
           if (dirty) syncNow();
-        }, 1000);
+        }, 1000, "events.ledger.fsync");
       }
     },
     head: () => head,

@@ -5,6 +5,7 @@ import { gatewayVersion } from "../../core/version.js";
 import type { CameraState } from "../../ingest/types.js";
 import { maskUrl, secretMasker } from "../../core/mask.js";
 import type { MetricsCollectors } from "./types.js";
+import { faultCounts } from "../../core/faults.js";
 
 export type { CameraStats, DecodePoolStats, LaneCounters, LedgerStats, MetricsCollectors, MqttStats, SpoolStats } from "./types.js";
 
@@ -182,6 +183,19 @@ export class GatewayMetrics {
     series("gauge", "ledger_entries", "Entries in the hash-chained ledger.", [], () => one(ledger()?.entries));
     series("gauge", "ledger_last_write_timestamp_seconds", "When the ledger was last appended to.", [], () => one(sec(ledger()?.lastWriteAt)));
     series("counter", "ledger_write_errors_total", "Ledger appends that failed.", [], () => one(ledger()?.writeErrors));
+
+    // Blindness signals (issue #11 finding 11): decode pool, frame consumers, lane problems, contained faults.
+    series("gauge", "decode_workers_ready", "Decode workers able to take a frame now (0 for long = every lane is blind: DECODE_DOWN).", [], () => one(pool()?.ready ?? pool()?.live));
+    series("counter", "decode_deadline_timeouts_total", "Frames that passed the decode deadline (the worker was replaced).", [], () => one(pool()?.timeouts));
+    series("counter", "frame_consumer_errors_total", "Frames lost after ingest: the consumer threw, submit or lane rejected, or the decode ended in an error.", ["camera"], () =>
+      Object.entries(read(c().consumerErrors) ?? {}).map(([camera, n]) => ({ labels: { camera }, value: n })),
+    );
+    series("gauge", "lane_problem", "1 for each problem that keeps a lane out of service (CAMERAS_DOWN, DECODE_DOWN, INGEST_ERROR, TRUST_STALE, ...).", ["lane", "problem"], () =>
+      (read(c().lanes) ?? []).flatMap((l) => l.problems.map((problem) => ({ labels: { lane: l.lane, problem }, value: 1 }))),
+    );
+    series("counter", "internal_faults_total", "Faults contained without exiting: timer callbacks that threw, unhandled rejections, uncaught exceptions, failed lane decisions.", ["kind"], () =>
+      Object.entries(faultCounts()).map(([kind, n]) => ({ labels: { kind }, value: n })),
+    );
   }
 
   setCollectors(c: MetricsCollectors): void {

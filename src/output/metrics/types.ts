@@ -32,6 +32,10 @@ export interface DecodePoolStats {
   workers: number;
   /** Workers started and ready to take a frame. */
   live?: number;
+  /** Same as live (the name the blindness rule uses). */
+  ready?: number;
+  /** Frames that passed the decode deadline since start. */
+  timeouts?: number;
   busy: number;
   restarts: number;
   /** Frames waiting for a worker (at most one per camera: the latest wins). */
@@ -91,4 +95,6 @@ export interface MetricsCollectors {
   redisConnected?: () => boolean | undefined;
   spool?: () => SpoolStats | undefined;
   ledger?: () => LedgerStats | undefined;
+  /** Frame-path failures after ingest per camera since start (consumer threw, decode error). */
+  consumerErrors?: () => Record<string, number>;
 }
