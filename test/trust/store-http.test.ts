@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CompactSign, importJWK } from "jose";
@@ -151,6 +151,25 @@ describe("trust store over HTTP", () => {
     expect(st).toMatchObject({ version: "3", stale: false, refreshedAt: issuedAt, ageMs: 3 * HOUR });
     expect(st.sources[0]).toMatchObject({ ok: false, error: "GW_TRUST_FETCH:network" });
     expect(logs.codes()).toContain("GW_TRUST_FETCH");
+  });
+
+  it("an unsigned source's disk copy claiming a fetch time in the future is refused, not fresh for ever", async () => {
+    server.body = credentialIdHashHex("DENY-1") + "\n";
+    const clock = new FakeClock(Date.now());
+    const cfg = { lists: [], revocations: [{ source: server.url, allowInsecureHttp: true }] };
+    const first = await newStore(clock, cfg);
+    await first.store.start();
+    expect(first.store.view().isRevoked({ format: "pass", id: "DENY-1" })).toBe(true);
+    await first.store.stop();
+    await server.stop();
+    const dir = join(tmp.dir, "trust");
+    const meta = readdirSync(dir).find((f) => f.startsWith("revocations-") && f.endsWith(".meta.json"))!;
+    writeFileSync(join(dir, meta), JSON.stringify({ fetchedAt: clock.now() + 10 * 365 * 24 * HOUR }));
+    const { store, logs } = await newStore(clock, cfg);
+    await store.start();
+    expect(store.status().stale).toBe(true);
+    expect(store.stats().cacheCopiesRefused).toBe(1);
+    expect(logs.records().some((r) => r.msg === "disk copy of trust source rejected")).toBe(true);
   });
 
   it("turns stale past max-age while the server stays down, and recovers", async () => {

@@ -252,6 +252,25 @@ describe("Redis and disk are caches, never authorities (issue #11.1, #11.2)", ()
     expect(p.verdict(g.store, clock.now())).toBe("FLAG REVOKED");
   });
 
+  it("a delta whose signer the list names only later is applied then (the stream is read again under the new signers)", async () => {
+    const signer = await makeKeyPair("rev-late");
+    const p = await passFixture("k-late");
+    server.body = await signedList(root.priv, 1, [p.entry]);
+    const clock = new FakeClock(Date.now());
+    const g = await gateway(clock, redis);
+    await g.store.start();
+    await redis.xadd(`${prefix}revocations`, "*", "d", await signRevocationDelta({ add: [p.hash] }, signer.priv));
+    for (let i = 0; i < 50; i++) await redis.xadd(`${prefix}revocations`, "*", "d", `garbage-${i}`);
+    await g.store.refreshNow();
+    expect(p.verdict(g.store, clock.now())).toBe("PASS OK");
+    expect(g.store.stats()).toMatchObject({ revocationDeltasApplied: 0, revocationDeltasRefused: 51 });
+    server.body = await signedList(root.priv, 2, [p.entry], { revocationSigners: [{ kid: "rev-late", jwk: signer.pub }] });
+    server.etag = '"late-2"';
+    await g.store.refreshNow();
+    expect(p.verdict(g.store, clock.now())).toBe("FLAG REVOKED");
+    expect(g.store.stats()).toMatchObject({ revocationDeltasApplied: 1, revocationDeltasRefused: 51 }); // each refusal counted once
+  });
+
   it("a fetchedAt set 10 years ahead in Redis neither stops the download of v2 nor keeps v1 fresh", async () => {
     const p = await passFixture("k-fresh");
     server.body = await signedList(root.priv, 1, [p.entry]);

@@ -76,7 +76,7 @@ describe("COSE_Sign1 handling", () => {
 
 describe("DCC issuer binding", () => {
   it("a DSC of one country cannot sign a DCC whose iss names another", async () => {
-    const { signedCoseText } = await import("./support/fuzz.js");
+    const { signedCoseText } = await import("../../bench/lib/fuzz-targets.js");
     const { loadDccVectors } = await import("./support/dcc-vectors.js");
     const { inflateSync } = await import("node:zlib");
     const { Decoder } = await import("cbor-x");
@@ -97,7 +97,7 @@ describe("DCC issuer binding", () => {
 
 describe("DCC CWT times", () => {
   it("exp and iat are mandatory", async () => {
-    const { signedCoseText } = await import("./support/fuzz.js");
+    const { signedCoseText } = await import("../../bench/lib/fuzz-targets.js");
     const { loadDccVectors } = await import("./support/dcc-vectors.js");
     const { inflateSync } = await import("node:zlib");
     const { Decoder } = await import("cbor-x");

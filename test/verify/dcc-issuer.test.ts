@@ -8,7 +8,7 @@ import { encodeCbor } from "../../src/verify/pass/issue-pass.js";
 import { createVerifier } from "../../src/verify/index.js";
 import { MemoryTrust } from "../../src/verify/testing/memory-trust.js";
 import { loadDccVectors } from "./support/dcc-vectors.js";
-import { signedCoseText } from "./support/fuzz.js";
+import { signedCoseText } from "../../bench/lib/fuzz-targets.js";
 
 const vec = loadDccVectors().find((x) => x.name === "DE/2DCode/raw/1.json")!;
 const dec = new Decoder({ mapsAsObjects: false });

@@ -18,7 +18,7 @@ import { createVerifier, issuePass } from "../../src/verify/index.js";
 import { jwsToNumeric, numericToJws } from "../../src/verify/shc/numeric.js";
 import { MemoryTrust } from "../../src/verify/testing/memory-trust.js";
 import { loadDccVectors } from "./support/dcc-vectors.js";
-import { signedCoseText } from "./support/fuzz.js";
+import { signedCoseText } from "../../bench/lib/fuzz-targets.js";
 import { makeKey, NOW, typicalPass } from "./support/pass.js";
 import { readShc, SHC_AT, shcTrust } from "./support/shc.js";
 

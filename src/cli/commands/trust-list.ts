@@ -3,30 +3,63 @@ import type { JWK } from "jose";
 import { parse, UsageError } from "../args.js";
 import { parseRootKey, TrustKeyError } from "../../verify/trust/keys.js";
 import { signTrustList, TrustListError, verifyTrustList, listContent } from "../../verify/trust/signed-list.js";
+import { signRevocationDelta } from "../../verify/trust/signed-delta.js";
+import { RevocationDeltaError, type RevocationDelta } from "../../verify/trust/revocations.js";
 
 const USAGE = `usage: checkpoint-gateway trust-list sign --root ROOT.private.jwk.json --in LIST.json --out LIST.jws
-       checkpoint-gateway trust-list verify --root ROOT.public.jwk.json --in LIST.jws [--json]`;
+       checkpoint-gateway trust-list verify --root ROOT.public.jwk.json --in LIST.jws [--json]
+       checkpoint-gateway trust-list sign-delta --key SIGNER.private.jwk.json --in DELTA.json --out DELTA.jws`;
 
 /**
  * `trust-list sign`: validates the payload (every key and certificate is imported) and writes a
  * compact JWS ES256. `trust-list verify`: checks a signed list as a gateway would and prints a summary.
- * Exit 0 ok, 2 invalid list or key, 64 usage.
+ * `trust-list sign-delta`: signs a revocation delta `{ add?, remove?, shc? }` with a key the list
+ * names in `revocationSigners` (the gateways refuse any other); append the output to the site's
+ * stream (`XADD PREFIX revocations * d JWS`). Exit 0 ok, 2 invalid list, delta or key, 64 usage.
  */
 export default async function trustListCommand(args: string[]): Promise<number> {
-  let values: { root?: string; in?: string; out?: string; json?: boolean };
+  let values: { root?: string; key?: string; in?: string; out?: string; json?: boolean };
   let sub: string | undefined;
   try {
-    const p = parse(args, { root: { type: "string" }, in: { type: "string" }, out: { type: "string" }, json: { type: "boolean" } });
+    const p = parse(args, { root: { type: "string" }, key: { type: "string" }, in: { type: "string" }, out: { type: "string" }, json: { type: "boolean" } });
     values = p.values;
     sub = p.positionals[0];
-    if (p.positionals.length !== 1 || (sub !== "sign" && sub !== "verify")) throw new UsageError("expected one subcommand: sign or verify");
-    if (!values.root || !values.in || (sub === "sign" && !values.out)) throw new UsageError("missing --root, --in or --out");
+    if (p.positionals.length !== 1 || (sub !== "sign" && sub !== "verify" && sub !== "sign-delta")) throw new UsageError("expected one subcommand: sign, verify or sign-delta");
+    if (sub === "sign-delta" ? !values.key || !values.in || !values.out : !values.root || !values.in || (sub === "sign" && !values.out)) throw new UsageError("missing --root/--key, --in or --out");
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     process.stderr.write(`${e.message}\n${USAGE}\n`);
     return 64;
   }
   try {
+    if (sub === "sign-delta") {
+      let key: JWK;
+      let delta: RevocationDelta;
+      try {
+        key = JSON.parse(await readText(values.key!, "signer key")) as JWK;
+      } catch (e) {
+        if (e instanceof FileError) throw e;
+        throw new TrustKeyError("signer key file is not a JWK (JSON)");
+      }
+      try {
+        delta = JSON.parse(await readText(values.in!, "delta")) as RevocationDelta;
+      } catch (e) {
+        if (e instanceof FileError) throw e;
+        throw new TrustListError("schema", "delta file is not valid JSON");
+      }
+      let jws: string;
+      try {
+        jws = await signRevocationDelta(delta, key);
+      } catch (e) {
+        if (e instanceof RevocationDeltaError) throw new TrustListError("schema", e.message);
+        throw e;
+      }
+      const tmp = `${values.out!}.tmp`;
+      await writeFile(tmp, jws + "\n");
+      await rename(tmp, values.out!);
+      process.stdout.write(`${values.out}: signed revocation delta (kid ${String(key.kid)})\n`);
+      return 0;
+    }
     if (sub === "sign") {
       const rootText = await readText(values.root!, "root key");
       let root: JWK;

@@ -53,10 +53,16 @@ const B64URL = /^[A-Za-z0-9_-]+$/;
 
 /** Signs a delta with a revocation signer's private JWK (which must carry its kid). The delta is validated first. */
 export async function signRevocationDelta(delta: RevocationDelta, signer: JWK, issuedAt = Date.now()): Promise<string> {
+  if (!deltaPayload.shape.delta.safeParse(delta).success) throw new RevocationDeltaError("delta must be { add?, remove?, shc? } with string entries");
   RevocationSet.empty.withDelta(delta); // throws RevocationDeltaError on a malformed entry: never signed
-  if (!signer.d) throw new RevocationDeltaError("signer key holds no private key (d)");
+  if (!signer?.d) throw new RevocationDeltaError("signer key holds no private key (d)");
   if (!signer.kid) throw new RevocationDeltaError("signer key has no kid");
-  const key = await importJWK({ ...signer, alg: "ES256" }, "ES256");
+  let key;
+  try {
+    key = await importJWK({ ...signer, alg: "ES256" }, "ES256");
+  } catch {
+    throw new RevocationDeltaError("signer key is not an EC P-256 private JWK");
+  }
   return new CompactSign(Buffer.from(JSON.stringify({ issuedAt, delta }), "utf8"))
     .setProtectedHeader({ alg: "ES256", typ: REVOCATION_DELTA_TYP, kid: signer.kid })
     .sign(key);

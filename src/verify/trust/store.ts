@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Cluster, Redis } from "ioredis";
 import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
@@ -63,6 +64,9 @@ export interface TrustStoreStats {
 /** setTimeout takes a signed 32-bit delay: anything longer fires at once (a spinning 1 ms timer). */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 const clampDelay = (ms: number) => Math.min(MAX_TIMER_MS, Math.max(0, ms));
+/** Bounds on what a Redis writer can make every gateway hold: one delta's size, refusals remembered. */
+const MAX_DELTA_CHARS = 8 * 1024 * 1024;
+const MAX_REFUSED_TRACKED = 100_000;
 
 const RETRY_BASE_MS = 30_000;
 
@@ -111,15 +115,15 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     }
   };
 
-  // Revocation deltas as read (stream entries and our own publishes), keyed by their signed text so a
-  // re-appended copy counts once. They are re-verified whenever the list's signers change: an entry
-  // read before the list loaded is applied once it does, one whose signer the list drops stops counting.
-  const deltaTexts = new Map<string, string>(); // jws -> first stream id (or "local")
-  const refusedDeltas = new Set<string>();
+  // Accepted revocation deltas (stream entries and our own publishes), keyed by their signed text so a
+  // re-appended copy counts once. Refused entries are not kept (a Redis writer could flood the stream):
+  // they are counted once by digest, and when the list's signers change the whole stream is read again
+  // under the new signers, so an entry that arrived before its signer was named is not lost.
+  const accepted = new Map<string, VerifiedDelta & { id: string }>();
+  const refusedDigests = new Set<string>();
+  let refusedOverflow = 0;
   let overlay = RevocationSet.empty;
-  let appliedDeltas = 0;
-  let signersKey = "";
-  let verifiedCache = new Map<string, VerifiedDelta | DeltaRefused>();
+  let signersKey: string | undefined;
   let streamPos = "0";
   let drift: { driftMs: number; at: number } | undefined;
   let wasStale = false;
@@ -130,73 +134,79 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
   let inflight: Promise<TrustStatus> | undefined;
   let abort = new AbortController();
 
-  const rebuild = () => {
-    foldDeltas();
-    return buildView(sources.map((s) => s.snapshot), {
+  const rebuild = () =>
+    buildView(sources.map((s) => s.snapshot), {
       maxAgeMs: cfg.maxAgeS * 1000,
       overlay,
       ...(drift ? { clockDriftMs: drift.driftMs } : {}),
     });
-  };
 
   let current = rebuild();
 
-  function currentSigners(): RevocationSigner[] {
+  /** Undefined until every signed list has loaded: before that nobody knows who may sign deltas. */
+  function currentSigners(): RevocationSigner[] | undefined {
+    if (!sources.every((s) => !(s instanceof SignedListSource) || s.snapshot.version !== undefined)) return undefined;
     return sources.flatMap((s) => s.snapshot.revocationSigners ?? []);
   }
 
-  /** Verifies every known delta against the current signers and folds the good ones in signed order. */
+  function countRefused(jws: string, id: string, e: DeltaRefused): void {
+    const d = createHash("sha256").update(jws).digest("hex");
+    if (refusedDigests.has(d)) return;
+    if (refusedDigests.size < MAX_REFUSED_TRACKED) refusedDigests.add(d);
+    else refusedOverflow++;
+    log.warn({ code: "GW_TRUST_SIGNATURE", entry: id, reason: e.reason }, "revocation delta refused");
+  }
+
+  /** Verifies one delta against the current signers; true if it is newly accepted. */
+  function admit(jws: string, id: string, signers: readonly RevocationSigner[]): boolean {
+    if (accepted.has(jws)) return false;
+    try {
+      if (jws.length > MAX_DELTA_CHARS) throw new DeltaRefused("schema", "revocation delta too large");
+      accepted.set(jws, { ...verifyRevocationDelta(jws, signers), id });
+      return true;
+    } catch (e) {
+      if (!(e instanceof DeltaRefused)) throw e;
+      countRefused(jws, id, e);
+      return false;
+    }
+  }
+
+  /** Folds the accepted deltas in signed order (re-appending an old delta cannot undo a newer one). */
   function foldDeltas(): void {
-    const signers = currentSigners();
-    const key = signers.map((x) => `${x.kid}:${x.key.export({ format: "der", type: "spki" }).toString("base64")}`).sort().join(",");
-    if (key !== signersKey) {
-      signersKey = key;
-      verifiedCache = new Map();
-    }
-    // Before every signed list has loaded, the signers are not known yet: entries wait, uncounted.
-    const signersKnown = sources.every((s) => !(s instanceof SignedListSource) || s.snapshot.version !== undefined);
-    const good: Array<VerifiedDelta & { id: string }> = [];
-    for (const [jws, id] of deltaTexts) {
-      if (!signersKnown && !verifiedCache.has(jws)) continue;
-      let r = verifiedCache.get(jws);
-      if (!r) {
-        try {
-          r = verifyRevocationDelta(jws, signers);
-        } catch (e) {
-          if (!(e instanceof DeltaRefused)) throw e;
-          r = e;
-        }
-        verifiedCache.set(jws, r);
-        if (r instanceof DeltaRefused && !refusedDeltas.has(jws)) {
-          refusedDeltas.add(jws);
-          log.warn({ code: "GW_TRUST_SIGNATURE", entry: id, reason: r.reason }, "revocation delta refused");
-        }
-      }
-      if (!(r instanceof DeltaRefused)) good.push({ ...r, id });
-    }
-    // Signed order, not stream order: re-appending an old delta cannot undo a newer one.
-    good.sort((a, b) => a.issuedAt - b.issuedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const good = [...accepted.values()].sort((a, b) => a.issuedAt - b.issuedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     let o = RevocationSet.empty;
     for (const d of good) o = o.withDelta(d.delta);
     overlay = o;
-    appliedDeltas = good.length;
   }
 
-  function rememberDelta(jws: string, id: string): boolean {
-    if (deltaTexts.has(jws)) return false;
-    deltaTexts.set(jws, id);
-    return true;
+  /** When the signers change, accepted deltas are re-checked and the stream is read again from the start. */
+  function syncSigners(): boolean {
+    const signers = currentSigners();
+    if (!signers) return false;
+    const key = signers.map((x) => `${x.kid}:${x.key.export({ format: "der", type: "spki" }).toString("base64")}`).sort().join(",");
+    if (key === signersKey) return false;
+    signersKey = key;
+    const before = accepted.size;
+    for (const [jws, d] of [...accepted]) {
+      accepted.delete(jws);
+      admit(jws, d.id, signers);
+    }
+    streamPos = "0";
+    foldDeltas();
+    return accepted.size !== before;
   }
 
   async function pullSharedRevocations(): Promise<boolean> {
-    if (!shared) return false;
+    let changed = syncSigners();
+    const signers = currentSigners();
+    if (!shared || !signers) return changed;
     const r = await shared.readRevocations(streamPos);
-    if (!r) return false;
-    // A trimmed stream (reset) drops nothing already read: deltas are signed, so what we verified stays
-    // verified, and a Redis writer cannot un-revoke by trimming.
-    let changed = false;
-    for (const e of r.entries) changed = rememberDelta(e.data.trim(), e.id) || changed;
+    if (!r) return changed;
+    // A trimmed stream (reset) drops nothing already accepted: deltas are signed, so what we verified
+    // stays verified, and a Redis writer cannot un-revoke by trimming.
+    for (const e of r.entries) changed = admit(e.data.trim(), e.id, signers) || changed;
     streamPos = r.lastId;
+    if (changed) foldDeltas();
     return changed;
   }
 
@@ -322,13 +332,18 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     },
     async publishRevocations(signedDelta) {
       const jws = signedDelta.trim();
+      syncSigners();
+      const signers = currentSigners();
+      if (!signers) throw new DeltaRefused("unknown-signer", "no signed trust list loaded yet: nobody is named to sign revocation deltas");
       try {
-        verifyRevocationDelta(jws, currentSigners());
+        if (jws.length > MAX_DELTA_CHARS) throw new DeltaRefused("schema", "revocation delta too large");
+        verifyRevocationDelta(jws, signers);
       } catch (e) {
-        if (e instanceof DeltaRefused) refusedDeltas.add(jws);
+        if (e instanceof DeltaRefused) countRefused(jws, "local", e);
         throw e;
       }
-      rememberDelta(jws, "local");
+      admit(jws, "local", signers);
+      foldDeltas();
       current = rebuild();
       emit("updated", current.status(clock.now()));
       if (!shared) return { shared: false };
@@ -337,8 +352,8 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
       return { shared: ok };
     },
     stats: () => ({
-      revocationDeltasApplied: appliedDeltas,
-      revocationDeltasRefused: refusedDeltas.size,
+      revocationDeltasApplied: accepted.size,
+      revocationDeltasRefused: refusedDigests.size + refusedOverflow,
       cacheCopiesRefused: sources.reduce((a, s) => a + (s.cacheRefused ?? 0), 0),
     }),
   };
