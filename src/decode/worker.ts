@@ -24,9 +24,9 @@ try {
   port.on("message", (job: DecodeJob) => {
     if (init.allowFaults && job.fault === "hang") for (;;);
     if (init.allowFaults && job.fault === "throw") throw new Error("injected decode fault");
-    const out = runStrategy(img, { frame: job, passes: job.passes, budgetMs: job.budgetMs, ...(job.hint ? { hint: job.hint } : {}) }, costs);
+    const out = runStrategy(img, { frame: job, passes: job.passes, budgetMs: job.budgetMs, ...(job.hint ? { hint: job.hint } : {}), ...(job.tracked ? { tracked: job.tracked } : {}) }, costs);
     // The frame buffer goes back to the main thread for reuse: all passes are done with it.
-    post({ type: "result", id: job.id, codes: out.codes, passes: out.passes, decodeMs: out.decodeMs, data: job.data, ...(out.foundBy ? { foundBy: out.foundBy } : {}) }, [job.data.buffer as ArrayBuffer]);
+    post({ type: "result", id: job.id, codes: out.codes, passes: out.passes, decodeMs: out.decodeMs, data: job.data, ...(out.foundBy ? { foundBy: out.foundBy } : {}), ...(out.candidates ? { candidates: out.candidates } : {}) }, [job.data.buffer as ArrayBuffer]);
   });
   post({ type: "ready" });
 } catch (e) {
