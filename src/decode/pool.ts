@@ -26,6 +26,8 @@ export interface DecodePoolOptions {
   passes: readonly DecodePassName[];
   /** Under backlog, a camera's frames get the full budget at most once per this interval (0 = always). */
   escalateIntervalMs?: number;
+  /** Cross-frame tracking of located-but-undecoded symbols (track.ts); default true. */
+  track?: boolean;
   /** Receives frame buffers the pool is done with (returned by a worker, or superseded), for reuse. */
   recycle?: (data: Uint8Array) => void;
   logger?: Logger;
@@ -229,7 +231,7 @@ export class DecodePool {
     const f = p.frame;
     const id = this.nextId++;
     const hint = this.stats_.hint(f);
-    const tracked = this.tracker.hints(f.cameraId, f);
+    const tracked = this.opts.track === false ? [] : this.tracker.hints(f.cameraId, f);
     const fault = this.opts.faultFor?.(f);
     // Transfer the frame's memory when the view owns all of it; a view into a larger (or shared)
     // buffer is copied instead, so the caller's other data is not detached.

@@ -169,7 +169,9 @@ export async function decodeClip(file: string, opts: DecodeClipOptions = {}): Pr
   proc.stdout.on("data", (c) => slicer.push(c));
   proc.stderr.on("data", (c) => (stderr = (stderr + Buffer.from(c).toString()).slice(-2000)));
   proc.on("error", (e) => queue.end(new GatewayError("GW_VIDEO_UNREADABLE", `cannot run ffmpeg: ${e.message}`)));
-  proc.on("exit", (code, signal) => queue.end(code === 0 || signal ? undefined : new GatewayError("GW_VIDEO_UNREADABLE", `ffmpeg exited ${code}: ${stderr.trim().split("\n").pop() ?? ""}`)));
+  // 'close', not 'exit': 'exit' can come while the (paused) pipe still holds the last frames.
+  const closable = proc as unknown as { on(e: "close", fn: (code: number | null, signal: NodeJS.Signals | null) => void): void };
+  closable.on("close", (code, signal) => queue.end(code === 0 || signal ? undefined : new GatewayError("GW_VIDEO_UNREADABLE", `ffmpeg exited ${code}: ${stderr.trim().split("\n").pop() ?? ""}`)));
 
   const defaults = decodeSection.parse({});
   const pool = opts.pool ?? (await DecodePool.create({ workers: 1, deadlineMs: defaults.deadlineMs, budgetMs: defaults.budgetMs, passes: defaults.passes, escalateIntervalMs: defaults.escalateIntervalMs }));
