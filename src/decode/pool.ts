@@ -211,7 +211,7 @@ export class DecodePool {
       seq: f.seq,
       receivedAt: f.receivedAt,
       codes: msg.codes,
-      timings: { queueMs: job.dispatchedAt - job.pending.submittedAt, decodeMs: msg.decodeMs, passes: msg.passes, ...(msg.foundBy ? { foundBy: msg.foundBy } : {}) },
+      timings: { queueMs: job.dispatchedAt - job.pending.submittedAt, decodeMs: msg.decodeMs, ...(msg.cpuMs !== undefined ? { cpuMs: msg.cpuMs } : {}), passes: msg.passes, ...(msg.foundBy ? { foundBy: msg.foundBy } : {}) },
     });
     this.pump();
   }

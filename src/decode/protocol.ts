@@ -28,4 +28,4 @@ export interface DecodeJob {
 export type WorkerMessage =
   | { type: "ready" }
   | { type: "init-failed"; code: string; message: string }
-  | { type: "result"; id: number; codes: DecodedCode[]; passes: DecodePassName[]; foundBy?: DecodePassName; decodeMs: number; /** Located but undecoded symbols, for the tracker. */ candidates?: Quad[]; /** The frame buffer, transferred back for reuse. */ data?: Uint8Array };
+  | { type: "result"; id: number; codes: DecodedCode[]; passes: DecodePassName[]; foundBy?: DecodePassName; decodeMs: number; /** Worker-thread CPU time for the frame. */ cpuMs?: number; /** Located but undecoded symbols, for the tracker. */ candidates?: Quad[]; /** The frame buffer, transferred back for reuse. */ data?: Uint8Array };

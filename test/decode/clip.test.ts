@@ -87,7 +87,7 @@ describe("checkpoint-gateway decode --json CLIP", () => {
     }
     const read = frames.filter((l) => l.codes.length > 0);
     expect(read.length).toBeGreaterThan(0);
-    expect(summary).toMatchObject({ frames: 15, fps: 15, width: 1920, height: 1080, mode: "live" });
+    expect(summary).toMatchObject({ frames: 15, fps: 15, width: 1920, height: 1080, mode: "live", clock: "wall" });
     expect(summary.decoded + summary.dropped).toBe(15);
     expect(summary.codes).toHaveLength(1);
     const first = summary.codes[0];
@@ -109,6 +109,22 @@ describe("checkpoint-gateway decode --json CLIP", () => {
     expect(lines.filter((l) => l.dropped)).toEqual([]);
     expect(summary.codes.map((c: { text: string }) => c.text)).toEqual([TEXT]);
     expect(summary.codes[0].frames).toBeGreaterThanOrEqual(12);
+  }, 120_000);
+
+  it("--cpu-clock advances the replay by each frame's worker CPU time instead of wall time", async () => {
+    const { code, lines } = await cli("--json", "--every-frame", "--cpu-clock", clip);
+    expect(code).toBe(0);
+    const frames = lines.filter((l) => l.summary === undefined);
+    expect(frames).toHaveLength(15);
+    for (const l of frames) {
+      expect(l.cpuMs).toBeGreaterThanOrEqual(0);
+      expect(l.doneMs).toBeCloseTo(l.mediaMs + l.cpuMs, 1);
+    }
+    // Thread CPU time is tick-granular per frame, but 15 1080p decodes cost more than a tick.
+    expect(frames.reduce((a, l) => a + l.cpuMs, 0)).toBeGreaterThan(0);
+    expect(lines.at(-1).summary).toMatchObject({ clock: "cpu", mode: "every-frame" });
+    expect(lines.at(-1).summary.codes[0].text).toBe(TEXT);
+    expect(lines.at(-1).summary.timing).toMatch(/CPU time/);
   }, 120_000);
 
   it("reports no code for a clip without one, and a clear error for a file that is not a video, without stopping the others", async () => {

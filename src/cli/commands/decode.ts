@@ -9,20 +9,22 @@ import { decodeImageFile } from "../../decode/index.js";
 import type { DecodedCode } from "../../core/types.js";
 import { decodeClipCommand, isVideoFile } from "./decode-clip.js";
 
-const usage = "usage: checkpoint-gateway decode [--json] [--every-frame] FILE...  (images, or video clips .ts/.mp4)";
+const usage = "usage: checkpoint-gateway decode [--json] [--every-frame] [--cpu-clock] FILE...  (images, or video clips .ts/.mp4)";
 
 export default async function decodeCommand(args: string[]): Promise<number> {
   let json: boolean;
   let files: string[];
   let everyFrame: boolean;
+  let cpuClock: boolean;
   try {
-    const p = parse(args, { json: { type: "boolean" }, "every-frame": { type: "boolean" }, help: { type: "boolean", short: "h" } });
+    const p = parse(args, { json: { type: "boolean" }, "every-frame": { type: "boolean" }, "cpu-clock": { type: "boolean" }, help: { type: "boolean", short: "h" } });
     if (p.values.help) {
       process.stdout.write(usage + "\n");
       return 0;
     }
     json = p.values.json === true;
     everyFrame = p.values["every-frame"] === true;
+    cpuClock = p.values["cpu-clock"] === true;
     files = p.positionals;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
@@ -36,7 +38,7 @@ export default async function decodeCommand(args: string[]): Promise<number> {
   let failed = 0;
   for (const file of files) {
     if (isVideoFile(file)) {
-      if ((await decodeClipCommand(file, json, everyFrame)) !== 0) failed++;
+      if ((await decodeClipCommand(file, json, everyFrame, cpuClock)) !== 0) failed++;
       continue;
     }
     try {
