@@ -211,4 +211,6 @@ async function poolThroughput(frames: Frame[]) {
   return res;
 }
 
-await main();
+// --clips [DIR]: presentations (clips made from real photos), in bench/clips.ts.
+if (process.argv.includes("--clips")) process.exitCode = await (await import("./clips.js")).clipsBench(process.argv.slice(2));
+else await main();

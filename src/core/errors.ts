@@ -14,6 +14,7 @@ export const GatewayErrorCodes = {
   GW_DECODE_CRASH: "A decode worker threw or exited and was replaced.",
   GW_DECODE_BAD_FRAME: "A frame's dimensions or stride do not match its buffer.",
   GW_IMAGE_UNREADABLE: "An image file could not be read or decoded.",
+  GW_VIDEO_UNREADABLE: "A video file could not be probed or its frames read (decode CLIP).",
   GW_CAMERA_FAILED: "A camera exceeded its restart budget and is marked failed (still retried slowly).",
   GW_TRUST_FETCH: "A trust source could not be fetched; the last good copy stays in use.",
   GW_TRUST_SIGNATURE: "A trust list failed signature verification; the last good copy stays in use.",

@@ -32,6 +32,8 @@ export interface DecodeTimings {
   queueMs: number;
   /** Time spent decoding in the worker (all passes). */
   decodeMs: number;
+  /** CPU time of the worker thread for this frame, when the runtime can tell (load-independent). */
+  cpuMs?: number;
   /** The passes that ran, in order, and which one found the codes (if any). */
   passes: string[];
   foundBy?: string;

@@ -17,6 +17,7 @@ import type { DecodeJob, WorkerInit, WorkerMessage } from "./protocol.js";
 import { CameraStats, type CameraCounters } from "./camera-stats.js";
 import { validateFrame } from "./frame-check.js";
 import { EscalationGovernor } from "./escalation.js";
+import { SymbolTracker } from "./track.js";
 
 export interface DecodePoolOptions {
   workers?: number;
@@ -25,6 +26,8 @@ export interface DecodePoolOptions {
   passes: readonly DecodePassName[];
   /** Under backlog, a camera's frames get the full budget at most once per this interval (0 = always). */
   escalateIntervalMs?: number;
+  /** Cross-frame tracking of located-but-undecoded symbols (track.ts); default true. */
+  track?: boolean;
   /** Receives frame buffers the pool is done with (returned by a worker, or superseded), for reuse. */
   recycle?: (data: Uint8Array) => void;
   logger?: Logger;
@@ -53,6 +56,8 @@ export class DecodePool {
   private readonly slots: Slot[] = [];
   private readonly pending = new Map<string, Pending>();
   private readonly stats_ = new CameraStats();
+  /** Symbols located but not decoded in a camera's recent frames: crop hints for its next ones. */
+  private readonly tracker = new SymbolTracker();
   private nextId = 1;
   private restarts = 0;
   /** Workers replaced because a frame passed its deadline (a subset of restarts). */
@@ -205,12 +210,13 @@ export class DecodePool {
       cam.decoded++;
       this.stats_.setHint(f, msg.codes);
     }
+    this.tracker.observe(f.cameraId, f, msg.codes, msg.candidates ?? []);
     job.pending.resolve({
       cameraId: f.cameraId,
       seq: f.seq,
       receivedAt: f.receivedAt,
       codes: msg.codes,
-      timings: { queueMs: job.dispatchedAt - job.pending.submittedAt, decodeMs: msg.decodeMs, passes: msg.passes, ...(msg.foundBy ? { foundBy: msg.foundBy } : {}) },
+      timings: { queueMs: job.dispatchedAt - job.pending.submittedAt, decodeMs: msg.decodeMs, ...(msg.cpuMs !== undefined ? { cpuMs: msg.cpuMs } : {}), passes: msg.passes, ...(msg.foundBy ? { foundBy: msg.foundBy } : {}) },
     });
     this.pump();
   }
@@ -230,12 +236,13 @@ export class DecodePool {
     const f = p.frame;
     const id = this.nextId++;
     const hint = this.stats_.hint(f);
+    const tracked = this.opts.track === false ? [] : this.tracker.hints(f.cameraId, f);
     const fault = this.opts.faultFor?.(f);
     // Transfer the frame's memory when the view owns all of it; a view into a larger (or shared)
     // buffer is copied instead, so the caller's other data is not detached.
     const owns = f.data.byteOffset === 0 && f.data.byteLength === f.data.buffer.byteLength && f.data.buffer instanceof ArrayBuffer;
     const data = owns ? f.data : f.data.slice();
-    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs: this.governor.budgetFor(f.cameraId, this.opts.budgetMs, performance.now(), this.pending.size > 0), ...(hint ? { hint } : {}), ...(fault ? { fault } : {}) };
+    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs: this.governor.budgetFor(f.cameraId, this.opts.budgetMs, performance.now(), this.pending.size > 0), ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(fault ? { fault } : {}) };
     const timer = setTimeout(() => this.fail(slot, "GW_DECODE_TIMEOUT", `decode passed its ${this.opts.deadlineMs} ms deadline`), this.opts.deadlineMs);
     slot.job = { id, pending: p, dispatchedAt: performance.now(), timer };
     slot.worker.postMessage(job, [data.buffer as ArrayBuffer]);

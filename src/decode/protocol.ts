@@ -2,6 +2,7 @@
 import type { DecodedCode } from "../core/types.js";
 import type { DecodePassName } from "../config/sections/decode.js";
 import type { Rect } from "./preprocess.js";
+import type { Quad } from "./luma-read.js";
 
 export interface WorkerInit {
   wasmBinary: Uint8Array;
@@ -19,10 +20,12 @@ export interface DecodeJob {
   passes: readonly DecodePassName[];
   budgetMs: number;
   hint?: Rect;
+  /** Crop hints from the cross-frame symbol tracker (track.ts). */
+  tracked?: Rect[];
   fault?: "hang" | "throw";
 }
 
 export type WorkerMessage =
   | { type: "ready" }
   | { type: "init-failed"; code: string; message: string }
-  | { type: "result"; id: number; codes: DecodedCode[]; passes: DecodePassName[]; foundBy?: DecodePassName; decodeMs: number; /** The frame buffer, transferred back for reuse. */ data?: Uint8Array };
+  | { type: "result"; id: number; codes: DecodedCode[]; passes: DecodePassName[]; foundBy?: DecodePassName; decodeMs: number; /** Worker-thread CPU time for the frame. */ cpuMs?: number; /** Located but undecoded symbols, for the tracker. */ candidates?: Quad[]; /** The frame buffer, transferred back for reuse. */ data?: Uint8Array };

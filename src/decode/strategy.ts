@@ -15,6 +15,8 @@ export interface StrategyInput {
   budgetMs: number;
   /** Where a code was recently seen on this camera (frame coordinates), for the crop pass. */
   hint?: Rect;
+  /** Symbols located but not decoded in this camera's recent frames (track.ts), for the crop pass. */
+  tracked?: readonly Rect[];
 }
 
 export interface StrategyOutput {
@@ -22,6 +24,8 @@ export interface StrategyOutput {
   passes: DecodePassName[];
   foundBy?: DecodePassName;
   decodeMs: number;
+  /** Symbols located but not decoded by the passes that ran (frame coordinates), for tracking. */
+  candidates?: Quad[];
 }
 
 const FAST = encodeReaderOptions({ ...baseQrOptions, returnErrors: true });
@@ -132,7 +136,8 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
   const ran: DecodePassName[] = [];
   const { frame } = input;
   const pixels = frame.width * frame.height;
-  const ctx: PassContext = { frame, regions: input.hint ? [input.hint] : [] };
+  const ctx: PassContext = { frame, regions: [...(input.hint ? [input.hint] : []), ...(input.tracked ?? [])].slice(0, MAX_REGIONS) };
+  const located: Quad[] = [];
   const cropEnabled = input.passes.includes("crop");
   let regionsSeen = 0;
   const run = (name: DecodePassName): StrategyOutput | undefined => {
@@ -142,6 +147,7 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     ran.push(name);
     if (!out) return undefined;
     if (out.codes.length > 0) return { codes: out.codes, passes: ran, foundBy: name, decodeMs: now() - t0 };
+    located.push(...out.candidates);
     for (const q of out.candidates) {
       const r = boundsAround(q, frame.width, frame.height, CANDIDATE_MARGIN);
       if (r && regionsSeen + ctx.regions.length < MAX_REGIONS) ctx.regions.push(r);
@@ -169,5 +175,5 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     const found = run(name) ?? (cropEnabled && !ctx.regions.every((r) => r === input.hint) ? cropPending() : undefined);
     if (found) return found;
   }
-  return { codes: [], passes: ran, decodeMs: now() - t0 };
+  return { codes: [], passes: ran, decodeMs: now() - t0, ...(located.length > 0 ? { candidates: located } : {}) };
 }

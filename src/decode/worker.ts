@@ -10,6 +10,15 @@ import { PassCosts, runStrategy } from "./strategy.js";
 import type { DecodeJob, WorkerInit, WorkerMessage } from "./protocol.js";
 
 const init = workerData as WorkerInit;
+/**
+ * Per-thread CPU time (Node >= 23.9, getrusage RUSAGE_THREAD): what a frame costs regardless of how
+ * loaded the machine is. Tick-granular per frame (a few ms), unbiased over many frames.
+ */
+const threadCpu = (process as { threadCpuUsage?: (prev?: NodeJS.CpuUsage) => NodeJS.CpuUsage }).threadCpuUsage?.bind(process);
+const cpuMsSince = (prev: NodeJS.CpuUsage) => {
+  const d = threadCpu!(prev);
+  return (d.user + d.system) / 1000;
+};
 const port = parentPort;
 if (!port) throw new Error("decode worker must run in a worker thread");
 
@@ -24,9 +33,10 @@ try {
   port.on("message", (job: DecodeJob) => {
     if (init.allowFaults && job.fault === "hang") for (;;);
     if (init.allowFaults && job.fault === "throw") throw new Error("injected decode fault");
-    const out = runStrategy(img, { frame: job, passes: job.passes, budgetMs: job.budgetMs, ...(job.hint ? { hint: job.hint } : {}) }, costs);
+    const cpu0 = threadCpu?.();
+    const out = runStrategy(img, { frame: job, passes: job.passes, budgetMs: job.budgetMs, ...(job.hint ? { hint: job.hint } : {}), ...(job.tracked ? { tracked: job.tracked } : {}) }, costs);
     // The frame buffer goes back to the main thread for reuse: all passes are done with it.
-    post({ type: "result", id: job.id, codes: out.codes, passes: out.passes, decodeMs: out.decodeMs, data: job.data, ...(out.foundBy ? { foundBy: out.foundBy } : {}) }, [job.data.buffer as ArrayBuffer]);
+    post({ type: "result", id: job.id, codes: out.codes, passes: out.passes, decodeMs: out.decodeMs, data: job.data, ...(out.foundBy ? { foundBy: out.foundBy } : {}), ...(out.candidates ? { candidates: out.candidates } : {}), ...(cpu0 ? { cpuMs: cpuMsSince(cpu0) } : {}) }, [job.data.buffer as ArrayBuffer]);
   });
   post({ type: "ready" });
 } catch (e) {

@@ -19,11 +19,14 @@ type ArgsCamera = Pick<CameraConfig, "source" | "file" | "width" | "height" | "t
  * - -fps_mode passthrough: never let ffmpeg duplicate frames to fill a gap (that is the burst of old frames).
  * - format=yuv420p|yuvj420p: accept either range without a conversion pass; extractplanes=y then
  *   sends only the Y plane (the gray image) down the pipe: no swscale pass, a third of the bytes.
+ * `once` (file source only, for `decode CLIP`): read the file once at decode speed instead of
+ * looping it in real time; everything after the input is the camera's command line.
  */
-export function ffmpegArgs(cam: ArgsCamera, url: string): string[] {
+export function ffmpegArgs(cam: ArgsCamera, url: string, opts: { once?: boolean } = {}): string[] {
   const input: string[] = [];
   if (cam.source === "file") {
-    input.push("-re", "-stream_loop", "-1", "-i", cam.file ?? "");
+    if (opts.once) input.push("-i", cam.file ?? "");
+    else input.push("-re", "-stream_loop", "-1", "-i", cam.file ?? "");
   } else {
     input.push("-rtsp_transport", cam.transport, "-timeout", "5000000");
     // Over UDP an I-frame arrives as hundreds of datagrams at once; the default socket buffer

@@ -6,6 +6,7 @@ import { blankFrame, qrFrame } from "./helpers.js";
 import { join } from "node:path";
 import { generateFrames } from "../../scripts/gen-frames.js";
 import { readGrayImage } from "../../src/decode/image-file.js";
+import { SymbolTracker } from "../../src/decode/track.js";
 
 /** A clock that advances only when read: each pass "costs" exactly `step` ms. */
 function steppingClock(step: number) {
@@ -85,5 +86,29 @@ describe("PassCosts", () => {
     expect(c.estimate("harder", 1e6)).toBeCloseTo(12, 5); // 0.8*10 + 0.2*min(1000, 20)
     for (let i = 0; i < 10; i++) c.skipped("harder");
     expect(c.estimate("harder", 1e6)).toBeLessThan(3);
+  });
+});
+
+describe("runStrategy with cross-frame tracking", () => {
+  it("reports located-but-undecoded symbols, and the tracker's hint from them reads the code in the next frame", () => {
+    // A tiny code (1 px modules): the fast pass locates it but cannot decode it.
+    const f1 = qrFrame("TRACKED-SYMBOL", { width: 1280, height: 720, x0: 600, y0: 300, module: 1 });
+    const first = runStrategy(img, { frame: f1, passes: ["fast"], budgetMs: 1000 }, new PassCosts());
+    expect(first.codes).toEqual([]);
+    expect(first.candidates?.length).toBeGreaterThan(0);
+    const tracker = new SymbolTracker();
+    tracker.observe("cam", { width: 1280, height: 720, receivedAt: 0 }, first.codes, first.candidates ?? []);
+    const tracked = tracker.hints("cam", { width: 1280, height: 720, receivedAt: 66 });
+    expect(tracked).toHaveLength(1);
+    // Next frame (same view): the fast pass alone still fails; the tracked crop (2x, small) reads it.
+    const f2 = qrFrame("TRACKED-SYMBOL", { width: 1280, height: 720, x0: 600, y0: 300, module: 1, seq: 2 });
+    expect(runStrategy(img, { frame: f2, passes: ["fast"], budgetMs: 1000 }, new PassCosts()).codes).toEqual([]);
+    const second = runStrategy(img, { frame: f2, passes: ["fast", "crop"], budgetMs: 1000, tracked }, new PassCosts());
+    expect(second.foundBy).toBe("crop");
+    expect(second.codes.map((c) => c.text)).toEqual(["TRACKED-SYMBOL"]);
+    expect(Math.abs(second.codes[0]!.corners[0][0] - 600)).toBeLessThan(3);
+    // A decoded code ends the track.
+    tracker.observe("cam", { width: 1280, height: 720, receivedAt: 66 }, second.codes, []);
+    expect(tracker.hints("cam", { width: 1280, height: 720, receivedAt: 133 })).toEqual([]);
   });
 });

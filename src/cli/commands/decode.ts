@@ -1,24 +1,30 @@
 /**
  * `decode [--json] FILE...`: read QR codes from PNG/JPEG/WebP files, one line per file.
+ * Video files (`.ts`, `.mp4`, ...) go through the camera path frame by frame: decode-clip.ts.
  * An unreadable file yields an error line (JSON: `"error"`) and exit code 1 after all files ran;
  * it never stops the others. Corners are in the stored pixel grid (EXIF orientation not applied).
  */
 import { parse, UsageError } from "../args.js";
 import { decodeImageFile } from "../../decode/index.js";
 import type { DecodedCode } from "../../core/types.js";
+import { decodeClipCommand, isVideoFile } from "./decode-clip.js";
 
-const usage = "usage: checkpoint-gateway decode [--json] FILE...";
+const usage = "usage: checkpoint-gateway decode [--json] [--every-frame] [--cpu-clock] FILE...  (images, or video clips .ts/.mp4)";
 
 export default async function decodeCommand(args: string[]): Promise<number> {
   let json: boolean;
   let files: string[];
+  let everyFrame: boolean;
+  let cpuClock: boolean;
   try {
-    const p = parse(args, { json: { type: "boolean" }, help: { type: "boolean", short: "h" } });
+    const p = parse(args, { json: { type: "boolean" }, "every-frame": { type: "boolean" }, "cpu-clock": { type: "boolean" }, help: { type: "boolean", short: "h" } });
     if (p.values.help) {
       process.stdout.write(usage + "\n");
       return 0;
     }
     json = p.values.json === true;
+    everyFrame = p.values["every-frame"] === true;
+    cpuClock = p.values["cpu-clock"] === true;
     files = p.positionals;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
@@ -31,6 +37,10 @@ export default async function decodeCommand(args: string[]): Promise<number> {
   }
   let failed = 0;
   for (const file of files) {
+    if (isVideoFile(file)) {
+      if ((await decodeClipCommand(file, json, everyFrame, cpuClock)) !== 0) failed++;
+      continue;
+    }
     try {
       const r = await decodeImageFile(file);
       const codes = r.codes.map(codeJson);
