@@ -35,6 +35,9 @@ describe("gateway outputs wiring: the ledger head is anchored and signed", () =>
     });
     const { logger } = captureLogger();
     const client = createRedisClient(cfg.redis!);
+    // Connected before the outputs start: under load a first connect can outlast this short test,
+    // and the spool then (correctly) keeps the events on disk instead of in the stream.
+    await client.ping();
     const bus = new GatewayBus();
     const out = await startOutputs(cfg, bus, logger, client);
     for (let i = 1; i <= 3; i++) bus.emit("verdict", makeEvent("gw-w", "L1", i));
