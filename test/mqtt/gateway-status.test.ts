@@ -59,7 +59,10 @@ describe("MQTT status from the real gateway", () => {
       const t = inServiceAt.get(lane);
       if (t !== undefined && t >= 0) expect(msgs[firstOnline]!.at).toBeGreaterThanOrEqual(t);
     }
-    // The stats topic reports the same lanes in service, from the gateway's own stats.
+    // The stats topic reports the same lanes in service, from the gateway's own stats (its next
+    // tick after the lane came online: waited for, since a loaded machine delays the 1 s tick).
+    const statsTopic = `${prefix}/demo-gw/stats`;
+    await waitFor(() => (JSON.parse(w.last.get(statsTopic) ?? "{}") as { lanes?: Record<string, { status: string }> }).lanes?.["lane-1"]?.status === "online", "stats show lane-1 online", 15_000);
     const stats = JSON.parse(w.last.get(`${prefix}/demo-gw/stats`)!) as { lanes: Record<string, { status: string }>; cameras: Record<string, { state: string; frames: number }> };
     expect(stats.lanes["lane-1"]!.status).toBe("online");
     expect(stats.cameras["cam-1"]!.state).toBe("online");
