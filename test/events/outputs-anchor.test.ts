@@ -37,7 +37,8 @@ describe("gateway outputs wiring: the ledger head is anchored and signed", () =>
     const client = createRedisClient(cfg.redis!);
     // Connected before the outputs start: under load a first connect can outlast this short test,
     // and the spool then (correctly) keeps the events on disk instead of in the stream.
-    await client.ping();
+    // (The client has no offline queue, so wait for its ready event rather than sending a command.)
+    if (client.status !== "ready") await new Promise<void>((resolve) => client.once("ready", () => resolve()));
     const bus = new GatewayBus();
     const out = await startOutputs(cfg, bus, logger, client);
     for (let i = 1; i <= 3; i++) bus.emit("verdict", makeEvent("gw-w", "L1", i));
