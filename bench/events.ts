@@ -1,12 +1,18 @@
 /**
  * `npm run bench:events`: verdict events through the local spool into Redis Streams.
- * 1. a bare sequential XADD loop (the reference, same Redis, same run);
+ * 1. a bare sequential XADD loop (the reference, same Redis, same run), in the same two workloads
+ *    as the spool: a burst of BURST events and a steady 100 events/s for STEADY events;
  * 2. spool bursts per fsync policy: events/s and append->XADD-ack latency;
  * 3. spool at a steady 100 events/s (the latency a lane actually sees);
  * 4. catch-up after a 5-minute outage at 10 verdicts/s: the 3,000-event backlog is generated
  *    directly while our own redis-server is stopped (no 5-minute wait), live events keep
  *    arriving at 10/s, and the drain is timed from Redis being back to an empty spool.
  * Every phase checks XRANGE (count, order, no duplicates) before its numbers count.
+ * Targets (a miss exits 1; results are written first): the outage backlog drains within 5 s of
+ * Redis being ready with nothing dropped; at a steady 100/s an event reaches the stream with p99
+ * <= 100 ms (fsync interval) / <= 500 ms (fsync always); bursts sustain >= 1,000 events/s
+ * (fsync interval) and >= 100 events/s (fsync always, one disk flush per event).
+ * Results: bench/results/events.json with os.loadavg() at start and end.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -20,6 +26,14 @@ import { createRedisClient } from "../src/output/events/redis-client.js";
 import { toWireEvent } from "../src/output/events/wire.js";
 import { printTable, summarize, writeResults, type Summary } from "./lib/stats.js";
 import { freePort } from "./lib/net.js";
+import { exitOnMissed, loadNow, reportTargets, target } from "./lib/targets.js";
+
+const BURST = Number(process.env.BENCH_EVENTS_BURST ?? 3000);
+const STEADY = 500;
+const STEADY_RATE = 100;
+const BACKLOG = 3000;
+// Unique per run, although the redis-server is our own: the names show up in its stream keys only.
+const RUN = Math.random().toString(36).slice(2, 8);
 
 const work = mkdtempSync(join(tmpdir(), "cpgw-bench-events-"));
 let redisProc: ChildProcess | undefined;
@@ -78,12 +92,19 @@ interface Row {
   latency: Summary;
 }
 
-async function bareXadd(redis: Redis, n: number): Promise<Row> {
-  const stream = "bench:bare";
+/** Waits until event i of a paced run is due (rate per second from t0). */
+async function pace(t0: number, i: number, ratePerS: number): Promise<void> {
+  const wait = t0 + (i * 1000) / ratePerS - performance.now();
+  if (wait > 0) await sleep(wait);
+}
+
+async function bareXadd(redis: Redis, name: string, n: number, ratePerS?: number): Promise<Row> {
+  const stream = `bench:${RUN}:${name.replace(/\W+/g, "-")}`;
   const ids: string[] = [];
   const lat: number[] = [];
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
+    if (ratePerS) await pace(t0, i, ratePerS);
     const ev = event();
     const w = toWireEvent(ev);
     const s = performance.now();
@@ -93,11 +114,11 @@ async function bareXadd(redis: Redis, n: number): Promise<Row> {
   }
   const secs = (performance.now() - t0) / 1000;
   await checkStream(redis, stream, ids);
-  return { name: "bare XADD loop (reference)", events: n, perSecond: n / secs, latency: summarize(lat) };
+  return { name, events: n, perSecond: n / secs, latency: summarize(lat) };
 }
 
 async function spoolRun(redis: Redis, name: string, fsync: FsyncPolicy, n: number, ratePerS?: number): Promise<Row> {
-  const stream = `bench:${name.replace(/\W+/g, "-")}`;
+  const stream = `bench:${RUN}:${name.replace(/\W+/g, "-")}`;
   const lat: number[] = [];
   let done = 0;
   const spool = createEventSpool({
@@ -112,11 +133,8 @@ async function spoolRun(redis: Redis, name: string, fsync: FsyncPolicy, n: numbe
   const ids: string[] = [];
   const t0 = performance.now();
   if (ratePerS) {
-    const period = 1000 / ratePerS;
     for (let i = 0; i < n; i++) {
-      const due = t0 + i * period;
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait);
+      await pace(t0, i, ratePerS);
       const ev = event();
       ids.push(ev.id);
       spool.append(ev);
@@ -141,7 +159,7 @@ async function spoolRun(redis: Redis, name: string, fsync: FsyncPolicy, n: numbe
 }
 
 async function catchUp(port: number): Promise<Record<string, number | string>> {
-  const stream = "bench:catchup";
+  const stream = `bench:${RUN}:catchup`;
   const client = createRedisClient({ url: `redis://127.0.0.1:${port}`, keyPrefix: "cpgw:", stream, streamMaxLen: 0 }) as Redis;
   client.on("error", () => undefined);
   await stopRedis();
@@ -149,7 +167,7 @@ async function catchUp(port: number): Promise<Record<string, number | string>> {
   await spool.start();
   const ids: string[] = [];
   const outageMs = 5 * 60_000;
-  const backlog = 3000;
+  const backlog = BACKLOG;
   for (let i = 0; i < backlog; i++) {
     const ev = { ...event(i % 2 ? "L1" : "L2"), at: Date.now() - outageMs + i * 100 };
     ids.push(ev.id);
@@ -167,7 +185,12 @@ async function catchUp(port: number): Promise<Record<string, number | string>> {
     spool.append(ev);
     live++;
   }, 100);
-  while (spool.stats().pending > 0 || client.status !== "ready") await sleep(5);
+  // Bounded, so a spool that never drains fails the run instead of hanging it.
+  const giveUp = tBack + 120_000;
+  while (spool.stats().pending > 0 || client.status !== "ready") {
+    if (performance.now() > giveUp) throw new Error(`catch-up: spool still holds ${spool.stats().pending} events 120 s after Redis came back`);
+    await sleep(5);
+  }
   const tEmpty = performance.now();
   const reconnectMs = tReady - tBack;
   const drainMs = tEmpty - tReady;
@@ -184,23 +207,31 @@ async function catchUp(port: number): Promise<Record<string, number | string>> {
 }
 
 async function main(): Promise<void> {
+  const loadStart = loadNow();
   const port = await freePort();
   await startRedis(port);
   const redis = new Redis(port, "127.0.0.1");
   try {
     for (let i = 0; i < 200; i++) await redis.xadd("bench:warm", "*", "k", "v");
     const rows: Row[] = [];
-    const bare = await bareXadd(redis, 3000);
+    const bare = await bareXadd(redis, "bare XADD burst (reference)", BURST);
     rows.push(bare);
-    rows.push(await spoolRun(redis, "spool burst, fsync never", "never", 10_000));
-    rows.push(await spoolRun(redis, "spool burst, fsync interval", "interval", 10_000));
-    rows.push(await spoolRun(redis, "spool burst, fsync always", "always", 2000));
-    rows.push(await spoolRun(redis, "spool 100/s, fsync interval", "interval", 500, 100));
-    rows.push(await spoolRun(redis, "spool 100/s, fsync always", "always", 500, 100));
+    rows.push(await spoolRun(redis, "spool burst, fsync never", "never", BURST));
+    rows.push(await spoolRun(redis, "spool burst, fsync interval", "interval", BURST));
+    rows.push(await spoolRun(redis, "spool burst, fsync always", "always", BURST));
+    const bareSteady = await bareXadd(redis, `bare XADD ${STEADY_RATE}/s (reference)`, STEADY, STEADY_RATE);
+    rows.push(bareSteady);
+    const steadyInterval = await spoolRun(redis, `spool ${STEADY_RATE}/s, fsync interval`, "interval", STEADY, STEADY_RATE);
+    rows.push(steadyInterval);
+    const steadyAlways = await spoolRun(redis, `spool ${STEADY_RATE}/s, fsync always`, "always", STEADY, STEADY_RATE);
+    rows.push(steadyAlways);
     printTable(
       "verdict events: spool -> Redis Streams (latency = append -> XADD acknowledged, ms)",
       ["run", "events", "events/s", "x bare", "median", "p95", "p99", "median x bare", "p99 x bare"],
-      rows.map((r) => [r.name, String(r.events), r.perSecond.toFixed(0), (r.perSecond / bare.perSecond).toFixed(2), r.latency.median, r.latency.p95, r.latency.p99, (r.latency.median / bare.latency.median).toFixed(1), (r.latency.p99 / bare.latency.p99).toFixed(1)]),
+      rows.map((r) => {
+        const ref = r.events === STEADY ? bareSteady : bare; // each run against the reference of its own workload
+        return [r.name, String(r.events), r.perSecond.toFixed(0), (r.perSecond / ref.perSecond).toFixed(2), r.latency.median, r.latency.p95, r.latency.p99, (r.latency.median / ref.latency.median).toFixed(1), (r.latency.p99 / ref.latency.p99).toFixed(1)];
+      }),
     );
     redis.disconnect();
     const cu = await catchUp(port);
@@ -210,8 +241,25 @@ async function main(): Promise<void> {
       [[String(cu.backlog), String(cu.spoolBytes), String(cu.liveDuringDrain), Number(cu.reconnectMs), Number(cu.drainMs), Number(cu.drainPerSecond).toFixed(0), String(cu.streamEntries), String(cu.dropped)]],
     );
     console.log(`(${String(cu.method)}; in a real 5-minute outage ioredis's backoff is at its 5 s cap, so add up to 5 s of reconnect)`);
-    const file = writeResults("events", { rows, catchUp: cu });
+    const burstOf = (policy: string) => rows.find((r) => r.name === `spool burst, fsync ${policy}`)!;
+    const targets = {
+      drain: target("outage backlog drain ms (client ready -> spool empty)", Number(cu.drainMs), "<=", 5000, "a 5-minute outage's backlog is in the stream within seconds of Redis coming back"),
+      dropped: target("events dropped in the outage", Number(cu.dropped), "<=", 0, "no lost events (issue #11)"),
+      steadyIntervalP99: target(`spool ${STEADY_RATE}/s fsync interval p99 ms`, steadyInterval.latency.p99, "<=", 100, "a verdict reaches the stream well within a second"),
+      steadyAlwaysP99: target(`spool ${STEADY_RATE}/s fsync always p99 ms`, steadyAlways.latency.p99, "<=", 500, "even with one disk flush per verdict"),
+      burstInterval: target("spool burst fsync interval events/s", burstOf("interval").perSecond, ">=", 1000, "tens of busy lanes with headroom"),
+      burstAlways: target("spool burst fsync always events/s", burstOf("always").perSecond, ">=", 100, "ten lanes at 10 verdicts/s with a flush per verdict"),
+    };
+    const missed = reportTargets(targets);
+    const file = writeResults("events", {
+      workload: { burst: BURST, steady: STEADY, steadyRatePerS: STEADY_RATE, backlog: BACKLOG, note: "bare XADD and every spool policy: the same burst and the same paced run" },
+      loadavg: { start: loadStart, end: loadNow() },
+      targets,
+      rows,
+      catchUp: cu,
+    });
     console.log(`\nresults: ${file}`);
+    exitOnMissed(missed);
   } finally {
     redis.disconnect();
     await stopRedis();

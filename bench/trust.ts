@@ -2,11 +2,19 @@
  * Trust store and revocation benchmarks (npm run bench:verify, after bench/verify.js).
  * Each structure is measured next to a plain-JS reference in the same run; answers are checked
  * inside the loops (a wrong count aborts the run), so a fast but broken structure cannot pass.
+ * Each structure and its reference get the same probes, batches and repetitions.
+ * Targets (a miss exits 1; results are written first): key lookup and revocation lookup in well
+ * under a microsecond (median), a credential-id check (SHA-256 included) under 10 us, the
+ * revocation index faster and smaller than the Set reference it replaces, 1M entries in <= 32 MB,
+ * loading a 1M-entry list (text <= 2 s, signed 45 MB JWS <= 3 s) and applying a signed
+ * 1,000-entry delta (<= 50 ms) without a noticeable stall. Results: bench/results/trust.json.
  */
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { printTable, summarize, writeResults } from "./lib/stats.js";
+import { exitOnMissed, loadNow, reportTargets, target } from "./lib/targets.js";
+import { signRevocationDelta, verifyRevocationDelta } from "../src/verify/trust/signed-delta.js";
 import type { CredentialFormat } from "../src/core/types.js";
 import { RevocationIndex, credentialIdHash } from "../src/verify/trust/revocation-index.js";
 import { RevocationSet } from "../src/verify/trust/revocations.js";
@@ -15,6 +23,7 @@ import { listContent, signTrustList, verifyTrustList } from "../src/verify/trust
 import type { JWK } from "jose";
 import { buildView } from "../src/verify/trust/view.js";
 
+const loadStart = loadNow();
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
 
@@ -22,6 +31,9 @@ const KEYS = Number(process.env.BENCH_TRUST_KEYS ?? 1000);
 const REVOKED = Number(process.env.BENCH_REVOKED ?? 1_000_000);
 const BATCH = 1000;
 const BATCHES = 300;
+const WARMUP_BATCHES = 20;
+const DELTA_SIZE = 1000;
+const DELTA_REPS = 50;
 
 /** Heap + ArrayBuffer bytes after full GCs (with a turn of the loop so freed backing stores are released). */
 async function memNow(): Promise<number> {
@@ -36,13 +48,13 @@ async function memNow(): Promise<number> {
 /** ns per operation for each batch of BATCH calls; `check` must see the expected hit count. */
 function perOpNs(run: (i: number) => boolean, probes: number, expectHits: number): number[] {
   const samples: number[] = [];
-  for (let b = 0; b < BATCHES + 20; b++) {
+  for (let b = 0; b < BATCHES + WARMUP_BATCHES; b++) {
     let hits = 0;
     const base = (b * BATCH) % probes;
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < BATCH; i++) if (run((base + i) % probes)) hits++;
     const ns = Number(process.hrtime.bigint() - t0) / BATCH;
-    if (b >= 20) samples.push(ns); // first batches are warm-up
+    if (b >= WARMUP_BATCHES) samples.push(ns); // first batches are warm-up
     if (probes % BATCH === 0 && hits !== expectHits) throw new Error(`lookup answered ${hits} hits, expected ${expectHits}`);
   }
   return samples;
@@ -125,6 +137,24 @@ const listContentParsed = await listContent(verified.payload, "bench");
 const loadListMs = performance.now() - t0;
 if (listContentParsed.hashes.size !== REVOKED) throw new Error("signed list lost entries");
 
+// A signed revocation delta as it arrives from the Redis stream: verify (ES256 + schema) and apply
+// onto the 1M-entry set, then look ids up through the resulting overlay (the verifier's path until compaction).
+const { privateKey: deltaPriv, publicKey: deltaPub } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+const deltaAdd = Array.from({ length: DELTA_SIZE }, () => randomBytes(16).toString("hex"));
+const deltaJws = await signRevocationDelta({ add: deltaAdd }, { ...(deltaPriv.export({ format: "jwk" }) as JWK), kid: "bench-delta" });
+const signers = [{ kid: "bench-delta", key: deltaPub }];
+const deltaMs: number[] = [];
+let withDelta = set;
+for (let r = 0; r < DELTA_REPS + 5; r++) {
+  const t = performance.now();
+  const v = verifyRevocationDelta(deltaJws, signers);
+  withDelta = set.withDelta(v.delta);
+  if (r >= 5) deltaMs.push(performance.now() - t);
+  if (withDelta.hashCount !== REVOKED + DELTA_SIZE) throw new Error("delta did not apply");
+}
+const deltaApply = summarize(deltaMs);
+const revIdOverlay = summarize(perOpNs((i) => withDelta.isRevoked({ format: "dcc", id: probeIds[i]! }), N, BATCH / 2));
+
 function probeHexAll(): string[] {
   return Array.from({ length: REVOKED }, (_, i) => hashes.subarray(i * 16, i * 16 + 16).toString("hex"));
 }
@@ -139,11 +169,38 @@ printTable(`Revocation list (${REVOKED.toLocaleString("en")} entries, 50% hits)`
   ["RevocationIndex (text load)", loadOursMs, mb(memOurs), revOurs.median, revOurs.p99, opsPerS(revOurs.median), opsPerS(revIdOurs.median)],
   ["RevocationIndex (binary reload)", loadBinaryMs, mb(index.byteLength), "", "", "", ""],
   [`signed list (${mb(listJws.length).toFixed(0)} MB JWS: verify+parse)`, loadListMs, "", "", "", "", ""],
+  [`signed delta (${DELTA_SIZE} hashes): verify+apply, median of ${DELTA_REPS}`, deltaApply.median, "", "", "", "", ""],
+  [`id lookup through the ${DELTA_SIZE}-entry delta overlay`, "", "", revIdOverlay.median, revIdOverlay.p99, "", opsPerS(revIdOverlay.median)],
   ["ref: Set<string> of hex", loadRefMs, mb(memRef), revRef.median, revRef.p99, opsPerS(revRef.median), opsPerS(revIdRef.median)],
   ["ratio ours/ref", loadOursMs / loadRefMs, memOurs / memRef, revOurs.median / revRef.median, revOurs.p99 / revRef.p99, revRef.median / revOurs.median, revIdRef.median / revIdOurs.median],
 ]);
+const targets = {
+  keyLookup: target("TrustView.keysFor median ns", keyOurs.median, "<=", 1000, "one key lookup per verification must be negligible next to the ~100 us signature check"),
+  revocationLookup: target("RevocationIndex.has median ns", revOurs.median, "<=", 1000, "a revocation lookup in well under a microsecond"),
+  revocationLookupP99: target("RevocationIndex.has p99 ns", revOurs.p99, "<=", 10_000, "no slow tail on the verdict path"),
+  idLookup: target("credential id check median ns (SHA-256 incl.)", revIdOurs.median, "<=", 10_000, "what the verifier pays per credential, in microseconds"),
+  idLookupOverlay: target("id check through a delta overlay median ns", revIdOverlay.median, "<=", 10_000, "deltas must not slow the verdict path"),
+  fasterThanSet: target("RevocationIndex / Set<string> median lookup", revOurs.median / revRef.median, "<=", 1, "the index exists to beat the plain Set"),
+  memory: target("memory MB for 1M entries", mb(memOurs), "<=", 32, "16 bytes per hash plus little overhead on a small edge box"),
+  smallerThanSet: target("RevocationIndex / Set<string> memory", memOurs / memRef, "<=", 1, "the index exists to be smaller than the plain Set"),
+  textLoad: target("text deny list load ms (1M)", loadOursMs, "<=", 2000, "a refresh must not stall verification for long"),
+  signedListLoad: target("signed 1M list verify+parse ms", loadListMs, "<=", 3000, "the realistic delivery path (jose's compactVerify took ~5 s)"),
+  deltaApply: target("signed delta verify+apply median ms", deltaApply.median, "<=", 50, "a revocation from the stream takes effect without a stall"),
+};
+const missed = reportTargets(targets);
 const file = writeResults("trust", {
+  workload: { keys: KEYS, revoked: REVOKED, batch: BATCH, batches: BATCHES, warmupBatches: WARMUP_BATCHES, deltaSize: DELTA_SIZE, deltaRepetitions: DELTA_REPS, note: "each structure and its reference: same probes (50% hits), same batches" },
+  loadavg: { start: loadStart, end: loadNow() },
+  targets,
   keyLookup: { keys: KEYS, ours: keyOurs, reference: keyRef },
-  revocation: { entries: REVOKED, loadMs: { ours: loadOursMs, binary: loadBinaryMs, signedList: loadListMs, reference: loadRefMs }, memoryBytes: { ours: memOurs, structure: index.byteLength, reference: memRef }, lookupNs: { ours: revOurs, reference: revRef }, idLookupNs: { ours: revIdOurs, reference: revIdRef } },
+  revocation: {
+    entries: REVOKED,
+    loadMs: { ours: loadOursMs, binary: loadBinaryMs, signedList: loadListMs, signedListBytes: listJws.length, reference: loadRefMs },
+    memoryBytes: { ours: memOurs, structure: index.byteLength, reference: memRef },
+    lookupNs: { ours: revOurs, reference: revRef },
+    idLookupNs: { ours: revIdOurs, overlay: revIdOverlay, reference: revIdRef },
+    signedDeltaMs: { size: DELTA_SIZE, ...deltaApply },
+  },
 });
 console.log(`\nresults: ${file}`);
+exitOnMissed(missed);

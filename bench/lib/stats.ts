@@ -41,7 +41,7 @@ export function printTable(title: string, headers: string[], rows: Array<Array<s
   for (const r of cells) console.log(line(r));
 }
 
-/** Writes machine-readable results to bench/results/NAME.json (ignored by git). */
+/** Writes machine-readable results to bench/results/NAME.json (committed: docs quote only these files). */
 export function writeResults(name: string, data: unknown): string {
   mkdirSync("bench/results", { recursive: true });
   const file = `bench/results/${name}.json`;
