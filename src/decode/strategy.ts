@@ -8,6 +8,8 @@ import type { DecodePassName } from "../config/sections/decode.js";
 import { HeapImage, type LumaView, type Quad, type ReadOut } from "./luma-read.js";
 import { baseQrOptions, encodeReaderOptions, type EncodedReaderOptions } from "./reader-options.js";
 import { boundsAround, cropScaleInto, downscale2Into, localStretchInto, type Rect } from "./preprocess.js";
+import { autoGamma, gammaLut, lutInto, sampledMedian } from "./tone.js";
+import { dropNested, MIN_SIDE_OF_LOCATED, sideOf } from "./plausible.js";
 
 export interface StrategyInput {
   frame: LumaView;
@@ -32,6 +34,18 @@ const FAST = encodeReaderOptions({ ...baseQrOptions, returnErrors: true });
 const HARDER = encodeReaderOptions({ ...baseQrOptions, tryHarder: true, tryInvert: true, returnErrors: true });
 /** For crops: small images, so the extra effort is cheap. */
 const CROP = HARDER;
+/**
+ * The tone passes' reader: tryHarder plus zxing's own image pyramid (each further layer a third
+ * of the previous one's side, down to ~500 px). The pyramid is what reads codes on screens (a
+ * display's pixel grid and moire average away) and very large codes; its layers cost 1/9 and
+ * 1/81 of the full image. tryInvert and tryRotate are left out: on the dev photos they read
+ * nothing the rest did not (QR is rotation invariant) and tryInvert doubles every failed read.
+ */
+const TONE = encodeReaderOptions({ ...baseQrOptions, tryHarder: true, tryDownscale: true, downscaleFactor: 3, returnErrors: true });
+const DENOISE = encodeReaderOptions({ ...baseQrOptions, tryHarder: true, tryDownscale: true, downscaleFactor: 3, tryDenoise: true, returnErrors: true });
+/** Fixed curves for what the median misses: darken (washed-out codes), lighten (codes in shadow). */
+const DARKEN_LUT = gammaLut(2);
+const LIGHTEN_LUT = gammaLut(0.33);
 
 /** Below this side length (px) a crop is upscaled 2x before decoding. */
 const SMALL_CODE_PX = 160;
@@ -39,15 +53,47 @@ const SMALL_CODE_PX = 160;
 const CANDIDATE_MARGIN = 0.35;
 const MAX_REGIONS = 3;
 
+/** A crop region; `minSide` (frame px): a code read there must be at least this large. */
+interface Region extends Rect {
+  minSide: number;
+}
+
 interface PassContext {
   frame: LumaView;
   /** Regions worth a closer look: the camera's last code, then symbols located but not decoded. */
-  regions: Rect[];
+  regions: Region[];
+}
+
+/** The camera hint is the last code's bounds + 60% margin a side: its code is ~1/2.2 of it. */
+const HINT_CODE_FRACTION = 1 / 2.2;
+/** A hint only says a code was there; another person's code may be smaller: allow down to 1/4. */
+const HINT_MIN_FRACTION = 0.25;
+
+const hintRegion = (r: Rect): Region => ({ ...r, minSide: HINT_MIN_FRACTION * HINT_CODE_FRACTION * Math.max(r.w, r.h) });
+
+function candidateRegion(q: Quad, frame: LumaView): Region | undefined {
+  const r = boundsAround(q, frame.width, frame.height, CANDIDATE_MARGIN);
+  return r && { ...r, minSide: MIN_SIDE_OF_LOCATED * sideOf(q) };
 }
 
 type PassFn = (img: HeapImage, ctx: PassContext) => ReadOut | undefined;
 
 const passes: Record<DecodePassName, PassFn> = {
+  tone: (img, { frame }) => {
+    const g = autoGamma(sampledMedian(frame));
+    if (g === 1) return readFull(img, frame, TONE);
+    lutInto(frame, gammaLut(g), img.reserve(frame.width, frame.height));
+    return img.read(TONE);
+  },
+  darken: (img, { frame }) => {
+    lutInto(frame, DARKEN_LUT, img.reserve(frame.width, frame.height));
+    return img.read(TONE);
+  },
+  lighten: (img, { frame }) => {
+    lutInto(frame, LIGHTEN_LUT, img.reserve(frame.width, frame.height));
+    return img.read(TONE);
+  },
+  denoise: (img, { frame }) => readFull(img, frame, DENOISE),
   fast: (img, { frame }) => readFull(img, frame, FAST),
   harder: (img, { frame }) => readFull(img, frame, HARDER),
   downscale: (img, { frame }) => {
@@ -55,9 +101,11 @@ const passes: Record<DecodePassName, PassFn> = {
     return mapOut(img.read(FAST), (p) => [p[0] * 2, p[1] * 2]);
   },
   invert: (img, { frame }) => {
+    // Light-on-dark codes (dark-mode phone screens): our word-wise inversion, then the tone
+    // passes' reader. Cheaper than tryInvert on every pass, which doubles each failed read.
     img.load(frame);
     img.invertInPlace();
-    return img.read(FAST);
+    return img.read(TONE);
   },
   equalize: (img, { frame }) => {
     localStretchInto(frame, img.reserve(frame.width, frame.height));
@@ -65,6 +113,7 @@ const passes: Record<DecodePassName, PassFn> = {
   },
   crop: (img, { frame, regions }) => {
     if (regions.length === 0) return undefined;
+    const found: DecodedCode[] = [];
     for (const rect of regions.slice(0, MAX_REGIONS)) {
       const scale = Math.max(rect.w, rect.h) < SMALL_CODE_PX * 2 ? 2 : 1;
       const w = Math.max(1, Math.round(rect.w * scale)), h = Math.max(1, Math.round(rect.h * scale));
@@ -78,11 +127,21 @@ const passes: Record<DecodePassName, PassFn> = {
         localStretchInto({ width: w, height: h, stride: w, data: crop }, img.reserve(w, h));
         out = img.read(CROP);
       }
-      if (out.codes.length > 0) return { codes: mapOut(out, toFrame).codes, candidates: [] };
+      // Every region is read: regions are distinct symbols (several codes in view). A code much
+      // smaller than the symbol located there is a phantom made of part of it (plausible.ts).
+      for (const c of mapOut(out, toFrame).codes) if (sideOf(c.corners) >= rect.minSide && !found.some((f) => f.text === c.text && overlaps(f.corners, c.corners))) found.push(c);
     }
-    return { codes: [], candidates: [] };
+    return { codes: found, candidates: [] };
   },
 };
+
+/** Whether two quads' bounding boxes intersect. */
+function overlaps(a: readonly Point[], b: readonly Point[]): boolean {
+  const box = (q: readonly Point[]) => [Math.min(...q.map((p) => p[0])), Math.min(...q.map((p) => p[1])), Math.max(...q.map((p) => p[0])), Math.max(...q.map((p) => p[1]))] as const;
+  const [ax0, ay0, ax1, ay1] = box(a);
+  const [bx0, by0, bx1, by1] = box(b);
+  return ax0 < bx1 && bx0 < ax1 && ay0 < by1 && by0 < ay1;
+}
 
 function readFull(img: HeapImage, frame: LumaView, opts: EncodedReaderOptions): ReadOut {
   img.load(frame);
@@ -132,7 +191,8 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
   const ran: DecodePassName[] = [];
   const { frame } = input;
   const pixels = frame.width * frame.height;
-  const ctx: PassContext = { frame, regions: input.hint ? [input.hint] : [] };
+  const hint = input.hint ? hintRegion(input.hint) : undefined;
+  const ctx: PassContext = { frame, regions: hint ? [hint] : [] };
   const cropEnabled = input.passes.includes("crop");
   let regionsSeen = 0;
   const run = (name: DecodePassName): StrategyOutput | undefined => {
@@ -141,9 +201,18 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     costs.record(name, pixels, now() - ts);
     ran.push(name);
     if (!out) return undefined;
-    if (out.codes.length > 0) return { codes: out.codes, passes: ran, foundBy: name, decodeMs: now() - t0 };
+    if (out.codes.length > 0) {
+      // Several codes in view (a card and a phone, a sheet of codes): symbols this pass located
+      // but did not decode, away from the codes it read, still get their crop.
+      const rest = cropEnabled && name !== "crop" ? out.candidates.filter((q) => !out.codes.some((c) => overlaps(q, c.corners))) : [];
+      const regions = rest.map((q) => candidateRegion(q, frame)).filter((r): r is Region => r !== undefined).slice(0, MAX_REGIONS);
+      const extra = regions.length > 0 ? passes.crop(img, { frame, regions }) : undefined;
+      if (regions.length > 0) ran.push("crop");
+      const codes = [...out.codes, ...(extra?.codes ?? []).filter((c) => !out.codes.some((o) => o.text === c.text && overlaps(o.corners, c.corners)))];
+      return { codes: dropNested(codes), passes: ran, foundBy: name, decodeMs: now() - t0 };
+    }
     for (const q of out.candidates) {
-      const r = boundsAround(q, frame.width, frame.height, CANDIDATE_MARGIN);
+      const r = candidateRegion(q, frame);
       if (r && regionsSeen + ctx.regions.length < MAX_REGIONS) ctx.regions.push(r);
     }
     return undefined;
@@ -166,7 +235,7 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
       costs.skipped(name);
       continue;
     }
-    const found = run(name) ?? (cropEnabled && !ctx.regions.every((r) => r === input.hint) ? cropPending() : undefined);
+    const found = run(name) ?? (cropEnabled && !ctx.regions.every((r) => r === hint) ? cropPending() : undefined);
     if (found) return found;
   }
   return { codes: [], passes: ran, decodeMs: now() - t0 };
