@@ -64,14 +64,14 @@ interface PassContext {
   regions: Region[];
 }
 
-/** The camera hint is the last code's bounds + 60% margin a side: its code is ~1/2.2 of it. */
-const HINT_CODE_FRACTION = 1 / 2.2;
-/** A hint only says a code was there; another person's code may be smaller: allow down to 1/4. */
-const HINT_MIN_FRACTION = 0.25;
+/**
+ * The camera hint (the last codes' bounds + margin) gets no minimum: it may span several codes
+ * of different sizes, and the phantom measured came from a located symbol's crop.
+ */
+const hintRegion = (r: Rect): Region => ({ ...r, minSide: 0 });
 
-const hintRegion = (r: Rect): Region => ({ ...r, minSide: HINT_MIN_FRACTION * HINT_CODE_FRACTION * Math.max(r.w, r.h) });
-
-function candidateRegion(q: Quad, frame: LumaView): Region | undefined {
+/** A located-but-undecoded symbol's crop: a code read there must be a fair part of its size. */
+export function candidateRegion(q: Quad, frame: LumaView): Region | undefined {
   const r = boundsAround(q, frame.width, frame.height, CANDIDATE_MARGIN);
   return r && { ...r, minSide: MIN_SIDE_OF_LOCATED * sideOf(q) };
 }
@@ -101,11 +101,11 @@ const passes: Record<DecodePassName, PassFn> = {
     return mapOut(img.read(FAST), (p) => [p[0] * 2, p[1] * 2]);
   },
   invert: (img, { frame }) => {
-    // Light-on-dark codes (dark-mode phone screens): our word-wise inversion, then the tone
-    // passes' reader. Cheaper than tryInvert on every pass, which doubles each failed read.
+    // Light-on-dark codes (dark-mode phone screens): our word-wise inversion and the cheap
+    // reader, instead of tryInvert on every tone pass (which doubles each failed read).
     img.load(frame);
     img.invertInPlace();
-    return img.read(TONE);
+    return img.read(FAST);
   },
   equalize: (img, { frame }) => {
     localStretchInto(frame, img.reserve(frame.width, frame.height));
