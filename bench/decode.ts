@@ -231,8 +231,8 @@ async function poolThroughput(frames: Frame[]) {
 }
 
 const cli = parseArgs({ options: { photos: { type: "string" }, frames: { type: "boolean" }, clips: { type: "boolean" } }, allowPositionals: true });
-/** Default photo folder (relative to the repo, as in the project layout); skipped when absent. */
-const DEFAULT_PHOTOS = "../shared/testdata/boofcv-dev";
+/** Default photo folder: ../shared beside the main checkout (or ../../shared beside a helper worktree); skipped when absent. */
+const DEFAULT_PHOTOS = ["../shared/testdata/boofcv-dev", "../../shared/testdata/boofcv-dev"].find((d) => existsSync(d)) ?? "../shared/testdata/boofcv-dev";
 
 if (cli.values.clips) {
   // Presentation clips live in their own bench (bench/clips.ts), when present.

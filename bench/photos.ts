@@ -184,6 +184,18 @@ export async function photoBench(dir: string): Promise<PhotoBenchResult> {
     if (no.misreads > 0) failures.push(`native: ${no.misreads} misread(s)`);
   }
 
+  // The same camera passes with the budget lifted: what the engine reads when the machine is
+  // not starved (the budget is wall-clock: on a loaded machine it cuts the later passes).
+  const lifted = emptyTally();
+  const liftedPer: Record<string, number> = {};
+  for (let i = 0; i < photos.length; i++) {
+    const p = photos[i]!, g = fit[i]!;
+    const s = scorePhoto(p.truth, p.consensus, ours({ ...g, stride: g.width }, camera.passes, 1e9).codes as Returned[], g.scale);
+    addScore(lifted, s);
+    liftedPer[p.category] = (liftedPer[p.category] ?? 0) + s.read;
+  }
+  console.log(`\nfit-1080, camera passes with the budget lifted: ${ratePct(lifted)}% (${lifted.read}/${lifted.codes}), misreads ${lifted.misreads}; per category ${JSON.stringify(liftedPer)}`);
+
   const passes = await passTable(photos, fit, categories, heap);
   const loadEnd = loadavg();
   console.log(`\nphotos verdict: ${failures.length === 0 ? "PASS" : `FAIL: ${failures.join("; ")}`}`);
@@ -200,6 +212,7 @@ export async function photoBench(dir: string): Promise<PhotoBenchResult> {
       file: fileDecodeDefaults,
       reference: "zxing-wasm readBarcodesFromPixmap, defaultReaderOptions with formats [QRCode], on the luma buffer",
       fit1080: fitOut,
+      fit1080BudgetLifted: { ...lifted, ratePct: ratePct(lifted), perCategoryRead: liftedPer },
       native: nativeOut ?? "skipped (BENCH_PHOTO_NATIVE=0)",
       passes,
       perPhotoFit1080: fit1080.perPhoto,

@@ -181,9 +181,10 @@ export class PassCosts {
 
 /**
  * Runs the passes in order. Budget rule: a pass runs only if the time spent so far plus its
- * running cost estimate fits `budgetMs` (the first pass always runs). Exception, evidence: when a
- * pass located a symbol it could not decode, and "crop" is configured, crop runs on it at once,
- * whatever the budget says: a located code is the frame worth spending on, and a crop is small.
+ * running cost estimate fits `budgetMs` (the first pass always runs). Exception, evidence: the
+ * first time a pass located a symbol it could not decode, and "crop" is configured, crop runs on
+ * it at once, whatever the budget says: a located code is the frame worth spending on, and a crop
+ * is small. Later crop rounds, and crops of further symbols after a read, run only within budget.
  * The camera hint is used by "crop" at its place in the list.
  */
 export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCosts, now: () => number = () => performance.now()): StrategyOutput {
@@ -204,7 +205,7 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     if (out.codes.length > 0) {
       // Several codes in view (a card and a phone, a sheet of codes): symbols this pass located
       // but did not decode, away from the codes it read, still get their crop.
-      const rest = cropEnabled && name !== "crop" ? out.candidates.filter((q) => !out.codes.some((c) => overlaps(q, c.corners))) : [];
+      const rest = cropEnabled && name !== "crop" && now() - t0 < input.budgetMs ? out.candidates.filter((q) => !out.codes.some((c) => overlaps(q, c.corners))) : [];
       const regions = rest.map((q) => candidateRegion(q, frame)).filter((r): r is Region => r !== undefined).slice(0, MAX_REGIONS);
       const extra = regions.length > 0 ? passes.crop(img, { frame, regions }) : undefined;
       if (regions.length > 0) ran.push("crop");
@@ -217,8 +218,15 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     }
     return undefined;
   };
+  let cropRounds = 0;
   const cropPending = (): StrategyOutput | undefined => {
     if (ctx.regions.length === 0) return undefined;
+    // The first round of crops is the evidence exception; later rounds (symbols located by later
+    // passes) must fit the budget like any pass, or the budget stops bounding the frame (p99).
+    if (cropRounds++ > 0 && now() - t0 >= input.budgetMs) {
+      ctx.regions = [];
+      return undefined;
+    }
     const found = run("crop");
     regionsSeen += ctx.regions.length;
     ctx.regions = [];
