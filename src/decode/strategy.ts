@@ -62,7 +62,18 @@ interface PassContext {
   frame: LumaView;
   /** Regions worth a closer look: the camera's last code, then symbols located but not decoded. */
   regions: Region[];
+  /** The gamma `tone` chose from the frame's median (1 = none needed, or tone did not run). */
+  gamma: number;
 }
+
+/**
+ * Exposure passes cost a full read each and, on the common frame without a code, find nothing.
+ * They run only on evidence: a symbol was located somewhere (a located-but-undecoded candidate or
+ * the camera's recent code), or the frame is badly exposed (tone had to bend it by at least this
+ * much: gamma outside [1/EXPOSURE_GAMMA, EXPOSURE_GAMMA]).
+ */
+const EVIDENCE_PASSES: ReadonlySet<DecodePassName> = new Set(["darken", "lighten", "denoise"]);
+const EXPOSURE_GAMMA = 1.25;
 
 /**
  * The camera hint (the last codes' bounds + margin) gets no minimum: it may span several codes
@@ -79,8 +90,10 @@ export function candidateRegion(q: Quad, frame: LumaView): Region | undefined {
 type PassFn = (img: HeapImage, ctx: PassContext) => ReadOut | undefined;
 
 const passes: Record<DecodePassName, PassFn> = {
-  tone: (img, { frame }) => {
+  tone: (img, ctx) => {
+    const { frame } = ctx;
     const g = autoGamma(sampledMedian(frame));
+    ctx.gamma = g;
     if (g === 1) return readFull(img, frame, TONE);
     lutInto(frame, gammaLut(g), img.reserve(frame.width, frame.height));
     return img.read(TONE);
@@ -193,7 +206,8 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
   const { frame } = input;
   const pixels = frame.width * frame.height;
   const hint = input.hint ? hintRegion(input.hint) : undefined;
-  const ctx: PassContext = { frame, regions: hint ? [hint] : [] };
+  const ctx: PassContext = { frame, regions: hint ? [hint] : [], gamma: 1 };
+  let located = hint !== undefined;
   const cropEnabled = input.passes.includes("crop");
   let regionsSeen = 0;
   const run = (name: DecodePassName): StrategyOutput | undefined => {
@@ -207,11 +221,12 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
       // but did not decode, away from the codes it read, still get their crop.
       const rest = cropEnabled && name !== "crop" && now() - t0 < input.budgetMs ? out.candidates.filter((q) => !out.codes.some((c) => overlaps(q, c.corners))) : [];
       const regions = rest.map((q) => candidateRegion(q, frame)).filter((r): r is Region => r !== undefined).slice(0, MAX_REGIONS);
-      const extra = regions.length > 0 ? passes.crop(img, { frame, regions }) : undefined;
+      const extra = regions.length > 0 ? passes.crop(img, { frame, regions, gamma: ctx.gamma }) : undefined;
       if (regions.length > 0) ran.push("crop");
       const codes = [...out.codes, ...(extra?.codes ?? []).filter((c) => !out.codes.some((o) => o.text === c.text && overlaps(o.corners, c.corners)))];
       return { codes: dropNested(codes), passes: ran, foundBy: name, decodeMs: now() - t0 };
     }
+    if (out.candidates.length > 0) located = true;
     for (const q of out.candidates) {
       const r = candidateRegion(q, frame);
       if (r && regionsSeen + ctx.regions.length < MAX_REGIONS) ctx.regions.push(r);
@@ -238,6 +253,7 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
       if (found) return found;
       continue;
     }
+    if (EVIDENCE_PASSES.has(name) && ran.length > 0 && !located && ctx.gamma < EXPOSURE_GAMMA && ctx.gamma > 1 / EXPOSURE_GAMMA) continue;
     const elapsed = now() - t0;
     if (ran.length > 0 && elapsed + costs.estimate(name, pixels) > input.budgetMs) {
       costs.skipped(name);
