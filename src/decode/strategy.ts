@@ -8,6 +8,9 @@ import type { DecodePassName } from "../config/sections/decode.js";
 import { HeapImage, type LumaView, type Quad, type ReadOut } from "./luma-read.js";
 import { baseQrOptions, encodeReaderOptions, type EncodedReaderOptions } from "./reader-options.js";
 import { boundsAround, cropScaleInto, downscale2Into, localStretchInto, type Rect } from "./preprocess.js";
+import { autoGamma, gammaLut, lutInto, sampledMedian } from "./tone.js";
+import { dropNested, MIN_SIDE_OF_LOCATED, sideOf } from "./plausible.js";
+import { trackerDefaults } from "./track.js";
 
 export interface StrategyInput {
   frame: LumaView;
@@ -36,6 +39,18 @@ const FAST = encodeReaderOptions({ ...baseQrOptions, returnErrors: true });
 const HARDER = encodeReaderOptions({ ...baseQrOptions, tryHarder: true, tryInvert: true, returnErrors: true });
 /** For crops: small images, so the extra effort is cheap. */
 const CROP = HARDER;
+/**
+ * The tone passes' reader: tryHarder plus zxing's own image pyramid (each further layer a third
+ * of the previous one's side, down to ~500 px). The pyramid is what reads codes on screens (a
+ * display's pixel grid and moire average away) and very large codes; its layers cost 1/9 and
+ * 1/81 of the full image. tryInvert and tryRotate are left out: on the dev photos they read
+ * nothing the rest did not (QR is rotation invariant) and tryInvert doubles every failed read.
+ */
+const TONE = encodeReaderOptions({ ...baseQrOptions, tryHarder: true, tryDownscale: true, downscaleFactor: 3, returnErrors: true });
+const DENOISE = encodeReaderOptions({ ...baseQrOptions, tryHarder: true, tryDownscale: true, downscaleFactor: 3, tryDenoise: true, returnErrors: true });
+/** Fixed curves for what the median misses: darken (washed-out codes), lighten (codes in shadow). */
+const DARKEN_LUT = gammaLut(2);
+const LIGHTEN_LUT = gammaLut(0.33);
 
 /** Below this side length (px) a crop is upscaled 2x before decoding. */
 const SMALL_CODE_PX = 160;
@@ -43,15 +58,67 @@ const SMALL_CODE_PX = 160;
 const CANDIDATE_MARGIN = 0.35;
 const MAX_REGIONS = 3;
 
+/** A crop region; `minSide` (frame px): a code read there must be at least this large. */
+interface Region extends Rect {
+  minSide: number;
+}
+
 interface PassContext {
   frame: LumaView;
   /** Regions worth a closer look: the camera's last code, then symbols located but not decoded. */
-  regions: Rect[];
+  regions: Region[];
+  /** The gamma `tone` chose from the frame's median (1 = none needed, or tone did not run). */
+  gamma: number;
+}
+
+/**
+ * Exposure passes cost a full read each and, on the common frame without a code, find nothing.
+ * They run only on evidence: a symbol was located somewhere (a located-but-undecoded candidate or
+ * the camera's recent code), or the frame is badly exposed (tone had to bend it by at least this
+ * much: gamma outside [1/EXPOSURE_GAMMA, EXPOSURE_GAMMA]).
+ */
+const EVIDENCE_PASSES: ReadonlySet<DecodePassName> = new Set(["darken", "lighten", "denoise"]);
+const EXPOSURE_GAMMA = 1.25;
+
+/**
+ * The camera hint (the last codes' bounds + margin) gets no minimum: it may span several codes
+ * of different sizes, and the phantom measured came from a located symbol's crop.
+ */
+const hintRegion = (r: Rect): Region => ({ ...r, minSide: 0 });
+/**
+ * A tracked symbol's crop (track.ts: the symbol plus a margin that widens while the track ages):
+ * the same phantom rule, against the smallest symbol the crop can hold (its widest margin), so an
+ * old track's wider crop never rejects the real code.
+ */
+const TRACK_WIDEST = 1 + 2 * (trackerDefaults.margin + (trackerDefaults.marginPer100Ms * trackerDefaults.ttlMs) / 100);
+const trackedRegion = (r: Rect): Region => ({ ...r, minSide: (MIN_SIDE_OF_LOCATED * Math.min(r.w, r.h)) / TRACK_WIDEST });
+
+/** A located-but-undecoded symbol's crop: a code read there must be a fair part of its size. */
+export function candidateRegion(q: Quad, frame: LumaView): Region | undefined {
+  const r = boundsAround(q, frame.width, frame.height, CANDIDATE_MARGIN);
+  return r && { ...r, minSide: MIN_SIDE_OF_LOCATED * sideOf(q) };
 }
 
 type PassFn = (img: HeapImage, ctx: PassContext) => ReadOut | undefined;
 
 const passes: Record<DecodePassName, PassFn> = {
+  tone: (img, ctx) => {
+    const { frame } = ctx;
+    const g = autoGamma(sampledMedian(frame));
+    ctx.gamma = g;
+    if (g === 1) return readFull(img, frame, TONE);
+    lutInto(frame, gammaLut(g), img.reserve(frame.width, frame.height));
+    return img.read(TONE);
+  },
+  darken: (img, { frame }) => {
+    lutInto(frame, DARKEN_LUT, img.reserve(frame.width, frame.height));
+    return img.read(TONE);
+  },
+  lighten: (img, { frame }) => {
+    lutInto(frame, LIGHTEN_LUT, img.reserve(frame.width, frame.height));
+    return img.read(TONE);
+  },
+  denoise: (img, { frame }) => readFull(img, frame, DENOISE),
   fast: (img, { frame }) => readFull(img, frame, FAST),
   harder: (img, { frame }) => readFull(img, frame, HARDER),
   downscale: (img, { frame }) => {
@@ -59,6 +126,8 @@ const passes: Record<DecodePassName, PassFn> = {
     return mapOut(img.read(FAST), (p) => [p[0] * 2, p[1] * 2]);
   },
   invert: (img, { frame }) => {
+    // Light-on-dark codes (dark-mode phone screens): our word-wise inversion and the cheap
+    // reader, instead of tryInvert on every tone pass (which doubles each failed read).
     img.load(frame);
     img.invertInPlace();
     return img.read(FAST);
@@ -69,6 +138,7 @@ const passes: Record<DecodePassName, PassFn> = {
   },
   crop: (img, { frame, regions }) => {
     if (regions.length === 0) return undefined;
+    const found: DecodedCode[] = [];
     for (const rect of regions.slice(0, MAX_REGIONS)) {
       const scale = Math.max(rect.w, rect.h) < SMALL_CODE_PX * 2 ? 2 : 1;
       const w = Math.max(1, Math.round(rect.w * scale)), h = Math.max(1, Math.round(rect.h * scale));
@@ -82,11 +152,21 @@ const passes: Record<DecodePassName, PassFn> = {
         localStretchInto({ width: w, height: h, stride: w, data: crop }, img.reserve(w, h));
         out = img.read(CROP);
       }
-      if (out.codes.length > 0) return { codes: mapOut(out, toFrame).codes, candidates: [] };
+      // Every region is read: regions are distinct symbols (several codes in view). A code much
+      // smaller than the symbol located there is a phantom made of part of it (plausible.ts).
+      for (const c of mapOut(out, toFrame).codes) if (sideOf(c.corners) >= rect.minSide && !found.some((f) => f.text === c.text && overlaps(f.corners, c.corners))) found.push(c);
     }
-    return { codes: [], candidates: [] };
+    return { codes: found, candidates: [] };
   },
 };
+
+/** Whether two quads' bounding boxes intersect. */
+function overlaps(a: readonly Point[], b: readonly Point[]): boolean {
+  const box = (q: readonly Point[]) => [Math.min(...q.map((p) => p[0])), Math.min(...q.map((p) => p[1])), Math.max(...q.map((p) => p[0])), Math.max(...q.map((p) => p[1]))] as const;
+  const [ax0, ay0, ax1, ay1] = box(a);
+  const [bx0, by0, bx1, by1] = box(b);
+  return ax0 < bx1 && bx0 < ax1 && ay0 < by1 && by0 < ay1;
+}
 
 function readFull(img: HeapImage, frame: LumaView, opts: EncodedReaderOptions): ReadOut {
   img.load(frame);
@@ -126,9 +206,10 @@ export class PassCosts {
 
 /**
  * Runs the passes in order. Budget rule: a pass runs only if the time spent so far plus its
- * running cost estimate fits `budgetMs` (the first pass always runs). Exception, evidence: when a
- * pass located a symbol it could not decode, and "crop" is configured, crop runs on it at once,
- * whatever the budget says: a located code is the frame worth spending on, and a crop is small.
+ * running cost estimate fits `budgetMs` (the first pass always runs). Exception, evidence: the
+ * first time a pass located a symbol it could not decode, and "crop" is configured, crop runs on
+ * it at once, whatever the budget says: a located code is the frame worth spending on, and a crop
+ * is small. Later crop rounds, and crops of further symbols after a read, run only within budget.
  * The camera hint is used by "crop" at its place in the list.
  */
 export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCosts, now: () => number = () => performance.now()): StrategyOutput {
@@ -136,8 +217,11 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
   const ran: DecodePassName[] = [];
   const { frame } = input;
   const pixels = frame.width * frame.height;
-  const ctx: PassContext = { frame, regions: [...(input.hint ? [input.hint] : []), ...(input.tracked ?? [])].slice(0, MAX_REGIONS) };
-  const located: Quad[] = [];
+  const hint = input.hint ? hintRegion(input.hint) : undefined;
+  const tracked = (input.tracked ?? []).map(trackedRegion);
+  const ctx: PassContext = { frame, regions: [...(hint ? [hint] : []), ...tracked].slice(0, MAX_REGIONS), gamma: 1 };
+  let located = hint !== undefined || tracked.length > 0;
+  const candidates: Quad[] = [];
   const cropEnabled = input.passes.includes("crop");
   let regionsSeen = 0;
   const run = (name: DecodePassName): StrategyOutput | undefined => {
@@ -146,16 +230,33 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     costs.record(name, pixels, now() - ts);
     ran.push(name);
     if (!out) return undefined;
-    if (out.codes.length > 0) return { codes: out.codes, passes: ran, foundBy: name, decodeMs: now() - t0 };
-    located.push(...out.candidates);
+    if (out.codes.length > 0) {
+      // Several codes in view (a card and a phone, a sheet of codes): symbols this pass located
+      // but did not decode, away from the codes it read, still get their crop.
+      const rest = cropEnabled && name !== "crop" && now() - t0 < input.budgetMs ? out.candidates.filter((q) => !out.codes.some((c) => overlaps(q, c.corners))) : [];
+      const regions = rest.map((q) => candidateRegion(q, frame)).filter((r): r is Region => r !== undefined).slice(0, MAX_REGIONS);
+      const extra = regions.length > 0 ? passes.crop(img, { frame, regions, gamma: ctx.gamma }) : undefined;
+      if (regions.length > 0) ran.push("crop");
+      const codes = [...out.codes, ...(extra?.codes ?? []).filter((c) => !out.codes.some((o) => o.text === c.text && overlaps(o.corners, c.corners)))];
+      return { codes: dropNested(codes), passes: ran, foundBy: name, decodeMs: now() - t0 };
+    }
+    if (out.candidates.length > 0) located = true;
+    candidates.push(...out.candidates);
     for (const q of out.candidates) {
-      const r = boundsAround(q, frame.width, frame.height, CANDIDATE_MARGIN);
+      const r = candidateRegion(q, frame);
       if (r && regionsSeen + ctx.regions.length < MAX_REGIONS) ctx.regions.push(r);
     }
     return undefined;
   };
+  let cropRounds = 0;
   const cropPending = (): StrategyOutput | undefined => {
     if (ctx.regions.length === 0) return undefined;
+    // The first round of crops is the evidence exception; later rounds (symbols located by later
+    // passes) must fit the budget like any pass, or the budget stops bounding the frame (p99).
+    if (cropRounds++ > 0 && now() - t0 >= input.budgetMs) {
+      ctx.regions = [];
+      return undefined;
+    }
     const found = run("crop");
     regionsSeen += ctx.regions.length;
     ctx.regions = [];
@@ -167,13 +268,14 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
       if (found) return found;
       continue;
     }
+    if (EVIDENCE_PASSES.has(name) && ran.length > 0 && !located && ctx.gamma < EXPOSURE_GAMMA && ctx.gamma > 1 / EXPOSURE_GAMMA) continue;
     const elapsed = now() - t0;
     if (ran.length > 0 && elapsed + costs.estimate(name, pixels) > input.budgetMs) {
       costs.skipped(name);
       continue;
     }
-    const found = run(name) ?? (cropEnabled && !ctx.regions.every((r) => r === input.hint) ? cropPending() : undefined);
+    const found = run(name) ?? (cropEnabled && !ctx.regions.every((r) => r === hint) ? cropPending() : undefined);
     if (found) return found;
   }
-  return { codes: [], passes: ran, decodeMs: now() - t0, ...(located.length > 0 ? { candidates: located } : {}) };
+  return { codes: [], passes: ran, decodeMs: now() - t0, ...(candidates.length > 0 ? { candidates } : {}) };
 }

@@ -80,6 +80,28 @@ describe("checkpoint-gateway decode --json", () => {
     }
   });
 
+  it("--as-camera decodes the file fit into the default camera frame with the camera defaults, corners in file pixels", async () => {
+    // A 4K image: the camera path sees it at 1920x1080 (half size).
+    const big = join(tmp, "uhd.png");
+    const [ox, oy] = [900, 500];
+    await sharp(twoCodes.path)
+      .resize(2560, 1440, { kernel: "nearest" })
+      .extend({ left: ox, top: oy, right: 3840 - 2560 - ox, bottom: 2160 - 1440 - oy, background: "#808080" })
+      .png()
+      .toFile(big);
+    const { code, lines } = await cli("--json", "--as-camera", big);
+    expect(code).toBe(0);
+    const [out] = lines;
+    expect(out).toMatchObject({ file: big, width: 3840, height: 2160, frame: { width: 1920, height: 1080, passes: ["tone", "crop", "invert", "darken", "lighten", "denoise"], budgetMs: 60 } });
+    expect(out.codes).toHaveLength(2);
+    for (const exp of twoCodes.codes) {
+      const got = out.codes.find((c: any) => c.text === exp.text);
+      expect(got, exp.text.slice(0, 20)).toBeDefined();
+      // 2x up for the file, back through the 2x fit: corners within a few file pixels.
+      expect(near(got.corners, exp.corners.map(([x, y]) => [x * 2 + ox, y * 2 + oy]), 8)).toBe(true);
+    }
+  });
+
   it("exits 64 with usage on no files or an unknown option", async () => {
     expect((await cli()).code).toBe(64);
     const r = await cli("--bogus", "x.png");

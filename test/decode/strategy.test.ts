@@ -39,6 +39,18 @@ describe("runStrategy", () => {
     expect(out.codes).toEqual([]);
   });
 
+  it("runs the exposure passes only on evidence: a located symbol, a recent code, or a badly exposed frame", () => {
+    const all = ["tone", "darken", "lighten", "denoise"] as const;
+    // Mid-gray frame, nothing located, no hint: tone only.
+    expect(runStrategy(img, { frame: blankFrame(), passes: all, budgetMs: 1e6 }, new PassCosts()).passes).toEqual(["tone"]);
+    // The same frame with the camera's recent code as a hint: all of them (crop not configured).
+    expect(runStrategy(img, { frame: blankFrame(), passes: all, budgetMs: 1e6, hint: { x: 10, y: 10, w: 100, h: 100 } }, new PassCosts()).passes).toEqual([...all]);
+    // A dark frame (median 30: tone had to bend it a lot): all of them.
+    const dark = blankFrame();
+    dark.data.fill(30);
+    expect(runStrategy(img, { frame: dark, passes: all, budgetMs: 1e6 }, new PassCosts()).passes).toEqual([...all]);
+  });
+
   it("always runs the first pass, even over budget", () => {
     const out = runStrategy(img, { frame: blankFrame(), passes: ["harder", "fast"], budgetMs: 1 }, new PassCosts(), steppingClock(50));
     expect(out.passes).toEqual(["harder"]);

@@ -1,12 +1,12 @@
 import { z } from "zod";
 
-export const decodePassNames = ["fast", "harder", "downscale", "invert", "crop", "equalize"] as const;
+export const decodePassNames = ["tone", "darken", "lighten", "denoise", "fast", "harder", "downscale", "invert", "crop", "equalize"] as const;
 
 export const decodeSection = z
   .strictObject({
     workers: z.number().int().min(1).max(64).optional().describe("Decode worker threads; default is the CPU count."),
     deadlineMs: z.number().int().min(50).default(1500).describe("A worker that has not answered a frame within this time is replaced and the frame reported failed."),
-    budgetMs: z.number().min(1).default(60).describe("Per-frame time budget: escalation passes run only while it lasts."),
+    budgetMs: z.number().min(1).default(60).describe("Per-frame time budget (ms): a pass after the first runs only if the time spent plus its running cost estimate fits."),
     escalateIntervalMs: z
       .number()
       .int()
@@ -16,9 +16,9 @@ export const decodeSection = z
     passes: z
       .array(z.enum(decodePassNames))
       .min(1)
-      .default(["fast", "crop", "harder", "downscale"])
+      .default(["tone", "crop", "invert", "darken", "lighten", "denoise"])
       .describe(
-        "Decode passes in order; the first is always run, later ones only while the budget lasts and nothing was found (crop also runs at once, budget or not, when a pass located a symbol it could not decode). fast: QR only, no extras; harder: zxing tryHarder + tryInvert; crop: around the last code seen on this camera and symbols located but not decoded (2x if small, plain then contrast-stretched); invert: light-on-dark codes (for cascades without harder); downscale: 2x box-filtered (screens, large codes); equalize: local contrast stretch (glare, low contrast). Costs and gains: docs/decode.md.",
+        "Decode passes in order; the first is always run, later ones only while the budget lasts and nothing was found (crop also runs at once, budget or not, when a pass located a symbol it could not decode, and after a read for other located symbols). tone: gamma that moves the frame median to mid-gray, then tryHarder with zxing's 3x image pyramid (screens, large codes); darken / lighten: fixed gamma 2 / 0.33 curves, same reader (washed-out codes / codes in shadow); invert: light-on-dark codes (inverted copy, QR-only fast reader); denoise: zxing tryDenoise with the pyramid (blur, glare); crop: around the last code seen on this camera and symbols located but not decoded (2x if small, plain then contrast-stretched; a code under half the located symbol's size is refused); fast: QR only, no extras; harder: tryHarder + tryInvert; downscale: 2x box-filtered; equalize: local contrast stretch. Costs and gains per category on real photos: docs/decode.md.",
       ),
   })
   .describe("QR decoding in WASM worker threads.");

@@ -1,0 +1,74 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { autoGamma, gammaLut, lutInto, sampledMedian } from "../../src/decode/tone.js";
+import { dropNested, sideOf } from "../../src/decode/plausible.js";
+import { candidateRegion } from "../../src/decode/strategy.js";
+import { decodeGray, readGrayImage } from "../../src/decode/image-file.js";
+
+const sq = (x: number, y: number, s: number): [[number, number], [number, number], [number, number], [number, number]] => [
+  [x, y],
+  [x + s, y],
+  [x + s, y + s],
+  [x, y + s],
+];
+
+describe("tone", () => {
+  it("finds the median of a strided frame from a sample", () => {
+    const width = 200, height = 100, stride = 256;
+    const data = new Uint8Array(stride * height).fill(255); // padding must not count
+    for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * stride + x] = x < 140 ? 40 : 220;
+    expect(sampledMedian({ width, height, stride, data })).toBe(40);
+  });
+
+  it("maps the median to mid-gray, leaves a balanced frame alone, clamps extremes", () => {
+    expect(autoGamma(128)).toBe(1);
+    const g = autoGamma(40);
+    expect(g).toBeLessThan(1);
+    expect(Math.abs(255 * Math.pow(40 / 255, g) - 127.5)).toBeLessThan(1);
+    expect(autoGamma(220)).toBeGreaterThan(1);
+    expect(autoGamma(0)).toBe(0.25);
+    expect(autoGamma(255)).toBeLessThanOrEqual(4);
+  });
+
+  it("applies a lookup table while packing a strided frame", () => {
+    const src = { width: 2, height: 2, stride: 3, data: Uint8Array.from([0, 255, 9, 64, 128, 9]) };
+    const dst = new Uint8Array(4);
+    lutInto(src, gammaLut(2), dst);
+    expect([...dst]).toEqual([0, 255, 16, 64]);
+  });
+});
+
+describe("plausibility against phantom codes", () => {
+  it("drops a code nested inside a much larger one, keeps codes side by side", () => {
+    const big = { text: "Version 2 QR Code Test Image", corners: sq(1780, 2065, 320) };
+    const phantom = { text: "409519", corners: sq(2010, 2010, 140) };
+    const neighbour = { text: "Version 1 QR", corners: sq(1905, 1511, 280) };
+    expect(dropNested([phantom, big, neighbour]).map((c) => c.text)).toEqual(["Version 2 QR Code Test Image", "Version 1 QR"]);
+    expect(dropNested([big, neighbour])).toHaveLength(2);
+    expect(sideOf(phantom.corners)).toBe(140);
+  });
+
+  it("a located symbol's crop region demands a code of at least half the symbol's size", () => {
+    const frame = { width: 1000, height: 800, stride: 1000, data: new Uint8Array(0) };
+    const r = candidateRegion(sq(400, 300, 200), frame);
+    // 35% margin a side; minimum side = half the located symbol's 200 px.
+    expect(r).toEqual({ x: 330, y: 230, w: 340, h: 340, minSide: 100 });
+  });
+
+  // The photo that produced the misread (#9): read from ../shared when present, never committed.
+  // From the main checkout the data is ../shared; from a helper's worktree (/work/wt/NAME) ../../shared.
+  const photo = ["../../../shared", "../../../../shared"].map((d) => join(import.meta.dirname, d, "testdata/boofcv-dev/bright_spots/image002.jpg")).find((p) => existsSync(p)) ?? "";
+  it.skipIf(photo === "")("bright_spots/image002 at native resolution: the crop cascade that read 409519 no longer does", async () => {
+    const gray = await readGrayImage(photo);
+    const legit = ["Version 1 QR", "Version 2 QR Code Test Image"];
+    for (const passes of [["fast", "crop", "harder", "downscale", "invert", "equalize"], ["fast", "crop"]] as const) {
+      const { codes } = await decodeGray(gray, { passes, budgetMs: 1e9 });
+      const texts = codes.map((c) => c.text);
+      expect(texts, passes.join(",")).not.toContain("409519");
+      for (const t of texts) expect(legit.some((l) => t === l) || t.startsWith("ABC 123456789"), t).toBe(true);
+    }
+    const { codes } = await decodeGray(gray);
+    expect(codes.map((c) => c.text)).toEqual(expect.arrayContaining(legit));
+  }, 120_000);
+});
