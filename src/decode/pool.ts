@@ -142,6 +142,7 @@ export class DecodePool {
       this.opts.recycle?.(frame.data);
       return Promise.resolve(null);
     }
+    if (c.cls !== "idle") cam.queuedInView++;
     return new Promise((resolve) => {
       const old = this.pending.get(frame.cameraId);
       if (old) {
