@@ -31,9 +31,10 @@ import { pickNext, type FrameClass } from "./priority.js";
 /** A full cascade per idle camera this often, whatever the prefilter says. */
 export const DEFAULT_IDLE_FULL_EVERY_MS = 1000;
 /**
- * A lone finder-like shape (weak evidence: text, tiles and window frames make them too) gets the
- * first pass and crops around located symbols on every frame, and the full cascade at most this
- * often per camera. Two paired finder patterns get the full cascade on every frame.
+ * A lone finder-like shape (weak evidence: text, tiles and window frames make them too), and a
+ * frame of a lane with only decided codes in view, get the first pass and crops (around located
+ * symbols and the last code) on every frame, and the full cascade at most this often per camera.
+ * Two paired finder patterns, and a presentation awaiting its verdict, get the full cascade.
  */
 export const WEAK_FULL_EVERY_MS = 333;
 
@@ -308,7 +309,10 @@ export class DecodePool {
       this.lastIdleFull.set(f.cameraId, now);
       this.stats_.camera(f.cameraId).slowScheduled++;
       budgetMs = this.opts.budgetMs;
-    } else if (p.weak) {
+    } else if (p.weak || p.cls === "watch") {
+      // A lone finder-like shape, or only decided codes in view (presence upkeep: the first pass
+      // and the crop around the last code find a code already read; a full cascade on the empty
+      // frames after it left, until leaveMs, would be spent for nothing): rationed escalation.
       const last = this.lastWeakFull.get(f.cameraId);
       if (last === undefined || now - last >= WEAK_FULL_EVERY_MS) {
         this.lastWeakFull.set(f.cameraId, now);

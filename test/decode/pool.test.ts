@@ -69,6 +69,15 @@ describe("DecodePool", () => {
     expect(pool.stats().cameras.cam1!.prefilterMs).toBeGreaterThan(0);
   });
 
+  it("rations the full cascade for lanes with only decided codes in view, not for a pending presentation", async () => {
+    pool = await DecodePool.create(base);
+    const passes = async (seq: number, view: "decided" | "pending") => (await pool!.submit(blankFrame("cam1", seq, 640, 480), { view }))?.timings.passes;
+    expect(await passes(1, "decided")).toEqual(["fast", "harder"]);
+    // Within 333 ms: the first pass only (no hint, no located symbol: no crop).
+    expect(await passes(2, "decided")).toEqual(["fast"]);
+    expect(await passes(3, "pending")).toEqual(["fast", "harder"]);
+  });
+
   it("gives a waiting active frame the worker before an idle camera's frame, and keeps a worker from idle frames", async () => {
     pool = await DecodePool.create({ ...base, workers: 2, idleFullEveryMs: 0 });
     // Both workers busy with active frames; then an idle frame and an active frame wait.
@@ -82,6 +91,7 @@ describe("DecodePool", () => {
     expect(order).toEqual(["active", "idle"]);
     expect(pool.stats().cameras.idle).toMatchObject({ slowScheduled: 1, prefiltered: 0 });
   });
+
 
   it("reports a malformed frame as GW_DECODE_BAD_FRAME without touching a worker", async () => {
     pool = await DecodePool.create(base);
