@@ -21,6 +21,7 @@ import { CameraSupervisor, ffmpegArgs, FrameSlicer, frameLayout, nodeSpawner, ty
 import { readProcTicks, TICKS_PER_SECOND } from "../src/ingest/proc-cpu.js";
 import { clipFrameAgeMs, clipFrameCount, makeQrClip, readFrameClock, startRtspServer, type ClipSegment, type RtspServer } from "../test/support/rtsp/index.js";
 import { fmt, printTable, summarize, writeResults } from "./lib/stats.js";
+import { FrameBuffers } from "../src/core/frame-buffers.js";
 import { listPhotos, makePhotoClip, photoDir } from "./lib/photo-clip.js";
 import { decodeSection } from "../src/config/sections/decode.js";
 import { HeapImage } from "../src/decode/luma-read.js";
@@ -100,15 +101,20 @@ async function runConfig(width: number, height: number, fps: number, pixelFormat
     let delivered = 0;
     let lastFrameAt = 0;
     let measuring = false;
+    // Frame buffers are recycled, as in the gateway (src/core/frame-buffers.ts).
+    const buffers = new FrameBuffers();
     sup = new CameraSupervisor(cam, {
       logger: silentLogger,
       spawner: (cmd, args) => (proc = nodeSpawner(cmd, args)),
+      allocFrame: (n) => buffers.take(n),
       onFrame: (f: LumaFrame) => {
         delivered++;
         lastFrameAt = f.receivedAt;
-        if (!measuring) return;
-        const index = readFrameClock(f);
-        if (index !== undefined) delays.push(clipFrameAgeMs({ index, receivedAt: f.receivedAt, feedStartedAt: server.feedStartedAt, fps, frameCount }));
+        if (measuring) {
+          const index = readFrameClock(f);
+          if (index !== undefined) delays.push(clipFrameAgeMs({ index, receivedAt: f.receivedAt, feedStartedAt: server.feedStartedAt, fps, frameCount }));
+        }
+        buffers.give(f.data);
       },
     });
     const t0 = performance.now();
@@ -213,7 +219,9 @@ async function decodeRun(clip: string, loops: number, input: string[], pipe: boo
   let frames = 0;
   const c0 = process.cpuUsage();
   if (pipe) {
-    const slicer = new FrameSlicer(1920 * 1080, 1920 * 1080, (l) => onLuma?.(l, frames++));
+    // One recycled buffer, as the gateway recycles its frame buffers.
+    const buf = new Uint8Array(1920 * 1080);
+    const slicer = new FrameSlicer(1920 * 1080, 1920 * 1080, (l) => onLuma?.(l, frames++), () => buf);
     p.stdout!.on("data", (c: Buffer) => slicer.push(c));
   }
   await new Promise((r) => p.once("exit", r));
