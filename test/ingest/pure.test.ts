@@ -12,7 +12,7 @@ describe("ffmpeg arguments", () => {
     expect(s).toContain("-rtsp_transport udp -timeout 5000000 -buffer_size 4194304 -i rtsp://h/x");
     expect(s).toContain("-vf scale=1280:720,format=pix_fmts=yuv420p|yuvj420p|nv12,extractplanes=y");
     expect(s).toContain("-threads 1");
-    expect(s).not.toContain("-skip_loop_filter");
+    expect(s).toContain("-threads 1 -skip_loop_filter all");
     expect(s).not.toContain("-hwaccel");
     expect(s).toContain("-fps_mode passthrough -f rawvideo pipe:1");
     expect(s.indexOf("-fflags")).toBeLessThan(s.indexOf("-i "));
@@ -43,8 +43,8 @@ describe("ffmpeg arguments", () => {
     const s = (over: Parameters<typeof testCamera>[0]) => ffmpegArgs(testCamera(over), "rtsp://h/x").join(" ");
     expect(s({ inputArgs: "preset-rtsp-restream" })).toContain("-rtsp_transport tcp -timeout 10000000 -i rtsp://h/x");
     expect(s({ inputArgs: "preset-rtsp-udp" })).toContain("-rtsp_transport udp -timeout 5000000 -buffer_size 4194304 -i rtsp://h/x");
-    expect(s({ inputArgs: ["-rtsp_transport", "http", "-timeout", "1000"] })).toContain("-threads 1 -rtsp_transport http -timeout 1000 -i rtsp://h/x");
-    expect(s({ decodeThreads: 0, skipLoopFilter: true })).toContain("-threads 0 -skip_loop_filter all");
+    expect(s({ inputArgs: ["-rtsp_transport", "http", "-timeout", "1000"] })).toContain("-threads 1 -skip_loop_filter all -rtsp_transport http -timeout 1000 -i rtsp://h/x");
+    expect(s({ decodeThreads: 0, skipLoopFilter: false })).toContain("-threads 0 -fflags");
     expect(() => testCamera({ inputArgs: ["-i", "rtsp://x/y"] })).toThrow(/no -i/);
     expect(() => testCamera({ inputArgs: ["-rtsp_transport"] })).toThrow(/pairs/);
   });
