@@ -242,9 +242,9 @@ async function decoderTable(): Promise<Array<{ name: string; ffmpegMs: number; r
   const variants: Array<{ name: string; input: string[]; pipe: boolean }> = [
     { name: "bare -f null (ffmpeg defaults)", input: [], pipe: false },
     { name: "bare -f null -threads 1", input: ["-threads", "1"], pipe: false },
-    { name: "ours: -threads 1 (default)", input: ["-threads", "1"], pipe: true },
+    { name: "ours: -threads 1, loop filter on", input: ["-threads", "1"], pipe: true },
     { name: "ours: ffmpeg default threads", input: [], pipe: true },
-    { name: "ours: -threads 1 -skip_loop_filter all", input: ["-threads", "1", "-skip_loop_filter", "all"], pipe: true },
+    { name: "ours: -threads 1 -skip_loop_filter all (default)", input: ["-threads", "1", "-skip_loop_filter", "all"], pipe: true },
   ];
   const samples = new Map<string, Array<{ ffmpegMs: number; readerMs: number }>>(variants.map((v) => [v.name, []]));
   for (let round = 0; round < 3; round++)
@@ -266,7 +266,7 @@ async function decoderTable(): Promise<Array<{ name: string; ffmpegMs: number; r
     const img = new HeapImage(mod);
     const costs = new PassCosts();
     const cfg = decodeSection.parse({});
-    for (const [name, input] of [["ours: -threads 1 (default)", ["-threads", "1"]], ["ours: -threads 1 -skip_loop_filter all", ["-threads", "1", "-skip_loop_filter", "all"]]] as const) {
+    for (const [name, input] of [["ours: -threads 1, loop filter on", ["-threads", "1"]], ["ours: -threads 1 -skip_loop_filter all (default)", ["-threads", "1", "-skip_loop_filter", "all"]]] as const) {
       let shown = 0, read = 0;
       await decodeRun(pc.path, 1, [...input], true, (luma, i) => {
         if (!pc.shows.some(([a, b]) => i >= a && i < b)) return;
