@@ -37,6 +37,8 @@ export const DEFAULT_IDLE_FULL_EVERY_MS = 1000;
  * Two paired finder patterns, and a presentation awaiting its verdict, get the full cascade.
  */
 export const WEAK_FULL_EVERY_MS = 333;
+/** With only decided codes in view, a frame without a finder pattern is decoded at most this often (well under leaveMs). */
+export const WATCH_EMPTY_EVERY_MS = 500;
 
 /** What the camera's lane has in view when the frame is submitted (see Lane.codesInView). */
 export type LaneView = "none" | "decided" | "pending";
@@ -99,6 +101,7 @@ export class DecodePool {
   private readonly prefilter: Prefilter | undefined;
   private readonly lastIdleFull = new Map<string, number>();
   private readonly lastWeakFull = new Map<string, number>();
+  private readonly lastWatch = new Map<string, number>();
 
   private constructor(
     private readonly opts: DecodePoolTestOptions,
@@ -157,10 +160,30 @@ export class DecodePool {
     });
   }
 
+  /**
+   * Only decided codes in view: presence upkeep. A frame with a finder pattern is decoded (the
+   * code is likely still there); one without is decoded only every WATCH_EMPTY_EVERY_MS, so the
+   * frames after a code left (until leaveMs) cost little, while a held code the prefilter misses
+   * is still sighted several times per leaveMs and never seems to leave and come back.
+   */
+  private watch(frame: LumaFrame, now: number): { cls: FrameClass } | undefined {
+    const last = this.lastWatch.get(frame.cameraId);
+    if (this.prefilter && last !== undefined && now - last < WATCH_EMPTY_EVERY_MS) {
+      const cam = this.stats_.camera(frame.cameraId);
+      const t = performance.now();
+      const hits = this.prefilter.find(frame);
+      cam.prefilterMs += performance.now() - t;
+      if (hits.length === 0) return undefined;
+      cam.prefilterHits++;
+    }
+    this.lastWatch.set(frame.cameraId, now);
+    return { cls: "watch" };
+  }
+
   /** The frame's class, or undefined when it is not worth decoding at all. */
   private classify(frame: LumaFrame, ctx: SubmitContext, now: number): { cls: FrameClass; weak?: boolean } | undefined {
     if (ctx.view === undefined || ctx.view === "pending") return { cls: "active" };
-    if (ctx.view === "decided") return { cls: "watch" };
+    if (ctx.view === "decided") return this.watch(frame, now);
     // Nothing in view. A code read on this camera moments ago: it may still be there.
     if (!this.prefilter || this.stats_.hint(frame)) return { cls: "active" };
     const cam = this.stats_.camera(frame.cameraId);

@@ -71,11 +71,27 @@ describe("DecodePool", () => {
 
   it("rations the full cascade for lanes with only decided codes in view, not for a pending presentation", async () => {
     pool = await DecodePool.create(base);
-    const passes = async (seq: number, view: "decided" | "pending") => (await pool!.submit(blankFrame("cam1", seq, 640, 480), { view }))?.timings.passes;
-    expect(await passes(1, "decided")).toEqual(["fast", "harder"]);
-    // Within 333 ms: the first pass only (no hint, no located symbol: no crop).
-    expect(await passes(2, "decided")).toEqual(["fast"]);
-    expect(await passes(3, "pending")).toEqual(["fast", "harder"]);
+    // Frames with finder patterns but no readable code (the code's centre blanked out).
+    const unreadable = (seq: number) => {
+      const f = qrFrame("RATIONED-ESCALATION", { seq, module: 6, x0: 100, y0: 60 });
+      for (let y = 60 + 8 * 6; y < 60 + 21 * 6; y++) f.data.fill(230, y * f.stride + 100 + 8 * 6, y * f.stride + 100 + 21 * 6);
+      return f;
+    };
+    const passes = async (seq: number, view: "decided" | "pending") => (await pool!.submit(unreadable(seq), { view }))?.timings.passes;
+    expect(await passes(1, "decided")).toContain("harder");
+    // Within 333 ms: no escalation pass (the first pass, and crops only).
+    expect(await passes(2, "decided")).not.toContain("harder");
+    expect(await passes(3, "pending")).toContain("harder");
+  });
+
+  it("with only decided codes in view, decodes frames without a finder pattern at most every 500 ms, frames with one always", async () => {
+    pool = await DecodePool.create(base);
+    expect(await pool.submit(blankFrame("cam1", 1, 640, 480), { view: "decided" })).not.toBeNull();
+    // Within 500 ms: an empty frame is skipped, a frame with a code is decoded and read.
+    expect(await pool.submit(blankFrame("cam1", 2, 640, 480), { view: "decided" })).toBeNull();
+    const held = await pool.submit(qrFrame("HELD", { seq: 3 }), { view: "decided" });
+    expect(held?.codes.map((c) => c.text)).toEqual(["HELD"]);
+    expect(pool.stats().cameras.cam1).toMatchObject({ prefiltered: 1, prefilterHits: 1, decoded: 1 });
   });
 
   it("gives a waiting active frame the worker before an idle camera's frame, and keeps a worker from idle frames", async () => {
