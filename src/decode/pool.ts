@@ -171,7 +171,7 @@ export class DecodePool {
     if (this.prefilter && last !== undefined && now - last < WATCH_EMPTY_EVERY_MS) {
       const cam = this.stats_.camera(frame.cameraId);
       const t = performance.now();
-      const hits = this.prefilter.find(frame);
+      const hits = this.prefilter.find(frame, () => true); // one finder pattern is enough here
       cam.prefilterMs += performance.now() - t;
       if (hits.length === 0) return undefined;
       cam.prefilterHits++;
@@ -188,7 +188,7 @@ export class DecodePool {
     if (!this.prefilter || this.stats_.hint(frame)) return { cls: "active" };
     const cam = this.stats_.camera(frame.cameraId);
     const t = performance.now();
-    const hits = this.prefilter.find(frame);
+    const hits = this.prefilter.find(frame, pairedFinders);
     cam.prefilterMs += performance.now() - t;
     if (hits.length > 0) {
       cam.prefilterHits++;

@@ -74,8 +74,12 @@ export class Prefilter {
 
   constructor(private readonly o: PrefilterOptions = DEFAULT_PREFILTER) {}
 
-  /** Finder-pattern candidates in the frame (at most `maxHits`); empty means "no QR here". */
-  find(frame: LumaView): FinderHit[] {
+  /**
+   * Finder-pattern candidates in the frame (at most `maxHits`); empty means "no QR here".
+   * `enough` stops the scan early once the hits say what the caller needs (the scan costs the
+   * most on exactly the frames that hold a code).
+   */
+  find(frame: LumaView, enough?: (hits: readonly FinderHit[]) => boolean): FinderHit[] {
     const w = frame.width >> 1;
     const h = frame.height >> 1;
     const hits: FinderHit[] = [];
@@ -130,7 +134,7 @@ export class Prefilter {
             // Several scanned rows cross one finder pattern: count it once.
             if (!hits.some((o) => Math.abs(o.x - hit.x) < 4 * o.module && Math.abs(o.y - hit.y) < 4 * o.module)) {
               hits.push(hit);
-              if (hits.length >= this.o.maxHits) return hits;
+              if (hits.length >= this.o.maxHits || enough?.(hits)) return hits;
             }
           }
         }

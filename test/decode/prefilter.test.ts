@@ -49,6 +49,14 @@ describe("Prefilter", () => {
     expect(p.find({ ...blankFrame("c", 1, 1920, 1080), data: stripes })).toEqual([]);
   });
 
+  it("stops scanning once the caller has enough", () => {
+    const f = qrFrame("EARLY-EXIT", { width: 640, height: 480, module: 4, x0: 100, y0: 80 });
+    const p = new Prefilter();
+    expect(p.find(f).length).toBeGreaterThanOrEqual(3);
+    expect(p.find(f, () => true)).toHaveLength(1);
+    expect(p.find(f, pairedFinders)).toHaveLength(2);
+  });
+
   it("pairs only finder patterns of similar size at a plausible distance", () => {
     expect(pairedFinders([{ x: 0, y: 0, module: 4 }, { x: 100, y: 0, module: 4 }])).toBe(true);
     expect(pairedFinders([{ x: 0, y: 0, module: 4 }, { x: 10, y: 0, module: 4 }])).toBe(false); // overlapping
