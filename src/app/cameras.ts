@@ -93,15 +93,16 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
       const snap = snapshots.get(cam.id);
       if (!snap || frame.receivedAt - snap.receivedAt >= SNAPSHOT_EVERY_MS) snapshots.set(cam.id, { ...frame, data: frame.data.slice() });
       o.onFrame?.(frame);
-      if (gate && !gate.admit(frame, lane?.codesInView() ?? "none")) {
+      const view = lane?.codesInView() ?? "none";
+      if (gate && !gate.admit(frame, view)) {
         o.buffers?.give(frame.data);
         return;
       }
       submitted.set(cam.id, (submitted.get(cam.id) ?? 0) + 1);
       pool()
-        .submit(frame)
+        .submit(frame, { view })
         .then(async (r) => {
-          if (!r) return; // superseded by a newer frame of the same camera (counted by the pool)
+          if (!r) return; // superseded by a newer frame, or no code-like pattern while idle (counted by the pool)
           if (r.error) path.fail(clock.monotonic());
           else {
             path.ok();

@@ -24,13 +24,23 @@ export interface ChangeGateOptions {
   maxSkip: number;
   /** At most this many in a row while decided codes are in view (keep well under leaveMs). */
   maxSkipInView: number;
+  /**
+   * Background that always moves: a sample whose activity (see `admit`) is at or above this is
+   * left out of the change count. 0 turns it off. 255 never excludes anything.
+   */
+  volatileAt?: number;
 }
 
 // 1% of the frame: a code held up covers far more; a camera's on-screen clock, sensor noise and compression flicker stay below.
-export const DEFAULT_GATE: ChangeGateOptions = { step: 8, pixelDelta: 12, minChanged: 0.01, maxSkip: 3, maxSkipInView: 2 };
+// volatileAt 120: a sample must have changed in nearly every frame for about a second (a clock,
+// a flickering light or screen, leaves in the wind); a code held up or a moving hand does not.
+export const DEFAULT_GATE: ChangeGateOptions = { step: 8, pixelDelta: 12, minChanged: 0.01, maxSkip: 3, maxSkipInView: 2, volatileAt: 120 };
 
 export class ChangeGate {
   private ref: Uint8Array | undefined;
+  /** The previous frame's samples (admitted or not) and each sample's recent change activity. */
+  private prev: Uint8Array | undefined;
+  private activity: Uint8Array | undefined;
   private refW = 0;
   private refH = 0;
   private skipped = 0;
@@ -39,10 +49,17 @@ export class ChangeGate {
 
   constructor(private readonly o: ChangeGateOptions = DEFAULT_GATE) {}
 
-  /** True when the frame should be decoded; records its samples as the new reference if so. */
+  /**
+   * True when the frame should be decoded; records its samples as the new reference if so.
+   * The gate also learns the background's restless parts: each sample's activity rises by 16
+   * when it changed since the previous frame and decays by 1/8 otherwise, so only a sample that
+   * changes in nearly every frame for about a second reaches `volatileAt` (an on-screen clock,
+   * flicker) and stops counting as a change; a code held up is still.
+   */
   admit(f: LumaFrame, view: LaneView): boolean {
     const samples = this.sample(f);
     const sameShape = this.ref !== undefined && this.refW === f.width && this.refH === f.height;
+    this.learn(samples, sameShape);
     const maxSkip = view === "decided" ? this.o.maxSkipInView : this.o.maxSkip;
     const must = view === "pending" || !sameShape || this.skipped >= maxSkip;
     if (!must && !this.changed(samples)) {
@@ -70,13 +87,30 @@ export class ChangeGate {
     return out;
   }
 
+  private learn(s: Uint8Array, sameShape: boolean): void {
+    if (!this.o.volatileAt) return;
+    if (!sameShape || !this.prev || !this.activity || this.activity.length !== s.length) {
+      this.activity = new Uint8Array(s.length);
+      this.prev = s;
+      return;
+    }
+    const a = this.activity, p = this.prev, t = this.o.pixelDelta;
+    for (let i = 0; i < s.length; i++) {
+      const d = s[i]! - p[i]!;
+      a[i] = d > t || d < -t ? Math.min(255, a[i]! + 16) : a[i]! - (a[i]! >> 3);
+    }
+    this.prev = s;
+  }
+
   private changed(s: Uint8Array): boolean {
     const ref = this.ref!;
     const limit = Math.max(1, Math.floor(s.length * this.o.minChanged));
+    const act = this.o.volatileAt ? this.activity : undefined;
+    const vol = this.o.volatileAt ?? 256;
     let n = 0;
     for (let i = 0; i < s.length; i++) {
       const d = s[i]! - ref[i]!;
-      if ((d > this.o.pixelDelta || d < -this.o.pixelDelta) && ++n > limit) return true;
+      if ((d > this.o.pixelDelta || d < -this.o.pixelDelta) && !(act && act[i]! >= vol) && ++n > limit) return true;
     }
     return false;
   }

@@ -2,9 +2,24 @@ import type { DecodedCode, LumaFrame } from "../core/types.js";
 import { boundsAround, type Rect } from "./preprocess.js";
 
 export interface CameraCounters {
+  /** Frames handed to the pool. */
   submitted: number;
+  /** Frames in which at least one code was read. */
   decoded: number;
+  /** Frames superseded in the camera's slot by a newer frame before a worker took them (all classes). */
   dropped: number;
+  /** Frames queued as active or watch class: a code in view, a finder pattern found, or a code read moments ago. */
+  queuedInView: number;
+  /** The part of `dropped` that was active or watch class (of `queuedInView`). */
+  droppedInView: number;
+  /** Frames not decoded: nothing in view, no finder pattern, slow schedule not due. */
+  prefiltered: number;
+  /** Frames the prefilter let through (finder pattern found). */
+  prefilterHits: number;
+  /** Main-thread ms spent in the prefilter. */
+  prefilterMs: number;
+  /** Idle frames decoded in full on the slow schedule. */
+  slowScheduled: number;
   failed: number;
   lastDecodeMs?: number;
 }
@@ -28,7 +43,7 @@ export class CameraStats {
 
   camera(id: string): CameraCounters {
     let c = this.counters.get(id);
-    if (!c) this.counters.set(id, (c = { submitted: 0, decoded: 0, dropped: 0, failed: 0 }));
+    if (!c) this.counters.set(id, (c = { submitted: 0, decoded: 0, dropped: 0, queuedInView: 0, droppedInView: 0, prefiltered: 0, prefilterHits: 0, prefilterMs: 0, slowScheduled: 0, failed: 0 }));
     return c;
   }
 

@@ -3,6 +3,14 @@
  * (the replaced one resolves null and is counted dropped), so latency cannot grow with load.
  * A worker that throws, exits or passes the deadline is terminated and replaced; its frame resolves
  * with `error` set and the process keeps running.
+ *
+ * Scheduling (docs/lane.md, "Scheduling"): the caller says what the camera's lane has in view.
+ * With nothing in view, a cheap finder-pattern prefilter (prefilter.ts) runs on the main thread;
+ * a frame without a finder pattern is not decoded at all, except one per camera every
+ * `idleFullEveryMs` (the slow schedule, which catches what the prefilter misses). Free workers
+ * take active frames (code in view awaiting a verdict, finder pattern found, code read moments
+ * ago) before frames of lanes with only decided codes in view, and those before idle frames
+ * (priority.ts); an idle frame never takes the last free worker.
  */
 import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
@@ -18,6 +26,28 @@ import { CameraStats, type CameraCounters } from "./camera-stats.js";
 import { validateFrame } from "./frame-check.js";
 import { EscalationGovernor } from "./escalation.js";
 import { SymbolTracker } from "./track.js";
+import { DEFAULT_PREFILTER, pairedFinders, Prefilter, type PrefilterOptions } from "./prefilter.js";
+import { pickNext, type FrameClass } from "./priority.js";
+
+/** A full cascade per idle camera this often, whatever the prefilter says. */
+export const DEFAULT_IDLE_FULL_EVERY_MS = 1000;
+/**
+ * A lone finder-like shape (weak evidence: text, tiles and window frames make them too), and a
+ * frame of a lane with only decided codes in view, get the first pass and crops (around located
+ * symbols and the last code) on every frame, and the full cascade at most this often per camera.
+ * Two paired finder patterns, and a presentation awaiting its verdict, get the full cascade.
+ */
+export const WEAK_FULL_EVERY_MS = 333;
+/** With only decided codes in view, a frame without a finder pattern is decoded at most this often (well under leaveMs). */
+export const WATCH_EMPTY_EVERY_MS = 500;
+
+/** What the camera's lane has in view when the frame is submitted (see Lane.codesInView). */
+export type LaneView = "none" | "decided" | "pending";
+
+export interface SubmitContext {
+  /** Absent: the frame is decoded like an active one and never prefiltered (one-off callers, tests). */
+  view?: LaneView;
+}
 
 export interface DecodePoolOptions {
   workers?: number;
@@ -28,6 +58,10 @@ export interface DecodePoolOptions {
   escalateIntervalMs?: number;
   /** Cross-frame tracking of located-but-undecoded symbols (track.ts); default true. */
   track?: boolean;
+  /** Finder-pattern prefilter for frames of lanes with nothing in view; false decodes them all. */
+  prefilter?: PrefilterOptions | false;
+  /** Slow schedule: an idle camera's frame gets a full decode at most this often (ms) even without a finder pattern. */
+  idleFullEveryMs?: number;
   /** Receives frame buffers the pool is done with (returned by a worker, or superseded), for reuse. */
   recycle?: (data: Uint8Array) => void;
   logger?: Logger;
@@ -40,6 +74,9 @@ export interface DecodePoolTestOptions extends DecodePoolOptions {
 
 interface Pending {
   frame: LumaFrame;
+  cls: FrameClass;
+  /** Only a lone finder-like shape was found: full cascade rationed (WEAK_FULL_EVERY_MS). */
+  weak?: boolean;
   submittedAt: number;
   resolve: (r: DecodeResult | null) => void;
 }
@@ -68,6 +105,10 @@ export class DecodePool {
   private readonly respawnTimers = new Set<NodeJS.Timeout>();
   private readonly log: Logger;
   private readonly governor: EscalationGovernor;
+  private readonly prefilter: Prefilter | undefined;
+  private readonly lastIdleFull = new Map<string, number>();
+  private readonly lastWeakFull = new Map<string, number>();
+  private readonly lastWatch = new Map<string, number>();
 
   private constructor(
     private readonly opts: DecodePoolTestOptions,
@@ -75,6 +116,7 @@ export class DecodePool {
   ) {
     this.log = (opts.logger ?? silentLogger).child({ module: "decode" });
     this.governor = new EscalationGovernor(opts.escalateIntervalMs ?? 250);
+    this.prefilter = opts.prefilter === false ? undefined : new Prefilter(opts.prefilter ?? DEFAULT_PREFILTER);
   }
 
   static async create(opts: DecodePoolOptions): Promise<DecodePool> {
@@ -91,7 +133,11 @@ export class DecodePool {
     return pool;
   }
 
-  submit(frame: LumaFrame): Promise<DecodeResult | null> {
+  /**
+   * Queues a frame (latest per camera wins). Resolves null when the frame was superseded or
+   * filtered out (no finder pattern while nothing is in view; counted as `prefiltered`).
+   */
+  submit(frame: LumaFrame, ctx: SubmitContext = {}): Promise<DecodeResult | null> {
     if (this.closed) return Promise.reject(new Error("decode pool is closed"));
     const cam = this.stats_.camera(frame.cameraId);
     cam.submitted++;
@@ -100,17 +146,64 @@ export class DecodePool {
       cam.failed++;
       return Promise.resolve(errorResult(frame, 0, "GW_DECODE_BAD_FRAME", bad));
     }
+    const now = performance.now();
+    const c = this.classify(frame, ctx, now);
+    if (!c) {
+      cam.prefiltered++;
+      this.opts.recycle?.(frame.data);
+      return Promise.resolve(null);
+    }
+    if (c.cls !== "idle") cam.queuedInView++;
     return new Promise((resolve) => {
       const old = this.pending.get(frame.cameraId);
       if (old) {
         cam.dropped++;
+        if (old.cls !== "idle") cam.droppedInView++;
         this.opts.recycle?.(old.frame.data);
         old.resolve(null);
       }
-      // Map.set on an existing key keeps its place, so a busy camera cannot push others back.
-      this.pending.set(frame.cameraId, { frame, submittedAt: performance.now(), resolve });
+      this.pending.set(frame.cameraId, { frame, cls: c.cls, ...(c.weak ? { weak: true } : {}), submittedAt: now, resolve });
       this.pump();
     });
+  }
+
+  /**
+   * Only decided codes in view: presence upkeep. A frame with a finder pattern is decoded (the
+   * code is likely still there); one without is decoded only every WATCH_EMPTY_EVERY_MS, so the
+   * frames after a code left (until leaveMs) cost little, while a held code the prefilter misses
+   * is still sighted several times per leaveMs and never seems to leave and come back.
+   */
+  private watch(frame: LumaFrame, now: number): { cls: FrameClass } | undefined {
+    const last = this.lastWatch.get(frame.cameraId);
+    if (this.prefilter && last !== undefined && now - last < WATCH_EMPTY_EVERY_MS) {
+      const cam = this.stats_.camera(frame.cameraId);
+      const t = performance.now();
+      const hits = this.prefilter.find(frame, () => true); // one finder pattern is enough here
+      cam.prefilterMs += performance.now() - t;
+      if (hits.length === 0) return undefined;
+      cam.prefilterHits++;
+    }
+    this.lastWatch.set(frame.cameraId, now);
+    return { cls: "watch" };
+  }
+
+  /** The frame's class, or undefined when it is not worth decoding at all. */
+  private classify(frame: LumaFrame, ctx: SubmitContext, now: number): { cls: FrameClass; weak?: boolean } | undefined {
+    if (ctx.view === undefined || ctx.view === "pending") return { cls: "active" };
+    if (ctx.view === "decided") return this.watch(frame, now);
+    // Nothing in view. A code read on this camera moments ago: it may still be there.
+    if (!this.prefilter || this.stats_.hint(frame)) return { cls: "active" };
+    const cam = this.stats_.camera(frame.cameraId);
+    const t = performance.now();
+    const hits = this.prefilter.find(frame, pairedFinders);
+    cam.prefilterMs += performance.now() - t;
+    if (hits.length > 0) {
+      cam.prefilterHits++;
+      return pairedFinders(hits) ? { cls: "active" } : { cls: "active", weak: true };
+    }
+    const last = this.lastIdleFull.get(frame.cameraId);
+    const every = this.opts.idleFullEveryMs ?? DEFAULT_IDLE_FULL_EVERY_MS;
+    return last === undefined || now - last >= every ? { cls: "idle" } : undefined;
   }
 
   /** `ready` (= `live`): workers able to take a frame now (0 for long = the lanes are blind: DECODE_DOWN). */
@@ -222,13 +315,15 @@ export class DecodePool {
   }
 
   private pump(): void {
-    for (const slot of this.slots) {
-      if (!slot || !slot.ready || slot.job) continue;
-      const next = this.pending.entries().next();
-      if (next.done) return;
-      const [cameraId, p] = next.value;
-      this.pending.delete(cameraId);
-      this.dispatch(slot, p);
+    for (;;) {
+      const free = this.slots.filter((s) => s && s.ready && !s.job);
+      if (free.length === 0 || this.pending.size === 0) return;
+      const waiting = [...this.pending.values()];
+      const i = pickNext(waiting, free.length, this.slots.length);
+      if (i < 0) return;
+      const p = waiting[i]!;
+      this.pending.delete(p.frame.cameraId);
+      this.dispatch(free[0]!, p);
     }
   }
 
@@ -242,7 +337,28 @@ export class DecodePool {
     // buffer is copied instead, so the caller's other data is not detached.
     const owns = f.data.byteOffset === 0 && f.data.byteLength === f.data.buffer.byteLength && f.data.buffer instanceof ArrayBuffer;
     const data = owns ? f.data : f.data.slice();
-    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs: this.governor.budgetFor(f.cameraId, this.opts.budgetMs, performance.now(), this.pending.size > 0), ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(fault ? { fault } : {}) };
+    const now = performance.now();
+    let budgetMs: number;
+    if (p.cls === "idle") {
+      // The slow schedule: a full cascade (it runs only on a spare worker, see priority.ts).
+      this.lastIdleFull.set(f.cameraId, now);
+      this.stats_.camera(f.cameraId).slowScheduled++;
+      budgetMs = this.opts.budgetMs;
+    } else if (p.weak || p.cls === "watch") {
+      // A lone finder-like shape, or only decided codes in view (presence upkeep: the first pass
+      // and the crop around the last code find a code already read; a full cascade on the empty
+      // frames after it left, until leaveMs, would be spent for nothing): rationed escalation.
+      const last = this.lastWeakFull.get(f.cameraId);
+      if (last === undefined || now - last >= WEAK_FULL_EVERY_MS) {
+        this.lastWeakFull.set(f.cameraId, now);
+        budgetMs = this.opts.budgetMs;
+      } else budgetMs = 0;
+    } else {
+      // Escalation budget follows the load: frames that may hold a code wait for a worker.
+      const backlog = [...this.pending.values()].some((q) => q.cls !== "idle");
+      budgetMs = this.governor.budgetFor(f.cameraId, this.opts.budgetMs, now, backlog);
+    }
+    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(fault ? { fault } : {}) };
     const timer = setTimeout(() => this.fail(slot, "GW_DECODE_TIMEOUT", `decode passed its ${this.opts.deadlineMs} ms deadline`), this.opts.deadlineMs);
     slot.job = { id, pending: p, dispatchedAt: performance.now(), timer };
     slot.worker.postMessage(job, [data.buffer as ArrayBuffer]);

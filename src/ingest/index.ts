@@ -3,7 +3,7 @@ export { CameraSupervisor, type SupervisorDeps } from "./supervisor.js";
 export type { CameraConfig, CameraState, CameraStats, SpawnedProcess, Spawner, ByteStream } from "./types.js";
 export { nodeSpawner } from "./spawner.js";
 export { syntheticSpawner } from "./synthetic.js";
-export { ffmpegArgs, frameLayout } from "./ffmpeg-args.js";
+export { ffmpegArgs, ffmpegInvocation, frameLayout, hwaccelArgs, presetInputArgs } from "./ffmpeg-args.js";
 export { inputUrl, displayUrl } from "./camera-url.js";
 export { backoffDelay, type BackoffPolicy } from "./backoff.js";
 export { BurstGuard } from "./burst-guard.js";

@@ -7,7 +7,7 @@ import { backoffDelay } from "./backoff.js";
 import { BurstGuard } from "./burst-guard.js";
 import { displayUrl, inputUrl } from "./camera-url.js";
 import { EventWindow } from "./event-window.js";
-import { ffmpegArgs, frameLayout } from "./ffmpeg-args.js";
+import { ffmpegInvocation, frameLayout } from "./ffmpeg-args.js";
 import { FrameSlicer } from "./frame-slicer.js";
 import { probeTarget, tcpProbe, type HostProbe, type ProbeTarget } from "./host-probe.js";
 import { CpuSampler } from "./proc-cpu.js";
@@ -201,9 +201,10 @@ export class CameraSupervisor extends EventEmitter {
     this.recentTimes.length = 0;
     this.setState(this.failed ? "failed" : "starting");
     const slicer = new FrameSlicer(this.layout.frameBytes, this.layout.lumaBytes, (luma) => this.onLuma(run, luma), this.deps.allocFrame);
-    const args = ffmpegArgs(this.camera, inputUrl(this.camera));
+    // Credentials never go on the command line (ffmpegInvocation): they reach ffmpeg on stdin.
+    const inv = ffmpegInvocation(this.camera, inputUrl(this.camera));
     try {
-      run.proc = this.spawner(this.camera.ffmpegPath, args);
+      run.proc = inv.stdin === undefined ? this.spawner(this.camera.ffmpegPath, inv.args) : this.spawner(this.camera.ffmpegPath, inv.args, inv.stdin);
     } catch (e) {
       this.gone(run, { error: e as Error });
       return;

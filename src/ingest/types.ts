@@ -55,5 +55,5 @@ export interface SpawnedProcess {
   on(event: "error", fn: (err: Error) => void): unknown;
 }
 
-/** Injected so supervisors are tested with a scripted fake ffmpeg. */
-export type Spawner = (command: string, args: readonly string[]) => SpawnedProcess;
+/** Injected so supervisors are tested with a scripted fake ffmpeg. `stdin`: written to the child's stdin, then closed. */
+export type Spawner = (command: string, args: readonly string[], stdin?: string) => SpawnedProcess;

@@ -15,6 +15,8 @@ export class FakeFfmpeg extends EventEmitter implements SpawnedProcess {
   ignoreSigterm = false;
   ignoreAllSignals = false;
   exited = false;
+  /** What the supervisor wrote to stdin (the credentialed input description), if anything. */
+  stdin: string | undefined;
   private pacer: TimerHandle | undefined;
 
   constructor(
@@ -87,8 +89,9 @@ export function fakeSpawner(clock: Clock, layout: { frameBytes: number; lumaByte
   return {
     procs,
     last: () => procs[procs.length - 1]!,
-    spawner: (_cmd, args) => {
+    spawner: (_cmd, args, stdin) => {
       const p = new FakeFfmpeg(args, clock, layout.frameBytes, layout.lumaBytes);
+      p.stdin = stdin;
       procs.push(p);
       onSpawn?.(p, procs.length - 1);
       return p;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cameraSchema } from "../../src/config/sections/cameras.js";
-import { backoffDelay, displayUrl, ffmpegArgs, frameLayout, inputUrl, isCorruptWarning } from "../../src/ingest/index.js";
+import { backoffDelay, displayUrl, ffmpegArgs, ffmpegInvocation, frameLayout, inputUrl, isCorruptWarning } from "../../src/ingest/index.js";
 import { EventWindow } from "../../src/ingest/event-window.js";
 import { testCamera } from "./helpers.js";
 
@@ -10,7 +10,10 @@ describe("ffmpeg arguments", () => {
     const s = a.join(" ");
     expect(s).toContain("-fflags nobuffer -flags low_delay");
     expect(s).toContain("-rtsp_transport udp -timeout 5000000 -buffer_size 4194304 -i rtsp://h/x");
-    expect(s).toContain("-vf scale=1280:720,format=pix_fmts=yuv420p|yuvj420p,extractplanes=y");
+    expect(s).toContain("-vf scale=1280:720,format=pix_fmts=yuv420p|yuvj420p|nv12,extractplanes=y");
+    expect(s).toContain("-threads 1");
+    expect(s).toContain("-threads 1 -skip_loop_filter all");
+    expect(s).not.toContain("-hwaccel");
     expect(s).toContain("-fps_mode passthrough -f rawvideo pipe:1");
     expect(s.indexOf("-fflags")).toBeLessThan(s.indexOf("-i "));
   });
@@ -24,6 +27,43 @@ describe("ffmpeg arguments", () => {
     expect(a.join(" ")).toContain("-re -stream_loop -1 -i /clips/a.ts");
     expect(a.join(" ")).toContain("format=gray");
     expect(a).not.toContain("-rtsp_transport");
+  });
+
+  it("hwaccel presets put the documented decoder options before the input", () => {
+    const args = (hw: "vaapi" | "qsv" | "cuda", dev?: string) => ffmpegArgs(testCamera({ hwaccel: hw, ...(dev ? { hwaccelDevice: dev } : {}) }), "rtsp://h/x").join(" ");
+    expect(args("vaapi")).toContain("-hwaccel vaapi -hwaccel_device /dev/dri/renderD128 ");
+    expect(args("vaapi", "/dev/dri/renderD129")).toContain("-hwaccel_device /dev/dri/renderD129");
+    expect(args("qsv")).toContain("-hwaccel qsv -qsv_device /dev/dri/renderD128 ");
+    expect(args("cuda")).toContain("-hwaccel cuda ");
+    expect(args("cuda")).not.toContain("-hwaccel_device");
+    for (const hw of ["vaapi", "qsv", "cuda"] as const) expect(args(hw).indexOf("-hwaccel")).toBeLessThan(args(hw).indexOf("-i "));
+  });
+
+  it("input presets and verbatim inputArgs; decoder threads and loop filter", () => {
+    const s = (over: Parameters<typeof testCamera>[0]) => ffmpegArgs(testCamera(over), "rtsp://h/x").join(" ");
+    expect(s({ inputArgs: "preset-rtsp-restream" })).toContain("-rtsp_transport tcp -timeout 10000000 -i rtsp://h/x");
+    expect(s({ inputArgs: "preset-rtsp-udp" })).toContain("-rtsp_transport udp -timeout 5000000 -buffer_size 4194304 -i rtsp://h/x");
+    expect(s({ inputArgs: ["-rtsp_transport", "http", "-timeout", "1000"] })).toContain("-threads 1 -skip_loop_filter all -rtsp_transport http -timeout 1000 -i rtsp://h/x");
+    expect(s({ decodeThreads: 0, skipLoopFilter: false })).toContain("-threads 0 -fflags");
+    expect(() => testCamera({ inputArgs: ["-i", "rtsp://x/y"] })).toThrow(/no -i/);
+    expect(() => testCamera({ inputArgs: ["-rtsp_transport"] })).toThrow(/pairs/);
+  });
+
+  it("a URL with credentials goes to ffmpeg on stdin as an ffconcat script, never on the command line", () => {
+    const cam = testCamera();
+    const inv = ffmpegInvocation(cam, inputUrl({ url: "rtsp://cam.local/s1", username: "op", password: "p@ss'w" }));
+    const line = inv.args.join(" ");
+    expect(line).not.toContain("p%40ss");
+    expect(line).not.toContain("cam.local");
+    expect(line).toContain("-f concat -safe 0 -protocol_whitelist pipe,rtsp,rtsps,rtp,srtp,tcp,udp,tls,crypto,httpproxy -i pipe:0");
+    // Format options on both layers, RTSP ones only inside, decoder flags only outside.
+    expect(line).toContain("-fflags nobuffer -flags low_delay -probesize 500000 -analyzeduration 500000 -f concat");
+    expect(line).not.toContain("-rtsp_transport");
+    expect(inv.stdin).toBe(
+      ["ffconcat version 1.0", "file 'rtsp://op:p%40ss'\\''w@cam.local/s1'", "option fflags nobuffer", "option probesize 500000", "option analyzeduration 500000", "option rtsp_transport tcp", "option timeout 5000000", ""].join("\n"),
+    );
+    // No credentials: the plain command line, nothing on stdin.
+    expect(ffmpegInvocation(cam, "rtsp://cam.local/s1")).toEqual({ args: ffmpegArgs(cam, "rtsp://cam.local/s1") });
   });
 
   it("frame layout: yuv420p is 1.5 bytes per pixel, the first w*h are luma", () => {

@@ -46,12 +46,14 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
     expect(t.states).toEqual(["starting", "online"]);
   });
 
-  it("passes low-delay flags and the URL to ffmpeg", () => {
+  it("passes low-delay flags to ffmpeg, and the URL with its credentials on stdin, not the command line", () => {
     const t = setup();
     t.sup.start();
     const args = t.fake.last().args;
-    expect(args).toEqual(expect.arrayContaining(["-fflags", "nobuffer", "-flags", "low_delay", "-rtsp_transport", "tcp", "-fps_mode", "passthrough"]));
-    expect(args).toContain("rtsp://admin:s3cretpw@10.0.0.9:554/stream1");
+    expect(args).toEqual(expect.arrayContaining(["-fflags", "nobuffer", "-flags", "low_delay", "-fps_mode", "passthrough"]));
+    expect(args.join(" ")).not.toContain("s3cretpw");
+    expect(t.fake.last().stdin).toContain("file 'rtsp://admin:s3cretpw@10.0.0.9:554/stream1'");
+    expect(t.fake.last().stdin).toContain("option rtsp_transport tcp");
   });
 
   it("kills a stalled process in steady state, backs off and restarts with a new generation", () => {

@@ -37,6 +37,23 @@ describe("ChangeGate", () => {
     expect([8, 9, 10].map((i) => g.admit(frame(i), "none"))).toEqual([false, false, false]);
   });
 
+  it("learns a background that always moves (an on-screen clock) and stops counting it, but a code appearing still counts", () => {
+    const opts = { step: 4, pixelDelta: 12, minChanged: 0.01, maxSkip: 100, maxSkipInView: 1 };
+    // A 20x8 px "clock" whose pixels flip every frame: 10 of 1200 samples, above 1%.
+    const clock = (seq: number) => square(0, 0, 20, seq % 2 ? 200 : 20);
+    const learning = new ChangeGate({ ...opts, volatileAt: 120 });
+    const naive = new ChangeGate({ ...opts, volatileAt: 0 });
+    const seen = { learning: [] as boolean[], naive: [] as boolean[] };
+    for (let i = 0; i < 40; i++) {
+      seen.learning.push(learning.admit(frame(i, clock(i)), "none"));
+      seen.naive.push(naive.admit(frame(i, clock(i)), "none"));
+    }
+    // Without learning, every other frame looks changed forever; with it, after about a second none does.
+    expect(seen.naive.slice(20).filter(Boolean).length).toBeGreaterThanOrEqual(9);
+    expect(seen.learning.slice(20)).toEqual(Array(20).fill(false));
+    expect(learning.admit(frame(40, (d) => (clock(40)(d), square(60, 40, 60, 220)(d))), "none")).toBe(true);
+  });
+
   it("a slow drift adds up against the last decoded frame", () => {
     const g = new ChangeGate({ step: 4, pixelDelta: 12, minChanged: 0.01, maxSkip: 100, maxSkipInView: 1 });
     g.admit(frame(0), "none");

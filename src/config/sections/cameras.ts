@@ -27,6 +27,17 @@ export const cameraSchema = z
     restartWindowMs: z.number().int().min(1000).default(300000).describe("Window of the restart budget."),
     failedRetryMs: z.number().int().min(100).default(15000).describe("Retry interval while the camera is marked failed."),
     ffmpegPath: z.string().min(1).default("ffmpeg").describe("ffmpeg executable."),
+    hwaccel: z
+      .enum(["none", "vaapi", "qsv", "cuda"])
+      .default("none")
+      .describe("Hardware video decode: vaapi (Intel/AMD, -hwaccel vaapi -hwaccel_device DEVICE), qsv (Intel Quick Sync, -hwaccel qsv -qsv_device DEVICE), cuda (NVIDIA, -hwaccel cuda). Frames come back as NV12 and only their Y plane is read. The device must be reachable (systemd: DeviceAllow=/dev/dri). See docs/ingest.md."),
+    hwaccelDevice: z.string().min(1).optional().describe("Device for hwaccel: default /dev/dri/renderD128 for vaapi and qsv; the GPU index for cuda (default: ffmpeg's choice)."),
+    inputArgs: z
+      .union([z.enum(["preset-rtsp-generic", "preset-rtsp-restream", "preset-rtsp-udp"]), z.array(z.string()).min(1)])
+      .default("preset-rtsp-generic")
+      .describe("ffmpeg input options before -i, as Frigate's presets: preset-rtsp-generic (low delay, short probe, TCP unless transport is udp, 5 s socket timeout), preset-rtsp-restream (go2rtc on the same host: TCP, 10 s timeout), preset-rtsp-udp (UDP with a 4 MB socket buffer); or a list of arguments used verbatim (no -i). Exact arguments: docs/ingest.md."),
+    decodeThreads: z.number().int().min(0).max(16).default(1).describe("ffmpeg decoder threads (-threads; 0 = ffmpeg's choice). One thread decodes 1080p H.264 in ~6 ms per frame and costs least CPU (bench:ingest); raise it only for 4K or high frame rates."),
+    skipLoopFilter: z.boolean().default(true).describe("Skip H.264 deblocking (-skip_loop_filter all): ~12-15% less decode CPU, and the cascade read the same number of real-photo frames with and without it (bench:ingest, docs/ingest.md). Blockier snapshots at low bitrates; set false if a camera's codes read worse."),
   })
   .superRefine((c, ctx) => {
     if (c.source === "rtsp" && !c.url) ctx.addIssue({ code: "custom", path: ["url"], message: "required when source is rtsp", input: c.url });
@@ -36,6 +47,8 @@ export const cameraSchema = z
       if (v !== undefined && c.source === "rtsp" && !/^rtsps?:\/\/[^\s]+$/i.test(v)) ctx.addIssue({ code: "custom", path: [key], message: "must be an rtsp:// or rtsps:// URL", input: "(masked)" });
     }
     if (c.pixelFormat !== "gray" && (c.width % 2 !== 0 || c.height % 2 !== 0)) ctx.addIssue({ code: "custom", path: ["width"], message: "width and height must be even unless pixelFormat is gray", input: `${c.width}x${c.height}` });
+    if (Array.isArray(c.inputArgs) && c.inputArgs.some((a) => a === "-i" || /^[a-z][a-z0-9+.-]*:\/\//i.test(a))) ctx.addIssue({ code: "custom", path: ["inputArgs"], message: "input options only: no -i and no URL (the camera URL goes in url)", input: "(masked)" });
+    if (Array.isArray(c.inputArgs) && c.inputArgs.length % 2 !== 0) ctx.addIssue({ code: "custom", path: ["inputArgs"], message: "must be option/value pairs (for example [\"-rtsp_transport\", \"tcp\"])", input: c.inputArgs.length });
     if (c.backoffMaxMs < c.backoffInitialMs) ctx.addIssue({ code: "custom", path: ["backoffMaxMs"], message: "must be >= backoffInitialMs", input: c.backoffMaxMs });
   });
 

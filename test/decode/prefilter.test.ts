@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_PREFILTER, pairedFinders, Prefilter } from "../../src/decode/prefilter.js";
+import { blankFrame, qrFrame } from "./helpers.js";
+
+/** Seeded xorshift noise of +/- amp around `base`. */
+function noisy(width: number, height: number, base: number, amp: number, seed = 7): Uint8Array {
+  const d = new Uint8Array(width * height);
+  let x = seed;
+  for (let i = 0; i < d.length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    d[i] = Math.max(0, Math.min(255, base + ((x % (2 * amp + 1)) - amp)));
+  }
+  return d;
+}
+
+describe("Prefilter", () => {
+  it("finds the finder patterns of a code, in frame coordinates, and pairs them", () => {
+    // Module 4 px at (100, 80): the top-left finder's centre is 3.5 modules in.
+    const f = qrFrame("PREFILTER-FINDS-ME", { width: 640, height: 480, module: 4, x0: 100, y0: 80 });
+    const hits = new Prefilter().find(f);
+    expect(hits.length).toBeGreaterThanOrEqual(2);
+    expect(hits.some((h) => Math.abs(h.x - 114) <= 4 && Math.abs(h.y - 94) <= 4)).toBe(true);
+    for (const h of hits) {
+      expect(h.module).toBeGreaterThan(2.5);
+      expect(h.module).toBeLessThan(6);
+    }
+    expect(pairedFinders(hits)).toBe(true);
+  });
+
+  it("finds a small code in a noisy 1080p frame and a strided one", () => {
+    const f = qrFrame("SMALL", { width: 1920, height: 1080, module: 3, x0: 1500, y0: 700, stride: 1984 });
+    const noise = noisy(1984, 1080, 0, 5);
+    for (let i = 0; i < f.data.length; i++) f.data[i] = Math.max(0, Math.min(255, f.data[i]! + noise[i]! - 0));
+    expect(new Prefilter().find(f).length).toBeGreaterThan(0);
+  });
+
+  it("says no for flat, noisy and striped frames without a code", () => {
+    const p = new Prefilter();
+    expect(p.find(blankFrame("c", 1, 1920, 1080))).toEqual([]);
+    expect(p.find({ ...blankFrame("c", 1, 1920, 1080), data: noisy(1920, 1080, 128, 10) })).toEqual([]);
+    // Vertical stripes 1:1:3:1:1 along a row, but nothing like it down the column.
+    const stripes = new Uint8Array(1920 * 1080);
+    const pattern = [0, 1, 0, 0, 0, 1, 0, 1, 1, 1, 1].map((b) => (b ? 230 : 20));
+    for (let y = 0; y < 1080; y++) for (let x = 0; x < 1920; x++) stripes[y * 1920 + x] = pattern[Math.floor(x / 8) % pattern.length]!;
+    expect(p.find({ ...blankFrame("c", 1, 1920, 1080), data: stripes })).toEqual([]);
+  });
+
+  it("stops scanning once the caller has enough", () => {
+    const f = qrFrame("EARLY-EXIT", { width: 640, height: 480, module: 4, x0: 100, y0: 80 });
+    const p = new Prefilter();
+    expect(p.find(f).length).toBeGreaterThanOrEqual(3);
+    expect(p.find(f, () => true)).toHaveLength(1);
+    expect(p.find(f, pairedFinders)).toHaveLength(2);
+  });
+
+  it("pairs only finder patterns of similar size at a plausible distance", () => {
+    expect(pairedFinders([{ x: 0, y: 0, module: 4 }, { x: 100, y: 0, module: 4 }])).toBe(true);
+    expect(pairedFinders([{ x: 0, y: 0, module: 4 }, { x: 10, y: 0, module: 4 }])).toBe(false); // overlapping
+    expect(pairedFinders([{ x: 0, y: 0, module: 2 }, { x: 100, y: 0, module: 9 }])).toBe(false); // sizes differ
+    expect(pairedFinders([{ x: 0, y: 0, module: 4 }])).toBe(false);
+    expect(DEFAULT_PREFILTER.maxHits).toBeGreaterThanOrEqual(2);
+  });
+});

@@ -1,0 +1,24 @@
+import { describe, expect, it } from "vitest";
+import { pickNext } from "../../src/decode/priority.js";
+
+describe("pickNext", () => {
+  it("takes active before watch before idle, oldest first within a class", () => {
+    const w = [
+      { cls: "idle" as const, submittedAt: 1 },
+      { cls: "watch" as const, submittedAt: 2 },
+      { cls: "active" as const, submittedAt: 5 },
+      { cls: "active" as const, submittedAt: 3 },
+    ];
+    expect(pickNext(w, 2, 2)).toBe(3);
+    expect(pickNext(w.slice(0, 2), 2, 2)).toBe(1);
+  });
+
+  it("never gives an idle frame the last free worker when there are several", () => {
+    const idle = [{ cls: "idle" as const, submittedAt: 1 }];
+    expect(pickNext(idle, 1, 2)).toBe(-1);
+    expect(pickNext(idle, 2, 2)).toBe(0);
+    // A single-worker pool has no spare: idle frames still get decoded.
+    expect(pickNext(idle, 1, 1)).toBe(0);
+    expect(pickNext([], 2, 2)).toBe(-1);
+  });
+});
