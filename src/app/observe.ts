@@ -30,6 +30,7 @@ export function metricsCollectors(o: Observed): MetricsCollectors {
   return {
     cameras: () => o.cameras.info(),
     trust: () => o.trust.status(),
+    trustCounters: () => o.trust.stats(),
     lanes: () => [...o.lanes.values()].map((l) => l.status()),
     laneCounters: () => Object.fromEntries([...o.lanes].map(([id, l]) => [id, l.stats()])),
     decodePool: () => o.pool.stats(),
