@@ -3,14 +3,14 @@ import type { GatewayBus } from "../../core/bus.js";
 import type { LaneState, VerdictEvent } from "../../core/types.js";
 import { gatewayVersion } from "../../core/version.js";
 import type { CameraState } from "../../ingest/types.js";
-import { maskUrl, secretMasker } from "../../core/mask.js";
+import { secretMasker } from "../../core/mask.js";
 import type { MetricsCollectors } from "./types.js";
 import { faultCounts } from "../../core/faults.js";
 
 export type { CameraStats, DecodePoolStats, LaneCounters, LedgerStats, MetricsCollectors, MqttStats, SpoolStats, TrustCounters } from "./types.js";
 
 /** Labels end up in a time-series database: a trust URL's credentials must not. */
-const cleanLabel = (s: string) => secretMasker.mask(maskUrl(s));
+const cleanLabel = (s: string) => secretMasker.mask(s);
 
 export interface GatewayMetricsOptions {
   /** Node process metrics (CPU, memory, event loop lag), unprefixed as standard dashboards expect; on by default. */
