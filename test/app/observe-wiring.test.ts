@@ -3,7 +3,9 @@ import { join } from "node:path";
 import { configSchema } from "../../src/config/schema.js";
 import { GatewayBus } from "../../src/core/bus.js";
 import { startOutputs } from "../../src/app/outputs.js";
-import { metricsCollectors, type Observed } from "../../src/app/observe.js";
+import { metricsCollectors, statsSnapshot, type Observed } from "../../src/app/observe.js";
+import { statsPayload } from "../../src/output/mqtt/payloads.js";
+import { FakeClock } from "../../src/core/clock.js";
 import { GatewayMetrics } from "../../src/output/metrics/index.js";
 import type { TrustStore } from "../../src/verify/trust/index.js";
 import { captureLogger, makeEvent, makeReadOnly, rmDir, tmpDir } from "../events/helpers.js";
@@ -58,5 +60,29 @@ describe("stage stats reach /metrics through the gateway wiring", () => {
     expect(sample(text, "trust_revocation_deltas_applied")).toBe("2");
     expect(sample(text, "trust_revocation_deltas_refused_total")).toBe("5");
     expect(sample(text, "trust_cache_copies_refused_total")).toBe("3");
+  });
+
+  it("the MQTT stats topic carries the ledger, spool (only with Redis) and trust numbers", async () => {
+    const dir = tmpDir("observe-stats");
+    dirs.push(dir);
+    const cfg = configSchema.parse({ gateway: { id: "gw-s", stateDir: dir }, cameras: [], lanes: [{ id: "L1" }] });
+    const bus = new GatewayBus();
+    const out = await startOutputs(cfg, bus, captureLogger().logger, undefined);
+    for (let i = 1; i <= 3; i++) bus.emit("verdict", makeEvent("gw-s", "L1", i));
+    // Only what statsSnapshot reads of the other stages; the outputs are the real ones.
+    const observed = {
+      lanes: new Map(),
+      cameras: { info: () => [] },
+      pool: { stats: () => ({ workers: 1, busy: 0, restarts: 0, cameras: {} }) },
+      trust: { status: () => ({ stale: true }), stats: () => ({ revocationDeltasApplied: 0, revocationDeltasRefused: 7, cacheCopiesRefused: 1 }) },
+      clock: new FakeClock(),
+      outputs: () => out,
+    } as unknown as Observed;
+    const mqtt = { connected: 1, links: 1, reconnects: 0, verdictsPublished: 0, verdictsDropped: 0, commandsAccepted: 0, commandsRejected: 0 };
+    const payload = JSON.parse(JSON.stringify(statsPayload(statsSnapshot(observed), { gatewayId: "gw-s", version: "0.0.0", nowMs: 0, startedAtMs: 0, mqtt }))) as Record<string, unknown>;
+    expect(payload.ledger).toEqual({ entries: 3, writeErrors: 0, fsyncErrors: 0, degraded: false });
+    expect(payload.trust).toEqual({ stale: true, revocationDeltasRefused: 7, cacheCopiesRefused: 1 });
+    expect(payload).not.toHaveProperty("events");
+    await out.close();
   });
 });
