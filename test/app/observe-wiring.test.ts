@@ -8,7 +8,9 @@ import { statsPayload } from "../../src/output/mqtt/payloads.js";
 import { FakeClock } from "../../src/core/clock.js";
 import { GatewayMetrics } from "../../src/output/metrics/index.js";
 import type { TrustStore } from "../../src/verify/trust/index.js";
-import { captureLogger, makeEvent, makeReadOnly, rmDir, tmpDir } from "../events/helpers.js";
+import { Redis } from "ioredis";
+import { createRedisClient } from "../../src/output/events/redis-client.js";
+import { captureLogger, makeEvent, makeReadOnly, rid, rmDir, SHARED_REDIS, tmpDir, waitFor } from "../events/helpers.js";
 
 const p = "checkpoint_gateway_";
 const dirs: string[] = [];
@@ -84,5 +86,50 @@ describe("stage stats reach /metrics through the gateway wiring", () => {
     expect(payload.trust).toEqual({ stale: true, revocationDeltasRefused: 7, cacheCopiesRefused: 1 });
     expect(payload).not.toHaveProperty("events");
     await out.close();
+  });
+
+  it("with Redis, the stats topic and /metrics carry the spool's numbers", async () => {
+    const dir = tmpDir("observe-spool");
+    dirs.push(dir);
+    const prefix = `cpgw-test-${rid()}:`;
+    const cfg = configSchema.parse({
+      gateway: { id: "gw-r", stateDir: dir },
+      cameras: [],
+      lanes: [{ id: "L1" }],
+      events: { ledger: false },
+      redis: { url: SHARED_REDIS, keyPrefix: prefix, stream: `${prefix}verdicts` },
+    });
+    const client = createRedisClient(cfg.redis!);
+    const admin = new Redis(SHARED_REDIS);
+    try {
+      await waitFor(() => client.status === "ready", "redis ready");
+      const bus = new GatewayBus();
+      const out = await startOutputs(cfg, bus, captureLogger().logger, client);
+      for (let i = 1; i <= 4; i++) bus.emit("verdict", makeEvent("gw-r", "L1", i));
+      await out.spool!.flush();
+      const observed = {
+        lanes: new Map(),
+        cameras: { info: () => [] },
+        pool: { stats: () => ({ workers: 1, busy: 0, restarts: 0, cameras: {} }) },
+        trust: { status: () => ({ stale: false }), stats: () => ({ revocationDeltasApplied: 0, revocationDeltasRefused: 0, cacheCopiesRefused: 0 }) },
+        clock: new FakeClock(),
+        outputs: () => out,
+      } as unknown as Observed;
+      const snap = statsSnapshot(observed);
+      expect(snap.events).toMatchObject({ pending: 0, dropped: 0, forwarded: 4, alreadyForwarded: 0, skippedIds: 0 });
+      expect(snap).not.toHaveProperty("ledger");
+      const metrics = new GatewayMetrics({ processMetrics: false });
+      metrics.setCollectors(metricsCollectors(observed));
+      const text = await metrics.render();
+      expect(sample(text, "events_forwarded_total")).toBe("4");
+      expect(sample(text, "events_skipped_ids_total")).toBe("0");
+      expect(sample(text, "events_already_forwarded_total")).toBe("0");
+      await out.close();
+    } finally {
+      client.disconnect();
+      const keys = [...(await admin.keys(`${prefix}*`)), ...(await admin.keys(`{${prefix}*`))];
+      if (keys.length) await admin.del(...keys);
+      admin.disconnect();
+    }
   });
 });
