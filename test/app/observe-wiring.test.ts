@@ -11,6 +11,7 @@ import type { TrustStore } from "../../src/verify/trust/index.js";
 import { Redis } from "ioredis";
 import { createRedisClient } from "../../src/output/events/redis-client.js";
 import { captureLogger, makeEvent, makeReadOnly, rid, rmDir, SHARED_REDIS, tmpDir, waitFor } from "../events/helpers.js";
+import { deleteKeysWith } from "../support/redis.js";
 
 const p = "checkpoint_gateway_";
 const dirs: string[] = [];
@@ -127,8 +128,7 @@ describe("stage stats reach /metrics through the gateway wiring", () => {
       await out.close();
     } finally {
       client.disconnect();
-      const keys = [...(await admin.keys(`${prefix}*`)), ...(await admin.keys(`{${prefix}*`))];
-      if (keys.length) await admin.del(...keys);
+      await deleteKeysWith(admin, prefix);
       admin.disconnect();
     }
   });

@@ -10,13 +10,13 @@ import { startOutputs } from "../../src/app/outputs.js";
 import { createRedisClient } from "../../src/output/events/redis-client.js";
 import { ledgerHeadKey, parseAnchoredHead, verifyAnchoredHead } from "../../src/output/ledger/anchor.js";
 import { captureLogger, makeEvent, rid, rmDir, SHARED_MQTT, SHARED_REDIS, tmpDir, waitFor } from "./helpers.js";
+import { deleteKeysWith } from "../support/redis.js";
 
 const dir = tmpDir("outputs");
 const prefix = `cpgw-test-${rid()}:`;
 const redis = new Redis(SHARED_REDIS);
 afterAll(async () => {
-  const keys = await redis.keys(`*${prefix}*`);
-  if (keys.length) await redis.del(...keys);
+  await deleteKeysWith(redis, prefix);
   redis.disconnect();
   rmDir(dir);
 });
