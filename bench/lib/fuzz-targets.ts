@@ -25,23 +25,14 @@ import { RevocationIndex } from "../../src/verify/trust/revocation-index.js";
 import { listContent, signTrustList, TRUST_LIST_TYP, TrustListError, verifyTrustList } from "../../src/verify/trust/signed-list.js";
 import { SourceError } from "../../src/verify/trust/sources/errors.js";
 import { parseRevocationBody } from "../../src/verify/trust/sources/revocation-source.js";
+import { rng, type Rng } from "../../scripts/frames-render.js";
 
 export const FORMATS = ["pass", "dcc", "shc", "list", "deny-list"] as const;
 export type FuzzFormat = (typeof FORMATS)[number];
 
-export type Rand = () => number;
-
-/** mulberry32: small, fast, good enough to spread mutations; seeded per input. */
-export function rng(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded mulberry32 PRNG the frame generator uses: one copy, and seeds mean the same everywhere. */
+export { rng };
+export type Rand = Rng;
 
 /** The seed of one input: independent of every other input, so a worker can start anywhere. */
 export function inputSeed(seed: number, format: FuzzFormat, index: number): number {

@@ -30,6 +30,7 @@ export function metricsCollectors(o: Observed): MetricsCollectors {
   return {
     cameras: () => o.cameras.info(),
     trust: () => o.trust.status(),
+    trustCounters: () => o.trust.stats(),
     lanes: () => [...o.lanes.values()].map((l) => l.status()),
     laneCounters: () => Object.fromEntries([...o.lanes].map(([id, l]) => [id, l.stats()])),
     decodePool: () => o.pool.stats(),
@@ -46,6 +47,7 @@ export function statsSnapshot(o: Observed): StatsSnapshot {
   const pool = o.pool.stats();
   const displays = o.displays?.() ?? {};
   const now = o.clock.now();
+  const trustK = o.trust.stats();
   return {
     cameras: o.cameras.info().map((c) => ({
       id: c.id,
@@ -63,5 +65,18 @@ export function statsSnapshot(o: Observed): StatsSnapshot {
       return { lane: id, state: st.state, problems: st.problems, ...(rr !== undefined ? { readRate: rr } : {}), ...(o.displays ? { displays: displays[id] ?? 0 } : {}) };
     }),
     decode: { workers: pool.workers, busy: pool.busy, restarts: pool.restarts },
+    ...outputsSnapshot(o),
+    trust: { stale: o.trust.status().stale, revocationDeltasRefused: trustK.revocationDeltasRefused, cacheCopiesRefused: trustK.cacheCopiesRefused },
+  };
+}
+
+/** Spool and ledger numbers for the stats topic, each present only when that output runs. */
+function outputsSnapshot(o: Observed): Pick<StatsSnapshot, "events" | "ledger"> {
+  const out = o.outputs?.();
+  const sp = out?.spool?.stats();
+  const lg = out?.ledger?.stats();
+  return {
+    ...(sp ? { events: { pending: sp.pending, dropped: sp.dropped, forwarded: sp.forwarded, alreadyForwarded: sp.alreadyForwarded, skippedIds: sp.skippedIds, problems: sp.problems } } : {}),
+    ...(lg && out?.ledger ? { ledger: { entries: out.ledger.head()?.seq ?? 0, writeErrors: lg.writeErrors, fsyncErrors: lg.fsyncErrors, degraded: lg.degraded } } : {}),
   };
 }

@@ -14,7 +14,7 @@ export interface Outputs {
   spool?: EventSpool;
   ledger?: Ledger;
   mqtt?: MqttOutput;
-  /** Ledger entries, last write and write errors (for /metrics). */
+  /** Ledger entries, last write, write/fsync errors and degraded (for /metrics). */
   ledgerStats?: () => LedgerStats;
   /** Flushes and closes in dependency order; never throws. */
   close(): Promise<void>;
@@ -47,25 +47,28 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
     ];
     const a = createHeadAnchor({ gatewayId: cfg.gateway.id, sinks, ...(signer ? { signer } : {}), clock: systemClock, logger });
     anchor = a;
-    const ledger = createLedger({ dir: join(cfg.gateway.stateDir, "ledger"), gatewayId: cfg.gateway.id, logger, fsync: cfg.events.fsync, onHead: (h) => a.update(h) });
+    // The last write is the last head the ledger moved to: a failed write does not move it.
+    let lastWriteAt: number | undefined;
+    const now = deps.now ?? Date.now;
+    const ledger = createLedger({
+      dir: join(cfg.gateway.stateDir, "ledger"),
+      gatewayId: cfg.gateway.id,
+      logger,
+      fsync: cfg.events.fsync,
+      onHead: (h) => {
+        lastWriteAt = now();
+        a.update(h);
+      },
+    });
     const h = ledger.head();
     if (h) a.update(h);
-    const ls = { lastWriteAt: undefined as number | undefined, writeErrors: 0 };
-    const now = deps.now ?? Date.now;
-    unsub.push(
-      bus.on("verdict", (ev) => {
-        try {
-          ledger.append(ev);
-          ls.lastWriteAt = now();
-        } catch (e) {
-          // Counted for /metrics, then rethrown so the bus logs it as before.
-          ls.writeErrors++;
-          throw e;
-        }
-      }),
-    );
+    // The ledger contains its own write failures (a worn card must not kill the gateway) and counts them.
+    unsub.push(bus.on("verdict", (ev) => ledger.append(ev)));
     out.ledger = ledger;
-    out.ledgerStats = () => ({ entries: ledger.head()?.seq ?? 0, writeErrors: ls.writeErrors, ...(ls.lastWriteAt !== undefined ? { lastWriteAt: ls.lastWriteAt } : {}) });
+    out.ledgerStats = () => {
+      const st = ledger.stats();
+      return { entries: ledger.head()?.seq ?? 0, writeErrors: st.writeErrors, fsyncErrors: st.fsyncErrors, degraded: st.degraded, ...(lastWriteAt !== undefined ? { lastWriteAt } : {}) };
+    };
   }
   if (redis && cfg.redis) {
     const spool = createEventSpool({

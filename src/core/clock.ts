@@ -19,6 +19,9 @@ export interface Clock {
 /** Node's setTimeout overflows above 2^31-1 ms and then fires after 1 ms: clamp instead. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
+/** A delay every Clock can take: never negative, never past MAX_TIMER_MS (stages clamp before an injected clock). */
+export const clampTimerMs = (ms: number): number => Math.min(Math.max(0, ms), MAX_TIMER_MS);
+
 export interface TimerHandle {
   readonly id: number;
 }
@@ -34,7 +37,7 @@ export const systemClock: Clock = {
     const t = setTimeout(() => {
       realTimers.delete(id);
       runGuarded(fn, label, "timer");
-    }, Math.min(Math.max(0, ms), MAX_TIMER_MS));
+    }, clampTimerMs(ms));
     realTimers.set(id, t);
     return { id };
   },

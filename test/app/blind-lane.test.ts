@@ -13,17 +13,12 @@ import { silentLogger } from "../../src/core/logger.js";
 import { startGateway, type Gateway } from "../../src/app/gateway.js";
 import { laneHealth, FramePathHealth, PoolHealth, FRAME_PATH_FAILING_MS, POOL_DOWN_MS } from "../../src/app/lane-health.js";
 import { readiness } from "../../src/output/http/readiness.js";
+import { waitFor } from "../support/wait.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cpgw-blind-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000) => waitFor(cond, what, timeoutMs, 100);
 
 const readyz = async (gw: Gateway) => (await (await fetch(`${gw.urls.public}/readyz`)).json()) as { ready: boolean; problems: Array<{ code: string; lane?: string }> };
 const metrics = async (gw: Gateway) => (await fetch(`${gw.urls.public}/metrics`)).text();

@@ -15,6 +15,7 @@ import { collectingLogger } from "../ingest/fake-ffmpeg.js";
 import { silentLogger } from "../../src/core/logger.js";
 import { startGateway } from "../../src/app/gateway.js";
 import { faultCountsByWhere } from "../../src/core/faults.js";
+import { waitFor } from "../support/wait.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const dist = (p: string) => JSON.stringify(join(root, "dist/src", p));
@@ -147,27 +148,20 @@ describe("isolation: the gateway's trust check", () => {
     const gw = await startGateway(cfg, { logger: log.logger });
     try {
       const lane = gw.lanes.get("L1")!;
-      const until = async (cond: () => boolean, what: string) => {
-        const end = Date.now() + 30_000;
-        while (!cond()) {
-          if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      };
-      await until(() => lane.status().state === "idle", "lane idle");
+      await waitFor(() => lane.status().state === "idle", "lane idle");
       // Inject the failure into the running store.
       const store = gw.trust as { status: () => unknown };
       const real = store.status;
       store.status = () => {
         throw new Error("trust status exploded");
       };
-      await until(() => lane.status().problems.includes("TRUST_STALE"), "TRUST_STALE");
+      await waitFor(() => lane.status().problems.includes("TRUST_STALE"), "TRUST_STALE");
       expect(lane.status().state).toBe("out-of-service");
       expect(log.lines().filter((l) => String(l.msg).includes("trust status unreadable"))).toHaveLength(1);
       expect((await fetch(`${gw.urls.public}/healthz`)).status).toBe(200);
       // The check kept running: once status reads again, the lane comes back.
       store.status = real;
-      await until(() => lane.status().state === "idle", "lane back in service");
+      await waitFor(() => lane.status().state === "idle", "lane back in service");
       expect(faultCountsByWhere()["app.health"] ?? 0).toBe(0);
     } finally {
       await gw.close();
@@ -206,14 +200,7 @@ describe("other stages raise lane problems through the bus", () => {
     const gw = await startGateway(next, { logger: silentLogger, reloadConfig: () => next });
     try {
       const lane = gw.lanes.get("L1")!;
-      const until = async (cond: () => boolean, what: string) => {
-        const end = Date.now() + 30_000;
-        while (!cond()) {
-          if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      };
-      await until(() => lane.status().state === "idle", "idle");
+      await waitFor(() => lane.status().state === "idle", "idle");
       gw.bus.emit("lane-problem", { problem: "EVENTS_SEQ_ERROR", on: true, detail: "seq file not writable" });
       expect(lane.status()).toMatchObject({ state: "out-of-service", problems: ["EVENTS_SEQ_ERROR"] });
       const rz = (await (await fetch(`${gw.urls.public}/readyz`)).json()) as { problems: unknown[] };
@@ -223,7 +210,7 @@ describe("other stages raise lane problems through the bus", () => {
       expect(gw.lanes.get("L2")!.status().problems).toContain("EVENTS_SEQ_ERROR");
       gw.bus.emit("lane-problem", { problem: "EVENTS_SEQ_ERROR", on: false });
       expect(lane.status().problems).not.toContain("EVENTS_SEQ_ERROR");
-      await until(() => lane.status().state === "idle", "back in service");
+      await waitFor(() => lane.status().state === "idle", "back in service");
     } finally {
       await gw.close();
     }

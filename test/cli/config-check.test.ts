@@ -1,14 +1,12 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfigFile } from "../../src/config/load.js";
 import { preflight } from "../../src/config/preflight.js";
+import { runCli } from "../support/cli.js";
 
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  spawnSync(process.execPath, ["bin/checkpoint-gateway.js", ...args], { encoding: "utf8", env: { ...process.env, ...env } });
 
 const dir = mkdtempSync(join(tmpdir(), "cfgcli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,7 +24,7 @@ describe("checkpoint-gateway config check", () => {
   it("exits 2 and prints every problem for an invalid file, naming list items by id", () => {
     const f = join(dir, "bad.yaml");
     writeFileSync(f, "lanes:\n  - id: l1\n    speed: 3\ncameras:\n  - id: c1\n    lane: l9\n    url: rtsp://x/y\n");
-    const r = cli(["config", "check", f]);
+    const r = runCli(["config", "check", f]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("lanes[l1].speed: unknown key (got '3')");
     expect(r.stderr).toContain("cameras[c1].lane: no lane with this id (got 'l9')");
@@ -34,7 +32,7 @@ describe("checkpoint-gateway config check", () => {
 
   it("exits 0 for a valid file with ${ENV} secrets", () => {
     const f = write(oneCamera + "    password: ${CAM_PW}\n");
-    const r = cli(["config", "check", f], { CAM_PW: "pw-from-env" });
+    const r = runCli(["config", "check", f], { CAM_PW: "pw-from-env" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("ok (1 cameras, 1 lanes)");
@@ -43,7 +41,7 @@ describe("checkpoint-gateway config check", () => {
   it("exits 2 for an empty file", () => {
     const f = join(dir, "empty.yaml");
     writeFileSync(f, "");
-    const r = cli(["config", "check", f]);
+    const r = runCli(["config", "check", f]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("the file is empty");
   });
@@ -59,7 +57,7 @@ describe("checkpoint-gateway config check", () => {
       oneCamera +
         `trust:\n  lists:\n    - { source: ${list}, rootKey: ${join(dir, "missing.jwk")} }\n    - { source: ${list}, rootKey: ${garbage} }\n    - { source: ${list}, rootKey: ${pem} }\n    - { source: ${join(dir, "nolist.jws")}, rootKey: ${garbage} }\n`,
     );
-    const r = cli(["config", "check", f]);
+    const r = runCli(["config", "check", f]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("trust.lists[0].rootKey: no such file or directory");
     expect(r.stderr).toContain("trust.lists[1].rootKey: root key file is not valid JSON");
@@ -74,7 +72,7 @@ describe("checkpoint-gateway config check", () => {
         "mqtt: { url: 10.0.0.6:1883 }\nredis: { url: localhost:6379 }\n" +
         "trust:\n  jwks: [{ issuer: http://issuer.example }]\n  revocations: [http://deny.example/list.txt, { source: http://deny.example/ok.txt, allowInsecureHttp: true }]\n",
     );
-    const r = cli(["config", "check", f]);
+    const r = runCli(["config", "check", f]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("cameras[c1].file: no such file or directory");
     expect(r.stderr).toContain("lanes[l2]: no camera watches this lane");
@@ -94,7 +92,7 @@ describe("checkpoint-gateway config check", () => {
     writeFileSync(file, "x");
     const f = join(dir, "port.yaml");
     writeFileSync(f, `gateway: { stateDir: ${file} }\nserver: { listen: { host: 127.0.0.1, port: ${port} } }\n${oneCamera}`);
-    const r = cli(["config", "check", f]);
+    const r = runCli(["config", "check", f]);
     busy.close();
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`server.listen: port already in use (got '127.0.0.1:${port}')`);
@@ -107,14 +105,14 @@ describe("checkpoint-gateway config check", () => {
     const port = (closed.address() as { port: number }).port;
     await new Promise<void>((ok) => closed.close(() => ok()));
     const down = write(oneCamera + `redis: { url: "redis://:pw-secret@127.0.0.1:${port}/0" }\n`);
-    const r = cli(["config", "check", "--connect", down]);
+    const r = runCli(["config", "check", "--connect", down]);
     expect(r.stderr).toContain(`redis (127.0.0.1:${port}): cannot connect (ECONNREFUSED)`);
     expect(r.stderr).not.toContain("pw-secret");
     expect(r.status).toBe(3);
 
     mkdirSync(join(dir, "state"), { recursive: true });
     const up = write("lanes: [{ id: l1 }]\ncameras: [{ id: c1, lane: l1, source: synthetic }]\nredis: { url: redis://127.0.0.1:6379 }\nmqtt: { url: mqtt://127.0.0.1:1883 }\n");
-    const ok = cli(["config", "check", "--connect", up]);
+    const ok = runCli(["config", "check", "--connect", up]);
     expect(ok.stderr).toBe("");
     expect(ok.stdout).toContain("all reachable");
     expect(ok.status).toBe(0);
@@ -126,7 +124,7 @@ describe("checkpoint-gateway config check", () => {
   });
 
   it("exits 64 on an unknown command or option", () => {
-    expect(cli(["frobnicate"]).status).toBe(64);
-    expect(cli(["config", "check", "--bogus", "x.yaml"]).status).toBe(64);
+    expect(runCli(["frobnicate"]).status).toBe(64);
+    expect(runCli(["config", "check", "--bogus", "x.yaml"]).status).toBe(64);
   });
 });

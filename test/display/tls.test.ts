@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, renameSync, rmSync, writeFileSync, readFileSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
@@ -7,14 +6,10 @@ import { connect } from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
 import type { HttpServer } from "../../src/output/http/index.js";
 import { ACCESS_TOKEN, FakeGateway, authConfig } from "./fakes.js";
+import { selfSigned } from "../support/certs.js";
 
-/** A throw-away self-signed certificate for localhost, made by openssl at test time (nothing committed). */
-function makeCert(dir: string, name: string, cn: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`), key = join(dir, `${name}.key`);
-  execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-    "-subj", `/CN=${cn}`, "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert], { stdio: "ignore" });
-  return { cert, key };
-}
+/** A throw-away self-signed certificate for localhost (openssl at test time, nothing committed). */
+const makeCert = (dir: string, name: string, cn: string) => selfSigned(dir, name, { cn, days: 1, san: "DNS:localhost,IP:127.0.0.1" });
 
 function peerCert(port: number, ca: Buffer): Promise<{ cn: string; fingerprint: string }> {
   return new Promise((resolve, reject) => {

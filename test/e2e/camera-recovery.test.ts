@@ -12,17 +12,12 @@ import { parseConfig } from "../../src/config/load.js";
 import { startGateway } from "../../src/app/gateway.js";
 import { collectingLogger } from "../ingest/fake-ffmpeg.js";
 import { makeQrClip, startRtspServer } from "../support/rtsp/index.js";
+import { waitFor } from "../support/wait.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cpgw-recovery-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000) => waitFor(cond, what, timeoutMs, 50);
 
 describe("camera recovery through the gateway", () => {
   it("3 server kills: lane and /readyz go down and come back each time, fps right after recovery, no GW_CAMERA_FAILED", async () => {

@@ -8,6 +8,7 @@ import { silentLogger } from "../../src/core/logger.js";
 import type { DecodeResult, VerdictEvent } from "../../src/core/types.js";
 import { startGateway, type Gateway } from "../../src/app/gateway.js";
 import { credentialsOnDisk } from "./support.js";
+import { deleteKeysWith } from "../support/redis.js";
 
 /** Two gateways sharing the real Redis on 127.0.0.1:6379 (random key prefix, removed afterwards). */
 describe("two gateways sharing Redis", () => {
@@ -18,8 +19,7 @@ describe("two gateways sharing Redis", () => {
     await Promise.all(gws.map((g) => g.close()));
     const r = new Redis({ host: "127.0.0.1", port: 6379, lazyConnect: true });
     await r.connect();
-    const keys = await r.keys(`${prefix}*`);
-    if (keys.length) await r.del(...keys);
+    await deleteKeysWith(r, prefix);
     r.disconnect();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

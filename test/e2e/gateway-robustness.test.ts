@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +6,7 @@ import { parseConfig } from "../../src/config/load.js";
 import { silentLogger } from "../../src/core/logger.js";
 import type { LaneStatus } from "../../src/core/types.js";
 import { startGateway } from "../../src/app/gateway.js";
+import { runCli } from "../support/cli.js";
 
 describe("gateway wiring", () => {
   const dir = mkdtempSync(join(tmpdir(), "cpgw-gw-"));
@@ -44,7 +44,7 @@ describe("gateway wiring", () => {
   it("run: an invalid config prints every problem and exits 2", () => {
     const bad = join(dir, "bad.yaml");
     writeFileSync(bad, "cameras:\n  - { id: c1, lane: nowhere, source: file }\nlanes: []\nbogus: 1\n");
-    const r = spawnSync(process.execPath, ["bin/checkpoint-gateway.js", "run", "--config", bad], { encoding: "utf8" });
+    const r = runCli(["run", "--config", bad]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("GW_CONFIG_INVALID");
     expect(r.stderr).toContain("bogus: unknown key");
@@ -53,7 +53,7 @@ describe("gateway wiring", () => {
   });
 
   it("run: an unknown option is a usage error (64)", () => {
-    const r = spawnSync(process.execPath, ["bin/checkpoint-gateway.js", "run", "--nope"], { encoding: "utf8" });
+    const r = runCli(["run", "--nope"]);
     expect(r.status).toBe(64);
   });
 });
@@ -65,7 +65,7 @@ describe("run: a config that validates but cannot be used", () => {
   it("a missing trust root key exits 2 with the problem named", () => {
     const cfg = join(dir, "nokey.yaml");
     writeFileSync(cfg, `gateway: { stateDir: ${JSON.stringify(join(dir, "state"))} }\nserver: { listen: { host: 127.0.0.1, port: 0 } }\nlanes: [{ id: L1 }]\ntrust: { lists: [{ source: x.jws, rootKey: ${JSON.stringify(join(dir, "missing.jwk"))} }] }\n`);
-    const r = spawnSync(process.execPath, ["bin/checkpoint-gateway.js", "run", "--config", cfg], { encoding: "utf8" });
+    const r = runCli(["run", "--config", cfg]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("GW_CONFIG_INVALID");
     expect(r.stderr).toContain("trust.lists[0].rootKey: no such file or directory");

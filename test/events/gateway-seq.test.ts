@@ -8,6 +8,7 @@ import type { DecodeResult, LaneStatus, VerdictEvent } from "../../src/core/type
 import { startGateway, type Gateway } from "../../src/app/gateway.js";
 import { credentialsOnDisk } from "../e2e/support.js";
 import { makeReadOnly, rid, SHARED_REDIS, waitFor } from "./helpers.js";
+import { deleteKeysWith } from "../support/redis.js";
 
 /** The real gateway wiring (FileSeqStore in stateDir, lanes, bus): ids that cannot be persisted put the lane out of service. */
 describe("gateway with a state dir whose event ids cannot be persisted", () => {
@@ -17,8 +18,7 @@ describe("gateway with a state dir whose event ids cannot be persisted", () => {
   const prefix = `cpgw-test-${rid()}:`;
   afterAll(async () => {
     const r = new Redis(SHARED_REDIS);
-    const keys = [...(await r.keys(`${prefix}*`)), ...(await r.keys(`{${prefix}*`))];
-    if (keys.length) await r.del(...keys);
+    await deleteKeysWith(r, prefix);
     r.disconnect();
     undo.forEach((u) => u());
     await Promise.all(gws.map((g) => g.close()));

@@ -99,14 +99,8 @@ export function captureLogger(level = "debug"): { logger: Logger; lines: string[
 import { freePort } from "../../bench/lib/net.js";
 export { freePort };
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000, stepMs = 20): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-}
+import { waitFor } from "../support/wait.js";
+export { waitFor };
 
 /**
  * Our own redis-server, so it can be killed without disturbing the shared one on 6379.

@@ -9,14 +9,14 @@ import { GatewayBus } from "../../src/core/bus.js";
 import { startOutputs } from "../../src/app/outputs.js";
 import { createRedisClient } from "../../src/output/events/redis-client.js";
 import { ledgerHeadKey, parseAnchoredHead, verifyAnchoredHead } from "../../src/output/ledger/anchor.js";
-import { captureLogger, makeEvent, rid, rmDir, SHARED_MQTT, SHARED_REDIS, tmpDir } from "./helpers.js";
+import { captureLogger, makeEvent, rid, rmDir, SHARED_MQTT, SHARED_REDIS, tmpDir, waitFor } from "./helpers.js";
+import { deleteKeysWith } from "../support/redis.js";
 
 const dir = tmpDir("outputs");
 const prefix = `cpgw-test-${rid()}:`;
 const redis = new Redis(SHARED_REDIS);
 afterAll(async () => {
-  const keys = await redis.keys(`*${prefix}*`);
-  if (keys.length) await redis.del(...keys);
+  await deleteKeysWith(redis, prefix);
   redis.disconnect();
   rmDir(dir);
 });
@@ -40,6 +40,9 @@ describe("gateway outputs wiring: the ledger head is anchored and signed", () =>
     // (The client has no offline queue, so wait for its ready event rather than sending a command.)
     if (client.status !== "ready") await new Promise<void>((resolve) => client.once("ready", () => resolve()));
     const bus = new GatewayBus();
+    // No offline queue: a head published before the connection is up is only retried at the next
+    // interval, after close. Under load the connection can take longer than start-up.
+    await waitFor(() => client.status === "ready", "redis ready");
     const out = await startOutputs(cfg, bus, logger, client);
     for (let i = 1; i <= 3; i++) bus.emit("verdict", makeEvent("gw-w", "L1", i));
     await out.close();

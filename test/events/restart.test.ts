@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
-import { rolldown } from "rolldown";
+import { bundleFixture } from "../support/bundle.js";
 import { verifyLedgerFiles } from "../../src/output/ledger/verify.js";
 import { RECOVERY_GAP } from "../../src/lane/seq-store.js";
 import { RedisChild, rmDir, tmpDir } from "./helpers.js";
@@ -13,15 +13,7 @@ let redisChild: RedisChild;
 const stateDir = tmpDir("restart");
 
 beforeAll(async () => {
-  mkdirSync(".tmp/events", { recursive: true });
-  const bundle = await rolldown({
-    input: "test/events/fixtures/events-child.ts",
-    platform: "node",
-    external: (id) => !id.startsWith(".") && !id.startsWith("/"),
-    resolve: { extensionAlias: { ".js": [".ts", ".js"] } },
-    logLevel: "warn",
-  });
-  await bundle.write({ file: CHILD, format: "esm" });
+  await bundleFixture("test/events/fixtures/events-child.ts", CHILD);
   redisChild = await RedisChild.create();
   await redisChild.start();
 });

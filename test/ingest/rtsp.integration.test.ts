@@ -13,6 +13,7 @@ import { CameraSupervisor, nodeSpawner, type CameraState } from "../../src/inges
 import { childProcesses, clipFrameAgeMs, clipFrameCount, makeQrClip, readFrameClock, startRtspServer, type RtspServer } from "../support/rtsp/index.js";
 import { collectingLogger } from "./fake-ffmpeg.js";
 import { testCamera } from "./helpers.js";
+import { waitFor } from "../support/wait.js";
 
 const W = 640;
 const H = 360;
@@ -24,14 +25,7 @@ let clip: string;
 let server: RtspServer;
 const running: CameraSupervisor[] = [];
 
-/** Polls a condition (no fixed sleeps): resolves when true, fails with `what` after the timeout. */
-async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000) => waitFor(cond, what, timeoutMs, 50);
 
 function camera(id: string, url: string, over: Parameters<typeof testCamera>[0] = {}) {
   const cfg = testCamera({

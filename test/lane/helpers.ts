@@ -1,11 +1,11 @@
 import { FakeClock } from "../../src/core/clock.js";
 import { GatewayBus } from "../../src/core/bus.js";
-import { silentLogger } from "../../src/core/logger.js";
+import { silentLogger, type Logger } from "../../src/core/logger.js";
 import type { DecodeResult, LaneStatus, Verdict, VerdictEvent } from "../../src/core/types.js";
 import { laneSchema } from "../../src/config/sections/lanes.js";
 import { Lane, type VerifyFn } from "../../src/lane/lane.js";
 import { LocalReplayGuard, type ReplayGuard } from "../../src/lane/replay-guard.js";
-import { MemorySeqStore } from "../../src/lane/seq-store.js";
+import { MemorySeqStore, type SeqStore } from "../../src/lane/seq-store.js";
 import type { ChunkAssemblerPort } from "../../src/lane/chunks.js";
 
 /** A verifier fake: the QR text names the verdict, e.g. "VALID:alice", "EXPIRED:bob". */
@@ -39,7 +39,8 @@ export interface Rig {
   lane(id: string, cameras: string[], over?: Record<string, unknown>, opts?: { verify?: VerifyFn; chunkAssembler?: ChunkAssemblerPort }): Lane;
 }
 
-export function rig(replayWindowMs = 600_000): Rig {
+/** `seq`, `logger`, `gatewayId`: for lanes on a real (file) sequence store whose log lines a test reads. */
+export function rig(replayWindowMs = 600_000, o: { seq?: SeqStore; logger?: Logger; gatewayId?: string } = {}): Rig {
   const clock = new FakeClock();
   const bus = new GatewayBus((e) => {
     throw e;
@@ -49,7 +50,7 @@ export function rig(replayWindowMs = 600_000): Rig {
   bus.on("verdict", (v) => verdicts.push(v));
   bus.on("lane-status", (s) => statuses.push(s));
   const replay = new LocalReplayGuard(clock, replayWindowMs);
-  const seq = new MemorySeqStore();
+  const seq = o.seq ?? new MemorySeqStore();
   const lanes = new Map<string, Lane>();
   return {
     clock,
@@ -61,13 +62,13 @@ export function rig(replayWindowMs = 600_000): Rig {
     lane(id, cameras, over = {}, opts = {}) {
       const lane = new Lane({
         config: laneSchema.parse({ id, leaveMs: 1000, passHoldMs: 3000, flagHoldMs: 5000, ...over }),
-        gatewayId: "gw-t",
+        gatewayId: o.gatewayId ?? "gw-t",
         cameraIds: cameras,
         verify: opts.verify ?? fakeVerify,
         replay,
         bus,
         clock,
-        logger: silentLogger,
+        logger: o.logger ?? silentLogger,
         salt: "test-salt-0123456789",
         seq,
         ...(opts.chunkAssembler ? { chunkAssembler: opts.chunkAssembler } : {}),

@@ -6,6 +6,7 @@ import { createLogger } from "../../src/core/logger.js";
 import { LocalReplayGuard } from "../../src/lane/replay-guard.js";
 import { RedisReplayGuard } from "../../src/lane/replay-redis.js";
 import { Writable } from "node:stream";
+import { deleteKeysWith } from "../support/redis.js";
 
 function collectingLogger() {
   const lines: string[] = [];
@@ -49,8 +50,7 @@ describe("RedisReplayGuard (real Redis on 127.0.0.1:6379)", () => {
   const prefix = `cpgw-test-${randomBytes(6).toString("hex")}:`;
   const redis = new Redis({ host: "127.0.0.1", port: 6379, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
   afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
+    await deleteKeysWith(redis, prefix);
     redis.disconnect();
   });
 

@@ -4,16 +4,10 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FileSeqStore, RECOVERY_GAP, SeqStoreError } from "../../src/lane/seq-store.js";
 import { buildVerdictEvent } from "../../src/lane/event.js";
-import { Lane } from "../../src/lane/lane.js";
-import { laneSchema } from "../../src/config/sections/lanes.js";
-import { FakeClock } from "../../src/core/clock.js";
-import { GatewayBus } from "../../src/core/bus.js";
-import { LocalReplayGuard } from "../../src/lane/replay-guard.js";
-import type { LaneStatus, VerdictEvent } from "../../src/core/types.js";
 import { createLedger } from "../../src/output/ledger/ledger.js";
 import { highestRecordedSeq } from "../../src/output/events/recorded-ids.js";
 import { captureLogger, makeEvent, makeReadOnly } from "../events/helpers.js";
-import { fakeVerify, result } from "./helpers.js";
+import { result, rig } from "./helpers.js";
 
 const dirs: string[] = [];
 const undo: Array<() => void> = [];
@@ -126,29 +120,9 @@ describe("highestRecordedSeq", () => {
 
 describe("lane with a failing sequence store", () => {
   function laneOn(dir: string) {
-    const clock = new FakeClock();
-    const bus = new GatewayBus((e) => {
-      throw e;
-    });
-    const verdicts: VerdictEvent[] = [];
-    const statuses: LaneStatus[] = [];
-    bus.on("verdict", (v) => verdicts.push(v));
-    bus.on("lane-status", (st) => statuses.push(st));
     const { logger, lines } = captureLogger();
-    const lane = new Lane({
-      config: laneSchema.parse({ id: "L1", leaveMs: 1000, passHoldMs: 3000, flagHoldMs: 5000 }),
-      gatewayId: "gw-s",
-      cameraIds: ["c1"],
-      verify: fakeVerify,
-      replay: new LocalReplayGuard(clock, 60_000),
-      bus,
-      clock,
-      logger,
-      salt: "test-salt-0123456789",
-      seq: new FileSeqStore(dir, { logger }),
-    });
-    lane.setCameraUp("c1", true);
-    return { lane, clock, verdicts, statuses, lines };
+    const r = rig(60_000, { seq: new FileSeqStore(dir, { logger }), logger, gatewayId: "gw-s" });
+    return { lane: r.lane("L1", ["c1"]), clock: r.clock, verdicts: r.verdicts, statuses: r.statuses, lines };
   }
 
   it("goes out of service with EVENTS_SEQ_ERROR when an id cannot be persisted, and publishes no event with an unsaved id", async () => {

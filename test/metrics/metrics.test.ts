@@ -19,8 +19,9 @@ function collectors(): MetricsCollectors {
     decodePool: () => ({ workers: 2, live: 1, busy: 1, restarts: 4, queued: 1, cameras: { "cam-1": { submitted: 800, decoded: 790, dropped: 6, failed: 4 } } }),
     mqtt: () => ({ connected: 2, links: 3, reconnects: 5, verdictsPublished: 40, verdictsDropped: 2, commandsAccepted: 1, commandsRejected: 3 }),
     redisConnected: () => false,
-    spool: () => ({ spooled: 100, forwarded: 90, pending: 10, pendingBytes: 4096, dropped: 0 }),
-    ledger: () => ({ entries: 100, lastWriteAt: NOW - 5000, writeErrors: 1 }),
+    spool: () => ({ spooled: 100, forwarded: 90, pending: 10, pendingBytes: 4096, dropped: 0, alreadyForwarded: 3, skippedIds: 1, problems: ["REDIS_EVICTION_POLICY:allkeys-lru"] }),
+    ledger: () => ({ entries: 100, lastWriteAt: NOW - 5000, writeErrors: 1, fsyncErrors: 2, degraded: true }),
+    trustCounters: () => ({ revocationDeltasApplied: 1, revocationDeltasRefused: 4, cacheCopiesRefused: 2 }),
   };
 }
 
@@ -66,6 +67,13 @@ describe("GatewayMetrics", () => {
       `${p}ledger_entries 100`,
       `${p}ledger_last_write_timestamp_seconds ${(NOW - 5000) / 1000}`,
       `${p}ledger_write_errors_total 1`,
+      `${p}ledger_fsync_errors_total 2`,
+      `${p}ledger_degraded 1`,
+      `${p}events_already_forwarded_total 3`,
+      `${p}events_skipped_ids_total 1`,
+      `${p}events_problem{problem="REDIS_EVICTION_POLICY:allkeys-lru"} 1`,
+      `${p}trust_revocation_deltas_refused_total 4`,
+      `${p}trust_cache_copies_refused_total 2`,
       `${p}build_info{version="${gatewayVersion()}",node="${process.versions.node}"} 1`,
     ]) {
       expect(t, line).toContain(line + "\n");

@@ -12,12 +12,12 @@ describe("deploy/prometheus with promtool", () => {
     expect(r.status).toBe(0);
   });
 
-  it("alerts.test.yml passes promtool test rules (camera down, lane out of service, display disconnected, spool growing, trust stale, decode workers restarting)", () => {
+  it("alerts.test.yml passes promtool test rules (camera down, lane out of service, display disconnected, spool growing, trust stale, decode workers restarting, ledger write or fsync errors)", () => {
     const r = run("test", "rules", "alerts.test.yml");
     expect(r.stdout + r.stderr).toContain("SUCCESS");
     expect(r.status).toBe(0);
     const tested = execFileSync("grep", ["-o", "alertname: [A-Za-z]*", "alerts.test.yml"], { cwd: "deploy/prometheus", encoding: "utf8" });
-    for (const a of ["CheckpointCameraDown", "CheckpointLaneOutOfService", "CheckpointLaneDisplayDisconnected", "CheckpointEventSpoolGrowing", "CheckpointTrustStale", "CheckpointDecodeWorkersRestarting"]) {
+    for (const a of ["CheckpointCameraDown", "CheckpointLaneOutOfService", "CheckpointLaneDisplayDisconnected", "CheckpointEventSpoolGrowing", "CheckpointTrustStale", "CheckpointDecodeWorkersRestarting", "CheckpointLedgerWriteErrors"]) {
       expect(tested).toContain(a);
     }
   });

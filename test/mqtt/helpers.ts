@@ -1,6 +1,5 @@
-import { mkdirSync } from "node:fs";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { rolldown } from "rolldown";
+import { bundleFixture } from "../support/bundle.js";
 import { GatewayBus } from "../../src/core/bus.js";
 import type { LaneStatus } from "../../src/core/types.js";
 import { mqttSection } from "../../src/config/sections/outputs.js";
@@ -88,16 +87,6 @@ export class MqttTestKit {
 export const lane = (id: string, state: LaneStatus["state"], problems: string[] = []): LaneStatus => ({ lane: id, state, problems });
 
 /** Bundles the child fixture (TypeScript) into one ESM file node can run. */
-export async function bundleChild(): Promise<string> {
-  mkdirSync(".tmp/mqtt", { recursive: true });
-  const bundle = await rolldown({
-    input: "test/mqtt/fixtures/mqtt-child.ts",
-    platform: "node",
-    external: (id) => !id.startsWith(".") && !id.startsWith("/"),
-    resolve: { extensionAlias: { ".js": [".ts", ".js"] } },
-    logLevel: "warn",
-  });
-  const file = ".tmp/mqtt/mqtt-child.mjs";
-  await bundle.write({ file, format: "esm" });
-  return file;
+export function bundleChild(): Promise<string> {
+  return bundleFixture("test/mqtt/fixtures/mqtt-child.ts", ".tmp/mqtt/mqtt-child.mjs");
 }

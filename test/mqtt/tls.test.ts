@@ -1,10 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { rmDir, tmpDir } from "../events/helpers.js";
 import { freePort, lane, MqttTestKit, waitFor } from "./helpers.js";
+import { selfSigned, signedBy } from "../support/certs.js";
 
 /**
  * mqtts:// against our own Mosquitto with a TLS listener that requires a client certificate.
@@ -15,18 +16,6 @@ const kit = new MqttTestKit();
 let broker: ChildProcess | undefined;
 let port = 0;
 const f = (n: string) => join(dir, n);
-
-function openssl(...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-}
-function makeCa(name: string): void {
-  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", `/CN=${name}`, "-keyout", `${name}.key`, "-out", `${name}.pem`);
-}
-function makeLeaf(name: string, ca: string, ext: string): void {
-  openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", `/CN=${name}`, "-keyout", `${name}.key`, "-out", `${name}.csr`);
-  writeFileSync(f(`${name}.ext`), ext);
-  openssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.pem`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-days", "2", "-extfile", `${name}.ext`, "-out", `${name}.pem`);
-}
 
 function listening(p: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -39,11 +28,11 @@ function listening(p: number): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  makeCa("ca");
-  makeCa("other-ca");
-  makeLeaf("server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-  makeLeaf("client", "ca", "extendedKeyUsage=clientAuth\n");
-  makeLeaf("rogue", "other-ca", "extendedKeyUsage=clientAuth\n");
+  selfSigned(dir, "ca");
+  selfSigned(dir, "other-ca");
+  signedBy(dir, "server", "ca", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+  signedBy(dir, "client", "ca", "extendedKeyUsage=clientAuth\n");
+  signedBy(dir, "rogue", "other-ca", "extendedKeyUsage=clientAuth\n");
   // Mosquitto started as root drops to its own user, which must be able to read the (test-only) keys.
   chmodSync(dir, 0o755);
   for (const n of readdirSync(dir)) chmodSync(f(n), 0o644);

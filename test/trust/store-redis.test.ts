@@ -12,6 +12,7 @@ import { createTrustStore, type TrustStore } from "../../src/verify/trust/store.
 import { credentialIdHashHex } from "../../src/verify/trust/revocation-index.js";
 import { signRevocationDelta } from "../../src/verify/trust/signed-delta.js";
 import { captureLogs, ListServer, makeKeyPair, passEntry, signedList, tempDir, trustConfig } from "./helpers.js";
+import { deleteKeysWith } from "../support/redis.js";
 
 const prefix = `cpgw-test:${randomBytes(6).toString("hex")}:trust:`;
 let redis: Redis;
@@ -27,8 +28,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
+  await deleteKeysWith(redis, prefix);
   redis.disconnect();
 });
 
@@ -42,8 +42,7 @@ beforeEach(async () => {
   tmps.push(t);
   rootPath = join(t.dir, "root.public.jwk.json");
   writeFileSync(rootPath, JSON.stringify(root.pub));
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
+  await deleteKeysWith(redis, prefix);
 });
 
 afterEach(async () => {

@@ -1,5 +1,5 @@
 import type { VerdictEvent } from "../../core/types.js";
-import { maskUrl, secretMasker } from "../../core/mask.js";
+import { secretMasker } from "../../core/mask.js";
 import type { TrustStatus } from "../../verify/trust/types.js";
 import { displayVerdict } from "./lane-view.js";
 import { flagText, type Lang, type Text } from "./display-text.js";
@@ -61,7 +61,8 @@ export class RecentVerdicts {
   }
 }
 
-const clean = (s: string) => secretMasker.mask(maskUrl(s));
+/** The log sink's masker: URL credentials (maskUrl) and every registered secret. */
+const clean = (s: string) => secretMasker.mask(s);
 
 /** Trust status for the dashboard and admin replies; source URLs and errors masked. */
 export function trustSummary(t: TrustStatus): TrustStatus {

@@ -3,6 +3,7 @@ import { readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { createSecureContext, type SecureContextOptions } from "node:tls";
 import { GatewayError } from "../../core/errors.js";
+import { guarded } from "../../core/faults.js";
 import type { Logger } from "../../core/logger.js";
 
 export interface TlsFiles {
@@ -99,10 +100,14 @@ export class TlsReloader {
 
   private schedule(): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.reload(); // never throws: errors are logged inside
-    }, this.o.settleMs ?? 300);
+    // reload() logs its own errors; guarded anyway, as every timer is (src/core/faults.ts).
+    this.timer = setTimeout(
+      guarded(() => {
+        this.timer = undefined;
+        this.reload();
+      }, "http.tls.reload", "timer"),
+      this.o.settleMs ?? 300,
+    );
   }
 
   private digest(p: { cert: Buffer; key: Buffer }): string {

@@ -3,14 +3,14 @@ import type { GatewayBus } from "../../core/bus.js";
 import type { LaneState, VerdictEvent } from "../../core/types.js";
 import { gatewayVersion } from "../../core/version.js";
 import type { CameraState } from "../../ingest/types.js";
-import { maskUrl, secretMasker } from "../../core/mask.js";
+import { secretMasker } from "../../core/mask.js";
 import type { MetricsCollectors } from "./types.js";
 import { faultCounts } from "../../core/faults.js";
 
-export type { CameraStats, DecodePoolStats, LaneCounters, LedgerStats, MetricsCollectors, MqttStats, SpoolStats } from "./types.js";
+export type { CameraStats, DecodePoolStats, LaneCounters, LedgerStats, MetricsCollectors, MqttStats, SpoolStats, TrustCounters } from "./types.js";
 
 /** Labels end up in a time-series database: a trust URL's credentials must not. */
-const cleanLabel = (s: string) => secretMasker.mask(maskUrl(s));
+const cleanLabel = (s: string) => secretMasker.mask(s);
 
 export interface GatewayMetricsOptions {
   /** Node process metrics (CPU, memory, event loop lag), unprefixed as standard dashboards expect; on by default. */
@@ -157,6 +157,10 @@ export class GatewayMetrics {
     );
     series("gauge", "trust_keys", "Keys loaded per trust source.", ["source"], () => (trust()?.sources ?? []).map((s) => ({ labels: { source: cleanLabel(s.source) }, value: s.keys })));
     series("gauge", "trust_clock_drift_seconds", "Local clock minus the trust server's Date header.", [], () => one(sec(trust()?.clockDriftMs)));
+    const trustK = () => read(c().trustCounters);
+    series("gauge", "trust_revocation_deltas_applied", "Signed revocation deltas applied now.", [], () => one(trustK()?.revocationDeltasApplied));
+    series("counter", "trust_revocation_deltas_refused_total", "Revocation deltas refused (unsigned, signer not named by the list, bad signature, malformed), each once.", [], () => one(trustK()?.revocationDeltasRefused));
+    series("counter", "trust_cache_copies_refused_total", "Trust copies from disk or Redis refused (bad signature, rollback, time in the future).", [], () => one(trustK()?.cacheCopiesRefused));
 
     // Outputs: MQTT, Redis, spool, ledger
     const mqtt = () => read(c().mqtt);
@@ -179,10 +183,20 @@ export class GatewayMetrics {
     series("counter", "events_spooled_total", "Verdict events written to the spool.", [], () => one(spool()?.spooled));
     series("counter", "events_forwarded_total", "Verdict events forwarded to the Redis stream.", [], () => one(spool()?.forwarded));
     series("counter", "events_spool_dropped_total", "Verdict events dropped because the spool reached its size bound.", [], () => one(spool()?.dropped));
+    series("counter", "events_already_forwarded_total", "Resent events the stream already had (lost reply, crash): not added twice.", [], () => one(spool()?.alreadyForwarded));
+    series("counter", "events_skipped_ids_total", "Events not added because their id was forwarded before under another position (a reused id).", [], () => one(spool()?.skippedIds));
+    series("gauge", "events_problem", "1 for each reason exactly-once forwarding cannot be promised now (REDIS_EVICTION_POLICY:<policy>, GATEWAY_ID_CONFLICT).", ["problem"], () =>
+      (spool()?.problems ?? []).map((problem) => ({ labels: { problem }, value: 1 })),
+    );
     const ledger = () => read(c().ledger);
     series("gauge", "ledger_entries", "Entries in the hash-chained ledger.", [], () => one(ledger()?.entries));
     series("gauge", "ledger_last_write_timestamp_seconds", "When the ledger was last appended to.", [], () => one(sec(ledger()?.lastWriteAt)));
-    series("counter", "ledger_write_errors_total", "Ledger appends that failed.", [], () => one(ledger()?.writeErrors));
+    series("counter", "ledger_write_errors_total", "Ledger writes that failed (entry or head file).", [], () => one(ledger()?.writeErrors));
+    series("counter", "ledger_fsync_errors_total", "Ledger fsync or close calls that failed (entries perhaps not on disk).", [], () => one(ledger()?.fsyncErrors));
+    series("gauge", "ledger_degraded", "1 once a ledger write or fsync failed since start (durability not guaranteed).", [], () => {
+      const l = ledger();
+      return one(l?.degraded === undefined ? undefined : l.degraded ? 1 : 0);
+    });
 
     // Blindness signals (issue #11 finding 11): decode pool, frame consumers, lane problems, contained faults.
     series("gauge", "decode_workers_ready", "Decode workers able to take a frame now (0 for long = every lane is blind: DECODE_DOWN).", [], () => one(pool()?.ready ?? pool()?.live));

@@ -59,6 +59,12 @@ export interface SpoolStats {
   pending: number;
   pendingBytes: number;
   dropped: number;
+  /** Resent records the stream already had (a lost reply, a crash): not added again. */
+  alreadyForwarded?: number;
+  /** Records not added because their event id was forwarded before under another position (a reused id). */
+  skippedIds?: number;
+  /** Why exactly-once cannot be promised now (REDIS_EVICTION_POLICY:<policy>, GATEWAY_ID_CONFLICT). */
+  problems?: string[];
 }
 
 export interface LedgerStats {
@@ -67,6 +73,17 @@ export interface LedgerStats {
   /** Epoch ms of the last successful append. */
   lastWriteAt?: number;
   writeErrors: number;
+  /** fsync (or close) calls that failed: entries written but perhaps not on disk. */
+  fsyncErrors?: number;
+  /** True once a write or fsync failed since start. */
+  degraded?: boolean;
+}
+
+/** Trust store counters (monotonic since start, except the applied deltas). */
+export interface TrustCounters {
+  revocationDeltasApplied: number;
+  revocationDeltasRefused: number;
+  cacheCopiesRefused: number;
 }
 
 /** Lane read counters (cumulative), a subset of the lane's telemetry. */
@@ -84,6 +101,7 @@ export interface LaneCounters {
 export interface MetricsCollectors {
   cameras?: () => CameraStats[];
   trust?: () => TrustStatus;
+  trustCounters?: () => TrustCounters;
   lanes?: () => LaneStatus[];
   laneCounters?: () => Record<string, LaneCounters>;
   /** Connected lane displays (SSE streams) per lane. */

@@ -1,5 +1,6 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { GatewayBus } from "../../core/bus.js";
+import { guarded } from "../../core/faults.js";
 import type { Logger } from "../../core/logger.js";
 import { secretMasker } from "../../core/mask.js";
 import type { LaneStatus } from "../../core/types.js";
@@ -117,6 +118,16 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
     if (err && !closing) log.warn({ link: link.name, err: err.message }, `mqtt ${what} publish failed`);
   };
 
+  /** The lane's state read now; a source that throws reads as unknown, i.e. out-of-service (fail safe). */
+  function readLane(lane: string): LaneStatus | undefined {
+    try {
+      return opts.laneStatus?.(lane);
+    } catch (e) {
+      log.warn({ lane, err: secretMasker.mask((e as Error).message) }, "lane status unreadable; reported out-of-service on mqtt");
+      return undefined;
+    }
+  }
+
   function applyStatus(link: Link, s: LaneStatus | undefined): void {
     link.status = laneStatusFor(s?.state);
     link.paused = s?.state === "paused";
@@ -212,7 +223,7 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
       link.everConnected = true;
       // The broker may have published our Last Will while we were away: restate the real status
       // (read now, not remembered from before the outage) before anything else.
-      if (link.lane && opts.laneStatus) applyStatus(link, opts.laneStatus(link.lane));
+      if (link.lane && opts.laneStatus) applyStatus(link, readLane(link.lane));
       publishStatus(link);
       if (link === gatewayLink) {
         publishDiscovery();
@@ -246,7 +257,7 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
       if (keep.tooLong) {
         log.warn({ keepaliveS: keep.keepaliveS, displayTimeoutMs: keep.displayTimeoutMs }, "mqtt.keepaliveS is too long: a frozen gateway stays online on MQTT after the screens show OUT OF SERVICE");
       }
-      for (const link of links.values()) if (opts.laneStatus) applyStatus(link, opts.laneStatus(link.lane!));
+      for (const link of links.values()) if (opts.laneStatus) applyStatus(link, readLane(link.lane!));
       unsubs.push(
         opts.bus.on("lane-status", (s) => {
           const link = links.get(s.lane);
@@ -272,16 +283,20 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
       );
       for (const link of all) link.client = open(link);
       if (cfg.statsIntervalS > 0) {
-        statsTimer = setInterval(publishStats, cfg.statsIntervalS * 1000);
+        // Raw intervals (unref'd, so they never hold the process open) but guarded like the clock's timers.
+        statsTimer = setInterval(guarded(publishStats, "mqtt.stats", "timer"), cfg.statsIntervalS * 1000);
         statsTimer.unref();
       }
       if (cfg.restateStatus) {
-        restateTimer = setInterval(() => {
-          for (const link of all) {
-            if (link.lane && opts.laneStatus) applyStatus(link, opts.laneStatus(link.lane));
-            publishStatus(link);
-          }
-        }, heartbeatMs);
+        restateTimer = setInterval(
+          guarded(() => {
+            for (const link of all) {
+              if (link.lane && opts.laneStatus) applyStatus(link, readLane(link.lane));
+              publishStatus(link);
+            }
+          }, "mqtt.restate", "timer"),
+          heartbeatMs,
+        );
         restateTimer.unref();
       }
       // Wait for the first connection of every link, but never block start-up on an optional broker.

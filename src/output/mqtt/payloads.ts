@@ -54,6 +54,12 @@ export interface StatsSnapshot {
   }>;
   lanes: Array<{ lane: string; state: LaneState; problems: string[]; readRate?: number; displays?: number }>;
   decode?: { workers: number; busy: number; restarts: number };
+  /** Redis Streams spool (absent without Redis): backlog, drops, and why exactly-once is at risk now. */
+  events?: { pending: number; dropped: number; forwarded: number; alreadyForwarded: number; skippedIds: number; problems: string[] };
+  /** Hash-chained ledger (absent when off): degraded once a write or fsync failed. */
+  ledger?: { entries: number; writeErrors: number; fsyncErrors: number; degraded: boolean };
+  /** Trust data freshness and what was refused from Redis or disk. */
+  trust?: { stale: boolean; revocationDeltasRefused: number; cacheCopiesRefused: number };
 }
 
 export interface StatsContext {
@@ -100,6 +106,9 @@ export function statsPayload(s: StatsSnapshot | undefined, c: StatsContext): Rec
     cameras,
     lanes,
     ...(s?.decode ? { decode: s.decode } : {}),
+    ...(s?.events ? { events: s.events } : {}),
+    ...(s?.ledger ? { ledger: s.ledger } : {}),
+    ...(s?.trust ? { trust: s.trust } : {}),
     mqtt: c.mqtt,
   };
 }

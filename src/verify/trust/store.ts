@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { Cluster, Redis } from "ioredis";
-import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
+import { clampTimerMs, MAX_TIMER_MS, systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
 import { GatewayError } from "../../core/errors.js";
 import { moduleLogger, type Logger } from "../../core/logger.js";
 import type { TrustConfig } from "./config.js";
@@ -61,9 +61,8 @@ export interface TrustStoreStats {
   cacheCopiesRefused: number;
 }
 
-/** setTimeout takes a signed 32-bit delay: anything longer fires at once (a spinning 1 ms timer). */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-const clampDelay = (ms: number) => Math.min(MAX_TIMER_MS, Math.max(0, ms));
+/** setTimeout takes a signed 32-bit delay: anything longer fires at once (a spinning 1 ms timer). One clamp for all stages. */
+export { MAX_TIMER_MS };
 /** Bounds on what a Redis writer can make every gateway hold: one delta's size, refusals remembered. */
 const MAX_DELTA_CHARS = 8 * 1024 * 1024;
 const MAX_REFUSED_TRACKED = 100_000;
@@ -222,7 +221,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     if (!st.stale && st.refreshedAt !== undefined && !stopped) {
       // Clamped: a maxAgeS above ~24.8 days would overflow setTimeout into a 1 ms spin; a timer that
       // fires early just re-checks and re-arms for the rest.
-      staleTimer = clock.setTimeout(checkStale, clampDelay(st.refreshedAt + cfg.maxAgeS * 1000 - clock.now() + 1));
+      staleTimer = clock.setTimeout(checkStale, clampTimerMs(st.refreshedAt + cfg.maxAgeS * 1000 - clock.now() + 1));
     }
   }
 
@@ -246,7 +245,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
           polling = false;
           schedulePoll();
         });
-    }, clampDelay((cfg.sharedPollS ?? 30) * 1000));
+    }, clampTimerMs((cfg.sharedPollS ?? 30) * 1000));
   }
 
   function schedule(): void {
@@ -254,7 +253,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     if (refreshTimer) clock.clearTimeout(refreshTimer);
     const interval = cfg.refreshIntervalS * 1000;
     const base = failures === 0 ? interval : Math.min(interval, RETRY_BASE_MS * 2 ** (failures - 1));
-    const delay = clampDelay(Math.round(base * (0.9 + 0.2 * random())));
+    const delay = clampTimerMs(Math.round(base * (0.9 + 0.2 * random())));
     refreshTimer = clock.setTimeout(() => {
       refreshTimer = undefined;
       void refreshNow().catch(() => undefined);

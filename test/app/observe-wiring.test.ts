@@ -1,0 +1,135 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { configSchema } from "../../src/config/schema.js";
+import { GatewayBus } from "../../src/core/bus.js";
+import { startOutputs } from "../../src/app/outputs.js";
+import { metricsCollectors, statsSnapshot, type Observed } from "../../src/app/observe.js";
+import { statsPayload } from "../../src/output/mqtt/payloads.js";
+import { FakeClock } from "../../src/core/clock.js";
+import { GatewayMetrics } from "../../src/output/metrics/index.js";
+import type { TrustStore } from "../../src/verify/trust/index.js";
+import { Redis } from "ioredis";
+import { createRedisClient } from "../../src/output/events/redis-client.js";
+import { captureLogger, makeEvent, makeReadOnly, rid, rmDir, SHARED_REDIS, tmpDir, waitFor } from "../events/helpers.js";
+import { deleteKeysWith } from "../support/redis.js";
+
+const p = "checkpoint_gateway_";
+const dirs: string[] = [];
+afterAll(() => dirs.forEach(rmDir));
+
+const sample = (text: string, name: string) => text.match(new RegExp(`^${p}${name} (\\S+)$`, "m"))?.[1];
+
+describe("stage stats reach /metrics through the gateway wiring", () => {
+  it("a ledger whose disk refuses writes shows its write errors and degraded", async () => {
+    const dir = tmpDir("observe-ledger");
+    dirs.push(dir);
+    const cfg = configSchema.parse({ gateway: { id: "gw-o", stateDir: dir }, cameras: [], lanes: [{ id: "L1" }] });
+    const { logger, lines } = captureLogger();
+    const bus = new GatewayBus();
+    const out = await startOutputs(cfg, bus, logger, undefined);
+    const metrics = new GatewayMetrics({ processMetrics: false });
+    metrics.setCollectors({ ledger: () => out.ledgerStats?.() });
+
+    bus.emit("verdict", makeEvent("gw-o", "L1", 1));
+    const ok = await metrics.render();
+    expect(sample(ok, "ledger_entries")).toBe("1");
+    expect(sample(ok, "ledger_degraded")).toBe("0");
+    expect(sample(ok, "ledger_write_errors_total")).toBe("0");
+    expect(out.ledgerStats!().lastWriteAt).toBeGreaterThan(0);
+
+    // The disk now refuses new files: the entry still goes to the open file, but the head file
+    // cannot be replaced. The ledger contains the failure itself (it no longer throws, which is all
+    // the old wiring counted), so /metrics must read the ledger's own counters.
+    const undo = makeReadOnly(join(dir, "ledger"));
+    try {
+      bus.emit("verdict", makeEvent("gw-o", "L1", 2));
+    } finally {
+      undo();
+    }
+    const bad = await metrics.render();
+    expect(Number(sample(bad, "ledger_write_errors_total"))).toBeGreaterThanOrEqual(1);
+    expect(sample(bad, "ledger_degraded")).toBe("1");
+    expect(sample(bad, "ledger_fsync_errors_total")).toBe("0");
+    expect(lines.some((l) => l.includes("GW_LEDGER_FSYNC"))).toBe(true);
+    await out.close();
+  });
+
+  it("the trust store's refused deltas and refused cache copies are exported", async () => {
+    const trust = { stats: () => ({ revocationDeltasApplied: 2, revocationDeltasRefused: 5, cacheCopiesRefused: 3 }) } as unknown as TrustStore;
+    const metrics = new GatewayMetrics({ processMetrics: false });
+    const c = metricsCollectors({ trust } as Observed);
+    metrics.setCollectors({ trustCounters: c.trustCounters! });
+    const text = await metrics.render();
+    expect(sample(text, "trust_revocation_deltas_applied")).toBe("2");
+    expect(sample(text, "trust_revocation_deltas_refused_total")).toBe("5");
+    expect(sample(text, "trust_cache_copies_refused_total")).toBe("3");
+  });
+
+  it("the MQTT stats topic carries the ledger, spool (only with Redis) and trust numbers", async () => {
+    const dir = tmpDir("observe-stats");
+    dirs.push(dir);
+    const cfg = configSchema.parse({ gateway: { id: "gw-s", stateDir: dir }, cameras: [], lanes: [{ id: "L1" }] });
+    const bus = new GatewayBus();
+    const out = await startOutputs(cfg, bus, captureLogger().logger, undefined);
+    for (let i = 1; i <= 3; i++) bus.emit("verdict", makeEvent("gw-s", "L1", i));
+    // Only what statsSnapshot reads of the other stages; the outputs are the real ones.
+    const observed = {
+      lanes: new Map(),
+      cameras: { info: () => [] },
+      pool: { stats: () => ({ workers: 1, busy: 0, restarts: 0, cameras: {} }) },
+      trust: { status: () => ({ stale: true }), stats: () => ({ revocationDeltasApplied: 0, revocationDeltasRefused: 7, cacheCopiesRefused: 1 }) },
+      clock: new FakeClock(),
+      outputs: () => out,
+    } as unknown as Observed;
+    const mqtt = { connected: 1, links: 1, reconnects: 0, verdictsPublished: 0, verdictsDropped: 0, commandsAccepted: 0, commandsRejected: 0 };
+    const payload = JSON.parse(JSON.stringify(statsPayload(statsSnapshot(observed), { gatewayId: "gw-s", version: "0.0.0", nowMs: 0, startedAtMs: 0, mqtt }))) as Record<string, unknown>;
+    expect(payload.ledger).toEqual({ entries: 3, writeErrors: 0, fsyncErrors: 0, degraded: false });
+    expect(payload.trust).toEqual({ stale: true, revocationDeltasRefused: 7, cacheCopiesRefused: 1 });
+    expect(payload).not.toHaveProperty("events");
+    await out.close();
+  });
+
+  it("with Redis, the stats topic and /metrics carry the spool's numbers", async () => {
+    const dir = tmpDir("observe-spool");
+    dirs.push(dir);
+    const prefix = `cpgw-test-${rid()}:`;
+    const cfg = configSchema.parse({
+      gateway: { id: "gw-r", stateDir: dir },
+      cameras: [],
+      lanes: [{ id: "L1" }],
+      events: { ledger: false },
+      redis: { url: SHARED_REDIS, keyPrefix: prefix, stream: `${prefix}verdicts` },
+    });
+    const client = createRedisClient(cfg.redis!);
+    const admin = new Redis(SHARED_REDIS);
+    try {
+      await waitFor(() => client.status === "ready", "redis ready");
+      const bus = new GatewayBus();
+      const out = await startOutputs(cfg, bus, captureLogger().logger, client);
+      for (let i = 1; i <= 4; i++) bus.emit("verdict", makeEvent("gw-r", "L1", i));
+      await out.spool!.flush();
+      const observed = {
+        lanes: new Map(),
+        cameras: { info: () => [] },
+        pool: { stats: () => ({ workers: 1, busy: 0, restarts: 0, cameras: {} }) },
+        trust: { status: () => ({ stale: false }), stats: () => ({ revocationDeltasApplied: 0, revocationDeltasRefused: 0, cacheCopiesRefused: 0 }) },
+        clock: new FakeClock(),
+        outputs: () => out,
+      } as unknown as Observed;
+      const snap = statsSnapshot(observed);
+      expect(snap.events).toMatchObject({ pending: 0, dropped: 0, forwarded: 4, alreadyForwarded: 0, skippedIds: 0 });
+      expect(snap).not.toHaveProperty("ledger");
+      const metrics = new GatewayMetrics({ processMetrics: false });
+      metrics.setCollectors(metricsCollectors(observed));
+      const text = await metrics.render();
+      expect(sample(text, "events_forwarded_total")).toBe("4");
+      expect(sample(text, "events_skipped_ids_total")).toBe("0");
+      expect(sample(text, "events_already_forwarded_total")).toBe("0");
+      await out.close();
+    } finally {
+      client.disconnect();
+      await deleteKeysWith(admin, prefix);
+      admin.disconnect();
+    }
+  });
+});
