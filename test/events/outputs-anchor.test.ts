@@ -35,10 +35,6 @@ describe("gateway outputs wiring: the ledger head is anchored and signed", () =>
     });
     const { logger } = captureLogger();
     const client = createRedisClient(cfg.redis!);
-    // Connected before the outputs start: under load a first connect can outlast this short test,
-    // and the spool then (correctly) keeps the events on disk instead of in the stream.
-    // (The client has no offline queue, so wait for its ready event rather than sending a command.)
-    if (client.status !== "ready") await new Promise<void>((resolve) => client.once("ready", () => resolve()));
     const bus = new GatewayBus();
     // No offline queue: a head published before the connection is up is only retried at the next
     // interval, after close. Under load the connection can take longer than start-up.
