@@ -37,6 +37,9 @@ function life(args: Record<string, unknown>): Promise<Life> {
   });
 }
 
+/** The child's lease TTL (fixtures/events-child.ts) plus a margin. */
+const leaseExpiry = () => new Promise((r) => setTimeout(r, 1700));
+
 describe("gateway process killed between forward and acknowledgement, and a torn seq file", () => {
   it("ledger and stream hold the same events, each once, and no id is ever reused", async () => {
     const stream = "{cpgw}:restart";
@@ -44,11 +47,15 @@ describe("gateway process killed between forward and acknowledgement, and a torn
     // Life 1 and 2: SIGKILLed right after a batch was applied in Redis, before the spool recorded it.
     const l1 = await life({ ...base, total: 400, dieAfterBatch: 3 });
     expect(l1.signal).toBe("SIGKILL");
+    // A SIGKILLed gateway leaves its owner lease (1.5 s in the child): its restart waits it out, or
+    // it would see GATEWAY_ID_CONFLICT (another live holder) and rightly not forward.
+    await leaseExpiry();
     const l2 = await life({ ...base, total: 400, dieAfterBatch: 2 });
     expect(l2.signal).toBe("SIGKILL");
     // The disk tears L1's sequence file (what the old writeFileSync without fsync could leave).
     const l1Seq = Number(readFileSync(join(stateDir, "lanes", "L1.seq"), "utf8"));
     writeFileSync(join(stateDir, "lanes", "L1.seq"), "1\u0000\u0000");
+    await leaseExpiry();
     const l3 = await life({ ...base, total: 300 });
     expect(l3.code).toBe(0);
     const last = JSON.parse(l3.out.trim()) as { made: number; pending: number; skippedIds: number; forwarded: number; alreadyForwarded: number };
