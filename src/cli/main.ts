@@ -6,8 +6,8 @@ export type CommandMain = (args: string[]) => Promise<number>;
 
 const commands: Record<string, { module: string; summary: string }> = {
   run: { module: "./commands/run.js", summary: "run --config FILE          run the gateway (default config/demo.yaml)" },
-  config: { module: "./commands/config.js", summary: "config check FILE          validate a config file (exit 2 when invalid)" },
-  decode: { module: "./commands/decode.js", summary: "decode [--json] FILE...    read QR codes from PNG/JPEG/WebP images" },
+  config: { module: "./commands/config.js", summary: "config check [--connect] FILE   preflight: 0 ok, 2 invalid, 3 unreachable" },
+  decode: { module: "./commands/decode.js", summary: "decode [--json] [--as-camera] FILE...   read QR codes from images or video clips" },
   verify: { module: "./commands/verify.js", summary: "verify [--trust SRC]... [--at TIME] [--json] INPUT...  verify credentials" },
   keys: { module: "./commands/keys.js", summary: "keys generate --out DIR [--kid ID]   make an ES256 key pair" },
   pass: { module: "./commands/pass.js", summary: "pass issue --key KEY --in PASS.json [--png FILE]   sign a checkpoint pass" },
