@@ -17,7 +17,7 @@ describe("deploy/prometheus with promtool", () => {
     expect(r.stdout + r.stderr).toContain("SUCCESS");
     expect(r.status).toBe(0);
     const tested = execFileSync("grep", ["-o", "alertname: [A-Za-z]*", "alerts.test.yml"], { cwd: "deploy/prometheus", encoding: "utf8" });
-    for (const a of ["CheckpointCameraDown", "CheckpointLaneOutOfService", "CheckpointLaneDisplayDisconnected", "CheckpointEventSpoolGrowing", "CheckpointTrustStale", "CheckpointDecodeWorkersRestarting", "CheckpointLedgerWriteErrors"]) {
+    for (const a of ["CheckpointCameraDown", "CheckpointLaneOutOfService", "CheckpointLaneDisplayDisconnected", "CheckpointEventSpoolGrowing", "CheckpointTrustStale", "CheckpointDecodeWorkersRestarting", "CheckpointLedgerWriteErrors", "CheckpointEventsNotExactlyOnce"]) {
       expect(tested).toContain(a);
     }
   });
