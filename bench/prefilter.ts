@@ -28,6 +28,7 @@ import { DEFAULT_IDLE_FULL_EVERY_MS, WEAK_FULL_EVERY_MS } from "../src/decode/po
 import { generateFrames } from "../scripts/gen-frames.js";
 import { readGrayImage } from "../src/decode/image-file.js";
 import { fmt, printTable, summarize, writeResults } from "./lib/stats.js";
+import { paintOverBox } from "./lib/paint-over.js";
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -61,17 +62,7 @@ async function fit1080(path: string, paintOver?: Array<Array<[number, number]>>)
   for (const quad of paintOver ?? []) {
     // Fill the code's bounding box (plus a margin) with its mean: a real scene with no code in it.
     const xs = quad.map((p) => p[0] * s - ox), ys = quad.map((p) => p[1] * s - oy);
-    const mx = (Math.max(...xs) - Math.min(...xs)) * 0.15, my = (Math.max(...ys) - Math.min(...ys)) * 0.15;
-    const x0 = Math.max(0, Math.floor(Math.min(...xs) - mx)), x1 = Math.min(w, Math.ceil(Math.max(...xs) + mx));
-    const y0 = Math.max(0, Math.floor(Math.min(...ys) - my)), y1 = Math.min(h, Math.ceil(Math.max(...ys) + my));
-    let sum = 0, n = 0;
-    for (let y = y0; y < y1; y++)
-      for (let x = x0; x < x1; x++) {
-        sum += img[y * w + x]!;
-        n++;
-      }
-    const mean = n ? Math.round(sum / n) : 128;
-    for (let y = y0; y < y1; y++) img.fill(mean, y * w + x0, y * w + x1);
+    paintOverBox(img, w, h, xs, ys);
   }
   return { name: path, width: w, height: h, stride: w, data: img };
 }

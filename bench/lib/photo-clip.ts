@@ -5,13 +5,14 @@
  * read from their folder at bench time and never copied into the repository; the clip is a cache
  * under .tmp/. Until the clips work (issue #9 item 6) lands its generator, this one stands in.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import sharp from "sharp";
 import { clockStripeHeight, drawFrameClock } from "../../test/support/rtsp/frame-clock.js";
 import { fixtureCacheDir } from "../../test/support/rtsp/paths.js";
+import { spawnGrayEncoder } from "../../test/support/rtsp/clip.js";
+import { paintOverBox } from "./paint-over.js";
 
 export interface Photo {
   file: string;
@@ -53,17 +54,7 @@ async function render(p: Photo, width: number, height: number, blank: boolean): 
   if (blank) {
     for (const quad of p.quads) {
       const xs = quad.map((q) => q[0] * s), ys = quad.map((q) => q[1] * s);
-      const mx = (Math.max(...xs) - Math.min(...xs)) * 0.15, my = (Math.max(...ys) - Math.min(...ys)) * 0.15;
-      const x0 = Math.max(0, Math.floor(Math.min(...xs) - mx)), x1 = Math.min(w, Math.ceil(Math.max(...xs) + mx));
-      const y0 = Math.max(0, Math.floor(Math.min(...ys) - my)), y1 = Math.min(h, Math.ceil(Math.max(...ys) + my));
-      let sum = 0, n = 0;
-      for (let y = y0; y < y1; y++)
-        for (let x = x0; x < x1; x++) {
-          sum += img[y * w + x]!;
-          n++;
-        }
-      const mean = n ? Math.round(sum / n) : 128;
-      for (let y = y0; y < y1; y++) img.fill(mean, y * w + x0, y * w + x1);
+      paintOverBox(img, w, h, xs, ys);
     }
   }
   const frame = new Uint8Array(width * height).fill(128);
@@ -95,18 +86,7 @@ export async function makePhotoClip(photos: Photo[], o: { width: number; height:
   mkdirSync(fixtureCacheDir(), { recursive: true });
   const tmp = `${out}.${process.pid}.partial.ts`;
   const keyint = Math.round(o.fps);
-  const ff = spawn("ffmpeg", [
-    "-hide_banner", "-loglevel", "error", "-y",
-    "-f", "rawvideo", "-pix_fmt", "gray", "-s", `${o.width}x${o.height}`, "-r", String(o.fps), "-i", "pipe:0",
-    "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-bf", "0", "-g", String(keyint), "-keyint_min", String(keyint),
-    "-x264-params", "sliced-threads=0:scenecut=0", "-pix_fmt", "yuv420p", "-f", "mpegts", tmp,
-  ], { stdio: ["pipe", "ignore", "pipe"] });
-  let err = "";
-  ff.stderr.on("data", (c: Buffer) => (err += c.toString()));
-  const done = new Promise<void>((resolve, reject) => {
-    ff.on("error", reject);
-    ff.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`photo clip encode failed (${code}): ${err.slice(-300)}`))));
-  });
+  const { ff, done } = spawnGrayEncoder(tmp, o.width, o.height, o.fps, keyint);
   let index = 0;
   const write = async (base: Uint8Array, count: number) => {
     for (let i = 0; i < count; i++) {

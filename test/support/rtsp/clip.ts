@@ -1,4 +1,5 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
+import type { Readable, Writable } from "node:stream";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -80,6 +81,27 @@ function drawQr(gray: Uint8Array, width: number, areaHeight: number, text: strin
  * through the RTSP chain; no B-frames: low delay). Deterministic and cached, so repeated
  * test runs pay once. Returns the path.
  */
+/**
+ * An x264 MPEG-TS encoder fed 8-bit gray frames on stdin: a GOP of `keyint` frames, no B-frames
+ * (low delay), no sliced threads (they gave half-decoded frames through the RTSP chain). `done`
+ * settles when ffmpeg exits; its stderr tail is in the error.
+ */
+export function spawnGrayEncoder(out: string, width: number, height: number, fps: number, keyint: number): { ff: ChildProcessByStdio<Writable, null, Readable>; done: Promise<void> } {
+  const ff = spawn("ffmpeg", [
+    "-hide_banner", "-loglevel", "error", "-y",
+    "-f", "rawvideo", "-pix_fmt", "gray", "-s", `${width}x${height}`, "-r", String(fps), "-i", "pipe:0",
+    "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-bf", "0", "-g", String(keyint), "-keyint_min", String(keyint),
+    "-x264-params", "sliced-threads=0:scenecut=0", "-pix_fmt", "yuv420p", "-f", "mpegts", out,
+  ], { stdio: ["pipe", "ignore", "pipe"] });
+  let err = "";
+  ff.stderr.on("data", (c: Buffer) => (err += c.toString()));
+  const done = new Promise<void>((resolve, reject) => {
+    ff.on("error", reject);
+    ff.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg clip encode failed (${code}): ${err.slice(-500)}`))));
+  });
+  return { ff, done };
+}
+
 export async function makeQrClip(opts: QrClipOptions): Promise<string> {
   const { width, height, fps, segments } = opts;
   const clock = opts.clock ?? true;
@@ -93,18 +115,7 @@ export async function makeQrClip(opts: QrClipOptions): Promise<string> {
   if (existsSync(out) && existsSync(keyFile) && readFileSync(keyFile, "utf8") === key) return out;
   mkdirSync(join(out, ".."), { recursive: true });
   const tmp = `${out}.${process.pid}.partial.ts`;
-  const ff = spawn("ffmpeg", [
-    "-hide_banner", "-loglevel", "error", "-y",
-    "-f", "rawvideo", "-pix_fmt", "gray", "-s", `${width}x${height}`, "-r", String(fps), "-i", "pipe:0",
-    "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-bf", "0", "-g", String(keyint), "-keyint_min", String(keyint),
-    "-x264-params", "sliced-threads=0:scenecut=0", "-pix_fmt", "yuv420p", "-f", "mpegts", tmp,
-  ], { stdio: ["pipe", "ignore", "pipe"] });
-  let err = "";
-  ff.stderr.on("data", (c: Buffer) => (err += c.toString()));
-  const done = new Promise<void>((resolve, reject) => {
-    ff.on("error", reject);
-    ff.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`ffmpeg clip encode failed (${code}): ${err.slice(-500)}`))));
-  });
+  const { ff, done } = spawnGrayEncoder(tmp, width, height, fps, keyint);
   const areaHeight = clock ? height - clockStripeHeight(height) : height;
   let index = 0;
   for (const seg of segments) {
