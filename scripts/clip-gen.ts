@@ -12,6 +12,8 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import sharp from "sharp";
+// The fixture generator's seeded PRNG (mulberry32): the same numbers on every machine.
+import { rng } from "./frames-render.js";
 
 export interface ClipOptions {
   seed: number;
@@ -67,17 +69,6 @@ export interface GraySource {
 /** Fill outside the photo: a dim, flat background, as behind a held-up card. */
 const BACKGROUND = 40;
 
-/** mulberry32: small, fast, good enough for rendering, and the same on every machine. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Pose {
   dx: number;
