@@ -8,6 +8,8 @@
  * code overlapping truth codes whose texts at least two engines (other than Commercial-SDK-B)
  * agree on, with a text that is none of them.
  */
+import { cornerBox } from "../../src/decode/preprocess.js";
+
 export type Corners = ReadonlyArray<readonly [number, number]>;
 
 export interface Box {
@@ -32,14 +34,7 @@ export const CONSENSUS_EXCLUDED = "Commercial-SDK-B";
 export const OVERLAP_MIN = 0.2;
 
 export function boxOf(corners: Corners): Box {
-  let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
-  for (const [x, y] of corners) {
-    x0 = Math.min(x0, x);
-    y0 = Math.min(y0, y);
-    x1 = Math.max(x1, x);
-    y1 = Math.max(y1, y);
-  }
-  return { x0, y0, x1, y1 };
+  return cornerBox(corners);
 }
 
 const area = (b: Box) => Math.max(0, b.x1 - b.x0) * Math.max(0, b.y1 - b.y0);

@@ -167,9 +167,8 @@ export function localStretchInto(src: LumaView, dst: Uint8Array, tile = 8, minRa
   }
 }
 
-/** Axis-aligned bounds of corner points, expanded by `margin` x size and clamped to the frame. */
-export function boundsAround(points: readonly (readonly [number, number])[], frameW: number, frameH: number, margin: number): Rect | undefined {
-  if (points.length === 0) return undefined;
+/** Axis-aligned box of corner points (Infinity/-Infinity for none). */
+export function cornerBox(points: readonly (readonly [number, number])[]): { x0: number; y0: number; x1: number; y1: number } {
   let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
   for (const [x, y] of points) {
     x0 = Math.min(x0, x);
@@ -177,6 +176,13 @@ export function boundsAround(points: readonly (readonly [number, number])[], fra
     x1 = Math.max(x1, x);
     y1 = Math.max(y1, y);
   }
+  return { x0, y0, x1, y1 };
+}
+
+/** Axis-aligned bounds of corner points, expanded by `margin` x size and clamped to the frame. */
+export function boundsAround(points: readonly (readonly [number, number])[], frameW: number, frameH: number, margin: number): Rect | undefined {
+  if (points.length === 0) return undefined;
+  const { x0, y0, x1, y1 } = cornerBox(points);
   const mx = (x1 - x0) * margin;
   const my = (y1 - y0) * margin;
   const x = Math.max(0, Math.floor(x0 - mx));

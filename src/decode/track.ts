@@ -9,7 +9,7 @@
  * last-code hint takes over there. Time is the frames' `receivedAt`, so replays are deterministic.
  */
 import type { DecodedCode, Point } from "../core/types.js";
-import { boundsAround, type Rect } from "./preprocess.js";
+import { boundsAround, cornerBox, type Rect } from "./preprocess.js";
 
 export type TrackQuad = readonly [Point, Point, Point, Point] | readonly Point[];
 
@@ -55,14 +55,8 @@ interface CameraTracks {
 }
 
 function centre(q: readonly Point[]): { cx: number; cy: number; size: number } {
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
-  for (const [x, y] of q) {
-    minX = Math.min(minX, x);
-    maxX = Math.max(maxX, x);
-    minY = Math.min(minY, y);
-    maxY = Math.max(maxY, y);
-  }
-  return { cx: (minX + maxX) / 2, cy: (minY + maxY) / 2, size: Math.max(maxX - minX, maxY - minY, 1) };
+  const { x0, y0, x1, y1 } = cornerBox(q);
+  return { cx: (x0 + x1) / 2, cy: (y0 + y1) / 2, size: Math.max(x1 - x0, y1 - y0, 1) };
 }
 
 function inside(x: number, y: number, q: readonly Point[]): boolean {
