@@ -11,6 +11,8 @@ import { boundsAround, cropScaleInto, downscale2Into, localStretchInto, type Rec
 import { autoGamma, gammaLut, lutInto, sampledMedian } from "./tone.js";
 import { dropNested, MIN_SIDE_OF_LOCATED, sideOf } from "./plausible.js";
 import { trackerDefaults } from "./track.js";
+import { DEFAULT_PREFILTER, pairedFinders, Prefilter } from "./prefilter.js";
+import { eraseLongDarkRuns, planRepair } from "./quiet-zone.js";
 
 export interface StrategyInput {
   frame: LumaView;
@@ -50,6 +52,8 @@ const TONE = encodeReaderOptions({ ...baseQrOptions, tryHarder: true, tryDownsca
 const DENOISE = encodeReaderOptions({ ...baseQrOptions, tryHarder: true, tryDownscale: true, downscaleFactor: 3, tryDenoise: true, returnErrors: true });
 /** Fixed curves for what the median misses: darken (washed-out codes), lighten (codes in shadow). */
 const DARKEN_LUT = gammaLut(2);
+/** Finder patterns for the quiet-zone pass: more hits than the prefilter's yes/no needs. */
+const finders = new Prefilter({ ...DEFAULT_PREFILTER, maxHits: 12 });
 const LIGHTEN_LUT = gammaLut(0.33);
 
 /** Below this side length (px) a crop is upscaled 2x before decoding. */
@@ -119,6 +123,17 @@ const passes: Record<DecodePassName, PassFn> = {
     return img.read(TONE);
   },
   denoise: (img, { frame }) => readFull(img, frame, DENOISE),
+  quietzone: (img, { frame }) => {
+    // A code touching something dark (quiet-zone.ts): two finders of one symbol found, a third
+    // merged into its surroundings. Nothing to repair (no such run) means nothing to read again.
+    const hits = finders.find(frame);
+    if (!pairedFinders(hits)) return undefined;
+    const plan = planRepair(frame, hits);
+    if (!plan) return undefined;
+    img.load(frame);
+    if (eraseLongDarkRuns(img.view(), frame.width, frame.height, plan) === 0) return undefined;
+    return img.read(TONE);
+  },
   fast: (img, { frame }) => readFull(img, frame, FAST),
   harder: (img, { frame }) => readFull(img, frame, HARDER),
   downscale: (img, { frame }) => {
@@ -269,6 +284,9 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
       continue;
     }
     if (EVIDENCE_PASSES.has(name) && ran.length > 0 && !located && ctx.gamma < EXPOSURE_GAMMA && ctx.gamma > 1 / EXPOSURE_GAMMA) continue;
+    // Quiet-zone repair is for finders zxing could not see: once it located a symbol, its finders
+    // were found and the crops are the better spend.
+    if (name === "quietzone" && located) continue;
     const elapsed = now() - t0;
     if (ran.length > 0 && elapsed + costs.estimate(name, pixels) > input.budgetMs) {
       costs.skipped(name);
