@@ -10,7 +10,10 @@
  * `idleFullEveryMs` (the slow schedule, which catches what the prefilter misses). Free workers
  * take active frames (code in view awaiting a verdict, finder pattern found, code read moments
  * ago) before frames of lanes with only decided codes in view, and those before idle frames
- * (priority.ts); an idle frame never takes the last free worker.
+ * (priority.ts); an idle frame never takes the last free worker. A frame's budget is set at
+ * dispatch, but the frames waiting for a worker are published to the workers (early-stop.ts), and
+ * a running cascade that is not itself the more urgent one stops escalating at its next pass
+ * boundary when an active frame (for an idle frame: an active or watch frame) waits.
  */
 import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
@@ -28,6 +31,7 @@ import { EscalationGovernor } from "./escalation.js";
 import { SymbolTracker } from "./track.js";
 import { DEFAULT_PREFILTER, pairedFinders, Prefilter, type PrefilterOptions } from "./prefilter.js";
 import { pickNext, type FrameClass } from "./priority.js";
+import { WaitingBoard, yieldPolicy } from "./early-stop.js";
 
 /** A full cascade per idle camera this often, whatever the prefilter says. */
 export const DEFAULT_IDLE_FULL_EVERY_MS = 1000;
@@ -84,7 +88,8 @@ interface Pending {
 interface Slot {
   worker: Worker;
   ready: boolean;
-  job?: { id: number; pending: Pending; dispatchedAt: number; timer: NodeJS.Timeout };
+  /** `full`: dispatched with the full budget (a complete run counts as the camera's full cascade). */
+  job?: { id: number; pending: Pending; dispatchedAt: number; timer: NodeJS.Timeout; full: boolean };
 }
 
 const workerUrl = () => compiledSibling(import.meta.url, "./worker.js");
@@ -109,13 +114,19 @@ export class DecodePool {
   private readonly lastIdleFull = new Map<string, number>();
   private readonly lastWeakFull = new Map<string, number>();
   private readonly lastWatch = new Map<string, number>();
+  /** Frames waiting for a worker, by class, shared with the workers: their cascades stop early for them. */
+  private readonly board = new WaitingBoard();
+  /** When each camera last ran a full-budget cascade to its end (not stopped early). */
+  private readonly lastFullDone = new Map<string, number>();
+  private readonly escalateIntervalMs: number;
 
   private constructor(
     private readonly opts: DecodePoolTestOptions,
     private readonly wasmBinary: Uint8Array,
   ) {
     this.log = (opts.logger ?? silentLogger).child({ module: "decode" });
-    this.governor = new EscalationGovernor(opts.escalateIntervalMs ?? 250);
+    this.escalateIntervalMs = opts.escalateIntervalMs ?? 250;
+    this.governor = new EscalationGovernor(this.escalateIntervalMs);
     this.prefilter = opts.prefilter === false ? undefined : new Prefilter(opts.prefilter ?? DEFAULT_PREFILTER);
   }
 
@@ -230,7 +241,7 @@ export class DecodePool {
   }
 
   private spawn(index: number): Promise<void> {
-    const init: WorkerInit = { wasmBinary: this.wasmBinary, allowFaults: this.opts.faultFor !== undefined };
+    const init: WorkerInit = { wasmBinary: this.wasmBinary, allowFaults: this.opts.faultFor !== undefined, waiting: this.board.buffer };
     const worker = new Worker(workerUrl(), { workerData: init });
     const slot: Slot = { worker, ready: false };
     this.slots[index] = slot;
@@ -299,6 +310,11 @@ export class DecodePool {
     const f = job.pending.frame;
     const cam = this.stats_.camera(f.cameraId);
     cam.lastDecodeMs = msg.decodeMs;
+    // A stopped cascade is not a full look: the camera's next active frame is protected again.
+    if (msg.stoppedEarly) {
+      cam.stoppedEarly++;
+      this.lastFullDone.delete(f.cameraId);
+    } else if (job.full) this.lastFullDone.set(f.cameraId, job.dispatchedAt);
     if (msg.codes.length > 0) {
       cam.decoded++;
       this.stats_.setHint(f, msg.codes);
@@ -309,7 +325,7 @@ export class DecodePool {
       seq: f.seq,
       receivedAt: f.receivedAt,
       codes: msg.codes,
-      timings: { queueMs: job.dispatchedAt - job.pending.submittedAt, decodeMs: msg.decodeMs, ...(msg.cpuMs !== undefined ? { cpuMs: msg.cpuMs } : {}), passes: msg.passes, ...(msg.foundBy ? { foundBy: msg.foundBy } : {}) },
+      timings: { queueMs: job.dispatchedAt - job.pending.submittedAt, decodeMs: msg.decodeMs, ...(msg.cpuMs !== undefined ? { cpuMs: msg.cpuMs } : {}), passes: msg.passes, ...(msg.foundBy ? { foundBy: msg.foundBy } : {}), ...(msg.stoppedEarly ? { stoppedEarly: true } : {}) },
     });
     this.pump();
   }
@@ -317,14 +333,19 @@ export class DecodePool {
   private pump(): void {
     for (;;) {
       const free = this.slots.filter((s) => s && s.ready && !s.job);
-      if (free.length === 0 || this.pending.size === 0) return;
+      if (free.length === 0 || this.pending.size === 0) break;
       const waiting = [...this.pending.values()];
       const i = pickNext(waiting, free.length, this.slots.length);
-      if (i < 0) return;
+      if (i < 0) break;
       const p = waiting[i]!;
       this.pending.delete(p.frame.cameraId);
+      // Before the job is posted, so the worker's first pass boundary already sees what waits.
+      this.board.publish(this.pending.values());
       this.dispatch(free[0]!, p);
     }
+    // What still waits has no worker (pickNext holds back only idle frames): running cascades
+    // that give way to it stop at their next pass boundary.
+    this.board.publish(this.pending.values());
   }
 
   private dispatch(slot: Slot, p: Pending): void {
@@ -358,9 +379,11 @@ export class DecodePool {
       const backlog = [...this.pending.values()].some((q) => q.cls !== "idle");
       budgetMs = this.governor.budgetFor(f.cameraId, this.opts.budgetMs, now, backlog);
     }
-    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(fault ? { fault } : {}) };
+    const lastDone = this.lastFullDone.get(f.cameraId);
+    const yieldTo = yieldPolicy({ cls: p.cls, ...(p.weak ? { weak: true } : {}), ...(lastDone !== undefined ? { sinceFullDoneMs: now - lastDone } : {}), recentMs: this.escalateIntervalMs });
+    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(yieldTo !== "never" ? { yieldTo } : {}), ...(fault ? { fault } : {}) };
     const timer = setTimeout(() => this.fail(slot, "GW_DECODE_TIMEOUT", `decode passed its ${this.opts.deadlineMs} ms deadline`), this.opts.deadlineMs);
-    slot.job = { id, pending: p, dispatchedAt: performance.now(), timer };
+    slot.job = { id, pending: p, dispatchedAt: performance.now(), timer, full: budgetMs >= this.opts.budgetMs };
     slot.worker.postMessage(job, [data.buffer as ArrayBuffer]);
   }
 }
