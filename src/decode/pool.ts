@@ -32,6 +32,7 @@ import { SymbolTracker } from "./track.js";
 import { DEFAULT_PREFILTER, pairedFinders, Prefilter, type PrefilterOptions } from "./prefilter.js";
 import { pickNext, type FrameClass } from "./priority.js";
 import { WaitingBoard, yieldPolicy } from "./early-stop.js";
+import { onlyAtLastCode } from "./watch-read.js";
 
 /** A full cascade per idle camera this often, whatever the prefilter says. */
 export const DEFAULT_IDLE_FULL_EVERY_MS = 1000;
@@ -81,6 +82,8 @@ interface Pending {
   cls: FrameClass;
   /** Only a lone finder-like shape was found: full cascade rationed (WEAK_FULL_EVERY_MS). */
   weak?: boolean;
+  /** Watch frame whose finder patterns are all at the last code: read that crop first (watch-read.ts). */
+  cropFirst?: boolean;
   submittedAt: number;
   resolve: (r: DecodeResult | null) => void;
 }
@@ -173,7 +176,7 @@ export class DecodePool {
         this.opts.recycle?.(old.frame.data);
         old.resolve(null);
       }
-      this.pending.set(frame.cameraId, { frame, cls: c.cls, ...(c.weak ? { weak: true } : {}), submittedAt: now, resolve });
+      this.pending.set(frame.cameraId, { frame, cls: c.cls, ...(c.weak ? { weak: true } : {}), ...(c.cropFirst ? { cropFirst: true } : {}), submittedAt: now, resolve });
       this.pump();
     });
   }
@@ -184,22 +187,27 @@ export class DecodePool {
    * frames after a code left (until leaveMs) cost little, while a held code the prefilter misses
    * is still sighted several times per leaveMs and never seems to leave and come back.
    */
-  private watch(frame: LumaFrame, now: number): { cls: FrameClass } | undefined {
+  private watch(frame: LumaFrame, now: number): { cls: FrameClass; cropFirst?: boolean } | undefined {
     const last = this.lastWatch.get(frame.cameraId);
+    let cropFirst = false;
     if (this.prefilter && last !== undefined && now - last < WATCH_EMPTY_EVERY_MS) {
       const cam = this.stats_.camera(frame.cameraId);
+      const hint = this.stats_.hint(frame);
       const t = performance.now();
-      const hits = this.prefilter.find(frame, () => true); // one finder pattern is enough here
+      // One finder pattern away from the last code is enough to know; patterns only at the last
+      // code mean the held code is likely all there is, and its crop is read first.
+      const hits = this.prefilter.find(frame, (hs) => !onlyAtLastCode(hs, hint));
       cam.prefilterMs += performance.now() - t;
       if (hits.length === 0) return undefined;
       cam.prefilterHits++;
+      cropFirst = onlyAtLastCode(hits, hint);
     }
     this.lastWatch.set(frame.cameraId, now);
-    return { cls: "watch" };
+    return { cls: "watch", ...(cropFirst ? { cropFirst: true } : {}) };
   }
 
   /** The frame's class, or undefined when it is not worth decoding at all. */
-  private classify(frame: LumaFrame, ctx: SubmitContext, now: number): { cls: FrameClass; weak?: boolean } | undefined {
+  private classify(frame: LumaFrame, ctx: SubmitContext, now: number): { cls: FrameClass; weak?: boolean; cropFirst?: boolean } | undefined {
     if (ctx.view === undefined || ctx.view === "pending") return { cls: "active" };
     if (ctx.view === "decided") return this.watch(frame, now);
     // Nothing in view. A code read on this camera moments ago: it may still be there.
@@ -381,7 +389,7 @@ export class DecodePool {
     }
     const lastDone = this.lastFullDone.get(f.cameraId);
     const yieldTo = yieldPolicy({ cls: p.cls, ...(p.weak ? { weak: true } : {}), ...(lastDone !== undefined ? { sinceFullDoneMs: now - lastDone } : {}), recentMs: this.escalateIntervalMs });
-    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(yieldTo !== "never" ? { yieldTo } : {}), ...(fault ? { fault } : {}) };
+    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(yieldTo !== "never" ? { yieldTo } : {}), ...(p.cropFirst && hint && budgetMs === 0 ? { cropFirst: true } : {}), ...(fault ? { fault } : {}) };
     const timer = setTimeout(() => this.fail(slot, "GW_DECODE_TIMEOUT", `decode passed its ${this.opts.deadlineMs} ms deadline`), this.opts.deadlineMs);
     slot.job = { id, pending: p, dispatchedAt: performance.now(), timer, full: budgetMs >= this.opts.budgetMs };
     slot.worker.postMessage(job, [data.buffer as ArrayBuffer]);

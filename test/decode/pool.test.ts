@@ -94,6 +94,21 @@ describe("DecodePool", () => {
     expect(pool.stats().cameras.cam1).toMatchObject({ prefiltered: 1, prefilterHits: 1, decoded: 1 });
   });
 
+  it("with a decided code held, still reads a second code shown beside it (no crop-only shortcut then)", async () => {
+    pool = await DecodePool.create(base);
+    const held = (seq: number) => qrFrame("HELD-1", { seq, x0: 40, y0: 40 });
+    expect((await pool.submit(held(1), { view: "pending" }))?.codes.map((c) => c.text)).toEqual(["HELD-1"]);
+    expect((await pool.submit(held(2), { view: "decided" }))?.codes.map((c) => c.text)).toEqual(["HELD-1"]);
+    // Frames of a held code may read the last code's crop only; a finder pattern elsewhere rules that out.
+    const both = held(3);
+    const other = qrFrame("SECOND-2", { x0: 420, y0: 300 });
+    for (let i = 0; i < both.data.length; i++) both.data[i] = Math.min(both.data[i]!, other.data[i]!);
+    const r = await pool.submit(both, { view: "decided" });
+    expect(r?.codes.map((c) => c.text).sort()).toEqual(["HELD-1", "SECOND-2"]);
+    const alone = await pool.submit(held(4), { view: "decided" });
+    expect(alone?.codes.map((c) => c.text)).toEqual(["HELD-1"]);
+  });
+
   it("gives a waiting active frame the worker before an idle camera's frame, and keeps a worker from idle frames", async () => {
     pool = await DecodePool.create({ ...base, workers: 2, idleFullEveryMs: 0 });
     // Both workers busy with active frames; then an idle frame and an active frame wait.
