@@ -120,6 +120,8 @@ interface RunResult {
   framesIn: number;
   dropped: { ingest: number; gated: number; prefiltered: number; superseded: number; supersededInView: number; queuedInView: number };
   slowScheduled: number;
+  /** Decodes whose cascade stopped escalating for a more urgent waiting frame (early-stop.ts). */
+  stoppedEarly: number;
   prefilterMsPerFrame: number;
   queueEarlyMs: number;
   queueLateMs: number;
@@ -190,12 +192,12 @@ async function run(n: number, servers: Array<{ server: RtspServer; clip: Clip }>
   const harness = used.flatMap((s) => s.server.pids());
   const ingestPids = () => childProcesses(process.pid).filter((p) => !harness.includes(p));
   const poolStats = () => Object.values(gw.pool.stats().cameras);
-  const sumPool = (k: "dropped" | "droppedInView" | "queuedInView" | "prefiltered" | "slowScheduled" | "prefilterMs") => poolStats().reduce((s, c) => s + c[k], 0);
+  const sumPool = (k: "dropped" | "droppedInView" | "queuedInView" | "prefiltered" | "slowScheduled" | "stoppedEarly" | "prefilterMs") => poolStats().reduce((s, c) => s + c[k], 0);
   const ingestDropped = () => gw.cameras.info().reduce((s, c) => s + c.framesDropped, 0) - sumPool("dropped");
   const before = {
     cpu: process.cpuUsage(), wall: performance.now(), ff: new Map(ingestPids().map((p) => [p, ticks(p)])), h: new Map(harness.map((p) => [p, ticks(p)])),
     gated: sum(gw.cameras.gated()), ingest: ingestDropped(), dropped: sumPool("dropped"), droppedInView: sumPool("droppedInView"), queuedInView: sumPool("queuedInView"),
-    prefiltered: sumPool("prefiltered"), slow: sumPool("slowScheduled"), preMs: sumPool("prefilterMs"), submitted: [...gw.cameras.submitted.values()].reduce((a, b) => a + b, 0),
+    prefiltered: sumPool("prefiltered"), slow: sumPool("slowScheduled"), stopped: sumPool("stoppedEarly"), preMs: sumPool("prefilterMs"), submitted: [...gw.cameras.submitted.values()].reduce((a, b) => a + b, 0),
   };
   const loadavgStart = loadavg();
   const lag = monitorEventLoopDelay({ resolution: 5 });
@@ -217,6 +219,7 @@ async function run(n: number, servers: Array<{ server: RtspServer; clip: Clip }>
     queuedInView: sumPool("queuedInView") - before.queuedInView,
     prefiltered: sumPool("prefiltered") - before.prefiltered,
     slow: sumPool("slowScheduled") - before.slow,
+    stopped: sumPool("stoppedEarly") - before.stopped,
     preMs: sumPool("prefilterMs") - before.preMs,
   };
   lag.disable();
@@ -248,6 +251,7 @@ async function run(n: number, servers: Array<{ server: RtspServer; clip: Clip }>
     framesIn,
     dropped: { ingest: r.ingest, gated: r.gated, prefiltered: r.prefiltered, superseded: r.superseded, supersededInView: r.supersededInView, queuedInView: r.queuedInView },
     slowScheduled: r.slow,
+    stoppedEarly: r.stopped,
     prefilterMsPerFrame: r.preMs / Math.max(1, submitted),
     queueEarlyMs: summarize(early).median,
     queueLateMs: summarize(late).median,
@@ -325,10 +329,10 @@ async function main(): Promise<void> {
     );
     printTable(
       "frames: delivered by ingest, and not decoded by reason (% of frames delivered; ingest burst: % of frames read); decode-slot wait early/late (no growing queue: late <= early + 20 ms)",
-      ["cameras", "frames in", "ingest burst", "gated (no change)", "prefiltered (no finder)", "superseded", "superseded in view", "slow schedule", "prefilter ms/frame", "decode p50 ms", "loop lag p99", "gw CPU %", "ffmpeg CPU %", "harness CPU %", "slot wait early/late ms"],
+      ["cameras", "frames in", "ingest burst", "gated (no change)", "prefiltered (no finder)", "superseded", "superseded in view", "slow schedule", "stopped early", "prefilter ms/frame", "decode p50 ms", "loop lag p99", "gw CPU %", "ffmpeg CPU %", "harness CPU %", "slot wait early/late ms"],
       results.map((r) => [
         String(r.cameras), String(r.framesIn), pct(r.dropped.ingest, r.framesIn + r.dropped.ingest), pct(r.dropped.gated, r.framesIn), pct(r.dropped.prefiltered, r.framesIn), pct(r.dropped.superseded, r.framesIn),
-        `${fmt(pct(r.dropped.supersededInView, r.dropped.queuedInView))} of ${r.dropped.queuedInView}`, String(r.slowScheduled), r.prefilterMsPerFrame, r.decodeMs.median, r.loopLagP99Ms,
+        `${fmt(pct(r.dropped.supersededInView, r.dropped.queuedInView))} of ${r.dropped.queuedInView}`, String(r.slowScheduled), String(r.stoppedEarly), r.prefilterMsPerFrame, r.decodeMs.median, r.loopLagP99Ms,
         r.gatewayCpu, r.ffmpegCpu, r.harnessCpu, `${fmt(r.queueEarlyMs)} / ${fmt(r.queueLateMs)}`,
       ]),
     );

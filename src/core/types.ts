@@ -37,6 +37,8 @@ export interface DecodeTimings {
   /** The passes that ran, in order, and which one found the codes (if any). */
   passes: string[];
   foundBy?: string;
+  /** The cascade stopped escalating because a more urgent frame waited for a worker (docs/lane.md "Scheduling"). */
+  stoppedEarly?: boolean;
 }
 
 export interface DecodeResult {

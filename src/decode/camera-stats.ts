@@ -20,6 +20,8 @@ export interface CameraCounters {
   prefilterMs: number;
   /** Idle frames decoded in full on the slow schedule. */
   slowScheduled: number;
+  /** Frames whose cascade stopped escalating because a more urgent frame waited (early-stop.ts). */
+  stoppedEarly: number;
   failed: number;
   lastDecodeMs?: number;
 }
@@ -43,7 +45,7 @@ export class CameraStats {
 
   camera(id: string): CameraCounters {
     let c = this.counters.get(id);
-    if (!c) this.counters.set(id, (c = { submitted: 0, decoded: 0, dropped: 0, queuedInView: 0, droppedInView: 0, prefiltered: 0, prefilterHits: 0, prefilterMs: 0, slowScheduled: 0, failed: 0 }));
+    if (!c) this.counters.set(id, (c = { submitted: 0, decoded: 0, dropped: 0, queuedInView: 0, droppedInView: 0, prefiltered: 0, prefilterHits: 0, prefilterMs: 0, slowScheduled: 0, stoppedEarly: 0, failed: 0 }));
     return c;
   }
 

@@ -10,7 +10,10 @@
  * `idleFullEveryMs` (the slow schedule, which catches what the prefilter misses). Free workers
  * take active frames (code in view awaiting a verdict, finder pattern found, code read moments
  * ago) before frames of lanes with only decided codes in view, and those before idle frames
- * (priority.ts); an idle frame never takes the last free worker.
+ * (priority.ts); an idle frame never takes the last free worker. A frame's budget is set at
+ * dispatch, but the frames waiting for a worker are published to the workers (early-stop.ts), and
+ * a running cascade that is not itself the more urgent one stops escalating at its next pass
+ * boundary when an active frame (for an idle frame: an active or watch frame) waits.
  */
 import { Worker } from "node:worker_threads";
 import { availableParallelism } from "node:os";
@@ -28,6 +31,8 @@ import { EscalationGovernor } from "./escalation.js";
 import { SymbolTracker } from "./track.js";
 import { DEFAULT_PREFILTER, pairedFinders, Prefilter, type PrefilterOptions } from "./prefilter.js";
 import { pickNext, type FrameClass } from "./priority.js";
+import { WaitingBoard, yieldPolicy } from "./early-stop.js";
+import { onlyAtLastCode } from "./watch-read.js";
 
 /** A full cascade per idle camera this often, whatever the prefilter says. */
 export const DEFAULT_IDLE_FULL_EVERY_MS = 1000;
@@ -77,6 +82,8 @@ interface Pending {
   cls: FrameClass;
   /** Only a lone finder-like shape was found: full cascade rationed (WEAK_FULL_EVERY_MS). */
   weak?: boolean;
+  /** Watch frame whose finder patterns are all at the last code: read that crop first (watch-read.ts). */
+  cropFirst?: boolean;
   submittedAt: number;
   resolve: (r: DecodeResult | null) => void;
 }
@@ -84,7 +91,8 @@ interface Pending {
 interface Slot {
   worker: Worker;
   ready: boolean;
-  job?: { id: number; pending: Pending; dispatchedAt: number; timer: NodeJS.Timeout };
+  /** `full`: dispatched with the full budget (a complete run counts as the camera's full cascade). */
+  job?: { id: number; pending: Pending; dispatchedAt: number; timer: NodeJS.Timeout; full: boolean };
 }
 
 const workerUrl = () => compiledSibling(import.meta.url, "./worker.js");
@@ -109,13 +117,19 @@ export class DecodePool {
   private readonly lastIdleFull = new Map<string, number>();
   private readonly lastWeakFull = new Map<string, number>();
   private readonly lastWatch = new Map<string, number>();
+  /** Frames waiting for a worker, by class, shared with the workers: their cascades stop early for them. */
+  private readonly board = new WaitingBoard();
+  /** When each camera last ran a full-budget cascade to its end (not stopped early). */
+  private readonly lastFullDone = new Map<string, number>();
+  private readonly escalateIntervalMs: number;
 
   private constructor(
     private readonly opts: DecodePoolTestOptions,
     private readonly wasmBinary: Uint8Array,
   ) {
     this.log = (opts.logger ?? silentLogger).child({ module: "decode" });
-    this.governor = new EscalationGovernor(opts.escalateIntervalMs ?? 250);
+    this.escalateIntervalMs = opts.escalateIntervalMs ?? 250;
+    this.governor = new EscalationGovernor(this.escalateIntervalMs);
     this.prefilter = opts.prefilter === false ? undefined : new Prefilter(opts.prefilter ?? DEFAULT_PREFILTER);
   }
 
@@ -162,7 +176,7 @@ export class DecodePool {
         this.opts.recycle?.(old.frame.data);
         old.resolve(null);
       }
-      this.pending.set(frame.cameraId, { frame, cls: c.cls, ...(c.weak ? { weak: true } : {}), submittedAt: now, resolve });
+      this.pending.set(frame.cameraId, { frame, cls: c.cls, ...(c.weak ? { weak: true } : {}), ...(c.cropFirst ? { cropFirst: true } : {}), submittedAt: now, resolve });
       this.pump();
     });
   }
@@ -173,22 +187,27 @@ export class DecodePool {
    * frames after a code left (until leaveMs) cost little, while a held code the prefilter misses
    * is still sighted several times per leaveMs and never seems to leave and come back.
    */
-  private watch(frame: LumaFrame, now: number): { cls: FrameClass } | undefined {
+  private watch(frame: LumaFrame, now: number): { cls: FrameClass; cropFirst?: boolean } | undefined {
     const last = this.lastWatch.get(frame.cameraId);
+    let cropFirst = false;
     if (this.prefilter && last !== undefined && now - last < WATCH_EMPTY_EVERY_MS) {
       const cam = this.stats_.camera(frame.cameraId);
+      const hint = this.stats_.hint(frame);
       const t = performance.now();
-      const hits = this.prefilter.find(frame, () => true); // one finder pattern is enough here
+      // One finder pattern away from the last code is enough to know; patterns only at the last
+      // code mean the held code is likely all there is, and its crop is read first.
+      const hits = this.prefilter.find(frame, (hs) => !onlyAtLastCode(hs, hint));
       cam.prefilterMs += performance.now() - t;
       if (hits.length === 0) return undefined;
       cam.prefilterHits++;
+      cropFirst = onlyAtLastCode(hits, hint);
     }
     this.lastWatch.set(frame.cameraId, now);
-    return { cls: "watch" };
+    return { cls: "watch", ...(cropFirst ? { cropFirst: true } : {}) };
   }
 
   /** The frame's class, or undefined when it is not worth decoding at all. */
-  private classify(frame: LumaFrame, ctx: SubmitContext, now: number): { cls: FrameClass; weak?: boolean } | undefined {
+  private classify(frame: LumaFrame, ctx: SubmitContext, now: number): { cls: FrameClass; weak?: boolean; cropFirst?: boolean } | undefined {
     if (ctx.view === undefined || ctx.view === "pending") return { cls: "active" };
     if (ctx.view === "decided") return this.watch(frame, now);
     // Nothing in view. A code read on this camera moments ago: it may still be there.
@@ -230,7 +249,7 @@ export class DecodePool {
   }
 
   private spawn(index: number): Promise<void> {
-    const init: WorkerInit = { wasmBinary: this.wasmBinary, allowFaults: this.opts.faultFor !== undefined };
+    const init: WorkerInit = { wasmBinary: this.wasmBinary, allowFaults: this.opts.faultFor !== undefined, waiting: this.board.buffer };
     const worker = new Worker(workerUrl(), { workerData: init });
     const slot: Slot = { worker, ready: false };
     this.slots[index] = slot;
@@ -299,6 +318,11 @@ export class DecodePool {
     const f = job.pending.frame;
     const cam = this.stats_.camera(f.cameraId);
     cam.lastDecodeMs = msg.decodeMs;
+    // A stopped cascade is not a full look: the camera's next active frame is protected again.
+    if (msg.stoppedEarly) {
+      cam.stoppedEarly++;
+      this.lastFullDone.delete(f.cameraId);
+    } else if (job.full) this.lastFullDone.set(f.cameraId, job.dispatchedAt);
     if (msg.codes.length > 0) {
       cam.decoded++;
       this.stats_.setHint(f, msg.codes);
@@ -309,7 +333,7 @@ export class DecodePool {
       seq: f.seq,
       receivedAt: f.receivedAt,
       codes: msg.codes,
-      timings: { queueMs: job.dispatchedAt - job.pending.submittedAt, decodeMs: msg.decodeMs, ...(msg.cpuMs !== undefined ? { cpuMs: msg.cpuMs } : {}), passes: msg.passes, ...(msg.foundBy ? { foundBy: msg.foundBy } : {}) },
+      timings: { queueMs: job.dispatchedAt - job.pending.submittedAt, decodeMs: msg.decodeMs, ...(msg.cpuMs !== undefined ? { cpuMs: msg.cpuMs } : {}), passes: msg.passes, ...(msg.foundBy ? { foundBy: msg.foundBy } : {}), ...(msg.stoppedEarly ? { stoppedEarly: true } : {}) },
     });
     this.pump();
   }
@@ -317,14 +341,19 @@ export class DecodePool {
   private pump(): void {
     for (;;) {
       const free = this.slots.filter((s) => s && s.ready && !s.job);
-      if (free.length === 0 || this.pending.size === 0) return;
+      if (free.length === 0 || this.pending.size === 0) break;
       const waiting = [...this.pending.values()];
       const i = pickNext(waiting, free.length, this.slots.length);
-      if (i < 0) return;
+      if (i < 0) break;
       const p = waiting[i]!;
       this.pending.delete(p.frame.cameraId);
+      // Before the job is posted, so the worker's first pass boundary already sees what waits.
+      this.board.publish(this.pending.values());
       this.dispatch(free[0]!, p);
     }
+    // What still waits has no worker (pickNext holds back only idle frames): running cascades
+    // that give way to it stop at their next pass boundary.
+    this.board.publish(this.pending.values());
   }
 
   private dispatch(slot: Slot, p: Pending): void {
@@ -358,9 +387,11 @@ export class DecodePool {
       const backlog = [...this.pending.values()].some((q) => q.cls !== "idle");
       budgetMs = this.governor.budgetFor(f.cameraId, this.opts.budgetMs, now, backlog);
     }
-    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(fault ? { fault } : {}) };
+    const lastDone = this.lastFullDone.get(f.cameraId);
+    const yieldTo = yieldPolicy({ cls: p.cls, ...(p.weak ? { weak: true } : {}), ...(lastDone !== undefined ? { sinceFullDoneMs: now - lastDone } : {}), recentMs: this.escalateIntervalMs });
+    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(yieldTo !== "never" ? { yieldTo } : {}), ...(p.cropFirst && hint && budgetMs === 0 ? { cropFirst: true } : {}), ...(fault ? { fault } : {}) };
     const timer = setTimeout(() => this.fail(slot, "GW_DECODE_TIMEOUT", `decode passed its ${this.opts.deadlineMs} ms deadline`), this.opts.deadlineMs);
-    slot.job = { id, pending: p, dispatchedAt: performance.now(), timer };
+    slot.job = { id, pending: p, dispatchedAt: performance.now(), timer, full: budgetMs >= this.opts.budgetMs };
     slot.worker.postMessage(job, [data.buffer as ArrayBuffer]);
   }
 }

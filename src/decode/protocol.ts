@@ -3,11 +3,14 @@ import type { DecodedCode } from "../core/types.js";
 import type { DecodePassName } from "../config/sections/decode.js";
 import type { Rect } from "./preprocess.js";
 import type { Quad } from "./luma-read.js";
+import type { YieldTo } from "./early-stop.js";
 
 export interface WorkerInit {
   wasmBinary: Uint8Array;
   /** Test-only: honour `fault` in jobs. Never set by the daemon. */
   allowFaults: boolean;
+  /** The pool's waiting counts (early-stop.ts WaitingBoard), shared by every worker. */
+  waiting: SharedArrayBuffer;
 }
 
 export interface DecodeJob {
@@ -22,10 +25,14 @@ export interface DecodeJob {
   hint?: Rect;
   /** Crop hints from the cross-frame symbol tracker (track.ts). */
   tracked?: Rect[];
+  /** What this frame gives way to between passes (early-stop.ts); absent = never stops early. */
+  yieldTo?: YieldTo;
+  /** Presence upkeep: read the crop around `hint` first, the cascade only if it read nothing (watch-read.ts). */
+  cropFirst?: boolean;
   fault?: "hang" | "throw";
 }
 
 export type WorkerMessage =
   | { type: "ready" }
   | { type: "init-failed"; code: string; message: string }
-  | { type: "result"; id: number; codes: DecodedCode[]; passes: DecodePassName[]; foundBy?: DecodePassName; decodeMs: number; /** Worker-thread CPU time for the frame. */ cpuMs?: number; /** Located but undecoded symbols, for the tracker. */ candidates?: Quad[]; /** The frame buffer, transferred back for reuse. */ data?: Uint8Array };
+  | { type: "result"; id: number; codes: DecodedCode[]; passes: DecodePassName[]; foundBy?: DecodePassName; decodeMs: number; /** Worker-thread CPU time for the frame. */ cpuMs?: number; /** Located but undecoded symbols, for the tracker. */ candidates?: Quad[]; /** Escalation stopped because a more urgent frame waited. */ stoppedEarly?: boolean; /** The frame buffer, transferred back for reuse. */ data?: Uint8Array };

@@ -22,6 +22,11 @@ export interface StrategyInput {
   hint?: Rect;
   /** Symbols located but not decoded in this camera's recent frames (track.ts), for the crop pass. */
   tracked?: readonly Rect[];
+  /**
+   * Asked between passes, never mid-pass (early-stop.ts): true when a more urgent frame waits for
+   * a worker, so this frame stops escalating. Crops still run: they are small and where codes are.
+   */
+  shouldStop?: () => boolean;
 }
 
 export interface StrategyOutput {
@@ -31,6 +36,8 @@ export interface StrategyOutput {
   decodeMs: number;
   /** Symbols located but not decoded by the passes that ran (frame coordinates), for tracking. */
   candidates?: Quad[];
+  /** A pass that fit the budget was skipped because `shouldStop` said a more urgent frame waits. */
+  stoppedEarly?: boolean;
 }
 
 const FAST = encodeReaderOptions({ ...baseQrOptions, returnErrors: true });
@@ -225,7 +232,8 @@ export class PassCosts {
  * first time a pass located a symbol it could not decode, and "crop" is configured, crop runs on
  * it at once, whatever the budget says: a located code is the frame worth spending on, and a crop
  * is small. Later crop rounds, and crops of further symbols after a read, run only within budget.
- * The camera hint is used by "crop" at its place in the list.
+ * The camera hint is used by "crop" at its place in the list. Between passes `shouldStop` may end
+ * the escalation early (a more urgent frame waits: early-stop.ts); crops still run.
  */
 export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCosts, now: () => number = () => performance.now()): StrategyOutput {
   const t0 = now();
@@ -277,10 +285,12 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     ctx.regions = [];
     return found;
   };
+  let stopped = false;
+  const stop = (o: StrategyOutput): StrategyOutput => (stopped ? { ...o, stoppedEarly: true } : o);
   for (const name of input.passes) {
     if (name === "crop") {
       const found = cropPending();
-      if (found) return found;
+      if (found) return stop(found);
       continue;
     }
     if (EVIDENCE_PASSES.has(name) && ran.length > 0 && !located && ctx.gamma < EXPOSURE_GAMMA && ctx.gamma > 1 / EXPOSURE_GAMMA) continue;
@@ -292,8 +302,12 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
       costs.skipped(name);
       continue;
     }
+    if (ran.length > 0 && (stopped || input.shouldStop?.() === true)) {
+      stopped = true;
+      continue;
+    }
     const found = run(name) ?? (cropEnabled && !ctx.regions.every((r) => r === hint) ? cropPending() : undefined);
     if (found) return found;
   }
-  return { codes: [], passes: ran, decodeMs: now() - t0, ...(candidates.length > 0 ? { candidates } : {}) };
+  return stop({ codes: [], passes: ran, decodeMs: now() - t0, ...(candidates.length > 0 ? { candidates } : {}) });
 }

@@ -8,6 +8,8 @@ import { loadReaderModule } from "./wasm-loader.js";
 import { HeapImage } from "./luma-read.js";
 import { PassCosts, runStrategy } from "./strategy.js";
 import type { DecodeJob, WorkerInit, WorkerMessage } from "./protocol.js";
+import { WaitingBoard } from "./early-stop.js";
+import { runCropFirst } from "./watch-read.js";
 
 const init = workerData as WorkerInit;
 /**
@@ -30,13 +32,15 @@ try {
   const mod = await loadReaderModule(init.wasmBinary);
   const img = new HeapImage(mod);
   const costs = new PassCosts();
+  const board = new WaitingBoard(init.waiting);
   port.on("message", (job: DecodeJob) => {
     if (init.allowFaults && job.fault === "hang") for (;;);
     if (init.allowFaults && job.fault === "throw") throw new Error("injected decode fault");
     const cpu0 = threadCpu?.();
-    const out = runStrategy(img, { frame: job, passes: job.passes, budgetMs: job.budgetMs, ...(job.hint ? { hint: job.hint } : {}), ...(job.tracked ? { tracked: job.tracked } : {}) }, costs);
+    const shouldStop = board.stopCheck(job.yieldTo);
+    const out = (job.cropFirst ? runCropFirst : runStrategy)(img, { frame: job, passes: job.passes, budgetMs: job.budgetMs, ...(job.hint ? { hint: job.hint } : {}), ...(job.tracked ? { tracked: job.tracked } : {}), ...(shouldStop ? { shouldStop } : {}) }, costs);
     // The frame buffer goes back to the main thread for reuse: all passes are done with it.
-    post({ type: "result", id: job.id, codes: out.codes, passes: out.passes, decodeMs: out.decodeMs, data: job.data, ...(out.foundBy ? { foundBy: out.foundBy } : {}), ...(out.candidates ? { candidates: out.candidates } : {}), ...(cpu0 ? { cpuMs: cpuMsSince(cpu0) } : {}) }, [job.data.buffer as ArrayBuffer]);
+    post({ type: "result", id: job.id, codes: out.codes, passes: out.passes, decodeMs: out.decodeMs, data: job.data, ...(out.foundBy ? { foundBy: out.foundBy } : {}), ...(out.candidates ? { candidates: out.candidates } : {}), ...(out.stoppedEarly ? { stoppedEarly: true } : {}), ...(cpu0 ? { cpuMs: cpuMsSince(cpu0) } : {}) }, [job.data.buffer as ArrayBuffer]);
   });
   post({ type: "ready" });
 } catch (e) {

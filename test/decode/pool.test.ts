@@ -94,6 +94,21 @@ describe("DecodePool", () => {
     expect(pool.stats().cameras.cam1).toMatchObject({ prefiltered: 1, prefilterHits: 1, decoded: 1 });
   });
 
+  it("with a decided code held, still reads a second code shown beside it (no crop-only shortcut then)", async () => {
+    pool = await DecodePool.create(base);
+    const held = (seq: number) => qrFrame("HELD-1", { seq, x0: 40, y0: 40 });
+    expect((await pool.submit(held(1), { view: "pending" }))?.codes.map((c) => c.text)).toEqual(["HELD-1"]);
+    expect((await pool.submit(held(2), { view: "decided" }))?.codes.map((c) => c.text)).toEqual(["HELD-1"]);
+    // Frames of a held code may read the last code's crop only; a finder pattern elsewhere rules that out.
+    const both = held(3);
+    const other = qrFrame("SECOND-2", { x0: 420, y0: 300 });
+    for (let i = 0; i < both.data.length; i++) both.data[i] = Math.min(both.data[i]!, other.data[i]!);
+    const r = await pool.submit(both, { view: "decided" });
+    expect(r?.codes.map((c) => c.text).sort()).toEqual(["HELD-1", "SECOND-2"]);
+    const alone = await pool.submit(held(4), { view: "decided" });
+    expect(alone?.codes.map((c) => c.text)).toEqual(["HELD-1"]);
+  });
+
   it("gives a waiting active frame the worker before an idle camera's frame, and keeps a worker from idle frames", async () => {
     pool = await DecodePool.create({ ...base, workers: 2, idleFullEveryMs: 0 });
     // Both workers busy with active frames; then an idle frame and an active frame wait.
@@ -108,6 +123,78 @@ describe("DecodePool", () => {
     expect(pool.stats().cameras.idle).toMatchObject({ slowScheduled: 1, prefiltered: 0 });
   });
 
+
+  describe("cooperative early stop", () => {
+    // One worker, a cascade of several passes and a budget that never cuts it: whatever stops a
+    // cascade here is the early-stop rule. Its first pass (equalize: a JS contrast stretch of a
+    // 1080p frame, then a read) takes milliseconds, while the frame submitted right after the
+    // dispatch is published at once; so that frame waits at every pass boundary of the cascade.
+    const all = ["equalize", "fast", "harder", "downscale"] as const;
+    const cascade: DecodePoolOptions = { ...base, workers: 1, budgetMs: 60_000, passes: all, idleFullEveryMs: 0, escalateIntervalMs: 60_000 };
+    const big = (cameraId: string, seq = 1) => blankFrame(cameraId, seq, 1920, 1080);
+
+    it("stops an idle frame's cascade at a pass boundary when an active frame is submitted while it runs", async () => {
+      pool = await DecodePool.create(cascade);
+      const idle = pool.submit(big("idle"), { view: "none" });
+      const active = pool.submit(qrFrame("ARRIVED", { cameraId: "act" }), { view: "pending" });
+      const [ri, ra] = await Promise.all([idle, active]);
+      expect(ri?.timings.stoppedEarly).toBe(true);
+      expect(ri?.timings.passes.length).toBeLessThan(all.length);
+      expect(ra?.codes.map((c) => c.text)).toEqual(["ARRIVED"]);
+      expect(pool.stats().cameras.idle).toMatchObject({ slowScheduled: 1, stoppedEarly: 1 });
+      expect(pool.stats().cameras.act).toMatchObject({ stoppedEarly: 0, decoded: 1 });
+    });
+
+    it("stops a watch frame's cascade for an active frame, not for another watch frame", async () => {
+      pool = await DecodePool.create(cascade);
+      // A protected active frame holds the worker while two watch frames queue; the older one
+      // then runs with the other waiting, and does not give way to it.
+      const blocker = pool.submit(big("blocker"), { view: "pending" });
+      const w1 = pool.submit(big("w1"), { view: "decided" });
+      const w2 = pool.submit(big("w2"), { view: "decided" });
+      const [, r1, r2] = await Promise.all([blocker, w1, w2]);
+      expect(r1?.timings.passes).toEqual(all);
+      expect(r1?.timings.stoppedEarly).toBeUndefined();
+      expect(r2?.timings.passes).toEqual(all);
+      const w3 = pool.submit(big("w3"), { view: "decided" });
+      const active = pool.submit(blankFrame("act", 1, 640, 480), { view: "pending" });
+      const [r3] = await Promise.all([w3, active]);
+      expect(r3?.timings.stoppedEarly).toBe(true);
+      expect(r3?.timings.passes.length).toBeLessThan(all.length);
+      expect(pool.stats().cameras).toMatchObject({ w1: { stoppedEarly: 0 }, w3: { stoppedEarly: 1 } });
+    });
+
+    it("gives an active frame its full cascade while others wait, and stops its camera's repeat", async () => {
+      pool = await DecodePool.create(cascade);
+      // Camera a's first full look at a possible code: protected, though b waits the whole time.
+      const a1 = pool.submit(big("a", 1), { view: "pending" });
+      const b1 = pool.submit(blankFrame("b", 1, 640, 480), { view: "pending" });
+      const [ra1, rb1] = await Promise.all([a1, b1]);
+      expect(ra1?.timings.passes).toEqual(all);
+      expect(ra1?.timings.stoppedEarly).toBeUndefined();
+      expect(rb1?.timings.passes).toEqual(all);
+      // a's next frame, right after a complete full cascade (escalateIntervalMs), gives way to c.
+      const a2 = pool.submit(big("a", 2), { view: "pending" });
+      const c1 = pool.submit(blankFrame("c", 1, 640, 480), { view: "pending" });
+      const [ra2, rc1] = await Promise.all([a2, c1]);
+      expect(ra2?.timings.stoppedEarly).toBe(true);
+      expect(ra2?.timings.passes.length).toBeLessThan(all.length);
+      expect(rc1?.timings.passes).toEqual(all);
+      // The stopped cascade does not count as done: a's next frame is protected again.
+      const a3 = pool.submit(big("a", 3), { view: "pending" });
+      const d1 = pool.submit(blankFrame("d", 1, 640, 480), { view: "pending" });
+      const [ra3] = await Promise.all([a3, d1]);
+      expect(ra3?.timings.passes).toEqual(all);
+      expect(pool.stats().cameras.a).toMatchObject({ stoppedEarly: 1 });
+    });
+
+    it("reads a code with the full cascade when it is the only frame (accuracy unchanged)", async () => {
+      pool = await DecodePool.create({ ...cascade, passes: ["fast", "harder", "crop"] });
+      const r = await pool.submit(qrFrame("ALONE", { seq: 1 }), { view: "pending" });
+      expect(r?.codes.map((c) => c.text)).toEqual(["ALONE"]);
+      expect(r?.timings.stoppedEarly).toBeUndefined();
+    });
+  });
 
   it("reports a malformed frame as GW_DECODE_BAD_FRAME without touching a worker", async () => {
     pool = await DecodePool.create(base);

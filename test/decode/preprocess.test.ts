@@ -36,6 +36,9 @@ describe("cropScaleInto", () => {
     [{ x: 0, y: 0, w: 97, h: 61 }, 1],
     [{ x: 80, y: 50, w: 30, h: 20 }, 2], // runs past the edge: clamped
     [{ x: 3.5, y: 2.25, w: 21, h: 17 }, 1.5],
+    [{ x: 7, y: 4, w: 50, h: 40 }, 1], // whole-pixel 1x inside the frame: the row-copy path
+    [{ x: 60, y: 30, w: 40, h: 31 }, 1], // 1x past the edge: clamped, not copied
+    [{ x: 1, y: 1, w: 95, h: 59 }, 2],
   ] as const) {
     it(`matches the floating-point reference within 1 level (${JSON.stringify(rect)} x${scale})`, () => {
       const want = reference(src, rect, scale);

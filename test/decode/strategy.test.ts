@@ -51,6 +51,25 @@ describe("runStrategy", () => {
     expect(runStrategy(img, { frame: dark, passes: all, budgetMs: 1e6 }, new PassCosts()).passes).toEqual([...all]);
   });
 
+  it("asks shouldStop only between passes, then skips the remaining full-frame passes but not crops", () => {
+    const frame = blankFrame("cam", 1, 640, 480);
+    let asked = 0;
+    const shouldStop = () => (asked++, true);
+    const out = runStrategy(img, { frame, passes: ["fast", "harder", "crop", "downscale"], budgetMs: 10_000, hint: { x: 100, y: 80, w: 200, h: 200 }, shouldStop }, new PassCosts());
+    // The first pass always runs; stopping is sticky (asked once); the crop around the hint still runs.
+    expect(out.passes).toEqual(["fast", "crop"]);
+    expect(out.stoppedEarly).toBe(true);
+    expect(asked).toBe(1);
+    // Not asked at all when the frame reads in its first pass; never set when nothing says stop.
+    let askedRead = 0;
+    const read = runStrategy(img, { frame: qrFrame("NO-ASK"), passes: ["fast", "harder"], budgetMs: 10_000, shouldStop: () => (askedRead++, true) }, new PassCosts());
+    expect(read.codes[0]?.text).toBe("NO-ASK");
+    expect(askedRead).toBe(0);
+    const full = runStrategy(img, { frame, passes: ["fast", "harder", "downscale"], budgetMs: 10_000, shouldStop: () => false }, new PassCosts());
+    expect(full.passes).toEqual(["fast", "harder", "downscale"]);
+    expect(full.stoppedEarly).toBeUndefined();
+  });
+
   it("always runs the first pass, even over budget", () => {
     const out = runStrategy(img, { frame: blankFrame(), passes: ["harder", "fast"], budgetMs: 1 }, new PassCosts(), steppingClock(50));
     expect(out.passes).toEqual(["harder"]);

@@ -121,6 +121,9 @@ export class GatewayMetrics {
         { labels: { camera, result: "failed" }, value: k.failed },
       ]),
     );
+    series("counter", "decode_early_stops_total", "Frames whose decode cascade stopped escalating because a more urgent frame waited for a worker.", ["camera"], () =>
+      Object.entries(pool()?.cameras ?? {}).map(([camera, k]) => ({ labels: { camera }, value: k.stoppedEarly })),
+    );
 
     // Lanes
     const lanes = () => read(c().lanes) ?? [];

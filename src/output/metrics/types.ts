@@ -25,6 +25,8 @@ export interface DecodeCameraCounters {
   decoded: number;
   dropped: number;
   failed: number;
+  /** Cascades stopped early for a more urgent waiting frame (absent: not counted). */
+  stoppedEarly?: number;
 }
 
 export interface DecodePoolStats {
