@@ -121,7 +121,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
     const replay: ReplayGuard = redis
       ? new RedisReplayGuard({ redis: redis as unknown as ConstructorParameters<typeof RedisReplayGuard>[0]["redis"], keyPrefix: cfg.redis!.keyPrefix, windowMs, local, logger: moduleLogger(opts.logger, "replay") })
       : local;
-    const seq = new FileSeqStore(cfg.gateway.stateDir, { logger: opts.logger, floor: (lane, thorough) => highestRecordedSeq(cfg.gateway.stateDir, cfg.gateway.id, lane, thorough) });
+    const seq = new FileSeqStore(cfg.gateway.stateDir, { logger: opts.logger, block: cfg.gateway.eventIdBlock, floor: (lane, thorough) => highestRecordedSeq(cfg.gateway.stateDir, cfg.gateway.id, lane, thorough) });
     const pauses = new FilePauseStore(cfg.gateway.stateDir);
     const paused = new Set<string>();
     {

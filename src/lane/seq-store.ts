@@ -5,8 +5,11 @@ import { silentLogger, type Logger } from "../core/logger.js";
 /**
  * Per-lane verdict sequence numbers. Event ids are `gateway:lane:seq` and must stay unique
  * across restarts (the ledger, the stream and its consumers de-duplicate by id), so the counter
- * is kept on disk and an id is handed out only after it is durably recorded. A verdict is a human
- * event (a few per minute): one small fsynced write each is fine.
+ * is kept on disk and an id is handed out only after it is durably recorded. Ids are reserved in
+ * blocks (`block`, default 64): the file records the highest id this run may hand out, so one fsynced
+ * write (about 7 ms here, 40 ms under load, on the main thread) is paid once per block instead of
+ * on every verdict's path. A restart resumes after the reserved block: the unused rest of it is a
+ * gap in the ids, never a reuse.
  */
 export interface SeqStore {
   /** The next id for the lane, already persisted. Throws `SeqStoreError` when it cannot be persisted. */
@@ -51,9 +54,14 @@ export interface FileSeqStoreOptions {
    */
   floor?: (lane: string, thorough: boolean) => number;
   gap?: number;
+  /** Ids reserved per durable write (1 = a write per id). */
+  block?: number;
 }
 
-type Slot = { n: number } | { error: string };
+/** `n`: the last id handed out; `reserved`: the highest id recorded on disk (n <= reserved). */
+type Slot = { n: number; reserved: number } | { error: string };
+
+export const DEFAULT_SEQ_BLOCK = 64;
 
 const SEQ_TEXT = /^(0|[1-9][0-9]{0,15})\n?$/;
 
@@ -68,12 +76,14 @@ export class FileSeqStore implements SeqStore {
   private readonly dir: string;
   private readonly log: Logger;
   private readonly gap: number;
+  private readonly block: number;
   private dirError: string | undefined;
 
   constructor(stateDir: string, private readonly opts: FileSeqStoreOptions = {}) {
     this.dir = join(stateDir, "lanes");
     this.log = (opts.logger ?? silentLogger).child({ module: "lane.seq" });
     this.gap = opts.gap ?? RECOVERY_GAP;
+    this.block = Math.max(1, Math.floor(opts.block ?? DEFAULT_SEQ_BLOCK));
     try {
       mkdirSync(this.dir, { recursive: true });
     } catch (e) {
@@ -94,9 +104,16 @@ export class FileSeqStore implements SeqStore {
   }
 
   next(lane: string): number {
-    const n = this.current(lane) + 1;
+    const s = this.load(lane);
+    if ("error" in s) throw new SeqStoreError(s.error);
+    const n = s.n + 1;
+    if (n <= s.reserved) {
+      this.slots.set(lane, { n, reserved: s.reserved });
+      return n;
+    }
+    const reserved = n + this.block - 1;
     try {
-      this.persist(lane, n);
+      this.persist(lane, reserved);
     } catch (e) {
       const error = `cannot persist ${lane} seq ${n}: ${errText(e)}`;
       // Sticky: once an id could not be recorded, this run cannot prove the next one is unique.
@@ -104,7 +121,7 @@ export class FileSeqStore implements SeqStore {
       this.log.error({ code: "GW_EVENTS_SEQ_FAILED", lane, err: error }, "event id cannot be persisted: the lane goes out of service");
       throw new SeqStoreError(error);
     }
-    this.slots.set(lane, { n });
+    this.slots.set(lane, { n, reserved });
     return n;
   }
 
@@ -138,14 +155,14 @@ export class FileSeqStore implements SeqStore {
     } catch (e) {
       if (valid) {
         this.log.warn({ lane, err: errText(e) }, "could not cross-check the sequence file with the ledger/spool; trusting the file");
-        return { n: fileN };
+        return { n: fileN, reserved: fileN };
       }
       const error = `seq file ${text === undefined ? "missing" : "damaged"} and the ledger/spool could not be read: ${errText(e)}`;
       this.log.error({ code: "GW_EVENTS_SEQ_FAILED", lane, err: error }, "event sequence cannot be recovered: the lane goes out of service");
       return { error };
     }
-    if (fileN !== undefined && fileN >= floor) return { n: fileN };
-    if (text === undefined && floor === 0) return { n: 0 };
+    if (fileN !== undefined && fileN >= floor) return { n: fileN, reserved: fileN };
+    if (text === undefined && floor === 0) return { n: 0, reserved: 0 };
     const n = floor + this.gap;
     const found = text === undefined ? "missing" : valid ? `${fileN} (behind the recorded ids)` : `${Buffer.byteLength(text)} unparsable bytes`;
     this.log.error(
@@ -159,7 +176,7 @@ export class FileSeqStore implements SeqStore {
       this.log.error({ code: "GW_EVENTS_SEQ_FAILED", lane, err: error }, "event id cannot be persisted: the lane goes out of service");
       return { error };
     }
-    return { n };
+    return { n, reserved: n };
   }
 
   private persist(lane: string, n: number): void {

@@ -31,7 +31,8 @@ describe("gateway with a state dir whose event ids cannot be persisted", () => {
     dir = c.dir;
     const make = (id: string) =>
       parseConfig({
-        gateway: { id, stateDir: join(dir, id), hashSalt: "site-salt-0123456789abcdef" },
+        // One id per durable write: the read-only dir shows at the very next verdict (blocks: seq-store.test.ts).
+        gateway: { id, stateDir: join(dir, id), hashSalt: "site-salt-0123456789abcdef", eventIdBlock: 1 },
         server: { listen: { host: "127.0.0.1", port: 0 } },
         decode: { workers: 1 },
         cameras: [

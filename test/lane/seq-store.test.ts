@@ -24,10 +24,10 @@ function stateDir(): string {
 describe("FileSeqStore", () => {
   it("continues after a restart so event ids stay unique", () => {
     const dir = stateDir();
-    const a = new FileSeqStore(dir);
+    const a = new FileSeqStore(dir, { block: 1 });
     expect([a.next("L1"), a.next("L1"), a.next("L2")]).toEqual([1, 2, 1]);
     expect(readFileSync(join(dir, "lanes", "L1.seq"), "utf8")).toBe("2\n");
-    const b = new FileSeqStore(dir);
+    const b = new FileSeqStore(dir, { block: 1 });
     expect(b.next("L1")).toBe(3);
     expect(b.current("L2")).toBe(1);
     expect(b.failure("L1")).toBeUndefined();
@@ -36,7 +36,7 @@ describe("FileSeqStore", () => {
   it("a state dir that turns read-only: next() throws and the lane's failure is reported, never a silent id", () => {
     const dir = stateDir();
     const { logger, lines } = captureLogger();
-    const s = new FileSeqStore(dir, { logger });
+    const s = new FileSeqStore(dir, { logger, block: 1 });
     expect(s.next("L1")).toBe(1);
     undo.push(makeReadOnly(join(dir, "lanes")));
     expect(() => s.next("L1")).toThrow(SeqStoreError);
@@ -47,6 +47,27 @@ describe("FileSeqStore", () => {
     undo.pop()!();
     // After a restart the persisted number is still 1: the next id is 2, and 2 was never used.
     expect(new FileSeqStore(dir).next("L1")).toBe(2);
+  });
+
+  it("reserves ids in blocks: one durable write per block, a restart resumes after the block, a read-only disk stops the lane at the block's end", () => {
+    const dir = stateDir();
+    const file = join(dir, "lanes", "L1.seq");
+    const a = new FileSeqStore(dir, { block: 4 });
+    expect(a.next("L1")).toBe(1);
+    expect(readFileSync(file, "utf8")).toBe("4\n");
+    expect([a.next("L1"), a.next("L1"), a.next("L1")]).toEqual([2, 3, 4]);
+    expect(readFileSync(file, "utf8")).toBe("4\n");
+    expect(a.next("L1")).toBe(5);
+    expect(readFileSync(file, "utf8")).toBe("8\n");
+    // A restart (or a crash) after 5: 6..8 may never be used, but nothing at or below 8 is reused.
+    const b = new FileSeqStore(dir, { block: 4 });
+    expect(b.current("L1")).toBe(8);
+    expect(b.next("L1")).toBe(9);
+    // Ids already on disk are still handed out when the disk turns read-only; the next block is not.
+    undo.push(makeReadOnly(join(dir, "lanes")));
+    expect([b.next("L1"), b.next("L1"), b.next("L1")]).toEqual([10, 11, 12]);
+    expect(() => b.next("L1")).toThrow(SeqStoreError);
+    expect(b.failure("L1")).toMatch(/cannot persist L1 seq 13/);
   });
 
   it("an unreadable seq file (not missing) is a failure at start, not a silent 0", () => {
@@ -74,7 +95,7 @@ describe("FileSeqStore", () => {
     for (const torn of ["", "99", "5", "57\u0000\u0000", "garbage\n"]) {
       writeFileSync(join(dir, "lanes", "L1.seq"), torn);
       const { logger, lines } = captureLogger();
-      const s = new FileSeqStore(dir, { logger, floor: (lane, thorough) => highestRecordedSeq(dir, "gw-s", lane, thorough) });
+      const s = new FileSeqStore(dir, { logger, block: 1, floor: (lane, thorough) => highestRecordedSeq(dir, "gw-s", lane, thorough) });
       const next = s.next("L1");
       if (torn === "99") {
         // A readable number at or above the recorded ids is trusted (it is written before an id is used).
@@ -121,7 +142,8 @@ describe("highestRecordedSeq", () => {
 describe("lane with a failing sequence store", () => {
   function laneOn(dir: string) {
     const { logger, lines } = captureLogger();
-    const r = rig(60_000, { seq: new FileSeqStore(dir, { logger }), logger, gatewayId: "gw-s" });
+    // A block of 1: the very next verdict needs a durable write (blocks are tested above).
+    const r = rig(60_000, { seq: new FileSeqStore(dir, { logger, block: 1 }), logger, gatewayId: "gw-s" });
     return { lane: r.lane("L1", ["c1"]), clock: r.clock, verdicts: r.verdicts, statuses: r.statuses, lines };
   }
 

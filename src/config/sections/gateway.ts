@@ -9,6 +9,13 @@ export const gatewaySection = z
       .optional()
       .describe("Salt for short hashes of credential ids in logs and events; use ${ENV}. Without it a random per-process salt is used (hashes then only correlate within one run)."),
     stateDir: z.string().default("./state").describe("Directory for on-disk state: last good trust list, spool, ledger."),
+    eventIdBlock: z
+      .number()
+      .int()
+      .min(1)
+      .max(10000)
+      .default(64)
+      .describe("Event ids reserved per durable write of a lane's sequence file (stateDir/lanes). 64: one fsync per 64 verdicts, off the other 63 verdicts' path; a restart skips the unused rest of a block (a gap, never a reuse); a state dir that turns read-only takes the lane out of service when its block is used up. 1: a durable write before every verdict."),
     signingKey: z
       .string()
       .optional()
