@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { cameraSchema } from "../../src/config/sections/cameras.js";
-import { backoffDelay, displayUrl, ffmpegArgs, ffmpegInvocation, frameLayout, inputUrl, isCorruptWarning } from "../../src/ingest/index.js";
+import { backoffDelay, displayUrl, ffmpegArgs, ffmpegInvocation, frameLayout, inputUrl, isCorruptWarning, subStreamCamera } from "../../src/ingest/index.js";
 import { EventWindow } from "../../src/ingest/event-window.js";
 import { testCamera } from "./helpers.js";
 
@@ -81,8 +81,13 @@ describe("camera URLs", () => {
     expect(inputUrl({ url: "rtsp://cam.local/s1" })).toBe("rtsp://cam.local/s1");
   });
 
-  it("prefers the sub-stream for decoding", () => {
-    expect(inputUrl({ url: "rtsp://c/main", subStream: "rtsp://c/sub" })).toBe("rtsp://c/sub");
+  it("gives the substream the camera's credentials and its own size and rate", () => {
+    const cam = cameraSchema.parse({ id: "c1", lane: "l1", url: "rtsp://c/main", username: "op", password: "s3cret!", subStream: { url: "rtsp://c/sub", fps: 10 } });
+    const sub = subStreamCamera(cam);
+    expect(inputUrl(sub)).toBe("rtsp://op:s3cret!@c/sub");
+    expect([sub.width, sub.height, sub.fps, sub.subStream, sub.id]).toEqual([640, 360, 10, undefined, "c1"]);
+    expect(inputUrl(cam)).toBe("rtsp://op:s3cret!@c/main");
+    expect(displayUrl({ source: "rtsp", url: "rtsp://op:s3cret!@c/sub" })).toBe("rtsp://***:***@c/sub");
   });
 
   it("never shows credentials", () => {
