@@ -36,6 +36,9 @@ export interface PairedDeps extends SupervisorDeps {
  * without a substream) instead of going blind. At start the main stream runs too (warm, the
  * hold timer running), so a gateway that starts while someone waits reads at once.
  *
+ * The main stream is stopped only once it has delivered frames, so standby means "the main stream
+ * worked at its last warm-up"; one that cannot start keeps being retried by its supervisor.
+ *
  * Composite state (what the lane, /readyz and /metrics see; the supervisors' own states are in stats()):
  * - `online`: the main stream delivers frames: codes are read.
  * - `standby`: main stream off by policy, substream online and watching. Counted as up: the main
@@ -66,7 +69,11 @@ export class PairedCamera extends EventEmitter {
     this.main = new CameraSupervisor(camera, { ...common, onFrame, ...(deps.allocFrame ? { allocFrame: deps.allocFrame } : {}), logger: deps.logger.child({ stream: "main" }) });
     // Substream frames are looked at and dropped: fresh small buffers, not the decode recycler's.
     this.sub = new CameraSupervisor(subStreamCamera(camera), { ...common, onFrame: (f) => this.onSubFrame(f, isActivity), logger: deps.logger.child({ stream: "sub" }) });
-    this.main.on("state", () => this.update());
+    this.main.on("state", (s: CameraState) => {
+      // The hold counts only once the main stream has shown it works (see holdExpired).
+      if (s === "online") this.armHold();
+      this.update();
+    });
     this.sub.on("state", (s: CameraState) => {
       // The substream cannot see: treat it as activity (the main stream keeps the lane reading).
       if (this.running && s !== "online") this.activity(false);
@@ -139,8 +146,11 @@ export class PairedCamera extends EventEmitter {
   private holdExpired(): void {
     this.holdTimer = undefined;
     if (!this.running || !this.mainWanted) return;
-    // Only a substream that sees can vouch that nothing happens.
-    if (this.sub.state !== "online") return;
+    // Only a substream that sees can vouch that nothing happens (it re-arms when it is back), and
+    // only a main stream that delivered may be stopped: standby counts as up, so it must mean
+    // "the main stream worked at its last warm-up". A main stream that cannot start keeps trying
+    // and shows its own state (backoff, failed); it re-arms when it comes online.
+    if (this.sub.state !== "online" || this.main.state !== "online") return;
     if (this.clock.monotonic() - this.lastActivity < this.camera.warmHoldMs) return this.armHold();
     this.mainWanted = false;
     this.main.stop().catch(() => undefined);

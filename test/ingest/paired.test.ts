@@ -154,6 +154,21 @@ describe("PairedCamera (mainStream: on-activity)", () => {
     expect(t.paired.stats().subStream?.state).toBe("online");
   });
 
+  it("never calls a main stream that has not delivered standby: it keeps being retried, and is stopped only once it has delivered", () => {
+    const t = setup();
+    t.ctl.mainBroken = true;
+    t.paired.start();
+    t.subFrames(3 * HOLD);
+    expect(t.states).not.toContain("standby");
+    expect(t.states.some((s) => CAMERA_UP_STATES.has(s))).toBe(false);
+    expect(t.paired.stats().mainActive).toBe(true);
+    // The main stream is repaired: it comes online, and only then does the hold stop it.
+    t.ctl.mainBroken = false;
+    t.subFrames(10_000);
+    expect(t.paired.state).toBe("standby");
+    expect(t.states.slice(-2)).toEqual(["online", "standby"]);
+  });
+
   it("stops both streams", async () => {
     const t = setup();
     t.paired.start();
