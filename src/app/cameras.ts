@@ -138,10 +138,10 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
       ...(o.spawner ? { spawner: o.spawner } : {}),
     };
     // The substream only decides when the main stream runs; its frames never reach the decoder.
-    const sup =
-      cam.subStream && mainStreamPolicy(cam) === "on-activity"
-        ? new PairedCamera(cam, { ...deps, isActivity: activityDetector(o.changeGate === false ? DEFAULT_GATE : (o.changeGate ?? DEFAULT_GATE)) })
-        : new CameraSupervisor(cam, deps);
+    // A code in view counts as activity too: a traveller holding still must not lose the main stream.
+    const changed = activityDetector(o.changeGate === false ? DEFAULT_GATE : (o.changeGate ?? DEFAULT_GATE));
+    const isActivity = (f: LumaFrame) => changed(f) || (o.lanes.get(cam.lane)?.codesInView() ?? "none") !== "none";
+    const sup = cam.subStream && mainStreamPolicy(cam) === "on-activity" ? new PairedCamera(cam, { ...deps, isActivity }) : new CameraSupervisor(cam, deps);
     sup.on("state", (state: string) => o.lanes.get(cam.lane)?.setCameraUp(cam.id, CAMERA_UP_STATES.has(state)));
     return { cfg: cam, key: JSON.stringify(cam), sup, path, gate };
   };

@@ -23,8 +23,9 @@ let sub: RtspServer;
 const TEXT = "GW-SUBSTREAM-A";
 
 beforeAll(async () => {
-  // Quiet for 6 s, then a code for 3 s: the camera goes to standby, then activity warms the main stream.
-  const segments = [{ seconds: 6 }, { text: TEXT, seconds: 3 }];
+  // Quiet for 6 s, then a code held up for 12 s (longer than a warm-up on a loaded machine): the
+  // camera goes to standby, then the code's appearance is the activity that warms the main stream.
+  const segments = [{ seconds: 6 }, { text: TEXT, seconds: 12 }];
   const mainClip = await makeQrClip({ width: 640, height: 360, fps: 10, segments, clock: false });
   const subClip = await makeQrClip({ width: 320, height: 180, fps: 5, segments, clock: false });
   main = await startRtspServer({ clip: mainClip });
