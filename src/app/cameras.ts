@@ -8,7 +8,7 @@ import type { DecodePool } from "../decode/index.js";
 import type { GatewayMetrics } from "../output/metrics/index.js";
 import type { CameraInfo } from "../output/http/index.js";
 import type { Lane } from "../lane/index.js";
-import { ChangeGate, DEFAULT_GATE, type ChangeGateOptions } from "./change-gate.js";
+import { activityDetector, ChangeGate, DEFAULT_GATE, type ChangeGateOptions } from "./change-gate.js";
 import type { FrameBuffers } from "../core/frame-buffers.js";
 import { FramePathHealth, type CameraHealthInput } from "./lane-health.js";
 
@@ -59,15 +59,6 @@ function gateFor(g: ChangeGateOptions, fps: number, leaveMs: number | undefined)
   if (leaveMs === undefined) return g;
   const cap = Math.max(0, Math.floor(leaveMs / 2 / (1000 / fps)) - 1);
   return { ...g, maxSkipInView: Math.min(g.maxSkipInView, cap) };
-}
-
-/**
- * Activity on a substream (mainStream: on-activity): the change gate's test against the last frame
- * that counted as activity, never forced (no maxSkip), learning the restless background the same way.
- */
-function activityDetector(g: ChangeGateOptions): (f: LumaFrame) => boolean {
-  const gate = new ChangeGate({ ...g, maxSkip: Number.POSITIVE_INFINITY, maxSkipInView: Number.POSITIVE_INFINITY });
-  return (f) => gate.admit(f, "none");
 }
 
 interface Entry {
