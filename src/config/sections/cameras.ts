@@ -27,7 +27,7 @@ export const cameraSchema = z
     mainStream: z
       .enum(["always", "on-activity"])
       .optional()
-      .describe("always: the main stream runs all the time (no substream needed). on-activity: the substream always runs; the main stream (read for codes) starts when the substream shows activity and stops after warmHoldMs without any. Default: on-activity when subStream is set, else always."),
+      .describe("always: the main stream runs all the time (a subStream is then not opened). on-activity: the substream always runs; the main stream (read for codes) starts when the substream shows activity and stops after warmHoldMs without any. Default: on-activity when subStream is set, else always."),
     warmHoldMs: z.number().int().min(1000).default(60000).describe("With mainStream on-activity: how long the main stream stays up after the substream's last activity. A traveller after a quieter gap waits for its start-up (2-3 s)."),
     startupGraceMs: z.number().int().min(500).default(10000).describe("Time allowed for the first frame after (re)start."),
     stallTimeoutMs: z.number().int().min(200).default(3000).describe("No frame for this long in steady state means stalled: the process is killed and restarted."),
