@@ -2,13 +2,13 @@ import type { Logger } from "../core/logger.js";
 import type { Clock } from "../core/clock.js";
 import { systemClock } from "../core/clock.js";
 import type { DecodeResult, LumaFrame } from "../core/types.js";
-import type { CameraConfig } from "../config/sections/cameras.js";
-import { CameraSupervisor, type Spawner } from "../ingest/index.js";
+import { mainStreamPolicy, type CameraConfig } from "../config/sections/cameras.js";
+import { CAMERA_UP_STATES, CameraSupervisor, PairedCamera, type Spawner } from "../ingest/index.js";
 import type { DecodePool } from "../decode/index.js";
 import type { GatewayMetrics } from "../output/metrics/index.js";
 import type { CameraInfo } from "../output/http/index.js";
 import type { Lane } from "../lane/index.js";
-import { ChangeGate, DEFAULT_GATE, type ChangeGateOptions } from "./change-gate.js";
+import { activityDetector, ChangeGate, DEFAULT_GATE, type ChangeGateOptions } from "./change-gate.js";
 import type { FrameBuffers } from "../core/frame-buffers.js";
 import { FramePathHealth, type CameraHealthInput } from "./lane-health.js";
 
@@ -64,7 +64,7 @@ function gateFor(g: ChangeGateOptions, fps: number, leaveMs: number | undefined)
 interface Entry {
   cfg: CameraConfig;
   key: string;
-  sup: CameraSupervisor;
+  sup: CameraSupervisor | PairedCamera;
   path: FramePathHealth;
   gate: ChangeGate | undefined;
 }
@@ -113,9 +113,9 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
         })
         .catch((e: unknown) => failed("submit", e));
     };
-    const sup = new CameraSupervisor(cam, {
+    const deps = {
       logger: o.logger,
-      onFrame: (f) => {
+      onFrame: (f: LumaFrame) => {
         try {
           onFrame(f);
         } catch (e) {
@@ -127,8 +127,13 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
       ...(o.buffers ? { allocFrame: (n: number) => o.buffers!.take(n) } : {}),
       ...(o.clock ? { clock: o.clock } : {}),
       ...(o.spawner ? { spawner: o.spawner } : {}),
-    });
-    sup.on("state", (state: string) => o.lanes.get(cam.lane)?.setCameraUp(cam.id, state === "online"));
+    };
+    // The substream only decides when the main stream runs; its frames never reach the decoder.
+    // A code in view counts as activity too: a traveller holding still must not lose the main stream.
+    const changed = activityDetector(o.changeGate === false ? DEFAULT_GATE : (o.changeGate ?? DEFAULT_GATE));
+    const isActivity = (f: LumaFrame) => changed(f) || (o.lanes.get(cam.lane)?.codesInView() ?? "none") !== "none";
+    const sup = cam.subStream && mainStreamPolicy(cam) === "on-activity" ? new PairedCamera(cam, { ...deps, isActivity }) : new CameraSupervisor(cam, deps);
+    sup.on("state", (state: string) => o.lanes.get(cam.lane)?.setCameraUp(cam.id, CAMERA_UP_STATES.has(state)));
     return { cfg: cam, key: JSON.stringify(cam), sup, path, gate };
   };
 
@@ -196,7 +201,7 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
       const now = clock.monotonic();
       return [...entries.values()].map(({ cfg, sup, path }) => ({
         lane: cfg.lane,
-        online: sup.state === "online",
+        online: CAMERA_UP_STATES.has(sup.state),
         framePathFailing: path.failing(now),
         ingestError: sup.stats().ingestError !== undefined,
       }));

@@ -115,3 +115,12 @@ export class ChangeGate {
     return false;
   }
 }
+
+/**
+ * Activity on a camera's substream (mainStream: on-activity): the gate's test against the last frame
+ * that counted as activity, never forced (no maxSkip), learning the restless background the same way.
+ */
+export function activityDetector(g: ChangeGateOptions = DEFAULT_GATE): (f: LumaFrame) => boolean {
+  const gate = new ChangeGate({ ...g, maxSkip: Number.POSITIVE_INFINITY, maxSkipInView: Number.POSITIVE_INFINITY });
+  return (f) => gate.admit(f, "none");
+}

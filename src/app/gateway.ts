@@ -13,7 +13,7 @@ import { createVerifier, ShcChunkAssembler, type Verifier } from "../verify/inde
 import { createTrustStore, type TrustStore } from "../verify/trust/index.js";
 import { createHttpServer, GatewayMetrics, type HttpServer } from "../output/http/index.js";
 import { FilePauseStore, FileSeqStore, Lane, LaneProblems, LocalReplayGuard, RedisReplayGuard, recentQuantiles, type LaneProblem, type ReplayGuard } from "../lane/index.js";
-import type { Spawner } from "../ingest/index.js";
+import { CAMERA_UP_STATES, type Spawner } from "../ingest/index.js";
 import { createCameraRig, type CameraRig } from "./cameras.js";
 import { startOutputs, type OutputDeps, type Outputs } from "./outputs.js";
 import { highestRecordedSeq } from "../output/events/recorded-ids.js";
@@ -326,7 +326,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
         if (laneDiff.removed.length > 0) savePauses();
         const camDiff = await cameras.apply(cfg.cameras);
         // Rebuilt lanes learn the state of cameras that kept running.
-        for (const h of cameras.info()) lanes.get(h.lane)?.setCameraUp(h.id, h.state === "online");
+        for (const h of cameras.info()) lanes.get(h.lane)?.setCameraUp(h.id, CAMERA_UP_STATES.has(h.state));
         for (const l of lanes.values()) bus.emit("lane-status", l.status());
         details.lanes = laneDiff;
         details.cameras = camDiff;

@@ -149,6 +149,12 @@ export async function preflight(cfg: GatewayConfig, opts: PreflightOptions = {})
       if (!hp) problems.push(`cameras[${c.id}].url: no host in the URL ${got(c.url)}`);
       else targets.push({ what: `cameras[${c.id}] (${hp.host}:${hp.port})`, ...hp });
     }
+    // The substream is a second connection, often to the same host; it is checked on its own.
+    if (c.source === "rtsp" && c.subStream) {
+      const hp = hostPort(c.subStream.url, 554);
+      if (!hp) problems.push(`cameras[${c.id}].subStream.url: no host in the URL ${got(c.subStream.url)}`);
+      else targets.push({ what: `cameras[${c.id}].subStream (${hp.host}:${hp.port})`, ...hp });
+    }
   }
   for (const f of ffmpegs) {
     if (!(await executableOnPath(f, env))) problems.push(`cameras: ffmpeg executable not found (got '${f}'); install Debian's ffmpeg or set cameras[].ffmpegPath`);

@@ -5,8 +5,8 @@ import type { CameraConfig } from "./types.js";
  * The URL handed to ffmpeg: separate username/password fields are inserted here (URL-encoded),
  * so the config file and the logs never need to hold them.
  */
-export function inputUrl(cam: Pick<CameraConfig, "url" | "subStream" | "username" | "password">): string {
-  const raw = cam.subStream ?? cam.url ?? "";
+export function inputUrl(cam: Pick<CameraConfig, "url" | "username" | "password">): string {
+  const raw = cam.url ?? "";
   if (cam.username === undefined && cam.password === undefined) return raw;
   const m = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^@/]*@)?(.*)$/i.exec(raw);
   if (!m) return raw;
@@ -16,8 +16,8 @@ export function inputUrl(cam: Pick<CameraConfig, "url" | "subStream" | "username
 }
 
 /** What logs, stats and metrics show: credentials masked, whichever way they were given. */
-export function displayUrl(cam: Pick<CameraConfig, "source" | "url" | "subStream" | "file">): string {
+export function displayUrl(cam: Pick<CameraConfig, "source" | "url" | "file">): string {
   if (cam.source === "file") return `file:${cam.file ?? ""}`;
   if (cam.source === "synthetic") return "synthetic:";
-  return maskUrl(cam.subStream ?? cam.url ?? "");
+  return maskUrl(cam.url ?? "");
 }

@@ -13,9 +13,9 @@ export type HostProbe = (target: ProbeTarget) => boolean | Promise<boolean>;
 const DEFAULT_PORTS: Record<string, number> = { "rtsp:": 554, "rtsps:": 322 };
 
 /** The RTSP host and port of a camera; undefined for sources that have no server (file, synthetic) or an unparsable URL. */
-export function probeTarget(cam: Pick<CameraConfig, "source" | "url" | "subStream">): ProbeTarget | undefined {
+export function probeTarget(cam: Pick<CameraConfig, "source" | "url">): ProbeTarget | undefined {
   if (cam.source !== "rtsp") return undefined;
-  const raw = cam.subStream ?? cam.url;
+  const raw = cam.url;
   if (!raw) return undefined;
   try {
     const u = new URL(raw);

@@ -1,6 +1,8 @@
 /** Camera ingest: one supervised ffmpeg per camera, delivering 8-bit luminance frames. */
 export { CameraSupervisor, type SupervisorDeps } from "./supervisor.js";
 export type { CameraConfig, CameraState, CameraStats, SpawnedProcess, Spawner, ByteStream } from "./types.js";
+export { CAMERA_UP_STATES } from "./types.js";
+export { PairedCamera, subStreamCamera, type PairedDeps } from "./paired.js";
 export { nodeSpawner } from "./spawner.js";
 export { syntheticSpawner } from "./synthetic.js";
 export { ffmpegArgs, ffmpegInvocation, frameLayout, hwaccelArgs, presetInputArgs } from "./ffmpeg-args.js";

@@ -2,7 +2,15 @@ import type { CameraConfig } from "../config/sections/cameras.js";
 
 export type { CameraConfig };
 
-export type CameraState = "starting" | "online" | "stalled" | "backoff" | "failed" | "stopped";
+/**
+ * A supervisor's states, plus two that only a camera with a substream (paired.ts) reports:
+ * `standby` (main stream off by policy, the substream watches: counted as up) and `warming` (the
+ * main stream is starting after activity: not up, codes are not read yet).
+ */
+export type CameraState = "starting" | "online" | "stalled" | "backoff" | "failed" | "stopped" | "standby" | "warming";
+
+/** States in which the camera's lane can read what it shows (at once, or as soon as activity starts the main stream). */
+export const CAMERA_UP_STATES: ReadonlySet<string> = new Set<CameraState>(["online", "standby"]);
 
 /** Per-camera numbers, read in-process by the server and the metrics exporter. */
 export interface CameraStats {
@@ -38,6 +46,12 @@ export interface CameraStats {
   ffmpegCpuPercent?: number;
   /** Increments with every ffmpeg process (and on stop); events of older generations are ignored. */
   generation: number;
+  /** Cameras with a substream (mainStream: on-activity): the substream's own supervisor. */
+  subStream?: { state: CameraState; url: string; fpsIn: number; framesIn: number; ffmpegCpuPercent?: number };
+  /** ...whether the main stream is meant to run now (activity within warmHoldMs, or substream down). */
+  mainActive?: boolean;
+  /** ...times activity started the main stream. */
+  warmStarts?: number;
 }
 
 /** The minimal readable side we use from a child's stdout/stderr. */

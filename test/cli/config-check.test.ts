@@ -118,6 +118,30 @@ describe("checkpoint-gateway config check", () => {
     expect(ok.status).toBe(0);
   });
 
+  it("checks a camera's substream host on its own (--connect), and refuses a substream URL without a host, credentials masked", async () => {
+    const listening: Server = createServer();
+    await new Promise<void>((ok) => listening.listen(0, "127.0.0.1", ok));
+    const up = (listening.address() as { port: number }).port;
+    const closed: Server = createServer();
+    await new Promise<void>((ok) => closed.listen(0, "127.0.0.1", ok));
+    const down = (closed.address() as { port: number }).port;
+    await new Promise<void>((ok) => closed.close(() => ok()));
+    try {
+      const f = write(`lanes: [{ id: l1 }]\ncameras:\n  - id: c1\n    lane: l1\n    url: rtsp://127.0.0.1:${up}/main\n    subStream: { url: "rtsp://op:sub-secret@127.0.0.1:${down}/sub" }\n`);
+      const r = await preflight(loadConfigFile(f, {}), { skipPorts: true, connect: true, connectTimeoutMs: 2000 });
+      expect(r.unreachable).toEqual([`cameras[c1].subStream (127.0.0.1:${down}): cannot connect (ECONNREFUSED)`]);
+      const cli = runCli(["config", "check", "--connect", f]);
+      expect(cli.status).toBe(3);
+      expect(cli.stderr).toContain(`cameras[c1].subStream (127.0.0.1:${down})`);
+      expect(cli.stderr + cli.stdout).not.toContain("sub-secret");
+    } finally {
+      await new Promise<void>((ok) => listening.close(() => ok()));
+    }
+    const nohost = write(`lanes: [{ id: l1 }]\ncameras:\n  - id: c1\n    lane: l1\n    url: rtsp://127.0.0.1/main\n    subStream: { url: "rtsp://op:sub-secret@/sub" }\n`);
+    const r = await preflight(loadConfigFile(nohost, {}), { skipPorts: true });
+    expect(r.problems).toContainEqual(expect.stringMatching(/^cameras\[c1\]\.subStream\.url: no host in the URL \(got 'rtsp:\/\/\*\*\*:\*\*\*@\/sub'\)$/));
+  });
+
   it("the shipped demo config passes the preflight as it is (npm start must work)", async () => {
     const report = await preflight(loadConfigFile("config/demo.yaml", {}), { skipPorts: true });
     expect(report).toEqual({ problems: [], unreachable: [] });

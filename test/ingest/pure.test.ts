@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cameraSchema } from "../../src/config/sections/cameras.js";
-import { backoffDelay, displayUrl, ffmpegArgs, ffmpegInvocation, frameLayout, inputUrl, isCorruptWarning } from "../../src/ingest/index.js";
+import { cameraSchema, mainStreamPolicy } from "../../src/config/sections/cameras.js";
+import { backoffDelay, displayUrl, ffmpegArgs, ffmpegInvocation, frameLayout, inputUrl, isCorruptWarning, subStreamCamera } from "../../src/ingest/index.js";
 import { EventWindow } from "../../src/ingest/event-window.js";
 import { testCamera } from "./helpers.js";
 
@@ -81,8 +81,13 @@ describe("camera URLs", () => {
     expect(inputUrl({ url: "rtsp://cam.local/s1" })).toBe("rtsp://cam.local/s1");
   });
 
-  it("prefers the sub-stream for decoding", () => {
-    expect(inputUrl({ url: "rtsp://c/main", subStream: "rtsp://c/sub" })).toBe("rtsp://c/sub");
+  it("gives the substream the camera's credentials and its own size and rate", () => {
+    const cam = cameraSchema.parse({ id: "c1", lane: "l1", url: "rtsp://c/main", username: "op", password: "s3cret!", subStream: { url: "rtsp://c/sub", fps: 10 } });
+    const sub = subStreamCamera(cam);
+    expect(inputUrl(sub)).toBe("rtsp://op:s3cret!@c/sub");
+    expect([sub.width, sub.height, sub.fps, sub.subStream, sub.id]).toEqual([640, 360, 10, undefined, "c1"]);
+    expect(inputUrl(cam)).toBe("rtsp://op:s3cret!@c/main");
+    expect(displayUrl({ source: "rtsp", url: "rtsp://op:s3cret!@c/sub" })).toBe("rtsp://***:***@c/sub");
   });
 
   it("never shows credentials", () => {
@@ -104,6 +109,30 @@ describe("camera config", () => {
     expect(bad({ width: 641, pixelFormat: "gray" }).success).toBe(true);
     expect(bad({ backoffInitialMs: 5000, backoffMaxMs: 1000 }).success).toBe(false);
     expect(bad({ bogus: 1 }).success).toBe(false);
+  });
+
+  it("a substream: defaults to 640x360@5 and on-activity with a 60 s hold; its URL is checked and never echoed; the old string form is refused", () => {
+    const parse = (over: Record<string, unknown>) => cameraSchema.safeParse({ id: "c", lane: "l", url: "rtsp://h/main", ...over });
+    const ok = parse({ subStream: { url: "rtsp://h/sub" } });
+    expect(ok.success && ok.data.subStream).toEqual({ url: "rtsp://h/sub", width: 640, height: 360, fps: 5 });
+    expect(ok.success && [mainStreamPolicy(ok.data), ok.data.warmHoldMs]).toEqual(["on-activity", 60000]);
+    const plain = parse({});
+    expect(plain.success && mainStreamPolicy(plain.data)).toBe("always");
+    const always = parse({ subStream: { url: "rtsp://h/sub" }, mainStream: "always" });
+    expect(always.success && mainStreamPolicy(always.data)).toBe("always");
+    const issue = (over: Record<string, unknown>) => {
+      const r = parse(over);
+      return r.success ? undefined : r.error.issues.map((i) => ({ path: i.path.join("."), message: i.message, input: (i as { input?: unknown }).input }));
+    };
+    expect(issue({ mainStream: "on-activity" })?.map((i) => [i.path, i.message])).toEqual([["mainStream", "on-activity needs a subStream to watch"]]);
+    const badUrl = parse({ subStream: { url: "http://op:pw-sub@h/sub" } });
+    expect(badUrl.success ? [] : badUrl.error.issues.map((i) => [i.path.join("."), i.message])).toEqual([["subStream.url", "must be an rtsp:// or rtsps:// URL"]]);
+    expect(JSON.stringify(badUrl.error?.issues)).not.toContain("pw-sub");
+    expect(issue({ subStream: { url: "rtsp://h/sub", width: 641 } })?.[0]?.path).toBe("subStream.width");
+    expect(issue({ subStream: { url: "rtsp://h/sub", bogus: 1 } })).toBeDefined();
+    expect(issue({ subStream: "rtsp://h/sub" })?.[0]?.path).toBe("subStream");
+    expect(issue({ source: "file", file: "/a.ts", url: undefined, subStream: { url: "rtsp://h/sub" } })?.[0]?.path).toBe("subStream");
+    expect(issue({ subStream: { url: "rtsp://h/sub" }, warmHoldMs: 10 })?.[0]?.path).toBe("warmHoldMs");
   });
 });
 

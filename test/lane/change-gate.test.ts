@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ChangeGate } from "../../src/app/change-gate.js";
+import { activityDetector, ChangeGate } from "../../src/app/change-gate.js";
 import type { LumaFrame } from "../../src/core/types.js";
 
 const W = 160;
@@ -59,5 +59,13 @@ describe("ChangeGate", () => {
     g.admit(frame(0), "none");
     const out = [5, 10, 15].map((dv, i) => g.admit(frame(i + 1, (d) => d.fill(100 + dv)), "none"));
     expect(out).toEqual([false, false, true]);
+  });
+
+  it("activityDetector (substream): a still scene is never activity, however long; a person or a code arriving is, once", () => {
+    const active = activityDetector({ step: 4, pixelDelta: 12, minChanged: 0.01, maxSkip: 3, maxSkipInView: 1, volatileAt: 120 });
+    expect(active(frame(0))).toBe(true); // the first frame: nothing known yet
+    expect(Array.from({ length: 500 }, (_, i) => active(frame(i + 1))).some(Boolean)).toBe(false);
+    expect(active(frame(501, square(40, 30, 60, 20)))).toBe(true);
+    expect(active(frame(502, square(40, 30, 60, 20)))).toBe(false); // standing still is not new activity
   });
 });

@@ -79,8 +79,8 @@ describe("GatewayMetrics", () => {
     ]) {
       expect(t, line).toContain(line + "\n");
     }
-    // Every camera gets all six supervisor states; every lane all five states.
-    expect(t.match(new RegExp(`^${p}camera_state\\{camera="cam-1"`, "gm"))).toHaveLength(6);
+    // Every camera gets all eight states (six of the supervisor, standby and warming of a camera with a substream); every lane all five.
+    expect(t.match(new RegExp(`^${p}camera_state\\{camera="cam-1"`, "gm"))).toHaveLength(8);
     expect(t.match(new RegExp(`^${p}lane_state\\{lane="L1"`, "gm"))).toHaveLength(5);
     for (const c of ["camera_frames_total", "camera_restarts_total", "camera_stalls_total", "decodes_total", "mqtt_reconnects_total", "events_spool_dropped_total", "ledger_write_errors_total", "verdicts_total"]) {
       expect(t).toContain(`# TYPE ${p}${c} counter`);

@@ -2,6 +2,14 @@ import { z } from "zod";
 
 const idPattern = /^[A-Za-z0-9_-]+$/;
 
+/** The substream: its own URL and size (usually 640x360 at 5-15 fps on the camera's second encoder). */
+export const subStreamSchema = z.strictObject({
+  url: z.string().describe("rtsp:// or rtsps:// URL of the substream; credentials come from the camera's username/password (embedded ones are accepted but always masked)."),
+  width: z.number().int().min(16).max(7680).default(640).describe("Frame width read from the substream (ffmpeg scales if the stream differs)."),
+  height: z.number().int().min(16).max(4320).default(360).describe("Frame height read from the substream."),
+  fps: z.number().min(0.5).max(60).default(5).describe("The substream's frame rate (set it on the camera; the watchdog uses it)."),
+});
+
 export const cameraSchema = z
   .strictObject({
     id: z.string().regex(idPattern).describe("Camera id, unique in this gateway."),
@@ -15,7 +23,12 @@ export const cameraSchema = z
     height: z.number().int().min(16).max(4320).default(1080).describe("Frame height delivered to the decoder."),
     fps: z.number().min(0.5).max(60).default(15).describe("Expected frame rate; the watchdog and stats use it."),
     transport: z.enum(["tcp", "udp"]).default("tcp").describe("RTSP transport."),
-    subStream: z.string().optional().describe("Optional low-resolution sub-stream URL used instead of the main stream for decoding."),
+    subStream: subStreamSchema.optional().describe("The camera's low-resolution substream: watched all the time for activity, so the main stream (url) runs only while something happens (mainStream: on-activity). Same credentials as url (username/password), masked the same way. See docs/ingest.md \"Substream\"."),
+    mainStream: z
+      .enum(["always", "on-activity"])
+      .optional()
+      .describe("always: the main stream runs all the time (a subStream is then not opened). on-activity: the substream always runs; the main stream (read for codes) starts when the substream shows activity and stops after warmHoldMs without any. Default: on-activity when subStream is set, else always."),
+    warmHoldMs: z.number().int().min(1000).default(60000).describe("With mainStream on-activity: how long the main stream stays up after the substream's last activity. A traveller after a quieter gap waits for its start-up (2-3 s)."),
     startupGraceMs: z.number().int().min(500).default(10000).describe("Time allowed for the first frame after (re)start."),
     stallTimeoutMs: z.number().int().min(200).default(3000).describe("No frame for this long in steady state means stalled: the process is killed and restarted."),
     pixelFormat: z.enum(["yplane", "yuv420p", "gray"]).default("yplane").describe("What ffmpeg writes to the pipe. yplane: the Y plane of the decoded yuv420p picture (extractplanes, no colour conversion, w*h bytes); yuv420p: the whole picture (1.5x bytes, Y plane handed on); gray: a swscale conversion. yplane measured cheapest (bench:ingest, docs/ingest.md)."),
@@ -42,10 +55,12 @@ export const cameraSchema = z
   .superRefine((c, ctx) => {
     if (c.source === "rtsp" && !c.url) ctx.addIssue({ code: "custom", path: ["url"], message: "required when source is rtsp", input: c.url });
     if (c.source === "file" && !c.file) ctx.addIssue({ code: "custom", path: ["file"], message: "required when source is file", input: c.file });
-    for (const key of ["url", "subStream"] as const) {
-      const v = c[key];
-      if (v !== undefined && c.source === "rtsp" && !/^rtsps?:\/\/[^\s]+$/i.test(v)) ctx.addIssue({ code: "custom", path: [key], message: "must be an rtsp:// or rtsps:// URL", input: "(masked)" });
+    for (const [path, v] of [[["url"], c.url], [["subStream", "url"], c.subStream?.url]] as const) {
+      if (v !== undefined && c.source === "rtsp" && !/^rtsps?:\/\/[^\s]+$/i.test(v)) ctx.addIssue({ code: "custom", path: [...path], message: "must be an rtsp:// or rtsps:// URL", input: "(masked)" });
     }
+    if (c.mainStream === "on-activity" && !c.subStream) ctx.addIssue({ code: "custom", path: ["mainStream"], message: "on-activity needs a subStream to watch", input: c.mainStream });
+    if (c.subStream && c.source !== "rtsp") ctx.addIssue({ code: "custom", path: ["subStream"], message: "only for source: rtsp", input: c.source });
+    if (c.subStream && c.pixelFormat !== "gray" && (c.subStream.width % 2 !== 0 || c.subStream.height % 2 !== 0)) ctx.addIssue({ code: "custom", path: ["subStream", "width"], message: "width and height must be even unless pixelFormat is gray", input: `${c.subStream.width}x${c.subStream.height}` });
     if (c.pixelFormat !== "gray" && (c.width % 2 !== 0 || c.height % 2 !== 0)) ctx.addIssue({ code: "custom", path: ["width"], message: "width and height must be even unless pixelFormat is gray", input: `${c.width}x${c.height}` });
     if (Array.isArray(c.inputArgs) && c.inputArgs.some((a) => a === "-i" || /^[a-z][a-z0-9+.-]*:\/\//i.test(a))) ctx.addIssue({ code: "custom", path: ["inputArgs"], message: "input options only: no -i and no URL (the camera URL goes in url)", input: "(masked)" });
     if (Array.isArray(c.inputArgs) && c.inputArgs.length % 2 !== 0) ctx.addIssue({ code: "custom", path: ["inputArgs"], message: "must be option/value pairs (for example [\"-rtsp_transport\", \"tcp\"])", input: c.inputArgs.length });
@@ -54,3 +69,9 @@ export const cameraSchema = z
 
 export const camerasSection = z.array(cameraSchema).default([]).describe("Cameras; each runs its own supervised ffmpeg.");
 export type CameraConfig = z.infer<typeof cameraSchema>;
+export type SubStreamConfig = z.infer<typeof subStreamSchema>;
+
+/** The main-stream policy in force: on-activity when a substream is set and the policy is not given. */
+export function mainStreamPolicy(c: Pick<CameraConfig, "mainStream" | "subStream">): "always" | "on-activity" {
+  return c.mainStream ?? (c.subStream ? "on-activity" : "always");
+}

@@ -12,7 +12,7 @@ import { buildAdminServer, type AdminActions } from "./admin.js";
 import { LaneHub } from "./lane-hub.js";
 import { holdMs, laneView, type LaneDisplayConfig, type LaneView } from "./lane-view.js";
 import { HEADLINES, oosText } from "./display-text.js";
-import { CAMERA_UP_STATE } from "./readiness.js";
+import { cameraIsUp } from "./readiness.js";
 import { FlagBoard, RecentVerdicts, trustSummary } from "./dashboard-data.js";
 import { SnapshotCache } from "./snapshot.js";
 import { loadStaticFiles } from "./static-files.js";
@@ -108,7 +108,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     if (!lc) overlay.push("UNKNOWN_LANE");
     const cams = cameras().filter((c) => c.lane === lane);
     // Same codes as the lane's own problems (src/lane/state.ts), so a screen never lists one twice.
-    if (cams.length > 0 && !cams.some((c) => c.state === CAMERA_UP_STATE)) overlay.push("CAMERAS_DOWN");
+    if (cams.length > 0 && !cams.some((c) => cameraIsUp(c.state))) overlay.push("CAMERAS_DOWN");
     // With staleAction "flag" the lane keeps working and flags each verdict TRUST_STALE instead.
     if (cfg().trust.staleAction === "out-of-service") {
       const t = trust();

@@ -1,7 +1,12 @@
 import type { TrustStatus } from "../../verify/trust/types.js";
+import { CAMERA_UP_STATES } from "../../ingest/types.js";
 
-/** Ingest's supervisor state for a camera that delivers frames. Everything else counts as down. */
-export const CAMERA_UP_STATE = "online";
+/**
+ * Ingest's states in which a camera's lane can read: `online` (frames delivered), `standby` (a
+ * camera with a substream whose main stream is off by policy: it starts on activity). Everything
+ * else, `warming` (main stream starting) included, counts as down.
+ */
+export const cameraIsUp = (state: string): boolean => CAMERA_UP_STATES.has(state);
 
 export interface ReadinessProblem {
   code: "NO_CAMERAS" | "CAMERA_DOWN" | "TRUST_STALE" | "TRUST_UNAVAILABLE" | "DECODE_DOWN" | "INGEST_ERROR" | "LANE_PROBLEM";
@@ -28,7 +33,7 @@ export function readiness(cameras: Array<{ id: string; state: string; lastFrameA
   const problems: ReadinessProblem[] = [];
   if (cameras.length === 0) problems.push({ code: "NO_CAMERAS", detail: "no camera is configured or running" });
   for (const c of cameras) {
-    if (c.state !== CAMERA_UP_STATE) {
+    if (!cameraIsUp(c.state)) {
       const age = c.lastFrameAgeMs === undefined ? "never" : `${Math.round(c.lastFrameAgeMs / 1000)} s ago`;
       problems.push({ code: "CAMERA_DOWN", camera: c.id, detail: `camera ${c.id} is ${c.state} (last frame ${age})` });
     }

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric
 import type { GatewayBus } from "../../core/bus.js";
 import type { LaneState, VerdictEvent } from "../../core/types.js";
 import { gatewayVersion } from "../../core/version.js";
-import type { CameraState } from "../../ingest/types.js";
+import { CAMERA_UP_STATES, type CameraState } from "../../ingest/types.js";
 import { secretMasker } from "../../core/mask.js";
 import type { MetricsCollectors } from "./types.js";
 import { faultCounts } from "../../core/faults.js";
@@ -21,7 +21,7 @@ export interface GatewayMetricsOptions {
 }
 
 /** Every state is emitted (1 for the current one, 0 for the rest), so `== 0` alerts work. Records keep the lists complete. */
-const CAMERA_STATES = Object.keys({ starting: 1, online: 1, stalled: 1, backoff: 1, failed: 1, stopped: 1 } satisfies Record<CameraState, 1>);
+const CAMERA_STATES = Object.keys({ starting: 1, online: 1, stalled: 1, backoff: 1, failed: 1, stopped: 1, standby: 1, warming: 1 } satisfies Record<CameraState, 1>);
 const LANE_STATES = Object.keys({ idle: 1, pass: 1, flag: 1, "out-of-service": 1, paused: 1 } satisfies Record<LaneState, 1>);
 /** Seconds; decode is a few ms, so the low buckets matter most. */
 const DECODE_BUCKETS = [0.002, 0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3, 0.6, 1.2, 2.5];
@@ -99,7 +99,7 @@ export class GatewayMetrics {
     series("gauge", "camera_state", "1 for the camera's current supervisor state, 0 for every other state.", ["camera", "lane", "state"], () =>
       cams().flatMap((cam) => CAMERA_STATES.map((state) => ({ labels: { ...camL(cam), state }, value: cam.state === state ? 1 : 0 }))),
     );
-    series("gauge", "camera_up", "1 when the camera delivers frames (state online).", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.state === "online" ? 1 : 0 })));
+    series("gauge", "camera_up", "1 when the lane can read from the camera: state online, or standby (substream watching, main stream started on activity).", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: CAMERA_UP_STATES.has(cam.state) ? 1 : 0 })));
     series("counter", "camera_frames_total", "Frames read from the camera since start (rate() gives fps).", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.framesIn })));
     series("counter", "camera_frames_dropped_total", "Frames dropped before decoding (burst after a gap, or superseded in the decode slot).", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.framesDropped })));
     series("counter", "camera_restarts_total", "Camera (ffmpeg) restarts since start.", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.restarts })));
