@@ -256,6 +256,35 @@ export async function photoCostBench(dir: string): Promise<{ failures: string[];
   const cheapestMean = mean(per.map((x) => Math.min(...singles.map((n) => x.ms[n]!))));
   console.log(`\nfloor (oracle: per photo the cheapest single call reading the camera's codes; unread photos cost the cheapest call): ${fmt(floor.unreadCostCheapestCall.meanMs)} ms = ${fmt(floor.unreadCostCheapestCall.ratio)}x the reference (${fmt(refMean)} ms); with unread photos free: ${fmt(floor.unreadCostZero.ratio)}x. ${floor.unreadCostCheapestCall.photosNoSingleCallCovers} photos need more than one call. Cheapest call on every photo: ${fmt(cheapestMean / refMean)}x.`);
   console.log(`  cheapest covering call: ${JSON.stringify(floor.unreadCostCheapestCall.cheapestCovering)}; ${unread.length} photos with no code read cost the camera ${fmt(mean(unread.map((x) => x.cameraMs)))} ms each`);
+  // Bounds for cascades, from the same per-photo rows. A cheap call first, the camera defaults only
+  // when it returns nothing (a cascade stops at its first read): cost, reads, categories below the
+  // reference by more than one code. And tone on every photo (any cascade that starts with it pays
+  // that), and the camera if the photos nothing reads cost only tone.
+  const category = (x: PerPhoto) => x.photo.split("/")[0]!;
+  const refByCat = new Map<string, number>();
+  for (const x of per) refByCat.set(category(x), (refByCat.get(category(x)) ?? 0) + x.read.reference!);
+  const cascades: Record<string, unknown> = {};
+  const rowsK: Array<Array<string | number>> = [];
+  for (const first of ["half-fast", "half-harder", "fast", "harder", "fast-globalhist"]) {
+    let sum = 0, read = 0;
+    const byCat = new Map<string, number>();
+    for (const x of per) {
+      const hit = x.read[first]! > 0;
+      sum += x.ms[first]! + (hit ? 0 : x.cameraMs);
+      const r = hit ? x.read[first]! : x.cameraRead;
+      read += r;
+      byCat.set(category(x), (byCat.get(category(x)) ?? 0) + r);
+    }
+    const below = [...refByCat].filter(([c, n]) => (byCat.get(c) ?? 0) < n - 1).map(([c, n]) => `${c} ${byCat.get(c) ?? 0}/${n}`);
+    cascades[`${first}, then camera`] = { ratio: sum / per.length / refMean, read, belowReference: below };
+    rowsK.push([`${first}, then camera`, fmt(sum / per.length / refMean), read, below.join(", ") || "-"]);
+  }
+  const toneAll = mean(per.map((x) => x.ms.tone!)) / refMean;
+  const noneAsTone = mean(per.map((x) => (x.outcome === "none" ? x.ms.tone! : x.cameraMs))) / refMean;
+  cascades["tone on every photo"] = { ratio: toneAll };
+  cascades["camera, photos with nothing returned costing only tone"] = { ratio: noneAsTone };
+  rowsK.push(["tone on every photo", fmt(toneAll), "", ""], ["camera, nothing-returned photos at tone cost", fmt(noneAsTone), "", ""]);
+  printTable("Cascade bounds from the same rows: mean as a ratio to the reference, codes read, categories below the reference by more than one code", ["cascade", "x ref", "read", "below reference"], rowsK);
   const loadEnd = loadavg();
   console.log(`  load avg at end ${loadEnd.map((l) => l.toFixed(1)).join(" ")}`);
   heap.free();
@@ -274,6 +303,7 @@ export async function photoCostBench(dir: string): Promise<{ failures: string[];
       byOutcome: classes,
       calls: cand,
       floor,
+      cascades,
       cheapestCallEveryPhotoRatio: cheapestMean / refMean,
       perPhoto: per,
     },
