@@ -1,5 +1,5 @@
 /**
- * npm run bench:decode [-- --frames | --photos DIR | --clips]
+ * npm run bench:decode [-- --frames | --photos DIR | --clips | --cost [--photos DIR]]
  *
  * Frame section (seeded synthetic fixtures, 720p and 1080p, every category), in the same run and
  * thread, same repetitions for every contender:
@@ -229,11 +229,16 @@ async function poolThroughput(frames: Frame[]) {
   return res;
 }
 
-const cli = parseArgs({ options: { photos: { type: "string" }, frames: { type: "boolean" }, clips: { type: "boolean" } }, allowPositionals: true });
+const cli = parseArgs({ options: { photos: { type: "string" }, frames: { type: "boolean" }, clips: { type: "boolean" }, cost: { type: "boolean" }, out: { type: "string" } }, allowPositionals: true });
 /** Default photo folder: ../shared beside the main checkout (or ../../shared beside a helper worktree); skipped when absent. */
 const DEFAULT_PHOTOS = ["../shared/testdata/boofcv-dev", "../../shared/testdata/boofcv-dev"].find((d) => existsSync(d)) ?? "../shared/testdata/boofcv-dev";
 
-if (cli.values.clips) {
+if (cli.values.cost) {
+  // --cost [--photos DIR]: where the camera defaults' time per photo goes, and its floor (bench/photo-cost.ts).
+  const { photoCostBench } = await import("./photo-cost.js");
+  const r = await photoCostBench(cli.values.photos ?? DEFAULT_PHOTOS);
+  if (!("skipped" in r.results)) console.log(`results: ${writeResults(cli.values.out ?? "decode-photo-cost", r.results)}`);
+} else if (cli.values.clips) {
   // --clips [DIR]: presentations (clips made from real photos), in bench/clips.ts.
   process.exitCode = await (await import("./clips.js")).clipsBench(process.argv.slice(2));
 } else {
@@ -242,7 +247,7 @@ if (cli.values.clips) {
   if (!cli.values.frames) {
     const { photoBench } = await import("./photos.js");
     const r = await photoBench(cli.values.photos ?? DEFAULT_PHOTOS);
-    if (!("skipped" in r.results)) console.log(`results: ${writeResults("decode-photos", r.results)}`);
+    if (!("skipped" in r.results)) console.log(`results: ${writeResults(cli.values.out ?? "decode-photos", r.results)}`);
     failed ||= r.failures.length > 0;
   }
   if (failed) process.exitCode = 1;

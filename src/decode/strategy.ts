@@ -68,10 +68,25 @@ const SMALL_CODE_PX = 160;
 /** Margin around a failed symbol's corners: its located outline may be off by a few modules. */
 const CANDIDATE_MARGIN = 0.35;
 const MAX_REGIONS = 3;
+/**
+ * Crop spending on located symbols (bench/results/decode-photo-cost.json, docs/decode.md "Cost
+ * floor"). The same symbol located again (by the pyramid's layers or a later pass: its region
+ * overlaps one already taken by more than SAME_REGION_IOU) would be cropped from the same frame
+ * pixels with the same reader: it is not cropped twice. A symbol whose region is not upscaled
+ * (SMALL_CODE_PX) and spans at least LARGE_REGION of the frame's shorter side gets only the
+ * contrast-stretched read: its plain crop is nearly the frame again at the frame pass's scale. On
+ * the dev photos the repeats and the plain large crops read no code and were most of the crop time
+ * on photos that end unread (the largest item of the camera's mean); the stretched read of a large
+ * glare symbol does read (the generated `glare` frames, test/decode/strategy.test.ts).
+ */
+const SAME_REGION_IOU = 0.6;
+const LARGE_REGION = 0.5;
 
 /** A crop region; `minSide` (frame px): a code read there must be at least this large. */
 interface Region extends Rect {
   minSide: number;
+  /** Only the contrast-stretched crop (a large located symbol, see LARGE_REGION). */
+  stretchOnly?: boolean;
 }
 
 interface PassContext {
@@ -108,6 +123,37 @@ const trackedRegion = (r: Rect): Region => ({ ...r, minSide: (MIN_SIDE_OF_LOCATE
 export function candidateRegion(q: Quad, frame: LumaView): Region | undefined {
   const r = boundsAround(q, frame.width, frame.height, CANDIDATE_MARGIN);
   return r && { ...r, minSide: MIN_SIDE_OF_LOCATED * sideOf(q) };
+}
+
+/** Whether a located symbol's crop region is not the same symbol as one already `taken`. */
+export function notTaken(r: Rect, taken: readonly Rect[]): boolean {
+  return !taken.some((t) => iou(t, r) > SAME_REGION_IOU);
+}
+
+/** A region that is not upscaled and spans half the frame: the frame pass saw it at this scale. */
+export function largeRegion(r: Rect, frame: LumaView): boolean {
+  const side = Math.max(r.w, r.h);
+  return side >= SMALL_CODE_PX * 2 && side >= LARGE_REGION * Math.min(frame.width, frame.height);
+}
+
+function iou(a: Rect, b: Rect): number {
+  const ix = Math.max(0, Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x));
+  const iy = Math.max(0, Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y));
+  const i = ix * iy;
+  return i / (a.w * a.h + b.w * b.h - i);
+}
+
+/** Crop regions for located symbols, at most `room`, each symbol once (`taken` grows). */
+function candidateRegions(qs: readonly Quad[], frame: LumaView, taken: Rect[], room: number): Region[] {
+  const out: Region[] = [];
+  for (const q of qs) {
+    if (out.length >= room) break;
+    const r = candidateRegion(q, frame);
+    if (!r || !notTaken(r, taken)) continue;
+    taken.push(r);
+    out.push(largeRegion(r, frame) ? { ...r, stretchOnly: true } : r);
+  }
+  return out;
 }
 
 type PassFn = (img: HeapImage, ctx: PassContext) => ReadOut | undefined;
@@ -166,8 +212,11 @@ const passes: Record<DecodePassName, PassFn> = {
       const w = Math.max(1, Math.round(rect.w * scale)), h = Math.max(1, Math.round(rect.h * scale));
       const toFrame = (p: Point): Point => [rect.x + p[0] / scale, rect.y + p[1] / scale];
       // Plain first (cheap, exact), then locally stretched for glare and low contrast.
-      cropScaleInto(frame, rect, scale, img.reserve(w, h));
-      let out = img.read(CROP);
+      let out: ReadOut = { codes: [], candidates: [] };
+      if (!rect.stretchOnly) {
+        cropScaleInto(frame, rect, scale, img.reserve(w, h));
+        out = img.read(CROP);
+      }
       if (out.codes.length === 0) {
         const crop = new Uint8Array(w * h);
         cropScaleInto(frame, rect, scale, crop);
@@ -247,6 +296,8 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
   const candidates: Quad[] = [];
   const cropEnabled = input.passes.includes("crop");
   let regionsSeen = 0;
+  /** Regions already cropped in this frame: a symbol located again is not cropped twice. */
+  const cropped: Rect[] = [];
   const run = (name: DecodePassName): StrategyOutput | undefined => {
     const ts = now();
     const out = passes[name](img, ctx);
@@ -257,7 +308,7 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
       // Several codes in view (a card and a phone, a sheet of codes): symbols this pass located
       // but did not decode, away from the codes it read, still get their crop.
       const rest = cropEnabled && name !== "crop" && now() - t0 < input.budgetMs ? out.candidates.filter((q) => !out.codes.some((c) => overlaps(q, c.corners))) : [];
-      const regions = rest.map((q) => candidateRegion(q, frame)).filter((r): r is Region => r !== undefined).slice(0, MAX_REGIONS);
+      const regions = candidateRegions(rest, frame, [...cropped], MAX_REGIONS);
       const extra = regions.length > 0 ? passes.crop(img, { frame, regions, gamma: ctx.gamma }) : undefined;
       if (regions.length > 0) ran.push("crop");
       const codes = [...out.codes, ...(extra?.codes ?? []).filter((c) => !out.codes.some((o) => o.text === c.text && overlaps(o.corners, c.corners)))];
@@ -265,10 +316,7 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     }
     if (out.candidates.length > 0) located = true;
     candidates.push(...out.candidates);
-    for (const q of out.candidates) {
-      const r = candidateRegion(q, frame);
-      if (r && regionsSeen + ctx.regions.length < MAX_REGIONS) ctx.regions.push(r);
-    }
+    ctx.regions.push(...candidateRegions(out.candidates, frame, [...cropped, ...ctx.regions], MAX_REGIONS - regionsSeen - ctx.regions.length));
     return undefined;
   };
   let cropRounds = 0;
@@ -281,6 +329,7 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
       return undefined;
     }
     const found = run("crop");
+    cropped.push(...ctx.regions);
     regionsSeen += ctx.regions.length;
     ctx.regions = [];
     return found;

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { autoGamma, gammaLut, lutInto, sampledMedian } from "../../src/decode/tone.js";
 import { dropNested, sideOf } from "../../src/decode/plausible.js";
-import { candidateRegion } from "../../src/decode/strategy.js";
+import { candidateRegion, largeRegion, notTaken } from "../../src/decode/strategy.js";
 import { decodeGray, readGrayImage } from "../../src/decode/image-file.js";
 
 const sq = (x: number, y: number, s: number): [[number, number], [number, number], [number, number], [number, number]] => [
@@ -37,6 +37,21 @@ describe("tone", () => {
     lutInto(src, gammaLut(2), dst);
     expect([...dst]).toEqual([0, 255, 16, 64]);
   });
+
+  it("maps a packed frame four pixels at a time exactly as pixel by pixel, tail included", () => {
+    const width = 257, height = 257; // 66049 px: past the word-wise threshold, 1 px of tail
+    const packed = new Uint8Array(width * height);
+    for (let i = 0; i < packed.length; i++) packed[i] = (i * 7919 + (i >> 9)) & 255;
+    const strided = new Uint8Array((width + 3) * height);
+    for (let y = 0; y < height; y++) strided.set(packed.subarray(y * width, (y + 1) * width), y * (width + 3));
+    for (const lut of [gammaLut(0.33), gammaLut(2), gammaLut(0.33)]) {
+      const fast = new Uint8Array(packed.length), slow = new Uint8Array(packed.length);
+      lutInto({ width, height, stride: width, data: packed }, lut, fast);
+      lutInto({ width, height, stride: width + 3, data: strided }, lut, slow);
+      expect(Buffer.from(fast).equals(Buffer.from(slow))).toBe(true);
+      expect(fast[packed.length - 1]).toBe(lut[packed[packed.length - 1]!]);
+    }
+  });
 });
 
 describe("plausibility against phantom codes", () => {
@@ -54,6 +69,21 @@ describe("plausibility against phantom codes", () => {
     const r = candidateRegion(sq(400, 300, 200), frame);
     // 35% margin a side; minimum side = half the located symbol's 200 px.
     expect(r).toEqual({ x: 330, y: 230, w: 340, h: 340, minSide: 100 });
+  });
+
+  it("crops a located symbol once; a large one that is not upscaled is only read stretched", () => {
+    const frame = { width: 1920, height: 1080, stride: 1920, data: new Uint8Array(0) };
+    const small = { x: 500, y: 300, w: 200, h: 200 };
+    expect(notTaken(small, [])).toBe(true);
+    // The same symbol located again a few pixels off: already taken.
+    expect(notTaken({ x: 508, y: 296, w: 196, h: 204 }, [small])).toBe(false);
+    // A neighbour that touches it: a different symbol.
+    expect(notTaken({ x: 650, y: 300, w: 200, h: 200 }, [small])).toBe(true);
+    // Half the shorter side (540 px) or more: large; just under: not.
+    expect(largeRegion({ x: 0, y: 0, w: 540, h: 300 }, frame)).toBe(true);
+    expect(largeRegion({ x: 0, y: 0, w: 539, h: 539 }, frame)).toBe(false);
+    // In a small frame a region under 320 px is upscaled 2x: never large, however much of the frame it spans.
+    expect(largeRegion({ x: 0, y: 0, w: 163, h: 136 }, { width: 550, height: 311, stride: 550, data: new Uint8Array(0) })).toBe(false);
   });
 
   // The photo that produced the misread (#9): read from ../shared when present, never committed.
