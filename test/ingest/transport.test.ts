@@ -8,7 +8,7 @@ import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
-import { FrameFiller, frameLayout, nodeSpawner, pipeTransport, socketTransport, type FrameSink, type FrameTransport } from "../../src/ingest/index.js";
+import { defaultTransport, FrameFiller, frameLayout, nodeSpawner, openTransport, pipeTransport, socketTransport, type FrameSink, type FrameTransport } from "../../src/ingest/index.js";
 import { waitFor } from "../support/wait.js";
 
 /** Plays the kernel: copies `bytes` into the filler's targets in reads of the given sizes (cycled), each capped by the target. */
@@ -186,5 +186,38 @@ describe("socket transport with a real ffmpeg", () => {
   it("refuses a socket path longer than sun_path allows (the caller falls back to the pipe)", () => {
     const c = capture("gray");
     expect(() => socketTransport(c.sink, { clock: systemClock, baseDir: "/tmp/" + "x".repeat(100) })).toThrow(/exceed/);
+  });
+});
+
+describe("choosing the transport", () => {
+  it("the socket on Linux for the real spawner; the pipe elsewhere, for injected spawners and for synthetic sources", () => {
+    expect(defaultTransport("linux", false, "rtsp")).toBe("socket");
+    expect(defaultTransport("linux", false, "file")).toBe("socket");
+    expect(defaultTransport("linux", true, "rtsp")).toBe("pipe");
+    expect(defaultTransport("linux", false, "synthetic")).toBe("pipe");
+    expect(defaultTransport("darwin", false, "rtsp")).toBe("pipe");
+    expect(defaultTransport("win32", false, "rtsp")).toBe("pipe");
+  });
+
+  it("falls back to the pipe, and says why, when no socket can be set up here", () => {
+    const c = capture("gray");
+    const saved = process.env.TMPDIR;
+    // os.tmpdir() follows TMPDIR: a directory whose socket path would not fit in sun_path.
+    process.env.TMPDIR = "/tmp/" + "y".repeat(100);
+    const why: Error[] = [];
+    try {
+      const t = openTransport("socket", c.sink, systemClock, (e) => why.push(e));
+      expect(t.kind).toBe("pipe");
+      expect(t.output).toEqual(["pipe:1"]);
+      expect(why).toHaveLength(1);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    const s = openTransport("socket", c.sink, systemClock, (e) => why.push(e));
+    expect(s.kind).toBe("socket");
+    s.close();
+    expect(openTransport("pipe", c.sink, systemClock, (e) => why.push(e)).kind).toBe("pipe");
+    expect(why).toHaveLength(1);
   });
 });
