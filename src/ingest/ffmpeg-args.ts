@@ -65,12 +65,19 @@ export function hwaccelArgs(hw: Hwaccel, device: string | undefined): string[] {
  *   no swscale pass, a third of the bytes. scale= is a pass-through when the size already matches.
  * `once` (file source only, for `decode CLIP`): read the file once at decode speed instead of
  * looping it in real time; everything after the input is the camera's command line.
+ * `output`: what follows `-f rawvideo`, from the frame transport (`pipe:1` by default; the socket
+ * transport's `-listen 1 unix:PATH`).
  */
-export function ffmpegArgs(cam: ArgsCamera, url: string, opts: { once?: boolean } = {}): string[] {
+export function ffmpegArgs(cam: ArgsCamera, url: string, opts: ArgsOptions = {}): string[] {
   return buildArgs(cam, cam.source === "file" ? [] : ["-i", url], opts);
 }
 
-function buildArgs(cam: ArgsCamera, inputTail: string[], opts: { once?: boolean } = {}): string[] {
+export interface ArgsOptions {
+  once?: boolean;
+  output?: readonly string[];
+}
+
+function buildArgs(cam: ArgsCamera, inputTail: string[], opts: ArgsOptions = {}): string[] {
   const decoder: string[] = ["-threads", String(cam.decodeThreads ?? 1)];
   if (cam.skipLoopFilter) decoder.push("-skip_loop_filter", "all");
   const input: string[] = [];
@@ -94,7 +101,7 @@ function buildArgs(cam: ArgsCamera, inputTail: string[], opts: { once?: boolean 
     "-an", "-sn", "-dn",
     "-vf", `scale=${cam.width}:${cam.height},${format}`,
     "-fps_mode", "passthrough",
-    "-f", "rawvideo", "pipe:1",
+    "-f", "rawvideo", ...(opts.output ?? ["pipe:1"]),
   ];
 }
 
@@ -117,8 +124,9 @@ const HAS_CREDENTIALS = /^[a-z][a-z0-9+.-]*:\/\/[^@/]*@/i;
  * value from a file (ffmpeg 7 adds `-/opt file`), and the RTSP demuxer takes credentials only
  * in the URL. The script is not on disk; /proc/PID/environ is not used either.
  */
-export function ffmpegInvocation(cam: ArgsCamera, url: string): FfmpegInvocation {
-  if (cam.source === "file" || !HAS_CREDENTIALS.test(url)) return { args: ffmpegArgs(cam, url) };
+export function ffmpegInvocation(cam: ArgsCamera, url: string, output?: readonly string[]): FfmpegInvocation {
+  const opts: ArgsOptions = output ? { output } : {};
+  if (cam.source === "file" || !HAS_CREDENTIALS.test(url)) return { args: ffmpegArgs(cam, url, opts) };
   const preset = Array.isArray(cam.inputArgs) ? undefined : (cam.inputArgs ?? "preset-rtsp-generic");
   const inputOpts = preset ? presetInputArgs(preset, cam.transport) : (cam.inputArgs as string[]);
   // RTSP options go to the inner input (the script's `option` lines), decoder flags to the outer
@@ -133,7 +141,7 @@ export function ffmpegInvocation(cam: ArgsCamera, url: string): FfmpegInvocation
     if (!RTSP_ONLY.has(k)) outer.push(`-${k}`, v);
   }
   const script = ["ffconcat version 1.0", `file ${quoteConcat(url)}`, ...inner, ""].join("\n");
-  const args = buildArgs({ ...cam, inputArgs: outer }, ["-f", "concat", "-safe", "0", "-protocol_whitelist", "pipe,rtsp,rtsps,rtp,srtp,tcp,udp,tls,crypto,httpproxy", "-i", "pipe:0"]);
+  const args = buildArgs({ ...cam, inputArgs: outer }, ["-f", "concat", "-safe", "0", "-protocol_whitelist", "pipe,rtsp,rtsps,rtp,srtp,tcp,udp,tls,crypto,httpproxy", "-i", "pipe:0"], opts);
   return { args, stdin: script };
 }
 

@@ -8,12 +8,12 @@ import { BurstGuard } from "./burst-guard.js";
 import { displayUrl, inputUrl } from "./camera-url.js";
 import { EventWindow } from "./event-window.js";
 import { ffmpegInvocation, frameLayout } from "./ffmpeg-args.js";
-import { FrameSlicer } from "./frame-slicer.js";
 import { probeTarget, tcpProbe, type HostProbe, type ProbeTarget } from "./host-probe.js";
 import { CpuSampler } from "./proc-cpu.js";
 import { nodeSpawner } from "./spawner.js";
 import { StderrLog } from "./stderr-log.js";
 import { syntheticSpawner } from "./synthetic.js";
+import { defaultTransport, openTransport, type FrameTransport, type TransportKind } from "./transport.js";
 import type { CameraConfig, CameraState, CameraStats, SpawnedProcess, Spawner } from "./types.js";
 
 export interface SupervisorDeps {
@@ -27,6 +27,11 @@ export interface SupervisorDeps {
   allocFrame?: (bytes: number) => Uint8Array;
   /** Does the camera's host answer? A TCP connect to the RTSP port by default. */
   probe?: HostProbe;
+  /**
+   * How frames travel from ffmpeg (transport.ts): "socket" (a Unix socket read straight into the
+   * frame buffers) or "pipe" (stdout). Default: the socket on Linux with the real spawner, else the pipe.
+   */
+  transport?: TransportKind;
 }
 
 /** One ffmpeg process and everything that belongs to it; handlers compare against `cur`. */
@@ -41,6 +46,9 @@ interface Run {
   /** stop() asked for this process to end: its exit is not a failure. */
   stopRequested: boolean;
   stderr: StderrLog;
+  transport: FrameTransport | undefined;
+  /** The transport failed (not the process): the exit that follows is a crash. */
+  failure: Error | undefined;
   /** The no-frame watchdog; separate from the kill timers so re-arming never cancels a kill. */
   watchdog: TimerHandle | undefined;
   timers: TimerHandle[];
@@ -96,6 +104,8 @@ export class CameraSupervisor extends EventEmitter {
   private onFrameErrors = 0;
   private readonly probe: HostProbe;
   private readonly target: ProbeTarget | undefined;
+  private readonly transportKind: TransportKind;
+  private socketFallbackLogged = false;
   /** Set while an outage (host not answering) is being waited out; logged once per outage. */
   private outageSince: number | undefined;
   /** Why ingest cannot run this camera, until its next good frame. */
@@ -115,6 +125,7 @@ export class CameraSupervisor extends EventEmitter {
     this.restarts = new EventWindow(camera.restartWindowMs);
     this.probe = deps.probe ?? tcpProbe();
     this.target = probeTarget(camera);
+    this.transportKind = deps.transport ?? defaultTransport(process.platform, deps.spawner !== undefined, camera.source);
   }
 
   get state(): CameraState {
@@ -192,6 +203,8 @@ export class CameraSupervisor extends EventEmitter {
       stderr: new StderrLog(40, () => {
         if (run === this.cur) this.corruptWarnings++;
       }),
+      transport: undefined,
+      failure: undefined,
       watchdog: undefined,
       timers: [],
     };
@@ -200,9 +213,9 @@ export class CameraSupervisor extends EventEmitter {
     // The rate is that of the current process: a gap before it must not drag the next 5 s down.
     this.recentTimes.length = 0;
     this.setState(this.failed ? "failed" : "starting");
-    const slicer = new FrameSlicer(this.layout.frameBytes, this.layout.lumaBytes, (luma) => this.onLuma(run, luma), this.deps.allocFrame);
+    const transport = (run.transport = this.openTransport(run));
     // Credentials never go on the command line (ffmpegInvocation): they reach ffmpeg on stdin.
-    const inv = ffmpegInvocation(this.camera, inputUrl(this.camera));
+    const inv = ffmpegInvocation(this.camera, inputUrl(this.camera), transport.output);
     try {
       run.proc = inv.stdin === undefined ? this.spawner(this.camera.ffmpegPath, inv.args) : this.spawner(this.camera.ffmpegPath, inv.args, inv.stdin);
     } catch (e) {
@@ -210,13 +223,31 @@ export class CameraSupervisor extends EventEmitter {
       return;
     }
     const proc = run.proc;
-    proc.stdout.on("data", (c) => {
-      if (run === this.cur && !run.gone) slicer.push(c);
-    });
+    transport.attach(proc);
     proc.stderr.on("data", (c) => run.stderr.push(c));
     proc.on("error", (error) => this.gone(run, { error }));
     proc.on("exit", (code, signal) => this.gone(run, { code, signal }));
     this.armWatchdog(run, this.camera.startupGraceMs);
+  }
+
+  /** The run's frame channel; a transport failure kills the process, and the exit that follows counts as a crash. */
+  private openTransport(run: Run): FrameTransport {
+    const sink = {
+      ...this.layout,
+      ...(this.deps.allocFrame ? { alloc: this.deps.allocFrame } : {}),
+      onFrame: (luma: Uint8Array) => this.onLuma(run, luma),
+      onError: (err: Error) => {
+        if (run !== this.cur || run.gone || run.killing) return;
+        run.failure = err;
+        this.log.error({ event: "transport_error", error: err.message }, "cannot read frames from ffmpeg; restarting it");
+        this.terminate(run);
+      },
+    };
+    return openTransport(this.transportKind, sink, this.clock, (err) => {
+      if (this.socketFallbackLogged) return;
+      this.socketFallbackLogged = true;
+      this.log.warn({ event: "socket_unavailable", error: err.message }, "cannot set up the frame socket; reading frames from ffmpeg's stdout instead");
+    });
   }
 
   private onLuma(run: Run, data: Uint8Array): void {
@@ -303,6 +334,7 @@ export class CameraSupervisor extends EventEmitter {
   private gone(run: Run, how: { code?: number | null; signal?: NodeJS.Signals | null; error?: Error; abandoned?: boolean }): void {
     if (run.gone) return;
     run.gone = true;
+    run.transport?.close();
     for (const t of run.timers) this.clock.clearTimeout(t);
     run.timers = [];
     if (run.watchdog) this.clock.clearTimeout(run.watchdog);
@@ -319,7 +351,7 @@ export class CameraSupervisor extends EventEmitter {
       event: "ffmpeg_exit",
       code: how.code ?? null,
       signal: how.signal ?? null,
-      error: how.error ? secretMasker.mask(how.error.message) : undefined,
+      error: how.error ? secretMasker.mask(how.error.message) : run.failure?.message,
       uptimeMs: Math.round(this.clock.monotonic() - run.startedAt),
       framesDelivered: run.delivered,
       stderr: run.stderr.tail().map((l) => secretMasker.mask(l)),
@@ -329,7 +361,7 @@ export class CameraSupervisor extends EventEmitter {
     else this.log.error(detail, "ffmpeg exited unexpectedly");
     if (how.error) this.ingestError = "GW_CAMERA_SPAWN";
     // A crash: ffmpeg could not start, or died of a signal we did not send (segfault, abort).
-    const crash = how.error !== undefined || how.abandoned === true || (how.signal != null && !run.killing);
+    const crash = how.error !== undefined || run.failure !== undefined || how.abandoned === true || (how.signal != null && !run.killing);
     const flowed = run.lastFrameAt !== undefined;
     if (crash || !this.target) {
       this.scheduleRestart(crash || flowed);

@@ -79,6 +79,8 @@ describe("camera credentials", () => {
         argv.push(args.join(" "));
         return nodeSpawner(cmd, args, stdin);
       },
+      // What ships on Linux: credentials on stdin, frames over the socket.
+      transport: "socket",
     });
     cleanup.push(() => sup.stop());
     sup.start();

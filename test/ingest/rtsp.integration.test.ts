@@ -51,6 +51,8 @@ function camera(id: string, url: string, over: Parameters<typeof testCamera>[0] 
       spawns++;
       return nodeSpawner(cmd, args);
     },
+    // What ships on Linux (an injected spawner would get the pipe).
+    transport: "socket",
   });
   sup.on("state", (s: CameraState) => states.push(s));
   running.push(sup);

@@ -126,10 +126,13 @@ export default async function runCommand(args: string[]): Promise<number> {
       logger.info({ signal }, "signal received");
       stop(signal, 0);
     };
-    for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.off(sig, early);
+    // The new handlers go on before the start-up ones come off: a signal with no listener left
+    // even for a moment has its watcher stopped, and one already received but not yet dispatched
+    // is lost (a SIGHUP right after start-up was dropped that way).
     process.on("SIGHUP", hup);
     process.on("SIGTERM", term);
     process.on("SIGINT", term);
+    for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.off(sig, early);
     if (earlyStop) stop(earlyStop, 0);
     installProcessPolicy({
       logger,
