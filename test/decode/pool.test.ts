@@ -84,6 +84,24 @@ describe("DecodePool", () => {
     expect(await passes(3, "pending")).toContain("harder");
   });
 
+  it("an idle camera buys the first pass for a new finder pattern, the full cascade once a symbol was located", async () => {
+    // A budget no loaded machine can exhaust: what the frame buys must not depend on timing.
+    pool = await DecodePool.create({ ...base, deadlineMs: 120_000, budgetMs: 60_000, idleFullEveryMs: 60_000 });
+    const unreadable = (seq: number) => {
+      const f = qrFrame("IDLE-ESCALATION", { seq, module: 6, x0: 100, y0: 60 });
+      for (let y = 60 + 8 * 6; y < 60 + 21 * 6; y++) f.data.fill(230, y * f.stride + 100 + 8 * 6, y * f.stride + 100 + 21 * 6);
+      return f;
+    };
+    expect(await pool.submit(blankFrame("cam1", 1, 640, 480), { view: "none" })).not.toBeNull(); // the slow schedule
+    const first = await pool.submit(unreadable(2), { view: "none" });
+    expect(first?.timings.passes[0]).toBe("fast");
+    expect(first?.timings.passes).not.toContain("harder");
+    // The first pass located the symbol without reading it: now the cascade goes after it.
+    const next = await pool.submit(unreadable(3), { view: "none" });
+    expect(next?.timings.passes).toContain("harder");
+    expect(pool.stats().cameras.cam1).toMatchObject({ slowScheduled: 1, prefilterHits: 1, prefiltered: 0 });
+  });
+
   it("with only decided codes in view, decodes frames without a finder pattern at most every 500 ms, frames with one always", async () => {
     pool = await DecodePool.create(base);
     expect(await pool.submit(blankFrame("cam1", 1, 640, 480), { view: "decided" })).not.toBeNull();
