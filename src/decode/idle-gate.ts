@@ -4,9 +4,10 @@
  * tracker uses, so replays decide as live runs do); the pool maps the answer onto a worker job
  * and the prefilter bench replays scenes through the same gate (docs/lane.md "Scheduling").
  *
- *  - "full": a symbol was located on this camera's recent frames (tracker) and not decoded: the
- *    code is there, the full cascade (with the load-governed budget) goes after it.
- *  - "first": the prefilter found a finder-like shape that this camera has not already tried: the
+ *  - "full": a symbol was located on this camera's recent frames (tracker) and not decoded, or
+ *    the prefilter found two paired finder patterns this camera has not already tried: the full
+ *    cascade (with the load-governed budget) goes after it.
+ *  - "first": the prefilter found a lone finder-like shape that this camera has not already tried: the
  *    first pass only (plus its budget-exempt crop when it locates a symbol without reading it,
  *    after which the tracker says "full"). The first pass reads nearly everything the cascade
  *    reads on frames where a finder pattern shows; the cascade costs 3-4x more and, on the frames
@@ -21,7 +22,7 @@
  * paid a decode for, without a symbol located since: text and tiles in a still scene raise the
  * same false "maybe" in every frame; a code held up raises it where nothing raised it before.
  */
-import type { FinderHit, Prefilter } from "./prefilter.js";
+import { pairedFinders, type FinderHit, type Prefilter } from "./prefilter.js";
 
 export type IdleDecision = "full" | "first" | "slow" | "slow-full" | "skip";
 
@@ -85,6 +86,13 @@ export class IdleGate {
       for (const h of newHits) st.tried.push(h);
       if (st.tried.length > TRIED_MAX) st.tried.splice(0, st.tried.length - TRIED_MAX);
       st.lastDecode = now;
+      // Two finder patterns of one symbol, new here: a code has likely just come into view, and it
+      // gets every pass once (as held codes are hard ones, on the clips the first pass alone read
+      // fewer of them in time). Still ones are tried once, so this costs little on idle scenes.
+      if (pairedFinders(hits)) {
+        st.lastCascade = now;
+        return { decision: "full", hits: hits.length, prefiltered: true };
+      }
       return { decision: "first", hits: hits.length, prefiltered: true };
     }
     // A clock that stepped back (negative age) counts as due: never stall the slow schedule.

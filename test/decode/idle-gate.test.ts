@@ -20,14 +20,20 @@ describe("IdleGate", () => {
     expect(decisions[DEFAULT_IDLE_CASCADE_EVERY_MS / 100]).toBe("slow-full");
   });
 
-  it("a code appearing gets the first pass at once; the same still shape is not paid for again", () => {
+  it("a code appearing gets the cascade at once, a lone finder-like shape the first pass; the same still shape is not paid for again", () => {
     const g = gate();
     g.admit(at(blankFrame("cam", 1, 640, 480), 0), false);
     const code = qrFrame("IDLE-GATE", { cameraId: "cam", module: 4, x0: 100, y0: 80 });
-    expect(g.admit(at(code, 66), false)).toMatchObject({ decision: "first", prefiltered: true });
+    expect(g.admit(at(code, 66), false)).toMatchObject({ decision: "full", prefiltered: true });
     expect(g.admit(at(code, 133), false).decision).toBe("skip");
-    // The code moved by many modules: a new shape, worth the first pass again.
-    expect(g.admit(at(qrFrame("IDLE-GATE", { cameraId: "cam", module: 4, x0: 400, y0: 300 }), 200), false).decision).toBe("first");
+    // The code moved by many modules: a new shape, worth paying for again.
+    expect(g.admit(at(qrFrame("IDLE-GATE", { cameraId: "cam", module: 4, x0: 400, y0: 300 }), 200), false).decision).toBe("full");
+    // One finder pattern alone (the rest of the symbol hidden): the first pass only.
+    const lone = qrFrame("IDLE-GATE", { cameraId: "lone", module: 4, x0: 100, y0: 80 });
+    for (let y = 0; y < lone.height; y++) lone.data.fill(230, y * lone.stride + 100 + 9 * 4, y * lone.stride + lone.width);
+    for (let y = 80 + 9 * 4; y < lone.height; y++) lone.data.fill(230, y * lone.stride, (y + 1) * lone.stride);
+    expect(g.admit(at(lone, 66), false)).toMatchObject({ decision: "first", hits: 1 });
+    expect(g.admit(at(lone, 133), false).decision).toBe("skip");
     // Still there when the slow schedule comes round: decoded by it.
     expect(g.admit(at(code, 1300), false).decision).toMatch(/^slow/);
   });

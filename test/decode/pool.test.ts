@@ -84,7 +84,7 @@ describe("DecodePool", () => {
     expect(await passes(3, "pending")).toContain("harder");
   });
 
-  it("an idle camera buys the first pass for a new finder pattern, the full cascade once a symbol was located", async () => {
+  it("an idle camera buys the first pass for a new lone finder-like shape, once; the cascade for a symbol's paired finder patterns", async () => {
     // A budget no loaded machine can exhaust: what the frame buys must not depend on timing.
     pool = await DecodePool.create({ ...base, deadlineMs: 120_000, budgetMs: 60_000, idleFullEveryMs: 60_000 });
     const unreadable = (seq: number) => {
@@ -93,13 +93,19 @@ describe("DecodePool", () => {
       return f;
     };
     expect(await pool.submit(blankFrame("cam1", 1, 640, 480), { view: "none" })).not.toBeNull(); // the slow schedule
-    const first = await pool.submit(unreadable(2), { view: "none" });
-    expect(first?.timings.passes[0]).toBe("fast");
-    expect(first?.timings.passes).not.toContain("harder");
-    // The first pass located the symbol without reading it: now the cascade goes after it.
-    const next = await pool.submit(unreadable(3), { view: "none" });
-    expect(next?.timings.passes).toContain("harder");
-    expect(pool.stats().cameras.cam1).toMatchObject({ slowScheduled: 1, prefilterHits: 1, prefiltered: 0 });
+    // One finder pattern alone (the rest of the symbol hidden): the first pass only, and once.
+    const lone = (seq: number) => {
+      const f = unreadable(seq);
+      for (let y = 0; y < f.height; y++) f.data.fill(230, y * f.stride + 100 + 9 * 6, (y + 1) * f.stride);
+      for (let y = 60 + 9 * 6; y < f.height; y++) f.data.fill(230, y * f.stride, (y + 1) * f.stride);
+      return f;
+    };
+    expect((await pool.submit(lone(2), { view: "none" }))?.timings.passes).toEqual(["fast"]);
+    expect(await pool.submit(lone(3), { view: "none" })).toBeNull();
+    // A symbol's paired finder patterns, new here: the cascade goes after it.
+    const code = await pool.submit(unreadable(4), { view: "none" });
+    expect(code?.timings.passes).toContain("harder");
+    expect(pool.stats().cameras.cam1).toMatchObject({ slowScheduled: 1, prefilterHits: 3, prefiltered: 1 });
   });
 
   it("with only decided codes in view, decodes frames without a finder pattern at most every 500 ms, frames with one always", async () => {
