@@ -18,9 +18,10 @@
  *    prefilter nor the first pass notices, is still read within that time).
  *  - "skip": nothing worth a worker.
  *
- * A "tried" shape is one within TRIED_RADIUS modules of a finder-like shape this camera already
+ * A "tried" shape is one at the very place (TRIED_PX) of a finder-like shape this camera already
  * paid a decode for, without a symbol located since: text and tiles in a still scene raise the
- * same false "maybe" in every frame; a code held up raises it where nothing raised it before.
+ * same false "maybe" in every frame; a code held up raises it where nothing raised it before, and
+ * moves.
  */
 import { pairedFinders, type FinderHit, type Prefilter } from "./prefilter.js";
 
@@ -30,8 +31,13 @@ export type IdleDecision = "full" | "first" | "slow" | "slow-full" | "skip";
 export const DEFAULT_IDLE_CASCADE_EVERY_MS = 5000;
 /** Finder-like shapes remembered per camera as already tried. */
 const TRIED_MAX = 8;
-/** A hit this close (in modules, and at least 4 px) to a tried shape is the same shape. */
-const TRIED_RADIUS = 2;
+/**
+ * A hit within this many frame px of a tried shape is the same, still shape. Deliberately tight:
+ * a shape that did not move at all is part of the scene (a still frame scans identically), while
+ * a code held in a hand shifts between frames and keeps buying decodes, each frame a new chance
+ * (on the clips, remembering shapes within two modules lost three held codes out of 117).
+ */
+const TRIED_PX = 1;
 
 interface CameraState {
   lastDecode?: number;
@@ -108,8 +114,7 @@ export class IdleGate {
 }
 
 function near(a: FinderHit, b: FinderHit): boolean {
-  const r = Math.max(4, TRIED_RADIUS * Math.max(a.module, b.module));
-  return Math.abs(a.x - b.x) <= r && Math.abs(a.y - b.y) <= r;
+  return Math.abs(a.x - b.x) <= TRIED_PX && Math.abs(a.y - b.y) <= TRIED_PX;
 }
 
 /** The escalation budget (ms) a decision buys; undefined: the load-governed budget of an active frame. */

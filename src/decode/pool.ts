@@ -6,11 +6,10 @@
  *
  * Scheduling (docs/lane.md, "Scheduling"): the caller says what the camera's lane has in view.
  * With nothing in view, the idle gate (idle-gate.ts) runs a cheap finder-pattern prefilter
- * (prefilter.ts) on the main thread: a frame with a finder-like shape this camera has not tried
- * yet gets the first pass only; one without gets nothing, except a decode per camera every
- * `idleFullEveryMs` (the slow schedule, which catches what the prefilter misses); the full
- * cascade needs a symbol located on the camera's recent frames (or the slow schedule's
- * occasional cascade). Free workers
+ * (prefilter.ts) on the main thread: new paired finder patterns, or a symbol located on the
+ * camera's recent frames, buy the full cascade; a new lone finder-like shape the first pass only;
+ * a frame with nothing new gets nothing, except a decode per camera every `idleFullEveryMs` (the
+ * slow schedule, which catches what the prefilter misses). Free workers
  * take active frames (code in view awaiting a verdict, finder pattern found, code read moments
  * ago) before frames of lanes with only decided codes in view, and those before idle frames
  * (priority.ts); an idle frame never takes the last free worker.
