@@ -11,6 +11,9 @@
  * never), per category and pooled; writes bench/results/decode-clips.json; exits 1 on a missed
  * target. Clips are cached in test-fixtures/generated/clips/ (gitignored), keyed by generator
  * version, photo bytes, seed and options. Skips (exit 0) when the folder is absent.
+ * Path: by default frames go in as a lane camera submits them (view "none" until the code is read,
+ * then "pending"), so the idle prefilter and the pool's idle rationing are part of what is measured;
+ * BENCH_CLIPS_PATH=decoder decodes every frame as active (the decoder alone).
  * Env: BENCH_CLIPS_LIMIT (first N presentations, for a quick look; the results file says so),
  * BENCH_CLIPS_CONCURRENCY (clips decoded at once, default 2), BENCH_CLIPS_CLOCK (cpu | wall, below),
  * BENCH_CLIPS_COMPARE=1 (also run with cross-frame tracking off).
@@ -126,7 +129,7 @@ function rowFor(label: string, os: Outcome[]): { row: Array<string | number>; st
   return { row: [label, String(os.length), first.toFixed(1), pct(500).toFixed(1), pct(1000).toFixed(1), pct(2000).toFixed(1), ms(p50), ms(p90), String(mis)], stats };
 }
 
-async function decodeAll(clips: { p: Presentation; file: string; cached: boolean }[], concurrency: number, track: boolean, clock: "cpu" | "wall"): Promise<{ outcomes: Outcome[]; decodeS: number }> {
+async function decodeAll(clips: { p: Presentation; file: string; cached: boolean }[], concurrency: number, track: boolean, clock: "cpu" | "wall", asCamera: boolean): Promise<{ outcomes: Outcome[]; decodeS: number }> {
   const defaults = decodeSection.parse({});
   const pool = await DecodePool.create({ workers: Math.min(concurrency, availableParallelism()), deadlineMs: defaults.deadlineMs, budgetMs: defaults.budgetMs, passes: defaults.passes, escalateIntervalMs: defaults.escalateIntervalMs, track });
   const outcomes: Outcome[] = [];
@@ -141,6 +144,7 @@ async function decodeAll(clips: { p: Presentation; file: string; cached: boolean
           pool,
           cameraId: `clip${k}-${j}`,
           clock,
+          lane: asCamera,
           onFrame: (l) => l.codes.forEach((c) => c.text !== p.text && wrong.add(c.text)),
           // The question is when the expected code is first read: stop there, the rest costs time only.
           stopWhen: (texts) => texts.has(p.text),
@@ -199,9 +203,12 @@ export async function clipsBench(argv: string[]): Promise<number> {
   console.log(`clips: ${made} made, ${clips.length - made} from cache, ${genS.toFixed(0)} s`);
 
   const clock = process.env.BENCH_CLIPS_CLOCK === "wall" ? "wall" : "cpu";
-  const { outcomes, decodeS } = await decodeAll(clips, concurrency, true, clock);
+  // The camera path (default): frames submitted with the lane's view, so the idle prefilter and
+  // its rationing apply until the code is read. "decoder": every frame decoded as active.
+  const lane = process.env.BENCH_CLIPS_PATH !== "decoder";
+  const { outcomes, decodeS } = await decodeAll(clips, concurrency, true, clock, lane);
   // Same clips, same path, tracking off: what cross-frame tracking adds (opt-in, doubles the time).
-  const compare = process.env.BENCH_CLIPS_COMPARE === "1" ? await decodeAll(clips, concurrency, false, clock) : undefined;
+  const compare = process.env.BENCH_CLIPS_COMPARE === "1" ? await decodeAll(clips, concurrency, false, clock, lane) : undefined;
 
   const cats = [...new Set(outcomes.map((o) => o.category))].sort();
   const rows: Array<Array<string | number>> = [];
@@ -246,7 +253,7 @@ export async function clipsBench(argv: string[]): Promise<number> {
     limited: limit > 0,
     clip: { ...clipDefaults, durationS: DURATION_S, generatorVersion: CLIP_GEN_VERSION },
     decode: {
-      passes: defaults.passes, budgetMs: defaults.budgetMs, workersPerClip: 1, concurrency, clock,
+      passes: defaults.passes, budgetMs: defaults.budgetMs, workersPerClip: 1, concurrency, clock, path: lane ? "camera (lane view: none until read, then pending)" : "decoder (every frame active)",
       model: `live replay: frame i received at i/fps, one worker per clip, latest frame wins; time to first read = when the worker finished the reading frame, processing advancing the clock by the frame's ${clock === "cpu" ? "worker-thread CPU time" : "measured wall time"} (ffmpeg H.264 decode excluded)`,
       meanWallMsPerFrame: mean(outcomes.map((o) => o.meanDecodeMs)),
       meanCpuMsPerFrame: mean(outcomes.map((o) => o.meanCpuMs)),

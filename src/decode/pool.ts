@@ -5,9 +5,11 @@
  * with `error` set and the process keeps running.
  *
  * Scheduling (docs/lane.md, "Scheduling"): the caller says what the camera's lane has in view.
- * With nothing in view, a cheap finder-pattern prefilter (prefilter.ts) runs on the main thread;
- * a frame without a finder pattern is not decoded at all, except one per camera every
- * `idleFullEveryMs` (the slow schedule, which catches what the prefilter misses). Free workers
+ * With nothing in view, the idle gate (idle-gate.ts) runs a cheap finder-pattern prefilter
+ * (prefilter.ts) on the main thread: new paired finder patterns, or a symbol located on the
+ * camera's recent frames, buy the full cascade; a new lone finder-like shape the first pass only;
+ * a frame with nothing new gets nothing, except a decode per camera every `idleFullEveryMs` (the
+ * slow schedule, which catches what the prefilter misses). Free workers
  * take active frames (code in view awaiting a verdict, finder pattern found, code read moments
  * ago) before frames of lanes with only decided codes in view, and those before idle frames
  * (priority.ts); an idle frame never takes the last free worker. A frame's budget is set at
@@ -29,18 +31,18 @@ import { CameraStats, type CameraCounters } from "./camera-stats.js";
 import { validateFrame } from "./frame-check.js";
 import { EscalationGovernor } from "./escalation.js";
 import { SymbolTracker } from "./track.js";
-import { DEFAULT_PREFILTER, pairedFinders, Prefilter, type PrefilterOptions } from "./prefilter.js";
+import { DEFAULT_PREFILTER, Prefilter, type PrefilterOptions } from "./prefilter.js";
+import { idleBudget, IdleGate } from "./idle-gate.js";
 import { pickNext, type FrameClass } from "./priority.js";
 import { WaitingBoard, yieldPolicy } from "./early-stop.js";
 import { onlyAtLastCode } from "./watch-read.js";
 
-/** A full cascade per idle camera this often, whatever the prefilter says. */
+/** Slow schedule: an idle camera gets a decode at least this often, whatever the prefilter says (idle-gate.ts). */
 export const DEFAULT_IDLE_FULL_EVERY_MS = 1000;
 /**
- * A lone finder-like shape (weak evidence: text, tiles and window frames make them too), and a
- * frame of a lane with only decided codes in view, get the first pass and crops (around located
+ * A frame of a lane with only decided codes in view gets the first pass and crops (around located
  * symbols and the last code) on every frame, and the full cascade at most this often per camera.
- * Two paired finder patterns, and a presentation awaiting its verdict, get the full cascade.
+ * A presentation awaiting its verdict gets the full cascade; idle cameras: idle-gate.ts.
  */
 export const WEAK_FULL_EVERY_MS = 333;
 /** With only decided codes in view, a frame without a finder pattern is decoded at most this often (well under leaveMs). */
@@ -65,10 +67,12 @@ export interface DecodePoolOptions {
   track?: boolean;
   /** Finder-pattern prefilter for frames of lanes with nothing in view; false decodes them all. */
   prefilter?: PrefilterOptions | false;
-  /** Slow schedule: an idle camera's frame gets a full decode at most this often (ms) even without a finder pattern. */
+  /** Slow schedule: an idle camera gets a decode (the first pass; the cascade every few seconds) at least this often (ms), even without a finder pattern. */
   idleFullEveryMs?: number;
   /** Receives frame buffers the pool is done with (returned by a worker, or superseded), for reuse. */
   recycle?: (data: Uint8Array) => void;
+  /** Scheduling clock (ms, monotonic): escalation, rationing and slow-schedule windows. Default performance.now. */
+  clock?: () => number;
   logger?: Logger;
 }
 
@@ -80,10 +84,12 @@ export interface DecodePoolTestOptions extends DecodePoolOptions {
 interface Pending {
   frame: LumaFrame;
   cls: FrameClass;
-  /** Only a lone finder-like shape was found: full cascade rationed (WEAK_FULL_EVERY_MS). */
+  /** Only a lone finder-like shape was found (idle-gate.ts "first"): its cascade gives way to an active frame. */
   weak?: boolean;
   /** Watch frame whose finder patterns are all at the last code: read that crop first (watch-read.ts). */
   cropFirst?: boolean;
+  /** Escalation budget fixed at submit (idle cameras, idle-gate.ts); absent: chosen at dispatch. */
+  budgetMs?: number;
   submittedAt: number;
   resolve: (r: DecodeResult | null) => void;
 }
@@ -114,7 +120,7 @@ export class DecodePool {
   private readonly log: Logger;
   private readonly governor: EscalationGovernor;
   private readonly prefilter: Prefilter | undefined;
-  private readonly lastIdleFull = new Map<string, number>();
+  private readonly idle: IdleGate | undefined;
   private readonly lastWeakFull = new Map<string, number>();
   private readonly lastWatch = new Map<string, number>();
   /** Frames waiting for a worker, by class, shared with the workers: their cascades stop early for them. */
@@ -122,6 +128,7 @@ export class DecodePool {
   /** When each camera last ran a full-budget cascade to its end (not stopped early). */
   private readonly lastFullDone = new Map<string, number>();
   private readonly escalateIntervalMs: number;
+  private readonly clock: () => number;
 
   private constructor(
     private readonly opts: DecodePoolTestOptions,
@@ -129,8 +136,10 @@ export class DecodePool {
   ) {
     this.log = (opts.logger ?? silentLogger).child({ module: "decode" });
     this.escalateIntervalMs = opts.escalateIntervalMs ?? 250;
+    this.clock = opts.clock ?? (() => performance.now());
     this.governor = new EscalationGovernor(this.escalateIntervalMs);
     this.prefilter = opts.prefilter === false ? undefined : new Prefilter(opts.prefilter ?? DEFAULT_PREFILTER);
+    this.idle = this.prefilter && new IdleGate(this.prefilter, opts.idleFullEveryMs ?? DEFAULT_IDLE_FULL_EVERY_MS);
   }
 
   static async create(opts: DecodePoolOptions): Promise<DecodePool> {
@@ -160,7 +169,7 @@ export class DecodePool {
       cam.failed++;
       return Promise.resolve(errorResult(frame, 0, "GW_DECODE_BAD_FRAME", bad));
     }
-    const now = performance.now();
+    const now = this.clock();
     const c = this.classify(frame, ctx, now);
     if (!c) {
       cam.prefiltered++;
@@ -176,7 +185,7 @@ export class DecodePool {
         this.opts.recycle?.(old.frame.data);
         old.resolve(null);
       }
-      this.pending.set(frame.cameraId, { frame, cls: c.cls, ...(c.weak ? { weak: true } : {}), ...(c.cropFirst ? { cropFirst: true } : {}), submittedAt: now, resolve });
+      this.pending.set(frame.cameraId, { frame, cls: c.cls, ...(c.weak ? { weak: true } : {}), ...(c.cropFirst ? { cropFirst: true } : {}), ...(c.budgetMs !== undefined ? { budgetMs: c.budgetMs } : {}), submittedAt: now, resolve });
       this.pump();
     });
   }
@@ -206,23 +215,23 @@ export class DecodePool {
     return { cls: "watch", ...(cropFirst ? { cropFirst: true } : {}) };
   }
 
-  /** The frame's class, or undefined when it is not worth decoding at all. */
-  private classify(frame: LumaFrame, ctx: SubmitContext, now: number): { cls: FrameClass; weak?: boolean; cropFirst?: boolean } | undefined {
+  /** The frame's class (and fixed budget), or undefined when it is not worth decoding at all. */
+  private classify(frame: LumaFrame, ctx: SubmitContext, now: number): { cls: FrameClass; weak?: boolean; cropFirst?: boolean; budgetMs?: number } | undefined {
     if (ctx.view === undefined || ctx.view === "pending") return { cls: "active" };
     if (ctx.view === "decided") return this.watch(frame, now);
     // Nothing in view. A code read on this camera moments ago: it may still be there.
-    if (!this.prefilter || this.stats_.hint(frame)) return { cls: "active" };
+    if (!this.idle || this.stats_.hint(frame)) return { cls: "active" };
     const cam = this.stats_.camera(frame.cameraId);
+    const located = this.opts.track !== false && this.tracker.hints(frame.cameraId, frame).length > 0;
     const t = performance.now();
-    const hits = this.prefilter.find(frame, pairedFinders);
-    cam.prefilterMs += performance.now() - t;
-    if (hits.length > 0) {
-      cam.prefilterHits++;
-      return pairedFinders(hits) ? { cls: "active" } : { cls: "active", weak: true };
-    }
-    const last = this.lastIdleFull.get(frame.cameraId);
-    const every = this.opts.idleFullEveryMs ?? DEFAULT_IDLE_FULL_EVERY_MS;
-    return last === undefined || now - last >= every ? { cls: "idle" } : undefined;
+    const v = this.idle.admit(frame, located);
+    if (v.prefiltered) cam.prefilterMs += performance.now() - t;
+    if (v.hits > 0) cam.prefilterHits++;
+    if (v.decision === "skip") return undefined;
+    const budgetMs = idleBudget(v.decision, this.opts.budgetMs);
+    // Slow-schedule frames take a spare worker only (priority.ts); the rest may hold a code.
+    const cls: FrameClass = v.decision === "slow" || v.decision === "slow-full" ? "idle" : "active";
+    return { cls, ...(v.decision === "first" ? { weak: true } : {}), ...(budgetMs !== undefined ? { budgetMs } : {}) };
   }
 
   /** `ready` (= `live`): workers able to take a frame now (0 for long = the lanes are blind: DECODE_DOWN). */
@@ -366,17 +375,16 @@ export class DecodePool {
     // buffer is copied instead, so the caller's other data is not detached.
     const owns = f.data.byteOffset === 0 && f.data.byteLength === f.data.buffer.byteLength && f.data.buffer instanceof ArrayBuffer;
     const data = owns ? f.data : f.data.slice();
-    const now = performance.now();
+    const now = this.clock();
     let budgetMs: number;
-    if (p.cls === "idle") {
-      // The slow schedule: a full cascade (it runs only on a spare worker, see priority.ts).
-      this.lastIdleFull.set(f.cameraId, now);
-      this.stats_.camera(f.cameraId).slowScheduled++;
-      budgetMs = this.opts.budgetMs;
-    } else if (p.weak || p.cls === "watch") {
-      // A lone finder-like shape, or only decided codes in view (presence upkeep: the first pass
-      // and the crop around the last code find a code already read; a full cascade on the empty
-      // frames after it left, until leaveMs, would be spent for nothing): rationed escalation.
+    if (p.budgetMs !== undefined) {
+      // An idle camera's frame: the gate fixed what it buys (idle-gate.ts).
+      if (p.cls === "idle") this.stats_.camera(f.cameraId).slowScheduled++;
+      budgetMs = p.budgetMs;
+    } else if (p.cls === "watch") {
+      // Only decided codes in view (presence upkeep: the first pass and the crop around the last
+      // code find a code already read; a full cascade on the empty frames after it left, until
+      // leaveMs, would be spent for nothing): rationed escalation.
       const last = this.lastWeakFull.get(f.cameraId);
       if (last === undefined || now - last >= WEAK_FULL_EVERY_MS) {
         this.lastWeakFull.set(f.cameraId, now);
@@ -391,7 +399,7 @@ export class DecodePool {
     const yieldTo = yieldPolicy({ cls: p.cls, ...(p.weak ? { weak: true } : {}), ...(lastDone !== undefined ? { sinceFullDoneMs: now - lastDone } : {}), recentMs: this.escalateIntervalMs });
     const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(yieldTo !== "never" ? { yieldTo } : {}), ...(p.cropFirst && hint && budgetMs === 0 ? { cropFirst: true } : {}), ...(fault ? { fault } : {}) };
     const timer = setTimeout(() => this.fail(slot, "GW_DECODE_TIMEOUT", `decode passed its ${this.opts.deadlineMs} ms deadline`), this.opts.deadlineMs);
-    slot.job = { id, pending: p, dispatchedAt: performance.now(), timer, full: budgetMs >= this.opts.budgetMs };
+    slot.job = { id, pending: p, dispatchedAt: now, timer, full: budgetMs >= this.opts.budgetMs };
     slot.worker.postMessage(job, [data.buffer as ArrayBuffer]);
   }
 }

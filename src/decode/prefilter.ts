@@ -71,6 +71,7 @@ export function pairedFinders(hits: readonly FinderHit[]): boolean {
 export class Prefilter {
   private row = new Uint8Array(0);
   private sums = new Int32Array(0);
+  private trans = new Int32Array(0);
 
   constructor(private readonly o: PrefilterOptions = DEFAULT_PREFILTER) {}
 
@@ -87,6 +88,7 @@ export class Prefilter {
     if (this.row.length < w) {
       this.row = new Uint8Array(w);
       this.sums = new Int32Array(w + 1);
+      this.trans = new Int32Array(w + 2);
     }
     const { rowStep, contrast, window: win } = this.o;
     const row = this.row;
@@ -95,35 +97,22 @@ export class Prefilter {
     // Seven modules of at least minModulePx frame px, in the 2x downscaled view.
     const minTotal = Math.max(7, (7 * this.o.minModulePx) / 2);
     for (let y = 1; y < h - 1; y += rowStep) {
-      downRow(frame, y, w, row);
-      sums[0] = 0;
-      for (let x = 0; x < w; x++) sums[x + 1] = sums[x]! + row[x]!;
-      // Run-length scan with hysteresis against the local mean.
-      let dark = false;
-      let runLen = 0;
-      runs.fill(0);
+      downRow(frame, y, w, row, sums);
+      // Where the colour changes along the row (a tight per-pixel loop of its own, which the JIT
+      // compiles far better than the run bookkeeping inlined into it), then the runs in between.
+      const nt = transitions(row, sums, w, win, contrast, this.trans);
+      const tr = this.trans;
       let count = 0; // completed runs in `runs` (last five, oldest first)
-      for (let x = 0; x <= w; x++) {
-        let d: boolean = dark;
-        if (x < w) {
-          const a = x - win < 0 ? 0 : x - win;
-          const b = x + win + 1 > w ? w : x + win + 1;
-          const mean = (sums[b]! - sums[a]!) / (b - a);
-          const v = row[x]!;
-          if (v < mean - contrast) d = true;
-          else if (v > mean + contrast) d = false;
-        } else d = !dark; // close the last run
-        if (d === dark) {
-          runLen++;
-          continue;
-        }
-        // A run of `dark` ended at x.
+      for (let k = 1; k < nt; k++) {
+        // Run k-1 spans [tr[k-1], tr[k]); run 0 is light (possibly empty), then they alternate.
         runs[0] = runs[1]!;
         runs[1] = runs[2]!;
         runs[2] = runs[3]!;
         runs[3] = runs[4]!;
-        runs[4] = runLen;
+        runs[4] = tr[k]! - tr[k - 1]!;
         count++;
+        const x = tr[k]!;
+        const dark = ((k - 1) & 1) === 1;
         // Five runs ending with a dark one: dark light DARK light dark.
         if (dark && count >= 5 && runs[0]! + runs[1]! + runs[2]! + runs[3]! + runs[4]! >= minTotal && ratioOk(runs[0]!, runs[1]!, runs[2]!, runs[3]!, runs[4]!, this.o.tolerance)) {
           const total = runs[0]! + runs[1]! + runs[2]! + runs[3]! + runs[4]!;
@@ -138,8 +127,6 @@ export class Prefilter {
             }
           }
         }
-        dark = d;
-        runLen = 1;
       }
     }
     return hits;
@@ -184,12 +171,19 @@ function ratioOk(a: number, b: number, c: number, d: number, e: number, tol: num
   return Math.abs(m - a) < v && Math.abs(m - b) < v && Math.abs(3 * m - c) < 3 * v && Math.abs(m - d) < v && Math.abs(m - e) < v;
 }
 
-/** Row y of the 2x box-downscaled view into `out` (w = width >> 1). */
-function downRow(f: LumaView, y: number, w: number, out: Uint8Array): void {
+/** Row y of the 2x box-downscaled view into `out` (w = width >> 1), and its prefix sums. */
+function downRow(f: LumaView, y: number, w: number, out: Uint8Array, sums: Int32Array): void {
   const d = f.data;
   let p = 2 * y * f.stride;
   let q = p + f.stride;
-  for (let x = 0; x < w; x++, p += 2, q += 2) out[x] = (d[p]! + d[p + 1]! + d[q]! + d[q + 1]! + 2) >> 2;
+  let sum = 0;
+  sums[0] = 0;
+  for (let x = 0; x < w; x++, p += 2, q += 2) {
+    const v = (d[p]! + d[p + 1]! + d[q]! + d[q + 1]! + 2) >> 2;
+    out[x] = v;
+    sum += v;
+    sums[x + 1] = sum;
+  }
 }
 
 function downAt(f: LumaView, x: number, y: number): number {
@@ -197,4 +191,39 @@ function downAt(f: LumaView, x: number, y: number): number {
   const p = 2 * y * f.stride + 2 * x;
   const q = p + f.stride;
   return (d[p]! + d[p + 1]! + d[q]! + d[q + 1]! + 2) >> 2;
+}
+
+/**
+ * Positions where the colour (with hysteresis against the local mean) changes along the row, into
+ * `out`: out[0] = 0 (the row starts light), the last entry = w. Returns the count. Away from the
+ * row's ends the window has a fixed width, so the test is integer: v * n against the window sum.
+ */
+function transitions(row: Uint8Array, sums: Int32Array, w: number, win: number, contrast: number, out: Int32Array): number {
+  let dark = false;
+  let n = 0;
+  out[n++] = 0;
+  const n2 = 2 * win + 1;
+  const c2 = contrast * n2;
+  for (let x = 0; x < w; x++) {
+    const v = row[x]!;
+    let d: boolean = dark;
+    if (x >= win && x + win + 1 <= w) {
+      const s = sums[x + win + 1]! - sums[x - win]!;
+      const vn = v * n2;
+      if (vn < s - c2) d = true;
+      else if (vn > s + c2) d = false;
+    } else {
+      const a = x - win < 0 ? 0 : x - win;
+      const b = x + win + 1 > w ? w : x + win + 1;
+      const mean = (sums[b]! - sums[a]!) / (b - a);
+      if (v < mean - contrast) d = true;
+      else if (v > mean + contrast) d = false;
+    }
+    if (d !== dark) {
+      out[n++] = x;
+      dark = d;
+    }
+  }
+  out[n++] = w;
+  return n;
 }

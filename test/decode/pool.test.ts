@@ -5,6 +5,13 @@ import type { LumaFrame } from "../../src/core/types.js";
 import { blankFrame, qrFrame } from "./helpers.js";
 
 const base: DecodePoolOptions = { workers: 1, deadlineMs: 20_000, budgetMs: 100, passes: ["fast", "crop", "harder"] };
+/**
+ * For the scheduling tests: the pool's clock and the frames' receive times stand still, so the
+ * windows (slow schedule, rationing) are decided by the rules, not by how long a loaded machine
+ * took to decode; the budget is wide, so a cascade that is granted is never cut by wall time.
+ */
+const stillClock: Partial<DecodePoolOptions> = { clock: () => 1_000, budgetMs: 60_000 };
+const still = <F extends { receivedAt: number }>(f: F): F => ({ ...f, receivedAt: 1_000 });
 let pool: DecodePool | undefined;
 afterEach(async () => {
   await pool?.close();
@@ -51,29 +58,29 @@ describe("DecodePool", () => {
   });
 
   it("with nothing in view, skips frames without a finder pattern except on the slow schedule", async () => {
-    pool = await DecodePool.create({ ...base, idleFullEveryMs: 60_000 });
+    pool = await DecodePool.create({ ...base, ...stillClock, idleFullEveryMs: 60_000 });
     // First idle frame: the slow schedule is due, so it is decoded in full.
-    const first = await pool.submit(blankFrame("cam1", 1, 640, 480), { view: "none" });
+    const first = await pool.submit(still(blankFrame("cam1", 1, 640, 480)), { view: "none" });
     expect(first?.codes).toEqual([]);
     expect(first?.timings.passes).toContain("harder");
     // Then not again within the interval: resolved null without a worker, counted.
-    expect(await pool.submit(blankFrame("cam1", 2, 640, 480), { view: "none" })).toBeNull();
-    expect(await pool.submit(blankFrame("cam1", 3, 640, 480), { view: "none" })).toBeNull();
+    expect(await pool.submit(still(blankFrame("cam1", 2, 640, 480)), { view: "none" })).toBeNull();
+    expect(await pool.submit(still(blankFrame("cam1", 3, 640, 480)), { view: "none" })).toBeNull();
     // A frame with a code passes the prefilter and is read.
-    const read = await pool.submit(qrFrame("IDLE-THEN-CODE", { seq: 4 }), { view: "none" });
+    const read = await pool.submit(still(qrFrame("IDLE-THEN-CODE", { seq: 4 })), { view: "none" });
     expect(read?.codes.map((c) => c.text)).toEqual(["IDLE-THEN-CODE"]);
     // While a code is in view nothing is prefiltered.
-    const pending = await pool.submit(blankFrame("cam1", 5, 640, 480), { view: "pending" });
+    const pending = await pool.submit(still(blankFrame("cam1", 5, 640, 480)), { view: "pending" });
     expect(pending?.codes).toEqual([]);
     expect(pool.stats().cameras.cam1).toMatchObject({ submitted: 5, prefiltered: 2, slowScheduled: 1, prefilterHits: 1, decoded: 1 });
     expect(pool.stats().cameras.cam1!.prefilterMs).toBeGreaterThan(0);
   });
 
   it("rations the full cascade for lanes with only decided codes in view, not for a pending presentation", async () => {
-    pool = await DecodePool.create(base);
+    pool = await DecodePool.create({ ...base, ...stillClock });
     // Frames with finder patterns but no readable code (the code's centre blanked out).
     const unreadable = (seq: number) => {
-      const f = qrFrame("RATIONED-ESCALATION", { seq, module: 6, x0: 100, y0: 60 });
+      const f = still(qrFrame("RATIONED-ESCALATION", { seq, module: 6, x0: 100, y0: 60 }));
       for (let y = 60 + 8 * 6; y < 60 + 21 * 6; y++) f.data.fill(230, y * f.stride + 100 + 8 * 6, y * f.stride + 100 + 21 * 6);
       return f;
     };
@@ -84,12 +91,36 @@ describe("DecodePool", () => {
     expect(await passes(3, "pending")).toContain("harder");
   });
 
+  it("an idle camera buys the first pass for a new lone finder-like shape, once; the cascade for a symbol's paired finder patterns", async () => {
+    // A budget no loaded machine can exhaust: what the frame buys must not depend on timing.
+    pool = await DecodePool.create({ ...base, deadlineMs: 120_000, budgetMs: 60_000, idleFullEveryMs: 60_000 });
+    const unreadable = (seq: number) => {
+      const f = qrFrame("IDLE-ESCALATION", { seq, module: 6, x0: 100, y0: 60 });
+      for (let y = 60 + 8 * 6; y < 60 + 21 * 6; y++) f.data.fill(230, y * f.stride + 100 + 8 * 6, y * f.stride + 100 + 21 * 6);
+      return f;
+    };
+    expect(await pool.submit(blankFrame("cam1", 1, 640, 480), { view: "none" })).not.toBeNull(); // the slow schedule
+    // One finder pattern alone (the rest of the symbol hidden): the first pass only, and once.
+    const lone = (seq: number) => {
+      const f = unreadable(seq);
+      for (let y = 0; y < f.height; y++) f.data.fill(230, y * f.stride + 100 + 9 * 6, (y + 1) * f.stride);
+      for (let y = 60 + 9 * 6; y < f.height; y++) f.data.fill(230, y * f.stride, (y + 1) * f.stride);
+      return f;
+    };
+    expect((await pool.submit(lone(2), { view: "none" }))?.timings.passes).toEqual(["fast"]);
+    expect(await pool.submit(lone(3), { view: "none" })).toBeNull();
+    // A symbol's paired finder patterns, new here: the cascade goes after it.
+    const code = await pool.submit(unreadable(4), { view: "none" });
+    expect(code?.timings.passes).toContain("harder");
+    expect(pool.stats().cameras.cam1).toMatchObject({ slowScheduled: 1, prefilterHits: 3, prefiltered: 1 });
+  });
+
   it("with only decided codes in view, decodes frames without a finder pattern at most every 500 ms, frames with one always", async () => {
-    pool = await DecodePool.create(base);
-    expect(await pool.submit(blankFrame("cam1", 1, 640, 480), { view: "decided" })).not.toBeNull();
+    pool = await DecodePool.create({ ...base, ...stillClock });
+    expect(await pool.submit(still(blankFrame("cam1", 1, 640, 480)), { view: "decided" })).not.toBeNull();
     // Within 500 ms: an empty frame is skipped, a frame with a code is decoded and read.
-    expect(await pool.submit(blankFrame("cam1", 2, 640, 480), { view: "decided" })).toBeNull();
-    const held = await pool.submit(qrFrame("HELD", { seq: 3 }), { view: "decided" });
+    expect(await pool.submit(still(blankFrame("cam1", 2, 640, 480)), { view: "decided" })).toBeNull();
+    const held = await pool.submit(still(qrFrame("HELD", { seq: 3 })), { view: "decided" });
     expect(held?.codes.map((c) => c.text)).toEqual(["HELD"]);
     expect(pool.stats().cameras.cam1).toMatchObject({ prefiltered: 1, prefilterHits: 1, decoded: 1 });
   });

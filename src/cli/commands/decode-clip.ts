@@ -124,6 +124,12 @@ export interface DecodeClipOptions {
   onFrame?: (line: ClipFrameLine) => void;
   /** Stop reading once this returns true for the codes read so far (bench: the expected text). */
   stopWhen?: (texts: ReadonlySet<string>) => boolean;
+  /**
+   * Submit frames as a lane camera does (the rig's path): view "none" until a code was read, then
+   * "pending" (a presentation awaiting its verdict), so idle frames meet the pool's prefilter and
+   * idle rationing. Absent: every frame is decoded as active (the decoder alone).
+   */
+  lane?: boolean;
 }
 
 /** Frames of a clip as they come out of the camera frame source, with back-pressure. */
@@ -213,13 +219,14 @@ export async function decodeClip(file: string, opts: DecodeClipOptions = {}): Pr
       }
       const receivedAt = i * frameMs;
       const start = opts.everyFrame ? receivedAt : Math.max(receivedAt, workerFree);
-      const r: DecodeResult | null = await pool.submit({ cameraId, seq: i, width: cam.width, height: cam.height, stride: cam.width, data: frame, receivedAt });
+      const r: DecodeResult | null = await pool.submit({ cameraId, seq: i, width: cam.width, height: cam.height, stride: cam.width, data: frame, receivedAt }, opts.lane ? { view: texts.size > 0 ? "pending" : "none" } : {});
       const decodeMs = r?.timings.decodeMs ?? 0;
       const cpuMs = r?.timings.cpuMs;
       const costMs = opts.clock === "cpu" ? (cpuMs ?? decodeMs) : decodeMs;
       const done = start + costMs;
       workerFree = done;
-      decoded++;
+      // null: filtered out before a worker (lane mode: no finder pattern on an idle camera).
+      if (r) decoded++;
       decodeSum += decodeMs;
       decodeMax = Math.max(decodeMax, decodeMs);
       cpuSum += cpuMs ?? 0;
