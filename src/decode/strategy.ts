@@ -178,14 +178,18 @@ const passes: Record<DecodePassName, PassFn> = {
   denoise: (img, { frame }) => readFull(img, frame, DENOISE),
   quietzone: (img, { frame }) => {
     // A code touching something dark (quiet-zone.ts): two finders of one symbol found, a third
-    // merged into its surroundings. Nothing to repair (no such run) means nothing to read again.
+    // merged into its surroundings. The repair and the read work on the symbol's region only (a
+    // crop: a fraction of a full-frame read); no run to repair means nothing to read again.
     const hits = finders.find(frame);
     if (!pairedFinders(hits)) return undefined;
     const plan = planRepair(frame, hits);
     if (!plan) return undefined;
-    img.load(frame);
-    if (eraseLongDarkRuns(img.view(), frame.width, frame.height, plan) === 0) return undefined;
-    return img.read(TONE);
+    const { x, y, w, h } = plan.region;
+    const crop = new Uint8Array(w * h);
+    cropScaleInto(frame, plan.region, 1, crop);
+    if (eraseLongDarkRuns(crop, w, h, { ...plan, region: { x: 0, y: 0, w, h } }) === 0) return undefined;
+    img.reserve(w, h).set(crop);
+    return mapOut(img.read(TONE), (p) => [p[0] + x, p[1] + y]);
   },
   fast: (img, { frame }) => readFull(img, frame, FAST),
   harder: (img, { frame }) => readFull(img, frame, HARDER),

@@ -16,7 +16,7 @@ export const decodeSection = z
     passes: z
       .array(z.enum(decodePassNames))
       .min(1)
-      .default(["tone", "crop", "invert", "darken", "lighten", "denoise", "quietzone"])
+      .default(["tone", "crop", "invert", "darken", "lighten", "denoise"])
       .describe(
         "Decode passes in order; the first is always run, later ones only while the budget lasts and nothing was found (crop also runs at once, budget or not, when a pass located a symbol it could not decode, and after a read for other located symbols). tone: gamma that moves the frame median to mid-gray, then tryHarder with zxing's 3x image pyramid (screens, large codes); darken / lighten: fixed gamma 2 / 0.33 curves, same reader (washed-out codes / codes in shadow); invert: light-on-dark codes (inverted copy, QR-only fast reader); denoise: zxing tryDenoise with the pyramid (blur, glare); crop: around the last code seen on this camera and symbols located but not decoded (2x if small, plain then contrast-stretched; a code under half the located symbol's size is refused); fast: QR only, no extras; harder: tryHarder + tryInvert; downscale: 2x box-filtered; equalize: local contrast stretch; quietzone: when two finder patterns of one symbol are found but nothing was read, dark runs far longer than a finder (a bezel, a case edge, a bar across the margin) are painted light and the frame read again (a code touching something dark). Costs and gains per category on real photos: docs/decode.md.",
       ),
