@@ -17,6 +17,7 @@
  * no queue grows), and an idle row: one camera looping only code-free real scenes.
  *
  * Flags: --cameras 1,2,4 --seconds 60 --idle-seconds 30 --no-photos --out e2e
+ *        --transport socket|pipe (cameras[].frameTransport; default the product's "auto")
  *        --workers N (decode.workers; default: the product default, one per CPU) to measure the
  *        scheduling head-room without changing the product default
  * Exits 1 when a target is missed (targets are for the counts present in the run).
@@ -48,6 +49,8 @@ const IDLE_S = Number(flag("idle-seconds", "30"));
 const USE_PHOTOS = !argv.includes("--no-photos");
 const OUT = flag("out", "e2e");
 const WORKERS = Number(flag("workers", "0"));
+/** --transport socket|pipe: each camera's frame transport (default: the product default, "auto"). */
+const TRANSPORT = flag("transport", "auto") as "auto" | "socket" | "pipe";
 const WORK = ".tmp/bench-e2e";
 const SHOW_S = 1.2;
 const GAP_S = 2.8; // > leaveMs (2500): every showing is a new presentation
@@ -137,7 +140,7 @@ async function run(n: number, servers: Array<{ server: RtspServer; clip: Clip }>
     log: { level: "warn" },
     ...(WORKERS > 0 ? { decode: { workers: WORKERS } } : {}),
     server: { listen: { host: "127.0.0.1", port: 0 } },
-    cameras: used.map((s, i) => ({ id: `cam-${i}`, lane: `lane-${i}`, url: s.server.url, width: W, height: H, fps: FPS })),
+    cameras: used.map((s, i) => ({ id: `cam-${i}`, lane: `lane-${i}`, url: s.server.url, width: W, height: H, fps: FPS, frameTransport: TRANSPORT })),
     lanes: used.map((_, i) => ({ id: `lane-${i}` })),
     trust: { lists: [{ source: creds.trustList, rootKey: creds.rootKey }] },
   });

@@ -125,7 +125,7 @@ export class CameraSupervisor extends EventEmitter {
     this.restarts = new EventWindow(camera.restartWindowMs);
     this.probe = deps.probe ?? tcpProbe();
     this.target = probeTarget(camera);
-    this.transportKind = deps.transport ?? defaultTransport(process.platform, deps.spawner !== undefined, camera.source);
+    this.transportKind = deps.transport ?? (camera.frameTransport === "auto" ? defaultTransport(process.platform, deps.spawner !== undefined, camera.source) : camera.frameTransport);
   }
 
   get state(): CameraState {

@@ -31,6 +31,10 @@ export const cameraSchema = z
     warmHoldMs: z.number().int().min(1000).default(60000).describe("With mainStream on-activity: how long the main stream stays up after the substream's last activity. A traveller after a quieter gap waits for its start-up (2-3 s)."),
     startupGraceMs: z.number().int().min(500).default(10000).describe("Time allowed for the first frame after (re)start."),
     stallTimeoutMs: z.number().int().min(200).default(3000).describe("No frame for this long in steady state means stalled: the process is killed and restarted."),
+    frameTransport: z
+      .enum(["auto", "socket", "pipe"])
+      .default("auto")
+      .describe("How raw frames travel from ffmpeg (docs/ingest.md \"Frame transport\"). socket: a private Unix socket read straight into the frame buffer (less reader CPU; ffmpeg's own writes cost more while the gateway is busy); pipe: ffmpeg's stdout; auto: the measured default (docs/ingest.md)."),
     pixelFormat: z.enum(["yplane", "yuv420p", "gray"]).default("yplane").describe("What ffmpeg writes to the pipe. yplane: the Y plane of the decoded yuv420p picture (extractplanes, no colour conversion, w*h bytes); yuv420p: the whole picture (1.5x bytes, Y plane handed on); gray: a swscale conversion. yplane measured cheapest (bench:ingest, docs/ingest.md)."),
     killGraceMs: z.number().int().min(50).default(2000).describe("After SIGTERM, wait this long before SIGKILL (ffmpeg ignores SIGTERM on a stalled input)."),
     backoffInitialMs: z.number().int().min(10).default(500).describe("First restart delay; doubles per failed attempt, reset by the first good frame."),
