@@ -49,21 +49,22 @@ export interface FinderHit {
   module: number;
 }
 
+/** Whether two finder hits can belong to one symbol (the rule `pairedFinders` states). */
+export function onePair(a: FinderHit, b: FinderHit): boolean {
+  const r = a.module / b.module;
+  if (r < 0.5 || r > 2) return false;
+  const m = (a.module + b.module) / 2;
+  const d = Math.hypot(a.x - b.x, a.y - b.y);
+  return d >= 8 * m && d <= 260 * m;
+}
+
 /**
  * Two finder patterns of one symbol: module sizes within 2x of each other (perspective) and
  * centres 8-260 modules apart (version 1 has them 14 apart, version 40 170; tilt stretches).
  * Strong evidence of a code; a lone finder-like shape is weak (text, tiles, window frames).
  */
 export function pairedFinders(hits: readonly FinderHit[]): boolean {
-  for (let i = 0; i < hits.length; i++)
-    for (let j = i + 1; j < hits.length; j++) {
-      const a = hits[i]!, b = hits[j]!;
-      const r = a.module / b.module;
-      if (r < 0.5 || r > 2) continue;
-      const m = (a.module + b.module) / 2;
-      const d = Math.hypot(a.x - b.x, a.y - b.y);
-      if (d >= 8 * m && d <= 260 * m) return true;
-    }
+  for (let i = 0; i < hits.length; i++) for (let j = i + 1; j < hits.length; j++) if (onePair(hits[i]!, hits[j]!)) return true;
   return false;
 }
 

@@ -14,7 +14,7 @@
  *
  * Pure functions on a packed 8-bit image; the caller owns the buffers (the wasm heap image).
  */
-import type { FinderHit } from "./prefilter.js";
+import { onePair, type FinderHit } from "./prefilter.js";
 import type { LumaView } from "./luma-read.js";
 import type { Rect } from "./preprocess.js";
 
@@ -38,8 +38,8 @@ export interface RepairPlan {
  * The finders of one symbol: the pair with the largest modules (then the closest) whose module sizes
  * agree within 2x and whose centres are 8-260 modules apart (prefilter.ts pairedFinders), with any
  * other hit of a similar module inside the pair's reach; none when nothing pairs. The largest:
- * a code's data can hold smaller finder-like shapes (the "pathological" photos), never larger ones. Hits elsewhere in the frame (text, tiles) would
- * only widen the region to the whole frame.
+ * a code's data can hold smaller finder-like shapes (the "pathological" photos), never larger
+ * ones. Hits elsewhere in the frame (text, tiles) would only widen the region to the whole frame.
  */
 export function pairOf(hits: readonly FinderHit[]): FinderHit[] {
   let best: [FinderHit, FinderHit] | undefined;
@@ -48,12 +48,10 @@ export function pairOf(hits: readonly FinderHit[]): FinderHit[] {
   for (let i = 0; i < hits.length; i++)
     for (let j = i + 1; j < hits.length; j++) {
       const a = hits[i]!, b = hits[j]!;
-      const ratio = a.module / b.module;
-      if (ratio < 0.5 || ratio > 2) continue;
-      const m = (a.module + b.module) / 2;
+      if (!onePair(a, b)) continue;
       const d = Math.hypot(a.x - b.x, a.y - b.y);
       const size = Math.min(a.module, b.module);
-      if (d >= 8 * m && d <= 260 * m && (size > bestSize || (size === bestSize && d < bestD))) {
+      if (size > bestSize || (size === bestSize && d < bestD)) {
         best = [a, b];
         bestD = d;
         bestSize = size;
