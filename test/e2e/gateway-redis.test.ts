@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { parseConfig } from "../../src/config/load.js";
 import { silentLogger } from "../../src/core/logger.js";
-import type { DecodeResult, VerdictEvent } from "../../src/core/types.js";
+import type { VerdictEvent } from "../../src/core/types.js";
+import { result } from "../lane/helpers.js";
 import { startGateway, type Gateway } from "../../src/app/gateway.js";
 import { credentialsOnDisk } from "./support.js";
 import { deleteKeysWith } from "../support/redis.js";
@@ -49,13 +50,7 @@ describe("two gateways sharing Redis", () => {
       }
     }
     // What the decode pool would hand the lane for a frame showing `text`.
-    const read = (cameraId: string, text: string): DecodeResult => ({
-      cameraId,
-      seq: 1,
-      receivedAt: performance.now(),
-      codes: [{ text, bytes: new TextEncoder().encode(text), format: "QRCode", corners: [[0, 0], [1, 0], [1, 1], [0, 1]] }],
-      timings: { queueMs: 0, decodeMs: 1, passes: ["fast"] },
-    });
+    const read = (cameraId: string, text: string) => result(cameraId, 1, performance.now(), [text]);
     await gws[0]!.lanes.get("L")!.onDecode(read("gw-a-cam", c.creds.passes.valid));
     await gws[1]!.lanes.get("L")!.onDecode(read("gw-b-cam", c.creds.passes.valid));
     expect(verdicts.map((v) => `${v.gatewayId} ${v.verdict} ${v.reason}`)).toEqual(["gw-a PASS OK", "gw-b FLAG REPLAYED"]);

@@ -4,7 +4,8 @@ import { Redis } from "ioredis";
 import { join } from "node:path";
 import { parseConfig } from "../../src/config/load.js";
 import { silentLogger } from "../../src/core/logger.js";
-import type { DecodeResult, LaneStatus, VerdictEvent } from "../../src/core/types.js";
+import type { LaneStatus, VerdictEvent } from "../../src/core/types.js";
+import { result } from "../lane/helpers.js";
 import { startGateway, type Gateway } from "../../src/app/gateway.js";
 import { credentialsOnDisk } from "../e2e/support.js";
 import { makeReadOnly, rid, SHARED_REDIS, waitFor } from "./helpers.js";
@@ -58,13 +59,7 @@ describe("gateway with a state dir whose event ids cannot be persisted", () => {
     expect(b.status().state).toBe("out-of-service");
     expect(b.status().problems).toContain("EVENTS_SEQ_ERROR");
 
-    const read = (cameraId: string, text: string): DecodeResult => ({
-      cameraId,
-      seq: 1,
-      receivedAt: performance.now(),
-      codes: [{ text, bytes: new TextEncoder().encode(text), format: "QRCode", corners: [[0, 0], [1, 0], [1, 1], [0, 1]] }],
-      timings: { queueMs: 0, decodeMs: 1, passes: ["fast"] },
-    });
+    const read = (cameraId: string, text: string) => result(cameraId, 1, performance.now(), [text]);
     await a.onDecode(read("gw-q-a", c.creds.passes.valid));
     expect(verdicts.map((v) => v.id)).toEqual(["gw-q:A:42"]);
 
