@@ -28,7 +28,7 @@ export interface RepairPlan {
   region: Rect;
   /** Dark below this. */
   threshold: number;
-  /** Value painted over a removed run (the finders' light level). */
+  /** Value painted over a removed run (the region's light level). */
   light: number;
   /** Dark runs longer than this (px) are removed. */
   maxRun: number;
@@ -73,8 +73,7 @@ export function pairOf(hits: readonly FinderHit[]): FinderHit[] {
  * Undefined when the region shows no usable contrast.
  */
 export function planRepair(frame: LumaView, found: readonly FinderHit[]): RepairPlan | undefined {
-  let hits = found;
-  hits = pairOf(hits);
+  const hits = pairOf(found);
   if (hits.length === 0) return undefined;
   // The largest module found: a code's data can hold finder-like shapes of smaller scale (the
   // "pathological" photos have several), and a run limit too short would eat the real finders.

@@ -11,7 +11,7 @@ import { boundsAround, cropScaleInto, downscale2Into, localStretchInto, type Rec
 import { autoGamma, gammaLut, lutInto, sampledMedian } from "./tone.js";
 import { dropNested, MIN_SIDE_OF_LOCATED, sideOf } from "./plausible.js";
 import { trackerDefaults } from "./track.js";
-import { DEFAULT_PREFILTER, pairedFinders, Prefilter } from "./prefilter.js";
+import { DEFAULT_PREFILTER, Prefilter } from "./prefilter.js";
 import { eraseLongDarkRuns, planRepair } from "./quiet-zone.js";
 
 export interface StrategyInput {
@@ -180,9 +180,7 @@ const passes: Record<DecodePassName, PassFn> = {
     // A code touching something dark (quiet-zone.ts): two finders of one symbol found, a third
     // merged into its surroundings. The repair and the read work on the symbol's region only (a
     // crop: a fraction of a full-frame read); no run to repair means nothing to read again.
-    const hits = finders.find(frame);
-    if (!pairedFinders(hits)) return undefined;
-    const plan = planRepair(frame, hits);
+    const plan = planRepair(frame, finders.find(frame));
     if (!plan) return undefined;
     const { x, y, w, h } = plan.region;
     const crop = new Uint8Array(w * h);
