@@ -11,7 +11,7 @@ export { backoffDelay, type BackoffPolicy } from "./backoff.js";
 export { BurstGuard } from "./burst-guard.js";
 export { FrameSlicer } from "./frame-slicer.js";
 export { FrameFiller } from "./frame-filler.js";
-export { defaultTransport, openTransport, pipeTransport, type FrameSink, type FrameTransport, type TransportKind } from "./transport.js";
+export { chooseTransport, defaultTransport, openTransport, pipeTransport, type FrameSink, type FrameTransport, type TransportKind } from "./transport.js";
 export { socketTransport, CONNECT_RETRY_MS } from "./socket-transport.js";
 export { isCorruptWarning } from "./stderr-log.js";
 export { probeTarget, tcpProbe, type HostProbe, type ProbeTarget } from "./host-probe.js";

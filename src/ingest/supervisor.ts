@@ -13,7 +13,7 @@ import { CpuSampler } from "./proc-cpu.js";
 import { nodeSpawner } from "./spawner.js";
 import { StderrLog } from "./stderr-log.js";
 import { syntheticSpawner } from "./synthetic.js";
-import { defaultTransport, openTransport, type FrameTransport, type TransportKind } from "./transport.js";
+import { chooseTransport, openTransport, type FrameTransport, type TransportKind } from "./transport.js";
 import type { CameraConfig, CameraState, CameraStats, SpawnedProcess, Spawner } from "./types.js";
 
 export interface SupervisorDeps {
@@ -125,7 +125,7 @@ export class CameraSupervisor extends EventEmitter {
     this.restarts = new EventWindow(camera.restartWindowMs);
     this.probe = deps.probe ?? tcpProbe();
     this.target = probeTarget(camera);
-    this.transportKind = deps.transport ?? (camera.frameTransport === "auto" ? defaultTransport(process.platform, deps.spawner !== undefined, camera.source) : camera.frameTransport);
+    this.transportKind = deps.transport ?? chooseTransport(camera.frameTransport, process.platform, deps.spawner !== undefined, camera.source);
   }
 
   get state(): CameraState {

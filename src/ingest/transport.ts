@@ -74,3 +74,8 @@ export function openTransport(kind: TransportKind, sink: FrameSink, clock: Clock
 export function defaultTransport(platform: string, injectedSpawner: boolean, source: string): TransportKind {
   return platform === "linux" && !injectedSpawner && source !== "synthetic" ? "socket" : "pipe";
 }
+
+/** A camera's `frameTransport` setting: `auto` is the measured default above, anything else is used as set. */
+export function chooseTransport(setting: "auto" | TransportKind, platform: string, injectedSpawner: boolean, source: string): TransportKind {
+  return setting === "auto" ? defaultTransport(platform, injectedSpawner, source) : setting;
+}

@@ -8,7 +8,7 @@ import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { describe, expect, it } from "vitest";
 import { systemClock } from "../../src/core/clock.js";
-import { defaultTransport, FrameFiller, frameLayout, nodeSpawner, openTransport, pipeTransport, socketTransport, type FrameSink, type FrameTransport } from "../../src/ingest/index.js";
+import { chooseTransport, defaultTransport, FrameFiller, frameLayout, nodeSpawner, openTransport, pipeTransport, socketTransport, type FrameSink, type FrameTransport } from "../../src/ingest/index.js";
 import { waitFor } from "../support/wait.js";
 
 /** Plays the kernel: copies `bytes` into the filler's targets in reads of the given sizes (cycled), each capped by the target. */
@@ -197,6 +197,13 @@ describe("choosing the transport", () => {
     expect(defaultTransport("linux", false, "synthetic")).toBe("pipe");
     expect(defaultTransport("darwin", false, "rtsp")).toBe("pipe");
     expect(defaultTransport("win32", false, "rtsp")).toBe("pipe");
+  });
+
+  it("a camera's frameTransport setting: auto is that default, socket or pipe is used as set", () => {
+    expect(chooseTransport("auto", "linux", false, "rtsp")).toBe("socket");
+    expect(chooseTransport("auto", "darwin", false, "rtsp")).toBe("pipe");
+    expect(chooseTransport("pipe", "linux", false, "rtsp")).toBe("pipe");
+    expect(chooseTransport("socket", "linux", true, "rtsp")).toBe("socket");
   });
 
   it("falls back to the pipe, and says why, when no socket can be set up here", () => {
