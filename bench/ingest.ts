@@ -9,7 +9,11 @@
  * read as fast as possible, interleaved runs: less noisy than a real-time window; and the decoder
  * options (-threads, -skip_loop_filter) per frame against a bare decode, with the read rate on the
  * real-photo clip with and without the loop filter.
- * Flags: --configs 1080p15,720p15 --seconds 8 --no-restart --no-failures --out ingest.
+ * Each contender (camera over each transport, bare decode) is measured in --rounds interleaved
+ * windows of --seconds; the table gives the median of its rounds. The reader's CPU is this
+ * process's, minus the same process's CPU with the server up and no camera, measured in each
+ * round: the harness parses the feed's progress reports (the camera clock), which is not ingest.
+ * Flags: --configs 1080p15,720p15 --seconds 8 --rounds 3 --no-restart --no-failures --out ingest.
  * Target: each camera's CPU (ffmpeg + reader) over the shipped transport (socket) <= 1.15x the bare
  * decode of its stream in the same run (exit 1 otherwise). The flat-out tables read over the socket too.
  */
@@ -19,7 +23,6 @@ import { cameraSchema } from "../src/config/sections/cameras.js";
 import { silentLogger } from "../src/core/logger.js";
 import type { LumaFrame } from "../src/core/types.js";
 import { CameraSupervisor, ffmpegArgs, frameLayout, nodeSpawner, openTransport, type SpawnedProcess, type TransportKind } from "../src/ingest/index.js";
-import { systemClock } from "../src/core/clock.js";
 import { readProcTicks, TICKS_PER_SECOND } from "../src/ingest/proc-cpu.js";
 import { clipFrameAgeMs, clipFrameCount, makeQrClip, readFrameClock, startRtspServer, type ClipSegment, type RtspServer } from "../test/support/rtsp/index.js";
 import { fmt, printTable, summarize, writeResults } from "./lib/stats.js";
@@ -45,6 +48,8 @@ const CONFIGS = flag("configs", "720p10,720p15,1080p10,1080p15").split(",").map(
 const WITH_FAILURES = !argv.includes("--no-failures");
 const WITH_RESTART = !argv.includes("--no-restart");
 const OUT = flag("out", "ingest");
+/** Interleaved rounds per config; each contender's CPU is the median of its rounds. */
+const ROUNDS = Number(flag("rounds", "3"));
 /** Target (issue #10): a camera's CPU (ffmpeg + reader) <= 1.15x a bare decode of the same stream. */
 const RATIO_TARGET = 1.15;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,7 +66,17 @@ interface Row {
   refCpu: number;
   fps: number;
   fpsRead: number;
+  /** Median over the rounds of ffmpeg + reader (not the sum of the two medians). */
+  cameraCpu: number;
   delay: ReturnType<typeof summarize>;
+  delaySamples: number[];
+  /** This process's CPU in the camera's window, before the harness baseline is taken off. */
+  readerCpuRaw?: number;
+  rounds?: Array<{ ffmpegCpu: number; readerCpu: number; readerCpuRaw?: number }>;
+  refRounds?: number[];
+  /** This process's CPU with the server up and no camera (median of the rounds). */
+  harnessCpu?: number;
+  harnessRounds?: number[];
   startupMs: number;
   recoveryMs: number | undefined;
   burstDropped: number;
@@ -90,7 +105,23 @@ async function referenceDecodeCpu(url: string, ms: number): Promise<number> {
   return ((t1 - t0) / TICKS_PER_SECOND) * 100 * (1000 / (w1 - w0));
 }
 
-/** The camera over each transport in turn against one server (same stream), then the bare reference decode. */
+/** CPU % of this process over `ms` while nothing but the RTSP harness runs. */
+async function harnessCpu(ms: number): Promise<number> {
+  const c0 = process.cpuUsage();
+  const w0 = performance.now();
+  await sleep(ms);
+  const c = process.cpuUsage(c0);
+  return ((c.user + c.system) / 1000 / (performance.now() - w0)) * 100;
+}
+
+/** Median of a few numbers (the rounds of one contender). */
+const median = (xs: number[]): number => summarize(xs).median;
+
+/**
+ * The camera over each transport and the bare reference decode, against one server (same stream),
+ * in ROUNDS interleaved rounds (the order rotates each round), so every contender gets the same
+ * windows and one noisy window decides nothing; each CPU figure is the median of its rounds.
+ */
 async function runConfig(width: number, height: number, fps: number, pixelFormat: "yplane" | "yuv420p" | "gray", transports: TransportKind[], withRestart: boolean): Promise<Row[]> {
   const segments: ClipSegment[] = [{ text: `BENCH-${width}x${height}`, seconds: 5 }, { seconds: 5 }];
   const frameCount = clipFrameCount(fps, segments);
@@ -98,10 +129,44 @@ async function runConfig(width: number, height: number, fps: number, pixelFormat
   const server: RtspServer = await startRtspServer({ clip });
   try {
     await waitFor(() => Number.isFinite(server.feedStartedAt), 5000);
-    const rows: Row[] = [];
-    for (const transport of transports) rows.push(await runCamera(server, { width, height, fps, frameCount, pixelFormat, transport }, withRestart && transport === SHIPPED));
-    const refCpu = pixelFormat === "yplane" ? await referenceDecodeCpu(server.url, MEASURE_MS) : NaN;
-    return rows.map((r) => ({ ...r, refCpu }));
+    const contenders: Array<TransportKind | "ref"> = [...transports, "ref"];
+    const samples = new Map<string, Row[]>(transports.map((t) => [t, []]));
+    const refs: number[] = [];
+    const harness: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      // This process's CPU with the server up and no camera: the harness (the feed's 10 Hz
+      // progress reports, parsed here for the camera clock) is not the reader's cost.
+      const base = await harnessCpu(MEASURE_MS);
+      harness.push(base);
+      const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]!);
+      for (const c of order) {
+        if (c === "ref") refs.push(await referenceDecodeCpu(server.url, MEASURE_MS));
+        else {
+          // The restart is timed once, in the last round, after the CPU windows.
+          const r = await runCamera(server, { width, height, fps, frameCount, pixelFormat, transport: c }, withRestart && c === SHIPPED && round === ROUNDS - 1);
+          samples.get(c)!.push({ ...r, readerCpuRaw: r.readerCpu, readerCpu: Math.max(0, r.readerCpu - base) });
+        }
+      }
+    }
+    const refCpu = pixelFormat === "yplane" ? median(refs) : NaN;
+    return transports.map((t) => {
+      const rs = samples.get(t)!;
+      const last = rs[rs.length - 1]!;
+      return {
+        ...last,
+        ffmpegCpu: median(rs.map((r) => r.ffmpegCpu)),
+        readerCpu: median(rs.map((r) => r.readerCpu)),
+        cameraCpu: median(rs.map((r) => r.ffmpegCpu + r.readerCpu)),
+        fps: median(rs.map((r) => r.fps)),
+        fpsRead: median(rs.map((r) => r.fpsRead)),
+        delay: summarize(rs.flatMap((r) => r.delaySamples)),
+        refCpu,
+        rounds: rs.map((r) => ({ ffmpegCpu: r.ffmpegCpu, readerCpu: r.readerCpu, readerCpuRaw: r.readerCpuRaw })),
+        refRounds: refs,
+        harnessCpu: median(harness),
+        harnessRounds: harness,
+      };
+    });
   } finally {
     await server.stop();
   }
@@ -128,7 +193,7 @@ async function runCamera(
     const buffers = new FrameBuffers();
     sup = new CameraSupervisor(cam, {
       logger: silentLogger,
-      spawner: (cmd, args) => (proc = nodeSpawner(cmd, args)),
+      spawner: (cmd, args, stdin, stdout) => (proc = nodeSpawner(cmd, args, stdin, stdout)),
       transport,
       allocFrame: (n) => buffers.take(n),
       onFrame: (f: LumaFrame) => {
@@ -178,7 +243,7 @@ async function runCamera(
     const burstDropped = sup.stats().burstDropped;
     await sup.stop();
     sup = undefined;
-    return { config: `${height}p ${fps}fps`, pixelFormat, transport, ffmpegCpu, readerCpu, refCpu: NaN, fps: fpsOut, fpsRead, delay: summarize(delays), startupMs, recoveryMs, burstDropped };
+    return { config: `${height}p ${fps}fps`, pixelFormat, transport, ffmpegCpu, readerCpu, cameraCpu: ffmpegCpu + readerCpu, refCpu: NaN, fps: fpsOut, fpsRead, delay: summarize(delays), delaySamples: delays, startupMs, recoveryMs, burstDropped };
   } finally {
     await sup?.stop();
   }
@@ -188,11 +253,12 @@ async function runCamera(
  * ffmpeg with `args` (everything before the output) writing rawvideo over `transport`, read as
  * the supervisor reads it; `onLuma` sees every frame. Resolves once ffmpeg has exited.
  */
-function readFrames(args: string[], transport: TransportKind, layout: { frameBytes: number; lumaBytes: number }, onLuma: (luma: Uint8Array) => void, alloc?: (n: number) => Uint8Array): { proc: SpawnedProcess; exited: Promise<void> } {
-  const t = openTransport(transport, { ...layout, ...(alloc ? { alloc } : {}), onFrame: onLuma, onError: (e) => console.error("transport error", e) }, systemClock, (e) => {
+async function readFrames(args: string[], transport: TransportKind, layout: { frameBytes: number; lumaBytes: number }, onLuma: (luma: Uint8Array) => void, alloc?: (n: number) => Uint8Array): Promise<{ proc: SpawnedProcess; exited: Promise<void> }> {
+  const t = openTransport(transport, { ...layout, ...(alloc ? { alloc } : {}), onFrame: onLuma, onError: (e) => console.error("transport error", e) }, (e) => {
     throw e;
   });
-  const proc = nodeSpawner("ffmpeg", [...args, ...t.output]);
+  const stdout = await t.prepare?.();
+  const proc = nodeSpawner("ffmpeg", [...args, ...t.output], undefined, stdout);
   t.attach(proc);
   // The last frames may still sit in the socket when ffmpeg exits: read them before closing.
   const exited = new Promise<void>((r) => proc.on("exit", () => setTimeout(r, 300)));
@@ -213,7 +279,7 @@ async function formatCost(clip: string, width: number, height: number, pixelForm
   let resolve: () => void = () => {};
   const done = new Promise<void>((r) => (resolve = r));
   const buffers = new FrameBuffers();
-  const { proc, exited } = readFrames(args, SHIPPED, frameLayout(width, height, pixelFormat), (luma) => {
+  const { proc, exited } = await readFrames(args, SHIPPED, frameLayout(width, height, pixelFormat), (luma) => {
     buffers.give(luma);
     n++;
     if (n === warm) {
@@ -258,7 +324,7 @@ async function decodeRun(clip: string, loops: number, input: string[], out: Tran
   if (out !== "null") {
     // Our output path, into one recycled buffer (the gateway recycles its frame buffers).
     const buf = new Uint8Array(1920 * 1080);
-    const { proc, exited } = readFrames([...head, "-vf", "format=pix_fmts=yuv420p|yuvj420p|nv12,extractplanes=y", "-fps_mode", "passthrough", "-f", "rawvideo"], out, { frameBytes: 1920 * 1080, lumaBytes: 1920 * 1080 }, (l) => onLuma?.(l, frames++), () => buf);
+    const { proc, exited } = await readFrames([...head, "-vf", "format=pix_fmts=yuv420p|yuvj420p|nv12,extractplanes=y", "-fps_mode", "passthrough", "-f", "rawvideo"], out, { frameBytes: 1920 * 1080, lumaBytes: 1920 * 1080 }, (l) => onLuma?.(l, frames++), () => buf);
     proc.stderr.on("data", (c) => (err += Buffer.from(c).toString()));
     await exited;
   } else {
@@ -392,11 +458,11 @@ async function main(): Promise<void> {
   }
 
   printTable(
-    `ingest: one camera via GStreamer RTSP on 127.0.0.1 (load avg ${loadavg().map((l) => l.toFixed(1)).join(" ")}; CPU 100 = one core; delay = camera frame clock -> frame delivered)`,
-    ["config", "pix_fmt", "transport", "ffmpeg CPU%", "reader CPU%", "camera CPU%", "ref decode CPU%", "ratio", "fps read", "fps out", "delay med ms", "p95", "p99", "start-up ms", "recovery ms", "burst dropped"],
+    `ingest: one camera via GStreamer RTSP on 127.0.0.1, CPU = median of ${ROUNDS} interleaved ${MEASURE_MS / 1000} s windows per contender; reader = this process minus its harness baseline (server up, no camera) of the same round (load avg ${loadavg().map((l) => l.toFixed(1)).join(" ")}; CPU 100 = one core; delay = camera frame clock -> frame delivered)`,
+    ["config", "pix_fmt", "transport", "ffmpeg CPU%", "reader CPU%", "(harness)", "camera CPU%", "ref decode CPU%", "ratio", "fps read", "fps out", "delay med ms", "p95", "p99", "start-up ms", "recovery ms", "burst dropped"],
     rows.map((r) => [
-      r.config, r.pixelFormat, r.transport, r.ffmpegCpu, r.readerCpu, r.ffmpegCpu + r.readerCpu, r.refCpu,
-      Number.isNaN(r.refCpu) ? "-" : fmt((r.ffmpegCpu + r.readerCpu) / r.refCpu), r.fpsRead, r.fps,
+      r.config, r.pixelFormat, r.transport, r.ffmpegCpu, r.readerCpu, r.harnessCpu ?? NaN, r.cameraCpu, r.refCpu,
+      Number.isNaN(r.refCpu) ? "-" : fmt(r.cameraCpu / r.refCpu), r.fpsRead, r.fps,
       r.delay.median, r.delay.p95, r.delay.p99, r.startupMs, r.recoveryMs ?? "-", String(r.burstDropped),
     ]),
   );
@@ -415,8 +481,8 @@ async function main(): Promise<void> {
   );
   const observations = WITH_FAILURES ? await observeFailures() : [];
   if (observations.length) printTable("ffmpeg 5.1 failure behaviour (bare process, no supervisor)", ["scenario", "outcome"], observations.map((o) => [o.scenario, o.outcome]));
-  const misses = rows.filter((r) => r.transport === SHIPPED && (r.ffmpegCpu + r.readerCpu) / r.refCpu > RATIO_TARGET).map((r) => `${r.config} (${r.transport}): ${fmt((r.ffmpegCpu + r.readerCpu) / r.refCpu)}x bare decode > ${RATIO_TARGET}x`);
-  const f = writeResults(OUT, { measureMs: MEASURE_MS, loadavgStart: loadStart, loadavg: loadavg(), rows: rows.map((r) => ({ ...r, ratio: (r.ffmpegCpu + r.readerCpu) / r.refCpu })), formats, decoder, observations, targetsMissed: misses });
+  const misses = rows.filter((r) => r.transport === SHIPPED && r.cameraCpu / r.refCpu > RATIO_TARGET).map((r) => `${r.config} (${r.transport}): ${fmt(r.cameraCpu / r.refCpu)}x bare decode > ${RATIO_TARGET}x`);
+  const f = writeResults(OUT, { measureMs: MEASURE_MS, rounds: ROUNDS, loadavgStart: loadStart, loadavg: loadavg(), rows: rows.map(({ delaySamples: _, ...r }) => ({ ...r, ratio: r.cameraCpu / r.refCpu })), formats, decoder, observations, targetsMissed: misses });
   console.log(`\nresults: ${f} (total ${((performance.now() - started) / 1000).toFixed(0)} s)`);
   if (misses.length) {
     console.log(`TARGET MISSED: ${misses.join("; ")}`);

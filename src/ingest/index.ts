@@ -12,6 +12,6 @@ export { BurstGuard } from "./burst-guard.js";
 export { FrameSlicer } from "./frame-slicer.js";
 export { FrameFiller } from "./frame-filler.js";
 export { chooseTransport, defaultTransport, openTransport, pipeTransport, type FrameSink, type FrameTransport, type TransportKind } from "./transport.js";
-export { socketTransport, CONNECT_RETRY_MS } from "./socket-transport.js";
+export { socketTransport } from "./socket-transport.js";
 export { isCorruptWarning } from "./stderr-log.js";
 export { probeTarget, tcpProbe, type HostProbe, type ProbeTarget } from "./host-probe.js";

@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
 import { systemClock, type Clock, type TimerHandle } from "../core/clock.js";
 import type { Logger } from "../core/logger.js";
 import { secretMasker } from "../core/mask.js";
@@ -214,11 +215,29 @@ export class CameraSupervisor extends EventEmitter {
     this.recentTimes.length = 0;
     this.setState(this.failed ? "failed" : "starting");
     const transport = (run.transport = this.openTransport(run));
+    // The start-up watchdog also bounds a transport that never gets ready.
+    this.armWatchdog(run, this.camera.startupGraceMs);
+    const ready = transport.prepare?.();
+    if (!ready) this.launch(run, transport);
+    else
+      ready.then(
+        (stdout) => this.launch(run, transport, stdout),
+        (e: unknown) => this.gone(run, { error: e as Error }),
+      );
+  }
+
+  /** Starts the run's ffmpeg once its transport is ready; a run stopped or replaced meanwhile starts nothing. */
+  private launch(run: Run, transport: FrameTransport, stdout?: Socket): void {
+    if (run.gone || run.killing || run !== this.cur) {
+      stdout?.destroy();
+      return;
+    }
     // Credentials never go on the command line (ffmpegInvocation): they reach ffmpeg on stdin.
     const inv = ffmpegInvocation(this.camera, inputUrl(this.camera), transport.output);
     try {
-      run.proc = inv.stdin === undefined ? this.spawner(this.camera.ffmpegPath, inv.args) : this.spawner(this.camera.ffmpegPath, inv.args, inv.stdin);
+      run.proc = this.spawner(this.camera.ffmpegPath, inv.args, inv.stdin, stdout);
     } catch (e) {
+      stdout?.destroy();
       this.gone(run, { error: e as Error });
       return;
     }
@@ -227,7 +246,6 @@ export class CameraSupervisor extends EventEmitter {
     proc.stderr.on("data", (c) => run.stderr.push(c));
     proc.on("error", (error) => this.gone(run, { error }));
     proc.on("exit", (code, signal) => this.gone(run, { code, signal }));
-    this.armWatchdog(run, this.camera.startupGraceMs);
   }
 
   /** The run's frame channel; a transport failure kills the process, and the exit that follows counts as a crash. */
@@ -243,7 +261,7 @@ export class CameraSupervisor extends EventEmitter {
         this.terminate(run);
       },
     };
-    return openTransport(this.transportKind, sink, this.clock, (err) => {
+    return openTransport(this.transportKind, sink, (err) => {
       if (this.socketFallbackLogged) return;
       this.socketFallbackLogged = true;
       this.log.warn({ event: "socket_unavailable", error: err.message }, "cannot set up the frame socket; reading frames from ffmpeg's stdout instead");
@@ -313,6 +331,11 @@ export class CameraSupervisor extends EventEmitter {
   private terminate(run: Run): void {
     if (run.gone || run.killing) return;
     run.killing = true;
+    if (run.proc === undefined) {
+      // Stopped (or its watchdog fired) while the transport was being readied: there is no process to wait for.
+      this.gone(run, {});
+      return;
+    }
     const grace = this.camera.killGraceMs;
     run.proc?.kill("SIGTERM");
     run.timers.push(

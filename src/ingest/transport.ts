@@ -1,4 +1,4 @@
-import type { Clock } from "../core/clock.js";
+import type { Socket } from "node:net";
 import { FrameSlicer } from "./frame-slicer.js";
 import { socketTransport } from "./socket-transport.js";
 import type { SpawnedProcess } from "./types.js";
@@ -24,7 +24,13 @@ export interface FrameTransport {
   readonly kind: TransportKind;
   /** What follows `-f rawvideo` on ffmpeg's command line. */
   readonly output: readonly string[];
-  /** Starts reading frames of the process just spawned with `output`. */
+  /**
+   * Readies the channel for one process. Undefined: nothing to wait for (the spawner's own stdout
+   * pipe is the channel). A promise: spawn once it resolves, with the socket it gives as the
+   * process's stdout, or with the spawner's pipe when it gives undefined.
+   */
+  prepare?(): Promise<Socket | undefined>;
+  /** Starts reading frames of the process just spawned with `output` (and the prepared stdout). */
   attach(proc: SpawnedProcess): void;
   /** Stops reading (a partial frame is dropped) and removes whatever the transport created. Idempotent. */
   close(): void;
@@ -42,6 +48,10 @@ export function pipeTransport(sink: FrameSink): FrameTransport {
     kind: "pipe",
     output: ["pipe:1"],
     attach(proc) {
+      if (!proc.stdout) {
+        sink.onError(new Error("the process has no stdout to read frames from"));
+        return;
+      }
       proc.stdout.on("data", (c) => {
         if (!closed) slicer.push(c);
       });
@@ -54,17 +64,42 @@ export function pipeTransport(sink: FrameSink): FrameTransport {
 
 /**
  * The transport for one process: the socket when asked for and available, else the pipe.
- * `onFallback` hears why the socket could not be set up (then the pipe serves this process).
+ * `onFallback` hears why the socket could not be set up, before the spawn or while preparing it;
+ * the pipe then serves this process.
  */
-export function openTransport(kind: TransportKind, sink: FrameSink, clock: Clock, onFallback: (err: Error) => void): FrameTransport {
-  if (kind === "socket") {
-    try {
-      return socketTransport(sink, { clock });
-    } catch (e) {
-      onFallback(e as Error);
-    }
+export function openTransport(kind: TransportKind, sink: FrameSink, onFallback: (err: Error) => void): FrameTransport {
+  if (kind !== "socket") return pipeTransport(sink);
+  let socket: FrameTransport;
+  try {
+    socket = socketTransport(sink);
+  } catch (e) {
+    onFallback(e as Error);
+    return pipeTransport(sink);
   }
-  return pipeTransport(sink);
+  let current = socket;
+  let closed = false;
+  return {
+    get kind() {
+      return current.kind;
+    },
+    get output() {
+      return current.output;
+    },
+    prepare: () =>
+      socket.prepare!().catch((e: unknown) => {
+        socket.close();
+        // Closed while preparing: nothing will be spawned, so there is nothing to fall back for.
+        if (closed) throw e;
+        onFallback(e as Error);
+        current = pipeTransport(sink);
+        return undefined;
+      }),
+    attach: (proc) => current.attach(proc),
+    close: () => {
+      closed = true;
+      current.close();
+    },
+  };
 }
 
 /**

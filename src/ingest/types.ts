@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import type { CameraConfig } from "../config/sections/cameras.js";
 
 export type { CameraConfig };
@@ -62,12 +63,17 @@ export interface ByteStream {
 /** What the supervisor needs of a child process; Node's ChildProcess fits, and so do test fakes. */
 export interface SpawnedProcess {
   readonly pid: number | undefined;
-  readonly stdout: ByteStream;
+  /** Null when the spawner was given a socket to use as the process's stdout. */
+  readonly stdout: ByteStream | null;
   readonly stderr: ByteStream;
   kill(signal: NodeJS.Signals): boolean;
   on(event: "exit", fn: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
   on(event: "error", fn: (err: Error) => void): unknown;
 }
 
-/** Injected so supervisors are tested with a scripted fake ffmpeg. `stdin`: written to the child's stdin, then closed. */
-export type Spawner = (command: string, args: readonly string[], stdin?: string) => SpawnedProcess;
+/**
+ * Injected so supervisors are tested with a scripted fake ffmpeg. `stdin`: written to the child's
+ * stdin, then closed. `stdout`: a socket to be the child's stdout (the socket transport); without
+ * it, the child's stdout is a pipe the spawner makes.
+ */
+export type Spawner = (command: string, args: readonly string[], stdin?: string, stdout?: Socket) => SpawnedProcess;

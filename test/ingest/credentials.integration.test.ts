@@ -75,9 +75,9 @@ describe("camera credentials", () => {
     const sup = new CameraSupervisor(cam, {
       logger: collectingLogger().logger,
       onFrame: (f) => clocks.push(readFrameClock(f)),
-      spawner: (cmd, args, stdin) => {
+      spawner: (cmd, args, stdin, stdout) => {
         argv.push(args.join(" "));
-        return nodeSpawner(cmd, args, stdin);
+        return nodeSpawner(cmd, args, stdin, stdout);
       },
       // What ships on Linux: credentials on stdin, frames over the socket.
       transport: "socket",

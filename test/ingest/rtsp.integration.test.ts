@@ -47,9 +47,9 @@ function camera(id: string, url: string, over: Parameters<typeof testCamera>[0] 
       lengths.push(f.data.length);
       frames.push(f);
     },
-    spawner: (cmd, args) => {
+    spawner: (cmd, args, stdin, stdout) => {
       spawns++;
-      return nodeSpawner(cmd, args);
+      return nodeSpawner(cmd, args, stdin, stdout);
     },
     // What ships on Linux (an injected spawner would get the pipe).
     transport: "socket",

@@ -3,11 +3,11 @@
  * ffmpeg writing a deterministic lavfi test pattern, checked byte for byte against the same
  * ffmpeg command writing to stdout.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import { describe, expect, it } from "vitest";
-import { systemClock } from "../../src/core/clock.js";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { chooseTransport, defaultTransport, FrameFiller, frameLayout, nodeSpawner, openTransport, pipeTransport, socketTransport, type FrameSink, type FrameTransport } from "../../src/ingest/index.js";
 import { waitFor } from "../support/wait.js";
 
@@ -109,34 +109,53 @@ function capture(pix: "gray" | "yuv420p"): Capture {
   return { frames, errors, sink: { frameBytes, lumaBytes, onFrame: (l) => frames.push(l.slice()), onError: (e) => errors.push(e) } };
 }
 
-function socketDir(t: FrameTransport): string {
-  const url = t.output.find((a) => a.startsWith("unix:"));
-  expect(url).toBeDefined();
-  return dirname(url!.slice("unix:".length));
+/** The private directory a socket transport made under `base` (at most one), or undefined. */
+function socketDirIn(base: string): string | undefined {
+  const d = readdirSync(base).filter((n) => n.startsWith("cpgw-"));
+  expect(d.length).toBeLessThanOrEqual(1);
+  return d[0] === undefined ? undefined : join(base, d[0]);
 }
 
-/** Runs ffmpeg with the transport's output to the end; resolves with its exit code. */
+/** Runs ffmpeg with the transport's output (and prepared stdout) to the end; resolves with its exit code. */
 async function runThrough(t: FrameTransport, pix: "gray" | "yuv420p"): Promise<number | null> {
-  const p = nodeSpawner("ffmpeg", patternArgs(pix, t.output));
+  const stdout = await t.prepare?.();
+  const p = nodeSpawner("ffmpeg", patternArgs(pix, t.output), undefined, stdout);
   t.attach(p);
   return new Promise((r) => p.on("exit", (code) => r(code)));
 }
 
+const openFds = (): number => readdirSync("/proc/self/fd").length;
+
 describe("socket transport with a real ffmpeg", () => {
+  let base: string;
+  beforeEach(() => {
+    base = mkdtempSync(join(tmpdir(), "cpgw-test-"));
+  });
+  afterEach(() => rmSync(base, { recursive: true, force: true }));
+
   for (const pix of ["gray", "yuv420p"] as const) {
-    it(`delivers exactly the frames ffmpeg writes to stdout (${pix}), then leaves nothing behind`, async () => {
+    it(`delivers exactly the frames ffmpeg writes to stdout (${pix}), with ffmpeg's stdout a socket, then leaves nothing behind`, async () => {
       const ref = referenceFrames(pix);
       const c = capture(pix);
-      const t = socketTransport(c.sink, { clock: systemClock });
-      const dir = socketDir(t);
+      const fds = openFds();
+      const t = socketTransport(c.sink, { baseDir: base });
+      const dir = socketDirIn(base)!;
       // Private: nobody else may connect and read the camera.
       expect(statSync(dir).mode & 0o777).toBe(0o700);
-      expect(await runThrough(t, pix)).toBe(0);
+      expect(t.output).toEqual(["pipe:1"]);
+      const stdout = await t.prepare!();
+      // The listener and its directory are gone before ffmpeg starts: the connection exists already.
+      expect(existsSync(dir)).toBe(false);
+      const p = nodeSpawner("ffmpeg", patternArgs(pix, t.output), undefined, stdout);
+      expect(p.stdout).toBeNull();
+      t.attach(p);
+      expect(readlinkSync(`/proc/${p.pid}/fd/1`)).toMatch(/^socket:/);
+      expect(await new Promise((r) => p.on("exit", r))).toBe(0);
       await waitFor(() => c.frames.length === FRAMES, "every frame read");
       t.close();
       expect(c.errors).toEqual([]);
       expect(sameFrames(c.frames, ref)).toBe(true);
-      expect(existsSync(dir)).toBe(false);
+      await waitFor(() => openFds() <= fds, "no descriptor left open");
     });
   }
 
@@ -144,48 +163,54 @@ describe("socket transport with a real ffmpeg", () => {
     const ref = referenceFrames("gray");
     const c = capture("gray");
     const t = pipeTransport(c.sink);
+    expect(t.prepare).toBeUndefined();
     expect(await runThrough(t, "gray")).toBe(0);
     await waitFor(() => c.frames.length === FRAMES, "every frame read");
     expect(sameFrames(c.frames, ref)).toBe(true);
   });
 
-  it("removes the socket directory after ffmpeg was killed while waiting for the reader (socket file left behind)", async () => {
+  it("the reader sees EOF when ffmpeg is killed, and close() after that leaves nothing behind", async () => {
     const c = capture("gray");
-    const t = socketTransport(c.sink, { clock: systemClock });
-    const dir = socketDir(t);
-    // Not attached: ffmpeg binds and waits in accept(); SIGKILL leaves its socket file.
-    const p = spawn("ffmpeg", patternArgs("gray", t.output), { stdio: "ignore" });
-    await waitFor(() => existsSync(`${dir}/ffmpeg.sock`), "ffmpeg listening");
+    const fds = openFds();
+    const t = socketTransport(c.sink, { baseDir: base });
+    const stdout = await t.prepare!();
+    // A stream that never ends: ffmpeg blocks writing once nobody reads fast enough, and is killed mid-frame.
+    const p = nodeSpawner("ffmpeg", ["-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", `testsrc2=size=${W}x${H}:rate=25`, "-vf", "format=gray", "-f", "rawvideo", ...t.output], undefined, stdout);
+    t.attach(p);
+    await waitFor(() => c.frames.length >= 3, "frames flowing");
     p.kill("SIGKILL");
-    await new Promise((r) => p.once("exit", r));
-    expect(existsSync(`${dir}/ffmpeg.sock`)).toBe(true);
+    await new Promise((r) => p.on("exit", r));
     t.close();
-    expect(existsSync(dir)).toBe(false);
-    expect(c.frames).toEqual([]);
+    expect(c.errors).toEqual([]);
+    expect(socketDirIn(base)).toBeUndefined();
+    await waitFor(() => openFds() <= fds, "no descriptor left open");
   });
 
-  it("a connect error other than 'not listening yet' is reported once, not thrown", async () => {
+  it("prepare() rejects, and cleans up, when the socket cannot be listened on", async () => {
     const c = capture("gray");
-    const t = socketTransport(c.sink, { clock: systemClock });
-    const dir = socketDir(t);
-    // The directory replaced by a file: connect() fails with ENOTDIR, which no retry can fix.
+    const t = socketTransport(c.sink, { baseDir: base });
+    const dir = socketDirIn(base)!;
+    // The directory replaced by a file: listen() fails with ENOTDIR.
     rmSync(dir, { recursive: true });
     writeFileSync(dir, "");
-    try {
-      t.attach({} as never);
-      await waitFor(() => c.errors.length > 0, "the error reported");
-      await new Promise((r) => setTimeout(r, 100));
-      expect(c.errors).toHaveLength(1);
-      expect((c.errors[0] as NodeJS.ErrnoException).code).toBe("ENOTDIR");
-      t.close();
-    } finally {
-      rmSync(dir, { force: true });
-    }
+    await expect(t.prepare!()).rejects.toMatchObject({ code: "ENOTDIR" });
+    expect(c.errors).toEqual([]);
+    t.close();
+  });
+
+  it("closed while preparing: the prepared socket is never handed out and nothing is left behind", async () => {
+    const c = capture("gray");
+    const t = socketTransport(c.sink, { baseDir: base });
+    const ready = t.prepare!();
+    t.close();
+    const r = await Promise.race([ready.then(() => "resolved", () => "rejected"), new Promise((res) => setTimeout(() => res("pending"), 200))]);
+    expect(r).not.toBe("resolved");
+    expect(socketDirIn(base)).toBeUndefined();
   });
 
   it("refuses a socket path longer than sun_path allows (the caller falls back to the pipe)", () => {
     const c = capture("gray");
-    expect(() => socketTransport(c.sink, { clock: systemClock, baseDir: "/tmp/" + "x".repeat(100) })).toThrow(/exceed/);
+    expect(() => socketTransport(c.sink, { baseDir: "/tmp/" + "x".repeat(100) })).toThrow(/exceed/);
   });
 });
 
@@ -213,7 +238,7 @@ describe("choosing the transport", () => {
     process.env.TMPDIR = "/tmp/" + "y".repeat(100);
     const why: Error[] = [];
     try {
-      const t = openTransport("socket", c.sink, systemClock, (e) => why.push(e));
+      const t = openTransport("socket", c.sink, (e) => why.push(e));
       expect(t.kind).toBe("pipe");
       expect(t.output).toEqual(["pipe:1"]);
       expect(why).toHaveLength(1);
@@ -221,10 +246,38 @@ describe("choosing the transport", () => {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;
     }
-    const s = openTransport("socket", c.sink, systemClock, (e) => why.push(e));
+    const s = openTransport("socket", c.sink, (e) => why.push(e));
     expect(s.kind).toBe("socket");
     s.close();
-    expect(openTransport("pipe", c.sink, systemClock, (e) => why.push(e)).kind).toBe("pipe");
+    expect(openTransport("pipe", c.sink, (e) => why.push(e)).kind).toBe("pipe");
     expect(why).toHaveLength(1);
+  });
+
+  it("falls back to the pipe, and says why, when the socket fails while being prepared", async () => {
+    const ref = referenceFrames("gray");
+    const c = capture("gray");
+    const saved = process.env.TMPDIR;
+    const base = mkdtempSync(join(tmpdir(), "cpgw-test-"));
+    const why: Error[] = [];
+    try {
+      process.env.TMPDIR = base;
+      const t = openTransport("socket", c.sink, (e) => why.push(e));
+      // Sabotage after the directory exists: listen() fails with ENOTDIR.
+      const dir = socketDirIn(base)!;
+      rmSync(dir, { recursive: true });
+      writeFileSync(dir, "");
+      const stdout = await t.prepare!();
+      expect(stdout).toBeUndefined();
+      expect(t.kind).toBe("pipe");
+      expect(why.map((e) => (e as NodeJS.ErrnoException).code)).toEqual(["ENOTDIR"]);
+      // The pipe serves this process.
+      expect(await runThrough(t, "gray")).toBe(0);
+      await waitFor(() => c.frames.length === FRAMES, "every frame read");
+      expect(sameFrames(c.frames, ref)).toBe(true);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });

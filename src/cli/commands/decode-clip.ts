@@ -182,7 +182,7 @@ export async function decodeClip(file: string, opts: DecodeClipOptions = {}): Pr
   const queue = new FrameQueue(() => stdout.pause?.(), () => stdout.resume?.());
   const slicer = new FrameSlicer(layout.frameBytes, layout.lumaBytes, (f) => queue.push(f));
   let stderr = "";
-  proc.stdout.on("data", (c) => slicer.push(c));
+  proc.stdout!.on("data", (c) => slicer.push(c));
   proc.stderr.on("data", (c) => (stderr = (stderr + Buffer.from(c).toString()).slice(-2000)));
   proc.on("error", (e) => queue.end(new GatewayError("GW_VIDEO_UNREADABLE", `cannot run ffmpeg: ${e.message}`)));
   // 'close', not 'exit': 'exit' can come while the (paused) pipe still holds the last frames.
