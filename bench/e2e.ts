@@ -105,6 +105,10 @@ interface Showing {
   show: number;
   firstAt: number;
   verdictAt?: number;
+  /** The verdict's own frame -> verdict (the read frame's wait for a worker, its decode, verification). */
+  frameToVerdictMs?: number;
+  /** The first decode of this showing that read a code: its wait, its decode, when it finished. */
+  readDecode?: { queueMs: number; decodeMs: number; doneAt: number };
 }
 
 type Dist = ReturnType<typeof summarize> & { p90: number };
@@ -120,6 +124,7 @@ interface RunResult {
   firstToVerdictByKind: Record<string, Dist>;
   frameToVerdict: Dist;
   photoLatencyByShow: Record<string, Array<number | null>>;
+  slowest: Array<{ camera: string; kind: string; show: number; firstToVerdictMs: number; frameToVerdictMs: number | undefined; readQueueMs?: number; readDecodeMs?: number; decodedToVerdictMs?: number }>;
   showings: number;
   read: number;
   readByKind: Record<string, { showings: number; read: number }>;
@@ -193,6 +198,8 @@ async function run(n: number, servers: Array<{ server: RtspServer; clip: Clip }>
       if (!measuring) return;
       queue.push({ at: performance.now(), ms: r.timings.queueMs });
       if (!r.error) decodeMs.push(r.timings.decodeMs);
+      const cur = current.get(r.cameraId);
+      if (cur && cur.s.readDecode === undefined && r.codes.length > 0) cur.s.readDecode = { queueMs: Math.round(r.timings.queueMs), decodeMs: Math.round(r.timings.decodeMs), doneAt: performance.now() };
     },
   });
   gw.bus.on("verdict", (ev: VerdictEvent) => {
@@ -200,6 +207,7 @@ async function run(n: number, servers: Array<{ server: RtspServer; clip: Clip }>
     const cur = current.get(ev.cameraId);
     if (!measuring || !cur || cur.s.verdictAt !== undefined) return;
     cur.s.verdictAt = at;
+    cur.s.frameToVerdictMs = ev.frameToVerdictMs;
     frameToVerdict.push(ev.frameToVerdictMs);
   });
   const t0 = performance.now();
@@ -265,6 +273,16 @@ async function run(n: number, servers: Array<{ server: RtspServer; clip: Clip }>
     photoLatencyByShow: Object.fromEntries(
       [...new Set(done.filter((s) => s.kind === "photos").map((s) => s.show))].sort((a, b) => a - b).map((k) => [k, done.filter((s) => s.kind === "photos" && s.show === k).map((s) => (s.verdictAt === undefined ? null : Math.round(s.verdictAt - s.firstAt)))]),
     ),
+    // The slowest showings: first appearance -> verdict against the read frame's own frame -> verdict
+    // (a large gap: the earlier frames were not read; a large frame -> verdict: the read frame waited).
+    slowest: done
+      .filter((s) => s.verdictAt !== undefined)
+      .sort((a, b) => b.verdictAt! - b.firstAt - (a.verdictAt! - a.firstAt))
+      .slice(0, 12)
+      .map((s) => ({
+        camera: s.camera, kind: s.kind, show: s.show, firstToVerdictMs: Math.round(s.verdictAt! - s.firstAt), frameToVerdictMs: s.frameToVerdictMs,
+        ...(s.readDecode ? { readQueueMs: s.readDecode.queueMs, readDecodeMs: s.readDecode.decodeMs, decodedToVerdictMs: Math.round(s.verdictAt! - s.readDecode.doneAt) } : {}),
+      })),
     showings: done.length,
     read: lat(done).length,
     readByKind: Object.fromEntries(kinds.map((k) => [k, { showings: done.filter((s) => s.kind === k).length, read: lat(done.filter((s) => s.kind === k)).length }])),

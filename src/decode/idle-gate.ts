@@ -21,7 +21,12 @@
  * A "tried" shape is one at the very place (TRIED_PX) of a finder-like shape this camera already
  * paid a decode for, without a symbol located since: text and tiles in a still scene raise the
  * same false "maybe" in every frame; a code held up raises it where nothing raised it before, and
- * moves.
+ * moves. A tried shape that has left is forgotten: missing from FORGET_AFTER admitted frames in a
+ * row, or missing from one and back after FORGET_MS or more (the change gate drops the frames of
+ * a scene that stays still, so "gone a while" is told by time). The same code shown again at the
+ * same place (a card in a holder, a phone in a cradle, bench:e2e's looped clips) is then a new
+ * presentation, not part of the scene; it would otherwise wait for the slow schedule as an idle
+ * frame (bench:e2e at 8 cameras: 110-275 ms in the queue).
  */
 import { pairedFinders, type FinderHit, type Prefilter } from "./prefilter.js";
 
@@ -38,11 +43,26 @@ const TRIED_MAX = 8;
  * (on the clips, remembering shapes within two modules lost three held codes out of 117).
  */
 const TRIED_PX = 1;
+/**
+ * Admitted frames in a row (frames the change gate let through, so the scene changed) without a
+ * tried shape before it is forgotten. Two, not one: a still shape that the prefilter misses on a
+ * single noisy frame stays tried.
+ */
+const FORGET_AFTER = 2;
+/** A tried shape missed, then back this much later (ms), counts as new: it left and came back. */
+const FORGET_MS = 1000;
+
+interface TriedShape extends FinderHit {
+  /** Admitted frames in a row that did not show it. */
+  misses: number;
+  /** receivedAt of the last admitted frame that showed it. */
+  lastSeen: number;
+}
 
 interface CameraState {
   lastDecode?: number;
   lastCascade?: number;
-  tried: FinderHit[];
+  tried: TriedShape[];
 }
 
 export interface IdleFrame {
@@ -71,6 +91,15 @@ export class IdleGate {
     private readonly cascadeEveryMs: number = DEFAULT_IDLE_CASCADE_EVERY_MS,
   ) {}
 
+  /**
+   * A frame of this camera in which the prefilter found nothing at all, seen outside the gate (the
+   * lane's presence check while a decided code was in view): every tried shape missed it.
+   */
+  sawEmpty(cameraId: string): void {
+    const cam = this.cams.get(cameraId);
+    if (cam) forgetGone(cam, [], Number.NaN);
+  }
+
   /** `located`: the tracker holds a located-but-undecoded symbol of this camera. */
   admit(frame: IdleFrame, located: boolean): IdleVerdict {
     const now = frame.receivedAt;
@@ -87,9 +116,10 @@ export class IdleGate {
     // No early exit: every shape of the frame is remembered as tried, or a still code's second
     // and third finder patterns would each buy the first pass again on the next frames.
     const hits = this.prefilter.find(frame);
+    forgetGone(st, hits, now);
     const newHits = hits.filter((h) => !st.tried.some((o) => near(o, h)));
     if (newHits.length > 0) {
-      for (const h of newHits) st.tried.push(h);
+      for (const h of newHits) st.tried.push({ x: h.x, y: h.y, module: h.module, misses: 0, lastSeen: now });
       if (st.tried.length > TRIED_MAX) st.tried.splice(0, st.tried.length - TRIED_MAX);
       st.lastDecode = now;
       // Two finder patterns of one symbol, new here: a code has likely just come into view, and it
@@ -111,6 +141,18 @@ export class IdleGate {
     }
     return { decision: "slow", hits: hits.length, prefiltered: true };
   }
+}
+
+/** Updates each tried shape with this admitted frame and drops the ones that left (see the class comment). */
+function forgetGone(st: CameraState, hits: readonly FinderHit[], now: number): void {
+  st.tried = st.tried.filter((t) => {
+    if (!hits.some((h) => near(t, h))) return ++t.misses < FORGET_AFTER;
+    // Back after an absence of FORGET_MS or more: a new presentation at the same place.
+    if (t.misses > 0 && now - t.lastSeen >= FORGET_MS) return false;
+    t.misses = 0;
+    t.lastSeen = now;
+    return true;
+  });
 }
 
 function near(a: FinderHit, b: FinderHit): boolean {

@@ -207,7 +207,11 @@ export class DecodePool {
       // code mean the held code is likely all there is, and its crop is read first.
       const hits = this.prefilter.find(frame, (hs) => !onlyAtLastCode(hs, hint));
       cam.prefilterMs += performance.now() - t;
-      if (hits.length === 0) return undefined;
+      if (hits.length === 0) {
+        // The code is gone from view: the idle gate's tried shapes are gone too.
+        this.idle?.sawEmpty(frame.cameraId);
+        return undefined;
+      }
       cam.prefilterHits++;
       cropFirst = onlyAtLastCode(hits, hint);
     }
@@ -352,7 +356,12 @@ export class DecodePool {
       const free = this.slots.filter((s) => s && s.ready && !s.job);
       if (free.length === 0 || this.pending.size === 0) break;
       const waiting = [...this.pending.values()];
-      const i = pickNext(waiting, free.length, this.slots.length);
+      const now = this.clock();
+      const i = pickNext(
+        waiting.map((p) => ({ cls: p.cls, submittedAt: p.submittedAt, ...(this.firstLook(p, now) ? { fresh: true } : {}) })),
+        free.length,
+        this.slots.length,
+      );
       if (i < 0) break;
       const p = waiting[i]!;
       this.pending.delete(p.frame.cameraId);
@@ -363,6 +372,12 @@ export class DecodePool {
     // What still waits has no worker (pickNext holds back only idle frames): running cascades
     // that give way to it stop at their next pass boundary.
     this.board.publish(this.pending.values());
+  }
+
+  /** The frame would be protected from early stop (early-stop.ts yieldPolicy "never"): a first full look at what its camera shows. */
+  private firstLook(p: Pending, now: number): boolean {
+    const lastDone = this.lastFullDone.get(p.frame.cameraId);
+    return yieldPolicy({ cls: p.cls, ...(p.weak ? { weak: true } : {}), ...(lastDone !== undefined ? { sinceFullDoneMs: now - lastDone } : {}), recentMs: this.escalateIntervalMs }) === "never";
   }
 
   private dispatch(slot: Slot, p: Pending): void {

@@ -6,9 +6,16 @@
  *  - "watch": only decided codes are in view (presence upkeep, so a held code never seems to leave);
  *  - "idle": no code in view and the prefilter found none; decoded only on the slow schedule, to
  *    catch what the prefilter misses.
- * Lower class first, then the oldest. An idle frame may never take the last free worker while more
- * than one worker exists: an active frame that arrives a moment later must find a worker at once,
- * not wait for an idle camera's full cascade (up to the budget, 60 ms by default).
+ * Lower class first; within a class, a first look before a repeat; then the oldest. A "first
+ * look" (`fresh`) is an active frame whose camera has had no complete full cascade within the
+ * escalation interval: a code that has just appeared, which the traveller waits on. A repeat is
+ * the next frame of a camera whose cascade keeps failing on what it shows (an unreadable code held
+ * up): it still gets its turn, but it no longer sends a new code on another camera to the back of
+ * the queue (bench:e2e at 8 cameras: such new codes waited 150-270 ms in the queue behind the
+ * repeats of the cameras showing unreadable photos).
+ * An idle frame may never take the last free worker while more than one worker exists: an
+ * active frame that arrives a moment later must find a worker at once, not wait for an idle
+ * camera's full cascade (up to the budget, 60 ms by default).
  */
 export type FrameClass = "active" | "watch" | "idle";
 
@@ -17,6 +24,15 @@ const RANK: Record<FrameClass, number> = { active: 0, watch: 1, idle: 2 };
 export interface Waiting {
   cls: FrameClass;
   submittedAt: number;
+  /** A first look at what the camera shows (see above); absent = a repeat. */
+  fresh?: boolean;
+}
+
+/** Whether `a` goes before `b`. */
+function before(a: Waiting, b: Waiting): boolean {
+  if (RANK[a.cls] !== RANK[b.cls]) return RANK[a.cls] < RANK[b.cls];
+  if ((a.fresh === true) !== (b.fresh === true)) return a.fresh === true;
+  return a.submittedAt < b.submittedAt;
 }
 
 /**
@@ -27,8 +43,7 @@ export function pickNext(waiting: readonly Waiting[], freeWorkers: number, total
   let best = -1;
   for (let i = 0; i < waiting.length; i++) {
     const w = waiting[i]!;
-    const b = best < 0 ? undefined : waiting[best]!;
-    if (!b || RANK[w.cls] < RANK[b.cls] || (RANK[w.cls] === RANK[b.cls] && w.submittedAt < b.submittedAt)) best = i;
+    if (best < 0 || before(w, waiting[best]!)) best = i;
   }
   if (best < 0) return -1;
   if (waiting[best]!.cls === "idle" && totalWorkers > 1 && freeWorkers <= 1) return -1;

@@ -39,6 +39,31 @@ describe("IdleGate", () => {
     expect(g.admit(at(lone, 133), false).decision).toBe("skip");
   });
 
+  it("a code taken away and shown again at the very same place is a new presentation; a still shape missed on one frame stays tried", () => {
+    const g = gate();
+    const blank = blankFrame("cam", 1, 640, 480);
+    g.admit(at(blank, 0), false);
+    const code = qrFrame("IDLE-GATE", { cameraId: "cam", module: 4, x0: 100, y0: 80 });
+    expect(g.admit(at(code, 66), false).decision).toBe("full");
+    expect(g.admit(at(code, 133), false).decision).toBe("skip");
+    // One frame without it (the prefilter missed it, or a hand passed over it), then back: still the same shape.
+    expect(g.admit(at(blank, 200), false).decision).toBe("skip");
+    expect(g.admit(at(code, 266), false).decision).toBe("skip");
+    // Taken away for two admitted frames, then the same card in the same holder: decoded at once.
+    g.admit(at(blank, 333), false);
+    g.admit(at(blank, 400), false);
+    expect(g.admit(at(code, 466), false).decision).toBe("full");
+    expect(g.admit(at(code, 533), false).decision).toBe("skip");
+    // Taken away (one admitted frame; the empty scene then stays still, so the change gate admits
+    // nothing more) and shown again 2.8 s later: a new presentation too.
+    g.admit(at(blank, 600), false);
+    expect(g.admit(at(code, 3400), false).decision).toBe("full");
+    expect(g.admit(at(code, 3466), false).decision).toBe("skip");
+    // While its code was decided, the lane's own presence check (not the gate) saw it leave.
+    g.sawEmpty("cam");
+    expect(g.admit(at(code, 6400), false).decision).toBe("full");
+  });
+
   it("a symbol located on the camera's recent frames buys the full cascade without a prefilter scan", () => {
     const g = gate();
     expect(g.admit(at(blankFrame("cam", 1, 640, 480), 0), true)).toEqual({ decision: "full", hits: 0, prefiltered: false });

@@ -13,6 +13,19 @@ describe("pickNext", () => {
     expect(pickNext(w.slice(0, 2), 2, 2)).toBe(1);
   });
 
+  it("within a class, a first look goes before a repeat, however old the repeat; then the oldest", () => {
+    const w = [
+      { cls: "active" as const, submittedAt: 1 },
+      { cls: "active" as const, submittedAt: 9, fresh: true },
+      { cls: "active" as const, submittedAt: 4, fresh: true },
+      { cls: "watch" as const, submittedAt: 0, fresh: true },
+    ];
+    expect(pickNext(w, 2, 2)).toBe(2);
+    expect(pickNext([w[0]!, w[1]!], 2, 2)).toBe(1);
+    // The class still comes first: a fresh watch frame does not pass an active repeat.
+    expect(pickNext([w[3]!, w[0]!], 2, 2)).toBe(1);
+  });
+
   it("never gives an idle frame the last free worker when there are several", () => {
     const idle = [{ cls: "idle" as const, submittedAt: 1 }];
     expect(pickNext(idle, 1, 2)).toBe(-1);
