@@ -65,8 +65,8 @@ export function hwaccelArgs(hw: Hwaccel, device: string | undefined): string[] {
  *   no swscale pass, a third of the bytes. scale= is a pass-through when the size already matches.
  * `once` (file source only, for `decode CLIP`): read the file once at decode speed instead of
  * looping it in real time; everything after the input is the camera's command line.
- * `output`: what follows `-f rawvideo`, from the frame transport (`pipe:1` by default; the socket
- * transport's `-listen 1 unix:PATH`).
+ * `output`: what follows `-f rawvideo`, from the frame transport (`pipe:1`, for both transports:
+ * the socket transport makes that stdout a socket).
  */
 export function ffmpegArgs(cam: ArgsCamera, url: string, opts: ArgsOptions = {}): string[] {
   return buildArgs(cam, cam.source === "file" ? [] : ["-i", url], opts);
