@@ -115,6 +115,20 @@ describe("DecodePool", () => {
     expect(pool.stats().cameras.cam1).toMatchObject({ slowScheduled: 1, prefilterHits: 3, prefiltered: 1 });
   });
 
+  it("a code that left while decided and comes back at the same place buys the cascade, not the slow schedule", async () => {
+    pool = await DecodePool.create({ ...base, ...stillClock });
+    const at = <F extends { receivedAt: number }>(f: F, t: number): F => ({ ...f, receivedAt: t });
+    // Shown to an idle camera: its finder patterns are tried, and it is read.
+    expect((await pool.submit(at(qrFrame("CARD", { seq: 1 }), 1_000), { view: "none" }))?.codes.map((c) => c.text)).toEqual(["CARD"]);
+    // Decided: the lane's presence check sees it held, then sees a frame with no finder pattern at all.
+    expect(await pool.submit(at(qrFrame("CARD", { seq: 2 }), 1_100), { view: "decided" })).not.toBeNull();
+    expect(await pool.submit(at(blankFrame("cam1", 3, 640, 480), 1_200), { view: "decided" })).toBeNull();
+    // The same card at the same place 5 s later (nothing in view any more): a new presentation.
+    const back = await pool.submit(at(qrFrame("CARD", { seq: 4 }), 6_000), { view: "none" });
+    expect(back?.codes.map((c) => c.text)).toEqual(["CARD"]);
+    expect(pool.stats().cameras.cam1).toMatchObject({ slowScheduled: 0 });
+  });
+
   it("with only decided codes in view, decodes frames without a finder pattern at most every 500 ms, frames with one always", async () => {
     pool = await DecodePool.create({ ...base, ...stillClock });
     expect(await pool.submit(still(blankFrame("cam1", 1, 640, 480)), { view: "decided" })).not.toBeNull();
@@ -217,6 +231,20 @@ describe("DecodePool", () => {
       const [ra3] = await Promise.all([a3, d1]);
       expect(ra3?.timings.passes).toEqual(all);
       expect(pool.stats().cameras.a).toMatchObject({ stoppedEarly: 1 });
+    });
+
+    it("a free worker takes another camera's first look before an older repeat of a camera whose full cascade just ran", async () => {
+      pool = await DecodePool.create(cascade);
+      const order: string[] = [];
+      const done = (name: string) => (r: unknown) => (order.push(name), r);
+      // a's first look holds the worker; meanwhile a's next frame (a repeat once a1's full
+      // cascade is done) and then b's first frame wait.
+      const a1 = pool.submit(big("a", 1), { view: "pending" }).then(done("a1"));
+      const a2 = pool.submit(big("a", 2), { view: "pending" }).then(done("a2"));
+      const b1 = pool.submit(qrFrame("FIRST-LOOK", { cameraId: "b" }), { view: "pending" }).then(done("b1"));
+      const [, , rb1] = await Promise.all([a1, a2, b1]);
+      expect(order).toEqual(["a1", "b1", "a2"]);
+      expect(rb1?.codes.map((c) => c.text)).toEqual(["FIRST-LOOK"]);
     });
 
     it("reads a code with the full cascade when it is the only frame (accuracy unchanged)", async () => {
