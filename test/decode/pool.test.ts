@@ -236,7 +236,7 @@ describe("DecodePool", () => {
     it("a free worker takes another camera's first look before an older repeat of a camera whose full cascade just ran", async () => {
       pool = await DecodePool.create(cascade);
       const order: string[] = [];
-      const done = (name: string) => (r: unknown) => (order.push(name), r);
+      const done = (name: string) => <T,>(r: T): T => (order.push(name), r);
       // a's first look holds the worker; meanwhile a's next frame (a repeat once a1's full
       // cascade is done) and then b's first frame wait.
       const a1 = pool.submit(big("a", 1), { view: "pending" }).then(done("a1"));
