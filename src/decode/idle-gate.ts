@@ -97,6 +97,7 @@ export class IdleGate {
    */
   sawEmpty(cameraId: string): void {
     const cam = this.cams.get(cameraId);
+    // No hits: every tried shape counts a miss; the time is only read for a shape seen again.
     if (cam) forgetGone(cam, [], Number.NaN);
   }
 

@@ -226,18 +226,18 @@ export class CameraSupervisor extends EventEmitter {
       );
   }
 
-  /** Starts the run's ffmpeg once its transport is ready; a run stopped or replaced meanwhile starts nothing. */
+  /**
+   * Starts the run's ffmpeg once its transport is ready; a run stopped or replaced meanwhile starts
+   * nothing. The prepared `stdout` stays the transport's: `gone()` closes the transport, and that
+   * closes the socket too.
+   */
   private launch(run: Run, transport: FrameTransport, stdout?: Socket): void {
-    if (run.gone || run.killing || run !== this.cur) {
-      stdout?.destroy();
-      return;
-    }
+    if (run.gone || run.killing || run !== this.cur) return;
     // Credentials never go on the command line (ffmpegInvocation): they reach ffmpeg on stdin.
     const inv = ffmpegInvocation(this.camera, inputUrl(this.camera), transport.output);
     try {
       run.proc = this.spawner(this.camera.ffmpegPath, inv.args, inv.stdin, stdout);
     } catch (e) {
-      stdout?.destroy();
       this.gone(run, { error: e as Error });
       return;
     }

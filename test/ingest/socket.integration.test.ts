@@ -138,6 +138,27 @@ describe("CameraSupervisor over the Unix socket", () => {
     expect(spawns).toBeGreaterThanOrEqual(1);
   });
 
+  it("a spawner that throws after the socket was readied: the socket is closed, the camera reports GW_CAMERA_SPAWN, nothing throws", async () => {
+    const log = collectingLogger();
+    const given: Socket[] = [];
+    const sup = new CameraSupervisor(fileCamera("s6"), {
+      logger: log.logger,
+      onFrame: () => {},
+      transport: "socket",
+      spawner: (_cmd, _args, _stdin, stdout) => {
+        if (stdout) given.push(stdout);
+        throw Object.assign(new Error("spawn ffmpeg ENOENT"), { code: "ENOENT" });
+      },
+    });
+    running.push(sup);
+    sup.start();
+    await until(() => sup.stats().ingestError === "GW_CAMERA_SPAWN", "the spawn error reported");
+    expect(given.length).toBeGreaterThanOrEqual(1);
+    // The parent's end of the prepared socket is not left open.
+    expect(given[0]!.destroyed).toBe(true);
+    expect(log.lines().some((l) => l.event === "ffmpeg_exit" && String(l.error).includes("ENOENT"))).toBe(true);
+  });
+
   it("an injected spawner gets the pipe unless it asks for the socket", async () => {
     const frames: LumaFrame[] = [];
     let args: readonly string[] = [];
