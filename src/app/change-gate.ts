@@ -29,12 +29,26 @@ export interface ChangeGateOptions {
    * left out of the change count. 0 turns it off. 255 never excludes anything.
    */
   volatileAt?: number;
+  /**
+   * Also changed when, inside any window of 2x2 tiles of `tile` x `tile` samples, more than this
+   * fraction of the window's samples changed. Off when unset. The global `minChanged` is sized
+   * for a code held up close; a small code (a card at arm's length, a phone further back: 64 px
+   * at 1080p) changes a few hundred samples at most and never reaches it, so without this its
+   * first frames were skipped and read up to `maxSkip` frames late (bench:e2e's slowest photo
+   * showings, 140-160 ms from first appearance to verdict). A 2x2 window of tiles, sliding by
+   * one tile, holds every object of up to one tile's size whole, wherever it lies.
+   */
+  localMinChanged?: number;
+  /** Tile side in samples for `localMinChanged` (8 at step 8: 64 px tiles, 128 px windows). */
+  tile?: number;
 }
 
 // 1% of the frame: a code held up covers far more; a camera's on-screen clock, sensor noise and compression flicker stay below.
 // volatileAt 120: a sample must have changed in nearly every frame for about a second (a clock,
 // a flickering light or screen, leaves in the wind); a code held up or a moving hand does not.
-export const DEFAULT_GATE: ChangeGateOptions = { step: 8, pixelDelta: 12, minChanged: 0.01, maxSkip: 3, maxSkipInView: 2, volatileAt: 120 };
+// localMinChanged 0.12 of a 128 px window: a Version 1 code of 64 px appearing changed 58 of its
+// window's 256 samples on bench:e2e's photo clip (bright_spots/image005), a still scene 0.
+export const DEFAULT_GATE: ChangeGateOptions = { step: 8, pixelDelta: 12, minChanged: 0.01, maxSkip: 3, maxSkipInView: 2, volatileAt: 120, localMinChanged: 0.12, tile: 8 };
 
 export class ChangeGate {
   private ref: Uint8Array | undefined;
@@ -43,6 +57,9 @@ export class ChangeGate {
   private activity: Uint8Array | undefined;
   private refW = 0;
   private refH = 0;
+  /** Samples per row of the current frame size, and the per-tile change counts (reused). */
+  private cols = 0;
+  private tiles: Uint32Array | undefined;
   private skipped = 0;
   /** Frames skipped since start (for stats). */
   gated = 0;
@@ -78,6 +95,7 @@ export class ChangeGate {
     const { step } = this.o;
     const cols = Math.floor(f.width / step);
     const rows = Math.floor(f.height / step);
+    this.cols = cols;
     const out = new Uint8Array(cols * rows);
     let k = 0;
     for (let r = 0; r < rows; r++) {
@@ -107,10 +125,33 @@ export class ChangeGate {
     const limit = Math.max(1, Math.floor(s.length * this.o.minChanged));
     const act = this.o.volatileAt ? this.activity : undefined;
     const vol = this.o.volatileAt ?? 256;
+    const local = this.o.localMinChanged;
+    const cols = this.cols, T = Math.max(1, this.o.tile ?? 8);
+    const tc = Math.ceil(cols / T), tr = Math.ceil(s.length / Math.max(1, cols) / T);
+    let tiles: Uint32Array | undefined;
+    if (local !== undefined && cols > 0) {
+      if (!this.tiles || this.tiles.length !== tc * tr) this.tiles = new Uint32Array(tc * tr);
+      tiles = this.tiles.fill(0);
+    }
     let n = 0;
     for (let i = 0; i < s.length; i++) {
       const d = s[i]! - ref[i]!;
-      if ((d > this.o.pixelDelta || d < -this.o.pixelDelta) && !(act && act[i]! >= vol) && ++n > limit) return true;
+      if ((d > this.o.pixelDelta || d < -this.o.pixelDelta) && !(act && act[i]! >= vol)) {
+        if (++n > limit) return true;
+        if (tiles) tiles[Math.floor(Math.floor(i / cols) / T) * tc + Math.floor((i % cols) / T)]!++;
+      }
+    }
+    if (!tiles || n === 0) return false;
+    // Every window of 2x2 tiles (1x1 at an edge of a frame narrower than two tiles).
+    const windowLimit = local! * T * T * 4;
+    for (let y = 0; y < Math.max(1, tr - 1); y++) {
+      for (let x = 0; x < Math.max(1, tc - 1); x++) {
+        const y1 = Math.min(y + 1, tr - 1), x1 = Math.min(x + 1, tc - 1);
+        let sum = tiles[y * tc + x]!;
+        if (x1 !== x) sum += tiles[y * tc + x1]!;
+        if (y1 !== y) sum += tiles[y1 * tc + x]! + (x1 !== x ? tiles[y1 * tc + x1]! : 0);
+        if (sum > windowLimit) return true;
+      }
     }
     return false;
   }

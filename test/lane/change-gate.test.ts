@@ -54,6 +54,31 @@ describe("ChangeGate", () => {
     expect(learning.admit(frame(40, (d) => (clock(40)(d), square(60, 40, 60, 220)(d))), "none")).toBe(true);
   });
 
+  it("a small code appearing is a change (localMinChanged), though under minChanged of the whole frame; scattered flicker is not", () => {
+    const w = 640, h = 480;
+    const big = (seq: number, paint?: (d: Uint8Array) => void): LumaFrame => {
+      const data = new Uint8Array(w * h).fill(100);
+      paint?.(data);
+      return { cameraId: "c", seq, width: w, height: h, stride: w, data, receivedAt: seq * 66 };
+    };
+    // 48 px at step 8: 36 of 4800 samples (global limit 48), but 36 of a 256-sample window (limit 30.7).
+    const small = (d: Uint8Array) => {
+      for (let y = 200; y < 248; y++) d.fill(20, y * w + 300, y * w + 348);
+    };
+    // 40 changed samples, one per 8x8-sample tile row/column spread: never more than 1 in a window.
+    const scattered = (d: Uint8Array) => {
+      for (let k = 0; k < 40; k++) d[((k % 7) * 64 + 3 * 8) * w + (k % 10) * 64] = 250;
+    };
+    const base = { step: 8, pixelDelta: 12, minChanged: 0.01, maxSkip: 100, maxSkipInView: 1 };
+    const local = new ChangeGate({ ...base, localMinChanged: 0.12, tile: 8 });
+    const global = new ChangeGate(base);
+    for (const g of [local, global]) g.admit(big(0), "none");
+    expect(global.admit(big(1, small), "none")).toBe(false);
+    expect(local.admit(big(1, small), "none")).toBe(true);
+    expect(local.admit(big(2, small), "none")).toBe(false); // it stays: no new change
+    expect(local.admit(big(3, (d) => (small(d), scattered(d))), "none")).toBe(false);
+  });
+
   it("a slow drift adds up against the last decoded frame", () => {
     const g = new ChangeGate({ step: 4, pixelDelta: 12, minChanged: 0.01, maxSkip: 100, maxSkipInView: 1 });
     g.admit(frame(0), "none");
