@@ -15,6 +15,7 @@
  * neighbourhood by more than `contrast`, so flat areas and noise do not make runs.
  */
 import type { LumaView } from "./luma-read.js";
+import { RowScan, ROWS_PER_BATCH } from "./row-scan.js";
 
 export interface PrefilterOptions {
   /** Scan every n-th row of the downscaled view (2 = every 4th frame row). */
@@ -70,9 +71,7 @@ export function pairedFinders(hits: readonly FinderHit[]): boolean {
 
 /** Reusable scratch buffers (one prefilter per thread; frames of any size). */
 export class Prefilter {
-  private row = new Uint8Array(0);
-  private sums = new Int32Array(0);
-  private trans = new Int32Array(0);
+  private readonly rows = new RowScan();
 
   constructor(private readonly o: PrefilterOptions = DEFAULT_PREFILTER) {}
 
@@ -86,46 +85,42 @@ export class Prefilter {
     const h = frame.height >> 1;
     const hits: FinderHit[] = [];
     if (w < 8 || h < 8) return hits;
-    if (this.row.length < w) {
-      this.row = new Uint8Array(w);
-      this.sums = new Int32Array(w + 1);
-      this.trans = new Int32Array(w + 2);
-    }
     const { rowStep, contrast, window: win } = this.o;
-    const row = this.row;
-    const sums = this.sums;
     const runs = [0, 0, 0, 0, 0];
     // Seven modules of at least minModulePx frame px, in the 2x downscaled view.
     const minTotal = Math.max(7, (7 * this.o.minModulePx) / 2);
-    const words = wordView(frame);
-    for (let y = 1; y < h - 1; y += rowStep) {
-      downRow(frame, y, w, row, sums, words);
-      // Where the colour changes along the row (a tight per-pixel loop of its own, which the JIT
-      // compiles far better than the run bookkeeping inlined into it), then the runs in between.
-      const nt = transitions(row, sums, w, win, contrast, this.trans);
-      const tr = this.trans;
-      let count = 0; // completed runs in `runs` (last five, oldest first)
-      for (let k = 1; k < nt; k++) {
-        // Run k-1 spans [tr[k-1], tr[k]); run 0 is light (possibly empty), then they alternate.
-        runs[0] = runs[1]!;
-        runs[1] = runs[2]!;
-        runs[2] = runs[3]!;
-        runs[3] = runs[4]!;
-        runs[4] = tr[k]! - tr[k - 1]!;
-        count++;
-        const x = tr[k]!;
-        const dark = ((k - 1) & 1) === 1;
-        // Five runs ending with a dark one: dark light DARK light dark.
-        if (dark && count >= 5 && runs[0]! + runs[1]! + runs[2]! + runs[3]! + runs[4]! >= minTotal && ratioOk(runs[0]!, runs[1]!, runs[2]!, runs[3]!, runs[4]!, this.o.tolerance)) {
-          const total = runs[0]! + runs[1]! + runs[2]! + runs[3]! + runs[4]!;
-          const cx = x - runs[4]! - runs[3]! - ((runs[2]! + 1) >> 1);
-          const t = (sums[Math.min(w, cx + win + 1)]! - sums[Math.max(0, cx - win)]!) / (Math.min(w, cx + win + 1) - Math.max(0, cx - win));
-          if (this.crossCheck(frame, cx, y, w, h, t, total, 0, 1) && (!this.o.diagonal || this.crossCheck(frame, cx, y, w, h, t, total / Math.SQRT2, 1, 1))) {
-            const hit = { x: cx * 2 + 1, y: y * 2 + 1, module: (total * 2) / 7 };
-            // Several scanned rows cross one finder pattern: count it once.
-            if (!hits.some((o) => Math.abs(o.x - hit.x) < 4 * o.module && Math.abs(o.y - hit.y) < 4 * o.module)) {
-              hits.push(hit);
-              if (hits.length >= this.o.maxHits || enough?.(hits)) return hits;
+    const last = h - 2; // rows 1 .. h - 2
+    for (let y0 = 1; y0 <= last; y0 += rowStep * ROWS_PER_BATCH) {
+      const n = Math.min(ROWS_PER_BATCH, Math.floor((last - y0) / rowStep) + 1);
+      // Where the colour changes along each row (row-scan.ts, WebAssembly), then the runs in between.
+      const { tr: all, stride, counts } = this.rows.scan(frame, y0, rowStep, n, win, contrast);
+      for (let i = 0; i < n; i++) {
+        const y = y0 + i * rowStep;
+        const base = i * stride;
+        const nt = counts[i]!;
+        let count = 0; // completed runs in `runs` (last five, oldest first)
+        for (let k = 1; k < nt; k++) {
+          // Run k-1 spans [tr[k-1], tr[k]); run 0 is light (possibly empty), then they alternate.
+          runs[0] = runs[1]!;
+          runs[1] = runs[2]!;
+          runs[2] = runs[3]!;
+          runs[3] = runs[4]!;
+          runs[4] = all[base + k]! - all[base + k - 1]!;
+          count++;
+          const x = all[base + k]!;
+          const dark = ((k - 1) & 1) === 1;
+          // Five runs ending with a dark one: dark light DARK light dark.
+          if (dark && count >= 5 && runs[0]! + runs[1]! + runs[2]! + runs[3]! + runs[4]! >= minTotal && ratioOk(runs[0]!, runs[1]!, runs[2]!, runs[3]!, runs[4]!, this.o.tolerance)) {
+            const total = runs[0]! + runs[1]! + runs[2]! + runs[3]! + runs[4]!;
+            const cx = x - runs[4]! - runs[3]! - ((runs[2]! + 1) >> 1);
+            const t = windowMean(frame, cx, y, w, win);
+            if (this.crossCheck(frame, cx, y, w, h, t, total, 0, 1) && (!this.o.diagonal || this.crossCheck(frame, cx, y, w, h, t, total / Math.SQRT2, 1, 1))) {
+              const hit = { x: cx * 2 + 1, y: y * 2 + 1, module: (total * 2) / 7 };
+              // Several scanned rows cross one finder pattern: count it once.
+              if (!hits.some((o) => Math.abs(o.x - hit.x) < 4 * o.module && Math.abs(o.y - hit.y) < 4 * o.module)) {
+                hits.push(hit);
+                if (hits.length >= this.o.maxHits || enough?.(hits)) return hits;
+              }
             }
           }
         }
@@ -173,52 +168,12 @@ function ratioOk(a: number, b: number, c: number, d: number, e: number, tol: num
   return Math.abs(m - a) < v && Math.abs(m - b) < v && Math.abs(3 * m - c) < 3 * v && Math.abs(m - d) < v && Math.abs(m - e) < v;
 }
 
-/** Byte order of this machine: the word-wise row reader below assumes little-endian. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-const PAIRS = 0x00ff00ff;
-
-/** Row y of the 2x box-downscaled view into `out` (w = width >> 1), and its prefix sums. */
-function downRow(f: LumaView, y: number, w: number, out: Uint8Array, sums: Int32Array, words: Uint32Array | undefined): void {
-  const d = f.data;
-  let p = 2 * y * f.stride;
-  let q = p + f.stride;
+/** Mean of the downscaled row y over the scan's window around x (clipped at the row's ends), as the row scan computes it. */
+function windowMean(f: LumaView, x: number, y: number, w: number, win: number): number {
+  const a = Math.max(0, x - win), b = Math.min(w, x + win + 1);
   let sum = 0;
-  sums[0] = 0;
-  let x = 0;
-  if (words) {
-    // Two output pixels per pair of 32-bit words (one from each source row): the byte pairs of a
-    // word are summed in its two 16-bit halves (at most 4 x 255, no carry across), which reads
-    // the frame a word at a time instead of a byte at a time. The scan's largest cost was here.
-    let pw = p >> 2, qw = q >> 2;
-    const pairs = w >> 1;
-    for (let k = 0; k < pairs; k++, pw++, qw++) {
-      const a = words[pw]!, b = words[qw]!;
-      const s = (a & PAIRS) + ((a >>> 8) & PAIRS) + (b & PAIRS) + ((b >>> 8) & PAIRS);
-      const v0 = ((s & 0xffff) + 2) >> 2;
-      const v1 = ((s >>> 16) + 2) >> 2;
-      out[x] = v0;
-      sum += v0;
-      sums[++x] = sum;
-      out[x] = v1;
-      sum += v1;
-      sums[++x] = sum;
-    }
-    p += 2 * x;
-    q += 2 * x;
-  }
-  for (; x < w; x++, p += 2, q += 2) {
-    const v = (d[p]! + d[p + 1]! + d[q]! + d[q + 1]! + 2) >> 2;
-    out[x] = v;
-    sum += v;
-    sums[x + 1] = sum;
-  }
-}
-
-/** A 32-bit view of the frame when rows start on word boundaries (they do for ffmpeg's and sharp's buffers), else undefined. */
-function wordView(f: LumaView): Uint32Array | undefined {
-  const d = f.data;
-  if (!LITTLE_ENDIAN || d.byteOffset % 4 !== 0 || f.stride % 4 !== 0) return undefined;
-  return new Uint32Array(d.buffer, d.byteOffset, d.byteLength >> 2);
+  for (let i = a; i < b; i++) sum += downAt(f, i, y);
+  return sum / (b - a);
 }
 
 function downAt(f: LumaView, x: number, y: number): number {
@@ -226,39 +181,4 @@ function downAt(f: LumaView, x: number, y: number): number {
   const p = 2 * y * f.stride + 2 * x;
   const q = p + f.stride;
   return (d[p]! + d[p + 1]! + d[q]! + d[q + 1]! + 2) >> 2;
-}
-
-/**
- * Positions where the colour (with hysteresis against the local mean) changes along the row, into
- * `out`: out[0] = 0 (the row starts light), the last entry = w. Returns the count. Away from the
- * row's ends the window has a fixed width, so the test is integer: v * n against the window sum.
- */
-function transitions(row: Uint8Array, sums: Int32Array, w: number, win: number, contrast: number, out: Int32Array): number {
-  let dark = false;
-  let n = 0;
-  out[n++] = 0;
-  const n2 = 2 * win + 1;
-  const c2 = contrast * n2;
-  for (let x = 0; x < w; x++) {
-    const v = row[x]!;
-    let d: boolean = dark;
-    if (x >= win && x + win + 1 <= w) {
-      const s = sums[x + win + 1]! - sums[x - win]!;
-      const vn = v * n2;
-      if (vn < s - c2) d = true;
-      else if (vn > s + c2) d = false;
-    } else {
-      const a = x - win < 0 ? 0 : x - win;
-      const b = x + win + 1 > w ? w : x + win + 1;
-      const mean = (sums[b]! - sums[a]!) / (b - a);
-      if (v < mean - contrast) d = true;
-      else if (v > mean + contrast) d = false;
-    }
-    if (d !== dark) {
-      out[n++] = x;
-      dark = d;
-    }
-  }
-  out[n++] = w;
-  return n;
 }

@@ -57,14 +57,13 @@ describe("Prefilter", () => {
     expect(p.find({ ...blankFrame("c", 1, 1920, 1080), data: stripes })).toEqual([]);
   });
 
-  it("reads word-aligned frames a word at a time with the same result as byte by byte", () => {
-    // Stride 644: rows start on word boundaries. Width 642: the downscaled row has an odd length
-    // (321), so its last pixel is read byte-wise after the word pairs; width 640 has none left.
+  it("the same hits wherever the frame's bytes start and whatever its stride", () => {
+    // Stride 644, width 642: the downscaled row has an odd length (321); width 640 has not.
     const f = qrFrame("WORDS-AND-BYTES", { width: 642, height: 480, stride: 644, module: 3, x0: 211, y0: 97 });
     const noise = noisy(644, 480, 128, 90, 11);
     const wide = new Prefilter({ ...DEFAULT_PREFILTER, maxHits: 50 });
     for (const frame of [f, { ...f, data: noise }, { ...f, width: 640 }]) {
-      // The same pixels one byte into a larger buffer: no 32-bit view of it exists.
+      // The same pixels one byte into a larger buffer.
       const shifted = new Uint8Array(frame.data.length + 1).subarray(1);
       shifted.set(frame.data);
       expect(wide.find({ ...frame, data: shifted })).toEqual(wide.find(frame));
