@@ -13,7 +13,7 @@
  * windows of --seconds; the table gives the median of its rounds. The reader's CPU is this
  * process's, minus the same process's CPU with the server up and no camera, measured in each
  * round: the harness parses the feed's progress reports (the camera clock), which is not ingest.
- * Flags: --configs 1080p15,720p15 --seconds 8 --rounds 3 --no-restart --no-failures --out ingest.
+ * Flags: --configs 1080p15,720p15 --seconds 8 --rounds 5 --no-restart --no-failures --out ingest.
  * Target: each camera's CPU (ffmpeg + reader) over the shipped transport (socket) <= 1.15x the bare
  * decode of its stream in the same run (exit 1 otherwise). The flat-out tables read over the socket too.
  */
@@ -49,7 +49,7 @@ const WITH_FAILURES = !argv.includes("--no-failures");
 const WITH_RESTART = !argv.includes("--no-restart");
 const OUT = flag("out", "ingest");
 /** Interleaved rounds per config; each contender's CPU is the median of its rounds. */
-const ROUNDS = Number(flag("rounds", "3"));
+const ROUNDS = Number(flag("rounds", "5"));
 /** Target (issue #10): a camera's CPU (ffmpeg + reader) <= 1.15x a bare decode of the same stream. */
 const RATIO_TARGET = 1.15;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
