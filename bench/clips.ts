@@ -13,7 +13,8 @@
  * version, photo bytes, seed and options. Skips (exit 0) when the folder is absent.
  * Path: by default frames go in as a lane camera submits them (view "none" until the code is read,
  * then "pending"), so the idle prefilter and the pool's idle rationing are part of what is measured;
- * BENCH_CLIPS_PATH=decoder decodes every frame as active (the decoder alone).
+ * BENCH_CLIPS_PATH=decoder decodes every frame as active (the decoder alone; results in
+ * decode-clips-every-frame.json).
  * Env: BENCH_CLIPS_LIMIT (first N presentations, for a quick look; the results file says so),
  * BENCH_CLIPS_CONCURRENCY (clips decoded at once, default 2), BENCH_CLIPS_CLOCK (cpu | wall, below),
  * BENCH_CLIPS_COMPARE=1 (also run with cross-frame tracking off).
@@ -245,8 +246,9 @@ export async function clipsBench(argv: string[]): Promise<number> {
   console.log(`of these, read on the still photo by the file decode (all passes, 10 s budget): ${stillRead.length}${stillRead.length ? ` (${stillRead.join(" ")})` : ""}`);
   console.log(`decode: ${decodeS.toFixed(0)} s for ${outcomes.length} clips, ${concurrency} at a time; per frame ${mean(outcomes.map((o) => o.meanCpuMs)).toFixed(1)} ms CPU, ${mean(outcomes.map((o) => o.meanDecodeMs)).toFixed(1)} ms wall; load avg ${loadavg()[0]!.toFixed(1)}`);
   for (const c of checks) console.log(`${c.ok ? "PASS" : "MISS"}  ${c.target} (measured ${Number.isFinite(c.value) ? c.value!.toFixed(1) : "never"})`);
-  // The wall-clock replay is a separate file, so the CPU-clock results stay the reference.
-  const file = writeResults(clock === "wall" ? "decode-clips-wall" : "decode-clips", {
+  // The wall-clock replay and the every-frame decoder run are separate files, so the camera path on
+  // the CPU clock stays the reference (issue #10 compares it with decoding every frame).
+  const file = writeResults(`decode-clips${lane ? "" : "-every-frame"}${clock === "wall" ? "-wall" : ""}`, {
     dir: dir.replace(/.*\/(testdata\/)/, "$1"),
     presentations: outcomes.length,
     ofSelected: total,
