@@ -129,6 +129,10 @@ export class DecodePool {
   private readonly lastFullDone = new Map<string, number>();
   private readonly escalateIntervalMs: number;
   private readonly clock: () => number;
+  /** Each camera's slot on the waiting board (its bit in the first-looks mask). */
+  private readonly boardSlots = new Map<string, number>();
+  /** When each camera's last frame went to a worker (priority.ts: between first looks). */
+  private readonly servedAt = new Map<string, number>();
 
   private constructor(
     private readonly opts: DecodePoolTestOptions,
@@ -358,7 +362,10 @@ export class DecodePool {
       const waiting = [...this.pending.values()];
       const now = this.clock();
       const i = pickNext(
-        waiting.map((p) => ({ cls: p.cls, submittedAt: p.submittedAt, ...(this.firstLook(p, now) ? { fresh: true } : {}) })),
+        waiting.map((p) => {
+          const served = this.servedAt.get(p.frame.cameraId);
+          return { cls: p.cls, submittedAt: p.submittedAt, ...(this.firstLook(p, now) ? { fresh: true } : {}), ...(served !== undefined ? { servedAt: served } : {}) };
+        }),
         free.length,
         this.slots.length,
       );
@@ -366,18 +373,29 @@ export class DecodePool {
       const p = waiting[i]!;
       this.pending.delete(p.frame.cameraId);
       // Before the job is posted, so the worker's first pass boundary already sees what waits.
-      this.board.publish(this.pending.values());
+      this.publishWaiting();
       this.dispatch(free[0]!, p);
     }
     // What still waits has no worker (pickNext holds back only idle frames): running cascades
     // that give way to it stop at their next pass boundary.
-    this.board.publish(this.pending.values());
+    this.publishWaiting();
   }
 
-  /** The frame would be protected from early stop (early-stop.ts yieldPolicy "never"): a first full look at what its camera shows. */
+  private publishWaiting(): void {
+    const now = this.clock();
+    this.board.publish([...this.pending.values()].map((p) => ({ cls: p.cls, firstLook: this.firstLook(p, now), slot: this.boardSlot(p.frame.cameraId) })));
+  }
+
+  private boardSlot(cameraId: string): number {
+    let s = this.boardSlots.get(cameraId);
+    if (s === undefined) this.boardSlots.set(cameraId, (s = this.boardSlots.size));
+    return s;
+  }
+
+  /** A first full look at what the frame's camera shows (early-stop.ts yieldPolicy "first-look"). */
   private firstLook(p: Pending, now: number): boolean {
     const lastDone = this.lastFullDone.get(p.frame.cameraId);
-    return yieldPolicy({ cls: p.cls, ...(p.weak ? { weak: true } : {}), ...(lastDone !== undefined ? { sinceFullDoneMs: now - lastDone } : {}), recentMs: this.escalateIntervalMs }) === "never";
+    return yieldPolicy({ cls: p.cls, ...(p.weak ? { weak: true } : {}), ...(lastDone !== undefined ? { sinceFullDoneMs: now - lastDone } : {}), recentMs: this.escalateIntervalMs }) === "first-look";
   }
 
   private dispatch(slot: Slot, p: Pending): void {
@@ -412,7 +430,8 @@ export class DecodePool {
     }
     const lastDone = this.lastFullDone.get(f.cameraId);
     const yieldTo = yieldPolicy({ cls: p.cls, ...(p.weak ? { weak: true } : {}), ...(lastDone !== undefined ? { sinceFullDoneMs: now - lastDone } : {}), recentMs: this.escalateIntervalMs });
-    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(yieldTo !== "never" ? { yieldTo } : {}), ...(p.cropFirst && hint && budgetMs === 0 ? { cropFirst: true } : {}), ...(fault ? { fault } : {}) };
+    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(yieldTo !== "never" ? { yieldTo, cameraSlot: this.boardSlot(f.cameraId) } : {}), ...(p.cropFirst && hint && budgetMs === 0 ? { cropFirst: true } : {}), ...(fault ? { fault } : {}) };
+    this.servedAt.set(f.cameraId, now);
     const timer = setTimeout(() => this.fail(slot, "GW_DECODE_TIMEOUT", `decode passed its ${this.opts.deadlineMs} ms deadline`), this.opts.deadlineMs);
     slot.job = { id, pending: p, dispatchedAt: now, timer, full: budgetMs >= this.opts.budgetMs };
     slot.worker.postMessage(job, [data.buffer as ArrayBuffer]);

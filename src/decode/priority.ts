@@ -6,7 +6,8 @@
  *  - "watch": only decided codes are in view (presence upkeep, so a held code never seems to leave);
  *  - "idle": no code in view and the prefilter found none; decoded only on the slow schedule, to
  *    catch what the prefilter misses.
- * Lower class first; within a class, a first look before a repeat; then the oldest. A "first
+ * Lower class first; within a class, a first look before a repeat (between first looks, the camera
+ * served longer ago); then the oldest. A "first
  * look" (`fresh`) is an active frame whose camera has had no complete full cascade within the
  * escalation interval: a code that has just appeared, which the traveller waits on. A repeat is
  * the next frame of a camera whose cascade keeps failing on what it shows (an unreadable code held
@@ -27,12 +28,19 @@ export interface Waiting {
   submittedAt: number;
   /** A first look at what the camera shows (see above); absent = a repeat. */
   fresh?: boolean;
+  /** When the camera's last frame went to a worker (absent: never). */
+  servedAt?: number;
 }
 
-/** Whether `a` goes before `b`. */
+/**
+ * Whether `a` goes before `b`. Between two first looks, the camera served longer ago goes first:
+ * a first look gives way to another camera's (early-stop.ts), and the camera whose cascade just
+ * stopped for it must not take the worker straight back with its next frame.
+ */
 function before(a: Waiting, b: Waiting): boolean {
   if (RANK[a.cls] !== RANK[b.cls]) return RANK[a.cls] < RANK[b.cls];
   if ((a.fresh === true) !== (b.fresh === true)) return a.fresh === true;
+  if (a.fresh === true && a.servedAt !== b.servedAt) return (a.servedAt ?? -Infinity) < (b.servedAt ?? -Infinity);
   return a.submittedAt < b.submittedAt;
 }
 

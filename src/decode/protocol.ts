@@ -27,6 +27,8 @@ export interface DecodeJob {
   tracked?: Rect[];
   /** What this frame gives way to between passes (early-stop.ts); absent = never stops early. */
   yieldTo?: YieldTo;
+  /** The camera's slot on the waiting board (a first look gives way to other cameras' only). */
+  cameraSlot?: number;
   /** Presence upkeep: read the crop around `hint` first, the cascade only if it read nothing (watch-read.ts). */
   cropFirst?: boolean;
   fault?: "hang" | "throw";

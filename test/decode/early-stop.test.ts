@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { shouldYield, WaitingBoard, WAITING_ACTIVE, WAITING_WATCH, yieldPolicy } from "../../src/decode/early-stop.js";
+import { shouldYield, WaitingBoard, WAITING_ACTIVE, WAITING_FIRST_LOOKS, WAITING_WATCH, yieldPolicy } from "../../src/decode/early-stop.js";
 
 describe("yieldPolicy (decided at dispatch)", () => {
   const recentMs = 250;
@@ -12,17 +12,19 @@ describe("yieldPolicy (decided at dispatch)", () => {
     expect(yieldPolicy({ cls: "active", weak: true, recentMs })).toBe("active");
   });
 
-  it("protects an active frame's cascade unless its camera completed one moments ago", () => {
-    expect(yieldPolicy({ cls: "active", recentMs })).toBe("never");
-    expect(yieldPolicy({ cls: "active", sinceFullDoneMs: 400, recentMs })).toBe("never");
+  it("makes an active frame a first look (it gives way to other first looks only) unless its camera completed a cascade moments ago", () => {
+    expect(yieldPolicy({ cls: "active", recentMs })).toBe("first-look");
+    expect(yieldPolicy({ cls: "active", sinceFullDoneMs: 400, recentMs })).toBe("first-look");
     expect(yieldPolicy({ cls: "active", sinceFullDoneMs: 67, recentMs })).toBe("active");
-    expect(yieldPolicy({ cls: "active", sinceFullDoneMs: 250, recentMs })).toBe("never");
+    expect(yieldPolicy({ cls: "active", sinceFullDoneMs: 250, recentMs })).toBe("first-look");
   });
 });
 
 describe("shouldYield (asked between passes)", () => {
-  it("never stops a protected frame, whatever waits", () => {
-    expect(shouldYield("never", 5, 5)).toBe(false);
+  it("never stops a frame with policy never, whatever waits; a first look only for another camera's first look", () => {
+    expect(shouldYield("never", 5, 5, true)).toBe(false);
+    expect(shouldYield("first-look", 5, 5)).toBe(false);
+    expect(shouldYield("first-look", 0, 0, true)).toBe(true);
   });
 
   it("stops for a waiting active frame, and an idle frame also for a waiting watch frame", () => {
@@ -50,5 +52,20 @@ describe("WaitingBoard", () => {
     expect([idleStop(), watchStop()]).toEqual([true, false]);
     pool.publish([]);
     expect([idleStop(), watchStop()]).toEqual([false, false]);
+  });
+
+  it("a first look stops for another camera's waiting first look, never for its own camera's next frame or a repeat", () => {
+    const pool = new WaitingBoard();
+    const worker = new WaitingBoard(pool.buffer);
+    const cam2 = worker.stopCheck("first-look", 2)!;
+    const cam34 = worker.stopCheck("first-look", 34)!; // shares bit 2: a missed yield, never a wrong one
+    expect(worker.stopCheck("first-look")).toBeUndefined();
+    pool.publish([{ cls: "active", firstLook: true, slot: 2 }, { cls: "active", slot: 5 }]);
+    expect(worker.view[WAITING_FIRST_LOOKS]).toBe(1 << 2);
+    expect([cam2(), cam34()]).toEqual([false, false]);
+    pool.publish([{ cls: "active", firstLook: true, slot: 2 }, { cls: "active", firstLook: true, slot: 31 }]);
+    expect([cam2(), cam34()]).toEqual([true, true]);
+    pool.publish([{ cls: "watch", slot: 7 }, { cls: "idle", slot: 8 }]);
+    expect(cam2()).toBe(false);
   });
 });
