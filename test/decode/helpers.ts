@@ -20,3 +20,16 @@ export function qrFrame(text: string, opts: { width?: number; height?: number; s
 export function blankFrame(cameraId = "cam1", seq = 1, width = 320, height = 240): LumaFrame {
   return { cameraId, seq, width, height, stride: width, data: new Uint8Array(width * height).fill(128), receivedAt: performance.now() };
 }
+
+/** Seeded xorshift32: the same pseudo-random sequence for a seed on every run (noise in test frames). */
+export function xorshift(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}

@@ -5,7 +5,7 @@ import { DEFAULT_PREFILTER, pairedFinders, Prefilter } from "../../src/decode/pr
 import { generateFrames } from "../../scripts/gen-frames.js";
 import { fitPhoto } from "../../scripts/clip-gen.js";
 import { readGrayImage } from "../../src/decode/image-file.js";
-import { blankFrame, qrFrame } from "./helpers.js";
+import { blankFrame, qrFrame, xorshift } from "./helpers.js";
 
 /** The real photos (never committed): tests on them are skipped when the folder is absent. */
 const PHOTOS = ["../shared/testdata/boofcv-dev", "../../shared/testdata/boofcv-dev"].map((p) => resolve(p)).find((p) => existsSync(p));
@@ -13,15 +13,8 @@ const PHOTOS = ["../shared/testdata/boofcv-dev", "../../shared/testdata/boofcv-d
 /** Seeded xorshift noise of +/- amp around `base`. */
 function noisy(width: number, height: number, base: number, amp: number, seed = 7): Uint8Array {
   const d = new Uint8Array(width * height);
-  let x = seed;
-  for (let i = 0; i < d.length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    d[i] = Math.max(0, Math.min(255, base + ((x % (2 * amp + 1)) - amp)));
-  }
+  const next = xorshift(seed);
+  for (let i = 0; i < d.length; i++) d[i] = Math.max(0, Math.min(255, base + ((next() % (2 * amp + 1)) - amp)));
   return d;
 }
 

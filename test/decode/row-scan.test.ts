@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { RowScan, ROWS_PER_BATCH } from "../../src/decode/row-scan.js";
 import { PREFILTER_SCAN_WASM } from "../../src/decode/prefilter-scan-wasm.js";
 import { compileWat, embedSource, EMBED_PATH } from "../../scripts/build-wasm.js";
-import { qrFrame } from "./helpers.js";
+import { qrFrame, xorshift } from "./helpers.js";
 import type { LumaView } from "../../src/decode/luma-read.js";
 
 /**
@@ -36,16 +36,9 @@ function reference(f: LumaView, y: number, win: number, contrast: number): numbe
 
 function noisy(width: number, height: number, stride: number, seed: number): LumaView {
   const data = new Uint8Array(stride * height);
-  let x = seed;
-  for (let i = 0; i < data.length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    // Smooth gradient plus noise: runs of every length, and rows whose ends differ from their middle.
-    data[i] = Math.max(0, Math.min(255, ((i % stride) * 255) / width / 2 + 60 + (x % 61) - 30));
-  }
+  const next = xorshift(seed);
+  // Smooth gradient plus noise: runs of every length, and rows whose ends differ from their middle.
+  for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, ((i % stride) * 255) / width / 2 + 60 + (next() % 61) - 30));
   return { width, height, stride, data };
 }
 
