@@ -4,24 +4,14 @@
  * with no file to find at run time (the zxing binary is the package's; this one is ours, ~1 kB).
  * test/decode/row-scan.test.ts recompiles the source and fails when the embedded bytes differ.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, join } from "node:path";
 import wabtInit from "wabt";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-// Run from dist/scripts (compiled) or scripts/ (vitest): the repository root holds package.json.
-const repo = (() => {
-  for (const r of [root, join(dirname(fileURLToPath(import.meta.url)), "..")]) {
-    try {
-      readFileSync(join(r, "wasm", "prefilter-scan.wat"));
-      return r;
-    } catch {
-      /* try the next */
-    }
-  }
-  throw new Error("wasm/prefilter-scan.wat not found");
-})();
+// This file runs compiled from dist/scripts (npm run build:wasm) and as source from scripts/ (tests).
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = [join(here, ".."), join(here, "..", "..")].find((r) => existsSync(join(r, "wasm", "prefilter-scan.wat"))) ?? join(here, "..");
 
 export const WAT_PATH = join(repo, "wasm", "prefilter-scan.wat");
 export const EMBED_PATH = join(repo, "src", "decode", "prefilter-scan-wasm.ts");
