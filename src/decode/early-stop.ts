@@ -104,11 +104,8 @@ export class WaitingBoard {
    */
   stopCheck(y: YieldTo | undefined, slot?: number): (() => boolean) | undefined {
     if (y === undefined || y === "never") return undefined;
-    if (y === "first-look") {
-      if (slot === undefined) return undefined;
-      const others = ~bit(slot);
-      return () => (Atomics.load(this.view, WAITING_FIRST_LOOKS) & others) !== 0;
-    }
-    return () => shouldYield(y, Atomics.load(this.view, WAITING_ACTIVE), Atomics.load(this.view, WAITING_WATCH));
+    if (y === "first-look" && slot === undefined) return undefined;
+    const others = slot === undefined ? 0 : ~bit(slot);
+    return () => shouldYield(y, Atomics.load(this.view, WAITING_ACTIVE), Atomics.load(this.view, WAITING_WATCH), (Atomics.load(this.view, WAITING_FIRST_LOOKS) & others) !== 0);
   }
 }
