@@ -16,7 +16,7 @@ import type { Rect } from "./preprocess.js";
 
 /** Files are not real-time: try everything that can help, with a generous budget. */
 export const fileDecodeDefaults = {
-  passes: ["tone", "crop", "invert", "darken", "lighten", "denoise", "quietzone", "harder", "equalize"] as readonly DecodePassName[],
+  passes: ["tone", "crop", "invert", "regrid", "darken", "lighten", "denoise", "quietzone", "harder", "equalize"] as readonly DecodePassName[],
   budgetMs: 10_000,
 };
 

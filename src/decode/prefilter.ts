@@ -32,6 +32,12 @@ export interface PrefilterOptions {
   diagonal: boolean;
   /** Stop after this many distinct finder patterns (one says "maybe", two paired say "likely"). */
   maxHits: number;
+  /**
+   * In the column and diagonal checks, an outer dark run may be longer than a module: a
+   * finder whose outer ring merges with something dark beside it (a bar, a bezel, no quiet zone).
+   * For regrid (regrid.ts), which checks the symbol's structure itself; off for the prefilter.
+   */
+  openOuter?: boolean;
 }
 
 /**
@@ -152,9 +158,16 @@ export class Prefilter {
     };
     walk(-1, 2, 1, 0);
     walk(1, 2, 3, 4);
-    const vTotal = c[0]! + c[1]! + c[2]! + c[3]! + c[4]!;
     // Perspective and tilt stretch one axis against the other; a factor 2.5 is generous.
-    if (vTotal * 2.5 < total || vTotal > total * 2.5) return false;
+    if (this.o.openOuter) {
+      // An outer run that ran on (into something dark) counts as one module of the ring.
+      const inner = c[1]! + c[2]! + c[3]!;
+      const m = inner / 5;
+      if (c[0]! > m) c[0] = Math.max(1, Math.round(m));
+      if (c[4]! > m) c[4] = Math.max(1, Math.round(m));
+    }
+    const vt = c[0]! + c[1]! + c[2]! + c[3]! + c[4]!;
+    if (vt * 2.5 < total || vt > total * 2.5) return false;
     return ratioOk(c[0]!, c[1]!, c[2]!, c[3]!, c[4]!, this.o.tolerance);
   }
 }

@@ -92,7 +92,7 @@ describe("checkpoint-gateway decode --json", () => {
     const { code, lines } = await cli("--json", "--as-camera", big);
     expect(code).toBe(0);
     const [out] = lines;
-    expect(out).toMatchObject({ file: big, width: 3840, height: 2160, frame: { width: 1920, height: 1080, passes: ["tone", "crop", "invert", "darken", "lighten", "denoise"], budgetMs: 60 } });
+    expect(out).toMatchObject({ file: big, width: 3840, height: 2160, frame: { width: 1920, height: 1080, passes: ["tone", "crop", "invert", "regrid", "darken", "lighten", "denoise"], budgetMs: 60 } });
     expect(out.codes).toHaveLength(2);
     for (const exp of twoCodes.codes) {
       const got = out.codes.find((c: any) => c.text === exp.text);

@@ -1,6 +1,6 @@
 import { z } from "zod";
 
-export const decodePassNames = ["tone", "darken", "lighten", "denoise", "fast", "harder", "downscale", "invert", "crop", "equalize", "quietzone"] as const;
+export const decodePassNames = ["tone", "darken", "lighten", "denoise", "fast", "harder", "downscale", "invert", "crop", "equalize", "quietzone", "regrid"] as const;
 
 export const decodeSection = z
   .strictObject({
@@ -16,9 +16,9 @@ export const decodeSection = z
     passes: z
       .array(z.enum(decodePassNames))
       .min(1)
-      .default(["tone", "crop", "invert", "darken", "lighten", "denoise"])
+      .default(["tone", "crop", "invert", "regrid", "darken", "lighten", "denoise"])
       .describe(
-        "Decode passes in order; the first is always run, later ones only while the budget lasts and nothing was found (crop also runs at once, budget or not, when a pass located a symbol it could not decode, and after a read for other located symbols). tone: gamma that moves the frame median to mid-gray, then tryHarder with zxing's 3x image pyramid (screens, large codes); darken / lighten: fixed gamma 2 / 0.33 curves, same reader (washed-out codes / codes in shadow); invert: light-on-dark codes (inverted copy, QR-only fast reader); denoise: zxing tryDenoise with the pyramid (blur, glare); crop: around the last code seen on this camera and symbols located but not decoded (2x if small, plain then contrast-stretched; a code under half the located symbol's size is refused); fast: QR only, no extras; harder: tryHarder + tryInvert; downscale: 2x box-filtered; equalize: local contrast stretch; quietzone: when two finder patterns of one symbol are found but nothing was read, dark runs far longer than a finder (a bezel, a case edge, a bar across the margin) are painted light and that region read again (a code touching something dark; file defaults only). Costs and gains per category on real photos: docs/decode.md.",
+        "Decode passes in order; the first is always run, later ones only while the budget lasts and nothing was found (crop also runs at once, budget or not, when a pass located a symbol it could not decode, and after a read for other located symbols). tone: gamma that moves the frame median to mid-gray, then tryHarder with zxing's 3x image pyramid (screens, large codes); darken / lighten: fixed gamma 2 / 0.33 curves, same reader (washed-out codes / codes in shadow); invert: light-on-dark codes (inverted copy, QR-only fast reader); denoise: zxing tryDenoise with the pyramid (blur, glare); regrid: when zxing located nothing, symbols from our own finder scan whose finders zxing cannot confirm (a broken ring) are sampled on their module grid and drawn again clean for zxing (runs only when finder patterns are found); crop: around the last code seen on this camera and symbols located but not decoded (2x if small, plain then contrast-stretched; a code under half the located symbol's size is refused); fast: QR only, no extras; harder: tryHarder + tryInvert; downscale: 2x box-filtered; equalize: local contrast stretch; quietzone: when two finder patterns of one symbol are found but nothing was read, dark runs far longer than a finder (a bezel, a case edge, a bar across the margin) are painted light and that region read again (a code touching something dark; file defaults only). Costs and gains per category on real photos: docs/decode.md.",
       ),
   })
   .describe("QR decoding in WASM worker threads.");
