@@ -243,7 +243,7 @@ function publishedRates(photos: readonly Photo[]): Map<string, Record<string, Ta
  */
 async function passTable(photos: readonly Photo[], fit: readonly LoadedGray[], categories: readonly string[], heap: HeapImage) {
   const defaults: DecodePassName[] = decodeSection.parse({}).passes.filter((p) => p !== "crop");
-  const all: readonly DecodePassName[] = ["tone", "darken", "lighten", "denoise", "fast", "harder", "downscale", "invert", "equalize", "quietzone"];
+  const all: readonly DecodePassName[] = ["tone", "regrid", "darken", "lighten", "denoise", "fast", "harder", "downscale", "invert", "equalize", "quietzone"];
   const order = [...defaults, ...all.filter((p) => !defaults.includes(p))];
   const seen = photos.map((p) => p.truth.map(() => false));
   const rows: Array<Array<string | number>> = [];
