@@ -203,11 +203,12 @@ export function gridPoint(h: GridHypothesis, u: number, v: number): Point {
   return [h.tl[0] + ((u - 3.5) * ex[0] + (v - 3.5) * ey[0]) / k, h.tl[1] + ((u - 3.5) * ex[1] + (v - 3.5) * ey[1]) / k];
 }
 
-/** Whether the whole symbol (with half a module of margin) lies inside the frame. */
+/** Whether the whole symbol (its four outer corners) lies inside the frame. */
 function inFrame(frame: LumaView, h: GridHypothesis): boolean {
   for (const [u, v] of [[0, 0], [h.dim, 0], [0, h.dim], [h.dim, h.dim]] as const) {
     const [x, y] = gridPoint(h, u, v);
-    if (x < 0 || y < 0 || x > frame.width - 1 || y > frame.height - 1) return false;
+    // Written so that a degenerate map (NaN, infinite) is outside too.
+    if (!(x >= 0 && y >= 0 && x <= frame.width - 1 && y <= frame.height - 1)) return false;
   }
   return true;
 }
