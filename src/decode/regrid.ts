@@ -8,18 +8,19 @@
  * A finder's inner 3x3 core and the runs across its middle usually survive, and our own finder
  * scan (prefilter.ts: rows and a column through the centre) still finds it. From three finder
  * centres (or two, with the third's possible places tried) the symbol's grid is known up to an
- * affine map: module (u, v) sits at tl + (u - 3.5) ex + (v - 3.5) ey. Every module is sampled
- * there, thresholded against its neighbourhood, and the symbol is drawn again, clean, with the
- * parts that carry no data (the three finders, their separators and the timing patterns) drawn as
- * the standard defines them. zxing then reads that small image as a pure symbol. The data, the
- * format information and the error correction are the code's own: a wrong grid gives a bit soup
- * that Reed-Solomon and the format check reject. A hypothesis whose finder cores or timing pattern
- * do not show in the samples is not read at all (most wrong guesses of the third finder or the
- * version end there, for the cost of a few hundred pixel reads).
+ * affine map: module (u, v) sits at tl + (u - 3.5) ex + (v - 3.5) ey; once the alignment pattern is
+ * found near where that map puts it, a four-point perspective map replaces it (homography.ts).
+ * Every module is sampled there, thresholded against its neighbourhood, and the symbol is drawn
+ * again, clean, with the parts that carry no data (the three finders, their separators and the
+ * timing patterns) drawn as the standard defines them. zxing then reads that small image as a pure
+ * symbol. The data, the format information and the error correction are the code's own: a wrong
+ * grid gives a bit soup that Reed-Solomon and the format check reject. A hypothesis whose finder
+ * cores or timing patterns do not show in the samples is not drawn at all (most wrong guesses of
+ * the third finder or the version end there, for the cost of a hundred pixel reads).
  *
- * Affine only: no perspective. A hand-held card or phone close to the camera is nearly
- * fronto-parallel at the scale of one symbol; a strongly tilted code keeps its finders and is
- * zxing's own business. Pure functions over typed arrays; the caller reads the drawn image.
+ * One alignment pattern only (the bottom-right one): large tilted symbols (version 7 and up have
+ * more) keep some error away from it; zxing reads those when their finders are whole. Pure
+ * functions over typed arrays; the caller reads the drawn image (strategy.ts, pass `regrid`).
  */
 import type { Point } from "../core/types.js";
 import type { LumaView } from "./luma-read.js";
@@ -129,8 +130,9 @@ function similar(a: FinderHit, b: FinderHit, ratio: number): boolean {
 /**
  * Grid hypotheses from finder hits, most likely first: every L of three hits (a right angle, legs
  * of similar length, similar modules; the squarest first), then, for each pair, the places the third
- * finder can take (the pair is a side, either end the corner, either side of it; or the diagonal).
- * Larger modules first: data can hold small finder-like shapes, never larger ones.
+ * finder can take (the pair is a side, either end the corner, either side of it; or the diagonal),
+ * pairs of equal modules first, then larger modules: data can hold small finder-like shapes, never
+ * larger ones.
  */
 export function gridHypotheses(hits: readonly FinderHit[], o: RegridOptions = REGRID_DEFAULTS): GridHypothesis[] {
   const hs = [...hits].sort((a, b) => b.module - a.module);
