@@ -89,6 +89,7 @@ export function dimsFor(d: number, m: number): number[] {
  */
 export function refineCentre(frame: LumaView, hit: FinderHit): FinderHit {
   const { data, stride, width, height } = frame;
+  if (!usable(frame, hit)) return hit;
   const at = (x: number, y: number): number => data[Math.min(height - 1, Math.max(0, Math.round(y))) * stride + Math.min(width - 1, Math.max(0, Math.round(x)))]!;
   const reach = Math.ceil(3.5 * hit.module);
   let lo = 255, hi = 0;
@@ -115,6 +116,11 @@ export function refineCentre(frame: LumaView, hit: FinderHit): FinderHit {
   x += span(x, y, 1, 0);
   y += span(x, y, 0, 1);
   return { x, y, module: hit.module };
+}
+
+/** A hit inside the frame with a module of at least a pixel and at most the frame's shorter side. */
+function usable(frame: LumaView, h: FinderHit): boolean {
+  return h.x >= 0 && h.y >= 0 && h.x < frame.width && h.y < frame.height && h.module >= 1 && h.module <= Math.min(frame.width, frame.height);
 }
 
 /** Orders an L of three finder centres as top-left (the corner), top-right, bottom-left (image y down). */
@@ -427,7 +433,9 @@ export interface RegridCandidate {
 export function* regridCandidates(frame: LumaView, hits: readonly FinderHit[], o: RegridOptions = REGRID_DEFAULTS): Generator<RegridCandidate> {
   let looked = 0, drawn = 0;
   const seen = new Set<string>();
-  for (const h of gridHypotheses(hits.map((f) => refineCentre(frame, f)), o)) {
+  // Hits come from our own scan; the guard keeps a bad one (NaN, off-frame, absurd module) from
+  // walking forever or drawing a symbol of a million modules.
+  for (const h of gridHypotheses(hits.filter((f) => usable(frame, f)).map((f) => refineCentre(frame, f)), o)) {
     if (looked >= o.maxLooks || drawn >= o.maxDrawn) return;
     looked++;
     if (!finderCores(frame, h)) continue;

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import QRCode from "qrcode";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadReaderModule } from "../../src/decode/wasm-loader.js";
@@ -173,4 +174,23 @@ describe("regrid: codes whose finder patterns zxing cannot confirm", () => {
     ];
     expect([...regridCandidates(flat, hits)]).toEqual([]);
   });
+
+  it("never throws on any frame and any finder hits (degenerate, off-frame, tiny, huge)", () => {
+    const num = fc.oneof(fc.double({ min: -1e4, max: 1e4, noNaN: false }), fc.constantFrom(0, -1, Number.NaN, Infinity, -Infinity));
+    const hit = fc.record({ x: num, y: num, module: fc.oneof(fc.double({ min: -5, max: 400 }), fc.constantFrom(0, Number.NaN, Infinity)) });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 64 }), fc.integer({ min: 1, max: 64 }), fc.integer({ min: 0, max: 8 }), fc.array(hit, { maxLength: 8 }), fc.integer(), (w, h, pad, hits, seed) => {
+        const rnd = xorshift(seed | 1);
+        const stride = w + pad;
+        const frame = { width: w, height: h, stride, data: Uint8Array.from({ length: stride * h }, () => rnd() & 255) };
+        for (const c of regridCandidates(frame, hits)) {
+          expect(c.image.width).toBeGreaterThan(0);
+          expect(c.image.data.length).toBe(c.image.width * c.image.height);
+        }
+        for (const f of hits) refineCentre(frame, f);
+      }),
+      { numRuns: 300, seed: 9 },
+    );
+  });
 });
+
