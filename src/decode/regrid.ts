@@ -80,6 +80,12 @@ export function dimsFor(d: number, m: number): number[] {
   return out;
 }
 
+/** Gray at frame point (x, y): nearest pixel, clamped to the frame (sampling never reads outside). */
+function pixelAt(frame: LumaView): (x: number, y: number) => number {
+  const { data, stride, width, height } = frame;
+  return (x, y) => data[Math.min(height - 1, Math.max(0, Math.round(y))) * stride + Math.min(width - 1, Math.max(0, Math.round(x)))]!;
+}
+
 /**
  * The centre of a finder's dark 3x3 core. The finder scan reports the row it crossed the pattern
  * on (any row through the core) and the run's middle; the grid needs the true centre to a
@@ -88,9 +94,8 @@ export function dimsFor(d: number, m: number): number[] {
  * column, then along the row through the new centre, then down the column again.
  */
 export function refineCentre(frame: LumaView, hit: FinderHit): FinderHit {
-  const { data, stride, width, height } = frame;
   if (!usable(frame, hit)) return hit;
-  const at = (x: number, y: number): number => data[Math.min(height - 1, Math.max(0, Math.round(y))) * stride + Math.min(width - 1, Math.max(0, Math.round(x)))]!;
+  const at = pixelAt(frame);
   const reach = Math.ceil(3.5 * hit.module);
   let lo = 255, hi = 0;
   for (let d = -reach; d <= reach; d++) {
@@ -264,11 +269,8 @@ export function timingAgreement(frame: LumaView, h: GridHypothesis): number {
 
 /** Gray at the centre of module (u, v), nearest pixel. */
 function sampler(frame: LumaView, h: GridHypothesis): (u: number, v: number) => number {
-  const { data, stride, width, height } = frame;
-  return (u, v) => {
-    const [x, y] = gridPoint(h, u + 0.5, v + 0.5);
-    return data[Math.min(height - 1, Math.max(0, Math.round(y))) * stride + Math.min(width - 1, Math.max(0, Math.round(x)))]!;
-  };
+  const at = pixelAt(frame);
+  return (u, v) => at(...gridPoint(h, u + 0.5, v + 0.5));
 }
 
 /**
@@ -278,19 +280,13 @@ function sampler(frame: LumaView, h: GridHypothesis): (u: number, v: number) => 
 export function sampleModules(frame: LumaView, h: GridHypothesis): Float32Array | undefined {
   if (!inFrame(frame, h)) return undefined;
   const n = h.dim;
-  const { data, stride, width, height } = frame;
+  const at = pixelAt(frame);
   const out = new Float32Array(n * n);
   const offs = [-0.25, 0, 0.25];
   for (let v = 0; v < n; v++)
     for (let u = 0; u < n; u++) {
       let s = 0;
-      for (const dv of offs)
-        for (const du of offs) {
-          const [px, py] = gridPoint(h, u + 0.5 + du, v + 0.5 + dv);
-          const x = Math.min(width - 1, Math.max(0, Math.round(px)));
-          const y = Math.min(height - 1, Math.max(0, Math.round(py)));
-          s += data[y * stride + x]!;
-        }
+      for (const dv of offs) for (const du of offs) s += at(...gridPoint(h, u + 0.5 + du, v + 0.5 + dv));
       out[v * n + u] = s / 9;
     }
   return out;
@@ -309,8 +305,7 @@ export function findAlignment(frame: LumaView, h: GridHypothesis, minContrast = 
   const ex: Point = [(h.tr[0] - h.tl[0]) / k, (h.tr[1] - h.tl[1]) / k];
   const ey: Point = [(h.bl[0] - h.tl[0]) / k, (h.bl[1] - h.tl[1]) / k];
   const [cx, cy] = gridPoint({ ...h, warp: undefined }, h.dim - 6.5, h.dim - 6.5);
-  const { data, stride, width, height } = frame;
-  const at = (x: number, y: number): number => data[Math.min(height - 1, Math.max(0, Math.round(y))) * stride + Math.min(width - 1, Math.max(0, Math.round(x)))]!;
+  const at = pixelAt(frame);
   const score = (x0: number, y0: number): number => {
     let ring1 = 0, ring2 = 0;
     for (let j = -2; j <= 2; j++)
