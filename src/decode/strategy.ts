@@ -14,7 +14,6 @@ import { trackerDefaults } from "./track.js";
 import { DEFAULT_PREFILTER, Prefilter } from "./prefilter.js";
 import { eraseLongDarkRuns, planRepair } from "./quiet-zone.js";
 import { regridCandidates } from "./regrid.js";
-import type { FinderHit } from "./prefilter.js";
 
 export interface StrategyInput {
   frame: LumaView;
@@ -64,10 +63,11 @@ const DARKEN_LUT = gammaLut(2);
 /** Finder patterns for the quiet-zone pass: more hits than the prefilter's yes/no needs. */
 const finders = new Prefilter({ ...DEFAULT_PREFILTER, maxHits: 12 });
 /**
- * Finder patterns for regrid: every 6th row and twice the prefilter's contrast. A code worth
- * re-gridding is one whose finders are damaged, not faint; on code-free noise and texture this
- * scan costs a third of the prefilter's settings (1080p: 0.4 vs 2.9 ms textured), and on the dev
- * photos it finds the same symbols (298 codes either way, docs/decode.md).
+ * Finder patterns for regrid (ADR 0007): every 6th row and four times the prefilter's contrast (a
+ * finder worth re-gridding is damaged, not faint), no diagonal check (a broken ring fails it), an
+ * outer run that runs on into something dark accepted, more hits (the data's finder-like shapes
+ * take some). On the generated code-free 1080p scenes the whole pass adds 0.3 ms (flat, textured)
+ * to 1.6 ms (sigma 40 noise) to a frame's cascade.
  */
 const regridFinders = new Prefilter({ ...DEFAULT_PREFILTER, maxHits: 20, contrast: 24, rowStep: 3, openOuter: true, diagonal: false });
 const LIGHTEN_LUT = gammaLut(0.33);
@@ -110,9 +110,6 @@ interface PassContext {
   regions: Region[];
   /** The gamma `tone` chose from the frame's median (1 = none needed, or tone did not run). */
   gamma: number;
-  /** Finder patterns found by our own scans (quietzone, regrid), once per frame each. */
-  finders?: FinderHit[];
-  regridFinders?: FinderHit[];
 }
 
 /**
@@ -197,7 +194,7 @@ const passes: Record<DecodePassName, PassFn> = {
   regrid: (img, ctx) => {
     // Finders zxing could not confirm (a broken ring, regrid.ts): the grid from our own finder
     // scan, sampled and drawn again clean. Each drawing is a few hundred pixels a side.
-    for (const c of regridCandidates(ctx.frame, (ctx.regridFinders ??= regridFinders.find(ctx.frame)))) {
+    for (const c of regridCandidates(ctx.frame, regridFinders.find(ctx.frame))) {
       img.reserve(c.image.width, c.image.height).set(c.image.data);
       let out = img.read(PURE);
       if (out.codes.length === 0) out = img.read(PLAIN);
@@ -205,12 +202,11 @@ const passes: Record<DecodePassName, PassFn> = {
     }
     return undefined;
   },
-  quietzone: (img, ctx) => {
-    const { frame } = ctx;
+  quietzone: (img, { frame }) => {
     // A code touching something dark (quiet-zone.ts): two finders of one symbol found, a third
     // merged into its surroundings. The repair and the read work on the symbol's region only (a
     // crop: a fraction of a full-frame read); no run to repair means nothing to read again.
-    const plan = planRepair(frame, findersOf(ctx));
+    const plan = planRepair(frame, finders.find(frame));
     if (!plan) return undefined;
     const { x, y, w, h } = plan.region;
     const crop = new Uint8Array(w * h);
@@ -262,10 +258,6 @@ const passes: Record<DecodePassName, PassFn> = {
     return { codes: found, candidates: [] };
   },
 };
-
-function findersOf(ctx: PassContext): FinderHit[] {
-  return (ctx.finders ??= finders.find(ctx.frame));
-}
 
 /** Whether two quads' bounding boxes intersect. */
 function overlaps(a: readonly Point[], b: readonly Point[]): boolean {
