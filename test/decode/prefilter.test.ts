@@ -32,6 +32,16 @@ describe("Prefilter", () => {
     expect(pairedFinders(hits)).toBe(true);
   });
 
+  it("with openOuter, finds a finder whose outer ring merges with a dark bar above it; without, not", () => {
+    // A bar directly on top of the code: the top finders' vertical runs go on into the bar.
+    const f = qrFrame("PREFILTER-OPEN-OUTER", { width: 480, height: 360, module: 6, x0: 120, y0: 90 });
+    for (let y = 40; y < 90; y++) f.data.fill(20, y * f.stride, (y + 1) * f.stride);
+    const opts = { ...DEFAULT_PREFILTER, maxHits: 12, diagonal: false };
+    const topLeft = (hits: { x: number; y: number }[]) => hits.some((h) => Math.abs(h.x - (120 + 21)) <= 6 && Math.abs(h.y - (90 + 21)) <= 12);
+    expect(topLeft(new Prefilter(opts).find(f))).toBe(false);
+    expect(topLeft(new Prefilter({ ...opts, openOuter: true }).find(f))).toBe(true);
+  });
+
   it("finds a small code in a noisy 1080p frame and a strided one", () => {
     const f = qrFrame("SMALL", { width: 1920, height: 1080, module: 3, x0: 1500, y0: 700, stride: 1984 });
     const noise = noisy(1984, 1080, 0, 5);

@@ -66,6 +66,15 @@ describe("regrid: codes whose finder patterns zxing cannot confirm", () => {
     expect(out.codes.map((c) => c.text)).toEqual([TEXT]);
   });
 
+  it("reads a code printed against a dark bar along its top edge (no quiet zone there)", () => {
+    const frame = qrFrame(TEXT, { width: 640, height: 480, module: MODULE, x0: X0, y0: Y0 });
+    for (let y = Y0 - 50; y < Y0; y++) frame.data.fill(20, y * frame.stride + 60, y * frame.stride + 580);
+    expect(runStrategy(img, { frame, passes: [...CAMERA], budgetMs: 10_000 }, new PassCosts()).codes).toEqual([]);
+    const out = runStrategy(img, { frame, passes: [...CAMERA, "regrid"], budgetMs: 10_000 }, new PassCosts());
+    expect(out.codes.map((c) => c.text)).toEqual([TEXT]);
+    expect(out.foundBy).toBe("regrid");
+  });
+
   it("follows perspective through the alignment pattern: a tilted card with broken finders", () => {
     const text = "CPGW-REGRID-PERSPECTIVE-0002-ABCDEFGHIJ";
     const q = QRCode.create(text, { errorCorrectionLevel: "M" });
