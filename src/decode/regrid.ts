@@ -143,38 +143,39 @@ function similar(a: FinderHit, b: FinderHit, ratio: number): boolean {
  * of similar length, similar modules; the squarest first), then, for each pair, the places the third
  * finder can take (the pair is a side, either end the corner, either side of it; or the diagonal),
  * pairs of equal modules first, then larger modules: data can hold small finder-like shapes, never
- * larger ones.
+ * larger ones. Lazy: a frame looks at a few dozen of the thousand-odd hypotheses twenty hits give.
  */
-export function gridHypotheses(hits: readonly FinderHit[], o: RegridOptions = REGRID_DEFAULTS): GridHypothesis[] {
+export function* gridHypotheses(hits: readonly FinderHit[], o: RegridOptions = REGRID_DEFAULTS): Generator<GridHypothesis> {
   const hs = [...hits].sort((a, b) => b.module - a.module);
-  const out: GridHypothesis[] = [];
-  const push = (tl: Point, tr: Point, bl: Point, m: number): void => {
+  const sized = function* (tl: Point, tr: Point, bl: Point, m: number): Generator<GridHypothesis> {
     const side = (len(sub(tr, tl)) + len(sub(bl, tl))) / 2;
-    for (const dim of dimsFor(side, m)) out.push({ tl, tr, bl, dim });
+    for (const dim of dimsFor(side, m)) yield { tl, tr, bl, dim };
   };
   const ls: Array<{ tl: Point; tr: Point; bl: Point; m: number; score: number }> = [];
   for (let i = 0; i < hs.length; i++)
-    for (let j = i + 1; j < hs.length; j++)
+    for (let j = i + 1; j < hs.length; j++) {
+      if (!similar(hs[i]!, hs[j]!, o.moduleRatio)) continue;
       for (let k = j + 1; k < hs.length; k++) {
-        const t = [hs[i]!, hs[j]!, hs[k]!];
-        if (!similar(t[0]!, t[1]!, o.moduleRatio) || !similar(t[0]!, t[2]!, o.moduleRatio) || !similar(t[1]!, t[2]!, o.moduleRatio)) continue;
-        const ms = t.map((f) => f.module);
-        const spread = Math.max(...ms) / Math.min(...ms) - 1;
+        const t = [hs[i]!, hs[j]!, hs[k]!] as const;
+        if (!similar(t[0], t[2], o.moduleRatio) || !similar(t[1], t[2], o.moduleRatio)) continue;
+        // hs is sorted by module, largest first.
+        const spread = t[0].module / t[2].module - 1;
         for (let c = 0; c < 3; c++) {
-          const corner = t[c]!, a = t[(c + 1) % 3]!, b = t[(c + 2) % 3]!;
-          const p: Point = [corner.x, corner.y], pa: Point = [a.x, a.y], pb: Point = [b.x, b.y];
-          const la = len(sub(pa, p)), lb = len(sub(pb, p));
+          const p = t[c]!, a = t[(c + 1) % 3]!, b = t[(c + 2) % 3]!;
+          const ax = a.x - p.x, ay = a.y - p.y, bx = b.x - p.x, by = b.y - p.y;
+          const la = Math.hypot(ax, ay), lb = Math.hypot(bx, by);
           if (la === 0 || lb === 0 || Math.max(la, lb) / Math.min(la, lb) > o.legRatio) continue;
-          const cos = (sub(pa, p)[0] * sub(pb, p)[0] + sub(pa, p)[1] * sub(pb, p)[1]) / (la * lb);
+          const cos = (ax * bx + ay * by) / (la * lb);
           if (Math.abs(cos) > o.maxCos) continue;
-          const [tl, tr, bl] = orient(p, pa, pb);
+          const [tl, tr, bl] = orient([p.x, p.y], [a.x, a.y], [b.x, b.y]);
           // Closer to a square corner with equal legs and equal modules comes first: a finder-like
           // shape in the data or an alignment pattern can complete a looser L.
-          ls.push({ tl, tr, bl, m: (ms[0]! + ms[1]! + ms[2]!) / 3, score: Math.abs(cos) + (Math.max(la, lb) / Math.min(la, lb) - 1) + spread });
+          ls.push({ tl, tr, bl, m: (t[0].module + t[1].module + t[2].module) / 3, score: Math.abs(cos) + (Math.max(la, lb) / Math.min(la, lb) - 1) + spread });
         }
       }
+    }
   ls.sort((a, b) => a.score - b.score);
-  for (const l of ls) push(l.tl, l.tr, l.bl, l.m);
+  for (const l of ls) yield* sized(l.tl, l.tr, l.bl, l.m);
   // Pairs, also those in an L (an alignment pattern or a finder-like shape in the data can
   // complete a wrong one): equal module sizes first, then larger modules (the data's finder-like
   // shapes are smaller than the real finders, never larger).
@@ -195,17 +196,16 @@ export function gridHypotheses(hits: readonly FinderHit[], o: RegridOptions = RE
       for (const s of [1, -1]) {
         const third = add(c, [perp[0] * s, perp[1] * s]);
         const [tl, tr, bl] = orient(c, e, third);
-        push(tl, tr, bl, m);
+        yield* sized(tl, tr, bl, m);
       }
     // The pair as the diagonal (top-right and bottom-left): the corner is off the midpoint.
     const half: Point = [perp[0] / 2, perp[1] / 2];
     for (const s of [1, -1]) {
       const corner = add(mid(pa, pb), [half[0] * s, half[1] * s]);
       const [tl, tr, bl] = orient(corner, pa, pb);
-      push(tl, tr, bl, m);
+      yield* sized(tl, tr, bl, m);
     }
   }
-  return out;
 }
 
 /** Frame position of module coordinates (u, v) (module centres at half-integers). */
@@ -259,8 +259,8 @@ export function timingAgreement(frame: LumaView, h: GridHypothesis): number {
   for (let i = 8; i < n - 8; i++) {
     const dark = i % 2 === 0;
     for (const [a, b, c] of [[at(i - 1, 6), at(i, 6), at(i + 1, 6)], [at(6, i - 1), at(6, i), at(6, i + 1)]] as const) {
-      const mid = (a + c) / 2;
-      agree += (dark ? b < mid : b > mid) ? 1 : 0;
+      const between = (a + c) / 2;
+      agree += (dark ? b < between : b > between) ? 1 : 0;
       total++;
     }
   }

@@ -127,7 +127,7 @@ describe("regrid: codes whose finder patterns zxing cannot confirm", () => {
     const n = size(TEXT);
     const c = (mx: number, my: number) => ({ x: X0 + (mx + 3.5) * MODULE, y: Y0 + (my + 3.5) * MODULE, module: MODULE });
     // Given in a scrambled order; a smaller finder-like shape in the data is ignored for the L.
-    const hs = gridHypotheses([c(0, n - 7), { x: 300, y: 250, module: 3 }, c(n - 7, 0), c(0, 0)]);
+    const hs = [...gridHypotheses([c(0, n - 7), { x: 300, y: 250, module: 3 }, c(n - 7, 0), c(0, 0)])];
     const first = hs[0]!;
     expect(first.tl).toEqual([c(0, 0).x, c(0, 0).y]);
     expect(first.tr).toEqual([c(n - 7, 0).x, c(n - 7, 0).y]);
