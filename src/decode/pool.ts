@@ -230,7 +230,8 @@ export class DecodePool {
     // Nothing in view. A code read on this camera moments ago: it may still be there.
     if (!this.idle || this.stats_.hint(frame)) return { cls: "active" };
     const cam = this.stats_.camera(frame.cameraId);
-    const located = this.opts.track !== false && this.tracker.hints(frame.cameraId, frame).length > 0;
+    // A symbol located but not read, or one regrid is summing module evidence for (votes.ts).
+    const located = this.opts.track !== false && (this.tracker.hints(frame.cameraId, frame).length > 0 || this.tracker.evidence(frame.cameraId, frame).length > 0);
     const t = performance.now();
     const v = this.idle.admit(frame, located);
     if (v.prefiltered) cam.prefilterMs += performance.now() - t;
@@ -344,7 +345,7 @@ export class DecodePool {
       cam.decoded++;
       this.stats_.setHint(f, msg.codes);
     }
-    this.tracker.observe(f.cameraId, f, msg.codes, msg.candidates ?? []);
+    this.tracker.observe(f.cameraId, f, msg.codes, msg.candidates ?? [], msg.evidence);
     job.pending.resolve({
       cameraId: f.cameraId,
       seq: f.seq,
@@ -403,6 +404,7 @@ export class DecodePool {
     const id = this.nextId++;
     const hint = this.stats_.hint(f);
     const tracked = this.opts.track === false ? [] : this.tracker.hints(f.cameraId, f);
+    const evidence = this.opts.track === false ? [] : this.tracker.evidence(f.cameraId, f);
     const fault = this.opts.faultFor?.(f);
     // Transfer the frame's memory when the view owns all of it; a view into a larger (or shared)
     // buffer is copied instead, so the caller's other data is not detached.
@@ -430,7 +432,7 @@ export class DecodePool {
     }
     const lastDone = this.lastFullDone.get(f.cameraId);
     const yieldTo = yieldPolicy({ cls: p.cls, ...(p.weak ? { weak: true } : {}), ...(lastDone !== undefined ? { sinceFullDoneMs: now - lastDone } : {}), recentMs: this.escalateIntervalMs });
-    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(yieldTo !== "never" ? { yieldTo, cameraSlot: this.boardSlot(f.cameraId) } : {}), ...(p.cropFirst && hint && budgetMs === 0 ? { cropFirst: true } : {}), ...(fault ? { fault } : {}) };
+    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(evidence.length > 0 ? { evidence: [...evidence] } : {}), ...(yieldTo !== "never" ? { yieldTo, cameraSlot: this.boardSlot(f.cameraId) } : {}), ...(p.cropFirst && hint && budgetMs === 0 ? { cropFirst: true } : {}), ...(fault ? { fault } : {}) };
     this.servedAt.set(f.cameraId, now);
     const timer = setTimeout(() => this.fail(slot, "GW_DECODE_TIMEOUT", `decode passed its ${this.opts.deadlineMs} ms deadline`), this.opts.deadlineMs);
     slot.job = { id, pending: p, dispatchedAt: now, timer, full: budgetMs >= this.opts.budgetMs };

@@ -4,6 +4,7 @@ import type { DecodePassName } from "../config/sections/decode.js";
 import type { Rect } from "./preprocess.js";
 import type { Quad } from "./luma-read.js";
 import type { YieldTo } from "./early-stop.js";
+import type { ModuleEvidence } from "./votes.js";
 
 export interface WorkerInit {
   wasmBinary: Uint8Array;
@@ -25,6 +26,8 @@ export interface DecodeJob {
   hint?: Rect;
   /** Crop hints from the cross-frame symbol tracker (track.ts). */
   tracked?: Rect[];
+  /** Module evidence of symbols regrid could not read in the camera's recent frames (votes.ts). */
+  evidence?: ModuleEvidence[];
   /** What this frame gives way to between passes (early-stop.ts); absent = never stops early. */
   yieldTo?: YieldTo;
   /** The camera's slot on the waiting board (a first look gives way to other cameras' only). */
@@ -37,4 +40,4 @@ export interface DecodeJob {
 export type WorkerMessage =
   | { type: "ready" }
   | { type: "init-failed"; code: string; message: string }
-  | { type: "result"; id: number; codes: DecodedCode[]; passes: DecodePassName[]; foundBy?: DecodePassName; decodeMs: number; /** Worker-thread CPU time for the frame. */ cpuMs?: number; /** Located but undecoded symbols, for the tracker. */ candidates?: Quad[]; /** Escalation stopped because a more urgent frame waited. */ stoppedEarly?: boolean; /** The frame buffer, transferred back for reuse. */ data?: Uint8Array };
+  | { type: "result"; id: number; codes: DecodedCode[]; passes: DecodePassName[]; foundBy?: DecodePassName; decodeMs: number; /** Worker-thread CPU time for the frame. */ cpuMs?: number; /** Located but undecoded symbols, for the tracker. */ candidates?: Quad[]; /** Escalation stopped because a more urgent frame waited. */ stoppedEarly?: boolean; /** regrid's module evidence to carry to the camera's next frame. */ evidence?: ModuleEvidence[]; /** The frame buffer, transferred back for reuse. */ data?: Uint8Array };

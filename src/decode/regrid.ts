@@ -345,11 +345,10 @@ export function withAlignment(h: GridHypothesis, al: Point): GridHypothesis {
 }
 
 /**
- * Dark (1) / light (0) per module: each against the mean of the modules within `r` of it (a QR
- * symbol's mask keeps dark and light near half and half everywhere), so a glare gradient or a
- * shadow across the symbol does not flip whole areas.
+ * The mean of the modules within `r` of each module (dim x dim, row-major): a QR symbol's mask
+ * keeps dark and light near half and half everywhere, so this is each module's own threshold.
  */
-export function thresholdModules(vals: Float32Array, dim: number, r = 4): Uint8Array {
+export function localMeans(vals: Float32Array, dim: number, r = 4): Float32Array {
   const n = dim;
   const integral = new Float64Array((n + 1) * (n + 1));
   for (let y = 0; y < n; y++) {
@@ -359,13 +358,24 @@ export function thresholdModules(vals: Float32Array, dim: number, r = 4): Uint8A
       integral[(y + 1) * (n + 1) + x + 1] = integral[y * (n + 1) + x + 1]! + row;
     }
   }
-  const bits = new Uint8Array(n * n);
+  const out = new Float32Array(n * n);
   for (let y = 0; y < n; y++)
     for (let x = 0; x < n; x++) {
       const x0 = Math.max(0, x - r), x1 = Math.min(n, x + r + 1), y0 = Math.max(0, y - r), y1 = Math.min(n, y + r + 1);
       const sum = integral[y1 * (n + 1) + x1]! - integral[y0 * (n + 1) + x1]! - integral[y1 * (n + 1) + x0]! + integral[y0 * (n + 1) + x0]!;
-      bits[y * n + x] = vals[y * n + x]! < sum / ((x1 - x0) * (y1 - y0)) ? 1 : 0;
+      out[y * n + x] = sum / ((x1 - x0) * (y1 - y0));
     }
+  return out;
+}
+
+/**
+ * Dark (1) / light (0) per module, each against its neighbourhood's mean (`localMeans`), so a glare
+ * gradient or a shadow across the symbol does not flip whole areas.
+ */
+export function thresholdModules(vals: Float32Array, dim: number, r = 4): Uint8Array {
+  const means = localMeans(vals, dim, r);
+  const bits = new Uint8Array(dim * dim);
+  for (let i = 0; i < bits.length; i++) bits[i] = vals[i]! < means[i]! ? 1 : 0;
   return bits;
 }
 
@@ -416,6 +426,8 @@ export function drawSymbol(bits: Uint8Array, dim: number, scale: number, quiet: 
 
 export interface RegridCandidate {
   hypothesis: GridHypothesis;
+  /** Each module's mean gray (sampleModules), for evidence across frames (votes.ts). */
+  vals: Float32Array;
   image: { width: number; height: number; data: Uint8Array };
   /** Drawn-image pixel -> frame pixel. */
   toFrame: (p: Point) => Point;
@@ -449,7 +461,7 @@ export function* regridCandidates(frame: LumaView, hits: readonly FinderHit[], o
       seen.add(key);
       drawn++;
       const image = drawSymbol(bits, g.dim, o.scale, o.quiet);
-      yield { hypothesis: g, image, toFrame: (p) => gridPoint(g, p[0] / o.scale - o.quiet, p[1] / o.scale - o.quiet) };
+      yield { hypothesis: g, vals, image, toFrame: (p) => gridPoint(g, p[0] / o.scale - o.quiet, p[1] / o.scale - o.quiet) };
     }
   }
 }

@@ -13,7 +13,8 @@ import { dropNested, MIN_SIDE_OF_LOCATED, sideOf } from "./plausible.js";
 import { trackerDefaults } from "./track.js";
 import { DEFAULT_PREFILTER, Prefilter } from "./prefilter.js";
 import { eraseLongDarkRuns, planRepair } from "./quiet-zone.js";
-import { regridCandidates } from "./regrid.js";
+import { drawSymbol, REGRID_DEFAULTS, regridCandidates } from "./regrid.js";
+import { addVotes, matchEvidence, moduleVotes, votedBits, type ModuleEvidence } from "./votes.js";
 
 export interface StrategyInput {
   frame: LumaView;
@@ -23,6 +24,8 @@ export interface StrategyInput {
   hint?: Rect;
   /** Symbols located but not decoded in this camera's recent frames (track.ts), for the crop pass. */
   tracked?: readonly Rect[];
+  /** Module evidence of symbols regrid drew but could not read in this camera's recent frames (votes.ts). */
+  evidence?: readonly ModuleEvidence[];
   /**
    * Asked between passes, never mid-pass (early-stop.ts): true when a more urgent frame waits for
    * a worker, so this frame stops escalating. Crops still run: they are small and where codes are.
@@ -39,6 +42,8 @@ export interface StrategyOutput {
   candidates?: Quad[];
   /** A pass that fit the budget was skipped because `shouldStop` said a more urgent frame waits. */
   stoppedEarly?: boolean;
+  /** Set when regrid ran and read nothing: the evidence to carry to the camera's next frame. */
+  evidence?: ModuleEvidence[];
 }
 
 const FAST = encodeReaderOptions({ ...baseQrOptions, returnErrors: true });
@@ -95,6 +100,11 @@ const MAX_REGIONS = 3;
  * glare symbol does read (the generated `glare` frames, test/decode/strategy.test.ts).
  */
 const SAME_REGION_IOU = 0.6;
+/**
+ * Symbols whose module evidence is carried to the next frame (votes.ts): the drawn hypotheses come
+ * best first, and a frame rarely holds more than one unread symbol worth following.
+ */
+const MAX_EVIDENCE = 3;
 const LARGE_REGION = 0.5;
 
 /** A crop region; `minSide` (frame px): a code read there must be at least this large. */
@@ -110,6 +120,9 @@ interface PassContext {
   regions: Region[];
   /** The gamma `tone` chose from the frame's median (1 = none needed, or tone did not run). */
   gamma: number;
+  /** Module evidence from earlier frames (in), and this frame's, once regrid ran (out). */
+  evidence: readonly ModuleEvidence[];
+  evidenceOut?: ModuleEvidence[];
 }
 
 /**
@@ -193,13 +206,23 @@ const passes: Record<DecodePassName, PassFn> = {
   denoise: (img, { frame }) => readFull(img, frame, DENOISE),
   regrid: (img, ctx) => {
     // Finders zxing could not confirm (a broken ring, regrid.ts): the grid from our own finder
-    // scan, sampled and drawn again clean. Each drawing is a few hundred pixels a side.
+    // scan, sampled and drawn again clean. Each drawing is a few hundred pixels a side. A symbol
+    // seen in earlier frames is also drawn from its modules' votes summed over those frames
+    // (votes.ts): what spoiled one frame (a glare spot moving over the screen) spared another.
+    const carried: ModuleEvidence[] = [];
     for (const c of regridCandidates(ctx.frame, regridFinders.find(ctx.frame))) {
-      img.reserve(c.image.width, c.image.height).set(c.image.data);
-      let out = img.read(PURE);
-      if (out.codes.length === 0) out = img.read(PLAIN);
-      if (out.codes.length > 0) return mapOut({ codes: out.codes, candidates: [] }, c.toFrame);
+      const out = readDrawn(img, c.image);
+      if (out) return mapOut(out, c.toFrame);
+      const h = c.hypothesis;
+      const prior = matchEvidence(ctx.evidence, h);
+      const sum = addVotes(prior, h, moduleVotes(c.vals, h.dim));
+      if (prior) {
+        const summed = readDrawn(img, drawSymbol(votedBits(sum), h.dim, REGRID_DEFAULTS.scale, REGRID_DEFAULTS.quiet));
+        if (summed) return mapOut(summed, c.toFrame);
+      }
+      if (carried.length < MAX_EVIDENCE) carried.push(sum);
     }
+    ctx.evidenceOut = carried;
     return undefined;
   },
   quietzone: (img, { frame }) => {
@@ -267,6 +290,14 @@ function overlaps(a: readonly Point[], b: readonly Point[]): boolean {
   return ax0 < bx1 && bx0 < ax1 && ay0 < by1 && by0 < ay1;
 }
 
+/** A drawn symbol read as a pure one, the plain reader as fallback; undefined when neither reads. */
+function readDrawn(img: HeapImage, image: { width: number; height: number; data: Uint8Array }): ReadOut | undefined {
+  img.reserve(image.width, image.height).set(image.data);
+  let out = img.read(PURE);
+  if (out.codes.length === 0) out = img.read(PLAIN);
+  return out.codes.length > 0 ? out : undefined;
+}
+
 function readFull(img: HeapImage, frame: LumaView, opts: EncodedReaderOptions): ReadOut {
   img.load(frame);
   return img.read(opts);
@@ -319,7 +350,7 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
   const pixels = frame.width * frame.height;
   const hint = input.hint ? hintRegion(input.hint) : undefined;
   const tracked = (input.tracked ?? []).map(trackedRegion);
-  const ctx: PassContext = { frame, regions: [...(hint ? [hint] : []), ...tracked].slice(0, MAX_REGIONS), gamma: 1 };
+  const ctx: PassContext = { frame, regions: [...(hint ? [hint] : []), ...tracked].slice(0, MAX_REGIONS), gamma: 1, evidence: input.evidence ?? [] };
   let located = hint !== undefined || tracked.length > 0;
   const candidates: Quad[] = [];
   const cropEnabled = input.passes.includes("crop");
@@ -337,7 +368,7 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
       // but did not decode, away from the codes it read, still get their crop.
       const rest = cropEnabled && name !== "crop" && now() - t0 < input.budgetMs ? out.candidates.filter((q) => !out.codes.some((c) => overlaps(q, c.corners))) : [];
       const regions = candidateRegions(rest, frame, [...cropped], MAX_REGIONS);
-      const extra = regions.length > 0 ? passes.crop(img, { frame, regions, gamma: ctx.gamma }) : undefined;
+      const extra = regions.length > 0 ? passes.crop(img, { frame, regions, gamma: ctx.gamma, evidence: [] }) : undefined;
       if (regions.length > 0) ran.push("crop");
       const codes = [...out.codes, ...(extra?.codes ?? []).filter((c) => !out.codes.some((o) => o.text === c.text && overlaps(o.corners, c.corners)))];
       return { codes: dropNested(codes), passes: ran, foundBy: name, decodeMs: now() - t0 };
@@ -386,5 +417,5 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     const found = run(name) ?? (cropEnabled && !ctx.regions.every((r) => r === hint) ? cropPending() : undefined);
     if (found) return found;
   }
-  return stop({ codes: [], passes: ran, decodeMs: now() - t0, ...(candidates.length > 0 ? { candidates } : {}) });
+  return stop({ codes: [], passes: ran, decodeMs: now() - t0, ...(candidates.length > 0 ? { candidates } : {}), ...(ctx.evidenceOut ? { evidence: ctx.evidenceOut } : {}) });
 }

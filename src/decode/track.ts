@@ -6,10 +6,13 @@
  * by centre distance, with a smoothed velocity), and turns them into crop hints for the next
  * frames, so the crop pass (2x upscale when small, plain then contrast-stretched) keeps spending
  * on the symbol while it is in view. A decoded code ends the tracks it covers: the pool's
- * last-code hint takes over there. Time is the frames' `receivedAt`, so replays are deterministic.
+ * last-code hint takes over there. It also carries regrid's module evidence (votes.ts) from a
+ * camera's frame to its next ones, for the same ttl. Time is the frames' `receivedAt`, so replays
+ * are deterministic.
  */
 import type { DecodedCode, Point } from "../core/types.js";
 import { boundsAround, cornerBox, type Rect } from "./preprocess.js";
+import type { ModuleEvidence } from "./votes.js";
 
 export type TrackQuad = readonly [Point, Point, Point, Point] | readonly Point[];
 
@@ -52,6 +55,8 @@ interface CameraTracks {
   width: number;
   height: number;
   tracks: Track[];
+  /** regrid's module evidence from the latest frame that had some (votes.ts), and that frame's time. */
+  evidence?: { at: number; items: readonly ModuleEvidence[] };
 }
 
 function centre(q: readonly Point[]): { cx: number; cy: number; size: number } {
@@ -78,8 +83,11 @@ export class SymbolTracker {
     this.o = { ...trackerDefaults, ...opts };
   }
 
-  /** Feeds one decoded frame's outcome: its codes and the symbols located but not decoded. */
-  observe(cameraId: string, frame: FrameRef, codes: readonly DecodedCode[], candidates: readonly TrackQuad[]): void {
+  /**
+   * Feeds one decoded frame's outcome: its codes, the symbols located but not decoded, and the
+   * module evidence regrid carried on (votes.ts), when it ran.
+   */
+  observe(cameraId: string, frame: FrameRef, codes: readonly DecodedCode[], candidates: readonly TrackQuad[], evidence?: readonly ModuleEvidence[]): void {
     let cam = this.cams.get(cameraId);
     if (!cam || cam.width !== frame.width || cam.height !== frame.height) {
       cam = { width: frame.width, height: frame.height, tracks: [] };
@@ -119,6 +127,21 @@ export class SymbolTracker {
     tracks = tracks.filter((t) => !codes.some((code) => covers(t, code.corners)));
     tracks.sort((a, b) => b.lastAt - a.lastAt || b.seen - a.seen);
     cam.tracks = tracks.slice(0, this.o.maxTracks);
+    // Evidence of a later frame already in (two workers) is not replaced by an earlier one's; a
+    // symbol read is not summed further.
+    if (evidence && evidence.length > 0 && (!cam.evidence || cam.evidence.at <= now)) cam.evidence = { at: now, items: evidence };
+    if (cam.evidence && codes.length > 0) {
+      const items = cam.evidence.items.filter((e) => !codes.some((code) => inside((e.tr[0] + e.bl[0]) / 2, (e.tr[1] + e.bl[1]) / 2, code.corners)));
+      cam.evidence = items.length > 0 ? { at: cam.evidence.at, items } : undefined;
+    }
+  }
+
+  /** The module evidence for a camera's next frame: the latest, while the traveller may still be in view (ttlMs). */
+  evidence(cameraId: string, frame: FrameRef): readonly ModuleEvidence[] {
+    const cam = this.cams.get(cameraId);
+    if (!cam?.evidence || cam.width !== frame.width || cam.height !== frame.height) return [];
+    const dt = frame.receivedAt - cam.evidence.at;
+    return dt >= 0 && dt <= this.o.ttlMs ? cam.evidence.items : [];
   }
 
   /** Crop regions for a camera's next frame: live tracks, moved by their velocity, most recent first. */

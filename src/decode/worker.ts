@@ -38,9 +38,9 @@ try {
     if (init.allowFaults && job.fault === "throw") throw new Error("injected decode fault");
     const cpu0 = threadCpu?.();
     const shouldStop = board.stopCheck(job.yieldTo, job.cameraSlot);
-    const out = (job.cropFirst ? runCropFirst : runStrategy)(img, { frame: job, passes: job.passes, budgetMs: job.budgetMs, ...(job.hint ? { hint: job.hint } : {}), ...(job.tracked ? { tracked: job.tracked } : {}), ...(shouldStop ? { shouldStop } : {}) }, costs);
+    const out = (job.cropFirst ? runCropFirst : runStrategy)(img, { frame: job, passes: job.passes, budgetMs: job.budgetMs, ...(job.hint ? { hint: job.hint } : {}), ...(job.tracked ? { tracked: job.tracked } : {}), ...(job.evidence ? { evidence: job.evidence } : {}), ...(shouldStop ? { shouldStop } : {}) }, costs);
     // The frame buffer goes back to the main thread for reuse: all passes are done with it.
-    post({ type: "result", id: job.id, codes: out.codes, passes: out.passes, decodeMs: out.decodeMs, data: job.data, ...(out.foundBy ? { foundBy: out.foundBy } : {}), ...(out.candidates ? { candidates: out.candidates } : {}), ...(out.stoppedEarly ? { stoppedEarly: true } : {}), ...(cpu0 ? { cpuMs: cpuMsSince(cpu0) } : {}) }, [job.data.buffer as ArrayBuffer]);
+    post({ type: "result", id: job.id, codes: out.codes, passes: out.passes, decodeMs: out.decodeMs, data: job.data, ...(out.foundBy ? { foundBy: out.foundBy } : {}), ...(out.candidates ? { candidates: out.candidates } : {}), ...(out.stoppedEarly ? { stoppedEarly: true } : {}), ...(out.evidence ? { evidence: out.evidence } : {}), ...(cpu0 ? { cpuMs: cpuMsSince(cpu0) } : {}) }, [job.data.buffer as ArrayBuffer]);
   });
   post({ type: "ready" });
 } catch (e) {
