@@ -17,7 +17,13 @@
  * decode-clips-every-frame.json).
  * Env: BENCH_CLIPS_LIMIT (first N presentations, for a quick look; the results file says so),
  * BENCH_CLIPS_CONCURRENCY (clips decoded at once, default 2), BENCH_CLIPS_CLOCK (cpu | wall, below),
- * BENCH_CLIPS_COMPARE=1 (also run with cross-frame tracking off).
+ * BENCH_CLIPS_COMPARE=1 (also run with cross-frame tracking off), BENCH_CLIPS_GLARE=1 (the glare variant below).
+ *
+ * Glare variant (BENCH_CLIPS_GLARE=1, results in decode-clips-glare.json): the same presentations
+ * with a lamp's reflection sliding over the code (scripts/clip-gen.ts `glare`: a clipped-white disc
+ * of a fifth of the code's side in radius, crossing it diagonally through its middle over the 2 s),
+ * run twice, with regrid's module evidence across frames (votes.ts) on and off. Its checks: votes on
+ * read at least as many presentations within 2 s as votes off, and no misreads either way.
  *
  * Clock: the replay advances by each frame's processing time. Default "cpu": the worker thread's
  * CPU time for the frame, i.e. what it costs on a core of its own. This machine is shared (2 cores,
@@ -32,7 +38,8 @@ import { join, resolve } from "node:path";
 import { decodeSection } from "../src/config/sections/decode.js";
 import { DecodePool } from "../src/decode/index.js";
 import { decodeClip } from "../src/cli/commands/decode-clip.js";
-import { cachedClip, clipDefaults, CLIP_GEN_VERSION, fitPhoto } from "../scripts/clip-gen.js";
+import sharp from "sharp";
+import { cachedClip, clipDefaults, CLIP_GEN_VERSION, fitPhoto, type Glare } from "../scripts/clip-gen.js";
 import { decodeGray } from "../src/decode/image-file.js";
 import { printTable, quantile, writeResults } from "./lib/stats.js";
 
@@ -57,6 +64,8 @@ export interface Presentation {
   engines: string[];
   /** Engines returned more than one text for this code. */
   disagreement: boolean;
+  /** The code's ground-truth bounding box, in the photo's pixels. */
+  box: Box;
 }
 
 function box(o: Record<string, unknown>): Box {
@@ -94,7 +103,7 @@ export function selectPresentations(dir: string): Presentation[] {
       }
       if (votes.size === 0) continue;
       const [text, engines] = [...votes].sort((a, b) => b[1].length - a[1].length || ENGINES.indexOf(a[1][0]!) - ENGINES.indexOf(b[1][0]!))[0]!;
-      out.push({ category, name, photo, text, engines, disagreement: votes.size > 1 });
+      out.push({ category, name, photo, text, engines, disagreement: votes.size > 1, box: gt });
     }
   }
   return out;
@@ -105,6 +114,7 @@ interface Outcome {
   name: string;
   /** Distinct wrong texts read in the clip (never printed: only counted). */
   misreads: number;
+  misreadBy?: string[];
   /** ms to first read of the expected text, or null when not read within the clip. */
   firstReadMs: number | null;
   firstFrame: number | null;
@@ -130,9 +140,9 @@ function rowFor(label: string, os: Outcome[]): { row: Array<string | number>; st
   return { row: [label, String(os.length), first.toFixed(1), pct(500).toFixed(1), pct(1000).toFixed(1), pct(2000).toFixed(1), ms(p50), ms(p90), String(mis)], stats };
 }
 
-async function decodeAll(clips: { p: Presentation; file: string; cached: boolean }[], concurrency: number, track: boolean, clock: "cpu" | "wall", asCamera: boolean): Promise<{ outcomes: Outcome[]; decodeS: number }> {
+async function decodeAll(clips: { p: Presentation; file: string; cached: boolean }[], concurrency: number, cross: { track: boolean; votes: boolean }, clock: "cpu" | "wall", asCamera: boolean): Promise<{ outcomes: Outcome[]; decodeS: number }> {
   const defaults = decodeSection.parse({});
-  const pool = await DecodePool.create({ workers: Math.min(concurrency, availableParallelism()), deadlineMs: defaults.deadlineMs, budgetMs: defaults.budgetMs, passes: defaults.passes, escalateIntervalMs: defaults.escalateIntervalMs, track });
+  const pool = await DecodePool.create({ workers: Math.min(concurrency, availableParallelism()), deadlineMs: defaults.deadlineMs, budgetMs: defaults.budgetMs, passes: defaults.passes, escalateIntervalMs: defaults.escalateIntervalMs, ...cross });
   const outcomes: Outcome[] = [];
   const t1 = performance.now();
   let next = 0;
@@ -141,12 +151,18 @@ async function decodeAll(clips: { p: Presentation; file: string; cached: boolean
       for (let j = next++; j < clips.length; j = next++) {
         const { p, file, cached } = clips[j]!;
         const wrong = new Set<string>();
+        /** Which frame and pass returned a wrong text (the text itself is never kept). */
+        const misreadBy = new Set<string>();
         const s = await decodeClip(file, {
           pool,
           cameraId: `clip${k}-${j}`,
           clock,
           lane: asCamera,
-          onFrame: (l) => l.codes.forEach((c) => c.text !== p.text && wrong.add(c.text)),
+          onFrame: (l) => {
+            const bad = l.codes.filter((c) => c.text !== p.text);
+            bad.forEach((c) => wrong.add(c.text));
+            if (bad.length > 0) misreadBy.add(`frame ${l.frame} ${l.foundBy ?? "?"}`);
+          },
           // The question is when the expected code is first read: stop there, the rest costs time only.
           stopWhen: (texts) => texts.has(p.text),
         });
@@ -154,7 +170,7 @@ async function decodeAll(clips: { p: Presentation; file: string; cached: boolean
         const read = hit && hit.firstReadMs <= DURATION_S * 1000 ? hit : undefined;
         outcomes.push({
           category: p.category, name: p.name, firstReadMs: read ? read.firstReadMs : null, firstFrame: read ? read.firstFrame : null,
-          readOnFirstFrame: read?.firstFrame === 0, misreads: wrong.size, framesDecoded: s.decoded, framesDropped: s.dropped, meanDecodeMs: s.decodeMs.mean, meanCpuMs: s.cpuMs.mean, cached,
+          readOnFirstFrame: read?.firstFrame === 0, misreads: wrong.size, ...(misreadBy.size > 0 ? { misreadBy: [...misreadBy] } : {}), framesDecoded: s.decoded, framesDropped: s.dropped, meanDecodeMs: s.decodeMs.mean, meanCpuMs: s.cpuMs.mean, cached,
         });
       }
     };
@@ -165,6 +181,18 @@ async function decodeAll(clips: { p: Presentation; file: string; cached: boolean
   const decodeS = (performance.now() - t1) / 1000;
 
   return { outcomes, decodeS };
+}
+
+/** The glare variant's reflection, relative to the code's bounding box (side = its longer side). */
+const GLARE = { radius: 0.2, from: [-0.3, -0.15], to: [0.3, 0.2] } as const;
+
+/** The glare's path over a presentation's code, in the fitted photo's pixels (as fitPhoto fits it). */
+async function glarePath(p: Presentation): Promise<Glare> {
+  const meta = await sharp(p.photo).metadata();
+  const s = Math.min(clipDefaults.width / (meta.width ?? 1), clipDefaults.height / (meta.height ?? 1));
+  const cx = ((p.box.x0 + p.box.x1) / 2) * s, cy = ((p.box.y0 + p.box.y1) / 2) * s;
+  const side = Math.max(p.box.x1 - p.box.x0, p.box.y1 - p.box.y0) * s;
+  return { from: [cx + GLARE.from[0] * side, cy + GLARE.from[1] * side], to: [cx + GLARE.to[0] * side, cy + GLARE.to[1] * side], radius: GLARE.radius * side };
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -183,6 +211,7 @@ export async function clipsBench(argv: string[]): Promise<number> {
     return 0;
   }
   const limit = Number(process.env.BENCH_CLIPS_LIMIT ?? 0);
+  const glare = process.env.BENCH_CLIPS_GLARE === "1";
   const concurrency = Math.max(1, Number(process.env.BENCH_CLIPS_CONCURRENCY ?? 2));
   let set = selectPresentations(dir);
   const total = set.length;
@@ -196,7 +225,9 @@ export async function clipsBench(argv: string[]): Promise<number> {
   const clips: { p: Presentation; file: string; cached: boolean }[] = [];
   let made = 0;
   for (const p of set) {
-    const c = await cachedClip(p.photo, CACHE, `${p.category}-${p.name}`, { seed: seedOf(p), durationS: DURATION_S });
+    const c = glare
+      ? await cachedClip(p.photo, CACHE, `${p.category}-${p.name}-glare`, { seed: seedOf(p), durationS: DURATION_S, glare: await glarePath(p) })
+      : await cachedClip(p.photo, CACHE, `${p.category}-${p.name}`, { seed: seedOf(p), durationS: DURATION_S });
     if (!c.cached) made++;
     clips.push({ p, file: c.file, cached: c.cached });
   }
@@ -207,9 +238,11 @@ export async function clipsBench(argv: string[]): Promise<number> {
   // The camera path (default): frames submitted with the lane's view, so the idle prefilter and
   // its rationing apply until the code is read. "decoder": every frame decoded as active.
   const lane = process.env.BENCH_CLIPS_PATH !== "decoder";
-  const { outcomes, decodeS } = await decodeAll(clips, concurrency, true, clock, lane);
+  const { outcomes, decodeS } = await decodeAll(clips, concurrency, { track: true, votes: true }, clock, lane);
   // Same clips, same path, tracking off: what cross-frame tracking adds (opt-in, doubles the time).
-  const compare = process.env.BENCH_CLIPS_COMPARE === "1" ? await decodeAll(clips, concurrency, false, clock, lane) : undefined;
+  const compare = process.env.BENCH_CLIPS_COMPARE === "1" ? await decodeAll(clips, concurrency, { track: false, votes: false }, clock, lane) : undefined;
+  // Glare: the same clips with only the module evidence off.
+  const noVotes = glare ? await decodeAll(clips, concurrency, { track: true, votes: false }, clock, lane) : undefined;
 
   const cats = [...new Set(outcomes.map((o) => o.category))].sort();
   const rows: Array<Array<string | number>> = [];
@@ -223,12 +256,18 @@ export async function clipsBench(argv: string[]): Promise<number> {
   rows.push(pooled.row);
   const pooledNoTrack = compare ? rowFor("pooled, tracking off", compare.outcomes) : undefined;
   if (pooledNoTrack) rows.push(pooledNoTrack.row);
+  const pooledNoVotes = noVotes ? rowFor("pooled, votes off", noVotes.outcomes) : undefined;
+  if (pooledNoVotes) rows.push(pooledNoVotes.row);
   printTable(
     `Presentations read (% of clips): on the first frame, within 0.5/1/2 s; time to first read (ms, processing included on the ${clock} clock; unread = never)`,
     ["category", "clips", "frame 0", "<=0.5 s", "<=1 s", "<=2 s", "p50 ms", "p90 ms", "misreads"],
     rows,
   );
-  const checks = [
+  const checks = pooledNoVotes ? [
+    { target: `votes on read within 2 s >= votes off (${pooledNoVotes.stats.within2000Pct!.toFixed(1)}%)`, ok: pooled.stats.within2000Pct! >= pooledNoVotes.stats.within2000Pct!, value: pooled.stats.within2000Pct },
+    { target: "misreads = 0, votes on", ok: pooled.stats.misreads === 0, value: pooled.stats.misreads },
+    { target: "misreads = 0, votes off", ok: pooledNoVotes.stats.misreads === 0, value: pooledNoVotes.stats.misreads },
+  ] : [
     { target: `read within 2 s >= ${CLIP_TARGETS.within2sPct}%`, ok: pooled.stats.within2000Pct! >= CLIP_TARGETS.within2sPct, value: pooled.stats.within2000Pct },
     { target: `p50 time to first read <= ${CLIP_TARGETS.p50Ms} ms`, ok: pooled.stats.p50Ms! <= CLIP_TARGETS.p50Ms, value: pooled.stats.p50Ms },
     { target: `misreads = ${CLIP_TARGETS.misreads}`, ok: pooled.stats.misreads === CLIP_TARGETS.misreads, value: pooled.stats.misreads },
@@ -238,22 +277,22 @@ export async function clipsBench(argv: string[]): Promise<number> {
   // Is a miss the clip's fault (motion, blur, compression) or the engine's? The still photo, fit
   // to 1080p without motion or H.264, through the file decode (every pass, 10 s budget).
   const stillRead: string[] = [];
-  for (const name of unread) {
+  for (const name of glare ? [] : unread) {
     const p = set.find((x) => `${x.category}/${x.name}` === name)!;
     const r = await decodeGray(await fitPhoto(p.photo, clipDefaults.width, clipDefaults.height));
     if (r.codes.some((c) => c.text === p.text)) stillRead.push(name);
   }
-  console.log(`of these, read on the still photo by the file decode (all passes, 10 s budget): ${stillRead.length}${stillRead.length ? ` (${stillRead.join(" ")})` : ""}`);
+  if (!glare) console.log(`of these, read on the still photo by the file decode (all passes, 10 s budget): ${stillRead.length}${stillRead.length ? ` (${stillRead.join(" ")})` : ""}`);
   console.log(`decode: ${decodeS.toFixed(0)} s for ${outcomes.length} clips, ${concurrency} at a time; per frame ${mean(outcomes.map((o) => o.meanCpuMs)).toFixed(1)} ms CPU, ${mean(outcomes.map((o) => o.meanDecodeMs)).toFixed(1)} ms wall; load avg ${loadavg()[0]!.toFixed(1)}`);
   for (const c of checks) console.log(`${c.ok ? "PASS" : "MISS"}  ${c.target} (measured ${Number.isFinite(c.value) ? c.value!.toFixed(1) : "never"})`);
   // The wall-clock replay and the every-frame decoder run are separate files, so the camera path on
   // the CPU clock stays the reference (issue #10 compares it with decoding every frame).
-  const file = writeResults(`decode-clips${lane ? "" : "-every-frame"}${clock === "wall" ? "-wall" : ""}`, {
+  const file = writeResults(`decode-clips${glare ? "-glare" : ""}${lane ? "" : "-every-frame"}${clock === "wall" ? "-wall" : ""}`, {
     dir: dir.replace(/.*\/(testdata\/)/, "$1"),
     presentations: outcomes.length,
     ofSelected: total,
     limited: limit > 0,
-    clip: { ...clipDefaults, durationS: DURATION_S, generatorVersion: CLIP_GEN_VERSION },
+    clip: { ...clipDefaults, durationS: DURATION_S, generatorVersion: CLIP_GEN_VERSION, ...(glare ? { glare: GLARE } : {}) },
     decode: {
       passes: defaults.passes, budgetMs: defaults.budgetMs, workersPerClip: 1, concurrency, clock, path: lane ? "camera (lane view: none until read, then pending)" : "decoder (every frame active)",
       model: `live replay: frame i received at i/fps, one worker per clip, latest frame wins; time to first read = when the worker finished the reading frame, processing advancing the clock by the frame's ${clock === "cpu" ? "worker-thread CPU time" : "measured wall time"} (ffmpeg H.264 decode excluded)`,
@@ -263,6 +302,7 @@ export async function clipsBench(argv: string[]): Promise<number> {
     loadavg: { start: load0, end: loadavg() },
     timingS: { generate: genS, decode: decodeS, clipsMade: made },
     pooled: pooled.stats,
+    ...(pooledNoVotes ? { pooledVotesOff: pooledNoVotes.stats, votesOffUnread: noVotes!.outcomes.filter((o) => o.firstReadMs === null).map((o) => `${o.category}/${o.name}`).sort(), votesOffMisread: noVotes!.outcomes.filter((o) => o.misreads > 0).map((o) => `${o.category}/${o.name}: ${o.misreadBy?.join(", ")}`).sort(), votesOnlyRead: outcomes.filter((o) => o.firstReadMs !== null && noVotes!.outcomes.some((n) => n.name === o.name && n.category === o.category && n.firstReadMs === null)).map((o) => `${o.category}/${o.name}`).sort() } : {}),
     ...(pooledNoTrack ? { pooledTrackingOff: pooledNoTrack.stats, trackingOffUnread: compare!.outcomes.filter((o) => o.firstReadMs === null).map((o) => `${o.category}/${o.name}`).sort() } : {}),
     perCategory,
     targets: CLIP_TARGETS,

@@ -37,10 +37,23 @@ export interface ClipOptions {
   exposure?: number;
   /** Sensor noise, standard deviation in 8-bit levels. */
   noiseSigma?: number;
+  /** A moving glare spot on the held-up phone or card (none by default). */
+  glare?: Glare;
   ffmpegPath?: string;
 }
 
-export type ResolvedClipOptions = Required<Omit<ClipOptions, "ffmpegPath">>;
+/**
+ * A lamp's reflection on a screen: a disc where the sensor clips to white (soft edge out to 1.3
+ * radii), sliding in a straight line from `from` to `to` over the clip as the hand tilts the phone.
+ * Positions and radius in the fitted photo's pixels: it moves with the hand like the photo.
+ */
+export interface Glare {
+  from: [number, number];
+  to: [number, number];
+  radius: number;
+}
+
+export type ResolvedClipOptions = Required<Omit<ClipOptions, "ffmpegPath" | "glare">> & Pick<ClipOptions, "glare">;
 
 /** Bump when the rendering changes, so cached clips are rebuilt. */
 export const CLIP_GEN_VERSION = 1;
@@ -146,11 +159,31 @@ export function renderFrame(src: GraySource, o: ResolvedClipOptions, pose: (t: n
   for (let s = 0; s < k; s++) warpAccumulate(src, pose(k === 1 ? t : t - exp + (exp * s) / (k - 1)), w, h, acc);
   const out = new Uint8Array(w * h);
   const inv = 1 / k;
+  if (o.glare) addGlare(acc, k * 255, src, o, o.glare, pose(t), t / Math.max(1e-9, o.durationS));
   for (let j = 0; j < out.length; j++) {
     const v = acc[j]! * inv + noise.next();
     out[j] = v < 0 ? 0 : v > 255 ? 255 : v + 0.5;
   }
   return out;
+}
+
+/** Blends the glare disc at clip position `f` (0..1) into the accumulated exposure (`white` = saturated). */
+function addGlare(acc: Float32Array, white: number, src: GraySource, o: ResolvedClipOptions, g: Glare, pose: Pose, f: number): void {
+  const { width: w, height: h } = o;
+  const sx = g.from[0] + (g.to[0] - g.from[0]) * Math.min(1, f) - src.width / 2;
+  const sy = g.from[1] + (g.to[1] - g.from[1]) * Math.min(1, f) - src.height / 2;
+  // The photo's forward pose (warpAccumulate inverts it): turn and scale about the centre, then shift.
+  const cos = Math.cos(pose.rot) * pose.scale, sin = Math.sin(pose.rot) * pose.scale;
+  const cx = w / 2 + pose.dx + cos * sx - sin * sy, cy = h / 2 + pose.dy + sin * sx + cos * sy;
+  const r = g.radius * pose.scale, outer = 1.3 * r;
+  for (let y = Math.max(0, Math.floor(cy - outer)); y < Math.min(h, Math.ceil(cy + outer)); y++)
+    for (let x = Math.max(0, Math.floor(cx - outer)); x < Math.min(w, Math.ceil(cx + outer)); x++) {
+      const d = Math.hypot(x + 0.5 - cx, y + 0.5 - cy);
+      if (d >= outer) continue;
+      const a = d <= r ? 1 : (outer - d) / (outer - r);
+      const j = y * w + x;
+      acc[j] = acc[j]! * (1 - a) + white * a;
+    }
 }
 
 /** Gaussian sensor noise from a seeded table (Box-Muller once, then cheap seeded lookups). */
@@ -248,7 +281,9 @@ export async function makeClip(photo: string | Buffer | GraySource, out: string,
 /** The cache key of a clip: generator version, photo bytes and every option. */
 export function clipKey(photoBytes: Uint8Array, o: ClipOptions): string {
   const r = resolveClipOptions(o);
-  return createHash("sha256").update(`v${CLIP_GEN_VERSION}|${JSON.stringify(r, Object.keys(r).sort())}|`).update(photoBytes).digest("hex").slice(0, 16);
+  // The replacer's key list applies at every depth: the glare's own keys must be in it.
+  const keys = [...Object.keys(r), ...(r.glare ? Object.keys(r.glare) : [])].sort();
+  return createHash("sha256").update(`v${CLIP_GEN_VERSION}|${JSON.stringify(r, keys)}|`).update(photoBytes).digest("hex").slice(0, 16);
 }
 
 /** makeClip through a cache folder: the same photo, seed and options reuse the file. */

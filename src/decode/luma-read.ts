@@ -9,6 +9,17 @@ export type Quad = [Point, Point, Point, Point];
 export interface ReadOut {
   codes: DecodedCode[];
   candidates: Quad[];
+  /**
+   * Located QR symbols whose format and codewords zxing read but whose Reed-Solomon check failed: the
+   * symbol's outer corners (in its own orientation: the top-left is its top-left finder's corner)
+   * and its size in modules. A grid to sample modules on (votes.ts).
+   */
+  grids?: LocatedGrid[];
+}
+
+export interface LocatedGrid {
+  corners: Quad;
+  dim: number;
 }
 
 /** A tightly packed 8-bit luminance image living in the wasm heap (see `HeapImage`). */
@@ -75,6 +86,7 @@ export class HeapImage {
    */
   read(options: EncodedReaderOptions): ReadOut {
     const candidates: Quad[] = [];
+    const grids: LocatedGrid[] = [];
     // zxing throws a C++ exception on degenerate sizes; a QR needs 21 modules anyway.
     if (this.width < MIN_SIDE || this.height < MIN_SIDE) return { codes: [], candidates };
     const vec = this.mod.readBarcodesFromPixmap(this.ptr, this.width, this.height, options);
@@ -93,12 +105,17 @@ export class HeapImage {
         ];
         if (!r.isValid) {
           candidates.push(corners);
+          // Micro QR versions read "M1".."M4"; a QR symbol's version is 1..40.
+          const v = /^\d+$/.test(r.version) ? Number(r.version) : 0;
+          // A checksum error: the format and the codewords were read, Reed-Solomon failed. The
+          // symbol is real and its size known (a format error says neither).
+          if (r.format === "QRCode" && v >= 1 && v <= 40 && r.error.startsWith("ChecksumError")) grids.push({ corners, dim: 17 + 4 * v });
           continue;
         }
         // Copy: the result's bytes may be a view into the heap that the next read reuses.
         out.push({ text: r.text, bytes: new Uint8Array(r.bytes), format: "QRCode", corners });
       }
-      return { codes: out, candidates };
+      return { codes: out, candidates, ...(grids.length > 0 ? { grids } : {}) };
     } finally {
       vec.delete();
     }

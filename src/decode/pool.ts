@@ -31,6 +31,7 @@ import { CameraStats, type CameraCounters } from "./camera-stats.js";
 import { validateFrame } from "./frame-check.js";
 import { EscalationGovernor } from "./escalation.js";
 import { SymbolTracker } from "./track.js";
+import type { ModuleEvidence } from "./votes.js";
 import { DEFAULT_PREFILTER, Prefilter, type PrefilterOptions } from "./prefilter.js";
 import { idleBudget, IdleGate } from "./idle-gate.js";
 import { pickNext, type FrameClass } from "./priority.js";
@@ -65,6 +66,8 @@ export interface DecodePoolOptions {
   escalateIntervalMs?: number;
   /** Cross-frame tracking of located-but-undecoded symbols (track.ts); default true. */
   track?: boolean;
+  /** regrid's module evidence carried across a camera's frames (votes.ts; needs `track`); default true. */
+  votes?: boolean;
   /** Finder-pattern prefilter for frames of lanes with nothing in view; false decodes them all. */
   prefilter?: PrefilterOptions | false;
   /** Slow schedule: an idle camera gets a decode (the first pass; the cascade every few seconds) at least this often (ms), even without a finder pattern. */
@@ -231,7 +234,7 @@ export class DecodePool {
     if (!this.idle || this.stats_.hint(frame)) return { cls: "active" };
     const cam = this.stats_.camera(frame.cameraId);
     // A symbol located but not read, or one regrid is summing module evidence for (votes.ts).
-    const located = this.opts.track !== false && (this.tracker.hints(frame.cameraId, frame).length > 0 || this.tracker.evidence(frame.cameraId, frame).length > 0);
+    const located = this.opts.track !== false && (this.tracker.hints(frame.cameraId, frame).length > 0 || this.evidenceFor(frame).length > 0);
     const t = performance.now();
     const v = this.idle.admit(frame, located);
     if (v.prefiltered) cam.prefilterMs += performance.now() - t;
@@ -399,12 +402,16 @@ export class DecodePool {
     return yieldPolicy({ cls: p.cls, ...(p.weak ? { weak: true } : {}), ...(lastDone !== undefined ? { sinceFullDoneMs: now - lastDone } : {}), recentMs: this.escalateIntervalMs }) === "first-look";
   }
 
+  private evidenceFor(f: LumaFrame): readonly ModuleEvidence[] {
+    return this.opts.track === false || this.opts.votes === false ? [] : this.tracker.evidence(f.cameraId, f);
+  }
+
   private dispatch(slot: Slot, p: Pending): void {
     const f = p.frame;
     const id = this.nextId++;
     const hint = this.stats_.hint(f);
     const tracked = this.opts.track === false ? [] : this.tracker.hints(f.cameraId, f);
-    const evidence = this.opts.track === false ? [] : this.tracker.evidence(f.cameraId, f);
+    const evidence = this.evidenceFor(f);
     const fault = this.opts.faultFor?.(f);
     // Transfer the frame's memory when the view owns all of it; a view into a larger (or shared)
     // buffer is copied instead, so the caller's other data is not detached.

@@ -338,6 +338,20 @@ export function findAlignment(frame: LumaView, h: GridHypothesis, minContrast = 
   return [cx + bu * ex[0] + bv * ey[0], cy + bu * ex[1] + bv * ey[1]];
 }
 
+/**
+ * The grid of a symbol zxing located (its outer corners in the symbol's own orientation, its size
+ * read from the format and version): a perspective map from the four corners.
+ */
+export function gridFromCorners(corners: readonly [Point, Point, Point, Point], dim: number): GridHypothesis {
+  const warp = quadToQuad([[0, 0], [dim, 0], [dim, dim], [0, dim]], corners);
+  return { tl: apply(warp, 3.5, 3.5), tr: apply(warp, dim - 3.5, 3.5), bl: apply(warp, 3.5, dim - 3.5), dim, warp };
+}
+
+/** Drawn-image pixel (drawSymbol at the options' scale and quiet zone) -> frame pixel. */
+export function drawnToFrame(h: GridHypothesis, o: Pick<RegridOptions, "scale" | "quiet"> = REGRID_DEFAULTS): (p: Point) => Point {
+  return (p) => gridPoint(h, p[0] / o.scale - o.quiet, p[1] / o.scale - o.quiet);
+}
+
 /** The hypothesis with perspective from its three finders and the alignment pattern at `al`. */
 export function withAlignment(h: GridHypothesis, al: Point): GridHypothesis {
   const n = h.dim;
@@ -461,7 +475,7 @@ export function* regridCandidates(frame: LumaView, hits: readonly FinderHit[], o
       seen.add(key);
       drawn++;
       const image = drawSymbol(bits, g.dim, o.scale, o.quiet);
-      yield { hypothesis: g, vals, image, toFrame: (p) => gridPoint(g, p[0] / o.scale - o.quiet, p[1] / o.scale - o.quiet) };
+      yield { hypothesis: g, vals, image, toFrame: drawnToFrame(g, o) };
     }
   }
 }

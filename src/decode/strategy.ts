@@ -5,15 +5,15 @@
  */
 import type { DecodedCode, Point } from "../core/types.js";
 import type { DecodePassName } from "../config/sections/decode.js";
-import { HeapImage, type LumaView, type Quad, type ReadOut } from "./luma-read.js";
+import { HeapImage, type LocatedGrid, type LumaView, type Quad, type ReadOut } from "./luma-read.js";
 import { baseQrOptions, encodeReaderOptions, type EncodedReaderOptions } from "./reader-options.js";
 import { boundsAround, cropScaleInto, downscale2Into, localStretchInto, type Rect } from "./preprocess.js";
 import { autoGamma, gammaLut, lutInto, sampledMedian } from "./tone.js";
-import { dropNested, MIN_SIDE_OF_LOCATED, sideOf } from "./plausible.js";
+import { dropInsideLocated, dropNested, MIN_SIDE_OF_LOCATED, sideOf } from "./plausible.js";
 import { trackerDefaults } from "./track.js";
 import { DEFAULT_PREFILTER, Prefilter } from "./prefilter.js";
 import { eraseLongDarkRuns, planRepair } from "./quiet-zone.js";
-import { drawSymbol, REGRID_DEFAULTS, regridCandidates } from "./regrid.js";
+import { drawnToFrame, drawSymbol, gridFromCorners, REGRID_DEFAULTS, regridCandidates, sampleModules, type GridHypothesis } from "./regrid.js";
 import { addVotes, matchEvidence, moduleVotes, votedBits, type ModuleEvidence } from "./votes.js";
 
 export interface StrategyInput {
@@ -42,7 +42,7 @@ export interface StrategyOutput {
   candidates?: Quad[];
   /** A pass that fit the budget was skipped because `shouldStop` said a more urgent frame waits. */
   stoppedEarly?: boolean;
-  /** Set when regrid ran and read nothing: the evidence to carry to the camera's next frame. */
+  /** Module evidence of the symbols sampled and not read in this frame, for the camera's next frame (votes.ts). */
   evidence?: ModuleEvidence[];
 }
 
@@ -120,9 +120,10 @@ interface PassContext {
   regions: Region[];
   /** The gamma `tone` chose from the frame's median (1 = none needed, or tone did not run). */
   gamma: number;
-  /** Module evidence from earlier frames (in), and this frame's, once regrid ran (out). */
+  /** Module evidence from earlier frames (votes.ts). */
   evidence: readonly ModuleEvidence[];
-  evidenceOut?: ModuleEvidence[];
+  /** This frame's evidence, to carry to the camera's next frame. */
+  carried: ModuleEvidence[];
 }
 
 /**
@@ -209,20 +210,10 @@ const passes: Record<DecodePassName, PassFn> = {
     // scan, sampled and drawn again clean. Each drawing is a few hundred pixels a side. A symbol
     // seen in earlier frames is also drawn from its modules' votes summed over those frames
     // (votes.ts): what spoiled one frame (a glare spot moving over the screen) spared another.
-    const carried: ModuleEvidence[] = [];
     for (const c of regridCandidates(ctx.frame, regridFinders.find(ctx.frame))) {
-      const out = readDrawn(img, c.image);
+      const out = readDrawn(img, c.image) ?? voteAndRead(img, ctx, c.hypothesis, c.vals);
       if (out) return mapOut(out, c.toFrame);
-      const h = c.hypothesis;
-      const prior = matchEvidence(ctx.evidence, h);
-      const sum = addVotes(prior, h, moduleVotes(c.vals, h.dim));
-      if (prior) {
-        const summed = readDrawn(img, drawSymbol(votedBits(sum), h.dim, REGRID_DEFAULTS.scale, REGRID_DEFAULTS.quiet));
-        if (summed) return mapOut(summed, c.toFrame);
-      }
-      if (carried.length < MAX_EVIDENCE) carried.push(sum);
     }
-    ctx.evidenceOut = carried;
     return undefined;
   },
   quietzone: (img, { frame }) => {
@@ -290,6 +281,35 @@ function overlaps(a: readonly Point[], b: readonly Point[]): boolean {
   return ax0 < bx1 && bx0 < ax1 && ay0 < by1 && by0 < ay1;
 }
 
+/**
+ * This frame's votes for the symbol on grid `h`, added to its earlier evidence when there is some,
+ * then read from the sum (undefined without earlier evidence, or when the sum does not decode);
+ * the sum is carried on to the camera's next frame (at most MAX_EVIDENCE symbols, each once).
+ */
+function voteAndRead(img: HeapImage, ctx: PassContext, h: GridHypothesis, vals: Float32Array): ReadOut | undefined {
+  const earlier = matchEvidence(ctx.evidence, h);
+  const sum = addVotes(earlier, h, moduleVotes(vals, h.dim));
+  if (ctx.carried.length < MAX_EVIDENCE && !matchEvidence(ctx.carried, h)) ctx.carried.push(sum);
+  return earlier ? readDrawn(img, drawSymbol(votedBits(sum), h.dim, REGRID_DEFAULTS.scale, REGRID_DEFAULTS.quiet)) : undefined;
+}
+
+/**
+ * Symbols a pass located and sized but could not read (zxing's grid: `ReadOut.grids`), voted on
+ * at once: a grid is there whatever the budget does to the later passes, and sampling it costs a
+ * few thousand pixel reads. A symbol already voted on in this frame (located again by the pyramid
+ * or a later pass) is not voted twice.
+ */
+function voteGrids(img: HeapImage, ctx: PassContext, grids: readonly LocatedGrid[]): ReadOut | undefined {
+  for (const g of grids) {
+    const h = gridFromCorners(g.corners, g.dim);
+    if (matchEvidence(ctx.carried, h)) continue;
+    const vals = sampleModules(ctx.frame, h);
+    const out = vals && voteAndRead(img, ctx, h, vals);
+    if (out) return mapOut(out, drawnToFrame(h));
+  }
+  return undefined;
+}
+
 /** A drawn symbol read as a pure one, the plain reader as fallback; undefined when neither reads. */
 function readDrawn(img: HeapImage, image: { width: number; height: number; data: Uint8Array }): ReadOut | undefined {
   img.reserve(image.width, image.height).set(image.data);
@@ -307,6 +327,7 @@ function mapOut(out: ReadOut, f: (p: Point) => Point): ReadOut {
   return {
     codes: out.codes.map((c) => ({ ...c, corners: c.corners.map(f) as DecodedCode["corners"] })),
     candidates: out.candidates.map((q) => q.map(f) as Quad),
+    ...(out.grids ? { grids: out.grids.map((g) => ({ corners: g.corners.map(f) as Quad, dim: g.dim })) } : {}),
   };
 }
 
@@ -350,31 +371,41 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
   const pixels = frame.width * frame.height;
   const hint = input.hint ? hintRegion(input.hint) : undefined;
   const tracked = (input.tracked ?? []).map(trackedRegion);
-  const ctx: PassContext = { frame, regions: [...(hint ? [hint] : []), ...tracked].slice(0, MAX_REGIONS), gamma: 1, evidence: input.evidence ?? [] };
+  const ctx: PassContext = { frame, regions: [...(hint ? [hint] : []), ...tracked].slice(0, MAX_REGIONS), gamma: 1, evidence: input.evidence ?? [], carried: [] };
   let located = hint !== undefined || tracked.length > 0;
   const candidates: Quad[] = [];
   const cropEnabled = input.passes.includes("crop");
+  /** Votes across frames are part of regrid (its sampling and drawing): on when regrid is configured. */
+  const votesEnabled = input.passes.includes("regrid");
   let regionsSeen = 0;
   /** Regions already cropped in this frame: a symbol located again is not cropped twice. */
   const cropped: Rect[] = [];
+  /** Symbols located and sized in this frame whose data failed its checks (plausible.ts: no code is read inside one). */
+  const sized: Quad[] = [];
   const run = (name: DecodePassName): StrategyOutput | undefined => {
     const ts = now();
-    const out = passes[name](img, ctx);
+    const raw = passes[name](img, ctx);
     costs.record(name, pixels, now() - ts);
     ran.push(name);
-    if (!out) return undefined;
+    if (!raw) return undefined;
+    if (raw.grids) sized.push(...raw.grids.map((g) => g.corners));
+    const out = sized.length > 0 ? { ...raw, codes: dropInsideLocated(raw.codes, sized) } : raw;
     if (out.codes.length > 0) {
       // Several codes in view (a card and a phone, a sheet of codes): symbols this pass located
       // but did not decode, away from the codes it read, still get their crop.
       const rest = cropEnabled && name !== "crop" && now() - t0 < input.budgetMs ? out.candidates.filter((q) => !out.codes.some((c) => overlaps(q, c.corners))) : [];
       const regions = candidateRegions(rest, frame, [...cropped], MAX_REGIONS);
-      const extra = regions.length > 0 ? passes.crop(img, { frame, regions, gamma: ctx.gamma, evidence: [] }) : undefined;
+      const extra = regions.length > 0 ? passes.crop(img, { frame, regions, gamma: ctx.gamma, evidence: [], carried: [] }) : undefined;
       if (regions.length > 0) ran.push("crop");
       const codes = [...out.codes, ...(extra?.codes ?? []).filter((c) => !out.codes.some((o) => o.text === c.text && overlaps(o.corners, c.corners)))];
-      return { codes: dropNested(codes), passes: ran, foundBy: name, decodeMs: now() - t0 };
+      return { codes: dropInsideLocated(dropNested(codes), sized), passes: ran, foundBy: name, decodeMs: now() - t0 };
     }
     if (out.candidates.length > 0) located = true;
     candidates.push(...out.candidates);
+    if (raw.grids && votesEnabled) {
+      const summed = voteGrids(img, ctx, raw.grids);
+      if (summed) return { codes: summed.codes, passes: ran, foundBy: "regrid", decodeMs: now() - t0 };
+    }
     ctx.regions.push(...candidateRegions(out.candidates, frame, [...cropped, ...ctx.regions], MAX_REGIONS - regionsSeen - ctx.regions.length));
     return undefined;
   };
@@ -417,5 +448,5 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     const found = run(name) ?? (cropEnabled && !ctx.regions.every((r) => r === hint) ? cropPending() : undefined);
     if (found) return found;
   }
-  return stop({ codes: [], passes: ran, decodeMs: now() - t0, ...(candidates.length > 0 ? { candidates } : {}), ...(ctx.evidenceOut ? { evidence: ctx.evidenceOut } : {}) });
+  return stop({ codes: [], passes: ran, decodeMs: now() - t0, ...(candidates.length > 0 ? { candidates } : {}), ...(ctx.carried.length > 0 ? { evidence: ctx.carried } : {}) });
 }

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import QRCode from "qrcode";
 import sharp from "sharp";
-import { handMotion, makeClip, NoiseSource, renderFrame, resolveClipOptions } from "../../scripts/clip-gen.js";
+import { clipKey, handMotion, makeClip, NoiseSource, renderFrame, resolveClipOptions } from "../../scripts/clip-gen.js";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "../..");
@@ -61,6 +61,29 @@ describe("clip generator", () => {
     await makeClip(png, b, { seed: 3, width: 320, height: 240, durationS: 0.4 });
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
   }, 60_000);
+
+  it("a glare spot clips to white where the path puts it at each moment, moves with the hand, and leaves the rest", () => {
+    const src = { width: 320, height: 240, data: new Uint8Array(320 * 240).fill(60) };
+    const o = resolveClipOptions({ seed: 5, width: 320, height: 240, durationS: 1, noiseSigma: 0, glare: { from: [80, 120], to: [240, 120], radius: 20 } });
+    const plain = resolveClipOptions({ seed: 5, width: 320, height: 240, durationS: 1, noiseSigma: 0 });
+    const pose = handMotion(o);
+    const at = (f: Uint8Array, x: number, y: number) => f[Math.round(y) * 320 + Math.round(x)]!;
+    for (const i of [0, 14]) {
+      const t = i / o.fps;
+      const f = renderFrame(src, o, pose, i, new NoiseSource(5, 0));
+      // The path's point at t, through the photo's pose at t (turn and scale about the centre, shift).
+      const p = pose(t), sx = 80 + 160 * t - 160, sy = 0;
+      const x = 160 + p.dx + p.scale * (Math.cos(p.rot) * sx - Math.sin(p.rot) * sy), y = 120 + p.dy + p.scale * (Math.sin(p.rot) * sx + Math.cos(p.rot) * sy);
+      expect(at(f, x, y)).toBe(255);
+      expect(at(f, x + 40, y + 40)).toBe(60);
+      const g = renderFrame(src, plain, handMotion(plain), i, new NoiseSource(5, 0));
+      expect(at(g, x, y)).toBe(60);
+    }
+    // The glare's path is part of a cached clip's key.
+    const bytes = new Uint8Array([1, 2, 3]);
+    expect(clipKey(bytes, { seed: 5, glare: { from: [80, 120], to: [240, 120], radius: 20 } })).not.toBe(clipKey(bytes, { seed: 5, glare: { from: [80, 130], to: [240, 120], radius: 20 } }));
+    expect(clipKey(bytes, { seed: 5, glare: { from: [80, 120], to: [240, 120], radius: 20 } })).not.toBe(clipKey(bytes, { seed: 5 }));
+  });
 
   it("writes 1080p15 H.264 in MPEG-TS at a camera bitrate", async () => {
     const r = await run("ffprobe", ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name,width,height,r_frame_rate,has_b_frames:format=format_name,bit_rate,duration", "-of", "json", clip]);

@@ -6,7 +6,8 @@ import { PassCosts, runStrategy } from "../../src/decode/strategy.js";
 import { DecodePool } from "../../src/decode/index.js";
 import { SymbolTracker } from "../../src/decode/track.js";
 import { addVotes, matchEvidence, moduleVotes, votedBits, type ModuleEvidence } from "../../src/decode/votes.js";
-import type { GridHypothesis } from "../../src/decode/regrid.js";
+import { gridFromCorners, gridPoint, type GridHypothesis } from "../../src/decode/regrid.js";
+import { baseQrOptions, encodeReaderOptions } from "../../src/decode/reader-options.js";
 import type { LumaFrame } from "../../src/core/types.js";
 import type { DecodePassName } from "../../src/config/sections/decode.js";
 
@@ -87,6 +88,28 @@ describe("module votes", () => {
   });
 });
 
+describe("symbols zxing located but could not read give their grid", () => {
+  it("zxing reports a located, unreadable symbol's corners and size, and the grid built on them puts the finders where they are", () => {
+    // The glare over the data only: the finders are whole, zxing locates the symbol, reads its
+    // version and format, and fails on the data.
+    const f = glared(0.55, 0.6);
+    img.load(f);
+    const out = img.read(encodeReaderOptions({ ...baseQrOptions, tryHarder: true, returnErrors: true }));
+    expect(out.codes).toEqual([]);
+    expect(out.grids?.length).toBeGreaterThan(0);
+    const g = out.grids![0]!;
+    expect(g.dim).toBe(N);
+    const h = gridFromCorners(g.corners, g.dim);
+    expect(h.tl[0]).toBeCloseTo(X0 + 3.5 * M, -1);
+    expect(h.tl[1]).toBeCloseTo(Y0 + 3.5 * M, -1);
+    expect(h.tr[0]).toBeCloseTo(X0 + (N - 3.5) * M, -1);
+    expect(h.bl[1]).toBeCloseTo(Y0 + (N - 3.5) * M, -1);
+    const [x, y] = gridPoint(h, N, N);
+    expect(x).toBeCloseTo(X0 + S, -1);
+    expect(y).toBeCloseTo(Y0 + S, -1);
+  });
+});
+
 describe("evidence across frames (regrid)", () => {
   it("reads a code no single frame reads when the glare moves over it, and only then", () => {
     for (let k = 0; k < 8; k++) expect(runStrategy(img, { frame: moving(k), passes: CAMERA, budgetMs: 10_000 }, new PassCosts()).codes).toEqual([]);
@@ -140,8 +163,8 @@ describe("the tracker carries evidence per camera", () => {
 });
 
 describe("evidence through the pool", () => {
-  async function presentation(track: boolean): Promise<number> {
-    const pool = await DecodePool.create({ workers: 1, deadlineMs: 20_000, budgetMs: 10_000, passes: CAMERA, track });
+  async function presentation(votes: boolean): Promise<number> {
+    const pool = await DecodePool.create({ workers: 1, deadlineMs: 20_000, budgetMs: 10_000, passes: CAMERA, votes });
     pools.push(pool);
     for (let k = 0; k < 8; k++) {
       const r = await pool.submit(moving(k));
@@ -153,7 +176,7 @@ describe("evidence through the pool", () => {
     return -1;
   }
 
-  it("a camera's frames carry their evidence to the next ones; with tracking off they do not", async () => {
+  it("a camera's frames carry their evidence to the next ones; with the pool's votes off they do not", async () => {
     expect(await presentation(true)).toBeGreaterThan(0);
     expect(await presentation(false)).toBe(-1);
   }, 60_000);
