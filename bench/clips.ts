@@ -23,7 +23,9 @@
  * with a lamp's reflection sliding over the code (scripts/clip-gen.ts `glare`: a clipped-white disc
  * of a fifth of the code's side in radius, crossing it diagonally through its middle over the 2 s),
  * run twice, with regrid's module evidence across frames (votes.ts) on and off. Its checks: votes on
- * read at least as many presentations within 2 s as votes off, and no misreads either way.
+ * (the default) read at least as many presentations within 2 s as votes off, with no misreads. The
+ * votes-off run's misreads are reported, with the frame and pass that made them, not gated: it is
+ * the engine without a default part (plausible.ts says what one of them was).
  *
  * Clock: the replay advances by each frame's processing time. Default "cpu": the worker thread's
  * CPU time for the frame, i.e. what it costs on a core of its own. This machine is shared (2 cores,
@@ -266,7 +268,6 @@ export async function clipsBench(argv: string[]): Promise<number> {
   const checks = pooledNoVotes ? [
     { target: `votes on read within 2 s >= votes off (${pooledNoVotes.stats.within2000Pct!.toFixed(1)}%)`, ok: pooled.stats.within2000Pct! >= pooledNoVotes.stats.within2000Pct!, value: pooled.stats.within2000Pct },
     { target: "misreads = 0, votes on", ok: pooled.stats.misreads === 0, value: pooled.stats.misreads },
-    { target: "misreads = 0, votes off", ok: pooledNoVotes.stats.misreads === 0, value: pooledNoVotes.stats.misreads },
   ] : [
     { target: `read within 2 s >= ${CLIP_TARGETS.within2sPct}%`, ok: pooled.stats.within2000Pct! >= CLIP_TARGETS.within2sPct, value: pooled.stats.within2000Pct },
     { target: `p50 time to first read <= ${CLIP_TARGETS.p50Ms} ms`, ok: pooled.stats.p50Ms! <= CLIP_TARGETS.p50Ms, value: pooled.stats.p50Ms },

@@ -5,11 +5,13 @@
  * Real QR codes are printed or shown side by side, never one inside another, and a crop exists
  * because a symbol of a known size was located there, so:
  *   - a code read in a crop must be at least a fraction of the located symbol's size;
- *   - of two codes whose boxes nest, the smaller one is dropped;
- *   - a code nested inside a symbol that zxing located and sized in the same frame but could not
- *     read (its format and codewords read, Reed-Solomon failed: a real symbol) is dropped too.
- *     Measured: a 6-character phantom from the `denoise` pass, a 210 px box inside a damaged
- *     500 px code under moving glare (the clips bench's glare variant, damaged/image010).
+ *   - of two codes whose boxes nest, the smaller one is dropped.
+ * Not a rule: dropping a code nested inside a symbol zxing located but could not read. It would
+ * stop a measured phantom (a 6-character code from `denoise` inside a damaged, glared code: the
+ * clips bench's glare variant, damaged/image010, votes off), but zxing also locates large bogus
+ * symbols made of the finders of several codes side by side, and the rule then dropped real codes
+ * on the dev photos (302 -> 299 read). The lane's signature check is what keeps such a phantom
+ * from a PASS (it is a FLAG).
  */
 import type { DecodedCode, Point } from "../core/types.js";
 
@@ -43,17 +45,6 @@ export function sideOf(points: readonly Point[]): number {
 }
 
 const area = (b: Bounds) => Math.max(0, b.x1 - b.x0) * Math.max(0, b.y1 - b.y0);
-
-/** Drops codes whose box centre lies inside one of `symbols` (corner quads) of at least NESTED_AREA_RATIO times their box's area. Order is kept. */
-export function dropInsideLocated<T extends Pick<DecodedCode, "corners">>(codes: readonly T[], symbols: readonly (readonly Point[])[]): T[] {
-  if (codes.length === 0 || symbols.length === 0) return [...codes];
-  const boxes = symbols.map(bounds);
-  return codes.filter((c) => {
-    const b = bounds(c.corners);
-    const cx = (b.x0 + b.x1) / 2, cy = (b.y0 + b.y1) / 2;
-    return !boxes.some((o) => cx > o.x0 && cx < o.x1 && cy > o.y0 && cy < o.y1 && area(o) >= NESTED_AREA_RATIO * area(b));
-  });
-}
 
 /** Drops codes nested inside a much larger code (see the module comment). Order is kept. */
 export function dropNested<T extends Pick<DecodedCode, "corners">>(codes: readonly T[]): T[] {

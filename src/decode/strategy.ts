@@ -9,7 +9,7 @@ import { HeapImage, type LocatedGrid, type LumaView, type Quad, type ReadOut } f
 import { baseQrOptions, encodeReaderOptions, type EncodedReaderOptions } from "./reader-options.js";
 import { boundsAround, cropScaleInto, downscale2Into, localStretchInto, type Rect } from "./preprocess.js";
 import { autoGamma, gammaLut, lutInto, sampledMedian } from "./tone.js";
-import { dropInsideLocated, dropNested, MIN_SIDE_OF_LOCATED, sideOf } from "./plausible.js";
+import { dropNested, MIN_SIDE_OF_LOCATED, sideOf } from "./plausible.js";
 import { trackerDefaults } from "./track.js";
 import { DEFAULT_PREFILTER, Prefilter } from "./prefilter.js";
 import { eraseLongDarkRuns, planRepair } from "./quiet-zone.js";
@@ -380,16 +380,12 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
   let regionsSeen = 0;
   /** Regions already cropped in this frame: a symbol located again is not cropped twice. */
   const cropped: Rect[] = [];
-  /** Symbols located and sized in this frame whose data failed its checks (plausible.ts: no code is read inside one). */
-  const sized: Quad[] = [];
   const run = (name: DecodePassName): StrategyOutput | undefined => {
     const ts = now();
-    const raw = passes[name](img, ctx);
+    const out = passes[name](img, ctx);
     costs.record(name, pixels, now() - ts);
     ran.push(name);
-    if (!raw) return undefined;
-    if (raw.grids) sized.push(...raw.grids.map((g) => g.corners));
-    const out = sized.length > 0 ? { ...raw, codes: dropInsideLocated(raw.codes, sized) } : raw;
+    if (!out) return undefined;
     if (out.codes.length > 0) {
       // Several codes in view (a card and a phone, a sheet of codes): symbols this pass located
       // but did not decode, away from the codes it read, still get their crop.
@@ -398,12 +394,12 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
       const extra = regions.length > 0 ? passes.crop(img, { frame, regions, gamma: ctx.gamma, evidence: [], carried: [] }) : undefined;
       if (regions.length > 0) ran.push("crop");
       const codes = [...out.codes, ...(extra?.codes ?? []).filter((c) => !out.codes.some((o) => o.text === c.text && overlaps(o.corners, c.corners)))];
-      return { codes: dropInsideLocated(dropNested(codes), sized), passes: ran, foundBy: name, decodeMs: now() - t0 };
+      return { codes: dropNested(codes), passes: ran, foundBy: name, decodeMs: now() - t0 };
     }
     if (out.candidates.length > 0) located = true;
     candidates.push(...out.candidates);
-    if (raw.grids && votesEnabled) {
-      const summed = voteGrids(img, ctx, raw.grids);
+    if (out.grids && votesEnabled) {
+      const summed = voteGrids(img, ctx, out.grids);
       if (summed) return { codes: summed.codes, passes: ran, foundBy: "regrid", decodeMs: now() - t0 };
     }
     ctx.regions.push(...candidateRegions(out.candidates, frame, [...cropped, ...ctx.regions], MAX_REGIONS - regionsSeen - ctx.regions.length));

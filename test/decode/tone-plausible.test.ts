@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { autoGamma, gammaLut, lutInto, sampledMedian } from "../../src/decode/tone.js";
-import { dropInsideLocated, dropNested, sideOf } from "../../src/decode/plausible.js";
+import { dropNested, sideOf } from "../../src/decode/plausible.js";
 import { candidateRegion, largeRegion, notTaken } from "../../src/decode/strategy.js";
 import { decodeGray, readGrayImage } from "../../src/decode/image-file.js";
 
@@ -62,17 +62,6 @@ describe("plausibility against phantom codes", () => {
     expect(dropNested([phantom, big, neighbour]).map((c) => c.text)).toEqual(["Version 2 QR Code Test Image", "Version 1 QR"]);
     expect(dropNested([big, neighbour])).toHaveLength(2);
     expect(sideOf(phantom.corners)).toBe(140);
-  });
-
-  it("drops a code inside a symbol located and sized but not read (the glare clip's denoise phantom), keeps the symbol's own read and codes beside it", () => {
-    // damaged/image010 under moving glare: a 6-character code in a 210 px box inside the 500 px
-    // symbol that zxing located (format and codewords read, Reed-Solomon failed).
-    const located = sq(690, 290, 500);
-    const phantom = { text: "PHANTOM", corners: sq(970, 340, 210) };
-    const same = { text: "THE CODE", corners: sq(700, 300, 490) };
-    const beside = { text: "BESIDE", corners: sq(1250, 300, 200) };
-    expect(dropInsideLocated([phantom, same, beside], [located]).map((c) => c.text)).toEqual(["THE CODE", "BESIDE"]);
-    expect(dropInsideLocated([phantom], [])).toEqual([phantom]);
   });
 
   it("a located symbol's crop region demands a code of at least half the symbol's size", () => {
