@@ -105,13 +105,18 @@ export class HeapImage {
         ];
         if (!r.isValid) {
           candidates.push(corners);
-          // Micro QR versions read "M1".."M4"; a QR symbol's version is 1..40.
           const v = /^\d+$/.test(r.version) ? Number(r.version) : 0;
           // A checksum error: the format and the codewords were read, Reed-Solomon failed. The
           // symbol is real and its size known (a format error says neither).
           if (r.format === "QRCode" && v >= 1 && v <= 40 && r.error.startsWith("ChecksumError")) grids.push({ corners, dim: 17 + 4 * v });
           continue;
         }
+        // Micro QR comes back too (zxing reads it with QR), and no credential uses it. Its smallest
+        // versions (one finder, 2-3 check codewords) get assembled from a real code's finder and
+        // the data beside it: measured, a 6-digit M1 "code" inside a glared, damaged QR code (the
+        // clips bench's glare variant). Located ones still count as candidates above: where one
+        // is, a real QR code often is too, and its crop reads it (a dev photo).
+        if (r.format !== "QRCode") continue;
         // Copy: the result's bytes may be a view into the heap that the next read reuses.
         out.push({ text: r.text, bytes: new Uint8Array(r.bytes), format: "QRCode", corners });
       }

@@ -6,12 +6,11 @@
  * because a symbol of a known size was located there, so:
  *   - a code read in a crop must be at least a fraction of the located symbol's size;
  *   - of two codes whose boxes nest, the smaller one is dropped.
- * Not a rule: dropping a code nested inside a symbol zxing located but could not read. It would
- * stop a measured phantom (a 6-character code from `denoise` inside a damaged, glared code: the
- * clips bench's glare variant, damaged/image010, votes off), but zxing also locates large bogus
- * symbols made of the finders of several codes side by side, and the rule then dropped real codes
- * on the dev photos (302 -> 299 read). The lane's signature check is what keeps such a phantom
- * from a PASS (it is a FLAG).
+ * Not a rule: dropping a code nested inside a symbol zxing located but could not read. zxing also
+ * locates large bogus symbols made of the finders of several codes side by side, and the rule then
+ * dropped real codes on the dev photos (302 -> 299 read). The phantom that prompted it (a 6-digit
+ * code inside a glared, damaged code in the clips bench's glare variant) was a Micro QR M1 symbol,
+ * one finder and two check codewords, and the reader now returns no Micro QR at all (luma-read.ts).
  */
 import type { DecodedCode, Point } from "../core/types.js";
 

@@ -3,6 +3,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { autoGamma, gammaLut, lutInto, sampledMedian } from "../../src/decode/tone.js";
 import { dropNested, sideOf } from "../../src/decode/plausible.js";
+import { loadReaderModule } from "../../src/decode/wasm-loader.js";
+import { HeapImage } from "../../src/decode/luma-read.js";
+import { baseQrOptions, encodeReaderOptions } from "../../src/decode/reader-options.js";
 import { candidateRegion, largeRegion, notTaken } from "../../src/decode/strategy.js";
 import { decodeGray, readGrayImage } from "../../src/decode/image-file.js";
 
@@ -62,6 +65,25 @@ describe("plausibility against phantom codes", () => {
     expect(dropNested([phantom, big, neighbour]).map((c) => c.text)).toEqual(["Version 2 QR Code Test Image", "Version 1 QR"]);
     expect(dropNested([big, neighbour])).toHaveLength(2);
     expect(sideOf(phantom.corners)).toBe(140);
+  });
+
+  it("a Micro QR symbol zxing reads is not returned: it is no credential, and its small versions get assembled from part of a QR code", async () => {
+    const g = await readGrayImage(join(import.meta.dirname, "../../test-fixtures/external/zxing-cpp/microqrcode-1/1.png"));
+    const mod = await loadReaderModule();
+    // zxing itself reads it, as Micro QR, with the sample's text...
+    const ptr = mod._malloc(g.data.length);
+    mod.HEAPU8.set(g.data, ptr);
+    const raw = mod.readBarcodesFromPixmap(ptr, g.width, g.height, encodeReaderOptions({ ...baseQrOptions, tryHarder: true }));
+    const got: Array<{ format: string; text: string }> = [];
+    for (let i = 0; i < raw.size(); i++) got.push({ format: raw.get(i)!.format, text: raw.get(i)!.text });
+    raw.delete();
+    mod._free(ptr);
+    expect(got).toEqual([{ format: "MicroQRCode", text: "Wikipedia" }]);
+    const img = new HeapImage(mod);
+    img.load({ ...g, stride: g.width });
+    // ...and our reader returns no code from it.
+    expect(img.read(encodeReaderOptions({ ...baseQrOptions, tryHarder: true, returnErrors: true })).codes).toEqual([]);
+    expect((await decodeGray(g)).codes).toEqual([]);
   });
 
   it("a located symbol's crop region demands a code of at least half the symbol's size", () => {
