@@ -24,7 +24,7 @@ export interface StrategyInput {
   hint?: Rect;
   /** Symbols located but not decoded in this camera's recent frames (track.ts), for the crop pass. */
   tracked?: readonly Rect[];
-  /** Module evidence of symbols regrid drew but could not read in this camera's recent frames (votes.ts). */
+  /** Module evidence of symbols sampled but not read in this camera's recent frames (votes.ts). */
   evidence?: readonly ModuleEvidence[];
   /**
    * Asked between passes, never mid-pass (early-stop.ts): true when a more urgent frame waits for
@@ -101,8 +101,9 @@ const MAX_REGIONS = 3;
  */
 const SAME_REGION_IOU = 0.6;
 /**
- * Symbols whose module evidence is carried to the next frame (votes.ts): the drawn hypotheses come
- * best first, and a frame rarely holds more than one unread symbol worth following.
+ * Symbols whose module evidence is carried to the next frame (votes.ts): zxing's located symbols
+ * come first (after the pass that located them), then regrid's hypotheses best first, and a frame
+ * rarely holds more than one unread symbol worth following.
  */
 const MAX_EVIDENCE = 3;
 const LARGE_REGION = 0.5;
@@ -310,12 +311,15 @@ function voteGrids(img: HeapImage, ctx: PassContext, grids: readonly LocatedGrid
   return undefined;
 }
 
-/** A drawn symbol read as a pure one, the plain reader as fallback; undefined when neither reads. */
+/**
+ * A drawn symbol read as a pure one, the plain reader as fallback; undefined when neither reads.
+ * Only the codes: what else the reader located is in the drawing, not in the frame.
+ */
 function readDrawn(img: HeapImage, image: { width: number; height: number; data: Uint8Array }): ReadOut | undefined {
   img.reserve(image.width, image.height).set(image.data);
   let out = img.read(PURE);
   if (out.codes.length === 0) out = img.read(PLAIN);
-  return out.codes.length > 0 ? out : undefined;
+  return out.codes.length > 0 ? { codes: out.codes, candidates: [] } : undefined;
 }
 
 function readFull(img: HeapImage, frame: LumaView, opts: EncodedReaderOptions): ReadOut {

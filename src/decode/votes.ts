@@ -1,10 +1,11 @@
 /**
- * Evidence across frames for a symbol regrid drew but zxing could not read (pure).
+ * Evidence across frames for a symbol located but not read (pure): one zxing located and sized
+ * (its grid from the corners: regrid.ts `gridFromCorners`), or one regrid drew from its own finders.
  *
  * A camera sees a traveller's phone for 15-30 frames, and what spoils a frame often moves: the
  * glare of a lamp slides over a screen as the hand tilts it, a shadow or a finger crosses part of
  * a card. No single frame may hold enough correct modules for Reed-Solomon, while every module is
- * clear in some frame. regrid (regrid.ts) already samples each module of a located symbol; this
+ * clear in some frame. regrid's machinery (regrid.ts) samples each module of such a symbol; this
  * keeps, per module, a signed confidence (dark > 0 > light, 0 where the frame could not tell: a
  * washed-out area has no contrast left), sums it over the camera's recent frames of the same
  * symbol, and the strategy draws and reads the sum. The finders fix the grid's orientation, so
