@@ -66,7 +66,11 @@ export interface DecodePoolOptions {
   escalateIntervalMs?: number;
   /** Cross-frame tracking of located-but-undecoded symbols (track.ts); default true. */
   track?: boolean;
-  /** regrid's module evidence carried across a camera's frames (votes.ts; needs `track`); default true. */
+  /**
+   * regrid's module evidence carried across a camera's frames (votes.ts; needs `track`); default
+   * true. Off, no evidence is sent with a frame, so no sum is read; the workers still sample the
+   * grids of symbols they could not read (cheap: a few thousand pixel reads per such symbol).
+   */
   votes?: boolean;
   /** Finder-pattern prefilter for frames of lanes with nothing in view; false decodes them all. */
   prefilter?: PrefilterOptions | false;
