@@ -1,6 +1,21 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+const LAYERS = ["core", "ingest", "decode", "verify", "lane", "output", "config", "app", "cli"];
+
+/** One no-restricted-imports block per layer: every folder it may not import is a forbidden pattern. */
+function layerRules(allowed) {
+  return Object.entries(allowed).map(([layer, ok]) => ({
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ group: LAYERS.filter((l) => l !== layer && !ok.includes(l)).map((l) => `**/${l}/**`), message: `${layer} imports only ${["itself", ...ok].join(", ")} (docs/design/0008-layers.md)` }] },
+      ],
+    },
+  }));
+}
+
 export default tseslint.config(
   { ignores: [".tmp/**", "test-fixtures/**", "state/**", "**/*.mjs", "**/*.cjs", "dist/**", "node_modules/**", "bench/results/**", "test-artifacts/**", "src/output/static/**", "**/*.js"] },
   js.configs.recommended,
@@ -17,4 +32,15 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "off",
     },
   },
+  // Layers (STYLE.md, docs/design/0008-layers.md): core <- ingest <- decode <- verify <- lane <- output,
+  // then config (it only composes the stages' option schemas), app (the wiring) and cli. A stage owns
+  // its options and imports only core and the stages before it.
+  ...layerRules({
+    core: [],
+    ingest: ["core"],
+    decode: ["core", "ingest"],
+    verify: ["core"],
+    lane: ["core", "verify"],
+    output: ["core", "ingest", "verify", "lane"],
+  }),
 );

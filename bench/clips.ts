@@ -37,7 +37,7 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join, resolve } from "node:path";
-import { decodeSection } from "../src/config/sections/decode.js";
+import { decodeSection } from "../src/decode/options.js";
 import { DecodePool } from "../src/decode/index.js";
 import { decodeClip } from "../src/cli/commands/decode-clip.js";
 import sharp from "sharp";

@@ -18,7 +18,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { decodeSection, type DecodePassName } from "../src/config/sections/decode.js";
+import { decodeSection, type DecodePassName } from "../src/decode/options.js";
 import { DecodePool } from "../src/decode/index.js";
 import { decodeGray, readGrayImage, type GrayImage } from "../src/decode/image-file.js";
 import { boundsAround } from "../src/decode/preprocess.js";

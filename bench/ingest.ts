@@ -19,7 +19,7 @@
  */
 import { spawn } from "node:child_process";
 import { loadavg } from "node:os";
-import { cameraSchema } from "../src/config/sections/cameras.js";
+import { cameraSchema } from "../src/ingest/options.js";
 import { silentLogger } from "../src/core/logger.js";
 import type { LumaFrame } from "../src/core/types.js";
 import { CameraSupervisor, ffmpegArgs, frameLayout, nodeSpawner, openTransport, type SpawnedProcess, type TransportKind } from "../src/ingest/index.js";
@@ -28,7 +28,7 @@ import { clipFrameAgeMs, clipFrameCount, makeQrClip, readFrameClock, startRtspSe
 import { fmt, printTable, summarize, writeResults } from "./lib/stats.js";
 import { FrameBuffers } from "../src/core/frame-buffers.js";
 import { listPhotos, makePhotoClip, photoDir } from "./lib/photo-clip.js";
-import { decodeSection } from "../src/config/sections/decode.js";
+import { decodeSection } from "../src/decode/options.js";
 import { HeapImage } from "../src/decode/luma-read.js";
 import { loadReaderModule, readVerifiedWasm } from "../src/decode/wasm-loader.js";
 import { PassCosts, runStrategy } from "../src/decode/strategy.js";

@@ -7,7 +7,7 @@
  */
 import { createRequire } from "node:module";
 import { loadavg } from "node:os";
-import { decodeSection } from "../src/config/sections/decode.js";
+import { decodeSection } from "../src/decode/options.js";
 import { loadReaderModule } from "../src/decode/wasm-loader.js";
 import { HeapImage } from "../src/decode/luma-read.js";
 import { PassCosts, runStrategy } from "../src/decode/strategy.js";

@@ -22,7 +22,7 @@
  */
 import { loadavg } from "node:os";
 import type { DecodedCode, Point } from "../src/core/types.js";
-import { decodeSection, type DecodePassName } from "../src/config/sections/decode.js";
+import { decodeSection, type DecodePassName } from "../src/decode/options.js";
 import { HeapImage, type LumaView, type Quad } from "../src/decode/luma-read.js";
 import { baseQrOptions, encodeReaderOptions, type EncodedReaderOptions } from "../src/decode/reader-options.js";
 import { downscale2Into } from "../src/decode/preprocess.js";

@@ -17,7 +17,7 @@
  */
 import { loadavg } from "node:os";
 import { defaultReaderOptions } from "zxing-wasm/reader";
-import { decodeSection, type DecodePassName } from "../src/config/sections/decode.js";
+import { decodeSection, type DecodePassName } from "../src/decode/options.js";
 import { fileDecodeDefaults } from "../src/decode/image-file.js";
 import { loadReaderModule, readVerifiedWasm } from "../src/decode/wasm-loader.js";
 import { HeapImage, type LumaView } from "../src/decode/luma-read.js";

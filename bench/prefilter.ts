@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { loadavg } from "node:os";
 import sharp from "sharp";
 import { defaultReaderOptions } from "zxing-wasm/reader";
-import { decodeSection } from "../src/config/sections/decode.js";
+import { decodeSection } from "../src/decode/options.js";
 import { HeapImage, type LumaView } from "../src/decode/luma-read.js";
 import { encodeReaderOptions } from "../src/decode/reader-options.js";
 import { loadReaderModule, readVerifiedWasm } from "../src/decode/wasm-loader.js";

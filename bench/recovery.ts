@@ -10,7 +10,7 @@
  * of the configured rate. A missed target exits 1. Results: bench/results/recovery.json.
  */
 import { loadavg } from "node:os";
-import { cameraSchema } from "../src/config/sections/cameras.js";
+import { cameraSchema } from "../src/ingest/options.js";
 import { createLogger } from "../src/core/logger.js";
 import { CameraSupervisor } from "../src/ingest/index.js";
 import { childProcesses, clipFrameAgeMs, clipFrameCount, makeQrClip, readFrameClock, startRtspServer } from "../test/support/rtsp/index.js";

@@ -21,7 +21,7 @@
  * Exits 1 when on-activity does not save CPU on the idle camera, or no warm-up sample completed.
  */
 import { loadavg } from "node:os";
-import { cameraSchema, type CameraConfig } from "../src/config/sections/cameras.js";
+import { cameraSchema, type CameraConfig } from "../src/ingest/options.js";
 import { silentLogger } from "../src/core/logger.js";
 import type { LumaFrame } from "../src/core/types.js";
 import { activityDetector, ChangeGate, DEFAULT_GATE } from "../src/app/change-gate.js";

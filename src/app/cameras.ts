@@ -2,7 +2,7 @@ import type { Logger } from "../core/logger.js";
 import type { Clock } from "../core/clock.js";
 import { systemClock } from "../core/clock.js";
 import type { DecodeResult, LumaFrame } from "../core/types.js";
-import { mainStreamPolicy, type CameraConfig } from "../config/sections/cameras.js";
+import { mainStreamPolicy, type CameraConfig } from "../ingest/options.js";
 import { CAMERA_UP_STATES, CameraSupervisor, PairedCamera, type Spawner } from "../ingest/index.js";
 import type { DecodePool } from "../decode/index.js";
 import type { GatewayMetrics } from "../output/metrics/index.js";

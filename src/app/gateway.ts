@@ -6,7 +6,7 @@ import { onFault } from "../core/faults.js";
 import { ephemeralSalt } from "../core/hash.js";
 import { moduleLogger, type Logger } from "../core/logger.js";
 import type { GatewayConfig } from "../config/schema.js";
-import type { LaneConfig } from "../config/sections/lanes.js";
+import type { LaneConfig } from "../lane/options.js";
 import type { DecodeResult, LumaFrame, VerdictEvent } from "../core/types.js";
 import { DecodePool } from "../decode/index.js";
 import { createVerifier, ShcChunkAssembler, type Verifier } from "../verify/index.js";

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from "ioredis";
 import type { Logger } from "../core/logger.js";
-import type { RedisConfig } from "../config/sections/outputs.js";
+import type { RedisConfig } from "../output/options.js";
 import { createRedisClient } from "../output/events/redis-client.js";
 
 /**

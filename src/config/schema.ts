@@ -1,19 +1,20 @@
 import { z } from "zod";
 import { gatewaySection } from "./sections/gateway.js";
 import { logSection } from "./sections/log.js";
-import { serverSection } from "./sections/server.js";
-import { decodeSection } from "./sections/decode.js";
-import { camerasSection } from "./sections/cameras.js";
-import { lanesSection } from "./sections/lanes.js";
-import { displaySection } from "./sections/display.js";
-import { trustSection } from "./sections/trust.js";
-import { redisSection, mqttSection, eventsSection } from "./sections/outputs.js";
+// Each stage owns its options (schema, defaults, descriptions, type); this file only composes them.
+import { serverSection } from "../output/http/server-options.js";
+import { displaySection } from "../output/http/display-options.js";
+import { decodeSection } from "../decode/options.js";
+import { camerasSection } from "../ingest/options.js";
+import { lanesSection } from "../lane/options.js";
+import { trustSection } from "../verify/trust/options.js";
+import { redisSection, mqttSection, eventsSection } from "../output/options.js";
 
 /** The one source of truth: validation, defaults, types and the editor JSON Schema all come from here. */
 export const configSchema = z
   .strictObject({
     // prefault: an absent section is parsed as `{}`, so each field's own default applies and the
-    // defaults are written once, in the section files.
+    // defaults are written once, in the options files.
     gateway: gatewaySection.prefault({}),
     log: logSection.prefault({}),
     server: serverSection.prefault({}),

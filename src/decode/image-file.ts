@@ -6,8 +6,8 @@
 import sharp from "sharp";
 import type { DecodedCode } from "../core/types.js";
 import { GatewayError } from "../core/errors.js";
-import { decodeSection, type DecodePassName } from "../config/sections/decode.js";
-import { cameraSchema } from "../config/sections/cameras.js";
+import { decodeSection, type DecodePassName } from "./options.js";
+import { cameraSchema } from "../ingest/options.js";
 import type { DecodePoolOptions } from "./pool.js";
 import { loadReaderModule, readVerifiedWasm, type ZXingReaderModule } from "./wasm-loader.js";
 import { HeapImage } from "./luma-read.js";

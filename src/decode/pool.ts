@@ -24,7 +24,7 @@ import { silentLogger } from "../core/logger.js";
 import { GatewayError } from "../core/errors.js";
 import { compiledSibling } from "../core/worker-url.js";
 import type { DecodeResult, LumaFrame } from "../core/types.js";
-import type { DecodePassName } from "../config/sections/decode.js";
+import type { DecodePassName } from "./options.js";
 import { readVerifiedWasm } from "./wasm-loader.js";
 import type { DecodeJob, WorkerInit, WorkerMessage } from "./protocol.js";
 import { CameraStats, type CameraCounters } from "./camera-stats.js";

@@ -1,6 +1,6 @@
 /** Messages between the pool (main thread) and decode workers. Plain structured-clone data. */
 import type { DecodedCode } from "../core/types.js";
-import type { DecodePassName } from "../config/sections/decode.js";
+import type { DecodePassName } from "./options.js";
 import type { Rect } from "./preprocess.js";
 import type { Quad } from "./luma-read.js";
 import type { YieldTo } from "./early-stop.js";

@@ -4,7 +4,7 @@
  * Runs inside a worker (or in-process for one-shot file decoding); no logger, no clock singleton.
  */
 import type { DecodedCode, Point } from "../core/types.js";
-import type { DecodePassName } from "../config/sections/decode.js";
+import type { DecodePassName } from "./options.js";
 import { HeapImage, type LocatedGrid, type LumaView, type Quad, type ReadOut } from "./luma-read.js";
 import { baseQrOptions, encodeReaderOptions, type EncodedReaderOptions } from "./reader-options.js";
 import { boundsAround, cropScaleInto, downscale2Into, localStretchInto, type Rect } from "./preprocess.js";

@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import type { CameraConfig } from "../config/sections/cameras.js";
+import type { CameraConfig } from "./options.js";
 
 export type { CameraConfig };
 

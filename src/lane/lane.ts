@@ -4,7 +4,7 @@ import type { GatewayBus } from "../core/bus.js";
 import type { Logger } from "../core/logger.js";
 import { shortHash } from "../core/hash.js";
 import type { DecodeResult, LaneStatus, Verdict } from "../core/types.js";
-import type { LaneConfig } from "../config/sections/lanes.js";
+import type { LaneConfig } from "./options.js";
 import { PresenceTracker, type Presentation } from "./presence.js";
 import { ChunkGatherer, isShcChunk, type ChunkAssemblerPort } from "./chunks.js";
 import type { ReplayGuard } from "./replay-guard.js";

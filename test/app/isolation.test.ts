@@ -68,7 +68,7 @@ describe("isolation: no callback exits the process", () => {
       import { GatewayBus } from ${dist("core/bus.js")};
       import { systemClock } from ${dist("core/clock.js")};
       import { silentLogger } from ${dist("core/logger.js")};
-      import { laneSchema } from ${dist("config/sections/lanes.js")};
+      import { laneSchema } from ${dist("lane/options.js")};
       import { faultCounts } from ${dist("core/faults.js")};
       let failed = false;
       const flakyLog = { info: (_o, msg) => { if (msg === "verdict" && !failed) { failed = true; throw new Error("EIO: log write"); } }, error() {}, warn() {}, debug() {}, trace() {}, fatal() {}, child() { return flakyLog; } };

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateFrames, committedManifest, type Manifest, type ManifestEntry } from "../../scripts/gen-frames.js";
 import { decodeGray, readGrayImage } from "../../src/decode/image-file.js";
-import { decodeSection } from "../../src/config/sections/decode.js";
+import { decodeSection } from "../../src/decode/options.js";
 
 /**
  * Accuracy of the camera pass set on the synthetic fixtures. The budget is lifted so the result

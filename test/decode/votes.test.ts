@@ -9,7 +9,7 @@ import { addVotes, matchEvidence, moduleVotes, votedBits, type ModuleEvidence } 
 import { gridFromCorners, gridPoint, type GridHypothesis } from "../../src/decode/regrid.js";
 import { baseQrOptions, encodeReaderOptions } from "../../src/decode/reader-options.js";
 import type { LumaFrame } from "../../src/core/types.js";
-import type { DecodePassName } from "../../src/config/sections/decode.js";
+import type { DecodePassName } from "../../src/decode/options.js";
 
 let img: HeapImage;
 const pools: DecodePool[] = [];

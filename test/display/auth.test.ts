@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/core/clock.js";
 import { parseConfig } from "../../src/config/load.js";
-import { authRequired } from "../../src/config/sections/server.js";
+import { authRequired } from "../../src/output/http/server-options.js";
 import type { HttpServer } from "../../src/output/http/index.js";
 import { ACCESS_TOKEN, FakeGateway, authConfig, testConfig } from "./fakes.js";
 

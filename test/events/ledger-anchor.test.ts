@@ -6,7 +6,7 @@ import mqtt from "mqtt";
 import { exportJWK, generateKeyPair } from "jose";
 import { FakeClock, systemClock } from "../../src/core/clock.js";
 import { GatewayBus } from "../../src/core/bus.js";
-import { mqttSection } from "../../src/config/sections/outputs.js";
+import { mqttSection } from "../../src/output/options.js";
 import { createMqttOutput, type MqttOutput } from "../../src/output/mqtt/mqtt-output.js";
 import { createLedger } from "../../src/output/ledger/ledger.js";
 import { createHeadAnchor, ledgerHeadTopic, loadHeadSigner, mqttHeadSink, parseAnchoredHead, redisHeadSink, verifyAnchoredHead } from "../../src/output/ledger/anchor.js";

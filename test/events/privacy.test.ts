@@ -6,7 +6,7 @@ import mqtt from "mqtt";
 import { GatewayBus } from "../../src/core/bus.js";
 import { shortHash } from "../../src/core/hash.js";
 import type { VerdictEvent } from "../../src/core/types.js";
-import { mqttSection } from "../../src/config/sections/outputs.js";
+import { mqttSection } from "../../src/output/options.js";
 import { createEventSpool } from "../../src/output/events/spool.js";
 import { createLedger } from "../../src/output/ledger/ledger.js";
 import { createMqttOutput } from "../../src/output/mqtt/mqtt-output.js";

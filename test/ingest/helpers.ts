@@ -1,4 +1,4 @@
-import { cameraSchema, type CameraConfig } from "../../src/config/sections/cameras.js";
+import { cameraSchema, type CameraConfig } from "../../src/ingest/options.js";
 import type { z } from "zod";
 
 /** A validated camera config with small frames and tight timings for unit tests. */

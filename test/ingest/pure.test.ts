@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cameraSchema, mainStreamPolicy } from "../../src/config/sections/cameras.js";
+import { cameraSchema, mainStreamPolicy } from "../../src/ingest/options.js";
 import { backoffDelay, displayUrl, ffmpegArgs, ffmpegInvocation, frameLayout, inputUrl, isCorruptWarning, subStreamCamera } from "../../src/ingest/index.js";
 import { EventWindow } from "../../src/ingest/event-window.js";
 import { testCamera } from "./helpers.js";

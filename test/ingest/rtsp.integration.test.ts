@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from "node:os";
 import { freePort } from "../../bench/lib/net.js";
-import { cameraSchema } from "../../src/config/sections/cameras.js";
+import { cameraSchema } from "../../src/ingest/options.js";
 import { readProcTicks } from "../../src/ingest/proc-cpu.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { LumaFrame } from "../../src/core/types.js";

@@ -2,7 +2,7 @@ import { FakeClock } from "../../src/core/clock.js";
 import { GatewayBus } from "../../src/core/bus.js";
 import { silentLogger, type Logger } from "../../src/core/logger.js";
 import type { DecodeResult, LaneStatus, Verdict, VerdictEvent } from "../../src/core/types.js";
-import { laneSchema } from "../../src/config/sections/lanes.js";
+import { laneSchema } from "../../src/lane/options.js";
 import { Lane, type VerifyFn } from "../../src/lane/lane.js";
 import { LocalReplayGuard, type ReplayGuard } from "../../src/lane/replay-guard.js";
 import { MemorySeqStore, type SeqStore } from "../../src/lane/seq-store.js";

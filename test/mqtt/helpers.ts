@@ -2,7 +2,7 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { bundleFixture } from "../support/bundle.js";
 import { GatewayBus } from "../../src/core/bus.js";
 import type { LaneStatus } from "../../src/core/types.js";
-import { mqttSection } from "../../src/config/sections/outputs.js";
+import { mqttSection } from "../../src/output/options.js";
 import { createMqttOutput, type MqttOutput, type MqttOutputOptions } from "../../src/output/mqtt/mqtt-output.js";
 import { captureLogger, rid, SHARED_MQTT } from "../events/helpers.js";
 

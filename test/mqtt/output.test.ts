@@ -1,7 +1,7 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mqttSection } from "../../src/config/sections/outputs.js";
+import { mqttSection } from "../../src/output/options.js";
 import { fillTopic, laneStatusFor, topicsFor } from "../../src/output/mqtt/topics.js";
 import { bundleChild, freePort, lane, makeEvent, MqttTestKit, SHARED_MQTT, waitFor } from "./helpers.js";
 

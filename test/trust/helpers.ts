@@ -8,7 +8,7 @@ import { Writable } from "node:stream";
 import { exportJWK, generateKeyPair, type JWK } from "jose";
 import { createLogger, type Logger } from "../../src/core/logger.js";
 import { signTrustList } from "../../src/verify/trust/signed-list.js";
-import type { TrustConfig } from "../../src/verify/trust/config.js";
+import type { TrustConfig } from "../../src/verify/trust/options.js";
 
 export async function makeKeyPair(kid: string): Promise<{ priv: JWK; pub: JWK }> {
   const { publicKey, privateKey } = await generateKeyPair("ES256", { extractable: true });

@@ -1,6 +1,6 @@
 /** Lane policy rules are data in the config: bad json-logic is refused at load, good rules run in the verifier. */
 import { describe, expect, it } from "vitest";
-import { laneSchema } from "../../src/config/sections/lanes.js";
+import { laneSchema } from "../../src/lane/options.js";
 
 describe("lanes config: policy rules", () => {
   it("accepts json-logic rules and defaults", () => {

@@ -16,7 +16,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { basename, dirname, extname, join } from "node:path";
-import { decodeSection } from "../../config/sections/decode.js";
+import { decodeSection } from "../../decode/options.js";
 import { DecodePool } from "../../decode/index.js";
 import { ffmpegArgs, frameLayout, FrameSlicer, nodeSpawner } from "../../ingest/index.js";
 import type { DecodedCode, DecodeResult } from "../../core/types.js";

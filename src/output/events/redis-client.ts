@@ -1,5 +1,5 @@
 import { Cluster, Redis } from "ioredis";
-import type { RedisConfig } from "../../config/sections/outputs.js";
+import type { RedisConfig } from "../options.js";
 
 /** Capped exponential backoff with jitter, so a fleet of gateways does not reconnect in lockstep. */
 export function redisRetryDelay(times: number): number {

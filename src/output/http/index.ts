@@ -5,7 +5,7 @@ import type { GatewayBus } from "../../core/bus.js";
 import { systemClock, type Clock } from "../../core/clock.js";
 import { moduleLogger, type Logger } from "../../core/logger.js";
 import type { LaneStatus, LumaFrame } from "../../core/types.js";
-import type { GatewayConfig } from "../../config/schema.js";
+import type { HttpConfig } from "./config-view.js";
 import type { TrustStatus } from "../../verify/trust/types.js";
 import type { CameraStats, GatewayMetrics } from "../metrics/index.js";
 import { buildAdminServer, type AdminActions } from "./admin.js";
@@ -19,7 +19,7 @@ import { loadStaticFiles } from "./static-files.js";
 import { StreamLimits } from "./stream-limits.js";
 import { registerGuard } from "./auth.js";
 import { loadTlsAtStart, TlsReloader } from "./tls.js";
-import { authRequired } from "../../config/sections/server.js";
+import { authRequired } from "./server-options.js";
 import { registerPublicRoutes } from "./routes.js";
 
 /** A camera as the dashboard shows it: what /metrics needs, plus its (masked) URL. */
@@ -37,7 +37,7 @@ export interface LaneTelemetry {
 
 export interface HttpDeps {
   /** The config, or a getter so a reload is seen (listen addresses still need a restart). */
-  config: GatewayConfig | (() => GatewayConfig);
+  config: HttpConfig | (() => HttpConfig);
   logger: Logger;
   bus: GatewayBus;
   clock?: Clock;
@@ -91,7 +91,7 @@ function safe<T>(fn: () => T, fallback: T, log: Logger, what: string): T {
 export function createHttpServer(deps: HttpDeps): HttpServer {
   const log = moduleLogger(deps.logger, "http");
   const clock = deps.clock ?? systemClock;
-  const cfg = typeof deps.config === "function" ? deps.config : () => deps.config as GatewayConfig;
+  const cfg = typeof deps.config === "function" ? deps.config : () => deps.config as HttpConfig;
   const files = loadStaticFiles(deps.staticDir);
   const recent = new RecentVerdicts();
   const flags = new FlagBoard();

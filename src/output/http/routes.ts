@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Clock } from "../../core/clock.js";
 import type { LaneStatus } from "../../core/types.js";
-import type { GatewayConfig } from "../../config/schema.js";
+import type { HttpConfig } from "./config-view.js";
 import type { TrustStatus } from "../../verify/trust/types.js";
 import type { GatewayMetrics } from "../metrics/index.js";
 import type { CameraInfo, LaneTelemetry } from "./index.js";
@@ -21,7 +21,7 @@ export interface RouteDeps {
   flags: FlagBoard;
   /** Called after an officer acknowledges a FLAG (for the log). */
   onAck: (lane: string, seq: number, by: string) => void;
-  cfg: () => GatewayConfig;
+  cfg: () => HttpConfig;
   clock: Clock;
   lanes: () => LaneStatus[];
   laneTelemetry: (lane: string) => LaneTelemetry | undefined;

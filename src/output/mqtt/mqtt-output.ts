@@ -5,7 +5,7 @@ import type { Logger } from "../../core/logger.js";
 import { secretMasker } from "../../core/mask.js";
 import type { LaneStatus } from "../../core/types.js";
 import { gatewayVersion } from "../../core/version.js";
-import type { MqttConfig } from "../../config/sections/outputs.js";
+import type { MqttConfig } from "../options.js";
 import { discoveryMessages } from "./discovery.js";
 import { resolveKeepalive } from "./keepalive.js";
 import { decideCommand, statsPayload, verdictPayload, type CommandAuth, type StatsSnapshot } from "./payloads.js";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { IClientOptions } from "mqtt";
-import type { MqttConfig } from "../../config/sections/outputs.js";
+import type { MqttConfig } from "../options.js";
 
 /** TLS client options for mqtts:// and wss:// URLs; plain URLs get none. Files are read once, at start. */
 export function tlsOptions(cfg: MqttConfig): Partial<IClientOptions> {

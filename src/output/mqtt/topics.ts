@@ -1,5 +1,5 @@
 import type { LaneState } from "../../core/types.js";
-import type { MqttConfig } from "../../config/sections/outputs.js";
+import type { MqttConfig } from "../options.js";
 
 /** Pure topic and payload rules for the MQTT output. */
 export type LinkStatus = "online" | "out-of-service" | "offline";

@@ -1,6 +1,6 @@
 /** Public API of the trust store (docs/trust.md). Verifiers depend only on types.ts (TrustView). */
 export type { TrustKey, TrustView, TrustStatus, RevocationQuery } from "./types.js";
-export type { TrustConfig } from "./config.js";
+export type { TrustConfig } from "./options.js";
 export { createTrustStore, MAX_TIMER_MS, type TrustStore, type TrustStoreOptions, type TrustEvent, type TrustStoreStats } from "./store.js";
 export { signRevocationDelta, verifyRevocationDelta, DeltaRefused, REVOCATION_DELTA_TYP, type RevocationSigner, type VerifiedDelta } from "./signed-delta.js";
 export { loadTrustSource, loadTrustSources, type LoadSourceOptions } from "./load-source.js";

@@ -4,7 +4,7 @@ import type { Cluster, Redis } from "ioredis";
 import { clampTimerMs, MAX_TIMER_MS, systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
 import { GatewayError } from "../../core/errors.js";
 import { moduleLogger, type Logger } from "../../core/logger.js";
-import type { TrustConfig } from "./config.js";
+import type { TrustConfig } from "./options.js";
 import { parseRootKey, TrustKeyError } from "./keys.js";
 import { RevocationSet } from "./revocations.js";
 import { DeltaRefused, verifyRevocationDelta, type RevocationSigner, type VerifiedDelta } from "./signed-delta.js";

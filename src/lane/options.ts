@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ruleProblem } from "../../verify/policy.js";
+import { ruleProblem } from "../verify/policy.js";
 
 export const policyRuleSchema = z
   .strictObject({

@@ -45,3 +45,6 @@ export const trustSection = z
     sharedPollS: z.number().int().min(1).max(3600).optional().describe("With Redis: how often the site's revocation stream is polled between refreshes (default 30)."),
   })
   .describe("Issuer keys, trust lists and revocation.");
+
+/** The validated `trust:` section of the gateway config. */
+export type TrustConfig = z.output<typeof trustSection>;

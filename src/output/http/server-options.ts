@@ -87,3 +87,5 @@ export const serverSection = z
 export function authRequired(s: { listen: { host: string }; auth: { enabled?: boolean | undefined } }): boolean {
   return s.auth.enabled ?? !isLoopbackHost(s.listen.host);
 }
+
+export type ServerConfig = z.output<typeof serverSection>;

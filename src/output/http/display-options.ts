@@ -19,3 +19,5 @@ export const displaySection = z
       .describe("Open display event streams per client address, all lanes together, so one client cannot take a lane's streams."),
   })
   .describe("Lane display behaviour.");
+
+export type DisplayConfig = z.output<typeof displaySection>;
