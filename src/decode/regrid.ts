@@ -26,6 +26,7 @@ import type { Point } from "../core/types.js";
 import type { LumaView } from "./luma-read.js";
 import type { FinderHit } from "./prefilter.js";
 import { apply, quadToQuad, type Homography } from "./homography.js";
+import { bendModule } from "./bend.js";
 
 /** A symbol's grid: finder centres (top-left, top-right, bottom-left) and its size in modules. */
 export interface GridHypothesis {
@@ -35,6 +36,8 @@ export interface GridHypothesis {
   dim: number;
   /** Module grid -> frame with perspective, once the alignment pattern was found (else affine). */
   warp?: Homography;
+  /** A bend of the module grid before it is mapped to the frame (grid-fit.ts): a label on a can, a bowed card. */
+  bend?: Float64Array;
 }
 
 export interface RegridOptions {
@@ -210,6 +213,7 @@ export function* gridHypotheses(hits: readonly FinderHit[], o: RegridOptions = R
 
 /** Frame position of module coordinates (u, v) (module centres at half-integers). */
 export function gridPoint(h: GridHypothesis, u: number, v: number): Point {
+  if (h.bend) [u, v] = bendModule(h.bend, h.dim, u, v);
   if (h.warp) return apply(h.warp, u, v);
   const k = h.dim - 7;
   const ex = sub(h.tr, h.tl), ey = sub(h.bl, h.tl);

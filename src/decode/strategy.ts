@@ -13,7 +13,8 @@ import { dropNested, MIN_SIDE_OF_LOCATED, sideOf } from "./plausible.js";
 import { trackerDefaults } from "./track.js";
 import { DEFAULT_PREFILTER, Prefilter } from "./prefilter.js";
 import { eraseLongDarkRuns, planRepair } from "./quiet-zone.js";
-import { drawnToFrame, drawSymbol, gridFromCorners, REGRID_DEFAULTS, regridCandidates, sampleModules, type GridHypothesis } from "./regrid.js";
+import { drawnToFrame, drawSymbol, gridFromCorners, REGRID_DEFAULTS, regridCandidates, sampleModules, thresholdModules, type GridHypothesis } from "./regrid.js";
+import { fitBend } from "./grid-fit.js";
 import { addVotes, matchEvidence, moduleVotes, votedBits, type ModuleEvidence } from "./votes.js";
 
 export interface StrategyInput {
@@ -186,6 +187,16 @@ function candidateRegions(qs: readonly Quad[], frame: LumaView, taken: Rect[], r
   return out;
 }
 
+/** Small symbols are cropped at 2x: zxing needs a few pixels per module. */
+const cropScale = (r: Rect): number => (Math.max(r.w, r.h) < SMALL_CODE_PX * 2 ? 2 : 1);
+
+/** Pixels the crop pass reads for these regions (each scaled; the first MAX_REGIONS). */
+function cropPixels(regions: readonly Rect[]): number {
+  let n = 0;
+  for (const r of regions.slice(0, MAX_REGIONS)) n += r.w * r.h * cropScale(r) ** 2;
+  return n;
+}
+
 type PassFn = (img: HeapImage, ctx: PassContext) => ReadOut | undefined;
 
 const passes: Record<DecodePassName, PassFn> = {
@@ -251,7 +262,7 @@ const passes: Record<DecodePassName, PassFn> = {
     if (regions.length === 0) return undefined;
     const found: DecodedCode[] = [];
     for (const rect of regions.slice(0, MAX_REGIONS)) {
-      const scale = Math.max(rect.w, rect.h) < SMALL_CODE_PX * 2 ? 2 : 1;
+      const scale = cropScale(rect);
       const w = Math.max(1, Math.round(rect.w * scale)), h = Math.max(1, Math.round(rect.h * scale));
       const toFrame = (p: Point): Point => [rect.x + p[0] / scale, rect.y + p[1] / scale];
       // Plain first (cheap, exact), then locally stretched for glare and low contrast.
@@ -295,20 +306,42 @@ function voteAndRead(img: HeapImage, ctx: PassContext, h: GridHypothesis, vals: 
 }
 
 /**
- * Symbols a pass located and sized but could not read (zxing's grid: `ReadOut.grids`), voted on
- * at once: a grid is there whatever the budget does to the later passes, and sampling it costs a
- * few thousand pixel reads. A symbol already voted on in this frame (located again by the pyramid
- * or a later pass) is not voted twice.
+ * Symbols up to version 6 get the bend fit: its cost grows with the modules (a version 10 symbol
+ * took about as long as a pass), and the bent codes met on the dev photos were versions 2-5.
  */
-function voteGrids(img: HeapImage, ctx: PassContext, grids: readonly LocatedGrid[]): ReadOut | undefined {
+const BEND_MAX_DIM = 41;
+
+/**
+ * Symbols a pass located and sized but could not read (zxing's grid: `ReadOut.grids`), handled at
+ * once: a grid is there whatever the budget does to the later passes. First the grid is fitted to
+ * a bend (grid-fit.ts: a label on a can, a bowed card, where zxing's straight grid drifts a module
+ * off; a few milliseconds) and, when one fits, drawn and read; then its samples are voted on
+ * (votes across frames). A symbol already handled in this frame (located again by the pyramid or
+ * a later pass) is not handled twice. `bend` is the fit, or the grid itself when the budget has no
+ * room for one.
+ */
+function voteGrids(img: HeapImage, ctx: PassContext, grids: readonly LocatedGrid[], fits: BendBudget): ReadOut | undefined {
   for (const g of grids) {
-    const h = gridFromCorners(g.corners, g.dim);
-    if (matchEvidence(ctx.carried, h)) continue;
+    const flat = gridFromCorners(g.corners, g.dim);
+    if (matchEvidence(ctx.carried, flat)) continue;
+    const fit = g.dim <= BEND_MAX_DIM && fits.admit(g.dim);
+    const ts = fits.now();
+    const h = fit ? fitBend(ctx.frame, flat) : flat;
     const vals = sampleModules(ctx.frame, h);
-    const out = vals && voteAndRead(img, ctx, h, vals);
+    if (!vals) continue;
+    const bent = h.bend ? readDrawn(img, drawSymbol(thresholdModules(vals, h.dim), h.dim, REGRID_DEFAULTS.scale, REGRID_DEFAULTS.quiet)) : undefined;
+    if (fit) fits.record(g.dim, fits.now() - ts);
+    const out = bent ?? voteAndRead(img, ctx, h, vals);
     if (out) return mapOut(out, drawnToFrame(h));
   }
   return undefined;
+}
+
+/** Whether a located symbol of `dim` modules gets the bend fit now, and what one cost (fit, draw and read). */
+interface BendBudget {
+  admit(dim: number): boolean;
+  record(dim: number, ms: number): void;
+  now(): number;
 }
 
 /**
@@ -337,25 +370,35 @@ function mapOut(out: ReadOut, f: (p: Point) => Point): ReadOut {
 
 /**
  * Per-worker running cost estimate of each pass (ms per megapixel), to skip what cannot fit.
- * Two guards against a trap: one pathological frame (flat noise makes zxing chase thousands of
- * finder candidates) could inflate an estimate so far that the pass is skipped forever, and a
- * skipped pass never gets a new sample. So a sample moves the estimate by at most 2x, and each
- * skip decays the estimate, so the pass is retried after a few frames.
+ * The estimate is the running mean plus twice the running mean deviation: a pass's cost varies
+ * with the frame (denoise on a noisy photo, crops of large symbols), and the budget bounds the
+ * p99, not the mean; with the mean alone, the last pass a budget admitted overran it by up to a
+ * tenth on the dev photos. Two guards against a trap: one pathological frame (flat noise makes
+ * zxing chase thousands of finder candidates) could inflate an estimate so far that the pass is
+ * skipped forever, and a skipped pass never gets a new sample. So a sample moves the estimate by
+ * at most 2x, and each skip decays the estimate, so the pass is retried after a few frames.
+ * `crop` is counted per pixel it crops, and `bend`, the grid fit of a located symbol (grid-fit.ts),
+ * per module of the symbol: their cost follows what they work on, not the frame.
  */
 export class PassCosts {
-  private readonly perMp = new Map<DecodePassName, number>();
-  estimate(pass: DecodePassName, pixels: number): number {
+  private readonly perMp = new Map<DecodePassName | "bend", { mean: number; dev: number }>();
+  estimate(pass: DecodePassName | "bend", pixels: number): number {
     const c = this.perMp.get(pass);
-    return c === undefined ? 0 : (c * pixels) / 1e6;
+    return c === undefined ? 0 : ((c.mean + 2 * c.dev) * pixels) / 1e6;
   }
-  record(pass: DecodePassName, pixels: number, ms: number): void {
+  record(pass: DecodePassName | "bend", pixels: number, ms: number): void {
     const v = (ms * 1e6) / Math.max(1, pixels);
     const old = this.perMp.get(pass);
-    this.perMp.set(pass, old === undefined ? v : old * 0.8 + Math.min(v, old * 2) * 0.2);
+    if (old === undefined) {
+      this.perMp.set(pass, { mean: v, dev: 0 });
+      return;
+    }
+    const x = Math.min(v, old.mean * 2);
+    this.perMp.set(pass, { mean: old.mean * 0.8 + x * 0.2, dev: old.dev * 0.8 + Math.abs(x - old.mean) * 0.2 });
   }
-  skipped(pass: DecodePassName): void {
+  skipped(pass: DecodePassName | "bend"): void {
     const old = this.perMp.get(pass);
-    if (old !== undefined) this.perMp.set(pass, old * 0.85);
+    if (old !== undefined) this.perMp.set(pass, { mean: old.mean * 0.95, dev: old.dev * 0.85 });
   }
 }
 
@@ -384,10 +427,24 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
   let regionsSeen = 0;
   /** Regions already cropped in this frame: a symbol located again is not cropped twice. */
   const cropped: Rect[] = [];
+  // The first symbol located is always fitted (evidence, like the first crop round); the others
+  // only within the budget. A fit's cost grows with the symbol's modules.
+  let fitted = 0;
+  const fits: BendBudget = {
+    admit: (dim) => {
+      if (fitted++ === 0 || now() - t0 + costs.estimate("bend", dim * dim) <= input.budgetMs) return true;
+      costs.skipped("bend");
+      return false;
+    },
+    record: (dim, ms) => costs.record("bend", dim * dim, ms),
+    now,
+  };
   const run = (name: DecodePassName): StrategyOutput | undefined => {
     const ts = now();
+    // A crop's cost follows the regions it reads, not the frame: counted per cropped pixel.
+    const work = name === "crop" ? cropPixels(ctx.regions) : pixels;
     const out = passes[name](img, ctx);
-    costs.record(name, pixels, now() - ts);
+    costs.record(name, work, now() - ts);
     ran.push(name);
     if (!out) return undefined;
     if (out.codes.length > 0) {
@@ -403,7 +460,7 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     if (out.candidates.length > 0) located = true;
     candidates.push(...out.candidates);
     if (out.grids && votesEnabled) {
-      const summed = voteGrids(img, ctx, out.grids);
+      const summed = voteGrids(img, ctx, out.grids, fits);
       if (summed) return { codes: summed.codes, passes: ran, foundBy: "regrid", decodeMs: now() - t0 };
     }
     ctx.regions.push(...candidateRegions(out.candidates, frame, [...cropped, ...ctx.regions], MAX_REGIONS - regionsSeen - ctx.regions.length));
@@ -412,9 +469,10 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
   let cropRounds = 0;
   const cropPending = (): StrategyOutput | undefined => {
     if (ctx.regions.length === 0) return undefined;
-    // The first round of crops is the evidence exception; later rounds (symbols located by later
-    // passes) must fit the budget like any pass, or the budget stops bounding the frame (p99).
-    if (cropRounds++ > 0 && now() - t0 >= input.budgetMs) {
+    // The first pass's crops are the evidence exception; crops of symbols located by later passes
+    // must fit the budget like any pass, or the budget stops bounding the frame (p99).
+    const exception = cropRounds++ === 0 && ran.length <= 1;
+    if (!exception && now() - t0 + costs.estimate("crop", cropPixels(ctx.regions)) > input.budgetMs) {
       ctx.regions = [];
       return undefined;
     }
