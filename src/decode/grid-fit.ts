@@ -29,11 +29,13 @@ export interface BendFitOptions {
   rounds: number;
   /** Steps one coefficient may move in one direction per pass. */
   maxMoves: number;
+  /** Evaluations at most (each one sample per module): bounds a fit's time whatever the symbol does. */
+  maxEvals: number;
   /** Neighbourhood radius (modules) of the local mean a sample is compared with. */
   radius: number;
 }
 
-export const BEND_FIT_DEFAULTS: BendFitOptions = { steps: [0.02], rounds: 3, maxMoves: 12, radius: 3 };
+export const BEND_FIT_DEFAULTS: BendFitOptions = { steps: [0.02], rounds: 3, maxMoves: 12, maxEvals: 100, radius: 3 };
 
 /** +1 dark, -1 light, 0 data: the finders, their separators and the timing patterns of a `dim`-module symbol. */
 export function fixedModules(dim: number): Int8Array {
@@ -126,6 +128,7 @@ export function fitBend(frame: LumaView, h: GridHypothesis, o: BendFitOptions = 
   const c = new Float64Array(BEND_TERMS);
   let best = evaluate(frame, m, n, c, fixed, o.radius, sc);
   const start = best;
+  let evals = 1;
   // Coordinate search: each coefficient in turn is moved a step either way, and on along that way
   // while the score improves (a bend of a module or more is many steps of the finest size).
   for (const step of o.steps)
@@ -134,7 +137,7 @@ export function fitBend(frame: LumaView, h: GridHypothesis, o: BendFitOptions = 
       for (let j = 0; j < BEND_TERMS; j++)
         for (const sign of [1, -1]) {
           let moved = 0;
-          for (; moved < o.maxMoves; moved++) {
+          for (; moved < o.maxMoves && evals < o.maxEvals; moved++, evals++) {
             c[j] = c[j]! + sign * step;
             const score = evaluate(frame, m, n, c, fixed, o.radius, sc);
             if (score <= best) {

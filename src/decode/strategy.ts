@@ -310,15 +310,16 @@ function voteAndRead(img: HeapImage, ctx: PassContext, h: GridHypothesis, vals: 
  * took about as long as a pass), and the bent codes met on the dev photos were versions 2-5.
  */
 const BEND_MAX_DIM = 41;
+/** Bend fits per frame at most (the dev photo with the most bent codes unread has two). */
+const MAX_BENDS = 2;
 
 /**
- * Symbols a pass located and sized but could not read (zxing's grid: `ReadOut.grids`), handled at
- * once: a grid is there whatever the budget does to the later passes. First the grid is fitted to
- * a bend (grid-fit.ts: a label on a can, a bowed card, where zxing's straight grid drifts a module
- * off; a few milliseconds) and, when one fits, drawn and read; then its samples are voted on
- * (votes across frames). A symbol already handled in this frame (located again by the pyramid or
- * a later pass) is not handled twice. `bend` is the fit, or the grid itself when the budget has no
- * room for one.
+ * Symbols a pass located and sized but could not read (zxing's grid: `ReadOut.grids`), after that
+ * pass's crops. Each is fitted to a bend when the budget has room (grid-fit.ts: a label on a can,
+ * a bowed card, where zxing's straight grid drifts a module off; a few milliseconds) and, when a
+ * bend fits, drawn and read; then its samples are voted on (votes across frames), whatever the
+ * budget: a few thousand pixel reads, and the evidence is for the next frame. A symbol already
+ * handled in this frame (located again by the pyramid or a later pass) is not handled twice.
  */
 function voteGrids(img: HeapImage, ctx: PassContext, grids: readonly LocatedGrid[], fits: BendBudget): ReadOut | undefined {
   for (const g of grids) {
@@ -370,10 +371,10 @@ function mapOut(out: ReadOut, f: (p: Point) => Point): ReadOut {
 
 /**
  * Per-worker running cost estimate of each pass (ms per megapixel), to skip what cannot fit.
- * The estimate is the running mean plus twice the running mean deviation: a pass's cost varies
- * with the frame (denoise on a noisy photo, crops of large symbols), and the budget bounds the
- * p99, not the mean; with the mean alone, the last pass a budget admitted overran it by up to a
- * tenth on the dev photos. Two guards against a trap: one pathological frame (flat noise makes
+ * The estimate is the running mean plus three running mean deviations (about the 99th percentile
+ * of a normal spread): a pass's cost varies with the frame (denoise on a noisy photo, crops of
+ * large symbols), and the budget bounds the p99, not the mean; with the mean alone, the last pass
+ * a budget admitted overran it by up to a tenth on the dev photos. Two guards against a trap: one pathological frame (flat noise makes
  * zxing chase thousands of finder candidates) could inflate an estimate so far that the pass is
  * skipped forever, and a skipped pass never gets a new sample. So a sample moves the estimate by
  * at most 2x, and each skip decays the estimate, so the pass is retried after a few frames.
@@ -384,7 +385,7 @@ export class PassCosts {
   private readonly perMp = new Map<DecodePassName | "bend", { mean: number; dev: number }>();
   estimate(pass: DecodePassName | "bend", pixels: number): number {
     const c = this.perMp.get(pass);
-    return c === undefined ? 0 : ((c.mean + 2 * c.dev) * pixels) / 1e6;
+    return c === undefined ? 0 : ((c.mean + 3 * c.dev) * pixels) / 1e6;
   }
   record(pass: DecodePassName | "bend", pixels: number, ms: number): void {
     const v = (ms * 1e6) / Math.max(1, pixels);
@@ -427,16 +428,30 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
   let regionsSeen = 0;
   /** Regions already cropped in this frame: a symbol located again is not cropped twice. */
   const cropped: Rect[] = [];
-  // The first symbol located is always fitted (evidence, like the first crop round); the others
-  // only within the budget. A fit's cost grows with the symbol's modules.
+  // What no estimate covers (votes, mapping codes back, collecting garbage) is measured as it
+  // goes: the frame's time outside the timed steps, per step, is added to the next step's estimate.
+  let timed = 0, steps = 0;
+  const record = (what: DecodePassName | "bend", work: number, ms: number): void => {
+    costs.record(what, work, ms);
+    timed += ms;
+    steps++;
+  };
+  const fitsBudget = (estimate: number): boolean => {
+    const elapsed = now() - t0;
+    return elapsed + estimate + Math.max(0, elapsed - timed) / Math.max(1, steps) <= input.budgetMs;
+  };
+  // Fits run within the budget, at most MAX_BENDS per frame. A fit's cost grows with the symbol's modules.
   let fitted = 0;
   const fits: BendBudget = {
     admit: (dim) => {
-      if (fitted++ === 0 || now() - t0 + costs.estimate("bend", dim * dim) <= input.budgetMs) return true;
+      if (fitted < MAX_BENDS && fitsBudget(costs.estimate("bend", dim * dim))) {
+        fitted++;
+        return true;
+      }
       costs.skipped("bend");
       return false;
     },
-    record: (dim, ms) => costs.record("bend", dim * dim, ms),
+    record: (dim, ms) => record("bend", dim * dim, ms),
     now,
   };
   const run = (name: DecodePassName): StrategyOutput | undefined => {
@@ -444,7 +459,7 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     // A crop's cost follows the regions it reads, not the frame: counted per cropped pixel.
     const work = name === "crop" ? cropPixels(ctx.regions) : pixels;
     const out = passes[name](img, ctx);
-    costs.record(name, work, now() - ts);
+    record(name, work, now() - ts);
     ran.push(name);
     if (!out) return undefined;
     if (out.codes.length > 0) {
@@ -459,12 +474,17 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     }
     if (out.candidates.length > 0) located = true;
     candidates.push(...out.candidates);
-    if (out.grids && votesEnabled) {
-      const summed = voteGrids(img, ctx, out.grids, fits);
-      if (summed) return { codes: summed.codes, passes: ran, foundBy: "regrid", decodeMs: now() - t0 };
-    }
+    if (out.grids && votesEnabled) pendingGrids.push(...out.grids);
     ctx.regions.push(...candidateRegions(out.candidates, frame, [...cropped, ...ctx.regions], MAX_REGIONS - regionsSeen - ctx.regions.length));
     return undefined;
+  };
+  // Symbols a pass sized but could not read, handled after that pass's crops (the crops are the
+  // cheaper read, and the first round of them is the evidence exception, not to be squeezed).
+  const pendingGrids: LocatedGrid[] = [];
+  const gridsPending = (): StrategyOutput | undefined => {
+    if (pendingGrids.length === 0) return undefined;
+    const summed = voteGrids(img, ctx, pendingGrids.splice(0), fits);
+    return summed ? { codes: summed.codes, passes: ran, foundBy: "regrid", decodeMs: now() - t0 } : undefined;
   };
   let cropRounds = 0;
   const cropPending = (): StrategyOutput | undefined => {
@@ -472,7 +492,7 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     // The first pass's crops are the evidence exception; crops of symbols located by later passes
     // must fit the budget like any pass, or the budget stops bounding the frame (p99).
     const exception = cropRounds++ === 0 && ran.length <= 1;
-    if (!exception && now() - t0 + costs.estimate("crop", cropPixels(ctx.regions)) > input.budgetMs) {
+    if (!exception && !fitsBudget(costs.estimate("crop", cropPixels(ctx.regions)))) {
       ctx.regions = [];
       return undefined;
     }
@@ -486,7 +506,7 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
   const stop = (o: StrategyOutput): StrategyOutput => (stopped ? { ...o, stoppedEarly: true } : o);
   for (const name of input.passes) {
     if (name === "crop") {
-      const found = cropPending();
+      const found = cropPending() ?? gridsPending();
       if (found) return stop(found);
       continue;
     }
@@ -494,8 +514,7 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
     // Quiet-zone repair is for finders zxing could not see: once it located a symbol, its finders
     // were found and the crops are the better spend.
     if (name === "quietzone" && located) continue;
-    const elapsed = now() - t0;
-    if (ran.length > 0 && elapsed + costs.estimate(name, pixels) > input.budgetMs) {
+    if (ran.length > 0 && !fitsBudget(costs.estimate(name, pixels))) {
       costs.skipped(name);
       continue;
     }
@@ -503,8 +522,10 @@ export function runStrategy(img: HeapImage, input: StrategyInput, costs: PassCos
       stopped = true;
       continue;
     }
-    const found = run(name) ?? (cropEnabled && !ctx.regions.every((r) => r === hint) ? cropPending() : undefined);
+    const found = run(name) ?? (cropEnabled && !ctx.regions.every((r) => r === hint) ? cropPending() : undefined) ?? gridsPending();
     if (found) return found;
   }
+  const last = gridsPending();
+  if (last) return stop(last);
   return stop({ codes: [], passes: ran, decodeMs: now() - t0, ...(candidates.length > 0 ? { candidates } : {}), ...(ctx.carried.length > 0 ? { evidence: ctx.carried } : {}) });
 }
