@@ -310,7 +310,7 @@ function voteAndRead(img: HeapImage, ctx: PassContext, h: GridHypothesis, vals: 
  * took about as long as a pass), and the bent codes met on the dev photos were versions 2-5.
  */
 const BEND_MAX_DIM = 41;
-/** Bend fits per frame at most (the dev photo with the most bent codes unread has two). */
+/** Bend fits per frame at most: each costs a few milliseconds, and a frame rarely holds more than two sized, unread symbols. */
 const MAX_BENDS = 2;
 
 /**
@@ -374,10 +374,11 @@ function mapOut(out: ReadOut, f: (p: Point) => Point): ReadOut {
  * The estimate is the running mean plus three running mean deviations (about the 99th percentile
  * of a normal spread): a pass's cost varies with the frame (denoise on a noisy photo, crops of
  * large symbols), and the budget bounds the p99, not the mean; with the mean alone, the last pass
- * a budget admitted overran it by up to a tenth on the dev photos. Two guards against a trap: one pathological frame (flat noise makes
- * zxing chase thousands of finder candidates) could inflate an estimate so far that the pass is
- * skipped forever, and a skipped pass never gets a new sample. So a sample moves the estimate by
- * at most 2x, and each skip decays the estimate, so the pass is retried after a few frames.
+ * a budget admitted overran it by up to a tenth on the dev photos. Two guards against a trap: one
+ * pathological frame (flat noise makes zxing chase thousands of finder candidates) could inflate
+ * an estimate so far that the pass is skipped forever, and a skipped pass never gets a new sample.
+ * So a sample moves the estimate by at most 2x, and each skip decays it (the mean slowly, the
+ * spread faster), so the pass is retried after some frames.
  * `crop` is counted per pixel it crops, and `bend`, the grid fit of a located symbol (grid-fit.ts),
  * per module of the symbol: their cost follows what they work on, not the frame.
  */
@@ -405,10 +406,11 @@ export class PassCosts {
 
 /**
  * Runs the passes in order. Budget rule: a pass runs only if the time spent so far plus its
- * running cost estimate fits `budgetMs` (the first pass always runs). Exception, evidence: the
- * first time a pass located a symbol it could not decode, and "crop" is configured, crop runs on
- * it at once, whatever the budget says: a located code is the frame worth spending on, and a crop
- * is small. Later crop rounds, and crops of further symbols after a read, run only within budget.
+ * running cost estimate (and the frame's untimed time per step) fits `budgetMs` (the first pass
+ * always runs). Exception, evidence: when the first pass located a symbol it could not decode,
+ * and "crop" is configured, crop runs on it at once, whatever the budget says: a located code is
+ * the frame worth spending on, and a crop is small. Crops of symbols later passes located, crops
+ * of further symbols after a read, and bend fits (grid-fit.ts) run only within the budget.
  * The camera hint is used by "crop" at its place in the list. Between passes `shouldStop` may end
  * the escalation early (a more urgent frame waits: early-stop.ts); crops still run.
  */
