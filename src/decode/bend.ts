@@ -4,7 +4,9 @@ export const BEND_TERMS = 14;
 /**
  * Module coordinates (u, v) of a `dim`-module symbol moved by the bend `c`: (u, v) + dim * P(s, t),
  * s and t the module coordinates scaled to -0.5..0.5, P the quadratic and cubic terms of `c` per
- * axis (no constant or linear term: the symbol's homography already fits those).
+ * axis (no constant or linear term: the symbol's homography already fits those). grid-fit.ts's
+ * `evaluate` writes the same polynomial out inline (a fit runs it a hundred times per module):
+ * change the two together, or the fit scores one grid and `gridPoint` samples another.
  */
 export function bendModule(c: Float64Array, dim: number, u: number, v: number): [number, number] {
   const s = u / dim - 0.5, t = v / dim - 0.5;
