@@ -119,6 +119,25 @@ describe("runStrategy", () => {
       expect(out.codes.map((c) => c.text)).toEqual([f.codes[0]!.text]);
     }
   }, 120_000);
+
+  it("crops a symbol that only a later pass located within the budget only", async () => {
+    // The same glare frames behind a first pass that cannot see them (the inverted image, read
+    // without tryInvert): "fast" locates the symbol second, so its crop is not the exception.
+    const m = await generateFrames({ sizes: [[1280, 720]], variants: 2, categories: ["glare"] });
+    for (const f of m.frames) {
+      const g = await readGrayImage(join(m.dir, f.file));
+      const frame = { ...g, stride: g.width };
+      // Crops known to cost far more than the budget: skipped, though "fast" located the symbol.
+      const dear = new PassCosts();
+      dear.record("crop", 1e4, 1e6);
+      const broke = runStrategy(img, { frame, passes: ["invert", "fast", "crop"], budgetMs: 10_000 }, dear);
+      expect(broke, f.file).toMatchObject({ passes: ["invert", "fast"], codes: [] });
+      expect(broke.candidates?.length).toBeGreaterThan(0);
+      const roomy = runStrategy(img, { frame, passes: ["invert", "fast", "crop"], budgetMs: 10_000 }, new PassCosts());
+      expect(roomy, f.file).toMatchObject({ passes: ["invert", "fast", "crop"], foundBy: "crop" });
+      expect(roomy.codes.map((c) => c.text)).toEqual([f.codes[0]!.text]);
+    }
+  }, 120_000);
 });
 
 describe("PassCosts", () => {
