@@ -56,14 +56,6 @@ export function fixedModules(dim: number): Int8Array {
   return k;
 }
 
-/** The frame map of a grid in the homography form (an affine grid as one): module (u, v) -> pixel. */
-function asHomography(h: GridHypothesis): Homography {
-  if (h.warp) return h.warp;
-  const k = h.dim - 7;
-  const ex = [(h.tr[0] - h.tl[0]) / k, (h.tr[1] - h.tl[1]) / k], ey = [(h.bl[0] - h.tl[0]) / k, (h.bl[1] - h.tl[1]) / k];
-  return [ex[0]!, ex[1]!, 0, ey[0]!, ey[1]!, 0, h.tl[0] - 3.5 * (ex[0]! + ey[0]!), h.tl[1] - 3.5 * (ex[1]! + ey[1]!), 1];
-}
-
 /** Scratch of one fit: the samples, the integral image and the local means (no allocation per evaluation). */
 interface Scratch {
   vals: Float32Array;
@@ -121,9 +113,12 @@ function evaluate(f: LumaView, m: Homography, n: number, c: Float64Array, fixed:
  * Version 5 symbol.
  */
 export function fitBend(frame: LumaView, h: GridHypothesis, o: BendFitOptions = BEND_FIT_DEFAULTS): GridHypothesis {
+  // The grids fitted are those of symbols zxing located (`gridFromCorners`): they carry their
+  // homography. An affine hypothesis (regrid's own, before its alignment pattern) is left as it is.
+  const m = h.warp;
+  if (!m) return h;
   const n = h.dim;
   const fixed = fixedModules(n);
-  const m = asHomography(h);
   const sc: Scratch = { vals: new Float32Array(n * n), integral: new Float64Array((n + 1) * (n + 1)) };
   const c = new Float64Array(BEND_TERMS);
   let best = evaluate(frame, m, n, c, fixed, o.radius, sc);

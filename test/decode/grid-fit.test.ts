@@ -77,7 +77,7 @@ function readGrid(frame: LumaView, h: GridHypothesis): string[] {
 }
 
 describe("bent grids (grid-fit.ts)", () => {
-  it("a zero bend moves no module, and a bend moves the middle more than the corners' neighbourhood", () => {
+  it("a zero bend moves no module; a bend on s² moves the sides of the symbol and not its middle column", () => {
     const zero = new Float64Array(BEND_TERMS);
     expect(bendModule(zero, 33, 7.25, 20.5)).toEqual([7.25, 20.5]);
     const bow = new Float64Array(BEND_TERMS);
@@ -125,6 +125,29 @@ describe("bent grids (grid-fit.ts)", () => {
       const a = gridPoint(fitted, u, v), b = gridPoint(flat, u, v);
       expect(Math.hypot(a[0] - b[0], a[1] - b[1])).toBeLessThan(0.35 * M);
     }
+  });
+
+  it("a symbol reaching past the frame's edge is fitted without throwing, and an affine grid is left as it is", () => {
+    const frame = bowed(1);
+    const inside = locatedGrid(frame);
+    // The same symbol with its left third cut off by the frame: samples outside count as mid-gray.
+    const cut: LumaView = { width: W - X0 - S / 3, height: H, stride: W, data: frame.data.subarray(X0 + S / 3) };
+    const shifted = gridFromCorners(
+      [0, 1, 2, 3].map((k) => {
+        const [x, y] = gridPoint(inside, [0, N, N, 0][k]!, [0, 0, N, N][k]!);
+        return [x - X0 - S / 3, y];
+      }) as [[number, number], [number, number], [number, number], [number, number]],
+      N,
+    );
+    const fitted = fitBend(cut, shifted);
+    expect(fitted.dim).toBe(N);
+    // Such a grid is not sampled (the strategy skips it) ...
+    expect(sampleModules(cut, fitted)).toBeUndefined();
+    // ... and the camera cascade on the cut frame returns, with no code made up from the half symbol.
+    const out = runStrategy(img, { frame: cut, passes: CAMERA, budgetMs: 10_000 }, new PassCosts());
+    expect(out.codes).toEqual([]);
+    const affine: GridHypothesis = { tl: inside.tl, tr: inside.tr, bl: inside.bl, dim: N };
+    expect(fitBend(frame, affine)).toBe(affine);
   });
 
   // A real photo (#9): a label on a bottle, bent and glared, that no zxing pass reads and the fit
