@@ -31,7 +31,8 @@ import { listPhotos, makePhotoClip, photoDir } from "./lib/photo-clip.js";
 import { decodeSection } from "../src/decode/options.js";
 import { HeapImage } from "../src/decode/luma-read.js";
 import { loadReaderModule, readVerifiedWasm } from "../src/decode/wasm-loader.js";
-import { PassCosts, runStrategy } from "../src/decode/strategy.js";
+import { runStrategy } from "../src/decode/strategy.js";
+import { PassCosts } from "../src/decode/pass-costs.js";
 
 const argv = process.argv.slice(2);
 const flag = (name: string, def: string): string => {

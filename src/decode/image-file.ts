@@ -11,7 +11,8 @@ import { cameraSchema } from "../ingest/options.js";
 import type { DecodePoolOptions } from "./pool.js";
 import { loadReaderModule, readVerifiedWasm, type ZXingReaderModule } from "./wasm-loader.js";
 import { HeapImage } from "./luma-read.js";
-import { PassCosts, runStrategy } from "./strategy.js";
+import { runStrategy } from "./strategy.js";
+import { PassCosts } from "./pass-costs.js";
 import type { Rect } from "./preprocess.js";
 
 /** Files are not real-time: try everything that can help, with a generous budget. */

@@ -10,7 +10,8 @@
  */
 import type { FinderHit } from "./prefilter.js";
 import type { Rect } from "./preprocess.js";
-import { runStrategy, type PassCosts, type StrategyInput, type StrategyOutput } from "./strategy.js";
+import { runStrategy, type StrategyInput, type StrategyOutput } from "./strategy.js";
+import type { PassCosts } from "./pass-costs.js";
 import type { HeapImage } from "./luma-read.js";
 
 /** Whether a finder pattern's centre lies inside the rectangle. */

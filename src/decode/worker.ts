@@ -6,7 +6,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { loadReaderModule } from "./wasm-loader.js";
 import { HeapImage } from "./luma-read.js";
-import { PassCosts, runStrategy } from "./strategy.js";
+import { runStrategy } from "./strategy.js";
+import { PassCosts } from "./pass-costs.js";
 import type { DecodeJob, WorkerInit, WorkerMessage } from "./protocol.js";
 import { WaitingBoard } from "./early-stop.js";
 import { runCropFirst } from "./watch-read.js";

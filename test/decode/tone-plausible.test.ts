@@ -6,7 +6,7 @@ import { dropNested, sideOf } from "../../src/decode/plausible.js";
 import { loadReaderModule } from "../../src/decode/wasm-loader.js";
 import { HeapImage } from "../../src/decode/luma-read.js";
 import { baseQrOptions, encodeReaderOptions } from "../../src/decode/reader-options.js";
-import { candidateRegion, largeRegion, notTaken } from "../../src/decode/strategy.js";
+import { candidateRegion, largeRegion, notTaken } from "../../src/decode/regions.js";
 import { decodeGray, readGrayImage } from "../../src/decode/image-file.js";
 
 const sq = (x: number, y: number, s: number): [[number, number], [number, number], [number, number], [number, number]] => [

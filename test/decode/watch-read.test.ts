@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadReaderModule } from "../../src/decode/wasm-loader.js";
 import { HeapImage } from "../../src/decode/luma-read.js";
-import { PassCosts } from "../../src/decode/strategy.js";
+import { PassCosts } from "../../src/decode/pass-costs.js";
 import { inside, onlyAtLastCode, runCropFirst } from "../../src/decode/watch-read.js";
 import { qrFrame } from "./helpers.js";
 
