@@ -1,7 +1,7 @@
 import type { LumaView } from "./luma-read.js";
 import { BEND_TERMS } from "./bend.js";
 import type { Homography } from "./homography.js";
-import type { GridHypothesis } from "./regrid.js";
+import type { GridHypothesis } from "./grid.js";
 
 /**
  * Bent grids. zxing samples a located symbol on one homography (four points: three finders and

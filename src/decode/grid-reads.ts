@@ -5,7 +5,9 @@
  * Reed-Solomon still decides.
  */
 import type { HeapImage, LocatedGrid, LumaView, ReadOut } from "./luma-read.js";
-import { drawnToFrame, drawSymbol, gridFromCorners, REGRID_DEFAULTS, sampleModules, thresholdModules, type GridHypothesis } from "./regrid.js";
+import { gridFromCorners, type GridHypothesis } from "./grid.js";
+import { sampleModules, thresholdModules } from "./module-sample.js";
+import { DRAW_DEFAULTS, drawnToFrame, drawSymbol } from "./symbol-draw.js";
 import { fitBend } from "./grid-fit.js";
 import { addVotes, matchEvidence, moduleVotes, votedBits, type ModuleEvidence } from "./votes.js";
 import { mapOut, readDrawn } from "./reads.js";
@@ -35,7 +37,7 @@ export function voteAndRead(img: HeapImage, ctx: VoteContext, h: GridHypothesis,
   const earlier = matchEvidence(ctx.evidence, h);
   const sum = addVotes(earlier, h, moduleVotes(vals, h.dim));
   if (ctx.carried.length < MAX_EVIDENCE && !matchEvidence(ctx.carried, h)) ctx.carried.push(sum);
-  return earlier ? readDrawn(img, drawSymbol(votedBits(sum), h.dim, REGRID_DEFAULTS.scale, REGRID_DEFAULTS.quiet)) : undefined;
+  return earlier ? readDrawn(img, drawSymbol(votedBits(sum), h.dim, DRAW_DEFAULTS.scale, DRAW_DEFAULTS.quiet)) : undefined;
 }
 
 /**
@@ -63,7 +65,7 @@ export function voteGrids(img: HeapImage, ctx: VoteContext, grids: readonly Loca
     const h = fit ? fitBend(ctx.frame, flat) : flat;
     const vals = sampleModules(ctx.frame, h);
     if (!vals) continue;
-    const bent = h.bend ? readDrawn(img, drawSymbol(thresholdModules(vals, h.dim), h.dim, REGRID_DEFAULTS.scale, REGRID_DEFAULTS.quiet)) : undefined;
+    const bent = h.bend ? readDrawn(img, drawSymbol(thresholdModules(vals, h.dim), h.dim, DRAW_DEFAULTS.scale, DRAW_DEFAULTS.quiet)) : undefined;
     if (fit) fits.record(g.dim, fits.now() - ts);
     const out = bent ?? voteAndRead(img, ctx, h, vals);
     if (out) return mapOut(out, drawnToFrame(h));

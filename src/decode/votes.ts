@@ -1,6 +1,6 @@
 /**
  * Evidence across frames for a symbol located but not read (pure): one zxing located and sized
- * (its grid from the corners: regrid.ts `gridFromCorners`), or one regrid drew from its own finders.
+ * (its grid from the corners: grid.ts `gridFromCorners`), or one regrid drew from its own finders.
  *
  * A camera sees a traveller's phone for 15-30 frames, and what spoils a frame often moves: the
  * glare of a lamp slides over a screen as the hand tilts it, a shadow or a finger crosses part of
@@ -16,7 +16,8 @@
  * does not decode is no code.
  */
 import type { Point } from "../core/types.js";
-import { localMeans, type GridHypothesis } from "./regrid.js";
+import type { GridHypothesis } from "./grid.js";
+import { localMeans } from "./module-sample.js";
 
 export interface ModuleEvidence {
   /** The symbol's size in modules and its finder centres (frame px) where last seen. */

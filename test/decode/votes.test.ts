@@ -7,7 +7,7 @@ import { PassCosts } from "../../src/decode/pass-costs.js";
 import { DecodePool } from "../../src/decode/index.js";
 import { SymbolTracker } from "../../src/decode/track.js";
 import { addVotes, matchEvidence, moduleVotes, votedBits, type ModuleEvidence } from "../../src/decode/votes.js";
-import { gridFromCorners, gridPoint, type GridHypothesis } from "../../src/decode/regrid.js";
+import { gridFromCorners, gridPoint, type GridHypothesis } from "../../src/decode/grid.js";
 import { baseQrOptions, encodeReaderOptions } from "../../src/decode/reader-options.js";
 import type { LumaFrame } from "../../src/core/types.js";
 import type { DecodePassName } from "../../src/decode/options.js";
