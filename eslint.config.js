@@ -5,16 +5,18 @@ const LAYERS = ["core", "ingest", "decode", "verify", "lane", "output", "config"
 
 /** One no-restricted-imports block per layer: every folder it may not import is a forbidden pattern. */
 function layerRules(allowed) {
-  return Object.entries(allowed).map(([layer, ok]) => ({
-    files: [`src/${layer}/**/*.ts`],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        { patterns: [{ group: LAYERS.filter((l) => l !== layer && !ok.includes(l)).map((l) => `**/${l}/**`), message: `${layer} imports only ${["itself", ...ok].join(", ")} (docs/design/0008-layers.md)` }] },
-      ],
-    },
-  }));
+  const rule = (patterns) => ({ "no-restricted-imports": ["error", { patterns }] });
+  return Object.entries(allowed).flatMap(([layer, ok]) => {
+    const layers = { group: LAYERS.filter((l) => l !== layer && !ok.includes(l)).map((l) => `**/${l}/**`), message: `${layer} imports only ${["itself", ...ok].join(", ")} (docs/design/0008-layers.md)` };
+    return [
+      // Test seams (fault-injecting workers, in-memory stores) live in `testing/` folders: what the daemon runs never imports them.
+      { files: [`src/${layer}/**/*.ts`], ignores: ["src/**/testing/**"], rules: rule([...(layers.group.length > 0 ? [layers] : []), TESTING]) },
+      { files: [`src/${layer}/**/testing/**/*.ts`], rules: rule(layers.group.length > 0 ? [layers] : []) },
+    ];
+  });
 }
+
+const TESTING = { group: ["**/testing/**"], message: "production code does not import test seams (src/**/testing/, STYLE.md)" };
 
 export default tseslint.config(
   { ignores: [".tmp/**", "test-fixtures/**", "state/**", "**/*.mjs", "**/*.cjs", "dist/**", "node_modules/**", "bench/results/**", "test-artifacts/**", "src/output/static/**", "**/*.js"] },
@@ -42,5 +44,7 @@ export default tseslint.config(
     verify: ["core"],
     lane: ["core", "verify"],
     output: ["core", "ingest", "verify", "lane"],
+    config: LAYERS,
+    app: LAYERS,
   }),
 );

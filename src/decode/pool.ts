@@ -80,12 +80,12 @@ export interface DecodePoolOptions {
   recycle?: (data: Uint8Array) => void;
   /** Scheduling clock (ms, monotonic): escalation, rationing and slow-schedule windows. Default performance.now. */
   clock?: () => number;
+  /**
+   * The worker script and extra data for its `workerData` (the spawner seam, like ingest's): the
+   * decode worker by default. `testing/fault-worker.ts` wraps it to make workers hang or throw.
+   */
+  worker?: { url: URL; data?: Record<string, unknown> };
   logger?: Logger;
-}
-
-/** Not part of the public contract: lets tests make a worker hang or throw on a chosen frame. */
-export interface DecodePoolTestOptions extends DecodePoolOptions {
-  faultFor?: (frame: LumaFrame) => "hang" | "throw" | undefined;
 }
 
 interface Pending {
@@ -142,7 +142,7 @@ export class DecodePool {
   private readonly servedAt = new Map<string, number>();
 
   private constructor(
-    private readonly opts: DecodePoolTestOptions,
+    private readonly opts: DecodePoolOptions,
     private readonly wasmBinary: Uint8Array,
   ) {
     this.log = (opts.logger ?? silentLogger).child({ module: "decode" });
@@ -274,8 +274,8 @@ export class DecodePool {
   }
 
   private spawn(index: number): Promise<void> {
-    const init: WorkerInit = { wasmBinary: this.wasmBinary, allowFaults: this.opts.faultFor !== undefined, waiting: this.board.buffer };
-    const worker = new Worker(workerUrl(), { workerData: init });
+    const init: WorkerInit = { wasmBinary: this.wasmBinary, waiting: this.board.buffer };
+    const worker = new Worker(this.opts.worker?.url ?? workerUrl(), { workerData: { ...this.opts.worker?.data, ...init } });
     const slot: Slot = { worker, ready: false };
     this.slots[index] = slot;
     return new Promise((resolveReady, rejectReady) => {
@@ -416,7 +416,6 @@ export class DecodePool {
     const hint = this.stats_.hint(f);
     const tracked = this.opts.track === false ? [] : this.tracker.hints(f.cameraId, f);
     const evidence = this.evidenceFor(f);
-    const fault = this.opts.faultFor?.(f);
     // Transfer the frame's memory when the view owns all of it; a view into a larger (or shared)
     // buffer is copied instead, so the caller's other data is not detached.
     const owns = f.data.byteOffset === 0 && f.data.byteLength === f.data.buffer.byteLength && f.data.buffer instanceof ArrayBuffer;
@@ -443,7 +442,7 @@ export class DecodePool {
     }
     const lastDone = this.lastFullDone.get(f.cameraId);
     const yieldTo = yieldPolicy({ cls: p.cls, ...(p.weak ? { weak: true } : {}), ...(lastDone !== undefined ? { sinceFullDoneMs: now - lastDone } : {}), recentMs: this.escalateIntervalMs });
-    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(evidence.length > 0 ? { evidence: [...evidence] } : {}), ...(yieldTo !== "never" ? { yieldTo, cameraSlot: this.boardSlot(f.cameraId) } : {}), ...(p.cropFirst && hint && budgetMs === 0 ? { cropFirst: true } : {}), ...(fault ? { fault } : {}) };
+    const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(evidence.length > 0 ? { evidence: [...evidence] } : {}), ...(yieldTo !== "never" ? { yieldTo, cameraSlot: this.boardSlot(f.cameraId) } : {}), ...(p.cropFirst && hint && budgetMs === 0 ? { cropFirst: true } : {}) };
     this.servedAt.set(f.cameraId, now);
     const timer = setTimeout(() => this.fail(slot, "GW_DECODE_TIMEOUT", `decode passed its ${this.opts.deadlineMs} ms deadline`), this.opts.deadlineMs);
     slot.job = { id, pending: p, dispatchedAt: now, timer, full: budgetMs >= this.opts.budgetMs };

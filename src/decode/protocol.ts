@@ -8,8 +8,6 @@ import type { ModuleEvidence } from "./votes.js";
 
 export interface WorkerInit {
   wasmBinary: Uint8Array;
-  /** Test-only: honour `fault` in jobs. Never set by the daemon. */
-  allowFaults: boolean;
   /** The pool's waiting counts (early-stop.ts WaitingBoard), shared by every worker. */
   waiting: SharedArrayBuffer;
 }
@@ -34,7 +32,6 @@ export interface DecodeJob {
   cameraSlot?: number;
   /** Presence upkeep: read the crop around `hint` first, the cascade only if it read nothing (watch-read.ts). */
   cropFirst?: boolean;
-  fault?: "hang" | "throw";
 }
 
 export type WorkerMessage =

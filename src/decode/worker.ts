@@ -35,8 +35,6 @@ try {
   const costs = new PassCosts();
   const board = new WaitingBoard(init.waiting);
   port.on("message", (job: DecodeJob) => {
-    if (init.allowFaults && job.fault === "hang") for (;;);
-    if (init.allowFaults && job.fault === "throw") throw new Error("injected decode fault");
     const cpu0 = threadCpu?.();
     const shouldStop = board.stopCheck(job.yieldTo, job.cameraSlot);
     const out = (job.cropFirst ? runCropFirst : runStrategy)(img, { frame: job, passes: job.passes, budgetMs: job.budgetMs, ...(job.hint ? { hint: job.hint } : {}), ...(job.tracked ? { tracked: job.tracked } : {}), ...(job.evidence ? { evidence: job.evidence } : {}), ...(shouldStop ? { shouldStop } : {}) }, costs);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { DecodePool, type DecodePoolOptions } from "../../src/decode/index.js";
-import type { DecodePoolTestOptions } from "../../src/decode/pool.js";
+import { faultyWorker } from "../../src/decode/testing/faulty-worker.js";
 import type { LumaFrame } from "../../src/core/types.js";
 import { blankFrame, qrFrame } from "./helpers.js";
 
@@ -272,7 +272,7 @@ describe("DecodePool", () => {
 
   it("replaces a worker that hangs past the deadline and keeps decoding", async () => {
     // Generous: the deadline must not catch a slow first decode on a loaded CI machine, only the hang.
-    const opts: DecodePoolTestOptions = { ...base, deadlineMs: 2500, faultFor: (f) => (f.seq === 1 ? "hang" : undefined) };
+    const opts: DecodePoolOptions = { ...base, deadlineMs: 2500, worker: faultyWorker({ 1: "hang" }) };
     pool = await DecodePool.create(opts);
     const r1 = await pool.submit(qrFrame("HANG", { seq: 1 }));
     expect(r1?.error?.code).toBe("GW_DECODE_TIMEOUT");
@@ -284,7 +284,7 @@ describe("DecodePool", () => {
   });
 
   it("replaces a worker that throws and keeps decoding", async () => {
-    const opts: DecodePoolTestOptions = { ...base, faultFor: (f) => (f.seq === 1 ? "throw" : undefined) };
+    const opts: DecodePoolOptions = { ...base, worker: faultyWorker({ 1: "throw" }) };
     pool = await DecodePool.create(opts);
     const r1 = await pool.submit(qrFrame("THROW", { seq: 1 }));
     expect(r1?.error?.code).toBe("GW_DECODE_CRASH");
