@@ -8,8 +8,9 @@ import { loadCertificates } from "./sources/cert-source.js";
 import { SourceError } from "./sources/errors.js";
 import { parseJwksBody } from "./sources/jwks-source.js";
 import { parseRevocationBody } from "./sources/revocation-source.js";
-import { loadShcCrls } from "./sources/shc-crl.js";
+import { crlHealth, loadShcCrls, ridMaps } from "./sources/shc-crl.js";
 import type { Logger } from "../../core/logger.js";
+import { systemClock } from "../../core/clock.js";
 import type { TrustView } from "./types.js";
 import { buildView, type SourceSnapshot } from "./view.js";
 
@@ -48,8 +49,8 @@ async function loadOne(source: string, opts: LoadSourceOptions): Promise<SourceS
       const [, issuer, file] = bind as unknown as [string, string, string];
       const { crls, ...parsed } = await parseJwksBody(await readCapped(file, maxBytes), issuer, file, (i, r) => warn(`JWKS key ${i}: ${r}`));
       // Revocation lists next to the JWKS (.well-known/crl/KID.json), when the keys announce them.
-      const shc = await loadShcCrls(issuer, file, crls, { fetch, timeoutMs: 1, stateDir: "", logger: warnLogger(warn) }, undefined);
-      return snapshot(source, { ...parsed, shc });
+      const load = await loadShcCrls(issuer, file, crls, { fetch, timeoutMs: 1, stateDir: "", logger: warnLogger(warn), clock: systemClock }, undefined);
+      return snapshot(source, { ...parsed, shc: ridMaps(load.copies), crl: crlHealth(crls, issuer, load) });
     }
     let path = source;
     let rootKey = opts.rootKey;

@@ -16,6 +16,12 @@ export interface SourceSnapshot {
   hashes?: RevocationIndex;
   shc?: ReadonlyMap<string, RidMap>;
   version?: string;
+  /**
+   * SMART Health Cards issuers: the revocation lists their keys announce. `oldest`: when the oldest
+   * CRL in use was last had from the issuer; `missing`: announced CRLs with no copy at all; `error`:
+   * what went wrong on the last refresh. The source is only as fresh as its oldest document.
+   */
+  crl?: { oldest?: number; missing: number; error?: string };
   /** Epoch ms after which this source's data must not be used as fresh (signed list expiresAt). */
   expiresAt?: number;
   /** Keys a signed list authorises to sign revocation deltas (signed lists only). */
@@ -96,20 +102,32 @@ function sourceHealth(sources: readonly SourceSnapshot[]): Health {
   let never = false;
   let expiresAt: number | undefined;
   for (const s of sources) {
-    if (s.refreshedAt === undefined) never = true;
-    else oldest = oldest === undefined ? s.refreshedAt : Math.min(oldest, s.refreshedAt);
+    const at = freshness(s);
+    if (at === undefined) never = true;
+    else oldest = oldest === undefined ? at : Math.min(oldest, at);
     if (s.expiresAt !== undefined) expiresAt = expiresAt === undefined ? s.expiresAt : Math.min(expiresAt, s.expiresAt);
   }
-  const list = sources.map((s) =>
-    Object.freeze({
+  const list = sources.map((s) => {
+    const at = freshness(s);
+    const error = s.error ?? s.crl?.error;
+    return Object.freeze({
       source: s.id,
-      ok: s.ok,
-      ...(s.refreshedAt !== undefined ? { refreshedAt: s.refreshedAt } : {}),
-      ...(s.error ? { error: s.error } : {}),
+      ok: s.ok && s.crl?.error === undefined,
+      ...(at !== undefined ? { refreshedAt: at } : {}),
+      ...(error ? { error } : {}),
       keys: s.keys.length,
-    }),
-  );
+    });
+  });
   return { ...(never || oldest === undefined ? {} : { oldest }), never, ...(expiresAt !== undefined ? { expiresAt } : {}), count: sources.length, list };
+}
+
+/**
+ * When a source's data was last had, as a whole: its document's refresh, or its oldest CRL's when
+ * that is older (revocations age too); undefined when it never was, or an announced CRL never was.
+ */
+function freshness(s: SourceSnapshot): number | undefined {
+  if (s.refreshedAt === undefined || (s.crl?.missing ?? 0) > 0) return undefined;
+  return s.crl?.oldest === undefined ? s.refreshedAt : Math.min(s.refreshedAt, s.crl.oldest);
 }
 
 function statusOf(h: Health, version: string, nowMs: number, opts: ViewOptions): TrustStatus {

@@ -1,7 +1,7 @@
 import { shcKeysFromJwks, TrustKeyError } from "../keys.js";
 import { DocSource, digest, type Parsed, type SourceEnv } from "./base.js";
 import { SourceError } from "./errors.js";
-import { loadShcCrls } from "./shc-crl.js";
+import { crlHealth, loadShcCrls, ridMaps, type CrlCopy, type CrlLoad } from "./shc-crl.js";
 
 /** Default JWKS location of a SMART Health Cards issuer. */
 export function defaultJwksUrl(issuer: string): string {
@@ -13,6 +13,9 @@ export class JwksSource extends DocSource {
   /** CRL-announcing keys of the JWKS held now, and of the one being parsed (taken on accept). */
   private crls: Array<{ kid: string; crlVersion: number }> = [];
   private parsedCrls: Array<{ kid: string; crlVersion: number }> = [];
+  /** The CRL copies in use, with the time each was last had from the issuer. */
+  private copies: ReadonlyMap<string, CrlCopy> = new Map();
+  private parsedCopies: ReadonlyMap<string, CrlCopy> = new Map();
 
   constructor(
     private readonly issuer: string,
@@ -29,20 +32,23 @@ export class JwksSource extends DocSource {
       this.env.logger.warn({ code: "GW_TRUST_FETCH", source: this.id, key: index, reason }, "JWKS key skipped"),
     );
     this.parsedCrls = parsed.crls;
-    const shc = await loadShcCrls(this.issuer, this.location, parsed.crls, { ...this.env, allowHttp: this.allowHttp }, this.snapshot.shc);
-    return { keys: parsed.keys, version: parsed.version, shc };
+    const load = await loadShcCrls(this.issuer, this.location, parsed.crls, { ...this.env, allowHttp: this.allowHttp }, this.copies);
+    this.parsedCopies = load.copies;
+    return { keys: parsed.keys, version: parsed.version, shc: ridMaps(load.copies), crl: crlHealth(parsed.crls, this.issuer, load) };
   }
 
   protected override accept(parsed: Parsed, body: Buffer, fetchedAt: number, etag: string | undefined): void {
     super.accept(parsed, body, fetchedAt, etag);
     this.crls = this.parsedCrls;
+    this.copies = this.parsedCopies;
   }
 
   /** CRLs change without the JWKS changing: re-read them on every refresh, even after a 304. */
   protected override async afterTouch(): Promise<void> {
     if (this.crls.length === 0) return;
-    const shc = await loadShcCrls(this.issuer, this.location, this.crls, { ...this.env, allowHttp: this.allowHttp }, this.snapshot.shc);
-    this.snapshot = { ...this.snapshot, shc };
+    const load: CrlLoad = await loadShcCrls(this.issuer, this.location, this.crls, { ...this.env, allowHttp: this.allowHttp }, this.copies);
+    this.copies = load.copies;
+    this.snapshot = { ...this.snapshot, shc: ridMaps(load.copies), crl: crlHealth(this.crls, this.issuer, load) };
   }
 }
 

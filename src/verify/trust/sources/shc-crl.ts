@@ -5,7 +5,7 @@ import { parseRid, ridKey, type RidMap } from "../revocations.js";
 import { DiskCopy } from "./disk-copy.js";
 import { SourceError } from "./errors.js";
 import { fetchDoc, isUrl } from "./fetch-doc.js";
-import type { SourceEnv } from "./base.js";
+import { FUTURE_TOLERANCE_MS, type SourceEnv } from "./base.js";
 
 const MAX_CRL_BYTES = 4 * 1024 * 1024;
 const crlShape = z.object({ kid: z.string(), method: z.literal("rid"), ctr: z.number().int().min(0), rids: z.array(z.string().min(1).max(128)).max(1_000_000) });
@@ -40,22 +40,42 @@ export function parseCrl(body: Buffer, kid: string, crlVersion: number): { rids:
   return { rids, behind: doc.ctr < crlVersion };
 }
 
+/** One kid's revocation list in use, and when it was last had from the issuer (epoch ms). */
+export interface CrlCopy {
+  rids: RidMap;
+  fetchedAt: number;
+}
+
+/** The CRLs of one issuer's keys: those in use (by `ridKey`), and what went wrong this time. */
+export interface CrlLoad {
+  copies: Map<string, CrlCopy>;
+  /** `GW_TRUST_FETCH:<reason>` of the first CRL that could not be had or is behind its key. */
+  error?: string;
+}
+
 /**
  * Loads the CRLs of one issuer's keys. A CRL that cannot be had keeps the previous one for that
- * kid (or the disk copy); it never takes the keys down with it.
+ * kid (or the disk copy); it never takes the keys down with it. But it is not fresh either: a copy
+ * keeps the time it was last had from the issuer, so the trust data's age (and so TRUST_STALE)
+ * covers the revocations too, not only the keys. A CRL behind its key's `crlVersion` (a CDN lag)
+ * is used, but does not count as fresh when an earlier copy's time is known. A disk copy claiming
+ * a time in the future is refused, as for every unsigned cached document (base.ts).
  */
 export async function loadShcCrls(
   issuer: string,
   jwksLocation: string,
   crls: ReadonlyArray<{ kid: string; crlVersion: number }>,
-  env: Pick<SourceEnv, "fetch" | "timeoutMs" | "stateDir" | "logger" | "signal"> & { allowHttp?: boolean },
-  previous: ReadonlyMap<string, RidMap> | undefined,
-): Promise<Map<string, RidMap>> {
-  const out = new Map<string, RidMap>();
+  env: Pick<SourceEnv, "fetch" | "timeoutMs" | "stateDir" | "logger" | "signal" | "clock"> & { allowHttp?: boolean },
+  previous: ReadonlyMap<string, CrlCopy> | undefined,
+): Promise<CrlLoad> {
+  const copies = new Map<string, CrlCopy>();
+  let error: string | undefined;
   for (const { kid, crlVersion } of crls) {
+    const key = ridKey(issuer, kid);
     const loc = crlLocation(issuer, jwksLocation, kid);
     const remote = isUrl(loc);
     const disk = remote ? new DiskCopy(`${env.stateDir}/trust`, "crl", loc) : undefined;
+    const prev = previous?.get(key);
     try {
       let body: Buffer;
       if (remote) {
@@ -67,25 +87,54 @@ export async function loadShcCrls(
         });
       }
       const { rids, behind } = parseCrl(body, kid, crlVersion);
-      if (behind) env.logger.warn({ code: "GW_TRUST_FETCH", issuer, kid, reason: "crl-behind" }, "SHC revocation list is older than the key's crlVersion");
-      out.set(ridKey(issuer, kid), rids);
-      if (disk) await disk.save(body, { fetchedAt: Date.now() });
+      const now = env.clock.now();
+      if (behind) {
+        env.logger.warn({ code: "GW_TRUST_FETCH", issuer, kid, reason: "crl-behind" }, "SHC revocation list is older than the key's crlVersion");
+        error ??= "GW_TRUST_FETCH:crl-behind";
+      }
+      copies.set(key, { rids, fetchedAt: behind && prev ? prev.fetchedAt : now });
+      // The disk is a cache: a copy that cannot be written (a read-only disk) costs the next offline
+      // start its CRL, not this one.
+      if (disk && !behind)
+        await disk.save(body, { fetchedAt: now }).catch((e: NodeJS.ErrnoException) => env.logger.warn({ code: "GW_TRUST_FETCH", issuer, kid, reason: "disk", err: e.code ?? "error" }, "SHC revocation list not saved to disk"));
     } catch (e) {
       const err = e instanceof SourceError ? e : new SourceError("GW_TRUST_FETCH", "internal", (e as Error).message);
       env.logger.warn({ code: err.code, issuer, kid, reason: err.reason, err: err.message }, "SHC revocation list not loaded; previous copy kept");
-      const prev = previous?.get(ridKey(issuer, kid));
-      if (prev) out.set(ridKey(issuer, kid), prev);
-      else if (disk) {
-        const copy = await disk.load();
-        if (copy) {
-          try {
-            out.set(ridKey(issuer, kid), parseCrl(copy.body, kid, crlVersion).rids);
-          } catch {
-            /* a bad disk copy is as good as none */
-          }
-        }
-      }
+      error ??= `${err.code}:crl-${err.reason}`;
+      const kept = prev ?? (disk ? await fromDisk(disk, kid, crlVersion, env.clock.now()) : undefined);
+      if (kept) copies.set(key, kept);
     }
   }
-  return out;
+  return { copies, ...(error ? { error } : {}) };
+}
+
+/** The disk copy of a CRL with the time it was fetched, unless that time is in the future or the copy is bad. */
+async function fromDisk(disk: DiskCopy, kid: string, crlVersion: number, now: number): Promise<CrlCopy | undefined> {
+  const copy = await disk.load();
+  if (!copy || !Number.isFinite(copy.meta.fetchedAt) || copy.meta.fetchedAt > now + FUTURE_TOLERANCE_MS) return undefined;
+  try {
+    return { rids: parseCrl(copy.body, kid, crlVersion).rids, fetchedAt: copy.meta.fetchedAt };
+  } catch {
+    return undefined; // a bad disk copy is as good as none
+  }
+}
+
+/** The rid maps of loaded CRLs, as a source snapshot carries them. */
+export function ridMaps(copies: ReadonlyMap<string, CrlCopy>): Map<string, RidMap> {
+  return new Map([...copies].map(([k, c]) => [k, c.rids]));
+}
+
+/**
+ * The CRLs' part of a source's health: the oldest copy's time, and how many announced CRLs have no
+ * copy at all (their keys' revocations are unknown: the source counts as never refreshed).
+ */
+export function crlHealth(crls: ReadonlyArray<{ kid: string }>, issuer: string, load: CrlLoad): { oldest?: number; missing: number; error?: string } {
+  let oldest: number | undefined;
+  let missing = 0;
+  for (const { kid } of crls) {
+    const c = load.copies.get(ridKey(issuer, kid));
+    if (!c) missing++;
+    else oldest = oldest === undefined ? c.fetchedAt : Math.min(oldest, c.fetchedAt);
+  }
+  return { ...(oldest !== undefined ? { oldest } : {}), missing, ...(load.error ? { error: load.error } : {}) };
 }
