@@ -1,0 +1,169 @@
+import type { Clock } from "../../core/clock.js";
+import type { Logger } from "../../core/logger.js";
+import type { ForwardResult } from "./forward.js";
+import type { PendingQueue } from "./pending-queue.js";
+import type { SpoolRecord } from "./spool-file.js";
+import { WakeableSleep } from "./timers.js";
+
+export interface ForwardPumpOptions {
+  /** The Redis client; only its connection status is read here. */
+  redis: { readonly status: string };
+  clock: Clock;
+  log: Logger;
+  queue: PendingQueue;
+  batchMax: number;
+  /** How long to hold events while another instance owns the gateway id. */
+  conflictPauseMs: number;
+  /** False while another instance holds the owner lease; may throw (Redis down). */
+  holdsLease(): Promise<boolean>;
+  /** The forward script call for one batch, with its command timeout. */
+  forward(batch: readonly SpoolRecord[]): Promise<ForwardResult>;
+  /** Applies the spool bound (drops the oldest when full); the pump calls it after every attempt. */
+  enforceBound(): void;
+  /** The batch is in the stream (or was already) and has left the queue. */
+  forwarded(batch: readonly SpoolRecord[]): void;
+}
+
+/** Retry delays after consecutive forward failures; the last one repeats. */
+export const BACKOFF_MS = [250, 500, 1000, 2000, 5000] as const;
+
+export function backoffMs(failures: number): number {
+  return BACKOFF_MS[Math.min(failures, BACKOFF_MS.length - 1)]!;
+}
+
+/**
+ * The single forwarder: takes batches from the front of the queue, in order, and hands them to the
+ * forward script, one call at a time (a second concurrent call could reorder the stream). While
+ * Redis is down it waits (backoff, or the client's `ready` via `wake`), logs one warning per outage
+ * and releases flush() callers at once: events stay on disk, and a shutdown must not hang.
+ */
+export class ForwardPump {
+  private running: Promise<void> | undefined;
+  private started = false;
+  private stopped = false;
+  private failures = 0;
+  private downLogged = false;
+  private up = false;
+  private readonly waiters: Array<() => void> = [];
+  private readonly pause: WakeableSleep;
+  /** `forwarded`: entries this process added; `alreadyForwarded`: resent ones the marker skipped; `skippedIds`: reused ids refused. */
+  readonly counts = { forwarded: 0, alreadyForwarded: 0, skippedIds: 0 };
+
+  constructor(private readonly o: ForwardPumpOptions) {
+    this.pause = new WakeableSleep(o.clock);
+  }
+
+  /** The last forward attempt reached Redis (or, before any, the client was ready at open). */
+  get redisUp(): boolean {
+    return this.up;
+  }
+
+  /** Allows kicks from now on. */
+  open(): void {
+    this.started = true;
+    this.up = this.o.redis.status === "ready";
+  }
+
+  /** Starts forwarding unless the pump already runs. */
+  kick(): void {
+    if (!this.started || this.stopped || this.running) return;
+    this.running = this.run()
+      .catch((e: unknown) => this.o.log.error({ err: e }, "spool pump stopped unexpectedly"))
+      .finally(() => {
+        this.running = undefined;
+        this.resolveWaiters();
+        if (!this.stopped && this.o.queue.length > 0) this.kick();
+      });
+  }
+
+  /** Ends a retry pause now (the client is ready again, or the spool closes). */
+  wake(): void {
+    this.pause.wake();
+  }
+
+  /** Resolves when the queue is empty, or when Redis turns out to be unreachable. */
+  drained(): Promise<void> {
+    return new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Stops after the batch in flight (if any) has its answer. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.pause.wake();
+    if (this.running) await this.running;
+  }
+
+  /** Releases every drained() caller, whatever is left. */
+  releaseWaiters(): void {
+    this.resolveWaiters(true);
+  }
+
+  /** `force`: Redis is down, so waiting would hang a shutdown; the events stay on disk. */
+  private resolveWaiters(force = false): void {
+    if (!force && (this.o.queue.length > 0 || this.o.queue.inflight > 0)) return;
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  private async run(): Promise<void> {
+    const { redis, log, queue } = this.o;
+    while (!this.stopped && queue.length > 0) {
+      if (redis.status !== "ready") {
+        this.up = false;
+        if (!this.downLogged) {
+          this.downLogged = true;
+          log.warn({ code: "GW_REDIS_UNAVAILABLE", status: redis.status, pending: queue.length }, "redis unavailable: spooling events locally");
+        }
+        this.resolveWaiters(true);
+        await this.pause.sleep(1000);
+        continue;
+      }
+      const batch = queue.take(this.o.batchMax);
+      try {
+        if (!(await this.o.holdsLease())) {
+          // Another process forwards for this gateway id: keep our events local (the lease logs it).
+          queue.release();
+          this.up = true;
+          this.resolveWaiters(true);
+          this.o.enforceBound();
+          await this.pause.sleep(this.o.conflictPauseMs);
+          continue;
+        }
+        const res = await this.o.forward(batch);
+        queue.ack(batch.length);
+        this.count(batch.length, res);
+        if (this.downLogged) log.info({ pending: queue.length, forwarded: this.counts.forwarded }, "redis reachable again: spooled events forwarded");
+        this.downLogged = false;
+        this.up = true;
+        this.failures = 0;
+        this.o.forwarded(batch);
+      } catch (e) {
+        queue.release();
+        if (!this.downLogged) {
+          this.downLogged = true;
+          log.warn({ code: "GW_REDIS_UNAVAILABLE", err: (e as Error).message, pending: queue.length }, "forwarding to redis failed: spooling events locally");
+        }
+        this.up = false;
+        this.resolveWaiters(true);
+        const delay = backoffMs(this.failures);
+        this.failures++;
+        this.o.enforceBound();
+        await this.pause.sleep(delay);
+      }
+      this.o.enforceBound();
+    }
+  }
+
+  /** The script's count, not the batch size: resent records it skipped by position are not "forwarded". */
+  private count(batchLen: number, res: ForwardResult): void {
+    const c = this.counts;
+    c.forwarded += res.added;
+    c.skippedIds += res.skippedIds.length;
+    c.alreadyForwarded += batchLen - res.added - res.skippedIds.length;
+    if (res.skippedIds.length > 0) {
+      this.o.log.warn(
+        { code: "GW_EVENTS_ID_SKIPPED", skipped: res.skippedIds.length, skippedTotal: c.skippedIds, ids: res.skippedIds.slice(0, 20) },
+        "events not added to the stream: their event ids were already forwarded by this spool (an id was handed out twice)",
+      );
+    }
+  }
+}

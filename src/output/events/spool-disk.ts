@@ -1,0 +1,134 @@
+import type { Clock } from "../../core/clock.js";
+import type { Logger } from "../../core/logger.js";
+import { headerLine, loadSpool, SpoolFile, writeState, type LoadedSpool, type SpoolState } from "./spool-file.js";
+import { SyncScheduler } from "./sync-scheduler.js";
+
+export type FsyncPolicy = "always" | "interval" | "never";
+
+export interface SpoolDiskOptions {
+  dir: string;
+  fsync: FsyncPolicy;
+  fsyncIntervalMs: number;
+  /** The spool file is rewritten without forwarded records once it is this big. */
+  compactBytes: number;
+  clock: Clock;
+  log: Logger;
+}
+
+/**
+ * Forwarded records are cut from the file only once it has grown past `compactBytes`, and not while
+ * the pending records make up more than half of it (the rewrite would barely shrink it): so the
+ * state write before a rewrite happens every few thousand events, not per batch.
+ */
+export function shouldCompact(fileSize: number, compactBytes: number, pendingCount: number, pendingBytes: number): boolean {
+  if (fileSize < compactBytes) return false;
+  return !(pendingCount > 0 && fileSize < pendingBytes * 2);
+}
+
+/**
+ * The spool's disk side: the append-only file, the state file (epoch, `doneN`), the fsync policy
+ * and compaction. Disk errors are logged here and never thrown at the spool's callers, except at
+ * start (a spool that cannot open its directory must not pretend to be durable).
+ */
+export class SpoolDisk {
+  state: SpoolState = { epoch: "", doneN: 0 };
+  private file: SpoolFile | undefined;
+  private failed = false;
+  private readonly sync: SyncScheduler;
+
+  constructor(private readonly o: SpoolDiskOptions) {
+    this.sync = new SyncScheduler({
+      clock: o.clock,
+      intervalMs: o.fsyncIntervalMs,
+      syncData: () => this.file?.fsync(),
+      saveState: () => writeState(o.dir, this.state, o.fsync !== "never"),
+      onError: (e) => o.log.error({ err: e }, "spool fsync failed"),
+    });
+  }
+
+  /** Reads what the last run left (state, pending records) and reports damage it had to skip. */
+  load(appendedAt: number): LoadedSpool {
+    const loaded = loadSpool(this.o.dir, appendedAt);
+    this.state = loaded.state;
+    const log = this.o.log;
+    const n = loaded.pending.length;
+    if (loaded.badLines) log.warn({ badLines: loaded.badLines }, "spool had unreadable lines (torn write at a crash); they were skipped");
+    if (loaded.stateLost) log.warn({ pending: n }, "spool state file and header missing: pending events are resent under a new epoch (the stream may get duplicates; consumers dedupe by id)");
+    if (loaded.stateRecovered) log.warn({ pending: n, epoch: loaded.state.epoch }, "spool state file missing: epoch and position floor recovered from the spool file's header");
+    return loaded;
+  }
+
+  /** Saves the loaded state durably and rewrites the file to hold only `pendingLines` (drops torn lines). */
+  open(pendingLines: string[]): void {
+    this.saveState(true);
+    this.file = new SpoolFile(this.o.dir, () => headerLine(this.state));
+    this.file.rewrite(pendingLines);
+  }
+
+  get isOpen(): boolean {
+    return this.file !== undefined;
+  }
+
+  /** Writes one record line per the fsync policy. `pending` only goes into the failure log. */
+  append(line: string, pending: number): void {
+    try {
+      this.file!.append(line);
+      if (this.o.fsync === "always") this.file!.fsync();
+      else if (this.o.fsync === "interval") this.sync.dataWritten();
+      this.failed = false;
+    } catch (e) {
+      // A full or failing disk must not cost the event: it is still forwarded from memory.
+      if (!this.failed) this.o.log.error({ err: (e as Error).message, pending }, "spool write failed: events kept in memory only until the disk recovers");
+      this.failed = true;
+    }
+  }
+
+  /** Every position <= n was forwarded or dropped; saved with the next sync, not at once. */
+  markDone(n: number): void {
+    this.state.doneN = Math.max(this.state.doneN, n);
+    this.sync.stateChanged();
+  }
+
+  /**
+   * Rewrites the file without forwarded records when it is big enough (see shouldCompact). The
+   * state goes to disk first (fsynced per policy): it must be there before records vanish, or
+   * positions could be reused after a power loss.
+   */
+  compact(pendingCount: number, pendingBytes: number, pendingLines: () => string[]): void {
+    const file = this.file;
+    if (!file || !shouldCompact(file.size, this.o.compactBytes, pendingCount, pendingBytes)) return;
+    try {
+      this.saveState(this.o.fsync !== "never");
+      file.rewrite(pendingLines());
+    } catch (e) {
+      this.o.log.error({ err: e }, "spool compaction failed; the file keeps forwarded records until the next try");
+    }
+  }
+
+  /** fsync now (flush), logging a failure rather than throwing it. */
+  syncNow(): void {
+    try {
+      this.file?.fsync();
+    } catch (e) {
+      this.o.log.error({ err: (e as Error).message }, "spool fsync failed");
+    }
+  }
+
+  /** No more timed syncs (the start of a close). */
+  stopTimer(): void {
+    this.sync.stop();
+  }
+
+  /** Saves the state durably and closes the file (fsynced). */
+  close(): void {
+    this.sync.stop();
+    if (!this.file) return;
+    this.saveState(true);
+    this.file.close();
+  }
+
+  private saveState(sync: boolean): void {
+    writeState(this.o.dir, this.state, sync);
+    this.sync.stateSaved();
+  }
+}

@@ -1,0 +1,139 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { appendFileSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { FakeClock } from "../../src/core/clock.js";
+import { recordLine } from "../../src/output/events/spool-file.js";
+import { shouldCompact, SpoolDisk, type FsyncPolicy } from "../../src/output/events/spool-disk.js";
+import { captureLogger, makeReadOnly, rmDir, tmpDir } from "./helpers.js";
+
+const dirs: string[] = [];
+const undo: Array<() => void> = [];
+afterEach(() => {
+  undo.splice(0).forEach((u) => u());
+  dirs.splice(0).forEach(rmDir);
+});
+
+function setup(fsync: FsyncPolicy = "interval", compactBytes = 1 << 20) {
+  const dir = tmpDir("spool-disk");
+  dirs.push(dir);
+  const clock = new FakeClock();
+  const { logger, lines } = captureLogger();
+  const disk = new SpoolDisk({ dir, fsync, fsyncIntervalMs: 1000, compactBytes, clock, log: logger });
+  const readState = () => JSON.parse(readFileSync(join(dir, "spool.state.json"), "utf8")) as { epoch: string; doneN: number };
+  const readSpool = () => readFileSync(join(dir, "spool.jsonl"), "utf8");
+  return { dir, clock, disk, lines, readState, readSpool };
+}
+
+const line = (n: number) => recordLine(n, `{"id":"gw:L1:${n}"}`);
+
+describe("shouldCompact", () => {
+  it.each([
+    // fileSize, compactBytes, pendingCount, pendingBytes, expected
+    [999, 1000, 0, 0, false], // not big enough yet
+    [1000, 1000, 0, 0, true], // big enough, nothing pending
+    [1000, 1000, 3, 400, true], // pending is well under half the file
+    [1000, 1000, 3, 600, false], // pending is most of the file: a rewrite would barely shrink it
+    [1000, 1000, 3, 500, true], // exactly half: worth it
+  ])("file %i B, threshold %i B, %i pending (%i B) -> %s", (size, at, n, bytes, want) => {
+    expect(shouldCompact(size, at, n, bytes)).toBe(want);
+  });
+});
+
+describe("SpoolDisk", () => {
+  it("a fresh directory gets a new epoch, a durable state file and a header-only spool file", () => {
+    const { disk, readState, readSpool } = setup();
+    const loaded = disk.load(0);
+    expect(loaded).toMatchObject({ pending: [], nextN: 1, badLines: 0, stateLost: false });
+    expect(disk.isOpen).toBe(false);
+    disk.open([]);
+    expect(disk.isOpen).toBe(true);
+    expect(readState()).toEqual({ epoch: disk.state.epoch, doneN: 0 });
+    expect(readSpool()).toBe(`{"epoch":"${disk.state.epoch}","base":0}\n`);
+  });
+
+  it.each([
+    ["interval", 1],
+    ["always", 0],
+    ["never", 0],
+  ] as const)("append with fsync %s writes the line and leaves %i sync timer", (policy, timers) => {
+    const { clock, disk, readSpool } = setup(policy);
+    disk.load(0);
+    disk.open([]);
+    disk.append(line(1), 0);
+    expect(readSpool().endsWith(line(1))).toBe(true);
+    expect(clock.pendingCount).toBe(timers);
+  });
+
+  it("markDone saves the state with the next sync, not at once", () => {
+    const { clock, disk, readState } = setup("never");
+    disk.load(0);
+    disk.open([]);
+    disk.markDone(5);
+    disk.markDone(3); // positions only grow
+    expect(readState().doneN).toBe(0);
+    clock.advance(1000);
+    expect(readState().doneN).toBe(5);
+  });
+
+  it("compaction saves the state first and keeps only the pending lines after the header", () => {
+    const { disk, readState, readSpool } = setup("interval", 1);
+    disk.load(0);
+    disk.open([]);
+    for (let n = 1; n <= 3; n++) disk.append(line(n), n - 1);
+    disk.markDone(2);
+    disk.compact(1, Buffer.byteLength(line(3)), () => [line(3)]);
+    expect(readState().doneN).toBe(2);
+    expect(readSpool()).toBe(`{"epoch":"${disk.state.epoch}","base":2}\n${line(3)}`);
+  });
+
+  it("no compaction below the threshold", () => {
+    const { disk, readSpool } = setup("interval", 1 << 20);
+    disk.load(0);
+    disk.open([]);
+    disk.append(line(1), 0);
+    disk.markDone(1);
+    let asked = false;
+    disk.compact(0, 0, () => ((asked = true), []));
+    expect(asked).toBe(false);
+    expect(readSpool().endsWith(line(1))).toBe(true);
+  });
+
+  it("a compaction that cannot write is logged, not thrown, and the file keeps its records", () => {
+    const { dir, disk, lines, readSpool } = setup("interval", 1);
+    disk.load(0);
+    disk.open([]);
+    disk.append(line(1), 0);
+    disk.markDone(1);
+    undo.push(makeReadOnly(dir));
+    expect(() => disk.compact(0, 0, () => [])).not.toThrow();
+    undo.pop()!();
+    expect(lines.some((l) => l.includes("spool compaction failed") && l.includes('"level":"error"'))).toBe(true);
+    expect(readSpool().endsWith(line(1))).toBe(true);
+  });
+
+  it("load reports a torn last line and keeps the records before it", () => {
+    const { dir, clock, disk } = setup();
+    disk.load(0);
+    disk.open([line(1), line(2)]);
+    disk.close();
+    appendFileSync(join(dir, "spool.jsonl"), '{"n":3,"e":{"id":"gw:L1:');
+    const { logger, lines } = captureLogger();
+    const next = new SpoolDisk({ dir, fsync: "interval", fsyncIntervalMs: 1000, compactBytes: 1 << 20, clock, log: logger });
+    const loaded = next.load(0);
+    expect(loaded.pending.map((r) => r.n)).toEqual([1, 2]);
+    expect(loaded.nextN).toBe(3);
+    expect(next.state.epoch).toBe(disk.state.epoch);
+    expect(lines.some((l) => l.includes('"badLines":1') && l.includes('"level":"warn"'))).toBe(true);
+  });
+
+  it("close saves the newest state durably and leaves no timer", () => {
+    const { clock, disk, readState } = setup("interval");
+    disk.load(0);
+    disk.open([]);
+    disk.append(line(1), 0);
+    disk.markDone(1);
+    disk.close();
+    expect(readState().doneN).toBe(1);
+    expect(clock.pendingCount).toBe(0);
+  });
+});
