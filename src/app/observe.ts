@@ -1,7 +1,8 @@
 import type { Cluster, Redis } from "ioredis";
 import type { Clock } from "../core/clock.js";
 import type { DecodePool } from "../decode/index.js";
-import type { Lane } from "../lane/index.js";
+import { recentQuantiles, type Lane, type LaneTelemetry } from "../lane/index.js";
+import type { LaneTelemetry as DashboardTelemetry } from "../output/http/index.js";
 import type { MetricsCollectors } from "../output/metrics/index.js";
 import type { StatsSnapshot } from "../output/mqtt/index.js";
 import type { TrustStore } from "../verify/trust/index.js";
@@ -23,6 +24,18 @@ export interface Observed {
 /** Read rate = share of decoded in-view frames in which the code was read (as on the dashboard). */
 function readRate(s: { codesRead: number; missedReads: number }): number | undefined {
   return s.codesRead + s.missedReads > 0 ? s.codesRead / (s.codesRead + s.missedReads) : undefined;
+}
+
+/** The dashboard's read telemetry of one lane, from the lane's own counters. */
+export function laneTelemetry(s: LaneTelemetry): DashboardTelemetry {
+  const q = recentQuantiles(s);
+  const rr = readRate(s);
+  return {
+    framesTried: s.verdicts ? s.framesTriedTotal / s.verdicts : 0,
+    readFailures: s.readFailures,
+    ...(rr !== undefined ? { readRate: rr } : {}),
+    ...(q ? { firstSeenToVerdictMs: q } : {}),
+  };
 }
 
 /** Scrape-time collectors for GatewayMetrics: each reads one stage's stats, nothing is copied in between. */

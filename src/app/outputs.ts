@@ -8,7 +8,7 @@ import { createHeadAnchor, createLedger, ledgerHeadKey, ledgerHeadTopic, loadHea
 import { systemClock } from "../core/clock.js";
 import { createMqttOutput, type LaneActions, type MqttOutput, type StatsSnapshot } from "../output/mqtt/index.js";
 import type { LedgerStats } from "../output/metrics/index.js";
-import type { LaneStatus } from "../core/types.js";
+import type { LaneStatus, VerdictEvent } from "../core/types.js";
 
 export interface Outputs {
   spool?: EventSpool;
@@ -120,4 +120,25 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
     await step("mqtt", out.mqtt && (() => out.mqtt!.close()));
   };
   return out;
+}
+
+/**
+ * Replaces the running outputs (a reload of `mqtt` or `events`). Verdicts decided during the swap
+ * are held and written to the new ledger and spool, so none falls between the old and the new.
+ */
+export async function swapOutputs(bus: GatewayBus, old: Outputs, start: () => Promise<Outputs>): Promise<Outputs> {
+  const held: VerdictEvent[] = [];
+  const off = bus.on("verdict", (ev) => held.push(ev));
+  let next: Outputs;
+  try {
+    await old.close();
+    next = await start();
+  } finally {
+    off();
+  }
+  for (const ev of held) {
+    next.ledger?.append(ev);
+    next.spool?.append(ev);
+  }
+  return next;
 }

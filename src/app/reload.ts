@@ -24,3 +24,58 @@ export interface ReloadResult {
 export function diffSections(a: GatewayConfig, b: GatewayConfig): Section[] {
   return SECTIONS.filter((s) => JSON.stringify(a[s]) !== JSON.stringify(b[s]));
 }
+
+/** Every section not in `changed`, in the order the answer lists them. */
+export function unchangedSections(changed: readonly Section[]): Section[] {
+  return SECTIONS.filter((s) => !changed.includes(s));
+}
+
+export interface ReloadPlan {
+  changed: Section[];
+  restartRequired: Section[];
+  /** The config that will run: the new file, except the restart sections keep their old values. */
+  effective: GatewayConfig;
+}
+
+/** What a reload from `prev` to `next` changes; what is not applied keeps its old value, so `config()` tells the truth about what runs. */
+export function planReload(prev: GatewayConfig, next: GatewayConfig): ReloadPlan {
+  const changed = diffSections(prev, next);
+  return {
+    changed,
+    restartRequired: changed.filter((s) => RESTART_SECTIONS.includes(s)),
+    effective: { ...next, gateway: prev.gateway, server: prev.server, redis: prev.redis },
+  };
+}
+
+export interface ReloaderDeps {
+  /** Re-reads and validates the config file; without it reload is not available. */
+  read?: () => GatewayConfig;
+  stopping: () => boolean;
+  apply: (next: GatewayConfig) => Promise<ReloadResult>;
+}
+
+export interface Reloader {
+  run(): Promise<ReloadResult>;
+  /** The reload in progress, which a graceful stop waits for. */
+  inFlight(): Promise<ReloadResult> | undefined;
+}
+
+/**
+ * One reload at a time: a second request while one runs (admin API and SIGHUP together) gets the
+ * same result instead of applying the file twice over a half-applied state.
+ */
+export function createReloader(d: ReloaderDeps): Reloader {
+  let running: Promise<ReloadResult> | undefined;
+  return {
+    // The reset runs in a later microtask, so it can never happen before the assignment (a synchronous throw included).
+    run: () =>
+      (running ??= (async () => {
+        if (!d.read) throw Object.assign(new Error("reload is not available"), { code: "GW_RELOAD_UNSUPPORTED" });
+        if (d.stopping()) throw Object.assign(new Error("the gateway is stopping"), { code: "GW_ADMIN_ACTION_FAILED" });
+        return d.apply(d.read());
+      })().finally(() => {
+        running = undefined;
+      })),
+    inFlight: () => running,
+  };
+}

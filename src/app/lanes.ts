@@ -1,0 +1,134 @@
+import type { Cluster, Redis } from "ioredis";
+import type { GatewayBus } from "../core/bus.js";
+import type { Clock } from "../core/clock.js";
+import { moduleLogger, type Logger } from "../core/logger.js";
+import type { GatewayConfig } from "../config/schema.js";
+import { Lane, LocalReplayGuard, RedisReplayGuard, type ReplayGuard, type SeqStore, type VerifyFn } from "../lane/index.js";
+import type { LaneConfig } from "../lane/options.js";
+import { ShcChunkAssembler } from "../verify/index.js";
+import type { LaneProblemRouter } from "./lane-problems.js";
+import type { LanePauses } from "./pauses.js";
+
+/** The lane ids a reload touches (also the `details.lanes` of its answer). */
+export interface LaneChanges {
+  added: string[];
+  removed: string[];
+  changed: string[];
+}
+
+type LaneSections = Pick<GatewayConfig, "lanes" | "cameras">;
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const camerasOf = (c: LaneSections, lane: string) => c.cameras.filter((x) => x.lane === lane).map((x) => x.id);
+
+/**
+ * Which running lanes a reload rebuilds (its config or its camera set changed) or removes, and
+ * which it adds. A lane's camera ids are fixed when it is built, so a new camera set rebuilds it.
+ * `running` is in the order the lanes run, which is the order the answer reports them in.
+ */
+export function laneChanges(running: readonly string[], prev: LaneSections, next: LaneSections): LaneChanges {
+  const wanted = new Map(next.lanes.map((l) => [l.id, l]));
+  const out: LaneChanges = { added: [], removed: [], changed: [] };
+  for (const id of running) {
+    const lc = wanted.get(id);
+    if (lc && same(lc, prev.lanes.find((l) => l.id === id)) && same(camerasOf(next, id), camerasOf(prev, id))) continue;
+    (lc ? out.changed : out.removed).push(id);
+  }
+  for (const lc of next.lanes) if (!running.includes(lc.id)) out.added.push(lc.id);
+  return out;
+}
+
+/**
+ * The replay guard every lane shares. With Redis it spans the site's gateways, and the in-process
+ * guard answers while Redis is down; without Redis the in-process guard is all there is.
+ */
+export function openReplayGuard(windowMs: number, clock: Clock, logger: Logger, redis?: { client: Redis | Cluster; keyPrefix: string }): ReplayGuard {
+  const local = new LocalReplayGuard(clock, windowMs);
+  if (!redis) return local;
+  return new RedisReplayGuard({ redis: redis.client as unknown as ConstructorParameters<typeof RedisReplayGuard>[0]["redis"], keyPrefix: redis.keyPrefix, windowMs, local, logger: moduleLogger(logger, "replay") });
+}
+
+export interface LaneSetDeps {
+  bus: GatewayBus;
+  clock: Clock;
+  logger: Logger;
+  salt: string;
+  replay: ReplayGuard;
+  seq: SeqStore;
+  /** Reads the current verifier at each call: a trust reload replaces it. */
+  verify: VerifyFn;
+  pauses: LanePauses;
+  problems: LaneProblemRouter;
+}
+
+export interface LaneSet {
+  /** The running lanes; `apply` adds, replaces and removes entries of this same map. */
+  readonly lanes: ReadonlyMap<string, Lane>;
+  /** Throws GW_LANE_UNKNOWN (the admin API answers 404) for a lane that does not run. */
+  get(id: string): Lane;
+  setPaused(id: string, paused: boolean): void;
+  /** Rebuilds the lanes a reload changes: each one leaves service and settles before it closes. */
+  apply(prev: GatewayConfig, next: GatewayConfig): Promise<LaneChanges>;
+  close(): void;
+}
+
+/** Builds the configured lanes, keeps their pauses and rebuilds them on a reload. */
+export function createLaneSet(cfg: GatewayConfig, d: LaneSetDeps): LaneSet {
+  const log = moduleLogger(d.logger, "app");
+  const lanes = new Map<string, Lane>();
+  const build = (lc: LaneConfig, c: GatewayConfig): Lane => {
+    const assembler = new ShcChunkAssembler({ maxAgeMs: lc.leaveMs * 4 });
+    const lane = new Lane({
+      config: lc,
+      gatewayId: c.gateway.id,
+      cameraIds: camerasOf(c, lc.id),
+      verify: d.verify,
+      replay: d.replay,
+      bus: d.bus,
+      clock: d.clock,
+      logger: moduleLogger(d.logger, "lane", { lane: lc.id }),
+      salt: d.salt,
+      seq: d.seq,
+      chunkAssembler: {
+        add(text, nowMs) {
+          const r = assembler.add(text, nowMs);
+          return r.status === "complete" ? r.text : undefined;
+        },
+      },
+    });
+    if (d.pauses.has(lc.id)) lane.setPaused(true);
+    d.problems.applyTo(lane);
+    return lane;
+  };
+  for (const lc of cfg.lanes) lanes.set(lc.id, build(lc, cfg));
+
+  const get = (id: string): Lane => {
+    const l = lanes.get(id);
+    if (!l) throw Object.assign(new Error(`no lane '${id}'`), { code: "GW_LANE_UNKNOWN" });
+    return l;
+  };
+
+  return {
+    lanes,
+    get,
+    setPaused(id, paused) {
+      get(id).setPaused(paused);
+      d.pauses.set(id, paused);
+      log.info({ lane: id, paused }, paused ? "lane paused" : "lane resumed");
+    },
+    async apply(prev, next) {
+      const diff = laneChanges([...lanes.keys()], prev, next);
+      for (const [id, lane] of [...lanes]) {
+        if (!diff.changed.includes(id) && !diff.removed.includes(id)) continue;
+        lane.setProblem("SHUTTING_DOWN", true);
+        await lane.settle();
+        lane.close();
+        lanes.delete(id);
+      }
+      for (const lc of next.lanes) if (!lanes.has(lc.id)) lanes.set(lc.id, build(lc, next));
+      d.pauses.forget(diff.removed);
+      return diff;
+    },
+    close: () => lanes.forEach((l) => l.close()),
+  };
+}

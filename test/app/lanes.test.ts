@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { GatewayBus } from "../../src/core/bus.js";
+import { FakeClock } from "../../src/core/clock.js";
+import { silentLogger } from "../../src/core/logger.js";
+import { parseConfig } from "../../src/config/load.js";
+import { LocalReplayGuard, MemorySeqStore } from "../../src/lane/index.js";
+import { createLaneSet, laneChanges } from "../../src/app/lanes.js";
+import { LanePauses } from "../../src/app/pauses.js";
+import { LaneProblemRouter } from "../../src/app/lane-problems.js";
+
+const config = (lanes: Array<Record<string, unknown>>, cameras: Array<[string, string]>) =>
+  parseConfig({
+    gateway: { id: "gw-lanes", stateDir: "/nonexistent/state" },
+    lanes,
+    cameras: cameras.map(([id, lane]) => ({ id, lane, source: "synthetic", width: 320, height: 240, fps: 5 })),
+  });
+
+describe("laneChanges (which lanes a reload touches)", () => {
+  const prev = config([{ id: "A" }, { id: "B" }, { id: "C" }, { id: "D" }], [["c1", "A"], ["c2", "B"], ["c3", "C"], ["c4", "D"]]);
+
+  it("keeps unchanged lanes, rebuilds a lane whose config or camera set changed, removes and adds", () => {
+    const next = config([{ id: "A" }, { id: "B", leaveMs: 4000 }, { id: "C" }, { id: "E" }], [["c1", "A"], ["c2", "B"], ["c3", "C"], ["c5", "C"], ["c6", "E"]]);
+    expect(laneChanges(["A", "B", "C", "D"], prev, next)).toEqual({ added: ["E"], removed: ["D"], changed: ["B", "C"] });
+  });
+
+  it("reports in the order the lanes run, and nothing for an identical config", () => {
+    const next = config([{ id: "D", leaveMs: 4000 }, { id: "A", leaveMs: 4000 }], [["c1", "A"], ["c4", "D"]]);
+    expect(laneChanges(["D", "B", "A", "C"], prev, next)).toEqual({ added: [], removed: ["B", "C"], changed: ["D", "A"] });
+    expect(laneChanges(["A", "B", "C", "D"], prev, prev)).toEqual({ added: [], removed: [], changed: [] });
+  });
+
+  it("a camera that only changes its own settings does not rebuild its lane", () => {
+    const next = parseConfig({ ...prev, cameras: prev.cameras.map((c) => (c.id === "c1" ? { ...c, fps: 10 } : c)) });
+    expect(laneChanges(["A", "B", "C", "D"], prev, next).changed).toEqual([]);
+  });
+});
+
+describe("the lane set", () => {
+  const build = (cfg = config([{ id: "A" }, { id: "B" }], [["c1", "A"], ["c2", "B"]]), pausedAtStart: string[] = []) => {
+    const clock = new FakeClock();
+    const saved: string[][] = [];
+    const pauses = new LanePauses({ load: () => ({ paused: pausedAtStart }), save: (p) => void saved.push([...p]) }, silentLogger);
+    const problems = new LaneProblemRouter(silentLogger);
+    const set = createLaneSet(cfg, {
+      bus: new GatewayBus(),
+      clock,
+      logger: silentLogger,
+      salt: "test-salt",
+      replay: new LocalReplayGuard(clock, 60_000),
+      seq: new MemorySeqStore(),
+      verify: () => {
+        throw new Error("not used");
+      },
+      pauses,
+      problems,
+    });
+    return { cfg, set, saved, problems };
+  };
+
+  it("starts lanes paused before a restart paused; an unknown lane is GW_LANE_UNKNOWN and pauses nothing", () => {
+    const { set, saved } = build(undefined, ["B"]);
+    expect([...set.lanes.keys()]).toEqual(["A", "B"]);
+    expect(set.get("B").status().state).toBe("paused");
+    expect(set.get("A").status().state).not.toBe("paused");
+    set.setPaused("A", true);
+    expect(set.get("A").status().state).toBe("paused");
+    expect(saved).toEqual([["B", "A"]]);
+    expect(() => set.setPaused("Z", true)).toThrow(expect.objectContaining({ code: "GW_LANE_UNKNOWN" }));
+    expect(saved).toHaveLength(1);
+  });
+
+  it("apply keeps unchanged lanes, takes rebuilt and removed ones out of service, and gives new lanes the raised problems", async () => {
+    const { cfg, set, saved, problems } = build(undefined, ["A", "B"]);
+    const [a0, b0] = [set.get("A"), set.get("B")];
+    problems.handle({ problem: "EVENTS_SEQ_ERROR", on: true }, set.lanes.values());
+    const next = config([{ id: "A", leaveMs: 4000 }, { id: "C" }], [["c1", "A"], ["c3", "C"]]);
+    expect(await set.apply(cfg, next)).toEqual({ added: ["C"], removed: ["B"], changed: ["A"] });
+    expect([...set.lanes.keys()]).toEqual(["A", "C"]);
+    expect(set.get("A")).not.toBe(a0);
+    expect(set.get("A").leaveMs).toBe(4000);
+    expect(a0.hasProblem("SHUTTING_DOWN") && b0.hasProblem("SHUTTING_DOWN")).toBe(true);
+    // The rebuilt lane stays paused; the removed lane's pause is forgotten.
+    expect(set.get("A").status().state).toBe("paused");
+    expect(saved.at(-1)).toEqual(["A"]);
+    expect(set.get("C").hasProblem("EVENTS_SEQ_ERROR")).toBe(true);
+    const c = set.get("C");
+    expect(await set.apply(next, next)).toEqual({ added: [], removed: [], changed: [] });
+    expect(set.get("C")).toBe(c);
+  });
+});

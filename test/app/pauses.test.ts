@@ -1,0 +1,63 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/core/logger.js";
+import { FilePauseStore, type PauseStore } from "../../src/lane/index.js";
+import { LanePauses } from "../../src/app/pauses.js";
+
+const dir = mkdtempSync(join(tmpdir(), "cpgw-pauses-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const collecting = () => {
+  const lines: Array<{ level: string; msg: string }> = [];
+  return { lines, logger: createLogger({ level: "debug", destination: { write: (s: string) => void lines.push(JSON.parse(s)) } }) };
+};
+
+describe("lane pauses", () => {
+  it("a pause survives a restart; a forgotten (removed) lane does not", () => {
+    const stateDir = join(dir, "restart");
+    const { logger } = collecting();
+    const first = new LanePauses(new FilePauseStore(stateDir), logger);
+    first.set("L1", true);
+    first.set("L2", true);
+    first.set("L2", false);
+    const second = new LanePauses(new FilePauseStore(stateDir), logger);
+    expect([second.has("L1"), second.has("L2")]).toEqual([true, false]);
+    second.forget(["L1"]);
+    expect(new LanePauses(new FilePauseStore(stateDir), logger).has("L1")).toBe(false);
+  });
+
+  it("an unreadable state file starts every lane unpaused and says so", () => {
+    const stateDir = join(dir, "torn");
+    mkdirSync(join(stateDir, "lanes"), { recursive: true });
+    writeFileSync(join(stateDir, "lanes", "paused.json"), "{not json");
+    const { lines, logger } = collecting();
+    const p = new LanePauses(new FilePauseStore(stateDir), logger);
+    expect(p.has("L1")).toBe(false);
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([["warn", "paused-lane state unreadable: lanes start unpaused"]]);
+  });
+
+  it("a pause that cannot be written still applies, and the log says a restart would lose it", () => {
+    const store: PauseStore = {
+      load: () => ({ paused: [] }),
+      save: () => {
+        throw new Error("EROFS: read-only file system");
+      },
+    };
+    const { lines, logger } = collecting();
+    const p = new LanePauses(store, logger);
+    p.set("L1", true);
+    expect(p.has("L1")).toBe(true);
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([["error", "paused-lane state could not be written: a restart would reopen paused lanes"]]);
+  });
+
+  it("forgetting no lanes writes nothing", () => {
+    let saves = 0;
+    const p = new LanePauses({ load: () => ({ paused: ["L1"] }), save: () => void saves++ }, collecting().logger);
+    p.forget([]);
+    expect(saves).toBe(0);
+    p.forget(["L1"]);
+    expect(saves).toBe(1);
+  });
+});

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/load.js";
+import type { GatewayConfig } from "../../src/config/schema.js";
+import { createReloader, planReload, unchangedSections, type ReloadResult } from "../../src/app/reload.js";
+
+const input = (over: Record<string, unknown> = {}) => ({
+  gateway: { id: "gw-plan", stateDir: "/nonexistent/state" },
+  lanes: [{ id: "L1" }],
+  cameras: [{ id: "c1", lane: "L1", source: "synthetic", width: 320, height: 240, fps: 5 }],
+  ...over,
+});
+
+const result = (applied: ReloadResult["applied"]): ReloadResult => ({ applied, restartRequired: [], unchanged: [], details: {} });
+
+describe("planReload", () => {
+  it("applies the file except the restart sections, which keep their old values and are reported", () => {
+    const prev = parseConfig(input());
+    const next = parseConfig(input({ gateway: { id: "gw-other", stateDir: "/nonexistent/state" }, display: { heartbeatMs: 3000 }, redis: { url: "redis://127.0.0.1:6379" } }));
+    const plan = planReload(prev, next);
+    expect(plan.changed).toEqual(["gateway", "display", "redis"]);
+    expect(plan.restartRequired).toEqual(["gateway", "redis"]);
+    expect(plan.effective.gateway.id).toBe("gw-plan");
+    expect(plan.effective.redis).toBeUndefined();
+    expect(plan.effective.display.heartbeatMs).toBe(3000);
+    expect(unchangedSections(plan.changed)).toEqual(["log", "server", "decode", "cameras", "lanes", "trust", "mqtt", "events"]);
+  });
+});
+
+describe("the reloader", () => {
+  const deferred = <T>() => {
+    let resolve!: (v: T) => void;
+    const promise = new Promise<T>((r) => (resolve = r));
+    return { promise, resolve };
+  };
+
+  it("runs one reload at a time: a request during one gets the same result; the next one reads again", async () => {
+    let reads = 0;
+    const gate = deferred<ReloadResult>();
+    const r = createReloader({ read: () => (reads++, parseConfig(input())), stopping: () => false, apply: () => gate.promise });
+    const first = r.run();
+    const second = r.run();
+    expect(second).toBe(first);
+    expect(r.inFlight()).toBe(first);
+    gate.resolve(result(["display"]));
+    expect(await first).toEqual(result(["display"]));
+    expect(r.inFlight()).toBeUndefined();
+    await r.run();
+    expect(reads).toBe(2);
+  });
+
+  it("refuses without a config reader, and while the gateway stops", async () => {
+    const apply = (_: GatewayConfig) => Promise.resolve(result([]));
+    await expect(createReloader({ stopping: () => false, apply }).run()).rejects.toMatchObject({ code: "GW_RELOAD_UNSUPPORTED" });
+    await expect(createReloader({ read: () => parseConfig(input()), stopping: () => true, apply }).run()).rejects.toMatchObject({ code: "GW_ADMIN_ACTION_FAILED" });
+  });
+
+  it("a file that fails validation rejects that reload only", async () => {
+    let bad = true;
+    const r = createReloader({
+      read: () => {
+        if (bad) throw Object.assign(new Error("invalid"), { code: "GW_CONFIG_INVALID" });
+        return parseConfig(input());
+      },
+      stopping: () => false,
+      apply: () => Promise.resolve(result(["log"])),
+    });
+    await expect(r.run()).rejects.toMatchObject({ code: "GW_CONFIG_INVALID" });
+    bad = false;
+    expect((await r.run()).applied).toEqual(["log"]);
+  });
+});
