@@ -49,3 +49,15 @@ export function tcpProbe(timeoutMs = 1000): HostProbe {
       s.once("error", () => finish(false));
     });
 }
+
+/** Asks the probe once; a probe that throws or rejects counts as a host that does not answer. */
+export function askHost(probe: HostProbe, target: ProbeTarget, done: (up: boolean) => void): void {
+  let r: boolean | Promise<boolean>;
+  try {
+    r = probe(target);
+  } catch {
+    r = false;
+  }
+  if (typeof r === "boolean") done(r);
+  else r.then(done, () => done(false));
+}
