@@ -29,33 +29,13 @@ import { readVerifiedWasm } from "./wasm-loader.js";
 import type { DecodeJob, WorkerInit, WorkerMessage } from "./protocol.js";
 import { CameraStats, type CameraCounters } from "./camera-stats.js";
 import { validateFrame } from "./frame-check.js";
-import { EscalationGovernor } from "./escalation.js";
 import { SymbolTracker } from "./track.js";
-import type { ModuleEvidence } from "./votes.js";
-import { DEFAULT_PREFILTER, Prefilter, type PrefilterOptions } from "./prefilter.js";
-import { idleBudget, IdleGate } from "./idle-gate.js";
-import { pickNext, type FrameClass } from "./priority.js";
+import type { PrefilterOptions } from "./prefilter.js";
+import { pickNext } from "./priority.js";
 import { WaitingBoard, yieldPolicy } from "./early-stop.js";
-import { onlyAtLastCode } from "./watch-read.js";
+import { FrameAdmission, type Admitted, type SubmitContext } from "./admission.js";
 
-/** Slow schedule: an idle camera gets a decode at least this often, whatever the prefilter says (idle-gate.ts). */
-export const DEFAULT_IDLE_FULL_EVERY_MS = 1000;
-/**
- * A frame of a lane with only decided codes in view gets the first pass and crops (around located
- * symbols and the last code) on every frame, and the full cascade at most this often per camera.
- * A presentation awaiting its verdict gets the full cascade; idle cameras: idle-gate.ts.
- */
-export const WEAK_FULL_EVERY_MS = 333;
-/** With only decided codes in view, a frame without a finder pattern is decoded at most this often (well under leaveMs). */
-export const WATCH_EMPTY_EVERY_MS = 500;
-
-/** What the camera's lane has in view when the frame is submitted (see Lane.codesInView). */
-export type LaneView = "none" | "decided" | "pending";
-
-export interface SubmitContext {
-  /** Absent: the frame is decoded like an active one and never prefiltered (one-off callers, tests). */
-  view?: LaneView;
-}
+export { DEFAULT_IDLE_FULL_EVERY_MS, WATCH_EMPTY_EVERY_MS, WEAK_FULL_EVERY_MS, type LaneView, type SubmitContext } from "./admission.js";
 
 export interface DecodePoolOptions {
   workers?: number;
@@ -88,15 +68,8 @@ export interface DecodePoolOptions {
   logger?: Logger;
 }
 
-interface Pending {
+interface Pending extends Admitted {
   frame: LumaFrame;
-  cls: FrameClass;
-  /** Only a lone finder-like shape was found (idle-gate.ts "first"): its cascade gives way to an active frame. */
-  weak?: boolean;
-  /** Watch frame whose finder patterns are all at the last code: read that crop first (watch-read.ts). */
-  cropFirst?: boolean;
-  /** Escalation budget fixed at submit (idle cameras, idle-gate.ts); absent: chosen at dispatch. */
-  budgetMs?: number;
   submittedAt: number;
   resolve: (r: DecodeResult | null) => void;
 }
@@ -125,11 +98,8 @@ export class DecodePool {
   private startFailures = 0;
   private readonly respawnTimers = new Set<NodeJS.Timeout>();
   private readonly log: Logger;
-  private readonly governor: EscalationGovernor;
-  private readonly prefilter: Prefilter | undefined;
-  private readonly idle: IdleGate | undefined;
-  private readonly lastWeakFull = new Map<string, number>();
-  private readonly lastWatch = new Map<string, number>();
+  /** What each frame is worth: its class at submit, its budget at dispatch (admission.ts). */
+  private readonly admission: FrameAdmission;
   /** Frames waiting for a worker, by class, shared with the workers: their cascades stop early for them. */
   private readonly board = new WaitingBoard();
   /** When each camera last ran a full-budget cascade to its end (not stopped early). */
@@ -148,9 +118,7 @@ export class DecodePool {
     this.log = (opts.logger ?? silentLogger).child({ module: "decode" });
     this.escalateIntervalMs = opts.escalateIntervalMs ?? 250;
     this.clock = opts.clock ?? (() => performance.now());
-    this.governor = new EscalationGovernor(this.escalateIntervalMs);
-    this.prefilter = opts.prefilter === false ? undefined : new Prefilter(opts.prefilter ?? DEFAULT_PREFILTER);
-    this.idle = this.prefilter && new IdleGate(this.prefilter, opts.idleFullEveryMs ?? DEFAULT_IDLE_FULL_EVERY_MS);
+    this.admission = new FrameAdmission({ ...opts, escalateIntervalMs: this.escalateIntervalMs }, this.stats_, this.tracker);
   }
 
   static async create(opts: DecodePoolOptions): Promise<DecodePool> {
@@ -181,7 +149,7 @@ export class DecodePool {
       return Promise.resolve(errorResult(frame, 0, "GW_DECODE_BAD_FRAME", bad));
     }
     const now = this.clock();
-    const c = this.classify(frame, ctx, now);
+    const c = this.admission.classify(frame, ctx, now);
     if (!c) {
       cam.prefiltered++;
       this.opts.recycle?.(frame.data);
@@ -199,55 +167,6 @@ export class DecodePool {
       this.pending.set(frame.cameraId, { frame, cls: c.cls, ...(c.weak ? { weak: true } : {}), ...(c.cropFirst ? { cropFirst: true } : {}), ...(c.budgetMs !== undefined ? { budgetMs: c.budgetMs } : {}), submittedAt: now, resolve });
       this.pump();
     });
-  }
-
-  /**
-   * Only decided codes in view: presence upkeep. A frame with a finder pattern is decoded (the
-   * code is likely still there); one without is decoded only every WATCH_EMPTY_EVERY_MS, so the
-   * frames after a code left (until leaveMs) cost little, while a held code the prefilter misses
-   * is still sighted several times per leaveMs and never seems to leave and come back.
-   */
-  private watch(frame: LumaFrame, now: number): { cls: FrameClass; cropFirst?: boolean } | undefined {
-    const last = this.lastWatch.get(frame.cameraId);
-    let cropFirst = false;
-    if (this.prefilter && last !== undefined && now - last < WATCH_EMPTY_EVERY_MS) {
-      const cam = this.stats_.camera(frame.cameraId);
-      const hint = this.stats_.hint(frame);
-      const t = performance.now();
-      // One finder pattern away from the last code is enough to know; patterns only at the last
-      // code mean the held code is likely all there is, and its crop is read first.
-      const hits = this.prefilter.find(frame, (hs) => !onlyAtLastCode(hs, hint));
-      cam.prefilterMs += performance.now() - t;
-      if (hits.length === 0) {
-        // The code is gone from view: the idle gate's tried shapes are gone too.
-        this.idle?.sawEmpty(frame.cameraId);
-        return undefined;
-      }
-      cam.prefilterHits++;
-      cropFirst = onlyAtLastCode(hits, hint);
-    }
-    this.lastWatch.set(frame.cameraId, now);
-    return { cls: "watch", ...(cropFirst ? { cropFirst: true } : {}) };
-  }
-
-  /** The frame's class (and fixed budget), or undefined when it is not worth decoding at all. */
-  private classify(frame: LumaFrame, ctx: SubmitContext, now: number): { cls: FrameClass; weak?: boolean; cropFirst?: boolean; budgetMs?: number } | undefined {
-    if (ctx.view === undefined || ctx.view === "pending") return { cls: "active" };
-    if (ctx.view === "decided") return this.watch(frame, now);
-    // Nothing in view. A code read on this camera moments ago: it may still be there.
-    if (!this.idle || this.stats_.hint(frame)) return { cls: "active" };
-    const cam = this.stats_.camera(frame.cameraId);
-    // A symbol located but not read, or one regrid is summing module evidence for (votes.ts).
-    const located = this.opts.track !== false && (this.tracker.hints(frame.cameraId, frame).length > 0 || this.evidenceFor(frame).length > 0);
-    const t = performance.now();
-    const v = this.idle.admit(frame, located);
-    if (v.prefiltered) cam.prefilterMs += performance.now() - t;
-    if (v.hits > 0) cam.prefilterHits++;
-    if (v.decision === "skip") return undefined;
-    const budgetMs = idleBudget(v.decision, this.opts.budgetMs);
-    // Slow-schedule frames take a spare worker only (priority.ts); the rest may hold a code.
-    const cls: FrameClass = v.decision === "slow" || v.decision === "slow-full" ? "idle" : "active";
-    return { cls, ...(v.decision === "first" ? { weak: true } : {}), ...(budgetMs !== undefined ? { budgetMs } : {}) };
   }
 
   /** `ready` (= `live`): workers able to take a frame now (0 for long = the lanes are blind: DECODE_DOWN). */
@@ -406,40 +325,19 @@ export class DecodePool {
     return yieldPolicy({ cls: p.cls, ...(p.weak ? { weak: true } : {}), ...(lastDone !== undefined ? { sinceFullDoneMs: now - lastDone } : {}), recentMs: this.escalateIntervalMs }) === "first-look";
   }
 
-  private evidenceFor(f: LumaFrame): readonly ModuleEvidence[] {
-    return this.opts.track === false || this.opts.votes === false ? [] : this.tracker.evidence(f.cameraId, f);
-  }
-
   private dispatch(slot: Slot, p: Pending): void {
     const f = p.frame;
     const id = this.nextId++;
     const hint = this.stats_.hint(f);
     const tracked = this.opts.track === false ? [] : this.tracker.hints(f.cameraId, f);
-    const evidence = this.evidenceFor(f);
+    const evidence = this.admission.evidenceFor(f);
     // Transfer the frame's memory when the view owns all of it; a view into a larger (or shared)
     // buffer is copied instead, so the caller's other data is not detached.
     const owns = f.data.byteOffset === 0 && f.data.byteLength === f.data.buffer.byteLength && f.data.buffer instanceof ArrayBuffer;
     const data = owns ? f.data : f.data.slice();
     const now = this.clock();
-    let budgetMs: number;
-    if (p.budgetMs !== undefined) {
-      // An idle camera's frame: the gate fixed what it buys (idle-gate.ts).
-      if (p.cls === "idle") this.stats_.camera(f.cameraId).slowScheduled++;
-      budgetMs = p.budgetMs;
-    } else if (p.cls === "watch") {
-      // Only decided codes in view (presence upkeep: the first pass and the crop around the last
-      // code find a code already read; a full cascade on the empty frames after it left, until
-      // leaveMs, would be spent for nothing): rationed escalation.
-      const last = this.lastWeakFull.get(f.cameraId);
-      if (last === undefined || now - last >= WEAK_FULL_EVERY_MS) {
-        this.lastWeakFull.set(f.cameraId, now);
-        budgetMs = this.opts.budgetMs;
-      } else budgetMs = 0;
-    } else {
-      // Escalation budget follows the load: frames that may hold a code wait for a worker.
-      const backlog = [...this.pending.values()].some((q) => q.cls !== "idle");
-      budgetMs = this.governor.budgetFor(f.cameraId, this.opts.budgetMs, now, backlog);
-    }
+    const backlog = [...this.pending.values()].some((q) => q.cls !== "idle");
+    const budgetMs = this.admission.budgetAtDispatch(f, p, now, backlog);
     const lastDone = this.lastFullDone.get(f.cameraId);
     const yieldTo = yieldPolicy({ cls: p.cls, ...(p.weak ? { weak: true } : {}), ...(lastDone !== undefined ? { sinceFullDoneMs: now - lastDone } : {}), recentMs: this.escalateIntervalMs });
     const job: DecodeJob = { type: "decode", id, width: f.width, height: f.height, stride: f.stride, data, passes: this.opts.passes, budgetMs, ...(hint ? { hint } : {}), ...(tracked.length > 0 ? { tracked } : {}), ...(evidence.length > 0 ? { evidence: [...evidence] } : {}), ...(yieldTo !== "never" ? { yieldTo, cameraSlot: this.boardSlot(f.cameraId) } : {}), ...(p.cropFirst && hint && budgetMs === 0 ? { cropFirst: true } : {}) };

@@ -5,7 +5,7 @@
  * (tone: tryHarder plus zxing's pyramid, the costliest single read); the crop around the last
  * code is a fraction of the frame. So a watch frame whose finder patterns all lie inside that crop
  * reads the crop first and stops there when the code is found; otherwise (the code moved or left)
- * it runs the normal cascade. The rationed full cascade (WEAK_FULL_EVERY_MS in pool.ts) never
+ * it runs the normal cascade. The rationed full cascade (WEAK_FULL_EVERY_MS in admission.ts) never
  * takes this shortcut: it is what finds a second code shown beside a held one.
  */
 import type { FinderHit } from "./prefilter.js";
