@@ -163,7 +163,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
 
       const outputsChanged = changed.includes("mqtt") || changed.includes("events") || (cfg.mqtt !== undefined && changed.includes("lanes"));
       if (outputsChanged && outputs) {
-        outputs = await swapOutputs(bus, outputs, () => startOutputs(cfg, bus, opts.logger, redis, outputDeps));
+        outputs = await swapOutputs(bus, outputs, (handoff) => startOutputs(cfg, bus, opts.logger, redis, { ...outputDeps, handoff }));
         for (const s of ["mqtt", "events"] as const) if (changed.includes(s)) applied.push(s);
       }
       health.check();

@@ -4,7 +4,7 @@ import type { GatewayBus } from "../core/bus.js";
 import type { Logger } from "../core/logger.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { createEventSpool, type EventSpool } from "../output/events/index.js";
-import { createHeadAnchor, createLedger, ledgerHeadKey, ledgerHeadTopic, loadHeadSigner, mqttHeadSink, redisHeadSink, type HeadAnchor, type HeadSink, type Ledger } from "../output/ledger/index.js";
+import { createHeadAnchor, createLedger, ledgerHeadKey, ledgerHeadTopic, loadHeadSigner, mqttHeadSink, redisHeadSink, type HeadAnchor, type HeadAnchorStats, type HeadSink, type Ledger } from "../output/ledger/index.js";
 import { systemClock } from "../core/clock.js";
 import { createMqttOutput, type LaneActions, type MqttOutput, type StatsSnapshot } from "../output/mqtt/index.js";
 import type { LedgerStats } from "../output/metrics/index.js";
@@ -16,6 +16,8 @@ export interface Outputs {
   mqtt?: MqttOutput;
   /** Ledger entries, last write, write/fsync errors and degraded (for /metrics). */
   ledgerStats?: () => LedgerStats;
+  /** Anchor progress per sink (published, failures, anchoredSeq) and sign errors (for /metrics). */
+  anchorStats?: () => HeadAnchorStats;
   /** Flushes and closes in dependency order; never throws. */
   close(): Promise<void>;
 }
@@ -31,6 +33,27 @@ export interface OutputDeps {
   stats?: () => StatsSnapshot;
   actions?: LaneActions;
   now?: () => number;
+  /** Outputs started by a swap (swapOutputs): the verdicts it holds, taken when each output subscribes. */
+  handoff?: Handoff;
+}
+
+/** The verdicts a running swap holds for the outputs it starts, and which outputs took them. */
+export interface Handoff {
+  held: VerdictEvent[];
+  taken: Set<"ledger" | "spool">;
+}
+
+/**
+ * Subscribes an output to verdicts. During a swap it first writes what the swap held so far, in the
+ * same synchronous step: the output then has every verdict once and in order, and the swap does not
+ * replay them again (a verdict decided while the spool or MQTT still start was written twice).
+ */
+function subscribeVerdicts(bus: GatewayBus, name: "ledger" | "spool", write: (ev: VerdictEvent) => void, h: Handoff | undefined): () => void {
+  if (h) {
+    for (const ev of h.held) write(ev);
+    h.taken.add(name);
+  }
+  return bus.on("verdict", write);
 }
 
 export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: Logger, redis: Redis | Cluster | undefined, deps: OutputDeps = {}): Promise<Outputs> {
@@ -63,8 +86,9 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
     const h = ledger.head();
     if (h) a.update(h);
     // The ledger contains its own write failures (a worn card must not kill the gateway) and counts them.
-    unsub.push(bus.on("verdict", (ev) => ledger.append(ev)));
+    unsub.push(subscribeVerdicts(bus, "ledger", (ev) => ledger.append(ev), deps.handoff));
     out.ledger = ledger;
+    out.anchorStats = () => a.stats();
     out.ledgerStats = () => {
       const st = ledger.stats();
       return { entries: ledger.head()?.seq ?? 0, writeErrors: st.writeErrors, fsyncErrors: st.fsyncErrors, degraded: st.degraded, ...(lastWriteAt !== undefined ? { lastWriteAt } : {}) };
@@ -82,7 +106,7 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
       logger,
     });
     await spool.start();
-    unsub.push(bus.on("verdict", (ev) => spool.append(ev)));
+    unsub.push(subscribeVerdicts(bus, "spool", (ev) => spool.append(ev), deps.handoff));
     out.spool = spool;
   }
   if (cfg.mqtt) {
@@ -124,21 +148,23 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
 
 /**
  * Replaces the running outputs (a reload of `mqtt` or `events`). Verdicts decided during the swap
- * are held and written to the new ledger and spool, so none falls between the old and the new.
+ * are held and written to the new ledger and spool, so none falls between the old and the new and
+ * none is written twice: `start` gets the handoff to pass to `startOutputs` (deps.handoff), whose
+ * outputs take the held ones when they subscribe; only an output that did not is given them here.
  */
-export async function swapOutputs(bus: GatewayBus, old: Outputs, start: () => Promise<Outputs>): Promise<Outputs> {
-  const held: VerdictEvent[] = [];
-  const off = bus.on("verdict", (ev) => held.push(ev));
+export async function swapOutputs(bus: GatewayBus, old: Outputs, start: (handoff: Handoff) => Promise<Outputs>): Promise<Outputs> {
+  const h: Handoff = { held: [], taken: new Set() };
+  const off = bus.on("verdict", (ev) => h.held.push(ev));
   let next: Outputs;
   try {
     await old.close();
-    next = await start();
+    next = await start(h);
   } finally {
     off();
   }
-  for (const ev of held) {
-    next.ledger?.append(ev);
-    next.spool?.append(ev);
+  for (const ev of h.held) {
+    if (!h.taken.has("ledger")) next.ledger?.append(ev);
+    if (!h.taken.has("spool")) next.spool?.append(ev);
   }
   return next;
 }

@@ -1,8 +1,15 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Redis } from "ioredis";
 import { GatewayBus } from "../../src/core/bus.js";
 import type { VerdictEvent } from "../../src/core/types.js";
 import type { Outputs } from "../../src/app/outputs.js";
-import { swapOutputs } from "../../src/app/outputs.js";
+import { startOutputs, swapOutputs } from "../../src/app/outputs.js";
+import { configSchema } from "../../src/config/schema.js";
+import { createRedisClient } from "../../src/output/events/redis-client.js";
+import { captureLogger, makeEvent, rid, rmDir, SHARED_MQTT, SHARED_REDIS, tmpDir, waitFor } from "../events/helpers.js";
+import { deleteKeysWith } from "../support/redis.js";
 
 const verdict = (id: string) => ({ id }) as VerdictEvent;
 
@@ -56,5 +63,66 @@ describe("swapOutputs", () => {
     await expect(swapOutputs(bus, recording(() => (closed = true)).out, () => Promise.reject(new Error("broker config")))).rejects.toThrow("broker config");
     expect(closed).toBe(true);
     expect(listeners()).toBe(0);
+  });
+});
+
+describe("swapOutputs with the real outputs (ledger, spool, MQTT)", () => {
+  const dir = tmpDir("swap");
+  const prefix = `cpgw-test-${rid()}:`;
+  const redis = new Redis(SHARED_REDIS);
+  afterAll(async () => {
+    await deleteKeysWith(redis, prefix);
+    redis.disconnect();
+    rmDir(dir);
+  });
+
+  it("a verdict decided while the new outputs still start is written once, and in order, to the ledger and the stream", async () => {
+    const cfg = configSchema.parse({
+      gateway: { id: "gw-s", stateDir: dir },
+      cameras: [],
+      lanes: [{ id: "L1" }],
+      redis: { url: SHARED_REDIS, keyPrefix: prefix, stream: `${prefix}verdicts` },
+      mqtt: { url: SHARED_MQTT, topicPrefix: `t-${rid()}` },
+    });
+    const { logger, lines } = captureLogger();
+    const client = createRedisClient(cfg.redis!);
+    await waitFor(() => client.status === "ready", "redis ready");
+    const bus = new GatewayBus();
+    const ev = (n: number) => makeEvent("gw-s", "L1", n);
+    const old = await startOutputs(cfg, bus, logger, client);
+    bus.emit("verdict", ev(1));
+    let duringMqttStart = true;
+    const next = await swapOutputs(bus, old, async (handoff) => {
+      // Decided between the old outputs closing and the new ones subscribing: held only.
+      bus.emit("verdict", ev(2));
+      const started = startOutputs(cfg, bus, logger, client, {
+        handoff,
+        // MQTT reads the lanes while it starts, after the ledger and the spool subscribed.
+        laneStatus: () => {
+          if (duringMqttStart) bus.emit("verdict", ev(4));
+          duringMqttStart = false;
+          return undefined;
+        },
+      });
+      // The ledger has subscribed; the spool waits for its own start.
+      bus.emit("verdict", ev(3));
+      return started;
+    });
+    bus.emit("verdict", ev(5));
+    expect(next.spool!.stats()).toMatchObject({ spooled: 4, duplicates: 0, skippedIds: 0 });
+    await next.close();
+    client.disconnect();
+
+    const want = [1, 2, 3, 4, 5].map((n) => ev(n).id);
+    const ledgerDir = join(dir, "ledger");
+    const ids = readdirSync(ledgerDir)
+      .filter((f) => f.endsWith(".jsonl"))
+      .sort()
+      .flatMap((f) => readFileSync(join(ledgerDir, f), "utf8").split("\n").filter(Boolean))
+      .map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(ids).toEqual(want);
+    const stream = await redis.xrange(cfg.redis!.stream, "-", "+");
+    expect(stream.map(([, fields]) => fields[fields.indexOf("id") + 1])).toEqual(want);
+    expect(lines.filter((l) => l.includes("GW_EVENTS_ID_SKIPPED"))).toEqual([]);
   });
 });

@@ -141,3 +141,69 @@ describe("ledger head anchored in Redis and MQTT, signed with the gateway key", 
     await anchor.close();
   });
 });
+
+describe("ledger head anchor progress: only what a sink accepted counts", () => {
+  const HEAD = { file: "f", seq: 1, hash: "a".repeat(64) };
+  /** Sinks that record what they accepted and fail while their flag is down. */
+  const sinks = (up: Record<string, boolean>) => {
+    const got: Record<string, number[]> = {};
+    const list = Object.keys(up).map((name) => ({
+      name,
+      put: (j: string) => (up[name] ? (void (got[name] ??= []).push((JSON.parse(j) as { seq: number }).seq), Promise.resolve()) : Promise.reject(new Error("down"))),
+    }));
+    return { got, list: () => list };
+  };
+
+  it("a head every sink refused is not anchored, and is retried at the next interval without a new head", async () => {
+    const up = { redis: false, mqtt: false };
+    const s = sinks(up);
+    const clock = new FakeClock();
+    const anchor = createHeadAnchor({ gatewayId: "gw-a", sinks: s.list, clock, logger: captureLogger().logger, intervalMs: 100 });
+    anchor.update(HEAD);
+    clock.advance(100);
+    await waitFor(() => anchor.stats().failures === 2, "both sinks failed");
+    expect(anchor.stats()).toEqual({ published: 0, failures: 2, signErrors: 0, lastPublishedSeq: undefined, sinks: { redis: { published: 0, failures: 1 }, mqtt: { published: 0, failures: 1 } } });
+    await waitFor(() => clock.pendingCount === 1, "a retry armed");
+    up.redis = up.mqtt = true;
+    clock.advance(100);
+    await waitFor(() => anchor.stats().published === 1, "the head published on retry");
+    expect(s.got).toEqual({ redis: [1], mqtt: [1] });
+    expect(anchor.stats()).toMatchObject({ lastPublishedSeq: 1, sinks: { redis: { anchoredSeq: 1, published: 1 }, mqtt: { anchoredSeq: 1, published: 1 } } });
+    // Nothing is left to retry once every sink holds the head.
+    expect(clock.pendingCount).toBe(0);
+    await anchor.close();
+  });
+
+  it("tracks each sink: a retry goes only to the sink that missed the head; sign errors are counted", async () => {
+    const up = { redis: true, mqtt: false };
+    const s = sinks(up);
+    const clock = new FakeClock();
+    const signer = { sign: () => Promise.reject(new Error("hsm gone")) };
+    const anchor = createHeadAnchor({ gatewayId: "gw-a", sinks: s.list, signer, clock, logger: captureLogger().logger, intervalMs: 100 });
+    anchor.update(HEAD);
+    clock.advance(100);
+    await waitFor(() => anchor.stats().sinks.mqtt?.failures === 1, "mqtt failed");
+    expect(anchor.stats()).toEqual({
+      published: 1,
+      failures: 2,
+      signErrors: 1,
+      lastPublishedSeq: 1,
+      sinks: { redis: { published: 1, failures: 0, anchoredSeq: 1 }, mqtt: { published: 0, failures: 1 } },
+    });
+    up.mqtt = true;
+    clock.advance(100);
+    await waitFor(() => anchor.stats().sinks.mqtt?.anchoredSeq === 1, "mqtt caught up");
+    expect(s.got).toEqual({ redis: [1], mqtt: [1] });
+    await anchor.close();
+  });
+
+  it("close makes a last attempt and leaves no retry timer behind", async () => {
+    const s = sinks({ redis: false });
+    const clock = new FakeClock();
+    const anchor = createHeadAnchor({ gatewayId: "gw-a", sinks: s.list, clock, logger: captureLogger().logger, intervalMs: 100 });
+    anchor.update(HEAD);
+    await anchor.close();
+    expect(anchor.stats()).toMatchObject({ published: 0, lastPublishedSeq: undefined, sinks: { redis: { failures: 1 } } });
+    expect(clock.pendingCount).toBe(0);
+  });
+});

@@ -269,3 +269,26 @@ describe("ledger fsync failure (#11.10: EIO must not kill the gateway)", () => {
     expect(verifyLedgerFiles([join(dir, "ledger-2026-01-01.jsonl")])).toMatchObject({ ok: true, entries: 2 });
   });
 });
+
+describe("ledger: a verdict handed over twice", () => {
+  it("is written once; the repeat is counted and logged, and the chain stays whole", () => {
+    const dir = tmpDir("ledger-dup");
+    dirs.push(dir);
+    const { logger, lines } = captureLogger();
+    const ledger = createLedger({ dir, gatewayId: "gw-l", clock: new FakeClock(Date.UTC(2026, 0, 1, 10, 0)), logger, fsync: "never" });
+    ledger.append(makeEvent("gw-l", "L1", 1));
+    ledger.append(makeEvent("gw-l", "L1", 2));
+    // A replay (an outputs swap) hands over the last two again, then the next verdict follows.
+    ledger.append(makeEvent("gw-l", "L1", 1));
+    ledger.append(makeEvent("gw-l", "L1", 2));
+    ledger.append(makeEvent("gw-l", "L1", 3));
+    void ledger.close();
+    const file = join(dir, "ledger-2026-01-01.jsonl");
+    const ids = readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(ids).toEqual(["gw-l:L1:1", "gw-l:L1:2", "gw-l:L1:3"]);
+    expect(ledger.stats()).toMatchObject({ entries: 3, duplicates: 2 });
+    expect(ledger.head()).toMatchObject({ seq: 3 });
+    expect(lines.filter((l) => l.includes("handed to the ledger twice"))).toHaveLength(1);
+    expect(verifyLedgerFiles([file])).toMatchObject({ ok: true, entries: 3 });
+  });
+});

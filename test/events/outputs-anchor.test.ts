@@ -43,6 +43,8 @@ describe("gateway outputs wiring: the ledger head is anchored and signed", () =>
     for (let i = 1; i <= 3; i++) bus.emit("verdict", makeEvent("gw-w", "L1", i));
     await out.close();
     client.disconnect();
+    // What /metrics would read: each sink holds the last head.
+    expect(out.anchorStats!()).toMatchObject({ lastPublishedSeq: 3, signErrors: 0, sinks: { redis: { anchoredSeq: 3 }, mqtt: { anchoredSeq: 3 } } });
     const head = parseAnchoredHead((await redis.get(ledgerHeadKey(prefix, "gw-w")))!, "redis");
     expect(head).toMatchObject({ gw: "gw-w", seq: 3 });
     await expect(verifyAnchoredHead(head, await exportJWK(publicKey))).resolves.toBeUndefined();

@@ -90,11 +90,30 @@ export interface HeadAnchorOptions {
   intervalMs?: number;
 }
 
+/** One sink's progress: `anchoredSeq` is the newest head it accepted. */
+export interface HeadSinkStats {
+  published: number;
+  failures: number;
+  anchoredSeq?: number;
+}
+
+export interface HeadAnchorStats {
+  /** Heads that at least one sink accepted. */
+  published: number;
+  /** Every failure: sink puts that failed plus heads that could not be signed. */
+  failures: number;
+  signErrors: number;
+  /** The newest head at least one sink accepted; a head no sink took is not counted as anchored. */
+  lastPublishedSeq?: number;
+  /** Per sink name (`redis`, `mqtt`). */
+  sinks: Record<string, HeadSinkStats>;
+}
+
 export interface HeadAnchor {
   update(head: LedgerHead): void;
   /** Publishes the pending head now (shutdown). */
   flush(): Promise<void>;
-  stats(): { published: number; failures: number; lastPublishedSeq?: number };
+  stats(): HeadAnchorStats;
   close(): Promise<void>;
 }
 
@@ -107,12 +126,24 @@ export function createHeadAnchor(opts: HeadAnchorOptions): HeadAnchor {
   let running: Promise<void> | undefined;
   let closed = false;
   const failedSinks = new Set<string>();
-  const counters = { published: 0, failures: 0, lastPublishedSeq: undefined as number | undefined };
+  const counters = { published: 0, failures: 0, signErrors: 0, lastPublishedSeq: undefined as number | undefined };
+  const perSink = new Map<string, HeadSinkStats & { hash?: string }>();
+  const sinkStats = (name: string) => {
+    let s = perSink.get(name);
+    if (!s) perSink.set(name, (s = { published: 0, failures: 0 }));
+    return s;
+  };
 
   async function publish(): Promise<void> {
     const head = pending;
     pending = undefined;
     if (!head) return;
+    // A retry goes only to the sinks that do not hold this head yet.
+    const targets = opts.sinks().filter((s) => {
+      const st = perSink.get(s.name);
+      return st?.anchoredSeq !== head.seq || st.hash !== head.hash;
+    });
+    if (targets.length === 0) return;
     const base = { gw: opts.gatewayId, file: head.file, seq: head.seq, hash: head.hash, at: new Date(opts.clock.now()).toISOString() };
     let rec: AnchoredHead = base;
     if (opts.signer) {
@@ -120,27 +151,38 @@ export function createHeadAnchor(opts: HeadAnchorOptions): HeadAnchor {
         rec = { ...base, jws: await opts.signer.sign(signedPart(base)) };
       } catch (e) {
         counters.failures++;
+        counters.signErrors++;
         log.error({ code: "GW_LEDGER_ANCHOR", err: (e as Error).message }, "ledger head could not be signed; publishing it unsigned");
       }
     }
     const json = JSON.stringify(rec);
+    let accepted = 0;
     await Promise.all(
-      opts.sinks().map(async (s) => {
+      targets.map(async (s) => {
+        const st = sinkStats(s.name);
         try {
           await s.put(json);
+          accepted++;
+          st.published++;
+          st.anchoredSeq = head.seq;
+          st.hash = head.hash;
           if (failedSinks.delete(s.name)) log.info({ sink: s.name }, "ledger head published again");
         } catch (e) {
           counters.failures++;
+          st.failures++;
           // One log per sink outage: Redis or the broker being down is reported by their own outputs.
           if (!failedSinks.has(s.name)) log.warn({ code: "GW_LEDGER_ANCHOR", sink: s.name, err: (e as Error).message }, "ledger head not published");
           failedSinks.add(s.name);
-          // The newest head is retried with the next update or at the next interval.
+          // Retried at the next interval, unless a newer head has come in meanwhile (it replaces this one).
           pending ??= head;
         }
       }),
     );
-    counters.published++;
-    counters.lastPublishedSeq = head.seq;
+    // Progress is what a sink took: a head that reached no sink is not anchored anywhere.
+    if (accepted > 0) {
+      counters.published++;
+      if (counters.lastPublishedSeq === undefined || head.seq > counters.lastPublishedSeq) counters.lastPublishedSeq = head.seq;
+    }
   }
 
   function run(): Promise<void> {
@@ -148,6 +190,8 @@ export function createHeadAnchor(opts: HeadAnchorOptions): HeadAnchor {
       .catch((e: unknown) => log.error({ err: (e as Error).message }, "ledger head publish failed"))
       .finally(() => {
         running = undefined;
+        // A head left pending (a sink failed, or an update came in meanwhile) goes out at the next interval.
+        if (pending) schedule();
       });
     return running;
   }
@@ -156,9 +200,7 @@ export function createHeadAnchor(opts: HeadAnchorOptions): HeadAnchor {
     if (timer || closed) return;
     timer = opts.clock.setTimeout(() => {
       timer = undefined;
-      void run().then(() => {
-        if (pending) schedule();
-      });
+      void run();
     }, interval);
   }
 
@@ -174,13 +216,17 @@ export function createHeadAnchor(opts: HeadAnchorOptions): HeadAnchor {
       schedule();
     },
     flush,
-    stats: () => ({ ...counters }),
+    stats: () => ({
+      ...counters,
+      sinks: Object.fromEntries([...perSink].map(([name, { published, failures, anchoredSeq }]) => [name, { published, failures, ...(anchoredSeq !== undefined ? { anchoredSeq } : {}) }])),
+    }),
     async close() {
       if (closed) return;
+      // Closed first: the last attempt below must not leave a retry timer behind.
+      closed = true;
       if (timer) opts.clock.clearTimeout(timer);
       timer = undefined;
       await flush();
-      closed = true;
     },
   };
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { systemClock, type Clock, type TimerHandle } from "../../core/clock.js";
 import { silentLogger, type Logger } from "../../core/logger.js";
 import type { VerdictEvent } from "../../core/types.js";
+import { RecentIds } from "../events/recent-ids.js";
 import { toWireEvent } from "../events/wire.js";
 import { entryLine, GENESIS, HEAD_FILE, LEDGER_NAME, ledgerBody, ledgerFileName, type LedgerHead } from "./chain.js";
 
@@ -26,6 +27,8 @@ export interface LedgerStats {
   entries: number;
   writeErrors: number;
   fsyncErrors: number;
+  /** Verdicts handed over again (same event id as a recent entry) and not written a second time. */
+  duplicates: number;
   /** True once a write or fsync failed: entries since then may not be on disk. */
   degraded: boolean;
 }
@@ -64,6 +67,9 @@ function resume(dir: string, log: Logger): { file?: string; seq: number; prev: s
   return { seq: 0, prev: GENESIS };
 }
 
+/** As many recent ids as the spool remembers: a verdict re-delivered within this window is skipped. */
+const RECENT_IDS = 4096;
+
 /**
  * Append-only, hash-chained JSON lines, one file per UTC day; the chain continues across files.
  * A head file (last seq + hash) lets `ledger verify` notice entries cut from the end.
@@ -83,8 +89,11 @@ export function createLedger(opts: LedgerOptions): Ledger {
   let timer: TimerHandle | undefined;
   let closed = false;
   let head: LedgerHead | undefined = start.file ? { file: start.file, seq, hash: prev } : undefined;
-  const counters = { entries: 0, writeErrors: 0, fsyncErrors: 0 };
+  const counters = { entries: 0, writeErrors: 0, fsyncErrors: 0, duplicates: 0 };
   let lastAlert: number | undefined;
+  // The chain is the audit record: a verdict handed over twice (a replay) must not be in it twice.
+  const recent = new RecentIds(RECENT_IDS);
+  let lastDuplicateAlert: number | undefined;
 
   /**
    * A worn SD card answers EIO: that must cost the ledger its durability guarantee (degraded,
@@ -133,6 +142,15 @@ export function createLedger(opts: LedgerOptions): Ledger {
   return {
     append(ev) {
       if (closed) return;
+      if (recent.seen(ev.id)) {
+        counters.duplicates++;
+        const now = clock.monotonic();
+        if (lastDuplicateAlert === undefined || now - lastDuplicateAlert >= 60_000) {
+          lastDuplicateAlert = now;
+          log.warn({ id: ev.id, duplicates: counters.duplicates }, "verdict handed to the ledger twice; the repeat is not written");
+        }
+        return;
+      }
       const today = ledgerFileName(clock.now());
       const body = ledgerBody(toWireEvent(ev), seq + 1, prev, opts.gatewayId);
       const { line, hash } = entryLine(body);
