@@ -119,52 +119,52 @@ describe("loadTrustSource (CLI sources)", () => {
 });
 
 describe("trust store with an SHC issuer over HTTP", () => {
-  it("fetches ISSUER/.well-known/jwks.json and the CRLs it announces, keeping the last CRL when it fails", async () => {
-    const wellKnown = "test-fixtures/external/smart-health-cards/examples/issuer/.well-known";
-    const kid = "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s";
-    let crlUp = true;
+  const wellKnown = "test-fixtures/external/smart-health-cards/examples/issuer/.well-known";
+  const kid = "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s";
+
+  /** The example issuer's .well-known over http: the JWKS (ETag j1, 304 when revalidated) and its key's CRL while `crl.up`. */
+  async function issuerServer(crl: { up: boolean }) {
     const srv = createServer((req, res) => {
       if (req.url === "/issuer/.well-known/jwks.json") {
         if (req.headers["if-none-match"] === '"j1"') return void res.writeHead(304).end();
         return void res.writeHead(200, { etag: '"j1"' }).end(readFileSync(`${wellKnown}/jwks.json`));
       }
-      if (req.url === `/issuer/.well-known/crl/${kid}.json` && crlUp) return void res.writeHead(200).end(readFileSync(`${wellKnown}/crl/${kid}.json`));
+      if (req.url === `/issuer/.well-known/crl/${kid}.json` && crl.up) return void res.writeHead(200).end(readFileSync(`${wellKnown}/crl/${kid}.json`));
       res.writeHead(404).end();
     });
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-    const issuer = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/issuer`;
+    return {
+      issuer: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/issuer`,
+      close: async () => {
+        srv.closeAllConnections();
+        await new Promise<void>((r) => srv.close(() => r()));
+      },
+    };
+  }
+
+  it("fetches ISSUER/.well-known/jwks.json and the CRLs it announces, keeping the last CRL when it fails", async () => {
+    const crl = { up: true };
+    const { issuer, close } = await issuerServer(crl);
     const logs = captureLogs();
     const store = await createTrustStore({ config: trustConfig({ jwks: [{ issuer, allowInsecureHttp: true }] }), stateDir: join(tmp.dir, "shc-http"), clock: new FakeClock(Date.now()), logger: logs.logger });
     try {
       await store.start();
       expect(store.view().keysForIssuer!(issuer, "shc").length).toBeGreaterThan(0);
       expect(store.view().isRevoked({ format: "shc", issuer, kid, id: "TqB_qu_6OtM" })).toBe(true);
-      crlUp = false;
+      crl.up = false;
       await store.refreshNow();
       expect(store.view().isRevoked({ format: "shc", issuer, kid, id: "TqB_qu_6OtM" })).toBe(true);
       expect(logs.records().some((r) => r.code === "GW_TRUST_FETCH" && r.reason === "http-status" && r.kid === kid)).toBe(true);
       expect(store.status().stale).toBe(false);
     } finally {
       await store.stop();
-      srv.closeAllConnections();
-      await new Promise<void>((r) => srv.close(() => r()));
+      await close();
     }
   });
 
   it("ages the trust data by its CRLs too: a CRL that keeps failing while the JWKS answers 304 makes the data stale and the source failing", async () => {
-    const wellKnown = "test-fixtures/external/smart-health-cards/examples/issuer/.well-known";
-    const kid = "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s";
-    let crlUp = true;
-    const srv = createServer((req, res) => {
-      if (req.url === "/issuer/.well-known/jwks.json") {
-        if (req.headers["if-none-match"] === '"j1"') return void res.writeHead(304).end();
-        return void res.writeHead(200, { etag: '"j1"' }).end(readFileSync(`${wellKnown}/jwks.json`));
-      }
-      if (req.url === `/issuer/.well-known/crl/${kid}.json` && crlUp) return void res.writeHead(200).end(readFileSync(`${wellKnown}/crl/${kid}.json`));
-      res.writeHead(404).end();
-    });
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-    const issuer = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/issuer`;
+    const crl = { up: true };
+    const { issuer, close } = await issuerServer(crl);
     const clock = new FakeClock(Date.now());
     const maxAgeS = 86400;
     const store = await createTrustStore({ config: trustConfig({ jwks: [{ issuer, allowInsecureHttp: true }], maxAgeS }), stateDir: join(tmp.dir, "shc-crl-age"), clock, logger: captureLogs().logger });
@@ -172,7 +172,7 @@ describe("trust store with an SHC issuer over HTTP", () => {
       await store.start();
       const t0 = clock.now();
       expect(store.status().sources[0]).toMatchObject({ ok: true, refreshedAt: t0 });
-      crlUp = false;
+      crl.up = false;
       clock.advance(10 * 60_000);
       await store.refreshNow();
       // The JWKS was revalidated now, its CRL last had at t0: the source is as old as its CRL.
@@ -184,27 +184,18 @@ describe("trust store with an SHC issuer over HTTP", () => {
       expect(store.view().status(t0 + maxAgeS * 1000 - 5 * 60_000).stale).toBe(false);
       // The revocations it holds are still applied.
       expect(store.view().isRevoked({ format: "shc", issuer, kid, id: "TqB_qu_6OtM" })).toBe(true);
-      crlUp = true;
+      crl.up = true;
       await store.refreshNow();
       expect(store.status().sources[0]).toMatchObject({ ok: true, refreshedAt: clock.now() });
     } finally {
       await store.stop();
-      srv.closeAllConnections();
-      await new Promise<void>((r) => srv.close(() => r()));
+      await close();
     }
   });
 
   it("counts a source whose announced CRL was never had as never refreshed (stale), and refuses a disk copy of a CRL dated in the future", async () => {
-    const wellKnown = "test-fixtures/external/smart-health-cards/examples/issuer/.well-known";
-    const kid = "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s";
-    let crlUp = false;
-    const srv = createServer((req, res) => {
-      if (req.url === "/issuer/.well-known/jwks.json") return void res.writeHead(200).end(readFileSync(`${wellKnown}/jwks.json`));
-      if (req.url === `/issuer/.well-known/crl/${kid}.json` && crlUp) return void res.writeHead(200).end(readFileSync(`${wellKnown}/crl/${kid}.json`));
-      res.writeHead(404).end();
-    });
-    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-    const issuer = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/issuer`;
+    const crl = { up: false };
+    const { issuer, close } = await issuerServer(crl);
     const stateDir = join(tmp.dir, "shc-crl-never");
     const open = async () => createTrustStore({ config: trustConfig({ jwks: [{ issuer, allowInsecureHttp: true }] }), stateDir, clock: new FakeClock(Date.now()), logger: captureLogs().logger });
     let store = await open();
@@ -213,7 +204,7 @@ describe("trust store with an SHC issuer over HTTP", () => {
       expect(store.status().sources[0]?.refreshedAt).toBeUndefined();
       expect(store.status().stale).toBe(true);
       // Once had, the CRL is kept on disk for the next start.
-      crlUp = true;
+      crl.up = true;
       await store.refreshNow();
       expect(store.status().stale).toBe(false);
       await store.stop();
@@ -221,15 +212,14 @@ describe("trust store with an SHC issuer over HTTP", () => {
       const dir = join(stateDir, "trust");
       const meta = readdirSync(dir).find((f) => f.startsWith("crl") && f.endsWith(".meta.json"))!;
       writeFileSync(join(dir, meta), JSON.stringify({ fetchedAt: Date.now() + 365 * 86400_000 }));
-      crlUp = false;
+      crl.up = false;
       store = await open();
       await store.start();
       expect(store.view().isRevoked({ format: "shc", issuer, kid, id: "TqB_qu_6OtM" })).toBe(false);
       expect(store.status().stale).toBe(true);
     } finally {
       await store.stop();
-      srv.closeAllConnections();
-      await new Promise<void>((r) => srv.close(() => r()));
+      await close();
     }
   });
 });
