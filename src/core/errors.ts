@@ -34,6 +34,7 @@ export const GatewayErrorCodes = {
   GW_LEDGER_ANCHOR: "The ledger head could not be published to Redis or MQTT, or the signing key could not be loaded.",
   GW_ADMIN_UNAUTHORIZED: "An admin API request had no valid bearer token.",
   GW_ADMIN_ACTION_FAILED: "An admin action (reload, trust refresh, pause) failed; the previous state stays.",
+  GW_PAUSE_STATE_UNREADABLE: "The paused-lane state file (stateDir/lanes/paused.json) exists but cannot be read; every lane starts paused until an officer resumes it.",
   GW_LANE_UNKNOWN: "An admin request named a lane that is not configured.",
   GW_TLS_RELOAD_FAILED: "A changed TLS certificate or key could not be loaded (or watched); the current certificate stays in use.",
   GW_RELOAD_UNSUPPORTED: "Config reload was requested but this process was not started from a config file.",

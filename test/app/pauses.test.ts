@@ -28,14 +28,24 @@ describe("lane pauses", () => {
     expect(new LanePauses(new FilePauseStore(stateDir), logger).has("L1")).toBe(false);
   });
 
-  it("an unreadable state file starts every lane unpaused and says so", () => {
+  it("an unreadable state file fails safe: every lane starts paused until an officer decides, and it says so", () => {
     const stateDir = join(dir, "torn");
     mkdirSync(join(stateDir, "lanes"), { recursive: true });
     writeFileSync(join(stateDir, "lanes", "paused.json"), "{not json");
     const { lines, logger } = collecting();
     const p = new LanePauses(new FilePauseStore(stateDir), logger);
+    expect([p.has("L1"), p.has("L2"), p.has("L3")]).toEqual([true, true, true]);
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([["error", "paused-lane state unreadable: every lane starts paused until an officer resumes it"]]);
+    // Resuming one lane puts the others on record as paused: a restart keeps them paused.
+    p.set("L2", false);
+    expect([p.has("L1"), p.has("L2"), p.has("L3"), p.has("L4")]).toEqual([true, false, true, false]);
+    const after = new LanePauses(new FilePauseStore(stateDir), collecting().logger);
+    expect([after.has("L1"), after.has("L2"), after.has("L3")]).toEqual([true, false, true]);
+  });
+
+  it("a missing state file means no lane was paused", () => {
+    const p = new LanePauses(new FilePauseStore(join(dir, "fresh")), collecting().logger);
     expect(p.has("L1")).toBe(false);
-    expect(lines.map((l) => [l.level, l.msg])).toEqual([["warn", "paused-lane state unreadable: lanes start unpaused"]]);
   });
 
   it("a pause that cannot be written still applies, and the log says a restart would lose it", () => {
