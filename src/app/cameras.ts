@@ -178,7 +178,8 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
     },
     info() {
       const poolCams = pool().stats().cameras;
-      return [...entries.values()].map(({ sup }) => {
+      const now = clock.monotonic();
+      return [...entries.values()].map(({ sup, path }) => {
         const st = sup.stats();
         return {
           id: st.id,
@@ -193,6 +194,8 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
           framesIn: st.framesIn,
           restarts: st.reconnectsTotal,
           stalls: st.stallsTotal,
+          // Per camera: DECODE_DOWN only sees a lane whose every camera fails, not one of two.
+          framePathFailing: path.failing(now),
           url: st.url,
         };
       });

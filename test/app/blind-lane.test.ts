@@ -2,7 +2,8 @@
  * Finding 11 (issue #11): a lane that cannot see says so. Against the real gateway (synthetic and
  * rtsp cameras, real decode workers): the frame consumer failing, decode workers dying, and ffmpeg
  * that cannot start each take the lane out of service, visible in /readyz, /metrics and the
- * display state, and the lane comes back when the cause goes away.
+ * display state, and the lane comes back when the cause goes away. One camera of two failing is
+ * partial blindness: the lane stays in service, /readyz and /metrics name the camera.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -77,6 +78,25 @@ describe("lane health (pure)", () => {
       { code: "LANE_PROBLEM", lane: "C", problem: "EVENTS_SEQ_ERROR", detail: expect.any(String) },
     ]);
   });
+
+  it("readiness names a camera whose frame path fails while it is up, and not a camera that is down anyway", () => {
+    const r = readiness(
+      [
+        { id: "c1", state: "online", framePathFailing: false },
+        { id: "c2", state: "online", framePathFailing: true },
+        { id: "c3", state: "standby", framePathFailing: true },
+        { id: "c4", state: "backoff", framePathFailing: true },
+      ],
+      { stale: false } as never,
+    );
+    expect(r.ready).toBe(false);
+    expect(r.problems.map((p) => [p.code, p.camera])).toEqual([
+      ["FRAME_PATH_FAILING", "c2"],
+      ["FRAME_PATH_FAILING", "c3"],
+      ["CAMERA_DOWN", "c4"],
+    ]);
+    expect(readiness([{ id: "c1", state: "online", framePathFailing: false }], { stale: false } as never).ready).toBe(true);
+  });
 });
 
 describe("a blind lane in the real gateway", () => {
@@ -114,6 +134,47 @@ describe("a blind lane in the real gateway", () => {
       broken = false;
       await until(() => lane.status().state === "idle", "back in service");
       expect((await readyz(gw)).ready).toBe(true);
+    } finally {
+      await gw.close();
+    }
+  }, 90_000);
+
+  it("one of two cameras failing its frame path: no DECODE_DOWN (the lane still sees), but FRAME_PATH_FAILING in /readyz and camera_frame_path_failing 1", async () => {
+    let broken = false;
+    const cfg = parseConfig({
+      gateway: { id: "gw-blind4", stateDir: join(dir, "s4") },
+      server: { listen: { host: "127.0.0.1", port: 0 } },
+      decode: { workers: 1 },
+      cameras: [
+        { id: "c1", lane: "L1", source: "synthetic", width: 320, height: 240, fps: 10 },
+        { id: "c2", lane: "L1", source: "synthetic", width: 320, height: 240, fps: 10 },
+      ],
+      lanes: [{ id: "L1" }],
+    });
+    const gw = await startGateway(cfg, {
+      logger: silentLogger,
+      onFrame: (f) => {
+        if (broken && f.cameraId === "c2") throw new Error("consumer broke");
+      },
+    });
+    try {
+      const lane = gw.lanes.get("L1")!;
+      await until(() => lane.status().state === "idle", "idle");
+      expect((await readyz(gw)).ready).toBe(true);
+      expect(await metrics(gw)).toMatch(/checkpoint_gateway_camera_frame_path_failing\{camera="c2",lane="L1"\} 0/);
+      broken = true;
+      await until(() => gw.cameras.info().some((c) => c.id === "c2" && c.framePathFailing === true), "c2 failing");
+      const r = await readyz(gw);
+      expect(r.ready).toBe(false);
+      expect(r.problems).toEqual([expect.objectContaining({ code: "FRAME_PATH_FAILING", camera: "c2" })]);
+      const m = await metrics(gw);
+      expect(m).toMatch(/checkpoint_gateway_camera_frame_path_failing\{camera="c2",lane="L1"\} 1/);
+      expect(m).toMatch(/checkpoint_gateway_camera_frame_path_failing\{camera="c1",lane="L1"\} 0/);
+      // The lane-level rule is unchanged: one camera still delivers, so the lane stays in service.
+      expect(lane.status()).toMatchObject({ state: "idle", problems: [] });
+      broken = false;
+      await until(async () => (await readyz(gw)).ready, "ready again");
+      expect(await metrics(gw)).toMatch(/checkpoint_gateway_camera_frame_path_failing\{camera="c2",lane="L1"\} 0/);
     } finally {
       await gw.close();
     }

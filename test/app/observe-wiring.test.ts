@@ -5,7 +5,10 @@ import { GatewayBus } from "../../src/core/bus.js";
 import { startOutputs } from "../../src/app/outputs.js";
 import { metricsCollectors, statsSnapshot, type Observed } from "../../src/app/observe.js";
 import { statsPayload } from "../../src/output/mqtt/payloads.js";
-import { FakeClock } from "../../src/core/clock.js";
+import { FakeClock, systemClock } from "../../src/core/clock.js";
+import type { Logger } from "../../src/core/logger.js";
+import { Lane, LocalReplayGuard, MemorySeqStore } from "../../src/lane/index.js";
+import { laneSchema } from "../../src/lane/options.js";
 import { GatewayMetrics } from "../../src/output/metrics/index.js";
 import type { TrustStore } from "../../src/verify/trust/index.js";
 import { Redis } from "ioredis";
@@ -63,6 +66,48 @@ describe("stage stats reach /metrics through the gateway wiring", () => {
     expect(sample(text, "trust_revocation_deltas_applied")).toBe("2");
     expect(sample(text, "trust_revocation_deltas_refused_total")).toBe("5");
     expect(sample(text, "trust_cache_copies_refused_total")).toBe("3");
+  });
+
+  it("a lane decision that fails (no verdict published) shows in lane_decision_errors_total", async () => {
+    // The verdict log line throws once after the id was taken: the decision fails outside verification.
+    let failed = false;
+    const flakyLog = {
+      info: (_o: unknown, msg?: string) => {
+        if (msg === "verdict" && !failed) {
+          failed = true;
+          throw new Error("EIO: log write");
+        }
+      },
+      error() {},
+      warn() {},
+      debug() {},
+      trace() {},
+      fatal() {},
+      child: () => flakyLog,
+    } as unknown as Logger;
+    const lane = new Lane({
+      config: laneSchema.parse({ id: "L1" }),
+      gatewayId: "gw",
+      cameraIds: ["c1"],
+      verify: () => ({ verdict: "FLAG", reason: "KEY_UNKNOWN", format: "pass" }),
+      replay: new LocalReplayGuard(systemClock, 60000),
+      bus: new GatewayBus(),
+      clock: systemClock,
+      logger: flakyLog,
+      salt: "salt-0123456789abcdef",
+      seq: new MemorySeqStore(),
+    });
+    try {
+      lane.setCameraUp("c1", true);
+      const frame = (text: string, t: number) => ({ cameraId: "c1", seq: t, receivedAt: t, codes: [{ text, bytes: new Uint8Array(), format: "QRCode", corners: [[0, 0], [1, 0], [1, 1], [0, 1]] }], timings: { queueMs: 0, decodeMs: 1, passes: ["fast"] } });
+      const metrics = new GatewayMetrics({ processMetrics: false });
+      metrics.setCollectors(metricsCollectors({ lanes: new Map([["L1", lane]]) } as unknown as Observed));
+      expect(sample(await metrics.render(), 'lane_decision_errors_total\\{lane="L1"\\}')).toBe("0");
+      await lane.onDecode(frame("CODE-A", performance.now()) as never);
+      expect(sample(await metrics.render(), 'lane_decision_errors_total\\{lane="L1"\\}')).toBe("1");
+    } finally {
+      lane.close();
+    }
   });
 
   it("the MQTT stats topic carries the ledger, spool (only with Redis) and trust numbers", async () => {
@@ -125,6 +170,9 @@ describe("stage stats reach /metrics through the gateway wiring", () => {
       expect(sample(text, "events_forwarded_total")).toBe("4");
       expect(sample(text, "events_skipped_ids_total")).toBe("0");
       expect(sample(text, "events_already_forwarded_total")).toBe("0");
+      expect(sample(text, "events_spool_write_errors_total")).toBe("0");
+      expect(sample(text, "events_spool_fsync_errors_total")).toBe("0");
+      expect(sample(text, "events_spool_degraded")).toBe("0");
       await out.close();
     } finally {
       client.disconnect();

@@ -42,6 +42,14 @@ describe("health and readiness", () => {
     expect(body.problems[1].detail).toContain("200 s old");
   });
 
+  it("/readyz is 503 FRAME_PATH_FAILING for an up camera whose frames are not decoded", async () => {
+    const gw = new FakeGateway();
+    gw.cams[0]!.framePathFailing = true;
+    const res = await start(gw).app.inject("/readyz");
+    expect(res.statusCode).toBe(503);
+    expect(res.json().problems).toEqual([{ code: "FRAME_PATH_FAILING", camera: "cam-a1", detail: expect.stringContaining("cam-a1") }]);
+  });
+
   it("/readyz is 503 NO_CAMERAS with no camera, and TRUST_UNAVAILABLE when the trust provider throws", async () => {
     const gw = new FakeGateway();
     gw.cams = [];
@@ -218,6 +226,21 @@ describe("dashboard data and pages", () => {
     expect(body.recent[0].ruleId).toBe("dest-area");
     const text = JSON.stringify(body);
     for (const secret of ["secretpw", "c0ffee", "deadbeef", "VN-MOH"]) expect(text).not.toContain(secret);
+  });
+
+  it("/api/status marks a camera up exactly when camera_up and /readyz do: online or standby, not warming", async () => {
+    const gw = new FakeGateway();
+    gw.cams = ["online", "standby", "warming", "backoff"].map((state, i) => ({ ...gw.cams[0]!, id: `cam-${i}`, state }));
+    const s = start(gw);
+    const body = (await s.app.inject("/api/status")).json();
+    expect(body.cameras.map((c: { id: string; up: boolean }) => [c.id, c.up])).toEqual([
+      ["cam-0", true],
+      ["cam-1", true],
+      ["cam-2", false],
+      ["cam-3", false],
+    ]);
+    const down = body.ready.problems.filter((p: { code: string }) => p.code === "CAMERA_DOWN").map((p: { camera: string }) => p.camera);
+    expect(down).toEqual(["cam-2", "cam-3"]);
   });
 
   it("serves the pages and assets locally with a strict CSP (no CDN)", async () => {

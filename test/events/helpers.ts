@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -60,6 +60,24 @@ export function makeReadOnly(dir: string): () => void {
     unlinkSync(dir);
     renameSync(dir + ".away", dir);
   };
+}
+
+/**
+ * Makes an existing file refuse writes for real, through file descriptors opened before too (the
+ * spool keeps its file open): only the immutable attribute does that, so it needs root. Checked with a
+ * probe append. Returns the undo. `canRefuseFileWrites` says whether the tests using it can run.
+ */
+export const canRefuseFileWrites = process.getuid?.() === 0;
+export function refuseFileWrites(file: string): () => void {
+  execFileSync("chattr", ["+i", file], { stdio: "ignore" });
+  const undo = () => execFileSync("chattr", ["-i", file], { stdio: "ignore" });
+  try {
+    appendFileSync(file, "x");
+  } catch {
+    return undo;
+  }
+  undo();
+  throw new Error(`could not make ${file} refuse writes`);
 }
 
 export function makeEvent(gatewayId: string, lane: string, seq: number, extra: Partial<VerdictEvent> = {}): VerdictEvent {

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { FakeClock } from "../../src/core/clock.js";
 import { recordLine } from "../../src/output/events/spool-file.js";
 import { shouldCompact, SpoolDisk, type FsyncPolicy } from "../../src/output/events/spool-disk.js";
-import { captureLogger, makeReadOnly, rmDir, tmpDir } from "./helpers.js";
+import { canRefuseFileWrites, captureLogger, makeReadOnly, refuseFileWrites, rmDir, tmpDir } from "./helpers.js";
 
 const dirs: string[] = [];
 const undo: Array<() => void> = [];
@@ -135,5 +135,78 @@ describe("SpoolDisk", () => {
     disk.close();
     expect(readState().doneN).toBe(1);
     expect(clock.pendingCount).toBe(0);
+  });
+});
+
+describe("SpoolDisk failures are counted (events_spool_* on /metrics)", () => {
+  it.runIf(canRefuseFileWrites)("an append the disk refuses is a write error; degraded until that record is forwarded", () => {
+    const { dir, disk, readSpool } = setup("never");
+    disk.load(0);
+    disk.open([]);
+    disk.append(line(1), 0, 1);
+    undo.push(refuseFileWrites(join(dir, "spool.jsonl")));
+    disk.append(line(2), 1, 2);
+    undo.pop()!();
+    expect(disk.errors).toEqual({ writeErrors: 1, fsyncErrors: 0, compactionErrors: 0 });
+    expect(disk.degraded).toBe(true);
+    expect(readSpool()).not.toContain(line(2));
+    // A later append that works does not put record 2 on disk: still degraded.
+    disk.append(line(3), 2, 3);
+    expect(disk.degraded).toBe(true);
+    disk.markDone(1);
+    expect(disk.degraded).toBe(true);
+    disk.markDone(2);
+    expect(disk.degraded).toBe(false);
+    expect(disk.errors.writeErrors).toBe(1);
+  });
+
+  it.runIf(canRefuseFileWrites)("a compaction puts the memory-only records back on disk and clears degraded", () => {
+    const { dir, disk, readSpool } = setup("interval", 1);
+    disk.load(0);
+    disk.open([]);
+    for (let n = 1; n <= 3; n++) disk.append(line(n), n - 1, n);
+    disk.markDone(3);
+    undo.push(refuseFileWrites(join(dir, "spool.jsonl")));
+    disk.append(line(4), 0, 4);
+    undo.pop()!();
+    expect(disk.degraded).toBe(true);
+    disk.compact(1, Buffer.byteLength(line(4)), () => [line(4)]);
+    expect(readSpool()).toBe(`{"epoch":"${disk.state.epoch}","base":3}\n${line(4)}`);
+    expect(disk.degraded).toBe(false);
+    expect(disk.errors).toEqual({ writeErrors: 1, fsyncErrors: 0, compactionErrors: 0 });
+  });
+
+  it("a compaction whose fsync fails (the tmp file is a device: EINVAL) is an fsync and a compaction error", () => {
+    const { dir, disk, lines, readSpool } = setup("interval", 1);
+    disk.load(0);
+    disk.open([]);
+    disk.append(line(1), 0, 1);
+    disk.markDone(1);
+    const tmp = join(dir, "spool.jsonl.tmp");
+    symlinkSync("/dev/null", tmp);
+    disk.compact(0, 0, () => []);
+    rmSync(tmp);
+    expect(disk.errors).toEqual({ writeErrors: 0, fsyncErrors: 1, compactionErrors: 1 });
+    expect(disk.degraded).toBe(false);
+    expect(readSpool().endsWith(line(1))).toBe(true);
+    expect(lines.some((l) => l.includes("spool compaction failed"))).toBe(true);
+  });
+
+  it("a state save that fails in the sync timer (directory read-only for real) is a write error, not degraded", () => {
+    const { dir, clock, disk, lines } = setup("interval");
+    disk.load(0);
+    disk.open([]);
+    disk.append(line(1), 0, 1);
+    disk.markDone(1);
+    undo.push(makeReadOnly(dir));
+    clock.advance(1000);
+    undo.pop()!();
+    expect(disk.errors).toEqual({ writeErrors: 1, fsyncErrors: 0, compactionErrors: 0 });
+    expect(disk.degraded).toBe(false);
+    expect(lines.some((l) => l.includes("spool fsync failed"))).toBe(true);
+    // The flag stays set: the next sync saves it.
+    disk.markDone(1);
+    clock.advance(1000);
+    expect(disk.errors.writeErrors).toBe(1);
   });
 });

@@ -5,7 +5,7 @@ import { Redis } from "ioredis";
 import { createEventSpool, type EventSpool } from "../../src/output/events/spool.js";
 import { hashTag, markerKey } from "../../src/output/events/forward.js";
 import { silentLogger } from "../../src/core/logger.js";
-import { captureLogger, freePort, makeEvent, rid, rmDir, SHARED_REDIS, tmpDir, waitFor } from "./helpers.js";
+import { canRefuseFileWrites, captureLogger, freePort, makeEvent, refuseFileWrites, rid, rmDir, SHARED_REDIS, tmpDir, waitFor } from "./helpers.js";
 
 let redis: Redis;
 const keys: string[] = [];
@@ -65,6 +65,25 @@ describe("event spool -> Redis Stream", () => {
     expect(spool.stats()).toMatchObject({ spooled: 120, forwarded: 120, pending: 0, pendingBytes: 0, dropped: 0, redisUp: true });
     // Compacted to the header alone: epoch and position floor, no records.
     expect(readFileSync(join(dir, "spool.jsonl"), "utf8")).toMatch(/^\{"epoch":"[0-9a-f]{16}","base":120\}\n$/);
+  });
+
+  it.runIf(canRefuseFileWrites)("an append the disk refuses is counted in stats() and degraded until Redis has the event", async () => {
+    const { stream, dir, make } = setup();
+    const spool = make();
+    await spool.start();
+    expect(spool.stats()).toMatchObject({ writeErrors: 0, fsyncErrors: 0, compactionErrors: 0, degraded: false });
+    const undo = refuseFileWrites(join(dir, "spool.jsonl"));
+    try {
+      spool.append(makeEvent("gw-t", "L1", 1));
+    } finally {
+      undo();
+    }
+    // Synchronously after the append: the event is in memory only, Redis cannot have it yet.
+    expect(spool.stats()).toMatchObject({ writeErrors: 1, fsyncErrors: 0, degraded: true, pending: 1 });
+    expect(readFileSync(join(dir, "spool.jsonl"), "utf8")).not.toContain("gw-t:L1:1");
+    await spool.flush();
+    expect(await streamIds(stream)).toEqual(["gw-t:L1:1"]);
+    expect(spool.stats()).toMatchObject({ writeErrors: 1, degraded: false, pending: 0 });
   });
 
   it("an event id appended twice is forwarded once", async () => {

@@ -9,17 +9,17 @@ const p = "checkpoint_gateway_";
 function collectors(): MetricsCollectors {
   return {
     cameras: () => [
-      { id: "cam-1", lane: "L1", state: "online", fpsIn: 15, framesIn: 9000, framesDropped: 4, lastFrameAgeMs: 250, reconnectsLastHour: 1, stallsLastHour: 0, restarts: 3, stalls: 2 },
-      { id: "cam-2", lane: "L2", state: "backoff", fpsIn: 0, framesIn: 10, framesDropped: 0, reconnectsLastHour: 0, stallsLastHour: 0, restarts: 7, stalls: 0 },
+      { id: "cam-1", lane: "L1", state: "online", fpsIn: 15, framesIn: 9000, framesDropped: 4, lastFrameAgeMs: 250, reconnectsLastHour: 1, stallsLastHour: 0, restarts: 3, stalls: 2, framePathFailing: false },
+      { id: "cam-2", lane: "L2", state: "backoff", fpsIn: 0, framesIn: 10, framesDropped: 0, reconnectsLastHour: 0, stallsLastHour: 0, restarts: 7, stalls: 0, framePathFailing: true },
     ],
     trust: () => ({ version: "tl-1", refreshedAt: NOW - 60_000, ageMs: 60_000, stale: false, clockDriftMs: -1500, sources: [{ source: "https://u:secretpw@trust.example/l.jws", ok: true, keys: 12, refreshedAt: NOW - 60_000 }] }),
     lanes: () => [{ lane: "L1", state: "pass", problems: [] }, { lane: "L2", state: "out-of-service", problems: ["CAMERAS_DOWN"] }],
-    laneCounters: () => ({ L1: { framesDecoded: 500, codesRead: 90, missedReads: 10, readFailures: 1, presentations: 5, replayDegraded: 0, verdictsDropped: 0 } }),
+    laneCounters: () => ({ L1: { framesDecoded: 500, codesRead: 90, missedReads: 10, readFailures: 1, presentations: 5, replayDegraded: 0, verdictsDropped: 0, decisionErrors: 3 } }),
     displays: () => ({ L1: 2 }),
     decodePool: () => ({ workers: 2, live: 1, busy: 1, restarts: 4, queued: 1, cameras: { "cam-1": { submitted: 800, decoded: 790, dropped: 6, failed: 4, stoppedEarly: 12 } } }),
     mqtt: () => ({ connected: 2, links: 3, reconnects: 5, verdictsPublished: 40, verdictsDropped: 2, commandsAccepted: 1, commandsRejected: 3 }),
     redisConnected: () => false,
-    spool: () => ({ spooled: 100, forwarded: 90, pending: 10, pendingBytes: 4096, dropped: 0, alreadyForwarded: 3, skippedIds: 1, problems: ["REDIS_EVICTION_POLICY:allkeys-lru"] }),
+    spool: () => ({ spooled: 100, forwarded: 90, pending: 10, pendingBytes: 4096, dropped: 0, alreadyForwarded: 3, skippedIds: 1, problems: ["REDIS_EVICTION_POLICY:allkeys-lru"], writeErrors: 5, fsyncErrors: 6, degraded: true }),
     ledger: () => ({ entries: 100, lastWriteAt: NOW - 5000, writeErrors: 1, fsyncErrors: 2, degraded: true }),
     trustCounters: () => ({ revocationDeltasApplied: 1, revocationDeltasRefused: 4, cacheCopiesRefused: 2 }),
   };
@@ -112,6 +112,56 @@ describe("GatewayMetrics", () => {
     });
     const t = await m.render();
     expect(t).not.toMatch(new RegExp(`^${p}camera_up\\{`, "m"));
+    expect(t).toContain(`${p}lane_in_service{lane="L1"} 1`);
+  });
+
+  it("exports the health state stages keep in memory: frame path per camera, failed decisions, spool disk errors", async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    m.setCollectors(collectors());
+    const t = await m.render();
+    for (const line of [
+      `${p}camera_frame_path_failing{camera="cam-1",lane="L1"} 0`,
+      `${p}camera_frame_path_failing{camera="cam-2",lane="L2"} 1`,
+      `${p}lane_decision_errors_total{lane="L1"} 3`,
+      `${p}events_spool_write_errors_total 5`,
+      `${p}events_spool_fsync_errors_total 6`,
+      `${p}events_spool_degraded 1`,
+    ]) {
+      expect(t, line).toContain(line + "\n");
+    }
+    for (const c of ["lane_decision_errors_total", "events_spool_write_errors_total", "events_spool_fsync_errors_total"]) expect(t).toContain(`# TYPE ${p}${c} counter`);
+    // decodes_total{result="ok"} counts frames in which a code was read, not every frame decoded.
+    expect(t).toMatch(new RegExp(`^# HELP ${p}decodes_total .*ok = at least one code read`, "m"));
+    // A spool that was never degraded reports 0, not nothing.
+    m.setCollectors({ spool: () => ({ ...collectors().spool!()!, degraded: false }) });
+    expect(await m.render()).toContain(`${p}events_spool_degraded 0\n`);
+  });
+
+  it("counts a throwing collector once per scrape under its name, healthy collectors at 0", async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    m.setCollectors({
+      ...collectors(),
+      lanes: () => {
+        throw new Error("boom");
+      },
+    });
+    const first = await m.render();
+    // Its series are gone (so CheckpointLaneOutOfService could not fire): the counter is what is left.
+    expect(first).not.toMatch(new RegExp(`^${p}lane_state\\{`, "m"));
+    expect(first).toContain(`${p}metrics_collector_errors_total{collector="lanes"} 1\n`);
+    expect(first).toContain(`${p}metrics_collector_errors_total{collector="cameras"} 0\n`);
+    expect(first).toContain(`# TYPE ${p}metrics_collector_errors_total counter`);
+    // lanes is read by four series in a scrape; each scrape counts once.
+    expect(await m.render()).toContain(`${p}metrics_collector_errors_total{collector="lanes"} 2\n`);
+    m.setCollectors({ lanes: () => [] });
+    expect(await m.render()).toContain(`${p}metrics_collector_errors_total{collector="lanes"} 2\n`);
+  });
+
+  it("counts a series whose samples throw on a malformed collector answer under that collector", async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    m.setCollectors({ ...collectors(), laneCounters: () => ({ L1: null as never }) });
+    const t = await m.render();
+    expect(t).toContain(`${p}metrics_collector_errors_total{collector="laneCounters"} 1\n`);
     expect(t).toContain(`${p}lane_in_service{lane="L1"} 1`);
   });
 

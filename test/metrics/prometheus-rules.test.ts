@@ -1,4 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { promBinary } from "./prom.js";
 
@@ -12,14 +13,21 @@ describe("deploy/prometheus with promtool", () => {
     expect(r.status).toBe(0);
   });
 
-  it("alerts.test.yml passes promtool test rules (camera down, lane out of service, display disconnected, spool growing, trust stale, decode workers restarting, ledger write or fsync errors)", () => {
+  it("alerts.test.yml passes promtool test rules (camera down, lane out of service, display disconnected, spool growing, trust stale, trust source failing, decode workers restarting, ledger and spool write or fsync errors, a camera's frame path failing, skipped event ids, lanes without a verdict, a failing metrics collector)", () => {
     const r = run("test", "rules", "alerts.test.yml");
     expect(r.stdout + r.stderr).toContain("SUCCESS");
     expect(r.status).toBe(0);
     const tested = execFileSync("grep", ["-o", "alertname: [A-Za-z]*", "alerts.test.yml"], { cwd: "deploy/prometheus", encoding: "utf8" });
-    for (const a of ["CheckpointCameraDown", "CheckpointLaneOutOfService", "CheckpointLaneDisplayDisconnected", "CheckpointEventSpoolGrowing", "CheckpointTrustStale", "CheckpointDecodeWorkersRestarting", "CheckpointLedgerWriteErrors", "CheckpointEventsNotExactlyOnce"]) {
+    for (const a of ["CheckpointCameraDown", "CheckpointLaneOutOfService", "CheckpointLaneDisplayDisconnected", "CheckpointEventSpoolGrowing", "CheckpointTrustStale", "CheckpointDecodeWorkersRestarting", "CheckpointLedgerWriteErrors", "CheckpointEventsNotExactlyOnce", "CheckpointTrustSourceFailing", "CheckpointCameraFramePathFailing", "CheckpointEventSpoolWriteErrors", "CheckpointEventsIdSkipped", "CheckpointLaneNoVerdict", "CheckpointMetricsCollectorFailing"]) {
       expect(tested).toContain(a);
     }
+  });
+
+  it("every alert in alerts.yml has a promtool test case", () => {
+    const rules = [...readFileSync("deploy/prometheus/alerts.yml", "utf8").matchAll(/^\s*- alert: (\w+)$/gm)].map((m) => m[1]!);
+    const tested = new Set([...readFileSync("deploy/prometheus/alerts.test.yml", "utf8").matchAll(/alertname: (\w+)/g)].map((m) => m[1]!));
+    expect(rules.length).toBeGreaterThan(15);
+    expect(rules.filter((a) => !tested.has(a)), "alerts without a promtool case").toEqual([]);
   });
 
   it("the example prometheus.yml (bearer token for /metrics) passes promtool check config", () => {

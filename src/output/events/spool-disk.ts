@@ -25,6 +25,22 @@ export function shouldCompact(fileSize: number, compactBytes: number, pendingCou
   return !(pendingCount > 0 && fileSize < pendingBytes * 2);
 }
 
+/** Disk failures since start, for /metrics (events_spool_*_errors_total, events_spool_degraded). */
+export interface SpoolDiskErrors {
+  /** Writes that failed: record appends, state file saves, compaction rewrites. */
+  writeErrors: number;
+  /** fsync or close calls that failed: records perhaps not on disk. */
+  fsyncErrors: number;
+  /** Compactions that failed (each also counted as a write or fsync error). */
+  compactionErrors: number;
+}
+
+/** Node's fs errors name the failing call; fsync and close failures lose durability, not the write. */
+const isSyncError = (e: unknown): boolean => {
+  const call = (e as { syscall?: unknown } | null)?.syscall;
+  return call === "fsync" || call === "fdatasync" || call === "close";
+};
+
 /**
  * The spool's disk side: the append-only file, the state file (epoch, `doneN`), the fsync policy
  * and compaction. Disk errors are logged here and never thrown at the spool's callers, except at
@@ -34,16 +50,27 @@ export class SpoolDisk {
   state: SpoolState = { epoch: "", doneN: 0 };
   private file: SpoolFile | undefined;
   private failed = false;
+  /** The highest position whose append failed and that is in memory only (0: none). */
+  private memoryOnlyUpTo = 0;
   private readonly sync: SyncScheduler;
+  readonly errors: SpoolDiskErrors = { writeErrors: 0, fsyncErrors: 0, compactionErrors: 0 };
 
   constructor(private readonly o: SpoolDiskOptions) {
     this.sync = new SyncScheduler({
       clock: o.clock,
       intervalMs: o.fsyncIntervalMs,
-      syncData: () => this.file?.fsync(),
-      saveState: () => writeState(o.dir, this.state, o.fsync !== "never"),
+      syncData: () => this.counted(() => this.file?.fsync()),
+      saveState: () => this.counted(() => writeState(o.dir, this.state, o.fsync !== "never")),
       onError: (e) => o.log.error({ err: e }, "spool fsync failed"),
     });
+  }
+
+  /**
+   * True while records whose append failed are in memory only: until they are forwarded or dropped
+   * (markDone passes them) or a rewrite puts every pending record back on disk.
+   */
+  get degraded(): boolean {
+    return this.memoryOnlyUpTo > 0;
   }
 
   /** Reads what the last run left (state, pending records) and reports damage it had to skip. */
@@ -69,15 +96,21 @@ export class SpoolDisk {
     return this.file !== undefined;
   }
 
-  /** Writes one record line per the fsync policy. `pending` only goes into the failure log. */
-  append(line: string, pending: number): void {
+  /**
+   * Writes one record line per the fsync policy. `pending` only goes into the failure log; `n` (the
+   * record's position) lets the degraded flag clear once that record is forwarded.
+   */
+  append(line: string, pending: number, n = Number.MAX_SAFE_INTEGER): void {
     try {
-      this.file!.append(line);
-      if (this.o.fsync === "always") this.file!.fsync();
-      else if (this.o.fsync === "interval") this.sync.dataWritten();
+      this.counted(() => {
+        this.file!.append(line);
+        if (this.o.fsync === "always") this.file!.fsync();
+        else if (this.o.fsync === "interval") this.sync.dataWritten();
+      });
       this.failed = false;
     } catch (e) {
       // A full or failing disk must not cost the event: it is still forwarded from memory.
+      if (!isSyncError(e)) this.memoryOnlyUpTo = Math.max(this.memoryOnlyUpTo, n);
       if (!this.failed) this.o.log.error({ err: (e as Error).message, pending }, "spool write failed: events kept in memory only until the disk recovers");
       this.failed = true;
     }
@@ -86,6 +119,7 @@ export class SpoolDisk {
   /** Every position <= n was forwarded or dropped; saved with the next sync, not at once. */
   markDone(n: number): void {
     this.state.doneN = Math.max(this.state.doneN, n);
+    if (this.memoryOnlyUpTo <= n) this.memoryOnlyUpTo = 0;
     this.sync.stateChanged();
   }
 
@@ -98,9 +132,14 @@ export class SpoolDisk {
     const file = this.file;
     if (!file || !shouldCompact(file.size, this.o.compactBytes, pendingCount, pendingBytes)) return;
     try {
-      this.saveState(this.o.fsync !== "never");
-      file.rewrite(pendingLines());
+      this.counted(() => {
+        this.saveState(this.o.fsync !== "never");
+        file.rewrite(pendingLines());
+      });
+      // Every pending record is on disk again, those whose append failed included.
+      this.memoryOnlyUpTo = 0;
     } catch (e) {
+      this.errors.compactionErrors++;
       this.o.log.error({ err: e }, "spool compaction failed; the file keeps forwarded records until the next try");
     }
   }
@@ -108,7 +147,7 @@ export class SpoolDisk {
   /** fsync now (flush), logging a failure rather than throwing it. */
   syncNow(): void {
     try {
-      this.file?.fsync();
+      this.counted(() => this.file?.fsync());
     } catch (e) {
       this.o.log.error({ err: (e as Error).message }, "spool fsync failed");
     }
@@ -125,6 +164,17 @@ export class SpoolDisk {
     if (!this.file) return;
     this.saveState(true);
     this.file.close();
+  }
+
+  /** Runs a disk operation, counting its failure as a write or an fsync error, and rethrows it. */
+  private counted(op: () => void): void {
+    try {
+      op();
+    } catch (e) {
+      if (isSyncError(e)) this.errors.fsyncErrors++;
+      else this.errors.writeErrors++;
+      throw e;
+    }
   }
 
   private saveState(sync: boolean): void {

@@ -60,6 +60,14 @@ export interface SpoolStats {
    * this one holds its events in the spool meanwhile). Empty when all is well.
    */
   problems: string[];
+  /** Spool writes that failed since start: record append, state file, compaction rewrite. */
+  writeErrors: number;
+  /** Spool fsync or close calls that failed since start. */
+  fsyncErrors: number;
+  /** Compactions that failed since start (also in writeErrors or fsyncErrors). */
+  compactionErrors: number;
+  /** True while events whose append failed are in memory only (lost if the process dies first). */
+  degraded: boolean;
 }
 
 export interface EventSpool {
@@ -197,7 +205,7 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
       const json = JSON.stringify(wire);
       const n = nextN++;
       const line = recordLine(n, json);
-      disk.append(line, queue.length);
+      disk.append(line, queue.length, n);
       const bytes = Buffer.byteLength(line);
       queue.push({ n, id: wire.id, lane: wire.lane, verdict: wire.verdict, reason: wire.reason, json, bytes, appendedAt });
       counters.spooled++;
@@ -221,6 +229,8 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
         redisUp: (pump?.redisUp ?? false) && redis?.status === "ready",
         pending: queue.length,
         problems,
+        ...disk.errors,
+        degraded: disk.degraded,
       };
     },
 

@@ -9,7 +9,7 @@ import { CAMERA_UP_STATES } from "../../ingest/types.js";
 export const cameraIsUp = (state: string): boolean => CAMERA_UP_STATES.has(state);
 
 export interface ReadinessProblem {
-  code: "NO_CAMERAS" | "CAMERA_DOWN" | "TRUST_STALE" | "TRUST_UNAVAILABLE" | "DECODE_DOWN" | "INGEST_ERROR" | "LANE_PROBLEM";
+  code: "NO_CAMERAS" | "CAMERA_DOWN" | "FRAME_PATH_FAILING" | "TRUST_STALE" | "TRUST_UNAVAILABLE" | "DECODE_DOWN" | "INGEST_ERROR" | "LANE_PROBLEM";
   camera?: string;
   lane?: string;
   /** For LANE_PROBLEM: the lane's problem code (src/lane/state.ts). */
@@ -26,16 +26,19 @@ export interface Readiness {
 }
 
 /**
- * /readyz: ready only when every camera delivers frames and the trust data is fresh, because a
+ * /readyz: ready only when every camera delivers frames that get decoded and the trust data is fresh, because a
  * gateway missing either cannot give a correct verdict. Pure: the server passes the snapshots.
  */
-export function readiness(cameras: Array<{ id: string; state: string; lastFrameAgeMs?: number }>, trust: TrustStatus | Error, lanes: Array<{ lane: string; problems: string[] }> = []): Readiness {
+export function readiness(cameras: Array<{ id: string; state: string; lastFrameAgeMs?: number; framePathFailing?: boolean }>, trust: TrustStatus | Error, lanes: Array<{ lane: string; problems: string[] }> = []): Readiness {
   const problems: ReadinessProblem[] = [];
   if (cameras.length === 0) problems.push({ code: "NO_CAMERAS", detail: "no camera is configured or running" });
   for (const c of cameras) {
     if (!cameraIsUp(c.state)) {
       const age = c.lastFrameAgeMs === undefined ? "never" : `${Math.round(c.lastFrameAgeMs / 1000)} s ago`;
       problems.push({ code: "CAMERA_DOWN", camera: c.id, detail: `camera ${c.id} is ${c.state} (last frame ${age})` });
+    } else if (c.framePathFailing) {
+      // Frames arrive but none reaches a verdict: the lane is partly blind even when another camera still sees (no DECODE_DOWN then).
+      problems.push({ code: "FRAME_PATH_FAILING", camera: c.id, detail: `camera ${c.id} delivers frames but they are not decoded (consumer or decode failing)` });
     }
   }
   if (trust instanceof Error) {

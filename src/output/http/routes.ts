@@ -9,7 +9,7 @@ import type { LaneHub } from "./lane-hub.js";
 import type { SnapshotCache } from "./snapshot.js";
 import { PAGE_HEADERS, type StaticFile } from "./static-files.js";
 import { dashboardLang, maskCameraUrl, trustSummary, type FlagBoard, type RecentVerdicts } from "./dashboard-data.js";
-import { readiness } from "./readiness.js";
+import { cameraIsUp, readiness } from "./readiness.js";
 import { SseClient } from "./sse.js";
 import type { StreamLimits } from "./stream-limits.js";
 
@@ -111,7 +111,7 @@ export function registerPublicRoutes(app: FastifyInstance, d: RouteDeps): void {
         displays: d.hub.clientCount(id),
         lastFlag: d.flags.get(id) ?? null,
       })),
-      cameras: cams.map((c) => ({ ...c, url: maskCameraUrl(c.url), up: c.state === "online" })),
+      cameras: cams.map((c) => ({ ...c, url: maskCameraUrl(c.url), up: cameraIsUp(c.state) })),
       trust: t instanceof Error ? { error: "trust status unavailable" } : trustSummary(t),
       recent: d.recent.list(),
     };

@@ -30,6 +30,8 @@ const VERDICT_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2, 5
 const FIRST_SEEN_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15];
 
 type Labels = Record<string, string>;
+/** What metrics_collector_errors_total counts by: a configured collector, or the contained-fault table. */
+type CollectorName = keyof MetricsCollectors | "faults";
 interface Sample {
   labels?: Labels;
   value: number | undefined;
@@ -50,6 +52,9 @@ export class GatewayMetrics {
   private readonly verdicts: Counter<"lane" | "verdict" | "reason">;
   private readonly lastVerdict: Gauge<"lane">;
   private readonly now: () => number;
+  /** Scrapes in which each collector threw, and the ones that threw in the scrape under way. */
+  private readonly collectorErrors = new Map<string, number>();
+  private readonly failedThisScrape = new Set<string>();
 
   constructor(opts: GatewayMetricsOptions = {}) {
     const p = opts.prefix ?? "checkpoint_gateway_";
@@ -65,23 +70,26 @@ export class GatewayMetrics {
 
     const c = () => this.collectors;
     const sec = (ms: number | undefined) => (ms === undefined ? undefined : ms / 1000);
-    // A collector that throws must cost its own series, never the whole scrape.
-    const read = <T>(fn: (() => T) | undefined): T | undefined => {
+    // A collector that throws must cost its own series, never the whole scrape; it is counted
+    // (metrics_collector_errors_total), since a vanished series cannot fire its own alert.
+    const read = <T>(collector: keyof MetricsCollectors, fn: (() => T) | undefined): T | undefined => {
       try {
         return fn?.();
       } catch {
+        this.collectorFailed(collector);
         return undefined;
       }
     };
     // Pulled series are plain registry entries computed at scrape time: unlike prom-client's Gauge,
     // a series without labels can then be absent (no Redis configured) rather than a made-up 0.
-    const series = (type: "gauge" | "counter", name: string, help: string, _labelNames: string[], samples: () => Sample[]) => {
+    const series = (collector: CollectorName, type: "gauge" | "counter", name: string, help: string, _labelNames: string[], samples: () => Sample[]) => {
       const full = `${p}${name}`;
       const values = () => {
         let list: Sample[] = [];
         try {
           list = samples();
         } catch {
+          this.collectorFailed(collector);
           list = [];
         }
         return list
@@ -94,54 +102,58 @@ export class GatewayMetrics {
     const one = (value: number | undefined): Sample[] => [{ value }];
 
     // Cameras
-    const cams = () => read(c().cameras) ?? [];
+    const cams = () => read("cameras", c().cameras) ?? [];
     const camL = (cam: { id: string; lane: string }) => ({ camera: cam.id, lane: cam.lane });
-    series("gauge", "camera_state", "1 for the camera's current supervisor state, 0 for every other state.", ["camera", "lane", "state"], () =>
+    series("cameras", "gauge", "camera_state", "1 for the camera's current supervisor state, 0 for every other state.", ["camera", "lane", "state"], () =>
       cams().flatMap((cam) => CAMERA_STATES.map((state) => ({ labels: { ...camL(cam), state }, value: cam.state === state ? 1 : 0 }))),
     );
-    series("gauge", "camera_up", "1 when the lane can read from the camera: state online, or standby (substream watching, main stream started on activity).", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: CAMERA_UP_STATES.has(cam.state) ? 1 : 0 })));
-    series("counter", "camera_frames_total", "Frames read from the camera since start (rate() gives fps).", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.framesIn })));
-    series("counter", "camera_frames_dropped_total", "Frames dropped before decoding (burst after a gap, or superseded in the decode slot).", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.framesDropped })));
-    series("counter", "camera_restarts_total", "Camera (ffmpeg) restarts since start.", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.restarts })));
-    series("counter", "camera_stalls_total", "Camera stalls (no frame within the stall timeout) since start.", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.stalls })));
-    series("gauge", "camera_last_frame_timestamp_seconds", "When the camera's last frame was read (absent before the first).", ["camera", "lane"], () =>
+    series("cameras", "gauge", "camera_up", "1 when the lane can read from the camera: state online, or standby (substream watching, main stream started on activity).", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: CAMERA_UP_STATES.has(cam.state) ? 1 : 0 })));
+    series("cameras", "counter", "camera_frames_total", "Frames read from the camera since start (rate() gives fps).", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.framesIn })));
+    series("cameras", "counter", "camera_frames_dropped_total", "Frames dropped before decoding (burst after a gap, or superseded in the decode slot).", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.framesDropped })));
+    series("cameras", "counter", "camera_restarts_total", "Camera (ffmpeg) restarts since start.", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.restarts })));
+    series("cameras", "counter", "camera_stalls_total", "Camera stalls (no frame within the stall timeout) since start.", ["camera", "lane"], () => cams().map((cam) => ({ labels: camL(cam), value: cam.stalls })));
+    series("cameras", "gauge", "camera_last_frame_timestamp_seconds", "When the camera's last frame was read (absent before the first).", ["camera", "lane"], () =>
       cams().map((cam) => ({ labels: camL(cam), value: cam.lastFrameAgeMs === undefined ? undefined : (this.now() - cam.lastFrameAgeMs) / 1000 })),
+    );
+    // Per camera because DECODE_DOWN needs every camera of a lane to fail: one failing camera next to a good one is partial blindness.
+    series("cameras", "gauge", "camera_frame_path_failing", "1 when the camera's frames arrive but the path after ingest has failed for 2 s or more (consumer throws, submit rejected, every decode errors).", ["camera", "lane"], () =>
+      cams().map((cam) => ({ labels: camL(cam), value: cam.framePathFailing === undefined ? undefined : cam.framePathFailing ? 1 : 0 })),
     );
 
     // Decode pool
-    const pool = () => read(c().decodePool);
-    series("gauge", "decode_workers", "Configured decode worker threads.", [], () => one(pool()?.workers));
-    series("gauge", "decode_workers_live", "Decode workers started and ready.", [], () => one(pool()?.live));
-    series("gauge", "decode_workers_busy", "Decode workers decoding a frame now.", [], () => one(pool()?.busy));
-    series("gauge", "decode_queue", "Frames waiting for a decode worker.", [], () => one(pool()?.queued));
-    series("counter", "decode_worker_restarts_total", "Decode workers replaced after a crash or a missed deadline.", [], () => one(pool()?.restarts));
-    series("counter", "decodes_total", "Frames decoded by the pool, by camera and result (ok, failed).", ["camera", "result"], () =>
+    const pool = () => read("decodePool", c().decodePool);
+    series("decodePool", "gauge", "decode_workers", "Configured decode worker threads.", [], () => one(pool()?.workers));
+    series("decodePool", "gauge", "decode_workers_live", "Decode workers started and ready.", [], () => one(pool()?.live));
+    series("decodePool", "gauge", "decode_workers_busy", "Decode workers decoding a frame now.", [], () => one(pool()?.busy));
+    series("decodePool", "gauge", "decode_queue", "Frames waiting for a decode worker.", [], () => one(pool()?.queued));
+    series("decodePool", "counter", "decode_worker_restarts_total", "Decode workers replaced after a crash or a missed deadline.", [], () => one(pool()?.restarts));
+    series("decodePool", "counter", "decodes_total", "Frames the pool finished, by camera and result: ok = at least one code read, failed = the decode ended in an error (deadline, worker crash); frames with no code found count in neither.", ["camera", "result"], () =>
       Object.entries(pool()?.cameras ?? {}).flatMap(([camera, k]) => [
         { labels: { camera, result: "ok" }, value: k.decoded },
         { labels: { camera, result: "failed" }, value: k.failed },
       ]),
     );
-    series("counter", "decode_early_stops_total", "Frames whose decode cascade stopped escalating because a more urgent frame waited for a worker.", ["camera"], () =>
+    series("decodePool", "counter", "decode_early_stops_total", "Frames whose decode cascade stopped escalating because a more urgent frame waited for a worker.", ["camera"], () =>
       Object.entries(pool()?.cameras ?? {}).map(([camera, k]) => ({ labels: { camera }, value: k.stoppedEarly })),
     );
 
     // Lanes
-    const lanes = () => read(c().lanes) ?? [];
-    series("gauge", "lane_state", "1 for the lane's current state, 0 for every other state.", ["lane", "state"], () =>
+    const lanes = () => read("lanes", c().lanes) ?? [];
+    series("lanes", "gauge", "lane_state", "1 for the lane's current state, 0 for every other state.", ["lane", "state"], () =>
       lanes().flatMap((l) => LANE_STATES.map((state) => ({ labels: { lane: l.lane, state }, value: l.state === state ? 1 : 0 }))),
     );
-    series("gauge", "lane_in_service", "1 when the lane accepts travellers (idle, pass or flag).", ["lane"], () =>
+    series("lanes", "gauge", "lane_in_service", "1 when the lane accepts travellers (idle, pass or flag).", ["lane"], () =>
       lanes().map((l) => ({ labels: { lane: l.lane }, value: l.state === "idle" || l.state === "pass" || l.state === "flag" ? 1 : 0 })),
     );
-    series("gauge", "lane_displays", "Lane displays connected (SSE streams).", ["lane"], () => {
-      const d = read(c().displays);
+    series("displays", "gauge", "lane_displays", "Lane displays connected (SSE streams).", ["lane"], () => {
+      const d = read("displays", c().displays);
       if (!d) return [];
       // Every configured lane, so a lane with no screen shows 0 rather than nothing.
       const ids = new Set([...lanes().map((l) => l.lane), ...Object.keys(d)]);
       return [...ids].map((lane) => ({ labels: { lane }, value: d[lane] ?? 0 }));
     });
-    const laneCounter = (name: string, help: string, pick: (k: NonNullable<ReturnType<NonNullable<MetricsCollectors["laneCounters"]>>>[string]) => number) =>
-      series("counter", name, help, ["lane"], () => Object.entries(read(c().laneCounters) ?? {}).map(([lane, k]) => ({ labels: { lane }, value: pick(k) })));
+    const laneCounter = (name: string, help: string, pick: (k: NonNullable<ReturnType<NonNullable<MetricsCollectors["laneCounters"]>>>[string]) => number | undefined) =>
+      series("laneCounters", "counter", name, help, ["lane"], () => Object.entries(read("laneCounters", c().laneCounters) ?? {}).map(([lane, k]) => ({ labels: { lane }, value: pick(k) })));
     laneCounter("lane_frames_decoded_total", "Decode results received for the lane's cameras.", (k) => k.framesDecoded);
     laneCounter("lane_codes_read_total", "Codes read at the lane (one per code per frame).", (k) => k.codesRead);
     laneCounter("lane_missed_reads_total", "Frames in which a code in view was not read.", (k) => k.missedReads);
@@ -149,70 +161,90 @@ export class GatewayMetrics {
     laneCounter("lane_presentations_total", "Presentations (a code shown) at the lane.", (k) => k.presentations);
     laneCounter("lane_replay_degraded_total", "Replay checks answered locally because the shared guard (Redis) was down.", (k) => k.replayDegraded);
     laneCounter("lane_verdicts_dropped_total", "Verdicts dropped because the lane left service while deciding.", (k) => k.verdictsDropped);
+    laneCounter("lane_decision_errors_total", "Decisions that failed outside verification (sequence store, event build): a code was read and no verdict was published.", (k) => k.decisionErrors);
 
     // Trust
-    const trust = () => read(c().trust);
-    series("gauge", "trust_last_refresh_timestamp_seconds", "When the oldest required trust source was last refreshed (absent when never).", [], () => one(sec(trust()?.refreshedAt)));
-    series("gauge", "trust_stale", "1 when trust data is older than trust.maxAgeS.", [], () => one(trust() ? (trust()!.stale ? 1 : 0) : undefined));
-    series("gauge", "trust_source_ok", "1 when the trust source's last refresh succeeded.", ["source"], () => (trust()?.sources ?? []).map((s) => ({ labels: { source: cleanLabel(s.source) }, value: s.ok ? 1 : 0 })));
-    series("gauge", "trust_source_last_refresh_timestamp_seconds", "When the trust source was last refreshed successfully.", ["source"], () =>
+    const trust = () => read("trust", c().trust);
+    series("trust", "gauge", "trust_last_refresh_timestamp_seconds", "When the oldest required trust source was last refreshed (absent when never).", [], () => one(sec(trust()?.refreshedAt)));
+    series("trust", "gauge", "trust_stale", "1 when trust data is older than trust.maxAgeS.", [], () => one(trust() ? (trust()!.stale ? 1 : 0) : undefined));
+    series("trust", "gauge", "trust_source_ok", "1 when the trust source's last refresh succeeded.", ["source"], () => (trust()?.sources ?? []).map((s) => ({ labels: { source: cleanLabel(s.source) }, value: s.ok ? 1 : 0 })));
+    series("trust", "gauge", "trust_source_last_refresh_timestamp_seconds", "When the trust source was last refreshed successfully.", ["source"], () =>
       (trust()?.sources ?? []).map((s) => ({ labels: { source: cleanLabel(s.source) }, value: sec(s.refreshedAt) })),
     );
-    series("gauge", "trust_keys", "Keys loaded per trust source.", ["source"], () => (trust()?.sources ?? []).map((s) => ({ labels: { source: cleanLabel(s.source) }, value: s.keys })));
-    series("gauge", "trust_clock_drift_seconds", "Local clock minus the trust server's Date header.", [], () => one(sec(trust()?.clockDriftMs)));
-    const trustK = () => read(c().trustCounters);
-    series("gauge", "trust_revocation_deltas_applied", "Signed revocation deltas applied now.", [], () => one(trustK()?.revocationDeltasApplied));
-    series("counter", "trust_revocation_deltas_refused_total", "Revocation deltas refused (unsigned, signer not named by the list, bad signature, malformed), each once.", [], () => one(trustK()?.revocationDeltasRefused));
-    series("counter", "trust_cache_copies_refused_total", "Trust copies from disk or Redis refused (bad signature, rollback, time in the future).", [], () => one(trustK()?.cacheCopiesRefused));
+    series("trust", "gauge", "trust_keys", "Keys loaded per trust source.", ["source"], () => (trust()?.sources ?? []).map((s) => ({ labels: { source: cleanLabel(s.source) }, value: s.keys })));
+    series("trust", "gauge", "trust_clock_drift_seconds", "Local clock minus the trust server's Date header.", [], () => one(sec(trust()?.clockDriftMs)));
+    const trustK = () => read("trustCounters", c().trustCounters);
+    series("trustCounters", "gauge", "trust_revocation_deltas_applied", "Signed revocation deltas applied now.", [], () => one(trustK()?.revocationDeltasApplied));
+    series("trustCounters", "counter", "trust_revocation_deltas_refused_total", "Revocation deltas refused (unsigned, signer not named by the list, bad signature, malformed), each once.", [], () => one(trustK()?.revocationDeltasRefused));
+    series("trustCounters", "counter", "trust_cache_copies_refused_total", "Trust copies from disk or Redis refused (bad signature, rollback, time in the future).", [], () => one(trustK()?.cacheCopiesRefused));
 
     // Outputs: MQTT, Redis, spool, ledger
-    const mqtt = () => read(c().mqtt);
-    series("gauge", "mqtt_connected", "MQTT connections up (one per lane plus one for the gateway).", [], () => one(mqtt()?.connected));
-    series("gauge", "mqtt_connections", "MQTT connections configured.", [], () => one(mqtt()?.links));
-    series("counter", "mqtt_reconnects_total", "MQTT reconnections after a lost connection.", [], () => one(mqtt()?.reconnects));
-    series("counter", "mqtt_verdicts_published_total", "Verdict events published on MQTT.", [], () => one(mqtt()?.verdictsPublished));
-    series("counter", "mqtt_verdicts_dropped_total", "Verdict events not sent because MQTT was disconnected (never sent late).", [], () => one(mqtt()?.verdictsDropped));
-    series("counter", "mqtt_commands_total", "MQTT lane commands by result (accepted, rejected).", ["result"], () => {
+    const mqtt = () => read("mqtt", c().mqtt);
+    series("mqtt", "gauge", "mqtt_connected", "MQTT connections up (one per lane plus one for the gateway).", [], () => one(mqtt()?.connected));
+    series("mqtt", "gauge", "mqtt_connections", "MQTT connections configured.", [], () => one(mqtt()?.links));
+    series("mqtt", "counter", "mqtt_reconnects_total", "MQTT reconnections after a lost connection.", [], () => one(mqtt()?.reconnects));
+    series("mqtt", "counter", "mqtt_verdicts_published_total", "Verdict events published on MQTT.", [], () => one(mqtt()?.verdictsPublished));
+    series("mqtt", "counter", "mqtt_verdicts_dropped_total", "Verdict events not sent because MQTT was disconnected (never sent late).", [], () => one(mqtt()?.verdictsDropped));
+    series("mqtt", "counter", "mqtt_commands_total", "MQTT lane commands by result (accepted, rejected).", ["result"], () => {
       const m = mqtt();
       return m ? [{ labels: { result: "accepted" }, value: m.commandsAccepted }, { labels: { result: "rejected" }, value: m.commandsRejected }] : [];
     });
-    series("gauge", "redis_connected", "1 when the configured Redis is connected (absent without Redis).", [], () => {
-      const up = read(c().redisConnected);
+    series("redisConnected", "gauge", "redis_connected", "1 when the configured Redis is connected (absent without Redis).", [], () => {
+      const up = read("redisConnected", c().redisConnected);
       return one(up === undefined ? undefined : up ? 1 : 0);
     });
-    const spool = () => read(c().spool);
-    series("gauge", "events_spool_backlog", "Verdict events spooled on disk and not yet in the Redis stream.", [], () => one(spool()?.pending));
-    series("gauge", "events_spool_backlog_bytes", "Bytes of spooled events not yet in the Redis stream.", [], () => one(spool()?.pendingBytes));
-    series("counter", "events_spooled_total", "Verdict events written to the spool.", [], () => one(spool()?.spooled));
-    series("counter", "events_forwarded_total", "Verdict events forwarded to the Redis stream.", [], () => one(spool()?.forwarded));
-    series("counter", "events_spool_dropped_total", "Verdict events dropped because the spool reached its size bound.", [], () => one(spool()?.dropped));
-    series("counter", "events_already_forwarded_total", "Resent events the stream already had (lost reply, crash): not added twice.", [], () => one(spool()?.alreadyForwarded));
-    series("counter", "events_skipped_ids_total", "Events not added because their id was forwarded before under another position (a reused id).", [], () => one(spool()?.skippedIds));
-    series("gauge", "events_problem", "1 for each reason exactly-once forwarding cannot be promised now (REDIS_EVICTION_POLICY:<policy>, GATEWAY_ID_CONFLICT).", ["problem"], () =>
+    const spool = () => read("spool", c().spool);
+    series("spool", "gauge", "events_spool_backlog", "Verdict events spooled on disk and not yet in the Redis stream.", [], () => one(spool()?.pending));
+    series("spool", "gauge", "events_spool_backlog_bytes", "Bytes of spooled events not yet in the Redis stream.", [], () => one(spool()?.pendingBytes));
+    series("spool", "counter", "events_spooled_total", "Verdict events written to the spool.", [], () => one(spool()?.spooled));
+    series("spool", "counter", "events_forwarded_total", "Verdict events forwarded to the Redis stream.", [], () => one(spool()?.forwarded));
+    series("spool", "counter", "events_spool_dropped_total", "Verdict events dropped because the spool reached its size bound.", [], () => one(spool()?.dropped));
+    series("spool", "counter", "events_already_forwarded_total", "Resent events the stream already had (lost reply, crash): not added twice.", [], () => one(spool()?.alreadyForwarded));
+    series("spool", "counter", "events_skipped_ids_total", "Events not added because their id was forwarded before under another position (a reused id).", [], () => one(spool()?.skippedIds));
+    series("spool", "gauge", "events_problem", "1 for each reason exactly-once forwarding cannot be promised now (REDIS_EVICTION_POLICY:<policy>, GATEWAY_ID_CONFLICT).", ["problem"], () =>
       (spool()?.problems ?? []).map((problem) => ({ labels: { problem }, value: 1 })),
     );
-    const ledger = () => read(c().ledger);
-    series("gauge", "ledger_entries", "Entries in the hash-chained ledger.", [], () => one(ledger()?.entries));
-    series("gauge", "ledger_last_write_timestamp_seconds", "When the ledger was last appended to.", [], () => one(sec(ledger()?.lastWriteAt)));
-    series("counter", "ledger_write_errors_total", "Ledger writes that failed (entry or head file).", [], () => one(ledger()?.writeErrors));
-    series("counter", "ledger_fsync_errors_total", "Ledger fsync or close calls that failed (entries perhaps not on disk).", [], () => one(ledger()?.fsyncErrors));
-    series("gauge", "ledger_degraded", "1 once a ledger write or fsync failed since start (durability not guaranteed).", [], () => {
+    series("spool", "counter", "events_spool_write_errors_total", "Spool writes that failed (record append, state file, compaction rewrite).", [], () => one(spool()?.writeErrors));
+    series("spool", "counter", "events_spool_fsync_errors_total", "Spool fsync or close calls that failed (records perhaps not on disk).", [], () => one(spool()?.fsyncErrors));
+    series("spool", "gauge", "events_spool_degraded", "1 while events whose append failed are held in memory only (lost if the process dies before Redis takes them).", [], () => {
+      const sp = spool();
+      return one(sp?.degraded === undefined ? undefined : sp.degraded ? 1 : 0);
+    });
+    const ledger = () => read("ledger", c().ledger);
+    series("ledger", "gauge", "ledger_entries", "Entries in the hash-chained ledger.", [], () => one(ledger()?.entries));
+    series("ledger", "gauge", "ledger_last_write_timestamp_seconds", "When the ledger was last appended to.", [], () => one(sec(ledger()?.lastWriteAt)));
+    series("ledger", "counter", "ledger_write_errors_total", "Ledger writes that failed (entry or head file).", [], () => one(ledger()?.writeErrors));
+    series("ledger", "counter", "ledger_fsync_errors_total", "Ledger fsync or close calls that failed (entries perhaps not on disk).", [], () => one(ledger()?.fsyncErrors));
+    series("ledger", "gauge", "ledger_degraded", "1 once a ledger write or fsync failed since start (durability not guaranteed).", [], () => {
       const l = ledger();
       return one(l?.degraded === undefined ? undefined : l.degraded ? 1 : 0);
     });
 
     // Blindness signals (issue #11 finding 11): decode pool, frame consumers, lane problems, contained faults.
-    series("gauge", "decode_workers_ready", "Decode workers able to take a frame now (0 for long = every lane is blind: DECODE_DOWN).", [], () => one(pool()?.ready ?? pool()?.live));
-    series("counter", "decode_deadline_timeouts_total", "Frames that passed the decode deadline (the worker was replaced).", [], () => one(pool()?.timeouts));
-    series("counter", "frame_consumer_errors_total", "Frames lost after ingest: the consumer threw, submit or lane rejected, or the decode ended in an error.", ["camera"], () =>
-      Object.entries(read(c().consumerErrors) ?? {}).map(([camera, n]) => ({ labels: { camera }, value: n })),
+    series("decodePool", "gauge", "decode_workers_ready", "Decode workers able to take a frame now (0 for long = every lane is blind: DECODE_DOWN).", [], () => one(pool()?.ready ?? pool()?.live));
+    series("decodePool", "counter", "decode_deadline_timeouts_total", "Frames that passed the decode deadline (the worker was replaced).", [], () => one(pool()?.timeouts));
+    series("consumerErrors", "counter", "frame_consumer_errors_total", "Frames lost after ingest: the consumer threw, submit or lane rejected, or the decode ended in an error.", ["camera"], () =>
+      Object.entries(read("consumerErrors", c().consumerErrors) ?? {}).map(([camera, n]) => ({ labels: { camera }, value: n })),
     );
-    series("gauge", "lane_problem", "1 for each problem that keeps a lane out of service (CAMERAS_DOWN, DECODE_DOWN, INGEST_ERROR, TRUST_STALE, ...).", ["lane", "problem"], () =>
-      (read(c().lanes) ?? []).flatMap((l) => l.problems.map((problem) => ({ labels: { lane: l.lane, problem }, value: 1 }))),
+    series("lanes", "gauge", "lane_problem", "1 for each problem that keeps a lane out of service (CAMERAS_DOWN, DECODE_DOWN, INGEST_ERROR, TRUST_STALE, ...).", ["lane", "problem"], () =>
+      (read("lanes", c().lanes) ?? []).flatMap((l) => l.problems.map((problem) => ({ labels: { lane: l.lane, problem }, value: 1 }))),
     );
-    series("counter", "internal_faults_total", "Faults contained without exiting: timer callbacks that threw, unhandled rejections, uncaught exceptions, failed lane decisions.", ["kind"], () =>
+    series("faults", "counter", "internal_faults_total", "Faults contained without exiting: timer callbacks that threw, unhandled rejections, uncaught exceptions, failed lane decisions.", ["kind"], () =>
       Object.entries(faultCounts()).map(([kind, n]) => ({ labels: { kind }, value: n })),
     );
+    // Registered last, so it sees the scrape it is part of. Every configured collector gets a 0, so increase() sees the first error.
+    series("faults", "counter", "metrics_collector_errors_total", "Scrapes in which a metrics collector threw: its series were missing from that scrape (and their alerts could not fire).", ["collector"], () => {
+      this.failedThisScrape.clear();
+      const names = new Set([...Object.keys(this.collectors).filter((k) => this.collectors[k as keyof MetricsCollectors]), ...this.collectorErrors.keys()]);
+      return [...names].map((collector) => ({ labels: { collector }, value: this.collectorErrors.get(collector) ?? 0 }));
+    });
+  }
+
+  /** Counted once per scrape, however many of the collector's series needed it. */
+  private collectorFailed(collector: string): void {
+    if (this.failedThisScrape.has(collector)) return;
+    this.failedThisScrape.add(collector);
+    this.collectorErrors.set(collector, (this.collectorErrors.get(collector) ?? 0) + 1);
   }
 
   setCollectors(c: MetricsCollectors): void {

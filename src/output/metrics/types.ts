@@ -17,6 +17,8 @@ export interface CameraStats {
   restarts?: number;
   /** Stalls (no frame within the stall timeout) since start. */
   stalls?: number;
+  /** Frames arrive but the path after ingest has failed for a while (app/lane-health.ts FramePathHealth). */
+  framePathFailing?: boolean;
 }
 
 /** Per-camera decode counters of the pool (cumulative). */
@@ -67,6 +69,12 @@ export interface SpoolStats {
   skippedIds?: number;
   /** Why exactly-once cannot be promised now (REDIS_EVICTION_POLICY:<policy>, GATEWAY_ID_CONFLICT). */
   problems?: string[];
+  /** Failed spool writes (record append, state file, compaction rewrite) since start. */
+  writeErrors?: number;
+  /** Failed spool fsync or close calls since start. */
+  fsyncErrors?: number;
+  /** True while events whose append failed are held in memory only. */
+  degraded?: boolean;
 }
 
 export interface LedgerStats {
@@ -97,6 +105,8 @@ export interface LaneCounters {
   presentations: number;
   replayDegraded: number;
   verdictsDropped: number;
+  /** Decisions that failed outside verification: a code was read and no verdict was published (absent: not counted). */
+  decisionErrors?: number;
 }
 
 /** Pulled at scrape time, so the numbers are never older than the scrape. Each is optional. */
