@@ -38,6 +38,7 @@ export function createHealthCheck(d: HealthCheckDeps): HealthCheck {
   let timer: TimerHandle | undefined;
   let stopped = false;
   let trustUnreadable = false;
+  let healthUnreadable = false;
 
   const check = () => {
     let stale: boolean;
@@ -55,8 +56,12 @@ export function createHealthCheck(d: HealthCheckDeps): HealthCheck {
     try {
       const poolDown = poolHealth.update(d.pool().stats().ready, d.clock.monotonic());
       health = laneHealth([...lanes.keys()], d.cameras.health(), poolDown);
+      if (healthUnreadable) log.info("lane health readable again");
+      healthUnreadable = false;
     } catch (e) {
-      log.error({ err: (e as Error).message }, "lane health unreadable: lanes out of service (DECODE_DOWN)");
+      // Once per episode: the check runs twice a second, and the lanes' own problem logs say the rest.
+      if (!healthUnreadable) log.error({ err: (e as Error).message }, "lane health unreadable: lanes out of service (DECODE_DOWN) until it can be read");
+      healthUnreadable = true;
       health = new Map([...lanes.keys()].map((id) => [id, { DECODE_DOWN: true, INGEST_ERROR: false }]));
     }
     for (const [id, h] of health) {

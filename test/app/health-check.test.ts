@@ -100,13 +100,23 @@ describe("health check", () => {
     expect(lines.filter((l) => l.msg === "lane is blind: out of service")).toHaveLength(2);
   });
 
-  it("lane health that cannot be read takes every lane out of service (DECODE_DOWN)", () => {
-    const { s, health, problems } = rig();
+  it("lane health that cannot be read takes every lane out of service (DECODE_DOWN), logged once until it reads again", () => {
+    const { s, health, problems, lines } = rig();
+    const cameras = s.cameras;
     s.cameras = () => {
       throw new Error("rig broken");
     };
     health.check();
+    health.check();
+    health.check();
     expect(problems()).toEqual({ A: ["DECODE_DOWN"], B: ["DECODE_DOWN"] });
+    s.cameras = cameras;
+    health.check();
+    expect(problems()).toEqual({ A: [], B: [] });
+    expect(lines.filter((l) => l.msg.startsWith("lane health")).map((l) => [l.level, l.msg])).toEqual([
+      ["error", "lane health unreadable: lanes out of service (DECODE_DOWN) until it can be read"],
+      ["info", "lane health readable again"],
+    ]);
   });
 
   it("stop ends the timer: nothing is pending and later ticks check nothing", () => {
