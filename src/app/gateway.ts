@@ -102,7 +102,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
     const replay = openReplayGuard(cfg.display.replayWindowS * 1000, clock, opts.logger, sharedRedis);
     const seq = new FileSeqStore(cfg.gateway.stateDir, { logger: opts.logger, block: cfg.gateway.eventIdBlock, floor: (lane, thorough) => highestRecordedSeq(cfg.gateway.stateDir, cfg.gateway.id, lane, thorough) });
     const problems = new LaneProblemRouter(log);
-    const laneSet = createLaneSet(cfg, { bus, clock, logger: opts.logger, salt, replay, seq, verify: trust.verify, pauses: new LanePauses(new FilePauseStore(cfg.gateway.stateDir), log), problems });
+    const pauses = new LanePauses(new FilePauseStore(cfg.gateway.stateDir), log);
+    const laneSet = createLaneSet(cfg, { bus, clock, logger: opts.logger, salt, replay, seq, verify: trust.verify, pauses, problems });
     const lanes = laneSet.lanes;
     undo.push(() => laneSet.close());
     undo.push(bus.on("lane-problem", (e) => problems.handle(e, lanes.values())));
@@ -207,6 +208,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
       displays: () => http.displays().streams,
       ...(redis ? { redis } : {}),
       outputs: () => outputs,
+      replay,
+      pauses,
     };
     metrics.setCollectors({ ...metricsCollectors(observed), consumerErrors: () => cameras.consumerErrors() });
     const outputDeps: OutputDeps = { laneStatus: (id) => lanes.get(id)?.status(), stats: () => statsSnapshot(observed), actions: { pause, resume }, now: () => clock.now() };

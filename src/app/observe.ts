@@ -1,13 +1,14 @@
 import type { Cluster, Redis } from "ioredis";
 import type { Clock } from "../core/clock.js";
 import type { DecodePool } from "../decode/index.js";
-import { recentQuantiles, type Lane, type LaneTelemetry } from "../lane/index.js";
+import { recentQuantiles, RedisReplayGuard, type Lane, type LaneTelemetry, type ReplayGuard } from "../lane/index.js";
 import type { LaneTelemetry as DashboardTelemetry } from "../output/http/index.js";
 import type { MetricsCollectors } from "../output/metrics/index.js";
 import type { StatsSnapshot } from "../output/mqtt/index.js";
 import type { TrustStore } from "../verify/trust/index.js";
 import type { CameraRig } from "./cameras.js";
 import type { Outputs } from "./outputs.js";
+import type { LanePauses } from "./pauses.js";
 
 /** The running stages whose own stats interfaces /metrics and the MQTT stats topic read. */
 export interface Observed {
@@ -19,6 +20,9 @@ export interface Observed {
   displays?: () => Record<string, number>;
   redis?: Redis | Cluster;
   outputs?: () => Outputs | undefined;
+  /** The replay guard the lanes share (only a Redis one can be degraded). */
+  replay?: ReplayGuard;
+  pauses?: LanePauses;
 }
 
 /** Read rate = share of decoded in-view frames in which the code was read (as on the dashboard). */
@@ -40,6 +44,7 @@ export function laneTelemetry(s: LaneTelemetry): DashboardTelemetry {
 
 /** Scrape-time collectors for GatewayMetrics: each reads one stage's stats, nothing is copied in between. */
 export function metricsCollectors(o: Observed): MetricsCollectors {
+  const pauses = o.pauses;
   return {
     cameras: () => o.cameras.info(),
     trust: () => o.trust.status(),
@@ -52,6 +57,9 @@ export function metricsCollectors(o: Observed): MetricsCollectors {
     redisConnected: () => (o.redis ? o.redis.status === "ready" : undefined),
     spool: () => o.outputs?.()?.spool?.stats(),
     ledger: () => o.outputs?.()?.ledgerStats?.(),
+    ledgerAnchor: () => o.outputs?.()?.anchorStats?.(),
+    replayGuardDegraded: () => (o.replay instanceof RedisReplayGuard ? o.replay.degraded : undefined),
+    ...(pauses ? { pauses: () => pauses.stats() } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from "../core/logger.js";
 import type { PauseStore } from "../lane/index.js";
+import type { PauseStoreStats } from "../output/metrics/index.js";
 
 /**
  * Which lanes an officer paused, kept in a PauseStore so a paused lane stays paused after a
@@ -13,6 +14,7 @@ export class LanePauses {
   private readonly paused = new Set<string>();
   /** The stored state was unreadable: a lane counts as paused until an officer pauses or resumes one. */
   private unknown: boolean;
+  private readonly errors: PauseStoreStats = { loadErrors: 0, saveErrors: 0 };
 
   constructor(
     private readonly store: PauseStore,
@@ -20,7 +22,10 @@ export class LanePauses {
   ) {
     const p = store.load();
     this.unknown = p.error !== undefined;
-    if (p.error) log.error({ code: "GW_PAUSE_STATE_UNREADABLE", err: p.error }, "paused-lane state unreadable: every lane starts paused until an officer resumes it");
+    if (p.error) {
+      this.errors.loadErrors++;
+      log.error({ code: "GW_PAUSE_STATE_UNREADABLE", err: p.error }, "paused-lane state unreadable: every lane starts paused until an officer resumes it");
+    }
     for (const id of p.paused) this.paused.add(id);
     if (this.paused.size > 0) log.info({ lanes: [...this.paused] }, "lanes paused before the restart stay paused");
   }
@@ -38,6 +43,11 @@ export class LanePauses {
     this.save();
   }
 
+  /** Store failures since start, for /metrics (the log says each once as it happens). */
+  stats(): PauseStoreStats {
+    return { ...this.errors };
+  }
+
   /** Lanes removed from the config: a lane added later under the same id starts unpaused. */
   forget(lanes: readonly string[]): void {
     if (lanes.length === 0) return;
@@ -49,6 +59,7 @@ export class LanePauses {
     try {
       this.store.save(this.paused);
     } catch (e) {
+      this.errors.saveErrors++;
       // The pause itself applies; only its survival across a restart is at risk, so say so.
       this.log.error({ err: (e as Error).message }, "paused-lane state could not be written: a restart would reopen paused lanes");
     }

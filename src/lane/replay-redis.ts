@@ -29,6 +29,11 @@ export class RedisReplayGuard implements ReplayGuard {
 
   constructor(private readonly o: RedisReplayGuardOptions) {}
 
+  /** True from a failed or slow Redis command until one succeeds again: claims are checked in-process only. */
+  get degraded(): boolean {
+    return this.down;
+  }
+
   async claim(credentialHash: string, lane: string): Promise<ReplayClaim> {
     if (this.o.windowMs <= 0) return { replayed: false };
     const key = `${this.o.keyPrefix}replay:${credentialHash}`;

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { configSchema } from "../../src/config/schema.js";
 import { GatewayBus } from "../../src/core/bus.js";
@@ -7,7 +8,10 @@ import { metricsCollectors, statsSnapshot, type Observed } from "../../src/app/o
 import { statsPayload } from "../../src/output/mqtt/payloads.js";
 import { FakeClock, systemClock } from "../../src/core/clock.js";
 import type { Logger } from "../../src/core/logger.js";
-import { Lane, LocalReplayGuard, MemorySeqStore } from "../../src/lane/index.js";
+import { Lane, LocalReplayGuard, MemorySeqStore, RedisReplayGuard, type PauseStore } from "../../src/lane/index.js";
+import { LanePauses } from "../../src/app/pauses.js";
+import { startGateway } from "../../src/app/gateway.js";
+import { parseConfig } from "../../src/config/load.js";
 import { laneSchema } from "../../src/lane/options.js";
 import { GatewayMetrics } from "../../src/output/metrics/index.js";
 import type { TrustStore } from "../../src/verify/trust/index.js";
@@ -180,4 +184,74 @@ describe("stage stats reach /metrics through the gateway wiring", () => {
       admin.disconnect();
     }
   });
+
+  it("the replay guard's degraded state and the pause store's errors are exported; an in-process guard has no series", async () => {
+    let down = true;
+    const redis = { set: () => (down ? Promise.reject(new Error("ECONNREFUSED")) : Promise.resolve("OK" as const)), get: () => Promise.resolve(null) };
+    const replay = new RedisReplayGuard({ redis, keyPrefix: "t:", windowMs: 5000, local: new LocalReplayGuard(new FakeClock(), 5000), logger: captureLogger().logger });
+    const store: PauseStore = {
+      load: () => ({ paused: [], error: "unexpected end of JSON" }),
+      save: () => {
+        throw new Error("EROFS");
+      },
+    };
+    const pauses = new LanePauses(store, captureLogger().logger);
+    const c = metricsCollectors({ replay, pauses } as unknown as Observed);
+    const metrics = new GatewayMetrics({ processMetrics: false });
+    metrics.setCollectors({ replayGuardDegraded: c.replayGuardDegraded!, pauses: c.pauses! });
+    expect(sample(await metrics.render(), "replay_guard_degraded")).toBe("0");
+    await replay.claim("h1", "L1");
+    pauses.set("L1", true);
+    const bad = await metrics.render();
+    expect(sample(bad, "replay_guard_degraded")).toBe("1");
+    expect(sample(bad, 'lane_pause_store_errors_total\\{op="load"\\}')).toBe("1");
+    expect(sample(bad, 'lane_pause_store_errors_total\\{op="save"\\}')).toBe("1");
+    down = false;
+    await replay.claim("h2", "L1");
+    expect(sample(await metrics.render(), "replay_guard_degraded")).toBe("0");
+
+    const local = metricsCollectors({ replay: new LocalReplayGuard(new FakeClock(), 5000) } as unknown as Observed);
+    expect(local.replayGuardDegraded!()).toBeUndefined();
+    expect(metricsCollectors({} as Observed)).not.toHaveProperty("pauses");
+  });
+});
+
+describe("the running gateway hands the new stats to /metrics", () => {
+  it("with Redis: the ledger head anchored in Redis, the replay guard, and an unreadable pause state file", async () => {
+    const dir = tmpDir("observe-gateway");
+    dirs.push(dir);
+    mkdirSync(join(dir, "lanes"), { recursive: true });
+    writeFileSync(join(dir, "lanes", "paused.json"), "{torn");
+    const prefix = `cpgw-test-${rid()}:`;
+    const cfg = parseConfig({
+      gateway: { id: "gw-m", stateDir: dir },
+      server: { listen: { host: "127.0.0.1", port: 0 } },
+      decode: { workers: 1 },
+      cameras: [],
+      lanes: [{ id: "L1" }],
+      redis: { url: SHARED_REDIS, keyPrefix: prefix, stream: `${prefix}verdicts` },
+    });
+    const admin = new Redis(SHARED_REDIS);
+    const gw = await startGateway(cfg, { logger: captureLogger().logger });
+    const scrape = async () => (await fetch(`${gw.urls.public}/metrics`)).text();
+    try {
+      const first = await scrape();
+      expect(sample(first, 'lane_pause_store_errors_total\\{op="load"\\}')).toBe("1");
+      expect(sample(first, 'lane_pause_store_errors_total\\{op="save"\\}')).toBe("0");
+      expect(sample(first, "replay_guard_degraded")).toBe("0");
+      expect(sample(first, "ledger_anchor_sign_errors_total")).toBe("0");
+      gw.bus.emit("verdict", makeEvent("gw-m", "L1", 1));
+      gw.bus.emit("verdict", makeEvent("gw-m", "L1", 2));
+      // The anchor publishes the newest head within its interval (1 s).
+      await waitFor(async () => sample(await scrape(), 'ledger_anchor_lag\\{sink="redis"\\}') === "0", "head anchored in Redis");
+      const anchored = await scrape();
+      expect(sample(anchored, "ledger_entries")).toBe("2");
+      expect(Number(sample(anchored, 'ledger_anchor_published_total\\{sink="redis"\\}'))).toBeGreaterThanOrEqual(1);
+      expect(sample(anchored, 'ledger_anchor_failures_total\\{sink="redis"\\}')).toBe("0");
+    } finally {
+      await gw.close();
+      await deleteKeysWith(admin, prefix);
+      admin.disconnect();
+    }
+  }, 60_000);
 });

@@ -70,4 +70,29 @@ describe("lane pauses", () => {
     p.forget(["L1"]);
     expect(saves).toBe(1);
   });
+
+  it("counts the store's load and save errors for /metrics", () => {
+    const healthy = new LanePauses(new FilePauseStore(join(dir, "counted-ok")), collecting().logger);
+    healthy.set("L1", true);
+    expect(healthy.stats()).toEqual({ loadErrors: 0, saveErrors: 0 });
+
+    const stateDir = join(dir, "counted-torn");
+    mkdirSync(join(stateDir, "lanes"), { recursive: true });
+    writeFileSync(join(stateDir, "lanes", "paused.json"), "{not json");
+    expect(new LanePauses(new FilePauseStore(stateDir), collecting().logger).stats()).toEqual({ loadErrors: 1, saveErrors: 0 });
+
+    let fail = true;
+    const store: PauseStore = {
+      load: () => ({ paused: [] }),
+      save: () => {
+        if (fail) throw new Error("ENOSPC: no space left on device");
+      },
+    };
+    const p = new LanePauses(store, collecting().logger);
+    p.set("L1", true);
+    p.forget(["L1"]);
+    fail = false;
+    p.set("L2", true);
+    expect(p.stats()).toEqual({ loadErrors: 0, saveErrors: 2 });
+  });
 });

@@ -4,7 +4,7 @@ import { Redis } from "ioredis";
 import { FakeClock } from "../../src/core/clock.js";
 import { createLogger } from "../../src/core/logger.js";
 import { LocalReplayGuard } from "../../src/lane/replay-guard.js";
-import { RedisReplayGuard } from "../../src/lane/replay-redis.js";
+import { RedisReplayGuard, type RedisLike } from "../../src/lane/replay-redis.js";
 import { Writable } from "node:stream";
 import { deleteKeysWith } from "../support/redis.js";
 
@@ -88,5 +88,29 @@ describe("RedisReplayGuard (real Redis on 127.0.0.1:6379)", () => {
     const g = new RedisReplayGuard({ redis, keyPrefix: prefix, windowMs: 5000, local, logger });
     await g.claim("e1", "A");
     expect(local.claimSync("e1", "B")).toEqual({ replayed: true, firstLane: "A" });
+  });
+});
+
+describe("RedisReplayGuard.degraded", () => {
+  it("is set by a failed or slow command and cleared by the next one that succeeds", async () => {
+    let mode: "up" | "down" | "slow" = "up";
+    const redis: RedisLike = {
+      set: () => (mode === "up" ? Promise.resolve("OK") : mode === "down" ? Promise.reject(new Error("ECONNREFUSED")) : new Promise<never>(() => {})),
+      get: () => Promise.resolve(null),
+    };
+    const g = new RedisReplayGuard({ redis, keyPrefix: "t:", windowMs: 5000, local: new LocalReplayGuard(new FakeClock(), 5000), logger: collectingLogger().logger, timeoutMs: 5 });
+    expect(g.degraded).toBe(false);
+    await g.claim("a", "L1");
+    expect(g.degraded).toBe(false);
+    mode = "down";
+    expect(await g.claim("b", "L1")).toMatchObject({ degraded: true });
+    expect(g.degraded).toBe(true);
+    mode = "up";
+    await g.claim("c", "L1");
+    expect(g.degraded).toBe(false);
+    // A Redis that does not answer in time counts as down too.
+    mode = "slow";
+    await g.claim("d", "L1");
+    expect(g.degraded).toBe(true);
   });
 });

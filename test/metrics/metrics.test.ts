@@ -12,7 +12,7 @@ function collectors(): MetricsCollectors {
       { id: "cam-1", lane: "L1", state: "online", fpsIn: 15, framesIn: 9000, framesDropped: 4, lastFrameAgeMs: 250, reconnectsLastHour: 1, stallsLastHour: 0, restarts: 3, stalls: 2, framePathFailing: false },
       { id: "cam-2", lane: "L2", state: "backoff", fpsIn: 0, framesIn: 10, framesDropped: 0, reconnectsLastHour: 0, stallsLastHour: 0, restarts: 7, stalls: 0, framePathFailing: true },
     ],
-    trust: () => ({ version: "tl-1", refreshedAt: NOW - 60_000, ageMs: 60_000, stale: false, clockDriftMs: -1500, sources: [{ source: "https://u:secretpw@trust.example/l.jws", ok: true, keys: 12, refreshedAt: NOW - 60_000 }] }),
+    trust: () => ({ version: "tl-1", refreshedAt: NOW - 60_000, ageMs: 60_000, stale: false, clockDriftMs: -1500, expiresAt: NOW + 3_600_000, sources: [{ source: "https://u:secretpw@trust.example/l.jws", ok: true, keys: 12, refreshedAt: NOW - 60_000 }] }),
     lanes: () => [{ lane: "L1", state: "pass", problems: [] }, { lane: "L2", state: "out-of-service", problems: ["CAMERAS_DOWN"] }],
     laneCounters: () => ({ L1: { framesDecoded: 500, codesRead: 90, missedReads: 10, readFailures: 1, presentations: 5, replayDegraded: 0, verdictsDropped: 0, decisionErrors: 3 } }),
     displays: () => ({ L1: 2 }),
@@ -22,6 +22,9 @@ function collectors(): MetricsCollectors {
     spool: () => ({ spooled: 100, forwarded: 90, pending: 10, pendingBytes: 4096, dropped: 0, alreadyForwarded: 3, skippedIds: 1, problems: ["REDIS_EVICTION_POLICY:allkeys-lru"], writeErrors: 5, fsyncErrors: 6, degraded: true }),
     ledger: () => ({ entries: 100, lastWriteAt: NOW - 5000, writeErrors: 1, fsyncErrors: 2, degraded: true }),
     trustCounters: () => ({ revocationDeltasApplied: 1, revocationDeltasRefused: 4, cacheCopiesRefused: 2 }),
+    ledgerAnchor: () => ({ signErrors: 2, sinks: { redis: { published: 7, failures: 0, anchoredSeq: 100 }, mqtt: { published: 3, failures: 4, anchoredSeq: 95 } } }),
+    replayGuardDegraded: () => true,
+    pauses: () => ({ loadErrors: 1, saveErrors: 2 }),
   };
 }
 
@@ -135,6 +138,55 @@ describe("GatewayMetrics", () => {
     // A spool that was never degraded reports 0, not nothing.
     m.setCollectors({ spool: () => ({ ...collectors().spool!()!, degraded: false }) });
     expect(await m.render()).toContain(`${p}events_spool_degraded 0\n`);
+  });
+
+  it("exports the ledger anchor per sink and its lag behind the ledger head, the replay guard, the pause store and the trust expiry", async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    m.setCollectors(collectors());
+    const t = await m.render();
+    for (const line of [
+      `${p}ledger_anchor_published_total{sink="redis"} 7`,
+      `${p}ledger_anchor_published_total{sink="mqtt"} 3`,
+      `${p}ledger_anchor_failures_total{sink="redis"} 0`,
+      `${p}ledger_anchor_failures_total{sink="mqtt"} 4`,
+      `${p}ledger_anchor_sign_errors_total 2`,
+      // ledger_entries is 100: Redis holds head 100, MQTT head 95.
+      `${p}ledger_anchor_lag{sink="redis"} 0`,
+      `${p}ledger_anchor_lag{sink="mqtt"} 5`,
+      `${p}replay_guard_degraded 1`,
+      `${p}lane_pause_store_errors_total{op="load"} 1`,
+      `${p}lane_pause_store_errors_total{op="save"} 2`,
+      `${p}trust_expires_timestamp_seconds ${(NOW + 3_600_000) / 1000}`,
+    ]) {
+      expect(t, line).toContain(line + "\n");
+    }
+    for (const c of ["ledger_anchor_published_total", "ledger_anchor_failures_total", "ledger_anchor_sign_errors_total", "lane_pause_store_errors_total"]) expect(t).toContain(`# TYPE ${p}${c} counter`);
+    for (const g of ["ledger_anchor_lag", "replay_guard_degraded", "trust_expires_timestamp_seconds"]) expect(t).toContain(`# TYPE ${p}${g} gauge`);
+
+    // A sink that took no head yet is behind by every entry; with no entries it is not behind.
+    const never = { signErrors: 0, sinks: { redis: { published: 0, failures: 3 } } };
+    m.setCollectors({ ledgerAnchor: () => never, replayGuardDegraded: () => false });
+    const behind = await m.render();
+    expect(behind).toContain(`${p}ledger_anchor_lag{sink="redis"} 100\n`);
+    expect(behind).not.toMatch(new RegExp(`^${p}ledger_anchor_lag\\{sink="mqtt"\\}`, "m"));
+    expect(behind).toContain(`${p}replay_guard_degraded 0\n`);
+    m.setCollectors({ ledger: () => ({ entries: 0, writeErrors: 0 }) });
+    expect(await m.render()).toContain(`${p}ledger_anchor_lag{sink="redis"} 0\n`);
+  });
+
+  it("leaves out the anchor, replay guard and trust expiry series when there is no ledger, no Redis guard, no expiring list", async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    const { pauses: _pauses, ...rest } = collectors();
+    m.setCollectors({ ...rest, ledger: () => undefined, ledgerAnchor: () => undefined, replayGuardDegraded: () => undefined, trust: () => ({ ...collectors().trust!(), expiresAt: undefined }) });
+    const t = await m.render();
+    for (const name of ["ledger_anchor_published_total", "ledger_anchor_failures_total", "ledger_anchor_sign_errors_total", "ledger_anchor_lag", "replay_guard_degraded", "trust_expires_timestamp_seconds", "lane_pause_store_errors_total"]) {
+      expect(t, name).not.toMatch(new RegExp(`^${p}${name}[ {]`, "m"));
+    }
+    // A ledger that is off leaves no lag even when the anchor still answers.
+    m.setCollectors({ ledgerAnchor: () => collectors().ledgerAnchor!() });
+    const noLedger = await m.render();
+    expect(noLedger).toContain(`${p}ledger_anchor_published_total{sink="redis"} 7\n`);
+    expect(noLedger).not.toMatch(new RegExp(`^${p}ledger_anchor_lag`, "m"));
   });
 
   it("counts a throwing collector once per scrape under its name, healthy collectors at 0", async () => {

@@ -33,6 +33,14 @@ describe("buildView", () => {
     expect(buildView([], { maxAgeMs: DAY }).status(0)).toMatchObject({ stale: false, version: "0" });
   });
 
+  it("reports when the trust data expires: the earliest signed list's expiresAt, absent when no list carries one", () => {
+    const two = buildView([src({ expiresAt: 9 * DAY }), src({ id: "b" }), src({ id: "c", expiresAt: 7 * DAY })], { maxAgeMs: 30 * DAY });
+    // Known a week ahead while the data is still fresh: monitoring can warn before every lane goes stale.
+    expect(two.status(DAY)).toMatchObject({ stale: false, expiresAt: 7 * DAY });
+    expect(two.status(7 * DAY)).toMatchObject({ stale: true, expiresAt: 7 * DAY });
+    expect(buildView([src({}), src({ id: "b" })], { maxAgeMs: DAY }).status(1000)).not.toHaveProperty("expiresAt");
+  });
+
   it("combines revocation indexes of all sources with the site overlay", () => {
     const v = buildView([src({ hashes: RevocationIndex.fromHex([credentialIdHashHex("A")]) }), src({ id: "b", hashes: RevocationIndex.fromHex([credentialIdHashHex("B")]) })], { maxAgeMs: DAY });
     expect(["A", "B", "C"].map((id) => v.isRevoked({ format: "pass", id }))).toEqual([true, true, false]);

@@ -7,7 +7,7 @@ import { secretMasker } from "../../core/mask.js";
 import type { MetricsCollectors } from "./types.js";
 import { faultCounts } from "../../core/faults.js";
 
-export type { CameraStats, DecodePoolStats, LaneCounters, LedgerStats, MetricsCollectors, MqttStats, SpoolStats, TrustCounters } from "./types.js";
+export type { CameraStats, DecodePoolStats, LaneCounters, LedgerAnchorSinkStats, LedgerAnchorStats, LedgerStats, MetricsCollectors, MqttStats, PauseStoreStats, SpoolStats, TrustCounters } from "./types.js";
 
 /** Labels end up in a time-series database: a trust URL's credentials must not. */
 const cleanLabel = (s: string) => secretMasker.mask(s);
@@ -172,6 +172,9 @@ export class GatewayMetrics {
       (trust()?.sources ?? []).map((s) => ({ labels: { source: cleanLabel(s.source) }, value: sec(s.refreshedAt) })),
     );
     series("trust", "gauge", "trust_keys", "Keys loaded per trust source.", ["source"], () => (trust()?.sources ?? []).map((s) => ({ labels: { source: cleanLabel(s.source) }, value: s.keys })));
+    series("trust", "gauge", "trust_expires_timestamp_seconds", "When the earliest signed trust list expires: trust data is stale from then on, on every lane at once (absent when no list carries an expiry).", [], () =>
+      one(sec(trust()?.expiresAt)),
+    );
     series("trust", "gauge", "trust_clock_drift_seconds", "Local clock minus the trust server's Date header.", [], () => one(sec(trust()?.clockDriftMs)));
     const trustK = () => read("trustCounters", c().trustCounters);
     series("trustCounters", "gauge", "trust_revocation_deltas_applied", "Signed revocation deltas applied now.", [], () => one(trustK()?.revocationDeltasApplied));
@@ -218,6 +221,30 @@ export class GatewayMetrics {
     series("ledger", "gauge", "ledger_degraded", "1 once a ledger write or fsync failed since start (durability not guaranteed).", [], () => {
       const l = ledger();
       return one(l?.degraded === undefined ? undefined : l.degraded ? 1 : 0);
+    });
+    // The head anchored outside the ledger dir (Redis, retained MQTT): what a rewrite of the files cannot change.
+    const anchor = () => read("ledgerAnchor", c().ledgerAnchor);
+    const anchorSinks = () => Object.entries(anchor()?.sinks ?? {});
+    series("ledgerAnchor", "counter", "ledger_anchor_published_total", "Ledger heads the sink accepted (Redis key, retained MQTT topic).", ["sink"], () =>
+      anchorSinks().map(([sink, s]) => ({ labels: { sink }, value: s.published })),
+    );
+    series("ledgerAnchor", "counter", "ledger_anchor_failures_total", "Ledger head publishes the sink refused or did not answer (retried with the next head).", ["sink"], () =>
+      anchorSinks().map(([sink, s]) => ({ labels: { sink }, value: s.failures })),
+    );
+    series("ledgerAnchor", "counter", "ledger_anchor_sign_errors_total", "Ledger heads that could not be signed with gateway.signingKey (published unsigned).", [], () => one(anchor()?.signErrors));
+    series("ledgerAnchor", "gauge", "ledger_anchor_lag", "Ledger entries the sink's anchored head does not cover yet: ledger head sequence number minus the newest head the sink accepted.", ["sink"], () => {
+      const entries = ledger()?.entries;
+      return entries === undefined ? [] : anchorSinks().map(([sink, s]) => ({ labels: { sink }, value: entries - (s.anchoredSeq ?? 0) }));
+    });
+
+    // Lane safety state kept outside the lanes: the shared replay guard, the paused-lane state file.
+    series("replayGuardDegraded", "gauge", "replay_guard_degraded", "1 while the shared (Redis) replay guard is down or slow and replays are checked on this gateway only (absent without Redis).", [], () => {
+      const d = read("replayGuardDegraded", c().replayGuardDegraded);
+      return one(d === undefined ? undefined : d ? 1 : 0);
+    });
+    series("pauses", "counter", "lane_pause_store_errors_total", "Paused-lane state file errors by op: load (unreadable at start, every lane started paused), save (a restart would reopen the lanes paused since).", ["op"], () => {
+      const ps = read("pauses", c().pauses);
+      return ps ? [{ labels: { op: "load" }, value: ps.loadErrors }, { labels: { op: "save" }, value: ps.saveErrors }] : [];
     });
 
     // Blindness signals (issue #11 finding 11): decode pool, frame consumers, lane problems, contained faults.

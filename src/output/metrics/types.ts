@@ -89,6 +89,31 @@ export interface LedgerStats {
   degraded?: boolean;
 }
 
+/** One sink of the ledger head anchor (output/ledger HeadAnchor.stats()). */
+export interface LedgerAnchorSinkStats {
+  /** Heads the sink accepted. */
+  published: number;
+  failures: number;
+  /** Sequence number of the newest head the sink accepted; absent before the first. */
+  anchoredSeq?: number;
+}
+
+/** Where the ledger head is anchored outside the ledger directory, and how far each copy is behind. */
+export interface LedgerAnchorStats {
+  /** Heads that could not be signed (published unsigned). */
+  signErrors: number;
+  /** Per sink name (`redis`, `mqtt`), from its first attempt on. */
+  sinks: Record<string, LedgerAnchorSinkStats>;
+}
+
+/** The paused-lane state file's failures since start (app/pauses.ts LanePauses). */
+export interface PauseStoreStats {
+  /** The file existed but could not be read: every lane started paused. */
+  loadErrors: number;
+  /** Pauses that applied but could not be written: a restart would reopen those lanes. */
+  saveErrors: number;
+}
+
 /** Trust store counters (monotonic since start, except the applied deltas). */
 export interface TrustCounters {
   revocationDeltasApplied: number;
@@ -125,6 +150,11 @@ export interface MetricsCollectors {
   redisConnected?: () => boolean | undefined;
   spool?: () => SpoolStats | undefined;
   ledger?: () => LedgerStats | undefined;
+  /** undefined when the ledger is off (the series are then absent). */
+  ledgerAnchor?: () => LedgerAnchorStats | undefined;
+  /** undefined without a Redis replay guard (the series is then absent). */
+  replayGuardDegraded?: () => boolean | undefined;
+  pauses?: () => PauseStoreStats;
   /** Frame-path failures after ingest per camera since start (consumer threw, decode error). */
   consumerErrors?: () => Record<string, number>;
 }

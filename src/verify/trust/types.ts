@@ -45,6 +45,8 @@ export interface TrustStatus {
   stale: boolean;
   /** Measured offset local clock - trust server Date header, when known. */
   clockDriftMs?: number;
+  /** Epoch ms the earliest signed list expires (stale from then on); absent when no source carries one. */
+  expiresAt?: number;
   sources: Array<{ source: string; ok: boolean; refreshedAt?: number; error?: string; keys: number }>;
 }
 

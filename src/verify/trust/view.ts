@@ -141,6 +141,8 @@ function statusOf(h: Health, version: string, nowMs: number, opts: ViewOptions):
     ...(ageMs !== undefined ? { ageMs } : {}),
     stale,
     ...(opts.clockDriftMs !== undefined ? { clockDriftMs: opts.clockDriftMs } : {}),
+    // Exported so monitoring can warn before the list expires and every lane turns stale at once.
+    ...(h.expiresAt !== undefined ? { expiresAt: h.expiresAt } : {}),
     sources: h.list.slice(),
   };
 }
