@@ -80,6 +80,8 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       if (status.stale) return { ...flag("TRUST_STALE"), verdict: staleKind };
       const q: RevocationQuery = { format, issuer: v.issuer, kid: v.kid, id: v.credentialId, ...(v.issuedAtMs !== undefined ? { issuedAt: v.issuedAtMs } : {}) };
       if (trust.isRevoked(q)) return flag("REVOKED");
+      // Not revoked by what we hold, but what we hold for this key is too old to say so.
+      if (trust.revocationsStale?.(q, ctx.nowMs) === true) return { ...flag("TRUST_STALE"), verdict: staleKind };
       if (ctx.lane && ctx.lane.rules.length > 0) {
         const ruleId = firstRejectingRule(ctx.lane.rules, {
           format,

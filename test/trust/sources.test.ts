@@ -162,38 +162,45 @@ describe("trust store with an SHC issuer over HTTP", () => {
     }
   });
 
-  it("ages the trust data by its CRLs too: a CRL that keeps failing while the JWKS answers 304 makes the data stale and the source failing", async () => {
+  it("ages a key's revocations with its CRL: a CRL that keeps failing while the JWKS answers 304 leaves that key's cards stale past maxAge, and the source failing", async () => {
     const crl = { up: true };
     const { issuer, close } = await issuerServer(crl);
     const clock = new FakeClock(Date.now());
     const maxAgeS = 86400;
     const store = await createTrustStore({ config: trustConfig({ jwks: [{ issuer, allowInsecureHttp: true }], maxAgeS }), stateDir: join(tmp.dir, "shc-crl-age"), clock, logger: captureLogs().logger });
+    const card = (k: string) => ({ format: "shc" as const, issuer, kid: k, id: "MKyCxh7p6uQ" });
+    const otherKid = "EBKOr72QQDcTBUuVzAzkfBTGew0ZA16GuWty64nS-sw";
     try {
       await store.start();
       const t0 = clock.now();
       expect(store.status().sources[0]).toMatchObject({ ok: true, refreshedAt: t0 });
+      expect(store.view().revocationsStale!(card(kid), t0)).toBe(false);
       crl.up = false;
       clock.advance(10 * 60_000);
       await store.refreshNow();
-      // The JWKS was revalidated now, its CRL last had at t0: the source is as old as its CRL.
+      // The JWKS was revalidated now; its CRL was last had at t0, and the source says it failed.
       const src = store.status().sources[0]!;
-      expect(src).toMatchObject({ ok: false, refreshedAt: t0 });
+      expect(src).toMatchObject({ ok: false, refreshedAt: clock.now() });
       expect(src.error).toBe("GW_TRUST_FETCH:crl-http-status");
-      // Past maxAge from the CRL (though not from the JWKS): stale, so verdicts say TRUST_STALE.
-      expect(store.view().status(t0 + maxAgeS * 1000 + 5 * 60_000).stale).toBe(true);
-      expect(store.view().status(t0 + maxAgeS * 1000 - 5 * 60_000).stale).toBe(false);
+      // Past maxAge from the CRL (though not from the JWKS): that key's cards are stale, nothing else is.
+      const late = t0 + maxAgeS * 1000 + 5 * 60_000;
+      expect(store.view().revocationsStale!(card(kid), late)).toBe(true);
+      expect(store.view().revocationsStale!(card(kid), t0 + maxAgeS * 1000 - 5 * 60_000)).toBe(false);
+      expect(store.view().revocationsStale!(card(otherKid), late)).toBe(false);
+      expect(store.view().status(clock.now() + 60_000).stale).toBe(false);
       // The revocations it holds are still applied.
       expect(store.view().isRevoked({ format: "shc", issuer, kid, id: "TqB_qu_6OtM" })).toBe(true);
       crl.up = true;
       await store.refreshNow();
-      expect(store.status().sources[0]).toMatchObject({ ok: true, refreshedAt: clock.now() });
+      expect(store.status().sources[0]).toMatchObject({ ok: true });
+      expect(store.view().revocationsStale!(card(kid), clock.now() + maxAgeS * 1000 - 60_000)).toBe(false);
     } finally {
       await store.stop();
       await close();
     }
   });
 
-  it("counts a source whose announced CRL was never had as never refreshed (stale), and refuses a disk copy of a CRL dated in the future", async () => {
+  it("leaves the cards of a key whose announced CRL was never had stale, and refuses a disk copy of a CRL dated in the future", async () => {
     const crl = { up: false };
     const { issuer, close } = await issuerServer(crl);
     const stateDir = join(tmp.dir, "shc-crl-never");
@@ -201,12 +208,13 @@ describe("trust store with an SHC issuer over HTTP", () => {
     let store = await open();
     try {
       await store.start();
-      expect(store.status().sources[0]?.refreshedAt).toBeUndefined();
-      expect(store.status().stale).toBe(true);
+      const card = { format: "shc" as const, issuer, kid, id: "MKyCxh7p6uQ" };
+      expect(store.status().stale).toBe(false);
+      expect(store.view().revocationsStale!(card, Date.now())).toBe(true);
       // Once had, the CRL is kept on disk for the next start.
       crl.up = true;
       await store.refreshNow();
-      expect(store.status().stale).toBe(false);
+      expect(store.view().revocationsStale!(card, Date.now())).toBe(false);
       await store.stop();
       // A forged meta file dates the disk copy far in the future: the next start does not use it.
       const dir = join(stateDir, "trust");
@@ -216,7 +224,7 @@ describe("trust store with an SHC issuer over HTTP", () => {
       store = await open();
       await store.start();
       expect(store.view().isRevoked({ format: "shc", issuer, kid, id: "TqB_qu_6OtM" })).toBe(false);
-      expect(store.status().stale).toBe(true);
+      expect(store.view().revocationsStale!(card, Date.now())).toBe(true);
     } finally {
       await store.stop();
       await close();

@@ -1,7 +1,7 @@
 /** SMART Health Card spec examples and signed negative cases through the verifier. */
 import { describe, expect, it } from "vitest";
 import { createVerifier, ShcChunkAssembler } from "../../src/verify/index.js";
-import { examplePayload, readShc, SHC_AT, SHC_ISSUER, shcTrust, signShc, UNPUBLISHED_KID } from "./support/shc.js";
+import { EXAMPLE_KID, examplePayload, readShc, SHC_AT, SHC_ISSUER, shcTrust, signShc, UNPUBLISHED_KID } from "./support/shc.js";
 
 const trust = shcTrust();
 const verifier = createVerifier({ trust: () => trust, salt: "t", clockSkewS: 60 });
@@ -36,6 +36,17 @@ describe("SMART Health Cards: spec examples", () => {
 
   it("example 03 is on the issuer's revocation list (rid with a cut-off after its nbf)", () => {
     expect(verify(readShc("example-03-f-qr-code-numeric-value-0.txt"))).toMatchObject({ verdict: "FLAG", reason: "REVOKED" });
+  });
+
+  it("a card whose key's revocation list is too old (or was never had) is TRUST_STALE; the issuer's other key, and a revoked card, are judged as before", () => {
+    const oldCrl = { ...trust, status: trust.status.bind(trust), isRevoked: trust.isRevoked.bind(trust), keysFor: trust.keysFor.bind(trust), keysForIssuer: trust.keysForIssuer?.bind(trust), revocationsStale: (q: { kid?: string }) => q.kid === EXAMPLE_KID };
+    for (const staleAction of ["flag", "out-of-service"] as const) {
+      const v = createVerifier({ trust: () => oldCrl, salt: "t", clockSkewS: 60, staleAction });
+      const at = (n: string) => v.verify(readShc(`example-${n}-f-qr-code-numeric-value-0.txt`), { nowMs: SHC_AT });
+      expect(at("00")).toMatchObject({ verdict: staleAction === "flag" ? "FLAG" : "ERROR", reason: "TRUST_STALE", kid: EXAMPLE_KID });
+      expect(at("01")).toMatchObject({ verdict: "PASS", reason: "OK" });
+      expect(at("03")).toMatchObject({ verdict: "FLAG", reason: "REVOKED" });
+    }
   });
 
   it("example 03 also expires (exp 2024-06-21), checked before revocation", () => {

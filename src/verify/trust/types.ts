@@ -55,5 +55,11 @@ export interface TrustView {
   /** SHC: keys published by one issuer (cards are only checked against their own issuer). */
   keysForIssuer?(issuer: string, format: CredentialFormat): readonly TrustKey[];
   isRevoked(q: RevocationQuery): boolean;
+  /**
+   * True when the revocations that would decide `q` are of unknown age or older than the trust
+   * data's max age: an SHC key announces a CRL that was never had, or last had too long ago. Only
+   * that key's cards are affected (TRUST_STALE), not the other issuers' or formats'.
+   */
+  revocationsStale?(q: RevocationQuery, nowMs: number): boolean;
   status(nowMs: number): TrustStatus;
 }

@@ -1,6 +1,6 @@
 import type { CredentialFormat } from "../../core/types.js";
 import type { RevocationIndex } from "./revocation-index.js";
-import { mergeRidMaps, RevocationSet, type RidMap } from "./revocations.js";
+import { mergeRidMaps, RevocationSet, ridKey, type RidMap } from "./revocations.js";
 import type { RevocationSigner } from "./signed-delta.js";
 import type { RevocationQuery, TrustKey, TrustStatus, TrustView } from "./types.js";
 
@@ -17,11 +17,11 @@ export interface SourceSnapshot {
   shc?: ReadonlyMap<string, RidMap>;
   version?: string;
   /**
-   * SMART Health Cards issuers: the revocation lists their keys announce. `oldest`: when the oldest
-   * CRL in use was last had from the issuer; `missing`: announced CRLs with no copy at all; `error`:
-   * what went wrong on the last refresh. The source is only as fresh as its oldest document.
+   * SMART Health Cards issuers: the revocation lists their keys announce. `asOf`: per key (`ridKey`),
+   * when its CRL in use was last had from the issuer (undefined: never); `error`: what went wrong on
+   * the last refresh (the source then reports ok: false).
    */
-  crl?: { oldest?: number; missing: number; error?: string };
+  crl?: { asOf: ReadonlyMap<string, number | undefined>; error?: string };
   /** Epoch ms after which this source's data must not be used as fresh (signed list expiresAt). */
   expiresAt?: number;
   /** Keys a signed list authorises to sign revocation deltas (signed lists only). */
@@ -59,6 +59,9 @@ export function buildView(sources: readonly SourceSnapshot[], opts: ViewOptions)
   const indexes = sources.flatMap((s) => (s.hashes && s.hashes.size > 0 ? [s.hashes] : []));
   const shc = mergeRidMaps([...sources.flatMap((s) => (s.shc ? [s.shc] : [])), ...(opts.overlay ? [opts.overlay.shc] : [])]);
   const revocations = new RevocationSet(indexes, opts.overlay?.added, undefined, shc);
+  // SHC keys that announce a CRL: when each one's copy was last had (undefined: never).
+  const crlAsOf = new Map<string, number | undefined>();
+  for (const s of sources) for (const [k, at] of s.crl?.asOf ?? []) crlAsOf.set(k, at === undefined ? crlAsOf.get(k) : Math.max(at, crlAsOf.get(k) ?? at));
 
   const health = sourceHealth(sources);
   const version = versionOf(sources);
@@ -68,6 +71,13 @@ export function buildView(sources: readonly SourceSnapshot[], opts: ViewOptions)
     keysFor: (kid: string, format: CredentialFormat) => byKid.get(format)?.get(kid) ?? EMPTY,
     keysForIssuer: (issuer: string, format: CredentialFormat) => byIssuer.get(format)?.get(issuer) ?? EMPTY,
     isRevoked: (q: RevocationQuery) => revocations.isRevoked(q),
+    revocationsStale: (q: RevocationQuery, nowMs: number) => {
+      if (q.format !== "shc" || q.issuer === undefined || q.kid === undefined) return false;
+      const key = ridKey(q.issuer, q.kid);
+      if (!crlAsOf.has(key)) return false;
+      const at = crlAsOf.get(key);
+      return at === undefined || nowMs - at > opts.maxAgeMs;
+    },
     // Called once per verification: everything but the age is computed once per snapshot.
     status: (nowMs: number) => statusOf(health, version, nowMs, opts),
     // Not part of TrustView: for diagnostics and the bench.
@@ -102,13 +112,13 @@ function sourceHealth(sources: readonly SourceSnapshot[]): Health {
   let never = false;
   let expiresAt: number | undefined;
   for (const s of sources) {
-    const at = freshness(s);
+    const at = s.refreshedAt;
     if (at === undefined) never = true;
     else oldest = oldest === undefined ? at : Math.min(oldest, at);
     if (s.expiresAt !== undefined) expiresAt = expiresAt === undefined ? s.expiresAt : Math.min(expiresAt, s.expiresAt);
   }
   const list = sources.map((s) => {
-    const at = freshness(s);
+    const at = s.refreshedAt;
     const error = s.error ?? s.crl?.error;
     return Object.freeze({
       source: s.id,
@@ -119,15 +129,6 @@ function sourceHealth(sources: readonly SourceSnapshot[]): Health {
     });
   });
   return { ...(never || oldest === undefined ? {} : { oldest }), never, ...(expiresAt !== undefined ? { expiresAt } : {}), count: sources.length, list };
-}
-
-/**
- * When a source's data was last had, as a whole: its document's refresh, or its oldest CRL's when
- * that is older (revocations age too); undefined when it never was, or an announced CRL never was.
- */
-function freshness(s: SourceSnapshot): number | undefined {
-  if (s.refreshedAt === undefined || (s.crl?.missing ?? 0) > 0) return undefined;
-  return s.crl?.oldest === undefined ? s.refreshedAt : Math.min(s.refreshedAt, s.crl.oldest);
 }
 
 function statusOf(h: Health, version: string, nowMs: number, opts: ViewOptions): TrustStatus {

@@ -56,8 +56,8 @@ export interface CrlLoad {
 /**
  * Loads the CRLs of one issuer's keys. A CRL that cannot be had keeps the previous one for that
  * kid (or the disk copy); it never takes the keys down with it. But it is not fresh either: a copy
- * keeps the time it was last had from the issuer, so the trust data's age (and so TRUST_STALE)
- * covers the revocations too, not only the keys. A CRL behind its key's `crlVersion` (a CDN lag)
+ * keeps the time it was last had from the issuer, so a card signed by that key is judged on
+ * revocations of known age (TRUST_STALE past maxAge: view.ts `revocationsStale`). A CRL behind its key's `crlVersion` (a CDN lag)
  * is used, but does not count as fresh when an earlier copy's time is known. A disk copy claiming
  * a time in the future is refused, as for every unsigned cached document (base.ts).
  */
@@ -125,16 +125,12 @@ export function ridMaps(copies: ReadonlyMap<string, CrlCopy>): Map<string, RidMa
 }
 
 /**
- * The CRLs' part of a source's health: the oldest copy's time, and how many announced CRLs have no
- * copy at all (their keys' revocations are unknown: the source counts as never refreshed).
+ * The CRLs' part of a source's snapshot: for each key that announces a CRL (by `ridKey`), when its
+ * copy in use was last had from the issuer, or undefined when none ever was (that key's
+ * revocations are unknown); and what went wrong on the last load.
  */
-export function crlHealth(crls: ReadonlyArray<{ kid: string }>, issuer: string, load: CrlLoad): { oldest?: number; missing: number; error?: string } {
-  let oldest: number | undefined;
-  let missing = 0;
-  for (const { kid } of crls) {
-    const c = load.copies.get(ridKey(issuer, kid));
-    if (!c) missing++;
-    else oldest = oldest === undefined ? c.fetchedAt : Math.min(oldest, c.fetchedAt);
-  }
-  return { ...(oldest !== undefined ? { oldest } : {}), missing, ...(load.error ? { error: load.error } : {}) };
+export function crlHealth(crls: ReadonlyArray<{ kid: string }>, issuer: string, load: CrlLoad): { asOf: Map<string, number | undefined>; error?: string } {
+  const asOf = new Map<string, number | undefined>();
+  for (const { kid } of crls) asOf.set(ridKey(issuer, kid), load.copies.get(ridKey(issuer, kid))?.fetchedAt);
+  return { asOf, ...(load.error ? { error: load.error } : {}) };
 }
