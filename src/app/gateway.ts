@@ -70,6 +70,12 @@ export interface Gateway {
  * Builds and starts the whole pipeline from a validated config. Nothing here decides verdicts:
  * it only connects the stages (see docs/lane.md for the order and why).
  */
+/** `cfg` with the output sections (`mqtt`, `events`) of `from`: what runs after a failed output swap. */
+function withOutputsOf(cfg: GatewayConfig, from: GatewayConfig): GatewayConfig {
+  const { mqtt: _mqtt, ...rest } = cfg;
+  return { ...rest, events: from.events, ...(from.mqtt ? { mqtt: from.mqtt } : {}) };
+}
+
 export async function startGateway(config: GatewayConfig, opts: GatewayOptions): Promise<Gateway> {
   const clock = opts.clock ?? systemClock;
   const log = moduleLogger(opts.logger, "app");
@@ -164,7 +170,18 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
 
       const outputsChanged = changed.includes("mqtt") || changed.includes("events") || (cfg.mqtt !== undefined && changed.includes("lanes"));
       if (outputsChanged && outputs) {
-        outputs = await swapOutputs(bus, outputs, (handoff) => startOutputs(cfg, bus, opts.logger, redis, { ...outputDeps, handoff }));
+        const swap = await swapOutputs(
+          bus,
+          outputs,
+          (handoff) => startOutputs(cfg, bus, opts.logger, redis, { ...outputDeps, handoff }),
+          // New outputs that cannot start: the previous ones again, so no verdict goes unrecorded.
+          (handoff) => startOutputs(prev, bus, opts.logger, redis, { ...outputDeps, handoff }),
+        );
+        outputs = swap.outputs;
+        if (swap.failed) {
+          cfg = withOutputsOf(cfg, prev);
+          throw swap.failed;
+        }
         for (const s of ["mqtt", "events"] as const) if (changed.includes(s)) applied.push(s);
       }
       health.check();

@@ -37,23 +37,32 @@ export interface OutputDeps {
   handoff?: Handoff;
 }
 
-/** The verdicts a running swap holds for the outputs it starts, and which outputs took them. */
+/**
+ * The verdicts a running swap holds for the outputs it starts, and how many of them (from the
+ * start) each output has written: a ledger or spool that wrote some and then failed to start wrote
+ * them to the same files its restored successor resumes from.
+ */
 export interface Handoff {
   held: VerdictEvent[];
-  taken: Set<"ledger" | "spool">;
+  written: Map<"ledger" | "spool", number>;
 }
 
 /**
- * Subscribes an output to verdicts. During a swap it first writes what the swap held so far, in the
- * same synchronous step: the output then has every verdict once and in order, and the swap does not
- * replay them again (a verdict decided while the spool or MQTT still start was written twice).
+ * Subscribes an output to verdicts. During a swap it first writes what the swap held so far and it
+ * has not written yet, in the same synchronous step: the output then has every verdict once and in
+ * order, and the swap does not replay them again (a verdict decided while the spool or MQTT still
+ * start was written twice). It keeps counting what it writes while the swap still holds.
  */
 function subscribeVerdicts(bus: GatewayBus, name: "ledger" | "spool", write: (ev: VerdictEvent) => void, h: Handoff | undefined): () => void {
-  if (h) {
-    for (const ev of h.held) write(ev);
-    h.taken.add(name);
-  }
-  return bus.on("verdict", write);
+  if (!h) return bus.on("verdict", write);
+  for (const ev of h.held.slice(h.written.get(name) ?? 0)) write(ev);
+  h.written.set(name, h.held.length);
+  // The swap's own listener came first, so a verdict is held before it reaches this one.
+  return bus.on("verdict", (ev) => {
+    write(ev);
+    const n = h.written.get(name) ?? 0;
+    if (h.held[n] === ev) h.written.set(name, n + 1);
+  });
 }
 
 export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: Logger, redis: Redis | Cluster | undefined, deps: OutputDeps = {}): Promise<Outputs> {
@@ -61,70 +70,8 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
   const unsub: Array<() => void> = [];
   const out: Outputs = { close: async () => {} };
   let anchor: HeadAnchor | undefined;
-  if (cfg.events.ledger) {
-    // The head is anchored outside the ledger dir (Redis, retained MQTT), signed when a key is set.
-    const signer = cfg.gateway.signingKey ? await loadHeadSigner(cfg.gateway.signingKey) : undefined;
-    const sinks = (): HeadSink[] => [
-      ...(redis && cfg.redis ? [redisHeadSink(redis, ledgerHeadKey(cfg.redis.keyPrefix, cfg.gateway.id))] : []),
-      ...(out.mqtt && cfg.mqtt ? [mqttHeadSink((t, p, o) => out.mqtt!.publish(t, p, o), ledgerHeadTopic(cfg.mqtt.topicPrefix, cfg.gateway.id))] : []),
-    ];
-    const a = createHeadAnchor({ gatewayId: cfg.gateway.id, sinks, ...(signer ? { signer } : {}), clock: systemClock, logger });
-    anchor = a;
-    // The last write is the last head the ledger moved to: a failed write does not move it.
-    let lastWriteAt: number | undefined;
-    const now = deps.now ?? Date.now;
-    const ledger = createLedger({
-      dir: join(cfg.gateway.stateDir, "ledger"),
-      gatewayId: cfg.gateway.id,
-      logger,
-      fsync: cfg.events.fsync,
-      onHead: (h) => {
-        lastWriteAt = now();
-        a.update(h);
-      },
-    });
-    const h = ledger.head();
-    if (h) a.update(h);
-    // The ledger contains its own write failures (a worn card must not kill the gateway) and counts them.
-    unsub.push(subscribeVerdicts(bus, "ledger", (ev) => ledger.append(ev), deps.handoff));
-    out.ledger = ledger;
-    out.anchorStats = () => a.stats();
-    out.ledgerStats = () => {
-      const st = ledger.stats();
-      return { entries: ledger.head()?.seq ?? 0, writeErrors: st.writeErrors, fsyncErrors: st.fsyncErrors, degraded: st.degraded, ...(lastWriteAt !== undefined ? { lastWriteAt } : {}) };
-    };
-  }
-  if (redis && cfg.redis) {
-    const spool = createEventSpool({
-      dir: join(cfg.gateway.stateDir, "spool"),
-      fsync: cfg.events.fsync,
-      maxBytes: cfg.events.spoolMaxBytes,
-      redis,
-      stream: cfg.redis.stream,
-      ...(cfg.redis.streamMaxLen ? { maxLen: cfg.redis.streamMaxLen } : {}),
-      gatewayId: cfg.gateway.id,
-      logger,
-    });
-    await spool.start();
-    unsub.push(subscribeVerdicts(bus, "spool", (ev) => spool.append(ev), deps.handoff));
-    out.spool = spool;
-  }
-  if (cfg.mqtt) {
-    const mqtt = createMqttOutput({
-      config: cfg.mqtt,
-      gatewayId: cfg.gateway.id,
-      lanes: cfg.lanes.map((l) => l.id),
-      bus,
-      logger,
-      heartbeatMs: cfg.display.heartbeatMs,
-      ...(deps.laneStatus ? { laneStatus: deps.laneStatus } : {}),
-      ...(deps.stats ? { stats: deps.stats } : {}),
-      ...(deps.actions ? { actions: deps.actions } : {}),
-    });
-    // start() waits at most connectTimeoutMs and keeps retrying: a missing broker never blocks start-up.
-    await mqtt.start().catch((e: unknown) => log.warn({ err: (e as Error).message }, "MQTT not connected yet; retrying"));
-    out.mqtt = mqtt;
-  }
+  // Assigned first: outputs that fail half-way are closed again (a ledger left subscribed would
+  // write on unnoticed, a started spool would hold its lock) before the error goes up.
   out.close = async () => {
     for (const u of unsub) u();
     const step = async (what: string, fn: (() => Promise<unknown>) | undefined) => {
@@ -143,6 +90,75 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
     // MQTT last: lanes' retained status goes offline only after every verdict is out.
     await step("mqtt", out.mqtt && (() => out.mqtt!.close()));
   };
+  try {
+    if (cfg.events.ledger) {
+      // The head is anchored outside the ledger dir (Redis, retained MQTT), signed when a key is set.
+      const signer = cfg.gateway.signingKey ? await loadHeadSigner(cfg.gateway.signingKey) : undefined;
+      const sinks = (): HeadSink[] => [
+        ...(redis && cfg.redis ? [redisHeadSink(redis, ledgerHeadKey(cfg.redis.keyPrefix, cfg.gateway.id))] : []),
+        ...(out.mqtt && cfg.mqtt ? [mqttHeadSink((t, p, o) => out.mqtt!.publish(t, p, o), ledgerHeadTopic(cfg.mqtt.topicPrefix, cfg.gateway.id))] : []),
+      ];
+      const a = createHeadAnchor({ gatewayId: cfg.gateway.id, sinks, ...(signer ? { signer } : {}), clock: systemClock, logger });
+      anchor = a;
+      // The last write is the last head the ledger moved to: a failed write does not move it.
+      let lastWriteAt: number | undefined;
+      const now = deps.now ?? Date.now;
+      const ledger = createLedger({
+        dir: join(cfg.gateway.stateDir, "ledger"),
+        gatewayId: cfg.gateway.id,
+        logger,
+        fsync: cfg.events.fsync,
+        onHead: (h) => {
+          lastWriteAt = now();
+          a.update(h);
+        },
+      });
+      const h = ledger.head();
+      if (h) a.update(h);
+      // The ledger contains its own write failures (a worn card must not kill the gateway) and counts them.
+      unsub.push(subscribeVerdicts(bus, "ledger", (ev) => ledger.append(ev), deps.handoff));
+      out.ledger = ledger;
+      out.anchorStats = () => a.stats();
+      out.ledgerStats = () => {
+        const st = ledger.stats();
+        return { entries: ledger.head()?.seq ?? 0, writeErrors: st.writeErrors, fsyncErrors: st.fsyncErrors, degraded: st.degraded, ...(lastWriteAt !== undefined ? { lastWriteAt } : {}) };
+      };
+    }
+    if (redis && cfg.redis) {
+      const spool = createEventSpool({
+        dir: join(cfg.gateway.stateDir, "spool"),
+        fsync: cfg.events.fsync,
+        maxBytes: cfg.events.spoolMaxBytes,
+        redis,
+        stream: cfg.redis.stream,
+        ...(cfg.redis.streamMaxLen ? { maxLen: cfg.redis.streamMaxLen } : {}),
+        gatewayId: cfg.gateway.id,
+        logger,
+      });
+      await spool.start();
+      unsub.push(subscribeVerdicts(bus, "spool", (ev) => spool.append(ev), deps.handoff));
+      out.spool = spool;
+    }
+    if (cfg.mqtt) {
+      const mqtt = createMqttOutput({
+        config: cfg.mqtt,
+        gatewayId: cfg.gateway.id,
+        lanes: cfg.lanes.map((l) => l.id),
+        bus,
+        logger,
+        heartbeatMs: cfg.display.heartbeatMs,
+        ...(deps.laneStatus ? { laneStatus: deps.laneStatus } : {}),
+        ...(deps.stats ? { stats: deps.stats } : {}),
+        ...(deps.actions ? { actions: deps.actions } : {}),
+      });
+      // start() waits at most connectTimeoutMs and keeps retrying: a missing broker never blocks start-up.
+      await mqtt.start().catch((e: unknown) => log.warn({ err: (e as Error).message }, "MQTT not connected yet; retrying"));
+      out.mqtt = mqtt;
+    }
+  } catch (e) {
+    await out.close();
+    throw e;
+  }
   return out;
 }
 
@@ -151,20 +167,26 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
  * are held and written to the new ledger and spool, so none falls between the old and the new and
  * none is written twice: `start` gets the handoff to pass to `startOutputs` (deps.handoff), whose
  * outputs take the held ones when they subscribe; only an output that did not is given them here.
+ * When the new outputs fail to start, `restore` starts the previous ones again (same handoff): the
+ * reload fails, but verdicts keep reaching a ledger, a spool and MQTT. `failed` is then the error.
  */
-export async function swapOutputs(bus: GatewayBus, old: Outputs, start: (handoff: Handoff) => Promise<Outputs>): Promise<Outputs> {
-  const h: Handoff = { held: [], taken: new Set() };
+export async function swapOutputs(bus: GatewayBus, old: Outputs, start: (handoff: Handoff) => Promise<Outputs>, restore?: (handoff: Handoff) => Promise<Outputs>): Promise<{ outputs: Outputs; failed?: Error }> {
+  const h: Handoff = { held: [], written: new Map() };
   const off = bus.on("verdict", (ev) => h.held.push(ev));
   let next: Outputs;
+  let failed: Error | undefined;
   try {
     await old.close();
-    next = await start(h);
+    try {
+      next = await start(h);
+    } catch (e) {
+      if (!restore) throw e;
+      failed = e instanceof Error ? e : new Error(String(e));
+      next = await restore(h);
+    }
   } finally {
     off();
   }
-  for (const ev of h.held) {
-    if (!h.taken.has("ledger")) next.ledger?.append(ev);
-    if (!h.taken.has("spool")) next.spool?.append(ev);
-  }
-  return next;
+  for (const [name, out] of [["ledger", next.ledger], ["spool", next.spool]] as const) for (const ev of h.held.slice(h.written.get(name) ?? 0)) out?.append(ev);
+  return { outputs: next, ...(failed ? { failed } : {}) };
 }

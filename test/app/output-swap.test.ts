@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { GatewayBus } from "../../src/core/bus.js";
@@ -50,7 +50,7 @@ describe("swapOutputs", () => {
       bus.emit("verdict", verdict("during-start"));
       return next.out;
     });
-    expect(running).toBe(next.out);
+    expect(running).toEqual({ outputs: next.out });
     expect(next.ledger).toEqual(["during-close", "during-start"]);
     expect(next.spool).toEqual(["during-close", "during-start"]);
     // After the swap nothing is held any more: the new outputs' own subscriptions take over.
@@ -64,6 +64,28 @@ describe("swapOutputs", () => {
     expect(closed).toBe(true);
     expect(listeners()).toBe(0);
   });
+
+  it("outputs that fail to start are replaced by the previous ones again, which get every verdict held meanwhile", async () => {
+    const { bus, listeners } = countingBus();
+    const restored = recording();
+    const r = await swapOutputs(
+      bus,
+      recording(() => bus.emit("verdict", verdict("during-close"))).out,
+      async () => {
+        bus.emit("verdict", verdict("during-failed-start"));
+        throw new Error("spool dir unwritable");
+      },
+      async () => {
+        bus.emit("verdict", verdict("during-restore"));
+        return restored.out;
+      },
+    );
+    expect(r.outputs).toBe(restored.out);
+    expect(r.failed?.message).toBe("spool dir unwritable");
+    expect(restored.ledger).toEqual(["during-close", "during-failed-start", "during-restore"]);
+    expect(restored.spool).toEqual(["during-close", "during-failed-start", "during-restore"]);
+    expect(listeners()).toBe(0);
+  });
 });
 
 describe("swapOutputs with the real outputs (ledger, spool, MQTT)", () => {
@@ -74,6 +96,39 @@ describe("swapOutputs with the real outputs (ledger, spool, MQTT)", () => {
     await deleteKeysWith(redis, prefix);
     redis.disconnect();
     rmDir(dir);
+  });
+
+  it("outputs that fail half-way are closed again: the ledger already subscribed stops listening and a verdict after the failure is not written", async () => {
+    const stateDir = join(dir, "half-way");
+    mkdirSync(stateDir, { recursive: true });
+    // The spool's directory is a file: the ledger starts and subscribes, then the spool cannot start.
+    writeFileSync(join(stateDir, "spool"), "not a directory");
+    const cfg = configSchema.parse({
+      gateway: { id: "gw-h", stateDir },
+      cameras: [],
+      lanes: [{ id: "L1" }],
+      redis: { url: SHARED_REDIS, keyPrefix: prefix, stream: `${prefix}half` },
+    });
+    const client = createRedisClient(cfg.redis!);
+    await waitFor(() => client.status === "ready", "redis ready");
+    const bus = new GatewayBus();
+    let listening = 0;
+    const on = bus.on.bind(bus);
+    bus.on = ((event: "verdict", fn: (ev: VerdictEvent) => void) => {
+      listening++;
+      const off = on(event, fn);
+      return () => {
+        listening--;
+        off();
+      };
+    }) as GatewayBus["on"];
+    await expect(startOutputs(cfg, bus, captureLogger().logger, client)).rejects.toThrow();
+    client.disconnect();
+    expect(listening).toBe(0);
+    bus.emit("verdict", makeEvent("gw-h", "L1", 1));
+    const ledgerDir = join(stateDir, "ledger");
+    const lines = readdirSync(ledgerDir).filter((f) => f.endsWith(".jsonl")).flatMap((f) => readFileSync(join(ledgerDir, f), "utf8").split("\n").filter(Boolean));
+    expect(lines).toEqual([]);
   });
 
   it("a verdict decided while the new outputs still start is written once, and in order, to the ledger and the stream", async () => {
@@ -92,7 +147,7 @@ describe("swapOutputs with the real outputs (ledger, spool, MQTT)", () => {
     const old = await startOutputs(cfg, bus, logger, client);
     bus.emit("verdict", ev(1));
     let duringMqttStart = true;
-    const next = await swapOutputs(bus, old, async (handoff) => {
+    const { outputs: next } = await swapOutputs(bus, old, async (handoff) => {
       // Decided between the old outputs closing and the new ones subscribing: held only.
       bus.emit("verdict", ev(2));
       const started = startOutputs(cfg, bus, logger, client, {

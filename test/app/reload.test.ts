@@ -2,7 +2,7 @@
  * Finding 12 (issue #11), the sections the process test does not reach: decode, trust, display,
  * events (outputs) are applied at run time by the real gateway; an invalid file changes nothing.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -77,6 +77,28 @@ describe("reload applies decode, trust, display and outputs", () => {
       expect(r2.restartRequired).toEqual(["gateway"]);
       expect(r2.applied).toEqual([]);
       expect(gw.config().gateway.id).toBe("gw-rl");
+    } finally {
+      await gw.close();
+    }
+  }, 90_000);
+
+  it("outputs that cannot start on reload: the reload fails, the previous outputs run again, and the config says so (a later reload applies them)", async () => {
+    const stateDir = join(dir, "state-fail");
+    mkdirSync(stateDir, { recursive: true });
+    // Where the ledger's directory would go there is a file: turning the ledger on cannot start.
+    writeFileSync(join(stateDir, "ledger"), "not a directory");
+    const base = { gateway: { id: "gw-rf", stateDir } };
+    let next = parseConfig(input(base));
+    const gw = await startGateway(next, { logger: silentLogger, reloadConfig: () => next });
+    try {
+      next = parseConfig(input({ ...base, events: { ledger: true } }));
+      await expect(gw.reload()).rejects.toThrow();
+      expect(gw.config().events.ledger).toBe(false);
+      rmSync(join(stateDir, "ledger"));
+      const r = await gw.reload();
+      expect(r.applied).toEqual(["events"]);
+      expect(gw.config().events.ledger).toBe(true);
+      expect(existsSync(join(stateDir, "ledger"))).toBe(true);
     } finally {
       await gw.close();
     }
