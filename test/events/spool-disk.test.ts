@@ -59,7 +59,7 @@ describe("SpoolDisk", () => {
     const { clock, disk, readSpool } = setup(policy);
     disk.load(0);
     disk.open([]);
-    disk.append(line(1), 0);
+    disk.append(line(1), 0, 1);
     expect(readSpool().endsWith(line(1))).toBe(true);
     expect(clock.pendingCount).toBe(timers);
   });
@@ -79,7 +79,7 @@ describe("SpoolDisk", () => {
     const { disk, readState, readSpool } = setup("interval", 1);
     disk.load(0);
     disk.open([]);
-    for (let n = 1; n <= 3; n++) disk.append(line(n), n - 1);
+    for (let n = 1; n <= 3; n++) disk.append(line(n), n - 1, n);
     disk.markDone(2);
     disk.compact(1, Buffer.byteLength(line(3)), () => [line(3)]);
     expect(readState().doneN).toBe(2);
@@ -90,7 +90,7 @@ describe("SpoolDisk", () => {
     const { disk, readSpool } = setup("interval", 1 << 20);
     disk.load(0);
     disk.open([]);
-    disk.append(line(1), 0);
+    disk.append(line(1), 0, 1);
     disk.markDone(1);
     let asked = false;
     disk.compact(0, 0, () => ((asked = true), []));
@@ -102,7 +102,7 @@ describe("SpoolDisk", () => {
     const { dir, disk, lines, readSpool } = setup("interval", 1);
     disk.load(0);
     disk.open([]);
-    disk.append(line(1), 0);
+    disk.append(line(1), 0, 1);
     disk.markDone(1);
     undo.push(makeReadOnly(dir));
     expect(() => disk.compact(0, 0, () => [])).not.toThrow();
@@ -130,7 +130,7 @@ describe("SpoolDisk", () => {
     const { clock, disk, readState } = setup("interval");
     disk.load(0);
     disk.open([]);
-    disk.append(line(1), 0);
+    disk.append(line(1), 0, 1);
     disk.markDone(1);
     disk.close();
     expect(readState().doneN).toBe(1);

@@ -100,7 +100,7 @@ export class SpoolDisk {
    * Writes one record line per the fsync policy. `pending` only goes into the failure log; `n` (the
    * record's position) lets the degraded flag clear once that record is forwarded.
    */
-  append(line: string, pending: number, n = Number.MAX_SAFE_INTEGER): void {
+  append(line: string, pending: number, n: number): void {
     try {
       this.counted(() => {
         this.file!.append(line);
