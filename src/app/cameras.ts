@@ -196,6 +196,11 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
           stalls: st.stallsTotal,
           // Per camera: DECODE_DOWN only sees a lane whose every camera fails, not one of two.
           framePathFailing: path.failing(now),
+          burstDropped: st.burstDropped,
+          corruptWarnings: st.corruptWarnings,
+          ffmpegAbandoned: st.ffmpegAbandoned,
+          ...(st.hostReachable !== undefined ? { hostReachable: st.hostReachable } : {}),
+          ...(st.ingestError ? { ingestError: st.ingestError } : {}),
           url: st.url,
         };
       });

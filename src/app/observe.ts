@@ -79,6 +79,7 @@ export function statsSnapshot(o: Observed): StatsSnapshot {
       framesDropped: c.framesDropped,
       ...(c.lastFrameAgeMs !== undefined ? { lastFrameAt: now - c.lastFrameAgeMs } : {}),
       ...(pool.cameras[c.id] ? { decode: pool.cameras[c.id]! } : {}),
+      ...(c.framePathFailing !== undefined ? { framePathFailing: c.framePathFailing } : {}),
     })),
     lanes: [...o.lanes].map(([id, l]) => {
       const st = l.status();
@@ -97,7 +98,7 @@ function outputsSnapshot(o: Observed): Pick<StatsSnapshot, "events" | "ledger"> 
   const sp = out?.spool?.stats();
   const lg = out?.ledger?.stats();
   return {
-    ...(sp ? { events: { pending: sp.pending, dropped: sp.dropped, forwarded: sp.forwarded, alreadyForwarded: sp.alreadyForwarded, skippedIds: sp.skippedIds, problems: sp.problems } } : {}),
+    ...(sp ? { events: { pending: sp.pending, dropped: sp.dropped, forwarded: sp.forwarded, alreadyForwarded: sp.alreadyForwarded, skippedIds: sp.skippedIds, problems: sp.problems, writeErrors: sp.writeErrors, fsyncErrors: sp.fsyncErrors, degraded: sp.degraded } } : {}),
     ...(lg && out?.ledger ? { ledger: { entries: out.ledger.head()?.seq ?? 0, writeErrors: lg.writeErrors, fsyncErrors: lg.fsyncErrors, degraded: lg.degraded } } : {}),
   };
 }

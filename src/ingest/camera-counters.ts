@@ -25,6 +25,7 @@ export class CameraCounters {
   private burstDropped = 0;
   private corruptWarnings = 0;
   private consumerErrors = 0;
+  private abandoned = 0;
 
   /** A frame was read from ffmpeg; returns its `seq` (one more per frame read, across processes). */
   frameRead(now: number): number {
@@ -52,6 +53,16 @@ export class CameraCounters {
   /** The frame consumer threw; returns the total so far. */
   consumerFailed(): number {
     return ++this.consumerErrors;
+  }
+
+  /** An ffmpeg process did not exit after SIGKILL and was given up (it may still hold CPU and a camera session). */
+  abandonedProcess(): void {
+    this.abandoned++;
+  }
+
+  /** Processes given up since start; kept out of `snapshot()` so its long-standing order stays as it is. */
+  get abandonedTotal(): number {
+    return this.abandoned;
   }
 
   reconnected(now: number): void {

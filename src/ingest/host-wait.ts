@@ -55,6 +55,11 @@ export class HostWait {
     );
   }
 
+  /** True from the probe that finds the host gone until one finds it back (or forget/cancel). */
+  get down(): boolean {
+    return this.since !== undefined;
+  }
+
   /** The owner restarts ffmpeg for another reason: a later outage is a new one. */
   forget(): void {
     this.since = undefined;

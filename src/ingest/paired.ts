@@ -110,13 +110,18 @@ export class PairedCamera extends EventEmitter {
     this.update();
   }
 
-  /** The main stream's stats with the composite state; the substream's own under `subStream`. */
+  /**
+   * The main stream's stats with the composite state; the substream's own under `subStream`.
+   * Abandoned processes and host outages are the camera's whichever stream met them: both leak a
+   * session on the same camera, and either stream's host gone means the camera cannot be read.
+   */
   stats(): CameraStats {
     const m = this.main.stats();
     const s = this.sub.stats();
-    const out: CameraStats = { ...m, state: this._state, subStream: { state: s.state, url: s.url, fpsIn: s.fpsIn, framesIn: s.framesIn, ...(s.ffmpegCpuPercent !== undefined ? { ffmpegCpuPercent: s.ffmpegCpuPercent } : {}) }, mainActive: this.mainWanted, warmStarts: this.warmStarts };
+    const out: CameraStats = { ...m, ffmpegAbandoned: m.ffmpegAbandoned + s.ffmpegAbandoned, state: this._state, subStream: { state: s.state, url: s.url, fpsIn: s.fpsIn, framesIn: s.framesIn, ...(s.ffmpegCpuPercent !== undefined ? { ffmpegCpuPercent: s.ffmpegCpuPercent } : {}) }, mainActive: this.mainWanted, warmStarts: this.warmStarts };
     // A substream that cannot run is a cause too, but only while the main stream does not deliver.
     if (!m.ingestError && s.ingestError && this._state !== "online") out.ingestError = s.ingestError;
+    if (m.hostReachable !== undefined || s.hostReachable !== undefined) out.hostReachable = m.hostReachable !== false && s.hostReachable !== false;
     return out;
   }
 

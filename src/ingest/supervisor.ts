@@ -133,8 +133,9 @@ export class CameraSupervisor extends EventEmitter {
   stats(): CameraStats {
     const now = this.clock.monotonic();
     const { id, lane } = this.camera;
-    const s: CameraStats = { id, lane, state: this._state, url: displayUrl(this.camera), ...this.counters.snapshot(now), restartsInWindow: this.budget.restartsInWindow(now), generation: this.gen };
+    const s: CameraStats = { id, lane, state: this._state, url: displayUrl(this.camera), ...this.counters.snapshot(now), ffmpegAbandoned: this.counters.abandonedTotal, restartsInWindow: this.budget.restartsInWindow(now), generation: this.gen };
     if (this.ingestError) s.ingestError = this.ingestError;
+    if (this.host) s.hostReachable = !this.host.down;
     const age = this.counters.lastFrameAgeMs(now);
     if (age !== undefined) s.lastFrameAgeMs = age;
     const run = this.cur;
@@ -228,6 +229,7 @@ export class CameraSupervisor extends EventEmitter {
     const started = run.terminate(this.camera.killGraceMs, {
       sigkill: () => this.log.warn({ event: "ffmpeg_sigkill", pid: run.proc?.pid }, "ffmpeg ignored SIGTERM; sending SIGKILL"),
       abandon: () => {
+        this.counters.abandonedProcess();
         this.log.error({ event: "ffmpeg_unkillable", pid: run.proc?.pid }, "ffmpeg did not exit after SIGKILL; abandoning it");
         this.gone(run, { abandoned: true });
       },

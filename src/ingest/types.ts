@@ -39,6 +39,10 @@ export interface CameraStats {
   corruptWarnings: number;
   /** Times the frame consumer (decode hand-off) threw; frames keep flowing. */
   consumerErrors: number;
+  /** ffmpeg processes that did not exit after SIGKILL and were given up since start (each may still hold CPU and a camera session). */
+  ffmpegAbandoned: number;
+  /** False while the camera's host does not answer its probe (an outage being waited out); absent for a source with no host to probe (file, synthetic). */
+  hostReachable?: boolean;
   /** Exits counted toward the restart budget within restartWindowMs (outages are not counted). */
   restartsInWindow: number;
   /** Why ingest cannot run this camera (ffmpeg failed to spawn, or restart budget exceeded); cleared by the next good frame. */

@@ -47,6 +47,15 @@ describe("CameraCounters", () => {
     expect(c.snapshot(0)).toMatchObject({ corruptWarnings: 2, consumerErrors: 2 });
   });
 
+  it("counts processes given up after SIGKILL, outside the snapshot", () => {
+    const c = new CameraCounters();
+    expect(c.abandonedTotal).toBe(0);
+    c.abandonedProcess();
+    c.abandonedProcess();
+    expect(c.abandonedTotal).toBe(2);
+    expect(c.snapshot(0)).not.toHaveProperty("ffmpegAbandoned");
+  });
+
   it("lists the counters in the order stats() has always shown them", () => {
     expect(Object.keys(new CameraCounters().snapshot(0))).toEqual([
       "fpsIn",

@@ -77,6 +77,25 @@ describe("HostWait", () => {
     expect(t.host.probes).toHaveLength(2);
   });
 
+  it("is down from the wait that begins an outage until the probe that finds the host back", () => {
+    const t = setup();
+    expect(t.wait.down).toBe(false);
+    t.wait.wait(() => true, () => {});
+    expect(t.wait.down).toBe(true);
+    t.clock.advance(600);
+    expect(t.wait.down).toBe(true);
+    t.host.up = true;
+    t.clock.advance(200);
+    expect(t.wait.down).toBe(false);
+    t.host.up = false;
+    t.wait.wait(() => true, () => {});
+    t.wait.forget();
+    expect(t.wait.down).toBe(false);
+    t.wait.wait(() => true, () => {});
+    t.wait.cancel();
+    expect(t.wait.down).toBe(false);
+  });
+
   it("cancel() stops the probes; after it (or forget()) the next wait is a new outage", () => {
     const t = setup();
     t.wait.wait(() => true, () => {});

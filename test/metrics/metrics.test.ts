@@ -9,8 +9,8 @@ const p = "checkpoint_gateway_";
 function collectors(): MetricsCollectors {
   return {
     cameras: () => [
-      { id: "cam-1", lane: "L1", state: "online", fpsIn: 15, framesIn: 9000, framesDropped: 4, lastFrameAgeMs: 250, reconnectsLastHour: 1, stallsLastHour: 0, restarts: 3, stalls: 2, framePathFailing: false },
-      { id: "cam-2", lane: "L2", state: "backoff", fpsIn: 0, framesIn: 10, framesDropped: 0, reconnectsLastHour: 0, stallsLastHour: 0, restarts: 7, stalls: 0, framePathFailing: true },
+      { id: "cam-1", lane: "L1", state: "online", fpsIn: 15, framesIn: 9000, framesDropped: 4, lastFrameAgeMs: 250, reconnectsLastHour: 1, stallsLastHour: 0, restarts: 3, stalls: 2, framePathFailing: false, burstDropped: 3, corruptWarnings: 11, ffmpegAbandoned: 0, hostReachable: true },
+      { id: "cam-2", lane: "L2", state: "backoff", fpsIn: 0, framesIn: 10, framesDropped: 0, reconnectsLastHour: 0, stallsLastHour: 0, restarts: 7, stalls: 0, framePathFailing: true, burstDropped: 0, corruptWarnings: 0, ffmpegAbandoned: 2, hostReachable: false, ingestError: "GW_CAMERA_FAILED" },
     ],
     trust: () => ({ version: "tl-1", refreshedAt: NOW - 60_000, ageMs: 60_000, stale: false, clockDriftMs: -1500, expiresAt: NOW + 3_600_000, sources: [{ source: "https://u:secretpw@trust.example/l.jws", ok: true, keys: 12, refreshedAt: NOW - 60_000 }] }),
     lanes: () => [{ lane: "L1", state: "pass", problems: [] }, { lane: "L2", state: "out-of-service", problems: ["CAMERAS_DOWN"] }],
@@ -138,6 +138,37 @@ describe("GatewayMetrics", () => {
     // A spool that was never degraded reports 0, not nothing.
     m.setCollectors({ spool: () => ({ ...collectors().spool!()!, degraded: false }) });
     expect(await m.render()).toContain(`${p}events_spool_degraded 0\n`);
+  });
+
+  it("exports the ingest diagnostics per camera: abandoned ffmpegs, corrupt frames, burst drops, host reachability, ingest error", async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    m.setCollectors(collectors());
+    const t = await m.render();
+    for (const line of [
+      `${p}camera_ffmpeg_abandoned_total{camera="cam-1",lane="L1"} 0`,
+      `${p}camera_ffmpeg_abandoned_total{camera="cam-2",lane="L2"} 2`,
+      `${p}camera_corrupt_frames_total{camera="cam-1",lane="L1"} 11`,
+      `${p}camera_corrupt_frames_total{camera="cam-2",lane="L2"} 0`,
+      `${p}camera_burst_dropped_total{camera="cam-1",lane="L1"} 3`,
+      `${p}camera_host_reachable{camera="cam-1",lane="L1"} 1`,
+      `${p}camera_host_reachable{camera="cam-2",lane="L2"} 0`,
+      `${p}camera_ingest_error{camera="cam-2",lane="L2",code="GW_CAMERA_FAILED"} 1`,
+    ]) {
+      expect(t, line).toContain(line + "\n");
+    }
+    // Only a camera with an ingest error has the series (one per camera, labelled with its code).
+    expect(t.match(new RegExp(`^${p}camera_ingest_error\\{`, "gm"))).toHaveLength(1);
+    for (const c of ["camera_ffmpeg_abandoned_total", "camera_corrupt_frames_total", "camera_burst_dropped_total"]) expect(t).toContain(`# TYPE ${p}${c} counter`);
+    for (const g of ["camera_host_reachable", "camera_ingest_error"]) expect(t).toContain(`# TYPE ${p}${g} gauge`);
+
+    // A file source has no host to probe: no reachability series, rather than a made-up 1.
+    const file = { id: "cam-f", lane: "L1", state: "online", fpsIn: 10, framesDropped: 0, reconnectsLastHour: 0, stallsLastHour: 0, burstDropped: 0, corruptWarnings: 0, ffmpegAbandoned: 0 };
+    m.setCollectors({ cameras: () => [file, { ...file, id: "cam-s", ingestError: "GW_CAMERA_SPAWN" }] });
+    const f = await m.render();
+    expect(f).not.toMatch(new RegExp(`^${p}camera_host_reachable\\{`, "m"));
+    expect(f).toContain(`${p}camera_ffmpeg_abandoned_total{camera="cam-f",lane="L1"} 0\n`);
+    expect(f).toContain(`${p}camera_ingest_error{camera="cam-s",lane="L1",code="GW_CAMERA_SPAWN"} 1\n`);
+    expect(f).not.toMatch(new RegExp(`^${p}camera_ingest_error\\{camera="cam-f"`, "m"));
   });
 
   it("exports the ledger anchor per sink and its lag behind the ledger head, the replay guard, the pause store and the trust expiry", async () => {

@@ -13,12 +13,12 @@ describe("deploy/prometheus with promtool", () => {
     expect(r.status).toBe(0);
   });
 
-  it("alerts.test.yml passes promtool test rules (camera down, lane out of service, display disconnected, spool growing, trust stale, trust source failing, decode workers restarting, ledger and spool write or fsync errors, a camera's frame path failing, skipped event ids, lanes without a verdict, a failing metrics collector, ledger anchor lagging and unsigned heads, replay guard degraded, trust expiring soon, decode workers missing, paused-lane state errors)", () => {
+  it("alerts.test.yml passes promtool test rules (camera down, lane out of service, display disconnected, spool growing, trust stale, trust source failing, decode workers restarting, ledger and spool write or fsync errors, a camera's frame path failing, skipped event ids, lanes without a verdict, a failing metrics collector, ledger anchor lagging and unsigned heads, replay guard degraded, trust expiring soon, decode workers missing, paused-lane state errors, an ffmpeg given up after SIGKILL)", () => {
     const r = run("test", "rules", "alerts.test.yml");
     expect(r.stdout + r.stderr).toContain("SUCCESS");
     expect(r.status).toBe(0);
     const tested = execFileSync("grep", ["-o", "alertname: [A-Za-z]*", "alerts.test.yml"], { cwd: "deploy/prometheus", encoding: "utf8" });
-    for (const a of ["CheckpointCameraDown", "CheckpointLaneOutOfService", "CheckpointLaneDisplayDisconnected", "CheckpointEventSpoolGrowing", "CheckpointTrustStale", "CheckpointDecodeWorkersRestarting", "CheckpointLedgerWriteErrors", "CheckpointEventsNotExactlyOnce", "CheckpointTrustSourceFailing", "CheckpointCameraFramePathFailing", "CheckpointEventSpoolWriteErrors", "CheckpointEventsIdSkipped", "CheckpointLaneNoVerdict", "CheckpointMetricsCollectorFailing", "CheckpointLedgerAnchorLagging", "CheckpointLedgerAnchorSignErrors", "CheckpointReplayGuardDegraded", "CheckpointTrustExpiresSoon", "CheckpointDecodeWorkersMissing", "CheckpointPauseStateErrors"]) {
+    for (const a of ["CheckpointCameraDown", "CheckpointLaneOutOfService", "CheckpointLaneDisplayDisconnected", "CheckpointEventSpoolGrowing", "CheckpointTrustStale", "CheckpointDecodeWorkersRestarting", "CheckpointLedgerWriteErrors", "CheckpointEventsNotExactlyOnce", "CheckpointTrustSourceFailing", "CheckpointCameraFramePathFailing", "CheckpointEventSpoolWriteErrors", "CheckpointEventsIdSkipped", "CheckpointLaneNoVerdict", "CheckpointMetricsCollectorFailing", "CheckpointLedgerAnchorLagging", "CheckpointLedgerAnchorSignErrors", "CheckpointReplayGuardDegraded", "CheckpointTrustExpiresSoon", "CheckpointDecodeWorkersMissing", "CheckpointPauseStateErrors", "CheckpointFfmpegAbandoned"]) {
       expect(tested).toContain(a);
     }
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decideCommand, tokenMatches } from "../../src/output/mqtt/payloads.js";
+import { decideCommand, statsPayload, tokenMatches, type StatsContext, type StatsSnapshot } from "../../src/output/mqtt/payloads.js";
 
 const T = "0123456789abcdef-token";
 const b = (s: string) => Buffer.from(s);
@@ -32,5 +32,25 @@ describe("MQTT command payloads", () => {
     expect(tokenMatches(T, T)).toBe(true);
     expect(tokenMatches("", T)).toBe(false);
     expect(tokenMatches(T + T, T)).toBe(false);
+  });
+});
+
+describe("MQTT stats payload", () => {
+  const ctx: StatsContext = { gatewayId: "gw-1", version: "1.2.3", nowMs: 10_000, startedAtMs: 0, mqtt: { connected: 1, links: 1, reconnects: 0, verdictsPublished: 0, verdictsDropped: 0, commandsAccepted: 0, commandsRejected: 0 } };
+  const cam = { id: "cam-1", lane: "L1", state: "online", fpsIn: 14.987, framesIn: 900, framesDropped: 2 };
+  const events = { pending: 3, dropped: 0, forwarded: 40, alreadyForwarded: 1, skippedIds: 0, problems: [] };
+  const json = (s: StatsSnapshot) => JSON.parse(JSON.stringify(statsPayload(s, ctx))) as { cameras: Record<string, Record<string, unknown>>; events?: Record<string, unknown> };
+
+  it("carries a camera's frame path state and the spool's disk errors and degraded flag", () => {
+    const p = json({ cameras: [{ ...cam, framePathFailing: true }, { ...cam, id: "cam-2", framePathFailing: false }], lanes: [], events: { ...events, writeErrors: 2, fsyncErrors: 1, degraded: true } });
+    expect(p.cameras["cam-1"]).toEqual({ lane: "L1", state: "online", fps: 14.99, frames: 900, framesDropped: 2, framePathFailing: true });
+    expect(p.cameras["cam-2"]!.framePathFailing).toBe(false);
+    expect(p.events).toEqual({ ...events, writeErrors: 2, fsyncErrors: 1, degraded: true });
+  });
+
+  it("stays as it was when a snapshot has none of the new fields (they are only ever added)", () => {
+    const p = json({ cameras: [cam], lanes: [], events });
+    expect(p.cameras["cam-1"]).toEqual({ lane: "L1", state: "online", fps: 14.99, frames: 900, framesDropped: 2 });
+    expect(p.events).toEqual(events);
   });
 });

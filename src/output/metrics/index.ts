@@ -119,6 +119,22 @@ export class GatewayMetrics {
     series("cameras", "gauge", "camera_frame_path_failing", "1 when the camera's frames arrive but the path after ingest has failed for 2 s or more (consumer throws, submit rejected, every decode errors).", ["camera", "lane"], () =>
       cams().map((cam) => ({ labels: camL(cam), value: cam.framePathFailing === undefined ? undefined : cam.framePathFailing ? 1 : 0 })),
     );
+    // Ingest diagnostics that used to reach only the log.
+    series("cameras", "counter", "camera_ffmpeg_abandoned_total", "ffmpeg processes that did not exit after SIGKILL and were given up: each may still hold CPU and a camera session.", ["camera", "lane"], () =>
+      cams().map((cam) => ({ labels: camL(cam), value: cam.ffmpegAbandoned })),
+    );
+    series("cameras", "counter", "camera_corrupt_frames_total", "ffmpeg stderr lines reporting corrupt or concealed frames or missed RTP packets (the frames are still decoded).", ["camera", "lane"], () =>
+      cams().map((cam) => ({ labels: camL(cam), value: cam.corruptWarnings })),
+    );
+    series("cameras", "counter", "camera_burst_dropped_total", "Frames dropped by ingest because they arrived in a burst after a gap or at process start (part of camera_frames_dropped_total).", ["camera", "lane"], () =>
+      cams().map((cam) => ({ labels: camL(cam), value: cam.burstDropped })),
+    );
+    series("cameras", "gauge", "camera_host_reachable", "0 while the camera's host does not answer its probe (an outage: no ffmpeg runs), 1 otherwise; absent for a source with no host (file).", ["camera", "lane"], () =>
+      cams().map((cam) => ({ labels: camL(cam), value: cam.hostReachable === undefined ? undefined : cam.hostReachable ? 1 : 0 })),
+    );
+    series("cameras", "gauge", "camera_ingest_error", "1 while ingest cannot run the camera, labelled with why (GW_CAMERA_SPAWN: ffmpeg cannot be started; GW_CAMERA_FAILED: restart budget exceeded); absent otherwise.", ["camera", "lane", "code"], () =>
+      cams().flatMap((cam) => (cam.ingestError ? [{ labels: { ...camL(cam), code: cam.ingestError }, value: 1 }] : [])),
+    );
 
     // Decode pool
     const pool = () => read("decodePool", c().decodePool);

@@ -19,6 +19,16 @@ export interface CameraStats {
   stalls?: number;
   /** Frames arrive but the path after ingest has failed for a while (app/lane-health.ts FramePathHealth). */
   framePathFailing?: boolean;
+  /** The part of the ingest drops that arrived in a burst after a gap or at process start, since start. */
+  burstDropped?: number;
+  /** ffmpeg stderr lines reporting corrupt or concealed frames, since start. */
+  corruptWarnings?: number;
+  /** ffmpeg processes that survived SIGKILL and were given up, since start. */
+  ffmpegAbandoned?: number;
+  /** False while the camera's host does not answer (an outage); absent for a source with no host (file, synthetic). */
+  hostReachable?: boolean;
+  /** Why ingest cannot run the camera now (GW_CAMERA_SPAWN, GW_CAMERA_FAILED); absent when it can. */
+  ingestError?: string;
 }
 
 /** Per-camera decode counters of the pool (cumulative). */

@@ -51,11 +51,16 @@ export interface StatsSnapshot {
     /** Epoch ms of the last frame, absent before the first. */
     lastFrameAt?: number;
     decode?: { submitted: number; decoded: number; dropped: number; failed: number; lastDecodeMs?: number };
+    /** Frames arrive but the path after ingest has failed for 2 s or more (partial blindness). */
+    framePathFailing?: boolean;
   }>;
   lanes: Array<{ lane: string; state: LaneState; problems: string[]; readRate?: number; displays?: number }>;
   decode?: { workers: number; busy: number; restarts: number };
-  /** Redis Streams spool (absent without Redis): backlog, drops, and why exactly-once is at risk now. */
-  events?: { pending: number; dropped: number; forwarded: number; alreadyForwarded: number; skippedIds: number; problems: string[] };
+  /**
+   * Redis Streams spool (absent without Redis): backlog, drops, and why exactly-once is at risk now;
+   * its disk errors and `degraded` (events held in memory only) when the spool reports them.
+   */
+  events?: { pending: number; dropped: number; forwarded: number; alreadyForwarded: number; skippedIds: number; problems: string[]; writeErrors?: number; fsyncErrors?: number; degraded?: boolean };
   /** Hash-chained ledger (absent when off): degraded once a write or fsync failed. */
   ledger?: { entries: number; writeErrors: number; fsyncErrors: number; degraded: boolean };
   /** Trust data freshness and what was refused from Redis or disk. */
@@ -83,6 +88,7 @@ export function statsPayload(s: StatsSnapshot | undefined, c: StatsContext): Rec
       framesDropped: cam.framesDropped,
       ...(cam.lastFrameAt !== undefined ? { lastFrame: epochSeconds(cam.lastFrameAt) } : {}),
       ...(cam.decode ? { decode: { ...cam.decode, ...(cam.decode.lastDecodeMs !== undefined ? { lastDecodeMs: round(cam.decode.lastDecodeMs) } : {}) } } : {}),
+      ...(cam.framePathFailing !== undefined ? { framePathFailing: cam.framePathFailing } : {}),
     };
   }
   const lanes: Record<string, unknown> = {};
