@@ -111,20 +111,10 @@ describe("swapOutputs with the real outputs (ledger, spool, MQTT)", () => {
     });
     const client = createRedisClient(cfg.redis!);
     await waitFor(() => client.status === "ready", "redis ready");
-    const bus = new GatewayBus();
-    let listening = 0;
-    const on = bus.on.bind(bus);
-    bus.on = ((event: "verdict", fn: (ev: VerdictEvent) => void) => {
-      listening++;
-      const off = on(event, fn);
-      return () => {
-        listening--;
-        off();
-      };
-    }) as GatewayBus["on"];
+    const { bus, listeners } = countingBus();
     await expect(startOutputs(cfg, bus, captureLogger().logger, client)).rejects.toThrow();
     client.disconnect();
-    expect(listening).toBe(0);
+    expect(listeners()).toBe(0);
     bus.emit("verdict", makeEvent("gw-h", "L1", 1));
     const ledgerDir = join(stateDir, "ledger");
     const lines = readdirSync(ledgerDir).filter((f) => f.endsWith(".jsonl")).flatMap((f) => readFileSync(join(ledgerDir, f), "utf8").split("\n").filter(Boolean));
