@@ -130,7 +130,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
 
     let outputs: Outputs | undefined;
     let closing: Promise<void> | undefined;
-    const reloader = createReloader({ ...(opts.reloadConfig ? { read: opts.reloadConfig } : {}), stopping: () => closing !== undefined, apply: (next) => applyConfig(next) });
+    const reloader = createReloader({ ...(opts.reloadConfig ? { read: opts.reloadConfig } : {}), stopping: () => closing !== undefined, apply: (next) => applyConfig(next), now: () => clock.now() });
 
     /** Applies what can change at run time, in dependency order; reports the rest as needing a restart. */
     const applyConfig = async (next: GatewayConfig): Promise<ReloadResult> => {
@@ -227,6 +227,8 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
       outputs: () => outputs,
       replay,
       pauses,
+      http,
+      reloads: () => reloader.stats(),
     };
     metrics.setCollectors({ ...metricsCollectors(observed), consumerErrors: () => cameras.consumerErrors() });
     const outputDeps: OutputDeps = { laneStatus: (id) => lanes.get(id)?.status(), stats: () => statsSnapshot(observed), actions: { pause, resume }, now: () => clock.now() };

@@ -2,8 +2,8 @@ import type { Cluster, Redis } from "ioredis";
 import type { Clock } from "../core/clock.js";
 import type { DecodePool } from "../decode/index.js";
 import { recentQuantiles, RedisReplayGuard, type Lane, type LaneTelemetry, type ReplayGuard } from "../lane/index.js";
-import type { LaneTelemetry as DashboardTelemetry } from "../output/http/index.js";
-import type { MetricsCollectors } from "../output/metrics/index.js";
+import type { HttpServer, LaneTelemetry as DashboardTelemetry } from "../output/http/index.js";
+import type { ConfigReloadStats, MetricsCollectors } from "../output/metrics/index.js";
 import type { StatsSnapshot } from "../output/mqtt/index.js";
 import type { TrustStore } from "../verify/trust/index.js";
 import type { CameraRig } from "./cameras.js";
@@ -23,6 +23,10 @@ export interface Observed {
   /** The replay guard the lanes share (only a Redis one can be degraded). */
   replay?: ReplayGuard;
   pauses?: LanePauses;
+  /** The HTTP listeners: TLS certificate, refused requests and display streams. */
+  http?: Pick<HttpServer, "tls" | "authRefusals" | "displayRefusals">;
+  /** Config reloads by result (app/reload.ts). */
+  reloads?: () => ConfigReloadStats;
 }
 
 /** Read rate = share of decoded in-view frames in which the code was read (as on the dashboard). */
@@ -44,7 +48,7 @@ export function laneTelemetry(s: LaneTelemetry): DashboardTelemetry {
 
 /** Scrape-time collectors for GatewayMetrics: each reads one stage's stats, nothing is copied in between. */
 export function metricsCollectors(o: Observed): MetricsCollectors {
-  const pauses = o.pauses;
+  const { pauses, http, reloads } = o;
   return {
     cameras: () => o.cameras.info(),
     trust: () => o.trust.status(),
@@ -60,6 +64,8 @@ export function metricsCollectors(o: Observed): MetricsCollectors {
     ledgerAnchor: () => o.outputs?.()?.anchorStats?.(),
     replayGuardDegraded: () => (o.replay instanceof RedisReplayGuard ? o.replay.degraded : undefined),
     ...(pauses ? { pauses: () => pauses.stats() } : {}),
+    ...(http ? { tls: () => http.tls(), authRefusals: () => http.authRefusals(), displayRefusals: () => http.displayRefusals() } : {}),
+    ...(reloads ? { configReloads: reloads } : {}),
   };
 }
 

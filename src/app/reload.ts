@@ -1,4 +1,5 @@
 import type { GatewayConfig } from "../config/schema.js";
+import type { ConfigReloadStats } from "../output/metrics/index.js";
 
 export type Section = keyof GatewayConfig;
 
@@ -52,12 +53,16 @@ export interface ReloaderDeps {
   read?: () => GatewayConfig;
   stopping: () => boolean;
   apply: (next: GatewayConfig) => Promise<ReloadResult>;
+  /** Epoch ms, for the time of the last applied reload (the gateway passes its clock). */
+  now?: () => number;
 }
 
 export interface Reloader {
   run(): Promise<ReloadResult>;
   /** The reload in progress, which a graceful stop waits for. */
   inFlight(): Promise<ReloadResult> | undefined;
+  /** Reloads by result since start, for /metrics (a request refused because reload is unavailable or the gateway is stopping is no reload). */
+  stats(): ConfigReloadStats;
 }
 
 /**
@@ -66,16 +71,36 @@ export interface Reloader {
  */
 export function createReloader(d: ReloaderDeps): Reloader {
   let running: Promise<ReloadResult> | undefined;
+  const stats: ConfigReloadStats = { applied: 0, failed: 0, invalid: 0, restartRequired: false };
   return {
     // The reset runs in a later microtask, so it can never happen before the assignment (a synchronous throw included).
     run: () =>
       (running ??= (async () => {
         if (!d.read) throw Object.assign(new Error("reload is not available"), { code: "GW_RELOAD_UNSUPPORTED" });
         if (d.stopping()) throw Object.assign(new Error("the gateway is stopping"), { code: "GW_ADMIN_ACTION_FAILED" });
-        return d.apply(d.read());
+        let next: GatewayConfig;
+        try {
+          next = d.read();
+        } catch (e) {
+          stats.invalid++;
+          throw e;
+        }
+        let result: ReloadResult;
+        try {
+          result = await d.apply(next);
+        } catch (e) {
+          // restartRequired keeps the last applied reload's answer: a failed one reports no plan.
+          stats.failed++;
+          throw e;
+        }
+        stats.applied++;
+        stats.lastAppliedAt = (d.now ?? Date.now)();
+        stats.restartRequired = result.restartRequired.length > 0;
+        return result;
       })().finally(() => {
         running = undefined;
       })),
     inFlight: () => running,
+    stats: () => ({ ...stats }),
   };
 }

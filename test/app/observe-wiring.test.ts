@@ -216,6 +216,30 @@ describe("stage stats reach /metrics through the gateway wiring", () => {
   });
 });
 
+describe("the HTTP server's and the reloader's numbers reach /metrics", () => {
+  it("TLS expiry and reload errors, auth and display refusals, config reloads; none of them without their source", async () => {
+    const http = {
+      tls: () => [{ listener: "public", validTo: 1_900_000_000_000, reloadErrors: 3 }],
+      authRefusals: () => [{ listener: "admin", reason: "bad-token", count: 7 }],
+      displayRefusals: () => [{ lane: "L1", reason: "SLOW_CLIENT", count: 2 }],
+    };
+    const reloads = () => ({ applied: 4, failed: 0, invalid: 1, lastAppliedAt: 1_800_000_000_000, restartRequired: true });
+    const metrics = new GatewayMetrics({ processMetrics: false });
+    const c = metricsCollectors({ http, reloads } as unknown as Observed);
+    metrics.setCollectors({ tls: c.tls, authRefusals: c.authRefusals, displayRefusals: c.displayRefusals, configReloads: c.configReloads });
+    const t = await metrics.render();
+    expect(sample(t, 'tls_certificate_expiry_timestamp_seconds\\{listener="public"\\}')).toBe("1900000000");
+    expect(sample(t, 'tls_reload_errors_total\\{listener="public"\\}')).toBe("3");
+    expect(sample(t, 'http_auth_refusals_total\\{listener="admin",reason="bad-token"\\}')).toBe("7");
+    expect(sample(t, 'lane_display_refusals_total\\{lane="L1",reason="SLOW_CLIENT"\\}')).toBe("2");
+    expect(sample(t, 'config_reloads_total\\{result="invalid"\\}')).toBe("1");
+    expect(sample(t, "config_last_reload_timestamp_seconds")).toBe("1800000000");
+    expect(sample(t, "config_restart_required")).toBe("1");
+    const none = metricsCollectors({} as Observed);
+    for (const k of ["tls", "authRefusals", "displayRefusals", "configReloads"]) expect(none).not.toHaveProperty(k);
+  });
+});
+
 describe("the running gateway hands the new stats to /metrics", () => {
   it("with Redis: the ledger head anchored in Redis, the replay guard, and an unreadable pause state file", async () => {
     const dir = tmpDir("observe-gateway");

@@ -68,4 +68,49 @@ describe("the reloader", () => {
     bad = false;
     expect((await r.run()).applied).toEqual(["log"]);
   });
+
+  it("counts reloads by result, keeps the last applied time and whether it left a restart pending", async () => {
+    let now = 1_000;
+    let step: "invalid" | "fail" | "restart" | "clean" = "invalid";
+    const gate = deferred<void>();
+    const r = createReloader({
+      read: () => {
+        if (step === "invalid") throw Object.assign(new Error("invalid"), { code: "GW_CONFIG_INVALID" });
+        return parseConfig(input());
+      },
+      stopping: () => false,
+      apply: async () => {
+        if (step === "fail") throw new Error("outputs cannot start");
+        if (step === "restart") await gate.promise;
+        return { ...result(step === "restart" ? [] : ["display"]), restartRequired: step === "restart" ? ["server"] : [] };
+      },
+      now: () => now,
+    });
+    expect(r.stats()).toEqual({ applied: 0, failed: 0, invalid: 0, restartRequired: false });
+    await expect(r.run()).rejects.toMatchObject({ code: "GW_CONFIG_INVALID" });
+    expect(r.stats()).toEqual({ applied: 0, failed: 0, invalid: 1, restartRequired: false });
+
+    step = "restart";
+    now = 2_000;
+    // Two requests during one reload are one reload.
+    const both = [r.run(), r.run()];
+    gate.resolve();
+    await Promise.all(both);
+    expect(r.stats()).toEqual({ applied: 1, failed: 0, invalid: 1, lastAppliedAt: 2_000, restartRequired: true });
+
+    // A failed reload is counted and changes neither the time nor the pending restart.
+    step = "fail";
+    now = 3_000;
+    await expect(r.run()).rejects.toThrow("outputs cannot start");
+    expect(r.stats()).toEqual({ applied: 1, failed: 1, invalid: 1, lastAppliedAt: 2_000, restartRequired: true });
+
+    step = "clean";
+    now = 4_000;
+    await r.run();
+    expect(r.stats()).toEqual({ applied: 2, failed: 1, invalid: 1, lastAppliedAt: 4_000, restartRequired: false });
+    // Refused requests (no reader, stopping) are no reload at all.
+    const refused = createReloader({ stopping: () => true, apply: () => Promise.resolve(result([])) });
+    await expect(refused.run()).rejects.toBeDefined();
+    expect(refused.stats()).toEqual({ applied: 0, failed: 0, invalid: 0, restartRequired: false });
+  });
 });

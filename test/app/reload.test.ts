@@ -103,4 +103,53 @@ describe("reload applies decode, trust, display and outputs", () => {
       await gw.close();
     }
   }, 90_000);
+
+  it("/metrics counts reloads by result, the pending restart, and refused admin tokens", async () => {
+    const token = "reload-admin-token-reload-admin-token";
+    const stateDir = join(dir, "state-metrics");
+    const base = { gateway: { id: "gw-rm", stateDir }, server: { listen: { host: "127.0.0.1", port: 0 }, admin: { listen: { host: "127.0.0.1", port: 0 }, token } } };
+    let next: GatewayConfig | Error = parseConfig(input(base));
+    const gw = await startGateway(next, {
+      logger: silentLogger,
+      reloadConfig: () => {
+        if (next instanceof Error) throw next;
+        return next;
+      },
+    });
+    const scrape = async () => (await fetch(`${gw.urls.public}/metrics`)).text();
+    const sample = (text: string, name: string) => text.match(new RegExp(`^checkpoint_gateway_${name} (\\S+)$`, "m"))?.[1];
+    const reload = (authorization = `Bearer ${token}`) => fetch(`${gw.urls.admin!}/admin/reload`, { method: "POST", headers: { authorization } });
+    try {
+      const start = await scrape();
+      expect(sample(start, 'config_reloads_total\\{result="applied"\\}')).toBe("0");
+      expect(sample(start, "config_restart_required")).toBe("0");
+      expect(sample(start, "config_last_reload_timestamp_seconds")).toBeUndefined();
+
+      next = Object.assign(new Error("cameras.0.lane: no lane with this id"), { code: "GW_CONFIG_INVALID" });
+      expect((await reload()).status).toBe(500);
+      expect((await reload("Bearer wrong-token-wrong-token")).status).toBe(401);
+      const invalid = await scrape();
+      expect(sample(invalid, 'config_reloads_total\\{result="invalid"\\}')).toBe("1");
+      expect(sample(invalid, 'config_reloads_total\\{result="applied"\\}')).toBe("0");
+      expect(sample(invalid, 'http_auth_refusals_total\\{listener="admin",reason="bad-token"\\}')).toBe("1");
+
+      // A changed gateway id is not applied until a restart: the gauge says so.
+      next = parseConfig(input({ ...base, gateway: { id: "gw-rm-other", stateDir } }));
+      const before = Date.now();
+      expect((await reload()).status).toBe(200);
+      const pending = await scrape();
+      expect(sample(pending, 'config_reloads_total\\{result="applied"\\}')).toBe("1");
+      expect(sample(pending, "config_restart_required")).toBe("1");
+      expect(Number(sample(pending, "config_last_reload_timestamp_seconds")) * 1000).toBeGreaterThanOrEqual(before - 1);
+      // The file back as it runs: nothing waits for a restart any more.
+      next = parseConfig(input(base));
+      expect((await reload()).status).toBe(200);
+      const clean = await scrape();
+      expect(sample(clean, 'config_reloads_total\\{result="applied"\\}')).toBe("2");
+      expect(sample(clean, "config_restart_required")).toBe("0");
+      expect(sample(clean, 'config_reloads_total\\{result="failed"\\}')).toBe("0");
+    } finally {
+      await gw.close();
+    }
+  }, 90_000);
 });

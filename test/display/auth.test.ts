@@ -165,3 +165,43 @@ describe("Host allowlist (DNS rebinding)", () => {
     expect((await s.app.inject({ url: "/healthz", headers: { host: "gw1.checkpoint.example.attacker.example" } })).statusCode).toBe(421);
   });
 });
+
+describe("refused requests are counted by listener and reason, never by what was sent", () => {
+  const count = (s: HttpServer) => Object.fromEntries(s.authRefusals().map((r) => [`${r.listener} ${r.reason}`, r.count]));
+
+  it("the read-only listener: wrong Host, no token, wrong token, cross-origin, failed login; accepted requests count nothing", async () => {
+    const s = start(new FakeGateway());
+    expect(s.authRefusals()).toEqual([]);
+    // Accepted: a public route, the token, a good login and the session it gives.
+    expect((await s.app.inject("/lanes/A/state")).statusCode).toBe(200);
+    expect((await s.app.inject({ url: "/api/status", headers: bearer })).statusCode).toBe(200);
+    const ok = await login(s);
+    const cookie = String(ok.headers["set-cookie"]).split(";")[0]!;
+    expect((await s.app.inject({ url: "/api/status", headers: { cookie } })).statusCode).toBe(200);
+    expect(s.authRefusals()).toEqual([]);
+
+    const guess = "Bearer guessed-token-guessed-token";
+    expect((await s.app.inject({ url: "/healthz", headers: { host: "rebind.attacker.example" } })).statusCode).toBe(421);
+    expect((await s.app.inject("/api/status")).statusCode).toBe(401);
+    expect((await s.app.inject("/")).statusCode).toBe(303);
+    for (let i = 0; i < 3; i++) expect((await s.app.inject({ url: "/metrics", headers: { authorization: guess } })).statusCode).toBe(401);
+    const cross = await s.app.inject({ method: "POST", url: "/api/lanes/A/flags/1/ack", headers: { cookie, origin: "http://evil.example", host: "localhost:80" } });
+    expect(cross.statusCode).toBe(403);
+    expect((await login(s, "not-the-token-not-the-token")).headers.location).toBe("/login?failed=1");
+    expect((await login(s, ACCESS_TOKEN, { origin: "http://evil.example", host: "localhost:80" })).statusCode).toBe(403);
+
+    expect(count(s)).toEqual({ "public bad-host": 1, "public no-token": 2, "public bad-token": 3, "public bad-origin": 2, "public login-failed": 1 });
+    // Labels come from a closed set: no header value or token ends up in the table.
+    expect(JSON.stringify(s.authRefusals())).not.toMatch(/guessed|attacker|evil|not-the-token/);
+  });
+
+  it("the admin listener: a missing and a wrong bearer token are told apart", async () => {
+    const token = "admin-token-admin-token-admin-token";
+    const s = start(new FakeGateway(), authConfig({ server: { listen: { host: "127.0.0.1", port: 0 }, auth: { token: ACCESS_TOKEN }, admin: { listen: { host: "127.0.0.1", port: 0 }, token, rateLimitPerMinute: 100 } } }));
+    const admin = (await s.adminApp())!;
+    expect((await admin.inject({ method: "POST", url: "/admin/lanes/A/pause" })).statusCode).toBe(401);
+    for (const authorization of ["Bearer wrong-token-wrong-token", token]) expect((await admin.inject({ method: "POST", url: "/admin/lanes/A/pause", headers: { authorization } })).statusCode).toBe(401);
+    expect((await admin.inject({ method: "POST", url: "/admin/lanes/A/pause", headers: { authorization: `Bearer ${token}` } })).statusCode).toBe(200);
+    expect(count(s)).toEqual({ "admin no-token": 1, "admin bad-token": 2 });
+  });
+});

@@ -64,6 +64,8 @@ describe("display stream flood (1,000 connections)", () => {
     const admitted = flood.filter((a) => a.status === 200).length;
     expect(admitted).toBe(maxStreamsPerClient);
     expect(flood.filter((a) => a.status === 429 && a.code === "CLIENT_STREAMS_FULL")).toHaveLength(400 - maxStreamsPerClient);
+    // Counted for /metrics under the configured lane only: the 600 made-up names left no label behind.
+    expect(server.displayRefusals()).toEqual([{ lane: "A", reason: "CLIENT_STREAMS_FULL", count: 400 - maxStreamsPerClient }]);
 
     // The lane's kiosk, from its own address, still gets the lane's live view.
     const kiosk = await get(publicUrl, "/lanes/A/events", "127.0.0.2");

@@ -1,6 +1,8 @@
+import { EventEmitter } from "node:events";
+import type { ServerResponse } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/core/clock.js";
-import { sseFrame } from "../../src/output/http/sse.js";
+import { SseClient, sseFrame } from "../../src/output/http/sse.js";
 import { FakeGateway, SseReader, testConfig } from "./fakes.js";
 
 const closers: Array<() => Promise<void>> = [];
@@ -209,5 +211,57 @@ describe("stream limits", () => {
     expect([over.statusCode, over.json().code]).toEqual([429, "LANE_STREAMS_FULL"]);
     expect((await stream(server, "B", "10.0.0.4")).statusCode).toBe(200);
     expect(server.displays().streams).toEqual({ A: 3, B: 1 });
+  });
+
+  it("counts each refused stream by lane and reason; an unknown lane is not counted", async () => {
+    const gw = new FakeGateway();
+    const server = gw.server(limited());
+    closers.push(() => server.close());
+    expect(server.displayRefusals()).toEqual([]);
+    for (const ip of ["10.0.0.1", "10.0.0.2", "10.0.0.3"]) expect((await stream(server, "A", ip)).statusCode).toBe(200);
+    for (const ip of ["10.0.0.4", "10.0.0.5"]) expect((await server.app.inject({ method: "GET", url: "/lanes/A/events", remoteAddress: ip })).statusCode).toBe(429);
+    expect((await stream(server, "B", "10.0.0.1")).statusCode).toBe(200);
+    expect((await server.app.inject({ method: "GET", url: "/lanes/B/events", remoteAddress: "10.0.0.1" })).statusCode).toBe(429);
+    expect((await server.app.inject({ method: "GET", url: "/lanes/nope/events", remoteAddress: "10.0.0.9" })).statusCode).toBe(404);
+    expect(server.displayRefusals()).toEqual([
+      { lane: "A", reason: "LANE_STREAMS_FULL", count: 2 },
+      { lane: "B", reason: "CLIENT_STREAMS_FULL", count: 1 },
+    ]);
+  });
+});
+
+describe("slow display clients", () => {
+  /** A response whose client reads nothing: everything written stays buffered. */
+  function stuckResponse() {
+    const res = Object.assign(new EventEmitter(), { writableLength: 0, ended: false, writeHead: () => res, write: (chunk: string) => ((res.writableLength += chunk.length), false), end: () => void (res.ended = true) });
+    return res;
+  }
+
+  it("a client that leaves more than 256 KiB unread is cut off, and told once through onCutOff", () => {
+    const res = stuckResponse();
+    let cutOff = 0;
+    const client = new SseClient(res as unknown as ServerResponse, () => cutOff++);
+    client.open();
+    const big = "x".repeat(64 * 1024);
+    let sent = 0;
+    while (client.send("state", { big }) && sent < 100) sent++;
+    // Four 64 KiB frames plus framing pass 256 KiB: the fifth is refused and the stream ended.
+    expect(sent).toBe(4);
+    expect([client.isOpen, res.ended, cutOff]).toEqual([false, true, 1]);
+    // Later sends to the closed stream are not another cut-off.
+    expect(client.send("heartbeat", {})).toBe(false);
+    expect(cutOff).toBe(1);
+  });
+
+  it("a client that keeps up is never cut off", () => {
+    const res = stuckResponse();
+    let cutOff = 0;
+    const client = new SseClient(res as unknown as ServerResponse, () => cutOff++);
+    client.open();
+    for (let i = 0; i < 1000; i++) {
+      expect(client.send("heartbeat", { t: i })).toBe(true);
+      res.writableLength = 0; // drained by the client
+    }
+    expect([client.isOpen, cutOff]).toEqual([true, 0]);
   });
 });

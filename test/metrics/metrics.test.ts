@@ -25,6 +25,10 @@ function collectors(): MetricsCollectors {
     ledgerAnchor: () => ({ signErrors: 2, sinks: { redis: { published: 7, failures: 0, anchoredSeq: 100 }, mqtt: { published: 3, failures: 4, anchoredSeq: 95 } } }),
     replayGuardDegraded: () => true,
     pauses: () => ({ loadErrors: 1, saveErrors: 2 }),
+    tls: () => [{ listener: "public", validTo: NOW + 10 * 86_400_000, reloadErrors: 2 }],
+    authRefusals: () => [{ listener: "admin", reason: "bad-token", count: 4 }, { listener: "public", reason: "login-failed", count: 1 }],
+    displayRefusals: () => [{ lane: "L1", reason: "CLIENT_STREAMS_FULL", count: 3 }, { lane: "L1", reason: "SLOW_CLIENT", count: 1 }],
+    configReloads: () => ({ applied: 2, failed: 1, invalid: 3, lastAppliedAt: NOW - 7000, restartRequired: true }),
   };
 }
 
@@ -218,6 +222,37 @@ describe("GatewayMetrics", () => {
     const noLedger = await m.render();
     expect(noLedger).toContain(`${p}ledger_anchor_published_total{sink="redis"} 7\n`);
     expect(noLedger).not.toMatch(new RegExp(`^${p}ledger_anchor_lag`, "m"));
+  });
+
+  it("exports the TLS certificate expiry and reload errors, auth refusals, display refusals and config reloads", async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    m.setCollectors(collectors());
+    const t = await m.render();
+    for (const line of [
+      `${p}tls_certificate_expiry_timestamp_seconds{listener="public"} ${(NOW + 10 * 86_400_000) / 1000}`,
+      `${p}tls_reload_errors_total{listener="public"} 2`,
+      `${p}http_auth_refusals_total{listener="admin",reason="bad-token"} 4`,
+      `${p}http_auth_refusals_total{listener="public",reason="login-failed"} 1`,
+      `${p}lane_display_refusals_total{lane="L1",reason="CLIENT_STREAMS_FULL"} 3`,
+      `${p}lane_display_refusals_total{lane="L1",reason="SLOW_CLIENT"} 1`,
+      `${p}config_reloads_total{result="applied"} 2`,
+      `${p}config_reloads_total{result="failed"} 1`,
+      `${p}config_reloads_total{result="invalid"} 3`,
+      `${p}config_last_reload_timestamp_seconds ${(NOW - 7000) / 1000}`,
+      `${p}config_restart_required 1`,
+    ]) {
+      expect(t, line).toContain(line + "\n");
+    }
+    for (const c of ["tls_reload_errors_total", "http_auth_refusals_total", "lane_display_refusals_total", "config_reloads_total"]) expect(t).toContain(`# TYPE ${p}${c} counter`);
+    for (const g of ["tls_certificate_expiry_timestamp_seconds", "config_last_reload_timestamp_seconds", "config_restart_required"]) expect(t).toContain(`# TYPE ${p}${g} gauge`);
+
+    // Without TLS no certificate series; before the first reload no timestamp, and no restart pending reads 0.
+    m.setCollectors({ tls: () => [], configReloads: () => ({ applied: 0, failed: 0, invalid: 0, restartRequired: false }) });
+    const plain = await m.render();
+    expect(plain).not.toMatch(new RegExp(`^${p}tls_(certificate_expiry_timestamp_seconds|reload_errors_total)\\{`, "m"));
+    expect(plain).not.toMatch(new RegExp(`^${p}config_last_reload_timestamp_seconds `, "m"));
+    expect(plain).toContain(`${p}config_restart_required 0\n`);
+    expect(plain).toContain(`${p}config_reloads_total{result="failed"} 0\n`);
   });
 
   it("counts a throwing collector once per scrape under its name, healthy collectors at 0", async () => {

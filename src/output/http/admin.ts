@@ -22,6 +22,8 @@ export interface AdminOptions {
   /** Called after an action that may change what displays show. */
   onChanged: (lane?: string) => void;
   logger: Logger;
+  /** Told of every request refused for its token (counted for /metrics). */
+  refused?: (reason: "no-token" | "bad-token") => void;
 }
 
 const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
@@ -59,6 +61,7 @@ export async function buildAdminServer(o: AdminOptions): Promise<FastifyInstance
   // preHandler, not onRequest: rate-limit's own per-route onRequest hook must run first.
   app.addHook("preHandler", async (req, reply) => {
     if (!bearerMatches(req.headers.authorization, o.token)) {
+      o.refused?.(req.headers.authorization === undefined ? "no-token" : "bad-token");
       log.warn({ method: req.method, url: req.url.split("?")[0], remote: req.ip }, "admin request refused (bad or missing token)");
       return reply.code(401).header("www-authenticate", 'Bearer realm="checkpoint-gateway admin"').send({ ok: false, code: "GW_ADMIN_UNAUTHORIZED" });
     }

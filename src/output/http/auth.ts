@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import rateLimit from "@fastify/rate-limit";
 import type { Logger } from "../../core/logger.js";
 import { bearerMatches } from "./admin.js";
+import type { AuthRefusalReason } from "./refusals.js";
 import { PAGE_HEADERS, type StaticFile } from "./static-files.js";
 
 export const SESSION_COOKIE = "cgw_session";
@@ -102,6 +103,8 @@ export interface GuardOptions {
   secure: boolean;
   loginPage: StaticFile | undefined;
   logger: Logger;
+  /** Told of every refusal (counted for /metrics: a guessed token otherwise shows only in the log). */
+  refused?: (reason: AuthRefusalReason) => void;
 }
 
 /** How a request was authenticated, if at all. */
@@ -124,9 +127,11 @@ const LOGIN_PAGE_HEADERS = { ...PAGE_HEADERS, "content-security-policy": PAGE_HE
 export function registerGuard(app: FastifyInstance, o: GuardOptions): void {
   const signer = new SessionSigner();
   const log = o.logger;
+  const refused = (reason: AuthRefusalReason) => o.refused?.(reason);
 
   app.addHook("onRequest", async (req, reply) => {
     if (!hostAllowed(req.headers.host, o.allowedHosts())) {
+      refused("bad-host");
       log.warn({ host: String(req.headers.host ?? "").slice(0, 100), remote: req.ip, url: req.url.split("?")[0] }, "request refused: Host not allowed (DNS rebinding?)");
       return reply.code(421).header("cache-control", "no-store").send({ code: "HOST_NOT_ALLOWED" });
     }
@@ -141,12 +146,17 @@ export function registerGuard(app: FastifyInstance, o: GuardOptions): void {
         req.principal = "token";
         return;
       }
+      refused("bad-token");
     } else if (signer.verify(cookieValue(req.headers.cookie, SESSION_COOKIE), o.now())) {
       if (!["GET", "HEAD"].includes(req.method) && !sameOrigin(req.headers, o.secure)) {
+        refused("bad-origin");
         return reply.code(403).send({ code: "ORIGIN_REFUSED" });
       }
       req.principal = "session";
       return;
+    } else {
+      // No token and no valid session (an expired one included).
+      refused("no-token");
     }
     if (req.method === "GET" && (req.url === "/" || req.url.startsWith("/?"))) return reply.code(303).header("location", "/login").send();
     return reply
@@ -176,9 +186,13 @@ export function registerGuard(app: FastifyInstance, o: GuardOptions): void {
     const token = o.token();
     if (token === undefined) return reply.code(303).header("location", "/").send();
     // A login form posted from another site would log the officer into the attacker's idea of a session: refuse it.
-    if (!sameOrigin(req.headers, o.secure)) return reply.code(403).send({ code: "ORIGIN_REFUSED" });
+    if (!sameOrigin(req.headers, o.secure)) {
+      refused("bad-origin");
+      return reply.code(403).send({ code: "ORIGIN_REFUSED" });
+    }
     const given = typeof req.body?.token === "string" ? req.body.token : undefined;
     if (!tokenMatches(given, token)) {
+      refused("login-failed");
       log.warn({ remote: req.ip }, "dashboard login refused (wrong token)");
       return reply.code(303).header("location", "/login?failed=1").send();
     }

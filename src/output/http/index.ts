@@ -7,7 +7,7 @@ import { moduleLogger, type Logger } from "../../core/logger.js";
 import type { LaneStatus, LumaFrame } from "../../core/types.js";
 import type { HttpConfig } from "./config-view.js";
 import type { TrustStatus } from "../../verify/trust/types.js";
-import type { CameraStats, GatewayMetrics } from "../metrics/index.js";
+import type { AuthRefusalCount, CameraStats, DisplayRefusalCount, GatewayMetrics, TlsListenerStats } from "../metrics/index.js";
 import { buildAdminServer, type AdminActions } from "./admin.js";
 import { LaneHub } from "./lane-hub.js";
 import { holdMs, laneView, type LaneDisplayConfig, type LaneView } from "./lane-view.js";
@@ -21,6 +21,7 @@ import { registerGuard } from "./auth.js";
 import { loadTlsAtStart, TlsReloader } from "./tls.js";
 import { authRequired } from "./server-options.js";
 import { registerPublicRoutes } from "./routes.js";
+import { RefusalTally, type AuthRefusalReason, type DisplayRefusalReason } from "./refusals.js";
 
 /** A camera as the dashboard shows it: what /metrics needs, plus its (masked) URL. */
 export interface CameraInfo extends CameraStats {
@@ -62,6 +63,12 @@ export interface HttpServer {
   adminApp(): Promise<FastifyInstance | undefined>;
   /** Open display streams per lane, and how many lanes and client addresses the server holds state for. */
   displays(): DisplayStats;
+  /** The certificate each TLS listener serves and its failed reloads; empty without TLS. */
+  tls(): TlsListenerStats[];
+  /** Requests refused by the `public` and `admin` listeners' guards since start, by reason. */
+  authRefusals(): AuthRefusalCount[];
+  /** Display streams refused or cut off since start, by lane and reason. */
+  displayRefusals(): DisplayRefusalCount[];
 }
 
 export interface DisplayStats {
@@ -125,6 +132,8 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     });
   };
 
+  const authRefusals = new RefusalTally<AuthRefusalReason>();
+  const displayRefusals = new RefusalTally<DisplayRefusalReason>();
   const streams = new StreamLimits({ perLane: () => cfg().display.maxStreamsPerLane, perClient: () => cfg().display.maxStreamsPerClient });
   const hub = new LaneHub({
     clock,
@@ -162,6 +171,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     secure: tls !== undefined,
     loginPage: files.get("login.html"),
     logger: log,
+    refused: (reason) => authRefusals.add("public", reason),
   });
   app.addHook("onResponse", async (req, reply) => {
     const line = { method: req.method, url: req.url.split("?")[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) };
@@ -174,6 +184,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     lanes: () => safe(deps.lanes, [], log, "lanes"),
     laneTelemetry: (id) => (deps.laneTelemetry ? safe(() => deps.laneTelemetry!(id), undefined, log, "laneTelemetry") : undefined),
     cameras, trust, metrics: deps.metrics, streams,
+    displayRefused: (lane, reason) => displayRefusals.add(lane, reason),
     laneKnown: (id) => laneConfig(id) !== undefined,
   });
 
@@ -193,6 +204,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
         },
         onChanged: (lane) => (lane ? hub.refresh(lane) : hub.tick()),
         logger: moduleLogger(deps.logger, "admin"),
+        refused: (reason) => authRefusals.add("admin", reason),
       });
     })());
 
@@ -208,6 +220,9 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
         trackedClients: streams.size().clients,
       };
     },
+    tls: () => (tlsReloader ? [{ listener: "public", ...tlsReloader.state() }] : []),
+    authRefusals: () => authRefusals.list().map(({ key, reason, count }) => ({ listener: key, reason, count })),
+    displayRefusals: () => displayRefusals.list().map(({ key, reason, count }) => ({ lane: key, reason, count })),
     async listen() {
       const s = cfg().server;
       await app.listen({ host: s.listen.host, port: s.listen.port });

@@ -12,6 +12,7 @@ import { dashboardLang, maskCameraUrl, trustSummary, type FlagBoard, type Recent
 import { cameraIsUp, readiness } from "./readiness.js";
 import { SseClient } from "./sse.js";
 import type { StreamLimits } from "./stream-limits.js";
+import type { DisplayRefusalReason } from "./refusals.js";
 
 export interface RouteDeps {
   files: Map<string, StaticFile>;
@@ -29,6 +30,8 @@ export interface RouteDeps {
   trust: () => TrustStatus | Error;
   metrics: GatewayMetrics;
   streams: StreamLimits;
+  /** Told of each display stream refused (stream limits) or cut off (a slow reader), by lane. */
+  displayRefused?: (lane: string, reason: DisplayRefusalReason) => void;
   /** Configured lane ids; anything else is 404 and allocates nothing. */
   laneKnown: (id: string) => boolean;
 }
@@ -73,10 +76,13 @@ export function registerPublicRoutes(app: FastifyInstance, d: RouteDeps): void {
     if (!d.laneKnown(lane)) return reply.code(404).send({ code: "LANE_UNKNOWN" });
     // The stream is public: bound what one client address, and all clients of a lane, can hold open.
     const admission = d.streams.admit(lane, req.ip);
-    if (!admission.ok) return reply.code(429).header("retry-after", "5").send({ code: admission.code });
+    if (!admission.ok) {
+      d.displayRefused?.(lane, admission.code);
+      return reply.code(429).header("retry-after", "5").send({ code: admission.code });
+    }
     // The stream outlives the handler: fastify hands the socket over and we own it until close.
     reply.hijack();
-    const client = new SseClient(reply.raw);
+    const client = new SseClient(reply.raw, () => d.displayRefused?.(lane, "SLOW_CLIENT"));
     client.onClose(admission.release);
     client.open();
     d.hub.subscribe(lane, client);

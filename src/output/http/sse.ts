@@ -27,7 +27,11 @@ export class SseClient {
   private closed = false;
   private readonly closeHandlers: Array<() => void> = [];
 
-  constructor(private readonly res: ServerResponse) {
+  /** `onCutOff` is told when the stream is ended because the client reads too slowly. */
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly onCutOff?: () => void,
+  ) {
     res.on("close", () => this.markClosed());
     res.on("error", () => this.markClosed());
   }
@@ -44,6 +48,7 @@ export class SseClient {
   send(event: string, data: unknown, id?: number | string): boolean {
     if (this.closed) return false;
     if (this.res.writableLength > MAX_BUFFERED_BYTES) {
+      this.onCutOff?.();
       this.end();
       return false;
     }

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { readFileSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import { createSecureContext, type SecureContextOptions } from "node:tls";
@@ -35,6 +35,23 @@ export function loadTlsAtStart(f: TlsFiles): { cert: Buffer; key: Buffer } {
   return pair;
 }
 
+/** The certificate in service and the reloads that failed, for /metrics. */
+export interface TlsState {
+  /** Epoch ms the certificate in service stops being valid; absent when its PEM does not parse as X.509. */
+  validTo?: number;
+  /** Reloads that failed (unreadable or mismatched pair) and watches that could not be set up, since start. */
+  reloadErrors: number;
+}
+
+/** The leaf's (first certificate's) expiry: the one clients check first. */
+function certValidTo(cert: Buffer): number | undefined {
+  try {
+    return new X509Certificate(cert).validToDate.getTime();
+  } catch {
+    return undefined;
+  }
+}
+
 export interface TlsReloaderOptions {
   files: TlsFiles;
   /** Applies new material (https.Server#setSecureContext); throws when it is unusable. */
@@ -55,9 +72,17 @@ export class TlsReloader {
   private readonly watchers: FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private lastDigest: string;
+  private validTo: number | undefined;
+  private reloadErrors = 0;
 
   constructor(private readonly o: TlsReloaderOptions) {
-    this.lastDigest = this.digest(readTlsFiles(o.files));
+    const pair = readTlsFiles(o.files);
+    this.lastDigest = this.digest(pair);
+    this.validTo = certValidTo(pair.cert);
+  }
+
+  state(): TlsState {
+    return { ...(this.validTo !== undefined ? { validTo: this.validTo } : {}), reloadErrors: this.reloadErrors };
   }
 
   start(): void {
@@ -68,12 +93,17 @@ export class TlsReloader {
         const w = watch(dir, { persistent: false }, (_event, name) => {
           if (name === null || names.has(name.toString())) this.schedule();
         });
-        w.on("error", (e) => this.o.logger.warn({ code: "GW_TLS_RELOAD_FAILED", dir, err: e.message }, "cannot watch the TLS directory; certificate changes need a restart"));
+        w.on("error", (e) => this.watchFailed(dir, e));
         this.watchers.push(w);
       } catch (e) {
-        this.o.logger.warn({ code: "GW_TLS_RELOAD_FAILED", dir, err: e instanceof Error ? e.message : String(e) }, "cannot watch the TLS directory; certificate changes need a restart");
+        this.watchFailed(dir, e);
       }
     }
+  }
+
+  private watchFailed(dir: string, e: unknown): void {
+    this.reloadErrors++;
+    this.o.logger.warn({ code: "GW_TLS_RELOAD_FAILED", dir, err: e instanceof Error ? e.message : String(e) }, "cannot watch the TLS directory; certificate changes need a restart");
   }
 
   /** Re-reads both files and applies them when they changed; returns whether new material is in use. */
@@ -84,9 +114,11 @@ export class TlsReloader {
       if (d === this.lastDigest) return false;
       this.o.apply(pair);
       this.lastDigest = d;
+      this.validTo = certValidTo(pair.cert);
       this.o.logger.info({ cert: this.o.files.cert }, "TLS certificate reloaded");
       return true;
     } catch (e) {
+      this.reloadErrors++;
       this.o.logger.warn({ code: "GW_TLS_RELOAD_FAILED", cert: this.o.files.cert, err: e instanceof Error ? e.message : String(e) }, "TLS certificate not reloaded; the current one stays in use");
       return false;
     }

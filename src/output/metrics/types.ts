@@ -144,6 +144,43 @@ export interface LaneCounters {
   decisionErrors?: number;
 }
 
+/** A TLS listener's certificate in service and its failed reloads (output/http HttpServer.tls()). */
+export interface TlsListenerStats {
+  /** `public` (the read-only listener; the admin listener has no TLS). */
+  listener: string;
+  /** Epoch ms the certificate in service expires; absent when it could not be parsed. */
+  validTo?: number;
+  /** Reloads of changed files that failed, and directory watches that could not be set up, since start. */
+  reloadErrors: number;
+}
+
+/** Requests a listener refused for authentication, by the guard's reason (never a token or header value). */
+export interface AuthRefusalCount {
+  listener: string;
+  reason: string;
+  count: number;
+}
+
+/** Lane display streams refused (stream limits) or cut off (slow reader) per configured lane. */
+export interface DisplayRefusalCount {
+  lane: string;
+  reason: string;
+  count: number;
+}
+
+/** Config reloads since start (app/reload.ts Reloader.stats()). */
+export interface ConfigReloadStats {
+  applied: number;
+  /** Applying a valid config failed part-way (a section could not start; the reload is reported failed). */
+  failed: number;
+  /** The file could not be read or did not validate: nothing was applied. */
+  invalid: number;
+  /** Epoch ms of the last reload that applied; absent before the first. */
+  lastAppliedAt?: number;
+  /** True while the last applied reload named sections that need a restart (their old values still run). */
+  restartRequired: boolean;
+}
+
 /** Pulled at scrape time, so the numbers are never older than the scrape. Each is optional. */
 export interface MetricsCollectors {
   cameras?: () => CameraStats[];
@@ -167,4 +204,9 @@ export interface MetricsCollectors {
   pauses?: () => PauseStoreStats;
   /** Frame-path failures after ingest per camera since start (consumer threw, decode error). */
   consumerErrors?: () => Record<string, number>;
+  /** One entry per TLS listener (none without TLS). */
+  tls?: () => TlsListenerStats[];
+  authRefusals?: () => AuthRefusalCount[];
+  displayRefusals?: () => DisplayRefusalCount[];
+  configReloads?: () => ConfigReloadStats;
 }
