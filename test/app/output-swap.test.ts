@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import { GatewayBus } from "../../src/core/bus.js";
 import type { VerdictEvent } from "../../src/core/types.js";
 import type { Outputs } from "../../src/app/outputs.js";
@@ -9,7 +8,7 @@ import { startOutputs, swapOutputs } from "../../src/app/outputs.js";
 import { configSchema } from "../../src/config/schema.js";
 import { createRedisClient } from "../../src/output/events/redis-client.js";
 import { captureLogger, makeEvent, rid, rmDir, SHARED_MQTT, SHARED_REDIS, tmpDir, waitFor } from "../events/helpers.js";
-import { deleteKeysWith } from "../support/redis.js";
+import { redisScratch } from "../support/redis.js";
 
 const verdict = (id: string) => ({ id }) as VerdictEvent;
 
@@ -90,13 +89,8 @@ describe("swapOutputs", () => {
 
 describe("swapOutputs with the real outputs (ledger, spool, MQTT)", () => {
   const dir = tmpDir("swap");
-  const prefix = `cpgw-test-${rid()}:`;
-  const redis = new Redis(SHARED_REDIS);
-  afterAll(async () => {
-    await deleteKeysWith(redis, prefix);
-    redis.disconnect();
-    rmDir(dir);
-  });
+  const { redis, prefix } = redisScratch(SHARED_REDIS);
+  afterAll(() => rmDir(dir));
 
   it("outputs that fail half-way are closed again: the ledger already subscribed stops listening and a verdict after the failure is not written", async () => {
     const stateDir = join(dir, "half-way");

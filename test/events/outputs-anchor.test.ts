@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import { exportJWK, generateKeyPair } from "jose";
 import mqtt from "mqtt";
 import { configSchema } from "../../src/config/schema.js";
@@ -10,16 +9,11 @@ import { startOutputs } from "../../src/app/outputs.js";
 import { createRedisClient } from "../../src/output/events/redis-client.js";
 import { ledgerHeadKey, parseAnchoredHead, verifyAnchoredHead } from "../../src/output/ledger/anchor.js";
 import { captureLogger, makeEvent, rid, rmDir, SHARED_MQTT, SHARED_REDIS, tmpDir, waitFor } from "./helpers.js";
-import { deleteKeysWith } from "../support/redis.js";
+import { redisScratch } from "../support/redis.js";
 
 const dir = tmpDir("outputs");
-const prefix = `cpgw-test-${rid()}:`;
-const redis = new Redis(SHARED_REDIS);
-afterAll(async () => {
-  await deleteKeysWith(redis, prefix);
-  redis.disconnect();
-  rmDir(dir);
-});
+const { redis, prefix } = redisScratch(SHARED_REDIS);
+afterAll(() => rmDir(dir));
 
 describe("gateway outputs wiring: the ledger head is anchored and signed", () => {
   it("publishes the signed head to Redis under redis.keyPrefix when a verdict is written", async () => {
