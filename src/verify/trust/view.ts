@@ -72,7 +72,7 @@ export function buildView(sources: readonly SourceSnapshot[], opts: ViewOptions)
     keysForIssuer: (issuer: string, format: CredentialFormat) => byIssuer.get(format)?.get(issuer) ?? EMPTY,
     isRevoked: (q: RevocationQuery) => revocations.isRevoked(q),
     revocationsStale: (q: RevocationQuery, nowMs: number) => {
-      if (q.format !== "shc" || q.issuer === undefined || q.kid === undefined) return false;
+      if (crlAsOf.size === 0 || q.format !== "shc" || q.issuer === undefined || q.kid === undefined) return false;
       const key = ridKey(q.issuer, q.kid);
       if (!crlAsOf.has(key)) return false;
       const at = crlAsOf.get(key);
@@ -112,18 +112,16 @@ function sourceHealth(sources: readonly SourceSnapshot[]): Health {
   let never = false;
   let expiresAt: number | undefined;
   for (const s of sources) {
-    const at = s.refreshedAt;
-    if (at === undefined) never = true;
-    else oldest = oldest === undefined ? at : Math.min(oldest, at);
+    if (s.refreshedAt === undefined) never = true;
+    else oldest = oldest === undefined ? s.refreshedAt : Math.min(oldest, s.refreshedAt);
     if (s.expiresAt !== undefined) expiresAt = expiresAt === undefined ? s.expiresAt : Math.min(expiresAt, s.expiresAt);
   }
   const list = sources.map((s) => {
-    const at = s.refreshedAt;
     const error = s.error ?? s.crl?.error;
     return Object.freeze({
       source: s.id,
       ok: s.ok && s.crl?.error === undefined,
-      ...(at !== undefined ? { refreshedAt: at } : {}),
+      ...(s.refreshedAt !== undefined ? { refreshedAt: s.refreshedAt } : {}),
       ...(error ? { error } : {}),
       keys: s.keys.length,
     });

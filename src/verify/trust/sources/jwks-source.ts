@@ -1,7 +1,7 @@
 import { shcKeysFromJwks, TrustKeyError } from "../keys.js";
 import { DocSource, digest, type Parsed, type SourceEnv } from "./base.js";
 import { SourceError } from "./errors.js";
-import { crlHealth, loadShcCrls, ridMaps, type CrlCopy, type CrlLoad } from "./shc-crl.js";
+import { crlHealth, loadShcCrls, ridMaps, type CrlCopy } from "./shc-crl.js";
 
 /** Default JWKS location of a SMART Health Cards issuer. */
 export function defaultJwksUrl(issuer: string): string {
@@ -46,7 +46,7 @@ export class JwksSource extends DocSource {
   /** CRLs change without the JWKS changing: re-read them on every refresh, even after a 304. */
   protected override async afterTouch(): Promise<void> {
     if (this.crls.length === 0) return;
-    const load: CrlLoad = await loadShcCrls(this.issuer, this.location, this.crls, { ...this.env, allowHttp: this.allowHttp }, this.copies);
+    const load = await loadShcCrls(this.issuer, this.location, this.crls, { ...this.env, allowHttp: this.allowHttp }, this.copies);
     this.copies = load.copies;
     this.snapshot = { ...this.snapshot, shc: ridMaps(load.copies), crl: crlHealth(this.crls, this.issuer, load) };
   }
