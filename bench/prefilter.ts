@@ -29,7 +29,7 @@ import { loadReaderModule, readVerifiedWasm } from "../src/decode/wasm-loader.js
 import { runStrategy } from "../src/decode/strategy.js";
 import { PassCosts } from "../src/decode/pass-costs.js";
 import { pairedFinders, Prefilter } from "../src/decode/prefilter.js";
-import { DEFAULT_IDLE_FULL_EVERY_MS } from "../src/decode/pool.js";
+import { DEFAULT_IDLE_FULL_EVERY_MS } from "../src/decode/admission.js";
 import { idleBudget, IdleGate, type IdleDecision } from "../src/decode/idle-gate.js";
 import { SymbolTracker } from "../src/decode/track.js";
 import { generateFrames } from "../scripts/gen-frames.js";

@@ -35,7 +35,6 @@ import { pickNext } from "./priority.js";
 import { WaitingBoard, yieldPolicy } from "./early-stop.js";
 import { FrameAdmission, type Admitted, type SubmitContext } from "./admission.js";
 
-export { DEFAULT_IDLE_FULL_EVERY_MS, WATCH_EMPTY_EVERY_MS, WEAK_FULL_EVERY_MS, type LaneView, type SubmitContext } from "./admission.js";
 
 export interface DecodePoolOptions {
   workers?: number;
