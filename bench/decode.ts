@@ -1,5 +1,5 @@
 /**
- * npm run bench:decode [-- --frames | --photos DIR | --clips | --cost [--photos DIR]]
+ * npm run bench:decode [-- --frames | --photos DIR | --clips | --cost [--photos DIR] | --rotations [--photos DIR]]
  *
  * Frame section (seeded synthetic fixtures, 720p and 1080p, every category), in the same run and
  * thread, same repetitions for every contender:
@@ -229,7 +229,7 @@ async function poolThroughput(frames: Frame[]) {
   return res;
 }
 
-const cli = parseArgs({ options: { photos: { type: "string" }, frames: { type: "boolean" }, clips: { type: "boolean" }, cost: { type: "boolean" }, out: { type: "string" } }, allowPositionals: true });
+const cli = parseArgs({ options: { photos: { type: "string" }, frames: { type: "boolean" }, clips: { type: "boolean" }, cost: { type: "boolean" }, rotations: { type: "boolean" }, out: { type: "string" } }, allowPositionals: true });
 /** Default photo folder: ../shared beside the main checkout (or ../../shared beside a helper worktree); skipped when absent. */
 const DEFAULT_PHOTOS = ["../shared/testdata/boofcv-dev", "../../shared/testdata/boofcv-dev"].find((d) => existsSync(d)) ?? "../shared/testdata/boofcv-dev";
 
@@ -238,6 +238,12 @@ if (cli.values.cost) {
   const { photoCostBench } = await import("./photo-cost.js");
   const r = await photoCostBench(cli.values.photos ?? DEFAULT_PHOTOS);
   if (!("skipped" in r.results)) console.log(`results: ${writeResults(cli.values.out ?? "decode-photo-cost", r.results)}`);
+} else if (cli.values.rotations) {
+  // --rotations [--photos DIR]: the photo targets on the dev photos turned by quarter turns (bench/photo-rotations.ts).
+  const { photoRotationBench } = await import("./photo-rotations.js");
+  const r = await photoRotationBench(cli.values.photos ?? DEFAULT_PHOTOS);
+  if (!("skipped" in r.results)) console.log(`results: ${writeResults(cli.values.out ?? "decode-photo-rotations", r.results)}`);
+  if (r.failures.length > 0) process.exitCode = 1;
 } else if (cli.values.clips) {
   // --clips [DIR]: presentations (clips made from real photos), in bench/clips.ts.
   process.exitCode = await (await import("./clips.js")).clipsBench(process.argv.slice(2));

@@ -1,25 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { decodeGray, readGrayImage, type GrayImage } from "../../src/decode/image-file.js";
+import { decodeGray, readGrayImage } from "../../src/decode/image-file.js";
+import { QUARTER_TURNS, rotateGray } from "../../bench/lib/rotate.js";
 
 const root = join(import.meta.dirname, "../../test-fixtures/external/zxing-cpp");
 const images = (dir: string) => readdirSync(join(root, dir)).filter((f) => /\.(png|jpe?g|webp)$/i.test(f)).sort();
-
-/** Clockwise rotation by 90 degree steps, as upstream's blackbox runner does. */
-function rotate(img: GrayImage, deg: 0 | 90 | 180 | 270): GrayImage {
-  if (deg === 0) return img;
-  const { width: w, height: h, data } = img;
-  const swap = deg !== 180;
-  const W = swap ? h : w, H = swap ? w : h;
-  const out = new Uint8Array(w * h);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const [nx, ny] = deg === 90 ? [h - 1 - y, x] : deg === 180 ? [w - 1 - x, h - 1 - y] : [y, w - 1 - x];
-      out[ny * W + nx] = data[y * w + x]!;
-    }
-  return { width: W, height: H, data: out };
-}
 
 function expected(dir: string, file: string): { text?: string; bytes?: Buffer } {
   const base = join(root, dir, file.replace(/\.[^.]+$/, ""));
@@ -39,8 +25,8 @@ describe("zxing-cpp blackbox samples", () => {
       for (const file of images(dir)) {
         const gray = await readGrayImage(join(root, dir, file));
         const want = expected(dir, file);
-        for (const deg of [0, 90, 180, 270] as const) {
-          const { codes } = await decodeGray(rotate(gray, deg));
+        for (const deg of QUARTER_TURNS) {
+          const { codes } = await decodeGray(rotateGray(gray, deg));
           const ok = codes.some((c) => (want.bytes ? Buffer.from(c.bytes).equals(want.bytes) : false) || (want.text !== undefined && c.text === want.text));
           if (ok) passed[deg]!++;
         }
