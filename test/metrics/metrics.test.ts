@@ -12,12 +12,12 @@ function collectors(): MetricsCollectors {
       { id: "cam-1", lane: "L1", state: "online", fpsIn: 15, framesIn: 9000, framesDropped: 4, lastFrameAgeMs: 250, reconnectsLastHour: 1, stallsLastHour: 0, restarts: 3, stalls: 2, framePathFailing: false, burstDropped: 3, corruptWarnings: 11, ffmpegAbandoned: 0, hostReachable: true },
       { id: "cam-2", lane: "L2", state: "backoff", fpsIn: 0, framesIn: 10, framesDropped: 0, reconnectsLastHour: 0, stallsLastHour: 0, restarts: 7, stalls: 0, framePathFailing: true, burstDropped: 0, corruptWarnings: 0, ffmpegAbandoned: 2, hostReachable: false, ingestError: "GW_CAMERA_FAILED" },
     ],
-    trust: () => ({ version: "tl-1", refreshedAt: NOW - 60_000, ageMs: 60_000, stale: false, clockDriftMs: -1500, expiresAt: NOW + 3_600_000, sources: [{ source: "https://u:secretpw@trust.example/l.jws", ok: true, keys: 12, refreshedAt: NOW - 60_000 }] }),
+    trust: () => ({ version: "tl-1", refreshedAt: NOW - 60_000, ageMs: 60_000, stale: false, clockDriftMs: -1500, expiresAt: NOW + 3_600_000, sources: [{ source: "https://u:secretpw@trust.example/l.jws", ok: true, keys: 12, refreshedAt: NOW - 60_000, keysSkipped: 3 }, { source: "/etc/cpgw/dsc", ok: true, keys: 4, refreshedAt: NOW - 60_000 }] }),
     lanes: () => [{ lane: "L1", state: "pass", problems: [] }, { lane: "L2", state: "out-of-service", problems: ["CAMERAS_DOWN"] }],
     laneCounters: () => ({ L1: { framesDecoded: 500, codesRead: 90, missedReads: 10, readFailures: 1, presentations: 5, replayDegraded: 0, verdictsDropped: 0, decisionErrors: 3 } }),
     displays: () => ({ L1: 2 }),
     decodePool: () => ({ workers: 2, live: 1, busy: 1, restarts: 4, queued: 1, cameras: { "cam-1": { submitted: 800, decoded: 790, dropped: 6, failed: 4, stoppedEarly: 12 } } }),
-    mqtt: () => ({ connected: 2, links: 3, reconnects: 5, verdictsPublished: 40, verdictsDropped: 2, commandsAccepted: 1, commandsRejected: 3 }),
+    mqtt: () => ({ connected: 2, links: 3, reconnects: 5, verdictsPublished: 40, verdictsDropped: 2, commandsAccepted: 1, commandsRejected: 3, publishErrors: { status: 0, paused: 0, stats: 1, discovery: 0, verdict: 4 } }),
     redisConnected: () => false,
     spool: () => ({ spooled: 100, forwarded: 90, pending: 10, pendingBytes: 4096, dropped: 0, alreadyForwarded: 3, skippedIds: 1, problems: ["REDIS_EVICTION_POLICY:allkeys-lru"], writeErrors: 5, fsyncErrors: 6, degraded: true }),
     ledger: () => ({ entries: 100, lastWriteAt: NOW - 5000, writeErrors: 1, fsyncErrors: 2, degraded: true }),
@@ -253,6 +253,28 @@ describe("GatewayMetrics", () => {
     expect(plain).not.toMatch(new RegExp(`^${p}config_last_reload_timestamp_seconds `, "m"));
     expect(plain).toContain(`${p}config_restart_required 0\n`);
     expect(plain).toContain(`${p}config_reloads_total{result="failed"} 0\n`);
+  });
+
+  it("exports MQTT publish errors per kind and the keys each trust source skipped (0 for a source with none, credentials masked)", async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    m.setCollectors(collectors());
+    const t = await m.render();
+    for (const line of [
+      `${p}mqtt_publish_errors_total{kind="verdict"} 4`,
+      `${p}mqtt_publish_errors_total{kind="stats"} 1`,
+      `${p}mqtt_publish_errors_total{kind="status"} 0`,
+      `${p}trust_keys_skipped{source="https://***:***@trust.example/l.jws"} 3`,
+      `${p}trust_keys_skipped{source="/etc/cpgw/dsc"} 0`,
+    ]) {
+      expect(t, line).toContain(line + "\n");
+    }
+    expect(t.match(new RegExp(`^${p}mqtt_publish_errors_total\\{`, "gm"))).toHaveLength(5);
+    expect(t).toContain(`# TYPE ${p}mqtt_publish_errors_total counter`);
+    expect(t).toContain(`# TYPE ${p}trust_keys_skipped gauge`);
+    expect(t).not.toContain("secretpw");
+    // Without MQTT there is no publish error series at all, rather than zeros for an output that is not there.
+    m.setCollectors({ mqtt: () => undefined });
+    expect(await m.render()).not.toMatch(new RegExp(`^${p}mqtt_publish_errors_total\\{`, "m"));
   });
 
   it("counts a throwing collector once per scrape under its name, healthy collectors at 0", async () => {

@@ -1,9 +1,11 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { GatewayMetrics } from "../../src/output/metrics/index.js";
 import { mqttSection } from "../../src/output/options.js";
 import { fillTopic, laneStatusFor, topicsFor } from "../../src/output/mqtt/topics.js";
-import { bundleChild, freePort, lane, makeEvent, MqttTestKit, SHARED_MQTT, waitFor } from "./helpers.js";
+import { bundleChild, freePort, lane, makeEvent, MqttTestKit, rid, SHARED_MQTT, waitFor } from "./helpers.js";
 
 const kit = new MqttTestKit();
 let child: ChildProcess | undefined;
@@ -115,6 +117,52 @@ describe("MQTT output against the real Mosquitto", () => {
     await out.start();
     bus.emit("verdict", makeEvent("gw-m", "L1", 1));
     expect(out.stats()).toMatchObject({ connected: 0, verdictsDropped: 1, verdictsPublished: 0 });
+  });
+
+  it("counts publishes the client reports failed, per kind, and exports them on /metrics while the other messages go out", async () => {
+    const disc = `ha-${rid()}`;
+    // Real clients on the real broker, except that publishing to the chosen topics calls back with an
+    // error, as mqtt.js does for a write the broker or the socket refuses.
+    const refused = (t: string) => /\/lanes\/L1\/(status|paused|verdict)$|\/stats$/.test(t) || t.startsWith(`${disc}/`);
+    const connect = ((url: string, o: IClientOptions) => {
+      const c = mqtt.connect(url, o);
+      const publish = c.publish.bind(c) as (t: string, m: string, o: object, cb?: (e?: Error) => void) => MqttClient;
+      c.publish = ((t: string, m: string, po: object, cb?: (e?: Error) => void) => {
+        if (!refused(t)) return publish(t, m, po, cb);
+        setImmediate(() => cb?.(new Error("refused by the broker")));
+        return c;
+      }) as MqttClient["publish"];
+      return c;
+    }) as typeof mqtt.connect;
+    const { prefix, bus, out, states, lines } = kit.output({ restateStatus: false, statsIntervalS: 0, homeAssistant: { enabled: true, discoveryPrefix: disc } }, { connect });
+    states.set("L1", lane("L1", "idle"));
+    states.set("L2", lane("L2", "idle"));
+    const w = await kit.watch(`${prefix}/#`);
+    await out.start();
+    bus.emit("verdict", makeEvent("gw-m", "L1", 1));
+    bus.emit("verdict", makeEvent("gw-m", "L1", 2));
+    bus.emit("verdict", makeEvent("gw-m", "L2", 3));
+    await waitFor(() => w.last.has(`${prefix}/gw-m/lanes/L2/verdict`) && out.stats().publishErrors.verdict === 2, "L2's verdict delivered, L1's two failed");
+    // One status and one paused state per connect of L1, one stats message, three discovery sensors per lane.
+    expect(out.stats().publishErrors).toEqual({ status: 1, paused: 1, stats: 1, discovery: 6, verdict: 2 });
+    expect(w.last.get(`${prefix}/gw-m/lanes/L2/status`)).toBe("online");
+    expect(w.last.has(`${prefix}/gw-m/lanes/L1/status`)).toBe(false);
+    expect(lines.filter((l) => l.includes("mqtt verdict publish failed"))).toHaveLength(2);
+
+    const m = new GatewayMetrics({ processMetrics: false });
+    m.setCollectors({ mqtt: () => out.stats() });
+    const text = await m.render();
+    for (const [kind, n] of [["status", 1], ["paused", 1], ["stats", 1], ["discovery", 6], ["verdict", 2]] as const) {
+      expect(text).toContain(`checkpoint_gateway_mqtt_publish_errors_total{kind="${kind}"} ${n}\n`);
+    }
+    // The kind is the only label: no topic, lane or payload reaches the time-series database.
+    expect(text.match(/^checkpoint_gateway_mqtt_publish_errors_total\{[^}]*\}/gm)!.every((l) => /^[^{]+\{kind="[a-z]+"\}$/.test(l))).toBe(true);
+  });
+
+  it("reports every publish kind at 0 before anything failed", async () => {
+    const { out } = kit.output({ restateStatus: false });
+    await out.start();
+    expect(out.stats().publishErrors).toEqual({ status: 0, paused: 0, stats: 0, discovery: 0, verdict: 0 });
   });
 });
 

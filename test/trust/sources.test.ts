@@ -1,11 +1,12 @@
-import { readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/core/clock.js";
 import { GatewayError } from "../../src/core/errors.js";
-import { dccKid } from "../../src/verify/trust/keys.js";
+import { GatewayMetrics } from "../../src/output/metrics/index.js";
+import { dccKid, shcKid } from "../../src/verify/trust/keys.js";
 import { loadTrustSource, loadTrustSources } from "../../src/verify/trust/load-source.js";
 import { credentialIdHashHex } from "../../src/verify/trust/revocation-index.js";
 import { createTrustStore } from "../../src/verify/trust/store.js";
@@ -278,6 +279,62 @@ describe("trust store with local sources", () => {
       expect(store.view().keysFor("p1", "pass")).toHaveLength(0);
       expect(store.view().isRevoked({ format: "pass", id: "X" })).toBe(true);
       expect(store.view().isRevoked({ format: "dcc", id: "URN:UVCI:01:XC:1" })).toBe(false);
+    } finally {
+      await store.stop();
+    }
+  });
+
+  it("counts the keys each source skipped in the data it holds (JWKS keys, list JWKS keys, certificate files) and exports them on /metrics", async () => {
+    const good = await makeKeyPair("x");
+    const goodJwk = { ...good.pub, kid: shcKid(good.pub) };
+    const wrongKid = (await makeKeyPair("not-the-thumbprint")).pub;
+    const notEc = { kty: "oct", k: "c2VjcmV0" };
+    const jwks = join(tmp.dir, "skip.jwks.json");
+    writeFileSync(jwks, JSON.stringify({ keys: [goodJwk, wrongKid, notEc] }));
+    const root = await makeKeyPair("skip-root");
+    const rootFile = join(tmp.dir, "skip-root.jwk.json");
+    writeFileSync(rootFile, JSON.stringify(root.pub));
+    const list = join(tmp.dir, "skip-list.jws");
+    const shcEntry = (keys: unknown[]) => ({ issuer: "https://issuer.example", formats: ["shc"], jwks: { keys } });
+    writeFileSync(list, await signedList(root.priv, 1, [shcEntry([goodJwk, wrongKid])]));
+    const dir = join(tmp.dir, "skip-dscs");
+    mkdirSync(dir);
+    makeCertificate(dir, "ok", "XS");
+    writeFileSync(join(dir, "broken.pem"), "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n");
+    const clock = new FakeClock(Date.now());
+    const store = await createTrustStore({
+      config: trustConfig({ lists: [{ source: list, rootKey: rootFile }], certificates: [dir], jwks: [{ issuer: "https://issuer.example", source: jwks, allowInsecureHttp: false }] }),
+      stateDir: tmp.dir,
+      clock,
+      logger: captureLogs().logger,
+    });
+    const metrics = new GatewayMetrics({ processMetrics: false });
+    metrics.setCollectors({ trust: () => store.status() });
+    const skippedBy = () => Object.fromEntries(store.status().sources.map((s) => [s.source, s.keysSkipped]));
+    try {
+      await store.start();
+      expect(skippedBy()).toEqual({ [list]: 1, [dir]: 1, [jwks]: 2 });
+      expect(store.view().keysForIssuer!("https://issuer.example", "shc")).toHaveLength(2);
+      const text = await metrics.render();
+      expect(text).toContain(`checkpoint_gateway_trust_keys_skipped{source="${jwks}"} 2\n`);
+      expect(text).toContain(`checkpoint_gateway_trust_keys_skipped{source="${dir}"} 1\n`);
+      expect(text).toContain(`checkpoint_gateway_trust_keys_skipped{source="${list}"} 1\n`);
+
+      // A refresh that fails keeps the data in use, and with it its count.
+      writeFileSync(jwks, "{ not json");
+      clock.advance(60_000);
+      await store.refreshNow();
+      expect(store.status().sources.find((s) => s.source === jwks)).toMatchObject({ ok: false, keysSkipped: 2 });
+
+      // Fixed copies replace the data: nothing skipped, the gauge falls to 0 (not absent).
+      writeFileSync(jwks, JSON.stringify({ keys: [goodJwk] }));
+      writeFileSync(list, await signedList(root.priv, 2, [shcEntry([goodJwk])]));
+      rmSync(join(dir, "broken.pem"));
+      clock.advance(60_000);
+      await store.refreshNow();
+      expect(skippedBy()).toEqual({ [list]: undefined, [dir]: undefined, [jwks]: undefined });
+      const fixed = await metrics.render();
+      for (const source of [jwks, dir, list]) expect(fixed).toContain(`checkpoint_gateway_trust_keys_skipped{source="${source}"} 0\n`);
     } finally {
       await store.stop();
     }

@@ -188,6 +188,10 @@ export class GatewayMetrics {
       (trust()?.sources ?? []).map((s) => ({ labels: { source: cleanLabel(s.source) }, value: sec(s.refreshedAt) })),
     );
     series("trust", "gauge", "trust_keys", "Keys loaded per trust source.", ["source"], () => (trust()?.sources ?? []).map((s) => ({ labels: { source: cleanLabel(s.source) }, value: s.keys })));
+    // Every source, 0 when none: a gauge of the data in use (it falls back when a fixed copy loads), not a counter of refreshes.
+    series("trust", "gauge", "trust_keys_skipped", "Keys in the trust source's current data left out as unusable (bad JWK, wrong algorithm, kid not the thumbprint; for certificates, files that did not parse).", ["source"], () =>
+      (trust()?.sources ?? []).map((s) => ({ labels: { source: cleanLabel(s.source) }, value: s.keysSkipped ?? 0 })),
+    );
     series("trust", "gauge", "trust_expires_timestamp_seconds", "When the earliest signed trust list expires: trust data is stale from then on, on every lane at once (absent when no list carries an expiry).", [], () =>
       one(sec(trust()?.expiresAt)),
     );
@@ -208,6 +212,9 @@ export class GatewayMetrics {
       const m = mqtt();
       return m ? [{ labels: { result: "accepted" }, value: m.commandsAccepted }, { labels: { result: "rejected" }, value: m.commandsRejected }] : [];
     });
+    series("mqtt", "counter", "mqtt_publish_errors_total", "MQTT publishes the client reported failed, by kind (status, paused, stats, discovery, verdict): connected, yet the message did not go out.", ["kind"], () =>
+      Object.entries(mqtt()?.publishErrors ?? {}).map(([kind, n]) => ({ labels: { kind }, value: n })),
+    );
     series("redisConnected", "gauge", "redis_connected", "1 when the configured Redis is connected (absent without Redis).", [], () => {
       const up = read("redisConnected", c().redisConnected);
       return one(up === undefined ? undefined : up ? 1 : 0);

@@ -65,6 +65,8 @@ export interface MqttStats {
   verdictsDropped: number;
   commandsAccepted?: number;
   commandsRejected?: number;
+  /** Publishes the client reported failed, by kind (a closed set: status, paused, stats, discovery, verdict). */
+  publishErrors?: Record<string, number>;
 }
 
 export interface SpoolStats {

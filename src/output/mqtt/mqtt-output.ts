@@ -40,6 +40,10 @@ export interface MqttOutputOptions {
   now?: () => number;
 }
 
+/** What a failed publish was for: a closed set, so it can be a metric label (never a topic, lane or payload). */
+export const MQTT_PUBLISH_KINDS = ["status", "paused", "stats", "discovery", "verdict"] as const;
+export type MqttPublishKind = (typeof MQTT_PUBLISH_KINDS)[number];
+
 export interface MqttOutputStats {
   connected: number;
   links: number;
@@ -50,6 +54,8 @@ export interface MqttOutputStats {
   commandsRejected: number;
   statsPublished: number;
   keepaliveS: number;
+  /** Publishes the client reported failed, per kind; every kind is present (0 until one fails). */
+  publishErrors: Record<MqttPublishKind, number>;
 }
 
 export interface MqttOutput {
@@ -106,6 +112,7 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
   }
   const all = [gatewayLink, ...links.values()];
   const counters = { verdictsPublished: 0, verdictsDropped: 0, reconnects: 0, commandsAccepted: 0, commandsRejected: 0, statsPublished: 0 };
+  const publishErrors = Object.fromEntries(MQTT_PUBLISH_KINDS.map((k) => [k, 0])) as Record<MqttPublishKind, number>;
   const unsubs: Array<() => void> = [];
   const unknownLanes = new Set<string>();
   let closing = false;
@@ -114,8 +121,12 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
   let restateTimer: NodeJS.Timeout | undefined;
   const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
 
-  const warnPublish = (what: string, link: Link) => (err?: Error) => {
-    if (err && !closing) log.warn({ link: link.name, err: err.message }, `mqtt ${what} publish failed`);
+  // Counted as well as logged, so a broker that takes connections but refuses messages can be alerted
+  // on. Failures while closing are the shutdown's own, not the broker's: neither logged nor counted.
+  const warnPublish = (kind: MqttPublishKind, link: Link) => (err?: Error) => {
+    if (!err || closing) return;
+    publishErrors[kind]++;
+    log.warn({ link: link.name, err: err.message }, `mqtt ${kind} publish failed`);
   };
 
   /** The lane's state read now; a source that throws reads as unknown, i.e. out-of-service (fail safe). */
@@ -341,7 +352,7 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
     },
 
     stats() {
-      return { ...counters, connected: all.filter((l) => l.client?.connected).length, links: all.length, keepaliveS: keep.keepaliveS };
+      return { ...counters, connected: all.filter((l) => l.client?.connected).length, links: all.length, keepaliveS: keep.keepaliveS, publishErrors: { ...publishErrors } };
     },
 
     async publish(topic, payload, o) {

@@ -47,7 +47,8 @@ export interface TrustStatus {
   clockDriftMs?: number;
   /** Epoch ms the earliest signed list expires (stale from then on); absent when no source carries one. */
   expiresAt?: number;
-  sources: Array<{ source: string; ok: boolean; refreshedAt?: number; error?: string; keys: number }>;
+  /** keysSkipped: keys (certificate files) in the source's current data that could not be used and were left out; absent when none. */
+  sources: Array<{ source: string; ok: boolean; refreshedAt?: number; error?: string; keys: number; keysSkipped?: number }>;
 }
 
 export interface TrustView {

@@ -13,6 +13,11 @@ export interface SourceSnapshot {
   refreshedAt?: number;
   error?: string;
   keys: readonly TrustKey[];
+  /**
+   * Keys of this data left out as unusable (bad JWK, wrong algorithm, kid not the thumbprint) or, for
+   * certificates, files that did not parse. Belongs to the data in use, so a failed refresh keeps it.
+   */
+  keysSkipped?: number;
   hashes?: RevocationIndex;
   shc?: ReadonlyMap<string, RidMap>;
   version?: string;
@@ -124,6 +129,7 @@ function sourceHealth(sources: readonly SourceSnapshot[]): Health {
       ...(s.refreshedAt !== undefined ? { refreshedAt: s.refreshedAt } : {}),
       ...(error ? { error } : {}),
       keys: s.keys.length,
+      ...(s.keysSkipped ? { keysSkipped: s.keysSkipped } : {}),
     });
   });
   return { ...(never || oldest === undefined ? {} : { oldest }), never, ...(expiresAt !== undefined ? { expiresAt } : {}), count: sources.length, list };

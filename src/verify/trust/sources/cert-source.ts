@@ -36,12 +36,13 @@ export class CertSource implements TrustSource {
       for (const s of skipped) this.env.logger.warn({ code: "GW_TRUST_FETCH", source: this.id, file: s.file, reason: s.reason }, "certificate skipped");
       const now = this.env.clock.now();
       if (sig === this.contentDigest) {
-        this.snapshot = { ...this.snapshot, ok: true, refreshedAt: now };
+        // An unreadable file is not in the digest: its leaving changes the skipped count only.
+        this.snapshot = { ...this.snapshot, ok: true, refreshedAt: now, keysSkipped: skipped.length };
         delete this.snapshot.error;
         return false;
       }
       this.contentDigest = sig;
-      this.snapshot = { id: this.id, ok: true, refreshedAt: now, keys, version: sig.slice(0, 12) };
+      this.snapshot = { id: this.id, ok: true, refreshedAt: now, keys, keysSkipped: skipped.length, version: sig.slice(0, 12) };
       return true;
     } catch (e) {
       const err = e instanceof SourceError ? e : new SourceError("GW_TRUST_FETCH", "file", (e as Error).message);

@@ -34,7 +34,7 @@ export class JwksSource extends DocSource {
     this.parsedCrls = parsed.crls;
     const load = await loadShcCrls(this.issuer, this.location, parsed.crls, { ...this.env, allowHttp: this.allowHttp }, this.copies);
     this.parsedCopies = load.copies;
-    return { keys: parsed.keys, version: parsed.version, shc: ridMaps(load.copies), crl: crlHealth(parsed.crls, this.issuer, load) };
+    return { keys: parsed.keys, keysSkipped: parsed.keysSkipped ?? 0, version: parsed.version, shc: ridMaps(load.copies), crl: crlHealth(parsed.crls, this.issuer, load) };
   }
 
   protected override accept(parsed: Parsed, body: Buffer, fetchedAt: number, etag: string | undefined): void {
@@ -72,5 +72,5 @@ export async function parseJwksBody(
   }
   for (const s of imp.skipped) onSkip(s.index, s.reason);
   if (imp.keys.length === 0) throw new SourceError("GW_TRUST_FETCH", "content", "JWKS holds no usable ES256 key");
-  return { keys: imp.keys, version: digest(body).slice(0, 12), crls: imp.crls };
+  return { keys: imp.keys, keysSkipped: imp.skipped.length, version: digest(body).slice(0, 12), crls: imp.crls };
 }

@@ -60,6 +60,7 @@ export class SignedListSource extends DocSource {
     this.current = { version: payload.version, digest, issuedAt };
     return {
       keys: content.keys,
+      keysSkipped: content.skipped.length,
       hashes: content.hashes,
       shc: content.shc,
       revocationSigners: content.revocationSigners,
