@@ -22,6 +22,18 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 const camerasOf = (c: LaneSections, lane: string) => c.cameras.filter((x) => x.lane === lane).map((x) => x.id);
 
 /**
+ * A new lane's STARTING grace, as a multiple of the longest first-frame grace its cameras'
+ * watchdogs allow (ingest `startupGraceMs`, counted from each ffmpeg spawn). The lane is built
+ * before the decode pool, the server and the outputs start, and its cameras only after them: the
+ * margin covers that start-up, so a camera is not called down before its own watchdog gave up.
+ */
+export const STARTUP_GRACE_FACTOR = 2;
+
+export function laneStartupGraceMs(c: LaneSections, lane: string): number {
+  return STARTUP_GRACE_FACTOR * Math.max(0, ...c.cameras.filter((x) => x.lane === lane).map((x) => x.startupGraceMs));
+}
+
+/**
  * Which running lanes a reload rebuilds (its config or its camera set changed) or removes, and
  * which it adds. A lane's camera ids are fixed when it is built, so a new camera set rebuilds it.
  * `running` is in the order the lanes run, which is the order the answer reports them in.
@@ -89,6 +101,7 @@ export function createLaneSet(cfg: GatewayConfig, d: LaneSetDeps): LaneSet {
       logger: moduleLogger(d.logger, "lane", { lane: lc.id }),
       salt: d.salt,
       seq: d.seq,
+      startupGraceMs: laneStartupGraceMs(c, lc.id),
       chunkAssembler: {
         add(text, nowMs) {
           const r = assembler.add(text, nowMs);

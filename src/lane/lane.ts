@@ -1,4 +1,4 @@
-import type { Clock } from "../core/clock.js";
+import { clampTimerMs, type Clock, type TimerHandle } from "../core/clock.js";
 import { recordFault } from "../core/faults.js";
 import type { GatewayBus } from "../core/bus.js";
 import type { Logger } from "../core/logger.js";
@@ -30,6 +30,12 @@ export interface LaneOptions {
   seq: SeqStore;
   /** Chunked SHC assembler (from the verifier); without it chunks are verified one by one. */
   chunkAssembler?: ChunkAssemblerPort;
+  /**
+   * How long after it is built the lane shows STARTING rather than CAMERAS_DOWN while no camera is
+   * up yet: the time its cameras get for a first frame (the wiring derives it from ingest's
+   * `startupGraceMs`). 0: CAMERAS_DOWN at once.
+   */
+  startupGraceMs: number;
 }
 
 /**
@@ -45,6 +51,8 @@ export class Lane {
   private readonly cameraUp = new Map<string, boolean>();
   private readonly tel: LaneTelemetry = newTelemetry();
   private readonly pending = new Set<Promise<void>>();
+  /** Set while the lane is STARTING: ends at the first camera up or when the grace runs out. */
+  private startup: TimerHandle | undefined;
 
   constructor(private readonly o: LaneOptions) {
     this.id = o.config.id;
@@ -60,8 +68,13 @@ export class Lane {
       onChange: (s) => o.bus.emit("lane-status", s),
     });
     for (const c of o.cameraIds) this.cameraUp.set(c, false);
-    // Until a camera delivers, the lane cannot see: fail safe from the first moment.
-    this.machine.setProblem("CAMERAS_DOWN", true);
+    // Until a camera delivers, the lane cannot see: fail safe from the first moment. Cameras that
+    // are still opening their stream are not down yet (a boot must not read as a camera failure).
+    const grace = Number.isFinite(o.startupGraceMs) ? clampTimerMs(o.startupGraceMs) : 0;
+    if (this.cameraUp.size > 0 && grace > 0) {
+      this.machine.setProblem("STARTING", true);
+      this.startup = o.clock.setTimeout(() => this.endStartup(), grace, "lane.startup");
+    } else this.machine.setProblem("CAMERAS_DOWN", true);
     if (o.seq.failure(this.id)) this.machine.setProblem("EVENTS_SEQ_ERROR", true);
   }
 
@@ -201,7 +214,24 @@ export class Lane {
   setCameraUp(cameraId: string, up: boolean): void {
     if (!this.cameraUp.has(cameraId)) return;
     this.cameraUp.set(cameraId, up);
-    this.machine.setProblem("CAMERAS_DOWN", ![...this.cameraUp.values()].some(Boolean));
+    if (this.startup) {
+      if (up) this.endStartup();
+      return;
+    }
+    this.machine.setProblem("CAMERAS_DOWN", !this.anyCameraUp());
+  }
+
+  private anyCameraUp(): boolean {
+    return [...this.cameraUp.values()].some(Boolean);
+  }
+
+  /** Leaves STARTING (a camera is up, or the grace ran out) for the normal camera rule. */
+  private endStartup(): void {
+    if (!this.startup) return;
+    this.o.clock.clearTimeout(this.startup);
+    this.startup = undefined;
+    // One change: the lane must not look in service between STARTING and CAMERAS_DOWN.
+    this.machine.setProblems({ CAMERAS_DOWN: !this.anyCameraUp(), STARTING: false });
   }
 
   setProblem(problem: LaneProblem, on: boolean): void {
@@ -230,6 +260,8 @@ export class Lane {
   }
 
   close(): void {
+    if (this.startup) this.o.clock.clearTimeout(this.startup);
+    this.startup = undefined;
     this.machine.close();
   }
 }

@@ -6,7 +6,7 @@ export const LaneProblems = {
   CAMERAS_DOWN: "Every camera of the lane is down (or the lane has none).",
   TRUST_STALE: "Trust data is older than trust.maxAgeS and trust.staleAction is out-of-service.",
   SHUTTING_DOWN: "The gateway is stopping.",
-  STARTING: "The gateway is starting: cameras and trust data are not ready yet.",
+  STARTING: "The lane was just built and its cameras are still getting their first frame (no camera up yet, within the start-up grace); CAMERAS_DOWN follows if none is up when the grace ends.",
   EVENTS_SEQ_ERROR: "Event ids of the lane cannot be persisted (state dir unwritable or unreadable): a reused id could lose an event.",
   DECODE_DOWN: "Frames arrive but nothing reads them: the decode pool has no live worker (workers cannot start), or every camera's frame path fails (consumer throws, every decode errors).",
   INGEST_ERROR: "No camera of the lane delivers and at least one cannot run ffmpeg (spawn error, restart budget exceeded).",
@@ -79,11 +79,19 @@ export class LaneStateMachine {
   }
 
   setProblem(problem: LaneProblem, on: boolean): void {
-    const had = this.problems.has(problem);
-    if (on === had) return;
-    if (on) this.problems.add(problem);
-    else this.problems.delete(problem);
-    if (on) this.clearVerdict();
+    this.setProblems({ [problem]: on });
+  }
+
+  /** Several problems at once, published once: a hand-over (STARTING -> CAMERAS_DOWN) never shows the lane in service in between. */
+  setProblems(changes: Partial<Record<LaneProblem, boolean>>): void {
+    let raised = false;
+    for (const [problem, on] of Object.entries(changes) as Array<[LaneProblem, boolean]>) {
+      if (on) {
+        raised ||= !this.problems.has(problem);
+        this.problems.add(problem);
+      } else this.problems.delete(problem);
+    }
+    if (raised) this.clearVerdict();
     this.publish();
   }
 

@@ -220,18 +220,19 @@ describe("a blind lane in the real gateway", () => {
     }
   }, 120_000);
 
-  it("ffmpeg that cannot start -> INGEST_ERROR (with CAMERAS_DOWN) in /readyz and /metrics", async () => {
+  it("ffmpeg that cannot start -> INGEST_ERROR (with CAMERAS_DOWN once the start-up grace is over) in /readyz and /metrics", async () => {
     const cfg = parseConfig({
       gateway: { id: "gw-blind3", stateDir: join(dir, "s3") },
       server: { listen: { host: "127.0.0.1", port: 0 } },
       decode: { workers: 1 },
-      cameras: [{ id: "c1", lane: "L1", url: "rtsp://127.0.0.1:9/cam", ffmpegPath: "/nonexistent/ffmpeg", width: 320, height: 240, fps: 10 }],
+      // The lane's STARTING grace is twice startupGraceMs: 1 s.
+      cameras: [{ id: "c1", lane: "L1", url: "rtsp://127.0.0.1:9/cam", ffmpegPath: "/nonexistent/ffmpeg", width: 320, height: 240, fps: 10, startupGraceMs: 500 }],
       lanes: [{ id: "L1" }],
     });
     const gw = await startGateway(cfg, { logger: silentLogger });
     try {
       const lane = gw.lanes.get("L1")!;
-      await until(() => lane.status().problems.includes("INGEST_ERROR"), "INGEST_ERROR");
+      await until(() => lane.status().problems.includes("INGEST_ERROR") && !lane.status().problems.includes("STARTING"), "INGEST_ERROR after the start-up grace");
       expect(lane.status().problems).toEqual(["CAMERAS_DOWN", "INGEST_ERROR"]);
       const r = await readyz(gw);
       expect(r.problems).toContainEqual(expect.objectContaining({ code: "INGEST_ERROR", lane: "L1" }));

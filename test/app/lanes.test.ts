@@ -4,7 +4,7 @@ import { FakeClock } from "../../src/core/clock.js";
 import { silentLogger } from "../../src/core/logger.js";
 import { parseConfig } from "../../src/config/load.js";
 import { LocalReplayGuard, MemorySeqStore } from "../../src/lane/index.js";
-import { createLaneSet, laneChanges } from "../../src/app/lanes.js";
+import { createLaneSet, laneChanges, laneStartupGraceMs } from "../../src/app/lanes.js";
 import { LanePauses } from "../../src/app/pauses.js";
 import { LaneProblemRouter } from "../../src/app/lane-problems.js";
 
@@ -54,8 +54,26 @@ describe("the lane set", () => {
       pauses,
       problems,
     });
-    return { cfg, set, saved, problems };
+    return { cfg, set, saved, problems, clock };
   };
+
+  it("a new lane is STARTING for twice its cameras' longest first-frame grace (ingest startupGraceMs), then CAMERAS_DOWN", () => {
+    const cfg = parseConfig({
+      gateway: { id: "gw-lanes", stateDir: "/nonexistent/state" },
+      lanes: [{ id: "A" }, { id: "B" }],
+      cameras: [
+        { id: "c1", lane: "A", source: "synthetic", startupGraceMs: 4000 },
+        { id: "c2", lane: "A", source: "synthetic", startupGraceMs: 6000 },
+      ],
+    });
+    expect([laneStartupGraceMs(cfg, "A"), laneStartupGraceMs(cfg, "B")]).toEqual([12_000, 0]);
+    const { set, clock } = build(cfg);
+    expect([set.get("A").status().problems, set.get("B").status().problems]).toEqual([["STARTING"], ["CAMERAS_DOWN"]]);
+    clock.advance(11_999);
+    expect(set.get("A").status().problems).toEqual(["STARTING"]);
+    clock.advance(1);
+    expect(set.get("A").status().problems).toEqual(["CAMERAS_DOWN"]);
+  });
 
   it("starts lanes paused before a restart paused; an unknown lane is GW_LANE_UNKNOWN and pauses nothing", () => {
     const { set, saved } = build(undefined, ["B"]);

@@ -100,6 +100,7 @@ describe("stage stats reach /metrics through the gateway wiring", () => {
       logger: flakyLog,
       salt: "salt-0123456789abcdef",
       seq: new MemorySeqStore(),
+      startupGraceMs: 0,
     });
     try {
       lane.setCameraUp("c1", true);

@@ -50,6 +50,43 @@ describe("health and readiness", () => {
     expect(res.json().problems).toEqual([{ code: "FRAME_PATH_FAILING", camera: "cam-a1", detail: expect.stringContaining("cam-a1") }]);
   });
 
+  it("/readyz is 503 STARTING (not CAMERA_DOWN) for a camera without a first frame while its lane starts; the display says starting; lane_problem shows it", async () => {
+    const gw = new FakeGateway();
+    for (const c of gw.cams) {
+      c.state = "starting";
+      delete c.lastFrameAgeMs;
+    }
+    gw.statuses.set("A", { lane: "A", state: "out-of-service", problems: ["STARTING"] });
+    // Lane B's grace has run out: its camera is down, whatever state ingest reports.
+    gw.statuses.set("B", { lane: "B", state: "out-of-service", problems: ["CAMERAS_DOWN"] });
+    const s = start(gw);
+    const res = await s.app.inject("/readyz");
+    expect(res.statusCode).toBe(503);
+    expect(res.json().problems).toEqual([
+      { code: "STARTING", camera: "cam-a1", lane: "A", detail: "camera cam-a1 is starting: no frame yet, lane A is starting" },
+      { code: "CAMERA_DOWN", camera: "cam-b1", detail: "camera cam-b1 is starting (last frame never)" },
+    ]);
+    const a = (await s.app.inject("/lanes/A/state")).json();
+    expect([a.state, a.problems, a.cause.en]).toEqual(["out-of-service", ["STARTING"], "Lane is starting"]);
+    expect((await s.app.inject("/lanes/B/state")).json().problems).toEqual(["CAMERAS_DOWN"]);
+    const metrics = (await s.app.inject("/metrics")).body;
+    expect(metrics).toContain('checkpoint_gateway_lane_problem{lane="A",problem="STARTING"} 1');
+    expect(metrics).toContain('checkpoint_gateway_lane_state{lane="A",state="out-of-service"} 1');
+  });
+
+  it("/readyz: a camera that delivered before is down even while its lane starts (a rebuilt lane), and the lane's STARTING is still named", async () => {
+    const gw = new FakeGateway();
+    gw.cams[0]!.state = "backoff";
+    gw.cams[0]!.lastFrameAgeMs = 30_000;
+    gw.statuses.set("A", { lane: "A", state: "out-of-service", problems: ["STARTING"] });
+    const res = await start(gw).app.inject("/readyz");
+    expect(res.statusCode).toBe(503);
+    expect(res.json().problems.map((p: { code: string; camera?: string; lane?: string; problem?: string }) => [p.code, p.camera ?? p.lane, p.problem])).toEqual([
+      ["CAMERA_DOWN", "cam-a1", undefined],
+      ["LANE_PROBLEM", "A", "STARTING"],
+    ]);
+  });
+
   it("/readyz is 503 NO_CAMERAS with no camera, and TRUST_UNAVAILABLE when the trust provider throws", async () => {
     const gw = new FakeGateway();
     gw.cams = [];

@@ -113,10 +113,10 @@ describe("reload and signals against the real gateway process", () => {
     expect([...body.applied].sort()).toEqual(["cameras", "lanes", "log"]);
     expect(body.restartRequired).toEqual([]);
     expect(body.details).toEqual({ lanes: { added: ["L3"], removed: ["L2"], changed: [] }, cameras: { added: ["c3"], removed: ["c2"], changed: [] } });
-    // The camera added shows up in /readyz (it cannot connect), the lane removed is gone.
+    // The camera added shows up in /readyz (it cannot connect; its new lane is still within its start-up grace), the lane removed is gone.
     const rz = await get(`${pub}/readyz`);
     expect(rz.status).toBe(503);
-    expect(rz.body.problems).toContainEqual(expect.objectContaining({ code: "CAMERA_DOWN", camera: "c3" }));
+    expect(rz.body.problems).toContainEqual(expect.objectContaining({ code: "STARTING", camera: "c3", lane: "L3" }));
     const status = await get(`${pub}/api/status`);
     expect((status.body.lanes as Array<{ lane: string }>).map((l) => l.lane).sort()).toEqual(["L1", "L3"]);
     expect((status.body.cameras as Array<{ id: string }>).map((c) => c.id).sort()).toEqual(["c1", "c3"]);

@@ -8,6 +8,9 @@ import { LocalReplayGuard, type ReplayGuard } from "../../src/lane/replay-guard.
 import { MemorySeqStore, type SeqStore } from "../../src/lane/seq-store.js";
 import type { ChunkAssemblerPort } from "../../src/lane/chunks.js";
 
+/** The rig's lane start-up grace (twice ingest's default startupGraceMs, as the wiring derives it). */
+export const STARTUP_GRACE_MS = 20_000;
+
 /** A verifier fake: the QR text names the verdict, e.g. "VALID:alice", "EXPIRED:bob". */
 export const fakeVerify: VerifyFn = (text) => {
   const [kind, id] = text.split(":");
@@ -36,7 +39,8 @@ export interface Rig {
   statuses: LaneStatus[];
   replay: ReplayGuard;
   lanes: Map<string, Lane>;
-  lane(id: string, cameras: string[], over?: Record<string, unknown>, opts?: { verify?: VerifyFn; chunkAssembler?: ChunkAssemblerPort }): Lane;
+  /** Cameras are reported up at once unless `camerasUp` is false (the lane then starts in STARTING for `startupGraceMs`). */
+  lane(id: string, cameras: string[], over?: Record<string, unknown>, opts?: { verify?: VerifyFn; chunkAssembler?: ChunkAssemblerPort; startupGraceMs?: number; camerasUp?: boolean }): Lane;
 }
 
 /** `seq`, `logger`, `gatewayId`: for lanes on a real (file) sequence store whose log lines a test reads. */
@@ -71,9 +75,10 @@ export function rig(replayWindowMs = 600_000, o: { seq?: SeqStore; logger?: Logg
         logger: o.logger ?? silentLogger,
         salt: "test-salt-0123456789",
         seq,
+        startupGraceMs: opts.startupGraceMs ?? STARTUP_GRACE_MS,
         ...(opts.chunkAssembler ? { chunkAssembler: opts.chunkAssembler } : {}),
       });
-      for (const c of cameras) lane.setCameraUp(c, true);
+      if (opts.camerasUp !== false) for (const c of cameras) lane.setCameraUp(c, true);
       lanes.set(id, lane);
       return lane;
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { rig, result } from "./helpers.js";
+import { rig, result, STARTUP_GRACE_MS } from "./helpers.js";
 import type { ChunkAssemblerPort } from "../../src/lane/chunks.js";
 
 /** Feeds frames at 15 fps from camera `cam` for `ms`, each holding `texts`. */
@@ -202,6 +202,76 @@ describe("lane: state on screen", () => {
     await p;
     expect(r.verdicts).toHaveLength(0);
     expect(l.stats().verdictsDropped).toBe(1);
+  });
+});
+
+describe("lane: start-up", () => {
+  const fresh = () => {
+    const r = rig();
+    const l = r.lane("A", ["a1", "a2"], {}, { camerasUp: false });
+    return { r, l };
+  };
+
+  it("starts STARTING (out of service, not CAMERAS_DOWN) and makes no verdict then", async () => {
+    const { r, l } = fresh();
+    expect(l.status()).toEqual({ lane: "A", state: "out-of-service", problems: ["STARTING"] });
+    await l.onDecode(result("a1", 1, 0, ["VALID:s"]));
+    expect(r.verdicts).toEqual([]);
+    expect(l.stats().framesIgnored).toBe(1);
+    // Ingest reports a camera that is still opening its stream as not up: still starting, not down.
+    l.setCameraUp("a1", false);
+    r.clock.advance(STARTUP_GRACE_MS - 1);
+    expect(l.status().problems).toEqual(["STARTING"]);
+    expect(r.statuses.map((s) => [s.state, ...s.problems])).toEqual([["out-of-service", "STARTING"]]);
+  });
+
+  it("leaves STARTING when a camera comes up: in service, and the grace timer is gone", () => {
+    const { r, l } = fresh();
+    expect(r.clock.pendingCount).toBe(1);
+    l.setCameraUp("a2", true);
+    expect(l.status()).toEqual({ lane: "A", state: "idle", problems: [] });
+    expect(r.clock.pendingCount).toBe(0);
+    // From then on the normal rule: every camera down is CAMERAS_DOWN, never STARTING again.
+    l.setCameraUp("a2", false);
+    expect(l.status().problems).toEqual(["CAMERAS_DOWN"]);
+    r.clock.advance(STARTUP_GRACE_MS);
+    expect(l.status().problems).toEqual(["CAMERAS_DOWN"]);
+  });
+
+  it("a camera up does not bring a lane with another problem into service", () => {
+    const { l } = fresh();
+    l.setProblem("TRUST_STALE", true);
+    l.setCameraUp("a1", true);
+    expect(l.status()).toEqual({ lane: "A", state: "out-of-service", problems: ["TRUST_STALE"] });
+  });
+
+  it("no camera up when the grace ends: CAMERAS_DOWN, in one change (never in service in between)", () => {
+    const { r, l } = fresh();
+    r.clock.advance(STARTUP_GRACE_MS);
+    expect(l.status()).toEqual({ lane: "A", state: "out-of-service", problems: ["CAMERAS_DOWN"] });
+    expect(r.statuses.map((s) => [s.state, ...s.problems])).toEqual([
+      ["out-of-service", "STARTING"],
+      ["out-of-service", "CAMERAS_DOWN"],
+    ]);
+    l.setCameraUp("a1", true);
+    expect(l.status().state).toBe("idle");
+  });
+
+  it("close clears the grace timer", () => {
+    const { r, l } = fresh();
+    l.close();
+    expect(r.clock.pendingCount).toBe(0);
+    r.clock.advance(STARTUP_GRACE_MS * 2);
+    expect(l.status().problems).toEqual(["STARTING"]);
+    expect(r.statuses).toHaveLength(1);
+  });
+
+  it("no grace, or no camera: CAMERAS_DOWN at once and no timer", () => {
+    const r = rig();
+    const none = r.lane("A", ["a1"], {}, { camerasUp: false, startupGraceMs: 0 });
+    const empty = r.lane("B", [], {}, { startupGraceMs: 10_000 });
+    expect([none.status().problems, empty.status().problems]).toEqual([["CAMERAS_DOWN"], ["CAMERAS_DOWN"]]);
+    expect(r.clock.pendingCount).toBe(0);
   });
 });
 

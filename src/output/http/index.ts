@@ -113,15 +113,17 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     const lc = laneConfig(lane);
     const overlay: string[] = [];
     if (!lc) overlay.push("UNKNOWN_LANE");
+    const status = safe(deps.lanes, [], log, "lanes").find((s) => s.lane === lane);
     const cams = cameras().filter((c) => c.lane === lane);
     // Same codes as the lane's own problems (src/lane/state.ts), so a screen never lists one twice.
-    if (cams.length > 0 && !cams.some((c) => cameraIsUp(c.state))) overlay.push("CAMERAS_DOWN");
+    // A starting lane's cameras are not down yet: the lane's STARTING (out of service too) says why.
+    const starting = status?.problems.includes("STARTING") ?? false;
+    if (!starting && cams.length > 0 && !cams.some((c) => cameraIsUp(c.state))) overlay.push("CAMERAS_DOWN");
     // With staleAction "flag" the lane keeps working and flags each verdict TRUST_STALE instead.
     if (cfg().trust.staleAction === "out-of-service") {
       const t = trust();
       if (t instanceof Error || t.stale) overlay.push("TRUST_STALE");
     }
-    const status = safe(deps.lanes, [], log, "lanes").find((s) => s.lane === lane);
     return laneView({
       lane: lc ?? { id: lane, passHoldMs: 4000, flagHoldMs: 8000 },
       defaultLang: cfg().display.language,

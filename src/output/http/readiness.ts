@@ -9,7 +9,7 @@ import { CAMERA_UP_STATES } from "../../ingest/types.js";
 export const cameraIsUp = (state: string): boolean => CAMERA_UP_STATES.has(state);
 
 export interface ReadinessProblem {
-  code: "NO_CAMERAS" | "CAMERA_DOWN" | "FRAME_PATH_FAILING" | "TRUST_STALE" | "TRUST_UNAVAILABLE" | "DECODE_DOWN" | "INGEST_ERROR" | "LANE_PROBLEM";
+  code: "NO_CAMERAS" | "STARTING" | "CAMERA_DOWN" | "FRAME_PATH_FAILING" | "TRUST_STALE" | "TRUST_UNAVAILABLE" | "DECODE_DOWN" | "INGEST_ERROR" | "LANE_PROBLEM";
   camera?: string;
   lane?: string;
   /** For LANE_PROBLEM: the lane's problem code (src/lane/state.ts). */
@@ -20,6 +20,8 @@ export interface ReadinessProblem {
 /** Lane problems already reported above from their source (per camera, trust). */
 const COVERED = new Set(["CAMERAS_DOWN", "TRUST_STALE"]);
 
+type CameraSnapshot = { id: string; lane?: string; state: string; lastFrameAgeMs?: number; framePathFailing?: boolean };
+
 export interface Readiness {
   ready: boolean;
   problems: ReadinessProblem[];
@@ -29,11 +31,19 @@ export interface Readiness {
  * /readyz: ready only when every camera delivers frames that get decoded and the trust data is fresh, because a
  * gateway missing either cannot give a correct verdict. Pure: the server passes the snapshots.
  */
-export function readiness(cameras: Array<{ id: string; state: string; lastFrameAgeMs?: number; framePathFailing?: boolean }>, trust: TrustStatus | Error, lanes: Array<{ lane: string; problems: string[] }> = []): Readiness {
+export function readiness(cameras: CameraSnapshot[], trust: TrustStatus | Error, lanes: Array<{ lane: string; problems: string[] }> = []): Readiness {
   const problems: ReadinessProblem[] = [];
   if (cameras.length === 0) problems.push({ code: "NO_CAMERAS", detail: "no camera is configured or running" });
+  // The lane owns the start-up grace (src/lane): a camera is starting, not down, only while its lane says STARTING.
+  const startingLanes = new Set(lanes.filter((l) => l.problems.includes("STARTING")).map((l) => l.lane));
+  const startingReported = new Set<string>();
   for (const c of cameras) {
     if (!cameraIsUp(c.state)) {
+      if (c.lastFrameAgeMs === undefined && c.lane !== undefined && startingLanes.has(c.lane)) {
+        startingReported.add(c.lane);
+        problems.push({ code: "STARTING", camera: c.id, lane: c.lane, detail: `camera ${c.id} is ${c.state}: no frame yet, lane ${c.lane} is starting` });
+        continue;
+      }
       const age = c.lastFrameAgeMs === undefined ? "never" : `${Math.round(c.lastFrameAgeMs / 1000)} s ago`;
       problems.push({ code: "CAMERA_DOWN", camera: c.id, detail: `camera ${c.id} is ${c.state} (last frame ${age})` });
     } else if (c.framePathFailing) {
@@ -50,7 +60,7 @@ export function readiness(cameras: Array<{ id: string; state: string; lastFrameA
   // A lane blind for another reason (decode down, ingest error, a stage's own problem) is not ready either.
   for (const l of lanes) {
     for (const p of l.problems) {
-      if (COVERED.has(p)) continue;
+      if (COVERED.has(p) || (p === "STARTING" && startingReported.has(l.lane))) continue;
       if (p === "DECODE_DOWN") problems.push({ code: "DECODE_DOWN", lane: l.lane, detail: `lane ${l.lane}: frames are not being decoded` });
       else if (p === "INGEST_ERROR") problems.push({ code: "INGEST_ERROR", lane: l.lane, detail: `lane ${l.lane}: a camera cannot run ffmpeg and none delivers` });
       else problems.push({ code: "LANE_PROBLEM", lane: l.lane, problem: p, detail: `lane ${l.lane}: ${p}` });
