@@ -229,6 +229,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
       pauses,
       http,
       reloads: () => reloader.stats(),
+      seq,
     };
     metrics.setCollectors({ ...metricsCollectors(observed), consumerErrors: () => cameras.consumerErrors() });
     const outputDeps: OutputDeps = { laneStatus: (id) => lanes.get(id)?.status(), stats: () => statsSnapshot(observed), actions: { pause, resume }, now: () => clock.now() };

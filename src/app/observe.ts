@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from "ioredis";
 import type { Clock } from "../core/clock.js";
 import type { DecodePool } from "../decode/index.js";
-import { recentQuantiles, RedisReplayGuard, type Lane, type LaneTelemetry, type ReplayGuard } from "../lane/index.js";
+import { recentQuantiles, RedisReplayGuard, type FileSeqStore, type Lane, type LaneTelemetry, type ReplayGuard } from "../lane/index.js";
 import type { HttpServer, LaneTelemetry as DashboardTelemetry } from "../output/http/index.js";
 import type { ConfigReloadStats, MetricsCollectors } from "../output/metrics/index.js";
 import type { StatsSnapshot } from "../output/mqtt/index.js";
@@ -27,6 +27,8 @@ export interface Observed {
   http?: Pick<HttpServer, "tls" | "authRefusals" | "displayRefusals">;
   /** Config reloads by result (app/reload.ts). */
   reloads?: () => ConfigReloadStats;
+  /** The event sequence store: which lanes' sequences were recovered at start. */
+  seq?: Pick<FileSeqStore, "recovery">;
 }
 
 /** Read rate = share of decoded in-view frames in which the code was read (as on the dashboard). */
@@ -48,7 +50,7 @@ export function laneTelemetry(s: LaneTelemetry): DashboardTelemetry {
 
 /** Scrape-time collectors for GatewayMetrics: each reads one stage's stats, nothing is copied in between. */
 export function metricsCollectors(o: Observed): MetricsCollectors {
-  const { pauses, http, reloads } = o;
+  const { pauses, http, reloads, seq } = o;
   return {
     cameras: () => o.cameras.info(),
     trust: () => o.trust.status(),
@@ -66,6 +68,17 @@ export function metricsCollectors(o: Observed): MetricsCollectors {
     ...(pauses ? { pauses: () => pauses.stats() } : {}),
     ...(http ? { tls: () => http.tls(), authRefusals: () => http.authRefusals(), displayRefusals: () => http.displayRefusals() } : {}),
     ...(reloads ? { configReloads: reloads } : {}),
+    ...(seq
+      ? {
+          eventSeq: () =>
+            Object.fromEntries(
+              [...o.lanes.keys()].map((lane) => {
+                const r = seq.recovery(lane);
+                return [lane, { recovered: r !== undefined, idsSkipped: r?.idsSkipped ?? 0 }];
+              }),
+            ),
+        }
+      : {}),
   };
 }
 

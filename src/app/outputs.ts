@@ -14,7 +14,7 @@ export interface Outputs {
   spool?: EventSpool;
   ledger?: Ledger;
   mqtt?: MqttOutput;
-  /** Ledger entries, last write, write/fsync errors and degraded (for /metrics). */
+  /** Ledger entries, last write, write/fsync errors, degraded and torn entries cut at start (for /metrics). */
   ledgerStats?: () => LedgerStats;
   /** Anchor progress per sink (published, failures, anchoredSeq) and sign errors (for /metrics). */
   anchorStats?: () => HeadAnchorStats;
@@ -121,7 +121,7 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
       out.anchorStats = () => a.stats();
       out.ledgerStats = () => {
         const st = ledger.stats();
-        return { entries: ledger.head()?.seq ?? 0, writeErrors: st.writeErrors, fsyncErrors: st.fsyncErrors, degraded: st.degraded, ...(lastWriteAt !== undefined ? { lastWriteAt } : {}) };
+        return { entries: ledger.head()?.seq ?? 0, writeErrors: st.writeErrors, fsyncErrors: st.fsyncErrors, degraded: st.degraded, tornEntriesCut: st.tornEntriesCut, ...(lastWriteAt !== undefined ? { lastWriteAt } : {}) };
       };
     }
     if (redis && cfg.redis) {

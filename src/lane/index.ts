@@ -5,6 +5,6 @@ export { ChunkGatherer, isShcChunk, type ChunkAssemblerPort } from "./chunks.js"
 export { LocalReplayGuard, type ReplayGuard, type ReplayClaim } from "./replay-guard.js";
 export { RedisReplayGuard, type RedisLike } from "./replay-redis.js";
 export { buildVerdictEvent, asReplay } from "./event.js";
-export { FileSeqStore, MemorySeqStore, SeqStoreError, RECOVERY_GAP, type SeqStore, type FileSeqStoreOptions } from "./seq-store.js";
+export { FileSeqStore, MemorySeqStore, SeqStoreError, RECOVERY_GAP, type SeqStore, type FileSeqStoreOptions, type SeqRecovery } from "./seq-store.js";
 export { recentQuantiles, type LaneTelemetry } from "./telemetry.js";
 export { FilePauseStore, type PauseStore } from "./pause-store.js";

@@ -58,6 +58,20 @@ export interface FileSeqStoreOptions {
   block?: number;
 }
 
+/**
+ * A lane whose sequence this process recovered at start (`GW_EVENTS_SEQ_RECOVERED`): the seq file was
+ * missing, damaged (not a plain number) or behind the ids recorded in the ledger/spool.
+ */
+export interface SeqRecovery {
+  found: "missing" | "damaged" | "behind";
+  /** The lane's highest id in the ledger/spool. */
+  highestRecorded: number;
+  /** Ids resume after this one (persisted before use). */
+  resumeAfter: number;
+  /** Ids left unused between the highest recorded one and `resumeAfter`: the recovery gap. */
+  idsSkipped: number;
+}
+
 /** `n`: the last id handed out; `reserved`: the highest id recorded on disk (n <= reserved). */
 type Slot = { n: number; reserved: number } | { error: string };
 
@@ -73,6 +87,7 @@ const SEQ_TEXT = /^(0|[1-9][0-9]{0,15})\n?$/;
  */
 export class FileSeqStore implements SeqStore {
   private readonly slots = new Map<string, Slot>();
+  private readonly recovered = new Map<string, SeqRecovery>();
   private readonly dir: string;
   private readonly log: Logger;
   private readonly gap: number;
@@ -101,6 +116,14 @@ export class FileSeqStore implements SeqStore {
   failure(lane: string): string | undefined {
     const s = this.load(lane);
     return "error" in s ? s.error : undefined;
+  }
+
+  /**
+   * How the lane's sequence was recovered at start, or undefined (the file was fine, the lane is new,
+   * or it could not be recovered: then `failure()` says why). Never reads the disk: /metrics asks.
+   */
+  recovery(lane: string): SeqRecovery | undefined {
+    return this.recovered.get(lane);
   }
 
   next(lane: string): number {
@@ -176,6 +199,7 @@ export class FileSeqStore implements SeqStore {
       this.log.error({ code: "GW_EVENTS_SEQ_FAILED", lane, err: error }, "event id cannot be persisted: the lane goes out of service");
       return { error };
     }
+    this.recovered.set(lane, { found: text === undefined ? "missing" : valid ? "behind" : "damaged", highestRecorded: floor, resumeAfter: n, idsSkipped: n - floor });
     return { n, reserved: n };
   }
 

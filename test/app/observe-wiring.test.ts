@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { configSchema } from "../../src/config/schema.js";
 import { GatewayBus } from "../../src/core/bus.js";
@@ -17,6 +17,9 @@ import { GatewayMetrics } from "../../src/output/metrics/index.js";
 import type { TrustStore } from "../../src/verify/trust/index.js";
 import { Redis } from "ioredis";
 import { createRedisClient } from "../../src/output/events/redis-client.js";
+import { recordLine } from "../../src/output/events/spool-file.js";
+import { toWireEvent } from "../../src/output/events/wire.js";
+import { createLedger } from "../../src/output/ledger/ledger.js";
 import { captureLogger, makeEvent, makeReadOnly, rid, rmDir, SHARED_REDIS, tmpDir, waitFor } from "../events/helpers.js";
 import { deleteKeysWith } from "../support/redis.js";
 
@@ -273,6 +276,53 @@ describe("the running gateway hands the new stats to /metrics", () => {
       expect(sample(anchored, "ledger_entries")).toBe("2");
       expect(Number(sample(anchored, 'ledger_anchor_published_total\\{sink="redis"\\}'))).toBeGreaterThanOrEqual(1);
       expect(sample(anchored, 'ledger_anchor_failures_total\\{sink="redis"\\}')).toBe("0");
+    } finally {
+      await gw.close();
+      await deleteKeysWith(admin, prefix);
+      admin.disconnect();
+    }
+  }, 60_000);
+});
+
+describe("what a start after a crash recovered reaches /metrics", () => {
+  it("a torn seq file, a spool without its state file and with a torn line, a ledger with a torn entry", async () => {
+    const dir = tmpDir("observe-recovery");
+    dirs.push(dir);
+    // The last run: L1's ids 1..3 in the ledger, 4 and 5 still in the spool when the power went.
+    const ledger = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-c" });
+    for (let i = 1; i <= 3; i++) ledger.append(makeEvent("gw-c", "L1", i));
+    await ledger.close();
+    const ledgerFile = join(dir, "ledger", ledger.head()!.file);
+    appendFileSync(ledgerFile, '{"seq":4,"time":"2026-');
+    mkdirSync(join(dir, "spool"), { recursive: true });
+    const rec = (seq: number) => recordLine(seq - 3, JSON.stringify(toWireEvent(makeEvent("gw-c", "L1", seq))));
+    writeFileSync(join(dir, "spool", "spool.jsonl"), `{"epoch":"00112233aabbccdd","base":0}\n${rec(4)}${rec(5)}{"n":3,"e":{"id":"gw-c:L1:6`);
+    mkdirSync(join(dir, "lanes"), { recursive: true });
+    writeFileSync(join(dir, "lanes", "L1.seq"), "\u0000\u0000");
+    const prefix = `cpgw-test-${rid()}:`;
+    const cfg = parseConfig({
+      gateway: { id: "gw-c", stateDir: dir },
+      server: { listen: { host: "127.0.0.1", port: 0 } },
+      decode: { workers: 1 },
+      cameras: [],
+      lanes: [{ id: "L1" }, { id: "L2" }],
+      redis: { url: SHARED_REDIS, keyPrefix: prefix, stream: `${prefix}verdicts` },
+    });
+    const admin = new Redis(SHARED_REDIS);
+    const gw = await startGateway(cfg, { logger: captureLogger().logger });
+    try {
+      const t = await (await fetch(`${gw.urls.public}/metrics`)).text();
+      expect(sample(t, 'events_seq_recovered\\{lane="L1"\\}')).toBe("1");
+      expect(sample(t, 'events_seq_recovered\\{lane="L2"\\}')).toBe("0");
+      expect(sample(t, 'events_seq_ids_skipped\\{lane="L1"\\}')).toBe("1000");
+      expect(sample(t, 'events_seq_ids_skipped\\{lane="L2"\\}')).toBe("0");
+      expect(sample(t, "events_spool_recovered_at_start")).toBe("2");
+      expect(sample(t, "events_spool_records_damaged_total")).toBe("1");
+      expect(sample(t, "events_spool_state_recovered")).toBe("1");
+      expect(sample(t, "events_spool_state_lost")).toBe("0");
+      expect(sample(t, "ledger_torn_entries_cut_total")).toBe("1");
+      // The recovered backlog is forwarded as usual.
+      await waitFor(async () => (await admin.xlen(`${prefix}verdicts`)) === 2, "the 2 recovered events in the stream");
     } finally {
       await gw.close();
       await deleteKeysWith(admin, prefix);

@@ -96,14 +96,27 @@ describe("verdict ledger", () => {
     expect(verifyLedgerFiles([files[0]!, files[2]!]).firstBroken).toMatchObject({ file: files[2], line: 1, problem: expect.stringContaining("deleted") });
   });
 
-  it("resumes after a crash that left a partial line", () => {
+  it("resumes after a crash that left a partial line, and counts the cut for /metrics", () => {
     const { dir, files } = writeLedger(1, 3);
-    appendFileSync(files[0]!, '{"seq":4,"time":"2026-01-0');
     const clock = new FakeClock(Date.UTC(2026, 0, 1, 23, 30));
+    // A clean start cuts nothing.
+    const clean = createLedger({ dir, gatewayId: "gw-l", clock });
+    expect(clean.stats().tornEntriesCut).toBe(0);
+    void clean.close();
+    appendFileSync(files[0]!, '{"seq":4,"time":"2026-01-0');
     const ledger = createLedger({ dir, gatewayId: "gw-l", clock });
+    expect(ledger.stats().tornEntriesCut).toBe(1);
     ledger.append(makeEvent("gw-l", "L1", 4));
     void ledger.close();
     expect(verifyLedgerFiles(files)).toMatchObject({ ok: true, entries: 4 });
+    // A newest file that holds only a torn line is cut to empty and the chain resumes from the day before.
+    const next = join(dir, "ledger-2026-01-02.jsonl");
+    writeFileSync(next, '{"seq":5,"ti');
+    const after = createLedger({ dir, gatewayId: "gw-l", clock });
+    expect(after.stats().tornEntriesCut).toBe(1);
+    expect(after.head()).toMatchObject({ file: "ledger-2026-01-01.jsonl", seq: 4 });
+    expect(readFileSync(next, "utf8")).toBe("");
+    void after.close();
   });
 
   it("a clock stepped back keeps appending to the newest file (file order stays chain order)", () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { appendFileSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { appendFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FakeClock } from "../../src/core/clock.js";
 import { recordLine } from "../../src/output/events/spool-file.js";
@@ -124,6 +124,34 @@ describe("SpoolDisk", () => {
     expect(loaded.nextN).toBe(3);
     expect(next.state.epoch).toBe(disk.state.epoch);
     expect(lines.some((l) => l.includes('"badLines":1') && l.includes('"level":"warn"'))).toBe(true);
+  });
+
+  it("keeps what load found for /metrics: the backlog queued again, damaged lines, a state file recovered from the header or lost", () => {
+    const { dir, clock, disk } = setup();
+    expect(disk.load(0).badLines).toBe(0);
+    // A fresh directory: nothing recovered.
+    expect(disk.recovery).toEqual({ recoveredAtStart: 0, recordsDamaged: 0, stateRecovered: false, stateLost: false });
+    disk.open([line(1), line(2), line(3)]);
+    disk.close();
+    // A power cut: the state file is gone, one record torn mid-line, one garbled into valid JSON without an id.
+    rmSync(join(dir, "spool.state.json"));
+    appendFileSync(join(dir, "spool.jsonl"), '{"n":4,"e":{"x":1}}\n{"n":5,"e":{"id":"gw:L1:');
+    const reopen = () => new SpoolDisk({ dir, fsync: "interval", fsyncIntervalMs: 1000, compactBytes: 1 << 20, clock, log: captureLogger().logger });
+    const next = reopen();
+    next.load(0);
+    expect(next.recovery).toEqual({ recoveredAtStart: 3, recordsDamaged: 2, stateRecovered: true, stateLost: false });
+    // The rewrite at open drops the damaged lines: the next start finds the backlog only.
+    next.open([line(1), line(2), line(3)]);
+    next.close();
+    const again = reopen();
+    again.load(0);
+    expect(again.recovery).toEqual({ recoveredAtStart: 3, recordsDamaged: 0, stateRecovered: false, stateLost: false });
+    // No state file and no header (an old or damaged spool file): a new epoch.
+    rmSync(join(dir, "spool.state.json"));
+    writeFileSync(join(dir, "spool.jsonl"), line(7));
+    const lost = reopen();
+    lost.load(0);
+    expect(lost.recovery).toEqual({ recoveredAtStart: 1, recordsDamaged: 0, stateRecovered: false, stateLost: true });
   });
 
   it("close saves the newest state durably and leaves no timer", () => {

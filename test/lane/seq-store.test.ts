@@ -109,6 +109,34 @@ describe("FileSeqStore", () => {
     }
   });
 
+  it("records each lane's start-up recovery (what was found, the highest recorded id, the ids skipped) for /metrics; a sound file or a new lane has none", async () => {
+    const dir = stateDir();
+    const ledger = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-s" });
+    for (const lane of ["M", "D", "B", "OK"]) for (let i = 1; i <= 20; i++) ledger.append(makeEvent("gw-s", lane, i));
+    await ledger.close();
+    mkdirSync(join(dir, "lanes"), { recursive: true });
+    writeFileSync(join(dir, "lanes", "D.seq"), "2\u0000\u0000");
+    writeFileSync(join(dir, "lanes", "B.seq"), "7\n");
+    writeFileSync(join(dir, "lanes", "OK.seq"), "64\n");
+    const s = new FileSeqStore(dir, { gap: 500, floor: (lane, thorough) => highestRecordedSeq(dir, "gw-s", lane, thorough) });
+    for (const lane of ["M", "D", "B", "OK", "NEW"]) expect(s.failure(lane)).toBeUndefined();
+    expect(s.recovery("M")).toEqual({ found: "missing", highestRecorded: 20, resumeAfter: 520, idsSkipped: 500 });
+    expect(s.recovery("D")).toEqual({ found: "damaged", highestRecorded: 20, resumeAfter: 520, idsSkipped: 500 });
+    expect(s.recovery("B")).toEqual({ found: "behind", highestRecorded: 20, resumeAfter: 520, idsSkipped: 500 });
+    expect(s.recovery("OK")).toBeUndefined();
+    expect(s.recovery("NEW")).toBeUndefined();
+    // Ids handed out later do not change what the start found.
+    expect(s.next("M")).toBe(521);
+    expect(s.recovery("M")).toMatchObject({ resumeAfter: 520, idsSkipped: 500 });
+    // A recovery that cannot be persisted is a failure, not a recovery.
+    const ro = stateDir();
+    mkdirSync(join(ro, "lanes"), { recursive: true });
+    undo.push(makeReadOnly(join(ro, "lanes")));
+    const f = new FileSeqStore(ro, { floor: () => 9 });
+    expect(f.failure("L1")).toMatch(/cannot persist recovered L1 seq/);
+    expect(f.recovery("L1")).toBeUndefined();
+  });
+
   it("a missing seq file next to a ledger with entries is recovered the same way (wiped lanes dir)", async () => {
     const dir = stateDir();
     const ledger = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-s" });

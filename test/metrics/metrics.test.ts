@@ -19,8 +19,9 @@ function collectors(): MetricsCollectors {
     decodePool: () => ({ workers: 2, live: 1, busy: 1, restarts: 4, queued: 1, cameras: { "cam-1": { submitted: 800, decoded: 790, dropped: 6, failed: 4, stoppedEarly: 12 } } }),
     mqtt: () => ({ connected: 2, links: 3, reconnects: 5, verdictsPublished: 40, verdictsDropped: 2, commandsAccepted: 1, commandsRejected: 3, publishErrors: { status: 0, paused: 0, stats: 1, discovery: 0, verdict: 4 } }),
     redisConnected: () => false,
-    spool: () => ({ spooled: 100, forwarded: 90, pending: 10, pendingBytes: 4096, dropped: 0, alreadyForwarded: 3, skippedIds: 1, problems: ["REDIS_EVICTION_POLICY:allkeys-lru"], writeErrors: 5, fsyncErrors: 6, degraded: true }),
-    ledger: () => ({ entries: 100, lastWriteAt: NOW - 5000, writeErrors: 1, fsyncErrors: 2, degraded: true }),
+    spool: () => ({ spooled: 100, forwarded: 90, pending: 10, pendingBytes: 4096, dropped: 0, alreadyForwarded: 3, skippedIds: 1, problems: ["REDIS_EVICTION_POLICY:allkeys-lru"], writeErrors: 5, fsyncErrors: 6, degraded: true, recoveredAtStart: 12, recordsDamaged: 2, stateRecovered: true, stateLost: false }),
+    ledger: () => ({ entries: 100, lastWriteAt: NOW - 5000, writeErrors: 1, fsyncErrors: 2, degraded: true, tornEntriesCut: 1 }),
+    eventSeq: () => ({ L1: { recovered: true, idsSkipped: 1000 }, L2: { recovered: false, idsSkipped: 0 } }),
     trustCounters: () => ({ revocationDeltasApplied: 1, revocationDeltasRefused: 4, cacheCopiesRefused: 2 }),
     ledgerAnchor: () => ({ signErrors: 2, sinks: { redis: { published: 7, failures: 0, anchoredSeq: 100 }, mqtt: { published: 3, failures: 4, anchoredSeq: 95 } } }),
     replayGuardDegraded: () => true,
@@ -142,6 +143,37 @@ describe("GatewayMetrics", () => {
     // A spool that was never degraded reports 0, not nothing.
     m.setCollectors({ spool: () => ({ ...collectors().spool!()!, degraded: false }) });
     expect(await m.render()).toContain(`${p}events_spool_degraded 0\n`);
+  });
+
+  it("exports what a start recovered: the spool's backlog, damaged lines and state file, each lane's sequence, torn ledger entries", async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    m.setCollectors(collectors());
+    const t = await m.render();
+    for (const line of [
+      `${p}events_spool_recovered_at_start 12`,
+      `${p}events_spool_records_damaged_total 2`,
+      `${p}events_spool_state_recovered 1`,
+      `${p}events_spool_state_lost 0`,
+      `${p}events_seq_recovered{lane="L1"} 1`,
+      `${p}events_seq_recovered{lane="L2"} 0`,
+      `${p}events_seq_ids_skipped{lane="L1"} 1000`,
+      `${p}events_seq_ids_skipped{lane="L2"} 0`,
+      `${p}ledger_torn_entries_cut_total 1`,
+    ]) {
+      expect(t, line).toContain(line + "\n");
+    }
+    for (const c of ["events_spool_records_damaged_total", "ledger_torn_entries_cut_total"]) expect(t).toContain(`# TYPE ${p}${c} counter`);
+    for (const g of ["events_spool_recovered_at_start", "events_spool_state_recovered", "events_spool_state_lost", "events_seq_recovered", "events_seq_ids_skipped"]) expect(t).toContain(`# TYPE ${p}${g} gauge`);
+    m.setCollectors({ spool: () => ({ ...collectors().spool!()!, stateRecovered: false, stateLost: true }) });
+    const lost = await m.render();
+    expect(lost).toContain(`${p}events_spool_state_recovered 0\n`);
+    expect(lost).toContain(`${p}events_spool_state_lost 1\n`);
+    // No spool (no Redis), no ledger, no sequence store: absent, not 0.
+    m.setCollectors({ spool: () => undefined, ledger: () => undefined, eventSeq: undefined });
+    const none = await m.render();
+    for (const name of ["events_spool_recovered_at_start", "events_spool_records_damaged_total", "events_spool_state_recovered", "events_spool_state_lost", "events_seq_recovered", "events_seq_ids_skipped", "ledger_torn_entries_cut_total"]) {
+      expect(none, name).not.toMatch(new RegExp(`^${p}${name}[ {]`, "m"));
+    }
   });
 
   it("exports the ingest diagnostics per camera: abandoned ffmpegs, corrupt frames, burst drops, host reachability, ingest error", async () => {

@@ -35,6 +35,21 @@ export interface SpoolDiskErrors {
   compactionErrors: number;
 }
 
+/**
+ * What `load` found on disk when the spool started, for /metrics (events_spool_recovered_at_start,
+ * events_spool_records_damaged_total, events_spool_state_recovered, events_spool_state_lost).
+ */
+export interface SpoolRecovery {
+  /** Records the last run left pending, queued again for the stream. */
+  recoveredAtStart: number;
+  /** Lines that could not be read back and were dropped (torn or damaged): events perhaps never forwarded. */
+  recordsDamaged: number;
+  /** The state file was missing; the spool file's header gave the epoch and position floor. */
+  stateRecovered: boolean;
+  /** State file and header both missing: a new epoch, so the stream may get pending events twice. */
+  stateLost: boolean;
+}
+
 /** Node's fs errors name the failing call; fsync and close failures lose durability, not the write. */
 const isSyncError = (e: unknown): boolean => {
   const call = (e as { syscall?: unknown } | null)?.syscall;
@@ -54,6 +69,7 @@ export class SpoolDisk {
   private memoryOnlyUpTo = 0;
   private readonly sync: SyncScheduler;
   readonly errors: SpoolDiskErrors = { writeErrors: 0, fsyncErrors: 0, compactionErrors: 0 };
+  recovery: SpoolRecovery = { recoveredAtStart: 0, recordsDamaged: 0, stateRecovered: false, stateLost: false };
 
   constructor(private readonly o: SpoolDiskOptions) {
     this.sync = new SyncScheduler({
@@ -79,6 +95,7 @@ export class SpoolDisk {
     this.state = loaded.state;
     const log = this.o.log;
     const n = loaded.pending.length;
+    this.recovery = { recoveredAtStart: n, recordsDamaged: loaded.badLines, stateRecovered: loaded.stateRecovered, stateLost: loaded.stateLost };
     if (loaded.badLines) log.warn({ badLines: loaded.badLines }, "spool had unreadable lines (torn write at a crash); they were skipped");
     if (loaded.stateLost) log.warn({ pending: n }, "spool state file and header missing: pending events are resent under a new epoch (the stream may get duplicates; consumers dedupe by id)");
     if (loaded.stateRecovered) log.warn({ pending: n, epoch: loaded.state.epoch }, "spool state file missing: epoch and position floor recovered from the spool file's header");

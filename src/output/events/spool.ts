@@ -68,6 +68,14 @@ export interface SpoolStats {
   compactionErrors: number;
   /** True while events whose append failed are in memory only (lost if the process dies first). */
   degraded: boolean;
+  /** Records the last run left in the spool file, queued again at start. */
+  recoveredAtStart: number;
+  /** Spool file lines dropped at start as unreadable (torn by a crash, damaged): events perhaps lost. */
+  recordsDamaged: number;
+  /** True when the state file was missing at start and the spool file's header gave epoch and floor. */
+  stateRecovered: boolean;
+  /** True when state file and header were both missing at start: a new epoch (duplicates possible). */
+  stateLost: boolean;
 }
 
 export interface EventSpool {
@@ -231,6 +239,7 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
         problems,
         ...disk.errors,
         degraded: disk.degraded,
+        ...disk.recovery,
       };
     },
 

@@ -31,6 +31,8 @@ export interface LedgerStats {
   duplicates: number;
   /** True once a write or fsync failed: entries since then may not be on disk. */
   degraded: boolean;
+  /** Partial last lines (an entry torn by a crash or power cut) cut from the files at start. */
+  tornEntriesCut: number;
 }
 
 export interface Ledger {
@@ -41,8 +43,12 @@ export interface Ledger {
   close(): Promise<void>;
 }
 
-/** Finds where the chain stands: the last complete entry of the newest ledger file. */
-function resume(dir: string, log: Logger): { file?: string; seq: number; prev: string } {
+/**
+ * Finds where the chain stands: the last complete entry of the newest ledger file. It checks no
+ * hashes (that is `ledger verify`); `cut` counts the torn last lines it removed.
+ */
+function resume(dir: string, log: Logger): { file?: string; seq: number; prev: string; cut: number } {
+  let cut = 0;
   const files = readdirSync(dir).filter((f) => LEDGER_NAME.test(f)).sort();
   for (let i = files.length - 1; i >= 0; i--) {
     const path = join(dir, files[i]!);
@@ -57,14 +63,15 @@ function resume(dir: string, log: Logger): { file?: string; seq: number; prev: s
       } finally {
         closeSync(fd);
       }
+      cut++;
     }
     const lines = text.slice(0, end + 1).split("\n").filter(Boolean);
     const last = lines[lines.length - 1];
     if (!last) continue;
     const e = JSON.parse(last) as { seq: number; hash: string };
-    return { file: files[i], seq: e.seq, prev: e.hash };
+    return { file: files[i], seq: e.seq, prev: e.hash, cut };
   }
-  return { seq: 0, prev: GENESIS };
+  return { seq: 0, prev: GENESIS, cut };
 }
 
 /** As many recent ids as the spool remembers: a verdict re-delivered within this window is skipped. */
@@ -183,7 +190,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
       }
     },
     head: () => head,
-    stats: () => ({ ...counters, degraded: counters.writeErrors + counters.fsyncErrors > 0 }),
+    stats: () => ({ ...counters, degraded: counters.writeErrors + counters.fsyncErrors > 0, tornEntriesCut: start.cut }),
     close() {
       if (closed) return Promise.resolve();
       closed = true;

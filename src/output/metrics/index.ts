@@ -7,7 +7,7 @@ import { secretMasker } from "../../core/mask.js";
 import type { MetricsCollectors } from "./types.js";
 import { faultCounts } from "../../core/faults.js";
 
-export type { AuthRefusalCount, CameraStats, ConfigReloadStats, DecodePoolStats, DisplayRefusalCount, LaneCounters, LedgerAnchorSinkStats, LedgerAnchorStats, LedgerStats, MetricsCollectors, MqttStats, PauseStoreStats, SpoolStats, TlsListenerStats, TrustCounters } from "./types.js";
+export type { AuthRefusalCount, CameraStats, ConfigReloadStats, DecodePoolStats, DisplayRefusalCount, EventSeqStats, LaneCounters, LedgerAnchorSinkStats, LedgerAnchorStats, LedgerStats, MetricsCollectors, MqttStats, PauseStoreStats, SpoolStats, TlsListenerStats, TrustCounters } from "./types.js";
 
 /** Labels end up in a time-series database: a trust URL's credentials must not. */
 const cleanLabel = (s: string) => secretMasker.mask(s);
@@ -236,11 +236,23 @@ export class GatewayMetrics {
       const sp = spool();
       return one(sp?.degraded === undefined ? undefined : sp.degraded ? 1 : 0);
     });
+    // What the spool found on disk at its start: a backlog left by the last run, damage, a lost state file.
+    series("spool", "gauge", "events_spool_recovered_at_start", "Verdict events the last run left in the spool file, queued again for the stream when the spool started.", [], () => one(spool()?.recoveredAtStart));
+    series("spool", "counter", "events_spool_records_damaged_total", "Spool file lines dropped as unreadable when the spool started (torn by a crash or damaged): those events may never reach the stream.", [], () => one(spool()?.recordsDamaged));
+    const flag = (b: boolean | undefined) => one(b === undefined ? undefined : b ? 1 : 0);
+    series("spool", "gauge", "events_spool_state_recovered", "1 when the spool's state file was missing at start and its epoch and position floor were recovered from the spool file's header.", [], () => flag(spool()?.stateRecovered));
+    series("spool", "gauge", "events_spool_state_lost", "1 when the spool's state file and header were both missing at start: pending events were resent under a new epoch (the stream may get duplicates).", [], () => flag(spool()?.stateLost));
+    const seqs = () => Object.entries(read("eventSeq", c().eventSeq) ?? {});
+    series("eventSeq", "gauge", "events_seq_recovered", "1 when the lane's event sequence file was missing, damaged or behind the recorded events at start and ids resumed after the highest recorded id plus a gap.", ["lane"], () =>
+      seqs().map(([lane, s]) => ({ labels: { lane }, value: s.recovered ? 1 : 0 })),
+    );
+    series("eventSeq", "gauge", "events_seq_ids_skipped", "Event ids the lane's sequence recovery at start left unused (0 without a recovery).", ["lane"], () => seqs().map(([lane, s]) => ({ labels: { lane }, value: s.idsSkipped })));
     const ledger = () => read("ledger", c().ledger);
     series("ledger", "gauge", "ledger_entries", "Entries in the hash-chained ledger.", [], () => one(ledger()?.entries));
     series("ledger", "gauge", "ledger_last_write_timestamp_seconds", "When the ledger was last appended to.", [], () => one(sec(ledger()?.lastWriteAt)));
     series("ledger", "counter", "ledger_write_errors_total", "Ledger writes that failed (entry or head file).", [], () => one(ledger()?.writeErrors));
     series("ledger", "counter", "ledger_fsync_errors_total", "Ledger fsync or close calls that failed (entries perhaps not on disk).", [], () => one(ledger()?.fsyncErrors));
+    series("ledger", "counter", "ledger_torn_entries_cut_total", "Partial last lines (an entry torn by a crash or power cut) cut from the ledger files when the ledger started: those entries are not in the ledger.", [], () => one(ledger()?.tornEntriesCut));
     series("ledger", "gauge", "ledger_degraded", "1 once a ledger write or fsync failed since start (durability not guaranteed).", [], () => {
       const l = ledger();
       return one(l?.degraded === undefined ? undefined : l.degraded ? 1 : 0);

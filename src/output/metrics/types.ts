@@ -87,6 +87,14 @@ export interface SpoolStats {
   fsyncErrors?: number;
   /** True while events whose append failed are held in memory only. */
   degraded?: boolean;
+  /** Records the last run left in the spool file, queued again when the spool started. */
+  recoveredAtStart?: number;
+  /** Spool file lines dropped as unreadable when the spool started (torn, damaged): events perhaps lost. */
+  recordsDamaged?: number;
+  /** The state file was missing at start; the spool file's header gave the epoch and position floor. */
+  stateRecovered?: boolean;
+  /** State file and header were both missing at start: a new epoch, the stream may get duplicates. */
+  stateLost?: boolean;
 }
 
 export interface LedgerStats {
@@ -99,6 +107,16 @@ export interface LedgerStats {
   fsyncErrors?: number;
   /** True once a write or fsync failed since start. */
   degraded?: boolean;
+  /** Partial last lines (an entry torn by a crash) cut from the ledger files when it started. */
+  tornEntriesCut?: number;
+}
+
+/** A lane's event sequence as this process found it at start (lane/seq-store.ts FileSeqStore.recovery()). */
+export interface EventSeqStats {
+  /** The seq file was missing, damaged or behind the recorded ids, and ids resumed past a gap. */
+  recovered: boolean;
+  /** Ids left unused by that recovery (0 without one). */
+  idsSkipped: number;
 }
 
 /** One sink of the ledger head anchor (output/ledger HeadAnchor.stats()). */
@@ -199,6 +217,8 @@ export interface MetricsCollectors {
   redisConnected?: () => boolean | undefined;
   spool?: () => SpoolStats | undefined;
   ledger?: () => LedgerStats | undefined;
+  /** Per configured lane: whether its event sequence was recovered at start. */
+  eventSeq?: () => Record<string, EventSeqStats>;
   /** undefined when the ledger is off (the series are then absent). */
   ledgerAnchor?: () => LedgerAnchorStats | undefined;
   /** undefined without a Redis replay guard (the series is then absent). */
