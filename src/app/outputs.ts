@@ -4,7 +4,7 @@ import type { GatewayBus } from "../core/bus.js";
 import type { Logger } from "../core/logger.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { createEventSpool, type EventSpool } from "../output/events/index.js";
-import { createHeadAnchor, createLedger, ledgerHeadKey, ledgerHeadTopic, loadHeadSigner, mqttHeadSink, redisHeadSink, type HeadAnchor, type HeadAnchorStats, type HeadSink, type Ledger } from "../output/ledger/index.js";
+import { createHeadAnchor, createLedger, LedgerDamagedError, ledgerHeadKey, ledgerHeadTopic, loadHeadSigner, mqttHeadSink, redisHeadSink, type HeadAnchor, type HeadAnchorStats, type HeadSink, type Ledger } from "../output/ledger/index.js";
 import { systemClock } from "../core/clock.js";
 import { createMqttOutput, type LaneActions, type MqttOutput, type StatsSnapshot } from "../output/mqtt/index.js";
 import type { LedgerStats } from "../output/metrics/index.js";
@@ -103,26 +103,40 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
       // The last write is the last head the ledger moved to: a failed write does not move it.
       let lastWriteAt: number | undefined;
       const now = deps.now ?? Date.now;
-      const ledger = createLedger({
-        dir: join(cfg.gateway.stateDir, "ledger"),
-        gatewayId: cfg.gateway.id,
-        logger,
-        fsync: cfg.events.fsync,
-        onHead: (h) => {
-          lastWriteAt = now();
-          a.update(h);
-        },
-      });
-      const h = ledger.head();
-      if (h) a.update(h);
-      // The ledger contains its own write failures (a worn card must not kill the gateway) and counts them.
-      unsub.push(subscribeVerdicts(bus, "ledger", (ev) => ledger.append(ev), deps.handoff));
-      out.ledger = ledger;
-      out.anchorStats = () => a.stats();
-      out.ledgerStats = () => {
-        const st = ledger.stats();
-        return { entries: ledger.head()?.seq ?? 0, writeErrors: st.writeErrors, fsyncErrors: st.fsyncErrors, degraded: st.degraded, tornEntriesCut: st.tornEntriesCut, ...(lastWriteAt !== undefined ? { lastWriteAt } : {}) };
-      };
+      let ledger: Ledger | undefined;
+      try {
+        ledger = createLedger({
+          dir: join(cfg.gateway.stateDir, "ledger"),
+          gatewayId: cfg.gateway.id,
+          logger,
+          fsync: cfg.events.fsync,
+          onHead: (h) => {
+            lastWriteAt = now();
+            a.update(h);
+          },
+        });
+      } catch (e) {
+        if (!(e instanceof LedgerDamagedError)) throw e;
+        // A damaged last entry needs a person (ledger.ts): the ledger stays off, loudly, and the
+        // lanes, the spool and MQTT go on, instead of the whole gateway refusing to start.
+        log.error({ code: e.code, file: e.file, line: e.line }, "ledger cannot continue its chain: its newest file's last entry is damaged; the ledger is off until the file is repaired (ledger verify, docs/events.md)");
+        await a.close();
+        anchor = undefined;
+        out.ledgerStats = () => ({ entries: 0, writeErrors: 0, degraded: true, damaged: true });
+      }
+      if (ledger) {
+        const l = ledger;
+        const h = l.head();
+        if (h) a.update(h);
+        // The ledger contains its own write failures (a worn card must not kill the gateway) and counts them.
+        unsub.push(subscribeVerdicts(bus, "ledger", (ev) => l.append(ev), deps.handoff));
+        out.ledger = l;
+        out.anchorStats = () => a.stats();
+        out.ledgerStats = () => {
+          const st = l.stats();
+          return { entries: l.head()?.seq ?? 0, writeErrors: st.writeErrors, fsyncErrors: st.fsyncErrors, degraded: st.degraded, damaged: false, tornEntriesCut: st.tornEntriesCut, ...(lastWriteAt !== undefined ? { lastWriteAt } : {}) };
+        };
+      }
     }
     if (redis && cfg.redis) {
       const spool = createEventSpool({

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { configSchema } from "../../src/config/schema.js";
 import { GatewayBus } from "../../src/core/bus.js";
@@ -276,6 +276,45 @@ describe("the running gateway hands the new stats to /metrics", () => {
       expect(sample(anchored, "ledger_entries")).toBe("2");
       expect(Number(sample(anchored, 'ledger_anchor_published_total\\{sink="redis"\\}'))).toBeGreaterThanOrEqual(1);
       expect(sample(anchored, 'ledger_anchor_failures_total\\{sink="redis"\\}')).toBe("0");
+    } finally {
+      await gw.close();
+      await deleteKeysWith(admin, prefix);
+      admin.disconnect();
+    }
+  }, 60_000);
+});
+
+describe("a ledger whose last entry is damaged (GW_LEDGER_DAMAGED)", () => {
+  it("the gateway starts without it, says where on /metrics and in the log, leaves the file, and the spool still gets the verdicts", async () => {
+    const dir = tmpDir("observe-ledger-damaged");
+    dirs.push(dir);
+    const old = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-d" });
+    for (let i = 1; i <= 2; i++) old.append(makeEvent("gw-d", "L1", i));
+    await old.close();
+    const file = join(dir, "ledger", old.head()!.file);
+    appendFileSync(file, "garbage from a failing card\n");
+    const before = readFileSync(file, "utf8");
+    const prefix = `cpgw-test-${rid()}:`;
+    const cfg = parseConfig({
+      gateway: { id: "gw-d", stateDir: dir },
+      server: { listen: { host: "127.0.0.1", port: 0 } },
+      decode: { workers: 1 },
+      cameras: [],
+      lanes: [{ id: "L1" }],
+      redis: { url: SHARED_REDIS, keyPrefix: prefix, stream: `${prefix}verdicts` },
+    });
+    const admin = new Redis(SHARED_REDIS);
+    const log = captureLogger();
+    const gw = await startGateway(cfg, { logger: log.logger });
+    try {
+      const t = await (await fetch(`${gw.urls.public}/metrics`)).text();
+      expect(sample(t, "ledger_damaged")).toBe("1");
+      expect(sample(t, "ledger_degraded")).toBe("1");
+      const line = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.code === "GW_LEDGER_DAMAGED");
+      expect(line).toMatchObject({ file: old.head()!.file, line: 3 });
+      gw.bus.emit("verdict", makeEvent("gw-d", "L1", 3));
+      await waitFor(async () => (await admin.xlen(`${prefix}verdicts`)) === 1, "the verdict in the stream");
+      expect(readFileSync(file, "utf8")).toBe(before);
     } finally {
       await gw.close();
       await deleteKeysWith(admin, prefix);

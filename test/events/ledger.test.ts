@@ -3,7 +3,7 @@ import { appendFileSync, readdirSync, readFileSync, writeFileSync, truncateSync,
 import { join } from "node:path";
 import { FakeClock } from "../../src/core/clock.js";
 import * as realFs from "node:fs";
-import { createLedger, type LedgerFs } from "../../src/output/ledger/ledger.js";
+import { createLedger, LedgerDamagedError, type LedgerFs } from "../../src/output/ledger/ledger.js";
 import { verifyLedgerFiles } from "../../src/output/ledger/verify.js";
 import { GENESIS } from "../../src/output/ledger/chain.js";
 import ledgerCommand from "../../src/cli/commands/ledger.js";
@@ -117,6 +117,25 @@ describe("verdict ledger", () => {
     expect(after.head()).toMatchObject({ file: "ledger-2026-01-01.jsonl", seq: 4 });
     expect(readFileSync(next, "utf8")).toBe("");
     void after.close();
+  });
+
+  it("refuses to go on from a damaged last complete line, naming the file and line, and leaves the file as it is", () => {
+    for (const damage of ["not json at all", '{"seq":"4","hash":"ab"}', JSON.stringify({ seq: 4, time: "2026-01-01T23:00:00.000Z" })]) {
+      const { dir, files } = writeLedger(1, 3);
+      appendFileSync(files[0]!, damage + "\n");
+      const before = readFileSync(files[0]!, "utf8");
+      let err: unknown;
+      try {
+        createLedger({ dir, gatewayId: "gw-l" });
+      } catch (e) {
+        err = e;
+      }
+      expect(err, damage).toBeInstanceOf(LedgerDamagedError);
+      expect(err).toMatchObject({ code: "GW_LEDGER_DAMAGED", file: "ledger-2026-01-01.jsonl", line: 4 });
+      expect(readFileSync(files[0]!, "utf8")).toBe(before);
+      // The error names the place, never the line's content.
+      expect((err as Error).message).not.toContain(damage);
+    }
   });
 
   it("a clock stepped back keeps appending to the newest file (file order stays chain order)", () => {

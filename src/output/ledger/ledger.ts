@@ -44,6 +44,35 @@ export interface Ledger {
 }
 
 /**
+ * The newest ledger file ends in a complete line that is not a ledger entry (a disk that returned
+ * garbage, a hand edit): the chain cannot go on from it. Continuing from an earlier entry would
+ * fork the chain around the damage and starting a new one would hide it, so the ledger does not
+ * start; the file is left as it is for `ledger verify` and a person (docs/events.md).
+ */
+export class LedgerDamagedError extends Error {
+  readonly code = "GW_LEDGER_DAMAGED";
+  constructor(
+    readonly file: string,
+    readonly line: number,
+  ) {
+    super(`ledger ${file}: line ${line}, the last entry, is not a ledger entry; the ledger cannot continue its chain`);
+    this.name = "LedgerDamagedError";
+  }
+}
+
+/** The seq and hash of a ledger line, or undefined when the line is not an entry. */
+function chainLink(line: string): { seq: number; hash: string } | undefined {
+  let e: unknown;
+  try {
+    e = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  const { seq, hash } = (e ?? {}) as { seq?: unknown; hash?: unknown };
+  return typeof seq === "number" && Number.isSafeInteger(seq) && seq > 0 && typeof hash === "string" && /^[0-9a-f]{64}$/.test(hash) ? { seq, hash } : undefined;
+}
+
+/**
  * Finds where the chain stands: the last complete entry of the newest ledger file. It checks no
  * hashes (that is `ledger verify`); `cut` counts the torn last lines it removed.
  */
@@ -68,7 +97,8 @@ function resume(dir: string, log: Logger): { file?: string; seq: number; prev: s
     const lines = text.slice(0, end + 1).split("\n").filter(Boolean);
     const last = lines[lines.length - 1];
     if (!last) continue;
-    const e = JSON.parse(last) as { seq: number; hash: string };
+    const e = chainLink(last);
+    if (!e) throw new LedgerDamagedError(files[i]!, lines.length);
     return { file: files[i], seq: e.seq, prev: e.hash, cut };
   }
   return { seq: 0, prev: GENESIS, cut };

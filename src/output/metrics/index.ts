@@ -257,6 +257,10 @@ export class GatewayMetrics {
       const l = ledger();
       return one(l?.degraded === undefined ? undefined : l.degraded ? 1 : 0);
     });
+    series("ledger", "gauge", "ledger_damaged", "1 when the ledger did not start because its newest file's last entry is damaged: no verdict is written to it until the file is repaired.", [], () => {
+      const l = ledger();
+      return one(l?.damaged === undefined ? undefined : l.damaged ? 1 : 0);
+    });
     // The head anchored outside the ledger dir (Redis, retained MQTT): what a rewrite of the files cannot change.
     const anchor = () => read("ledgerAnchor", c().ledgerAnchor);
     const anchorSinks = () => Object.entries(anchor()?.sinks ?? {});

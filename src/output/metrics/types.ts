@@ -109,6 +109,8 @@ export interface LedgerStats {
   degraded?: boolean;
   /** Partial last lines (an entry torn by a crash) cut from the ledger files when it started. */
   tornEntriesCut?: number;
+  /** The ledger did not start: its newest file's last entry is damaged (GW_LEDGER_DAMAGED). */
+  damaged?: boolean;
 }
 
 /** A lane's event sequence as this process found it at start (lane/seq-store.ts FileSeqStore.recovery()). */
