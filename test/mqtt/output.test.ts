@@ -145,6 +145,9 @@ describe("MQTT output against the real Mosquitto", () => {
     await waitFor(() => w.last.has(`${prefix}/gw-m/lanes/L2/verdict`) && out.stats().publishErrors.verdict === 2, "L2's verdict delivered, L1's two failed");
     // One status and one paused state per connect of L1, one stats message, three discovery sensors per lane.
     expect(out.stats().publishErrors).toEqual({ status: 1, paused: 1, stats: 1, discovery: 6, verdict: 2 });
+    // A refused verdict is an error, not also a published one: only L2's counts as published.
+    await waitFor(() => out.stats().verdictsPublished === 1, "L2's verdict acknowledged");
+    expect(out.stats().verdictsPublished).toBe(1);
     expect(w.last.get(`${prefix}/gw-m/lanes/L2/status`)).toBe("online");
     expect(w.last.has(`${prefix}/gw-m/lanes/L1/status`)).toBe(false);
     expect(lines.filter((l) => l.includes("mqtt verdict publish failed"))).toHaveLength(2);

@@ -206,7 +206,7 @@ export class GatewayMetrics {
     series("mqtt", "gauge", "mqtt_connected", "MQTT connections up (one per lane plus one for the gateway).", [], () => one(mqtt()?.connected));
     series("mqtt", "gauge", "mqtt_connections", "MQTT connections configured.", [], () => one(mqtt()?.links));
     series("mqtt", "counter", "mqtt_reconnects_total", "MQTT reconnections after a lost connection.", [], () => one(mqtt()?.reconnects));
-    series("mqtt", "counter", "mqtt_verdicts_published_total", "Verdict events published on MQTT.", [], () => one(mqtt()?.verdictsPublished));
+    series("mqtt", "counter", "mqtt_verdicts_published_total", "Verdict events on MQTT that the client reported sent (QoS 0) or acknowledged (QoS 1, 2); a refused one counts in mqtt_publish_errors_total only.", [], () => one(mqtt()?.verdictsPublished));
     series("mqtt", "counter", "mqtt_verdicts_dropped_total", "Verdict events not sent because MQTT was disconnected (never sent late).", [], () => one(mqtt()?.verdictsDropped));
     series("mqtt", "counter", "mqtt_commands_total", "MQTT lane commands by result (accepted, rejected).", ["result"], () => {
       const m = mqtt();

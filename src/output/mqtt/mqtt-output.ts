@@ -288,8 +288,13 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
             counters.verdictsDropped++;
             return;
           }
-          counters.verdictsPublished++;
-          link.client.publish(topics.lanes.get(ev.lane)!.verdict, JSON.stringify(verdictPayload(ev)), { qos: verdictQos, retain: false }, warnPublish("verdict", link));
+          const failed = warnPublish("verdict", link);
+          // Counted when the client reports it sent (QoS 0) or acknowledged (QoS 1+), not when handed
+          // over: a verdict the broker refused is a publish error, not also a published verdict.
+          link.client.publish(topics.lanes.get(ev.lane)!.verdict, JSON.stringify(verdictPayload(ev)), { qos: verdictQos, retain: false }, (err?: Error) => {
+            if (err) failed(err);
+            else counters.verdictsPublished++;
+          });
         }),
       );
       for (const link of all) link.client = open(link);
