@@ -21,7 +21,7 @@ export interface LedgerOptions {
   fs?: LedgerFs;
 }
 
-export type LedgerFs = Pick<typeof nodeFs, "openSync" | "writeSync" | "fsyncSync" | "closeSync" | "writeFileSync" | "renameSync">;
+export type LedgerFs = Pick<typeof nodeFs, "openSync" | "writeSync" | "fsyncSync" | "closeSync" | "writeFileSync" | "renameSync" | "fstatSync" | "ftruncateSync">;
 
 export interface LedgerStats {
   entries: number;
@@ -170,6 +170,42 @@ export function createLedger(opts: LedgerOptions): Ledger {
     fileName = name;
   }
 
+  /** A fragment a short write left at the end of a file, not cut yet: nothing is appended after it. */
+  let fragment: { file: string; at: number } | undefined;
+
+  function cut(f: { file: string; at: number }): void {
+    const cfd = fs.openSync(join(opts.dir, f.file), "r+");
+    try {
+      fs.ftruncateSync(cfd, f.at);
+    } finally {
+      fs.closeSync(cfd);
+    }
+  }
+
+  /**
+   * Appends one whole line or nothing. A full disk can take part of a write and refuse the rest:
+   * the part is cut again, or the next entry would be glued to it, one garbled line in the chain.
+   * Until the cut succeeds, every append fails (counted), so nothing lands after the fragment.
+   */
+  function appendLine(at: number, name: string, line: string): void {
+    if (fragment) {
+      cut(fragment);
+      fragment = undefined;
+    }
+    const bytes = Buffer.from(line, "utf8");
+    const before = fs.fstatSync(at).size;
+    const written = fs.writeSync(at, bytes);
+    if (written === bytes.length) return;
+    fragment = { file: name, at: before };
+    try {
+      cut(fragment);
+      fragment = undefined;
+    } catch {
+      // Kept: the next append tries again first.
+    }
+    throw Object.assign(new Error(`short write: ${written} of ${bytes.length} bytes`), { code: "ESHORTWRITE" });
+  }
+
   function writeHead(): void {
     const tmp = join(opts.dir, HEAD_FILE + ".tmp");
     fs.writeFileSync(tmp, JSON.stringify(head) + "\n");
@@ -194,7 +230,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
       try {
         // Never open an earlier-dated file after a clock step back: file order must stay chain order.
         if (fd === undefined || (today !== fileName && (!fileName || today > fileName))) open(fileName && today < fileName ? fileName : today);
-        fs.writeSync(fd!, line);
+        appendLine(fd!, fileName!, line);
       } catch (e) {
         // The entry is not in the file: the chain does not advance, so the next entry still links.
         failed("write", e);
