@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { appendFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FakeClock } from "../../src/core/clock.js";
-import { recordLine } from "../../src/output/events/spool-file.js";
+import * as realFs from "node:fs";
+import { recordLine, type SpoolAppendFs } from "../../src/output/events/spool-file.js";
 import { shouldCompact, SpoolDisk, type FsyncPolicy } from "../../src/output/events/spool-disk.js";
 import { canRefuseFileWrites, captureLogger, makeReadOnly, refuseFileWrites, rmDir, tmpDir } from "./helpers.js";
 
@@ -186,6 +187,46 @@ describe("SpoolDisk failures are counted (events_spool_* on /metrics)", () => {
     disk.markDone(2);
     expect(disk.degraded).toBe(false);
     expect(disk.errors.writeErrors).toBe(1);
+  });
+
+  it("a short write (a full disk takes part of a line) is cut again, counted, and the next record is not glued to it", () => {
+    const dir = tmpDir("spool-disk-short");
+    dirs.push(dir);
+    const o = { shortWrites: 0, failCuts: 0 };
+    const fs: SpoolAppendFs = {
+      writeSync: ((fd: number, b: Buffer) => {
+        if (o.shortWrites > 0) {
+          o.shortWrites--;
+          return realFs.writeSync(fd, b, 0, b.length >> 1);
+        }
+        return realFs.writeSync(fd, b);
+      }) as SpoolAppendFs["writeSync"],
+      ftruncateSync: ((fd: number, len?: number) => {
+        if (o.failCuts > 0) {
+          o.failCuts--;
+          throw Object.assign(new Error("EIO: i/o error, ftruncate"), { code: "EIO" });
+        }
+        realFs.ftruncateSync(fd, len);
+      }) as SpoolAppendFs["ftruncateSync"],
+    };
+    const disk = new SpoolDisk({ dir, fsync: "never", fsyncIntervalMs: 1000, compactBytes: 1 << 20, clock: new FakeClock(), log: captureLogger().logger, fs });
+    disk.load(0);
+    disk.open([]);
+    disk.append(line(1), 0, 1);
+    o.shortWrites = 1;
+    disk.append(line(2), 1, 2);
+    o.shortWrites = 1;
+    o.failCuts = 2; // right after the short write, and again before the next append
+    disk.append(line(3), 2, 3);
+    disk.append(line(4), 3, 4);
+    disk.append(line(5), 4, 5);
+    expect(disk.errors.writeErrors).toBe(3);
+    expect(disk.degraded).toBe(true);
+    const body = readFileSync(join(dir, "spool.jsonl"), "utf8");
+    expect(body).toBe(`{"epoch":"${disk.state.epoch}","base":0}\n${line(1)}${line(5)}`);
+    // What a restart reads back: whole records only, none damaged.
+    const again = new SpoolDisk({ dir, fsync: "never", fsyncIntervalMs: 1000, compactBytes: 1 << 20, clock: new FakeClock(), log: captureLogger().logger });
+    expect(again.load(0)).toMatchObject({ badLines: 0 });
   });
 
   it.runIf(canRefuseFileWrites)("a compaction puts the memory-only records back on disk and clears degraded", () => {

@@ -1,6 +1,6 @@
 import type { Clock } from "../../core/clock.js";
 import type { Logger } from "../../core/logger.js";
-import { headerLine, loadSpool, SpoolFile, writeState, type LoadedSpool, type SpoolState } from "./spool-file.js";
+import { headerLine, loadSpool, SpoolFile, writeState, type LoadedSpool, type SpoolAppendFs, type SpoolState } from "./spool-file.js";
 import { SyncScheduler } from "./sync-scheduler.js";
 
 export type FsyncPolicy = "always" | "interval" | "never";
@@ -13,6 +13,8 @@ export interface SpoolDiskOptions {
   compactBytes: number;
   clock: Clock;
   log: Logger;
+  /** The spool file's append calls (a seam: a test injects a short write; production uses node:fs). */
+  fs?: SpoolAppendFs;
 }
 
 /**
@@ -105,7 +107,7 @@ export class SpoolDisk {
   /** Saves the loaded state durably and rewrites the file to hold only `pendingLines` (drops torn lines). */
   open(pendingLines: string[]): void {
     this.saveState(true);
-    this.file = new SpoolFile(this.o.dir, () => headerLine(this.state));
+    this.file = new SpoolFile(this.o.dir, () => headerLine(this.state), this.o.fs);
     this.file.rewrite(pendingLines);
   }
 

@@ -1,3 +1,4 @@
+import * as nodeFs from "node:fs";
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -142,20 +143,46 @@ export function writeState(dir: string, state: SpoolState, sync: boolean): void 
   renameSync(tmp, join(dir, STATE_FILE));
 }
 
+/** The append path's file calls (a seam: a test injects a short write; production uses node:fs). */
+export type SpoolAppendFs = Pick<typeof nodeFs, "writeSync" | "ftruncateSync">;
+
 /** The append-only spool file; rewritten (compacted) to hold only pending records. */
 export class SpoolFile {
   private fd: number;
   size = 0;
+  /** A short write left part of a line past `size` that could not be cut yet. */
+  private fragment = false;
   /** `header` gives the first line of every rewrite (see headerLine). */
   constructor(
     private readonly dir: string,
     private readonly header: () => string,
+    private readonly fs: SpoolAppendFs = nodeFs,
   ) {
     this.fd = openSync(join(dir, SPOOL_FILE), "a");
   }
+  /**
+   * Appends one whole line or nothing. A full disk can take part of a write and refuse the rest;
+   * the part is cut again (the file's size is known), or the next record would be glued to it and
+   * both read back as one damaged line after a crash. While the cut fails, appends fail.
+   */
   append(line: string): void {
-    writeSync(this.fd, line);
-    this.size += Buffer.byteLength(line);
+    if (this.fragment) {
+      this.fs.ftruncateSync(this.fd, this.size);
+      this.fragment = false;
+    }
+    const bytes = Buffer.from(line, "utf8");
+    const written = this.fs.writeSync(this.fd, bytes);
+    if (written !== bytes.length) {
+      this.fragment = true;
+      try {
+        this.fs.ftruncateSync(this.fd, this.size);
+        this.fragment = false;
+      } catch {
+        // Kept: the next append tries again first.
+      }
+      throw Object.assign(new Error(`short write: ${written} of ${bytes.length} bytes`), { code: "ESHORTWRITE" });
+    }
+    this.size += bytes.length;
   }
   fsync(): void {
     fsyncSync(this.fd);
@@ -175,6 +202,7 @@ export class SpoolFile {
     renameSync(tmp, join(this.dir, SPOOL_FILE));
     this.fd = openSync(join(this.dir, SPOOL_FILE), "a");
     this.size = Buffer.byteLength(body);
+    this.fragment = false;
   }
   close(): void {
     try {
