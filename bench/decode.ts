@@ -1,5 +1,5 @@
 /**
- * npm run bench:decode [-- --frames | --photos DIR | --clips | --cost [--photos DIR] | --rotations [--photos DIR]]
+ * npm run bench:decode [-- --frames | --photos DIR | --clips | --cost [--photos DIR] | --rotations [--photos DIR] | --cold [--photos DIR]]
  *
  * Frame section (seeded synthetic fixtures, 720p and 1080p, every category), in the same run and
  * thread, same repetitions for every contender:
@@ -229,7 +229,7 @@ async function poolThroughput(frames: Frame[]) {
   return res;
 }
 
-const cli = parseArgs({ options: { photos: { type: "string" }, frames: { type: "boolean" }, clips: { type: "boolean" }, cost: { type: "boolean" }, rotations: { type: "boolean" }, out: { type: "string" } }, allowPositionals: true });
+const cli = parseArgs({ options: { photos: { type: "string" }, frames: { type: "boolean" }, clips: { type: "boolean" }, cost: { type: "boolean" }, rotations: { type: "boolean" }, cold: { type: "boolean" }, out: { type: "string" } }, allowPositionals: true });
 /** Default photo folder: ../shared beside the main checkout (or ../../shared beside a helper worktree); skipped when absent. */
 const DEFAULT_PHOTOS = ["../shared/testdata/boofcv-dev", "../../shared/testdata/boofcv-dev"].find((d) => existsSync(d)) ?? "../shared/testdata/boofcv-dev";
 
@@ -243,6 +243,12 @@ if (cli.values.cost) {
   const { photoRotationBench } = await import("./photo-rotations.js");
   const r = await photoRotationBench(cli.values.photos ?? DEFAULT_PHOTOS);
   if (!("skipped" in r.results)) console.log(`results: ${writeResults(cli.values.out ?? "decode-photo-rotations", r.results)}`);
+  if (r.failures.length > 0) process.exitCode = 1;
+} else if (cli.values.cold) {
+  // --cold [--photos DIR]: a fresh worker's first frames, with and without the warm-up (bench/cold-start.ts).
+  const { coldStartBench } = await import("./cold-start.js");
+  const r = await coldStartBench(cli.values.photos ?? DEFAULT_PHOTOS);
+  if (!("skipped" in r.results)) console.log(`results: ${writeResults(cli.values.out ?? "decode-cold-start", r.results)}`);
   if (r.failures.length > 0) process.exitCode = 1;
 } else if (cli.values.clips) {
   // --clips [DIR]: presentations (clips made from real photos), in bench/clips.ts.

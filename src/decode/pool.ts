@@ -36,6 +36,9 @@ import { WaitingBoard, yieldPolicy } from "./early-stop.js";
 import { FrameAdmission, type Admitted, type SubmitContext } from "./admission.js";
 
 
+/** Measured (warm-up.ts): two rounds bring a worker's first real frames to within ~1.5x of warm. */
+const DEFAULT_WARM_UP_ROUNDS = 2;
+
 export interface DecodePoolOptions {
   workers?: number;
   deadlineMs: number;
@@ -64,6 +67,11 @@ export interface DecodePoolOptions {
    * decode worker by default. `testing/fault-worker.ts` wraps it to make workers hang or throw.
    */
   worker?: { url: URL; data?: Record<string, unknown> };
+  /**
+   * Rounds of the warm-up frames a new worker decodes with `passes` before it takes frames
+   * (warm-up.ts: a cold worker's first decodes take 2-15x as long); default 2, 0 = none.
+   */
+  warmUpRounds?: number;
   logger?: Logger;
 }
 
@@ -192,7 +200,8 @@ export class DecodePool {
   }
 
   private spawn(index: number): Promise<void> {
-    const init: WorkerInit = { wasmBinary: this.wasmBinary, waiting: this.board.buffer };
+    const rounds = this.opts.warmUpRounds ?? DEFAULT_WARM_UP_ROUNDS;
+    const init: WorkerInit = { wasmBinary: this.wasmBinary, waiting: this.board.buffer, ...(rounds > 0 ? { warmUp: { passes: this.opts.passes, rounds } } : {}) };
     const worker = new Worker(this.opts.worker?.url ?? workerUrl(), { workerData: { ...this.opts.worker?.data, ...init } });
     const slot: Slot = { worker, ready: false };
     this.slots[index] = slot;

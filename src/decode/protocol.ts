@@ -10,6 +10,8 @@ export interface WorkerInit {
   wasmBinary: Uint8Array;
   /** The pool's waiting counts (early-stop.ts WaitingBoard), shared by every worker. */
   waiting: SharedArrayBuffer;
+  /** Decode the warm-up frames this many rounds with these passes before reporting ready (warm-up.ts). */
+  warmUp?: { passes: readonly DecodePassName[]; rounds: number };
 }
 
 export interface DecodeJob {

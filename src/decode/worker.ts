@@ -11,6 +11,7 @@ import { PassCosts } from "./pass-costs.js";
 import type { DecodeJob, WorkerInit, WorkerMessage } from "./protocol.js";
 import { WaitingBoard } from "./early-stop.js";
 import { runCropFirst } from "./watch-read.js";
+import { warmUp } from "./warm-up.js";
 
 const init = workerData as WorkerInit;
 /**
@@ -30,10 +31,20 @@ function post(msg: WorkerMessage, transfer: ArrayBuffer[] = []): void {
 }
 
 try {
-  const mod = await loadReaderModule(init.wasmBinary);
-  const img = new HeapImage(mod);
+  let mod = await loadReaderModule(init.wasmBinary);
+  let img = new HeapImage(mod);
   const costs = new PassCosts();
   const board = new WaitingBoard(init.waiting);
+  if (init.warmUp) {
+    try {
+      warmUp(img, init.warmUp.passes, init.warmUp.rounds);
+    } catch {
+      // A failed warm-up costs the first frames their speed, not the worker. The instance it ran
+      // in may be left in a bad state: real frames get a fresh one, cold.
+      mod = await loadReaderModule(init.wasmBinary);
+      img = new HeapImage(mod);
+    }
+  }
   port.on("message", (job: DecodeJob) => {
     const cpu0 = threadCpu?.();
     const shouldStop = board.stopCheck(job.yieldTo, job.cameraSlot);
