@@ -244,25 +244,39 @@ describe("the HTTP server's and the reloader's numbers reach /metrics", () => {
   });
 });
 
+/**
+ * A real gateway on `dir` with the shared Redis under a fresh key prefix, no cameras, one decode
+ * worker; `run` gets it, and the prefix's keys are deleted afterwards.
+ */
+async function withRedisGateway(dir: string, id: string, lanes: string[], run: (g: { gw: Awaited<ReturnType<typeof startGateway>>; admin: Redis; prefix: string }) => Promise<void>, logger: Logger = captureLogger().logger): Promise<void> {
+  const prefix = `cpgw-test-${rid()}:`;
+  const cfg = parseConfig({
+    gateway: { id, stateDir: dir },
+    server: { listen: { host: "127.0.0.1", port: 0 } },
+    decode: { workers: 1 },
+    cameras: [],
+    lanes: lanes.map((l) => ({ id: l })),
+    redis: { url: SHARED_REDIS, keyPrefix: prefix, stream: `${prefix}verdicts` },
+  });
+  const admin = new Redis(SHARED_REDIS);
+  const gw = await startGateway(cfg, { logger });
+  try {
+    await run({ gw, admin, prefix });
+  } finally {
+    await gw.close();
+    await deleteKeysWith(admin, prefix);
+    admin.disconnect();
+  }
+}
+
 describe("the running gateway hands the new stats to /metrics", () => {
   it("with Redis: the ledger head anchored in Redis, the replay guard, and an unreadable pause state file", async () => {
     const dir = tmpDir("observe-gateway");
     dirs.push(dir);
     mkdirSync(join(dir, "lanes"), { recursive: true });
     writeFileSync(join(dir, "lanes", "paused.json"), "{torn");
-    const prefix = `cpgw-test-${rid()}:`;
-    const cfg = parseConfig({
-      gateway: { id: "gw-m", stateDir: dir },
-      server: { listen: { host: "127.0.0.1", port: 0 } },
-      decode: { workers: 1 },
-      cameras: [],
-      lanes: [{ id: "L1" }],
-      redis: { url: SHARED_REDIS, keyPrefix: prefix, stream: `${prefix}verdicts` },
-    });
-    const admin = new Redis(SHARED_REDIS);
-    const gw = await startGateway(cfg, { logger: captureLogger().logger });
-    const scrape = async () => (await fetch(`${gw.urls.public}/metrics`)).text();
-    try {
+    await withRedisGateway(dir, "gw-m", ["L1"], async ({ gw }) => {
+      const scrape = async () => (await fetch(`${gw.urls.public}/metrics`)).text();
       const first = await scrape();
       expect(sample(first, 'lane_pause_store_errors_total\\{op="load"\\}')).toBe("1");
       expect(sample(first, 'lane_pause_store_errors_total\\{op="save"\\}')).toBe("0");
@@ -276,50 +290,37 @@ describe("the running gateway hands the new stats to /metrics", () => {
       expect(sample(anchored, "ledger_entries")).toBe("2");
       expect(Number(sample(anchored, 'ledger_anchor_published_total\\{sink="redis"\\}'))).toBeGreaterThanOrEqual(1);
       expect(sample(anchored, 'ledger_anchor_failures_total\\{sink="redis"\\}')).toBe("0");
-    } finally {
-      await gw.close();
-      await deleteKeysWith(admin, prefix);
-      admin.disconnect();
-    }
+    });
   }, 60_000);
 });
+
+/** A ledger under `dir` holding `n` entries of lane L1, its newest file ending in `tail`; returns that file's name. */
+async function ledgerEndingIn(dir: string, gatewayId: string, n: number, tail: string): Promise<string> {
+  const ledger = createLedger({ dir: join(dir, "ledger"), gatewayId });
+  for (let i = 1; i <= n; i++) ledger.append(makeEvent(gatewayId, "L1", i));
+  await ledger.close();
+  appendFileSync(join(dir, "ledger", ledger.head()!.file), tail);
+  return ledger.head()!.file;
+}
 
 describe("a ledger whose last entry is damaged (GW_LEDGER_DAMAGED)", () => {
   it("the gateway starts without it, says where on /metrics and in the log, leaves the file, and the spool still gets the verdicts", async () => {
     const dir = tmpDir("observe-ledger-damaged");
     dirs.push(dir);
-    const old = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-d" });
-    for (let i = 1; i <= 2; i++) old.append(makeEvent("gw-d", "L1", i));
-    await old.close();
-    const file = join(dir, "ledger", old.head()!.file);
-    appendFileSync(file, "garbage from a failing card\n");
+    const name = await ledgerEndingIn(dir, "gw-d", 2, "garbage from a failing card\n");
+    const file = join(dir, "ledger", name);
     const before = readFileSync(file, "utf8");
-    const prefix = `cpgw-test-${rid()}:`;
-    const cfg = parseConfig({
-      gateway: { id: "gw-d", stateDir: dir },
-      server: { listen: { host: "127.0.0.1", port: 0 } },
-      decode: { workers: 1 },
-      cameras: [],
-      lanes: [{ id: "L1" }],
-      redis: { url: SHARED_REDIS, keyPrefix: prefix, stream: `${prefix}verdicts` },
-    });
-    const admin = new Redis(SHARED_REDIS);
     const log = captureLogger();
-    const gw = await startGateway(cfg, { logger: log.logger });
-    try {
+    await withRedisGateway(dir, "gw-d", ["L1"], async ({ gw, admin, prefix }) => {
       const t = await (await fetch(`${gw.urls.public}/metrics`)).text();
       expect(sample(t, "ledger_damaged")).toBe("1");
       expect(sample(t, "ledger_degraded")).toBe("1");
       const line = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.code === "GW_LEDGER_DAMAGED");
-      expect(line).toMatchObject({ file: old.head()!.file, line: 3 });
+      expect(line).toMatchObject({ file: name, line: 3 });
       gw.bus.emit("verdict", makeEvent("gw-d", "L1", 3));
       await waitFor(async () => (await admin.xlen(`${prefix}verdicts`)) === 1, "the verdict in the stream");
       expect(readFileSync(file, "utf8")).toBe(before);
-    } finally {
-      await gw.close();
-      await deleteKeysWith(admin, prefix);
-      admin.disconnect();
-    }
+    }, log.logger);
   }, 60_000);
 });
 
@@ -328,28 +329,13 @@ describe("what a start after a crash recovered reaches /metrics", () => {
     const dir = tmpDir("observe-recovery");
     dirs.push(dir);
     // The last run: L1's ids 1..3 in the ledger, 4 and 5 still in the spool when the power went.
-    const ledger = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-c" });
-    for (let i = 1; i <= 3; i++) ledger.append(makeEvent("gw-c", "L1", i));
-    await ledger.close();
-    const ledgerFile = join(dir, "ledger", ledger.head()!.file);
-    appendFileSync(ledgerFile, '{"seq":4,"time":"2026-');
+    await ledgerEndingIn(dir, "gw-c", 3, '{"seq":4,"time":"2026-');
     mkdirSync(join(dir, "spool"), { recursive: true });
     const rec = (seq: number) => recordLine(seq - 3, JSON.stringify(toWireEvent(makeEvent("gw-c", "L1", seq))));
     writeFileSync(join(dir, "spool", "spool.jsonl"), `{"epoch":"00112233aabbccdd","base":0}\n${rec(4)}${rec(5)}{"n":3,"e":{"id":"gw-c:L1:6`);
     mkdirSync(join(dir, "lanes"), { recursive: true });
     writeFileSync(join(dir, "lanes", "L1.seq"), "\u0000\u0000");
-    const prefix = `cpgw-test-${rid()}:`;
-    const cfg = parseConfig({
-      gateway: { id: "gw-c", stateDir: dir },
-      server: { listen: { host: "127.0.0.1", port: 0 } },
-      decode: { workers: 1 },
-      cameras: [],
-      lanes: [{ id: "L1" }, { id: "L2" }],
-      redis: { url: SHARED_REDIS, keyPrefix: prefix, stream: `${prefix}verdicts` },
-    });
-    const admin = new Redis(SHARED_REDIS);
-    const gw = await startGateway(cfg, { logger: captureLogger().logger });
-    try {
+    await withRedisGateway(dir, "gw-c", ["L1", "L2"], async ({ gw, admin, prefix }) => {
       const t = await (await fetch(`${gw.urls.public}/metrics`)).text();
       expect(sample(t, 'events_seq_recovered\\{lane="L1"\\}')).toBe("1");
       expect(sample(t, 'events_seq_recovered\\{lane="L2"\\}')).toBe("0");
@@ -362,10 +348,6 @@ describe("what a start after a crash recovered reaches /metrics", () => {
       expect(sample(t, "ledger_torn_entries_cut_total")).toBe("1");
       // The recovered backlog is forwarded as usual.
       await waitFor(async () => (await admin.xlen(`${prefix}verdicts`)) === 2, "the 2 recovered events in the stream");
-    } finally {
-      await gw.close();
-      await deleteKeysWith(admin, prefix);
-      admin.disconnect();
-    }
+    });
   }, 60_000);
 });

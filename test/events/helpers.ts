@@ -1,3 +1,4 @@
+import * as realFs from "node:fs";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, chmodSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -172,4 +173,27 @@ export class RedisChild {
     await this.kill();
     rmDir(this.dir);
   }
+}
+
+/**
+ * File calls that fail like a full disk: the next `o.shortWrites` writes take half their bytes
+ * and report it; the next `o.failCuts` truncates throw EIO. The rest go to node:fs.
+ */
+export function shortWritingFs(o: { shortWrites: number; failCuts: number }): Pick<typeof realFs, "writeSync" | "ftruncateSync"> {
+  return {
+    writeSync: ((fd: number, b: Buffer) => {
+      if (o.shortWrites > 0) {
+        o.shortWrites--;
+        return realFs.writeSync(fd, b, 0, b.length >> 1);
+      }
+      return realFs.writeSync(fd, b);
+    }) as typeof realFs.writeSync,
+    ftruncateSync: ((fd: number, len?: number) => {
+      if (o.failCuts > 0) {
+        o.failCuts--;
+        throw Object.assign(new Error("EIO: i/o error, ftruncate"), { code: "EIO" });
+      }
+      realFs.ftruncateSync(fd, len);
+    }) as typeof realFs.ftruncateSync,
+  };
 }

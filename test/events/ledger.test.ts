@@ -7,7 +7,7 @@ import { createLedger, LedgerDamagedError, type LedgerFs } from "../../src/outpu
 import { verifyLedgerFiles } from "../../src/output/ledger/verify.js";
 import { GENESIS } from "../../src/output/ledger/chain.js";
 import ledgerCommand from "../../src/cli/commands/ledger.js";
-import { captureLogger, makeEvent, rmDir, tmpDir } from "./helpers.js";
+import { captureLogger, makeEvent, rmDir, shortWritingFs, tmpDir } from "./helpers.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -303,55 +303,35 @@ describe("ledger fsync failure (#11.10: EIO must not kill the gateway)", () => {
 });
 
 describe("ledger: a short write (a full disk takes part of a line)", () => {
-  function shortWriting(dir: string, o: { shortWrites: number; failCuts: number }): LedgerFs {
-    return {
-      ...realFs,
-      writeSync: ((fd: number, b: Buffer) => {
-        if (o.shortWrites > 0) {
-          o.shortWrites--;
-          return realFs.writeSync(fd, b, 0, b.length >> 1);
-        }
-        return realFs.writeSync(fd, b);
-      }) as LedgerFs["writeSync"],
-      ftruncateSync: ((fd: number, len?: number) => {
-        if (o.failCuts > 0) {
-          o.failCuts--;
-          throw Object.assign(new Error("EIO: i/o error, ftruncate"), { code: "EIO" });
-        }
-        realFs.ftruncateSync(fd, len);
-      }) as LedgerFs["ftruncateSync"],
-    };
+  /** A ledger on a disk that writes half a line when `o.shortWrites` > 0 and refuses `o.failCuts` truncates. */
+  function onFullDisk(name: string) {
+    const dir = tmpDir(name);
+    dirs.push(dir);
+    const o = { shortWrites: 0, failCuts: 0 };
+    const fs: LedgerFs = { ...realFs, ...shortWritingFs(o) };
+    const ledger = createLedger({ dir, gatewayId: "gw-l", clock: new FakeClock(Date.UTC(2026, 0, 1, 10, 0)), fsync: "never", fs });
+    return { o, ledger, file: join(dir, "ledger-2026-01-01.jsonl") };
   }
 
   it("cuts the part it wrote, counts the failure, and the chain goes on whole", () => {
-    const dir = tmpDir("ledger-short");
-    dirs.push(dir);
-    const clock = new FakeClock(Date.UTC(2026, 0, 1, 10, 0));
-    const o = { shortWrites: 0, failCuts: 0 };
-    const ledger = createLedger({ dir, gatewayId: "gw-l", clock, fsync: "never", fs: shortWriting(dir, o) });
+    const { o, ledger, file } = onFullDisk("ledger-short");
     ledger.append(makeEvent("gw-l", "L1", 1));
     o.shortWrites = 1;
     expect(() => ledger.append(makeEvent("gw-l", "L1", 2))).not.toThrow();
     ledger.append(makeEvent("gw-l", "L1", 3));
     void ledger.close();
     expect(ledger.stats()).toMatchObject({ entries: 2, writeErrors: 1, degraded: true });
-    const file = join(dir, "ledger-2026-01-01.jsonl");
     expect(linesOf(file).map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(["gw-l:L1:1", "gw-l:L1:3"]);
     expect(verifyLedgerFiles([file])).toMatchObject({ ok: true, entries: 2 });
   });
 
   it("appends nothing after a fragment it could not cut yet, and cuts it at the next append", () => {
-    const dir = tmpDir("ledger-short-cut");
-    dirs.push(dir);
-    const clock = new FakeClock(Date.UTC(2026, 0, 1, 10, 0));
-    const o = { shortWrites: 0, failCuts: 0 };
-    const ledger = createLedger({ dir, gatewayId: "gw-l", clock, fsync: "never", fs: shortWriting(dir, o) });
+    const { o, ledger, file } = onFullDisk("ledger-short-cut");
     ledger.append(makeEvent("gw-l", "L1", 1));
     o.shortWrites = 1;
     o.failCuts = 2; // the cut right after the short write, and the retry at the next append
     ledger.append(makeEvent("gw-l", "L1", 2));
     ledger.append(makeEvent("gw-l", "L1", 3));
-    const file = join(dir, "ledger-2026-01-01.jsonl");
     // The fragment is still there, alone at the end: nothing was glued to it.
     expect(readFileSync(file, "utf8").endsWith("\n")).toBe(false);
     ledger.append(makeEvent("gw-l", "L1", 4));

@@ -2,10 +2,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { appendFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FakeClock } from "../../src/core/clock.js";
-import * as realFs from "node:fs";
 import { recordLine, type SpoolAppendFs } from "../../src/output/events/spool-file.js";
 import { shouldCompact, SpoolDisk, type FsyncPolicy } from "../../src/output/events/spool-disk.js";
-import { canRefuseFileWrites, captureLogger, makeReadOnly, refuseFileWrites, rmDir, tmpDir } from "./helpers.js";
+import { canRefuseFileWrites, captureLogger, makeReadOnly, refuseFileWrites, rmDir, shortWritingFs, tmpDir } from "./helpers.js";
 
 const dirs: string[] = [];
 const undo: Array<() => void> = [];
@@ -193,22 +192,7 @@ describe("SpoolDisk failures are counted (events_spool_* on /metrics)", () => {
     const dir = tmpDir("spool-disk-short");
     dirs.push(dir);
     const o = { shortWrites: 0, failCuts: 0 };
-    const fs: SpoolAppendFs = {
-      writeSync: ((fd: number, b: Buffer) => {
-        if (o.shortWrites > 0) {
-          o.shortWrites--;
-          return realFs.writeSync(fd, b, 0, b.length >> 1);
-        }
-        return realFs.writeSync(fd, b);
-      }) as SpoolAppendFs["writeSync"],
-      ftruncateSync: ((fd: number, len?: number) => {
-        if (o.failCuts > 0) {
-          o.failCuts--;
-          throw Object.assign(new Error("EIO: i/o error, ftruncate"), { code: "EIO" });
-        }
-        realFs.ftruncateSync(fd, len);
-      }) as SpoolAppendFs["ftruncateSync"],
-    };
+    const fs: SpoolAppendFs = shortWritingFs(o);
     const disk = new SpoolDisk({ dir, fsync: "never", fsyncIntervalMs: 1000, compactBytes: 1 << 20, clock: new FakeClock(), log: captureLogger().logger, fs });
     disk.load(0);
     disk.open([]);
