@@ -36,7 +36,7 @@ import { WaitingBoard, yieldPolicy } from "./early-stop.js";
 import { FrameAdmission, type Admitted, type SubmitContext } from "./admission.js";
 
 
-/** Measured (warm-up.ts): two rounds bring a worker's first real frames to within ~1.5x of warm. */
+/** Two rounds: a fresh worker's first real frame at 0.14x its cold cost (bench:decode --cold, docs/decode.md). */
 const DEFAULT_WARM_UP_ROUNDS = 2;
 
 export interface DecodePoolOptions {

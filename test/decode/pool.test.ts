@@ -3,6 +3,7 @@ import { DecodePool, type DecodePoolOptions } from "../../src/decode/index.js";
 import { faultyWorker } from "../../src/decode/testing/faulty-worker.js";
 import type { LumaFrame } from "../../src/core/types.js";
 import { blankFrame, qrFrame } from "./helpers.js";
+import { compiledSibling } from "../../src/core/worker-url.js";
 
 const base: DecodePoolOptions = { workers: 1, deadlineMs: 20_000, budgetMs: 100, passes: ["fast", "crop", "harder"] };
 /**
@@ -30,6 +31,16 @@ describe("DecodePool", () => {
     expect(r?.timings.passes).toEqual(["fast"]);
     expect(r?.timings.decodeMs).toBeGreaterThan(0);
     expect(pool.stats().cameras.cam1).toMatchObject({ submitted: 1, decoded: 1, dropped: 0, failed: 0 });
+  });
+
+  it("a worker whose warm-up throws still starts, on a fresh instance, and reads", async () => {
+    // The real worker, handed a warm-up it cannot run (a pass that does not exist throws in the
+    // cascade): it must report ready and decode as a cold worker would.
+    const url = compiledSibling(new URL("../../src/decode/pool.ts", import.meta.url).href, "./worker.js");
+    pool = await DecodePool.create({ ...base, warmUpRounds: 0, worker: { url, data: { warmUp: { passes: ["no-such-pass"], rounds: 1 } } } });
+    const r = await pool.submit(qrFrame("AFTER-A-FAILED-WARM-UP"));
+    expect(r?.error).toBeUndefined();
+    expect(r?.codes.map((c) => c.text)).toEqual(["AFTER-A-FAILED-WARM-UP"]);
   });
 
   it("copies a frame whose view does not own its buffer instead of detaching it", async () => {
