@@ -123,7 +123,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
     const cameras = createCameraRig({ cameras: cfg.cameras, lanes, pool: () => pool, buffers, metrics, logger: opts.logger, clock, ...(opts.spawner ? { spawner: opts.spawner } : {}), ...(opts.changeGate !== undefined ? { changeGate: opts.changeGate } : {}), ...(opts.onFrame ? { onFrame: opts.onFrame } : {}), ...(opts.onDecoded ? { onDecoded: opts.onDecoded } : {}) });
     undo.push(() => cameras.stop());
 
-    const health = createHealthCheck({ lanes, staleAction: () => cfg.trust.staleAction, trustStatus: () => trust.store.status(), pool: () => pool, cameras, clock, log });
+    const health = createHealthCheck({ lanes, staleAction: () => cfg.trust.staleAction, clockAction: () => cfg.trust.clockAction, trustStatus: () => trust.store.status(), pool: () => pool, cameras, clock, log });
     health.check();
     health.start();
     undo.push(() => health.stop());

@@ -12,7 +12,8 @@ export interface HealthCheckDeps {
   lanes: ReadonlyMap<string, Pick<Lane, "setProblem" | "hasProblem">>;
   /** Read at each check: a reload may change the action or replace the store. */
   staleAction: () => string;
-  trustStatus: () => { stale: boolean };
+  clockAction: () => string;
+  trustStatus: () => { stale: boolean; clockUntrusted?: unknown };
   pool: () => { stats(): { ready: number } };
   cameras: { health(): CameraHealthInput[] };
   clock: Clock;
@@ -28,7 +29,7 @@ export interface HealthCheck {
 }
 
 /**
- * Trust freshness (TRUST_STALE) and lane blindness (DECODE_DOWN, INGEST_ERROR, see lane-health.ts)
+ * Trust freshness (TRUST_STALE), the clock (CLOCK_UNTRUSTED) and lane blindness (DECODE_DOWN, INGEST_ERROR, see lane-health.ts)
  * applied as lane problems. A check that cannot read its inputs fails safe: the lanes go out of
  * service rather than stay green on unknown state.
  */
@@ -41,17 +42,29 @@ export function createHealthCheck(d: HealthCheckDeps): HealthCheck {
   let healthUnreadable = false;
 
   const check = () => {
-    let stale: boolean;
+    let stale = false;
+    let clockBad = false;
     try {
-      stale = d.staleAction() === "out-of-service" && d.trustStatus().stale;
+      // With both actions "flag" the verdicts say it: the status is not even read.
+      const staleOos = d.staleAction() === "out-of-service";
+      const clockOos = d.clockAction() === "out-of-service";
+      if (staleOos || clockOos) {
+        const st = d.trustStatus();
+        stale = staleOos && st.stale;
+        clockBad = clockOos && st.clockUntrusted !== undefined;
+      }
       if (trustUnreadable) log.info("trust status readable again");
       trustUnreadable = false;
     } catch (e) {
       if (!trustUnreadable) log.error({ err: (e as Error).message }, "trust status unreadable: lanes out of service (TRUST_STALE) until it can be read");
       trustUnreadable = true;
       stale = true;
+      clockBad = false;
     }
-    for (const l of lanes.values()) l.setProblem("TRUST_STALE", stale);
+    for (const l of lanes.values()) {
+      l.setProblem("TRUST_STALE", stale);
+      l.setProblem("CLOCK_UNTRUSTED", clockBad);
+    }
     let health: ReturnType<typeof laneHealth>;
     try {
       const poolDown = poolHealth.update(d.pool().stats().ready, d.clock.monotonic());

@@ -33,7 +33,7 @@ export async function openTrust(cfg: GatewayConfig, d: TrustDeps): Promise<Trust
     await t.start().catch((e: unknown) => log.error({ err: (e as Error).message }, "trust store start failed"));
     return t;
   };
-  const verifierFor = (c: GatewayConfig): Verifier => createVerifier({ trust: () => store.view(), salt: d.salt, clockSkewS: c.trust.clockSkewS, staleAction: c.trust.staleAction });
+  const verifierFor = (c: GatewayConfig): Verifier => createVerifier({ trust: () => store.view(), salt: d.salt, clockSkewS: c.trust.clockSkewS, staleAction: c.trust.staleAction, clockAction: c.trust.clockAction });
   let store = await open(cfg);
   let verifier = verifierFor(cfg);
   return {

@@ -19,7 +19,7 @@ export const GatewayErrorCodes = {
   GW_TRUST_FETCH: "A trust source could not be fetched; the last good copy stays in use.",
   GW_TRUST_SIGNATURE: "A trust list failed signature verification; the last good copy stays in use.",
   GW_TRUST_STALE: "Trust data is older than its configured max age.",
-  GW_CLOCK_DRIFT: "The local clock differs from the trust server's Date header by more than trust.maxClockDriftS; validity checks may be wrong.",
+  GW_CLOCK_UNTRUSTED: "The local clock differs from a trust server's Date header by more than trust.maxClockDriftS, or runs that much behind a signed trust list's issuedAt: validity cannot be judged (verdicts CLOCK_UNTRUSTED; lanes out of service with clockAction out-of-service).",
   GW_REDIS_UNAVAILABLE: "The configured Redis could not be reached; local state is used meanwhile.",
   GW_SPOOL_FULL: "The event spool reached its size bound; the oldest events are being dropped.",
   GW_MQTT_UNAVAILABLE: "The MQTT broker could not be reached; verdicts for lights are dropped (never sent late) until it returns.",

@@ -5,6 +5,7 @@ import type { LaneState, LaneStatus, VerdictEvent } from "../core/types.js";
 export const LaneProblems = {
   CAMERAS_DOWN: "Every camera of the lane is down (or the lane has none).",
   TRUST_STALE: "Trust data is older than trust.maxAgeS and trust.staleAction is out-of-service.",
+  CLOCK_UNTRUSTED: "The gateway's clock is off by more than trust.maxClockDriftS (a trust server's Date header, or a signed trust list's issuedAt) and trust.clockAction is out-of-service: no validity can be judged.",
   SHUTTING_DOWN: "The gateway is stopping.",
   STARTING: "The lane was just built and its cameras are still getting their first frame (no camera up yet, within the start-up grace); CAMERAS_DOWN follows if none is up when the grace ends.",
   EVENTS_SEQ_ERROR: "Event ids of the lane cannot be persisted (state dir unwritable or unreadable): a reused id could lose an event.",

@@ -21,6 +21,7 @@ export const REASONS = {
   KEY_USAGE_MISMATCH: "The signer certificate's extended key usage does not allow this credential type (DCC test/vaccination/recovery).",
   ISSUER_UNTRUSTED: "The key is trusted, but not for the issuer named in the credential.",
   REVOKED: "The credential (or its id hash) is on a revocation list.",
+  CLOCK_UNTRUSTED: "The gateway's own clock is off by more than trust.maxClockDriftS (a trust server's Date header, or a signed trust list issued later than the clock says it is): validity cannot be judged, so nothing passes.",
   TRUST_STALE: "Trust data is older than its max age: the signature may be fine, but keys and revocations cannot be relied on.",
   POLICY_REJECTED: "A lane policy rule rejected the verified claims; the verdict carries the rule id.",
   FORMAT_NOT_ACCEPTED: "This lane does not accept the credential's format (decided from the prefix, before any parsing).",

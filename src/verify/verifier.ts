@@ -35,6 +35,8 @@ export interface VerifierOptions {
   /** Tolerance for iat/nbf/validFrom in the future; never applied to expiry. */
   clockSkewS: number;
   staleAction?: "flag" | "out-of-service";
+  /** What an untrusted local clock (TrustStatus.clockUntrusted) makes of a verdict: FLAG, or ERROR when lanes go out of service for it. */
+  clockAction?: "flag" | "out-of-service";
 }
 
 export interface Verifier {
@@ -51,6 +53,7 @@ const FORMATS: Array<{ prefix: string; format: Known; verify: (i: FormatInput) =
 export function createVerifier(opts: VerifierOptions): Verifier {
   const skewMs = opts.clockSkewS * 1000;
   const staleKind = opts.staleAction === "out-of-service" ? "ERROR" : "FLAG";
+  const clockKind = opts.clockAction === "flag" ? "FLAG" : "ERROR";
 
   function verify(text: string, ctx: VerifyContext): Verdict {
     const entry = FORMATS.find((f) => text.startsWith(f.prefix));
@@ -75,6 +78,9 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       } satisfies Partial<Verdict>);
       for (const k of Object.keys(base) as Array<keyof Verdict>) if (base[k] === undefined) delete base[k];
 
+      // After the signature, so a forged code still says so; before the validity window, which
+      // an untrusted clock cannot judge (a clock behind would PASS an expired credential).
+      if (status.clockUntrusted) return { ...flag("CLOCK_UNTRUSTED"), verdict: clockKind };
       const t = timeProblem(v, ctx.nowMs, skewMs);
       if (t) return flag(t);
       if (status.stale) return { ...flag("TRUST_STALE"), verdict: staleKind };

@@ -20,7 +20,8 @@ const rig = () => {
   ]);
   const s = {
     staleAction: "out-of-service",
-    trustStatus: (): { stale: boolean } => ({ stale: false }),
+    clockAction: "out-of-service",
+    trustStatus: (): { stale: boolean; clockUntrusted?: unknown } => ({ stale: false }),
     ready: 1,
     cameras: (): CameraHealthInput[] => [
       { lane: "A", online: true, framePathFailing: false, ingestError: false },
@@ -30,6 +31,7 @@ const rig = () => {
   const deps: HealthCheckDeps = {
     lanes,
     staleAction: () => s.staleAction,
+    clockAction: () => s.clockAction,
     trustStatus: () => s.trustStatus(),
     pool: () => ({ stats: () => ({ ready: s.ready }) }),
     cameras: { health: () => s.cameras() },
@@ -47,10 +49,29 @@ describe("health check", () => {
     health.check();
     expect(problems()).toEqual({ A: ["TRUST_STALE"], B: ["TRUST_STALE"] });
     s.staleAction = "flag";
-    // With "flag" the status is not even read: an unreadable one does not matter either.
+    health.check();
+    expect(problems()).toEqual({ A: [], B: [] });
+    // With both actions "flag" the status is not even read: an unreadable one does not matter either.
+    s.clockAction = "flag";
     s.trustStatus = () => {
       throw new Error("unreadable");
     };
+    health.check();
+    expect(problems()).toEqual({ A: [], B: [] });
+  });
+
+  it("an untrusted clock takes every lane out of service (CLOCK_UNTRUSTED) only when clockAction is out-of-service, and clears with it", () => {
+    const { s, health, problems } = rig();
+    s.trustStatus = () => ({ stale: false, clockUntrusted: { basis: "signed-time", offsetMs: -86400_000 } });
+    health.check();
+    expect(problems()).toEqual({ A: ["CLOCK_UNTRUSTED"], B: ["CLOCK_UNTRUSTED"] });
+    s.clockAction = "flag";
+    health.check();
+    expect(problems()).toEqual({ A: [], B: [] });
+    s.clockAction = "out-of-service";
+    health.check();
+    expect(problems()).toEqual({ A: ["CLOCK_UNTRUSTED"], B: ["CLOCK_UNTRUSTED"] });
+    s.trustStatus = () => ({ stale: false });
     health.check();
     expect(problems()).toEqual({ A: [], B: [] });
   });

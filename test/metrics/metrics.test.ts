@@ -66,6 +66,7 @@ describe("GatewayMetrics", () => {
       `${p}lane_missed_reads_total{lane="L1"} 10`,
       `${p}trust_last_refresh_timestamp_seconds ${(NOW - 60_000) / 1000}`,
       `${p}trust_clock_drift_seconds -1.5`,
+      `${p}trust_clock_untrusted 0`,
       `${p}mqtt_connected 2`,
       `${p}mqtt_reconnects_total 5`,
       `${p}mqtt_verdicts_dropped_total 2`,
@@ -285,6 +286,15 @@ describe("GatewayMetrics", () => {
     expect(plain).not.toMatch(new RegExp(`^${p}config_last_reload_timestamp_seconds `, "m"));
     expect(plain).toContain(`${p}config_restart_required 0\n`);
     expect(plain).toContain(`${p}config_reloads_total{result="failed"} 0\n`);
+  });
+
+  it("exports an untrusted clock as 1 (a signed list issued a day after the local clock's time)", async () => {
+    const m = new GatewayMetrics({ processMetrics: false, now: () => NOW });
+    m.setCollectors({ ...collectors(), trust: () => ({ version: "tl-1", stale: false, clockUntrusted: { basis: "signed-time", offsetMs: -86_400_000 }, sources: [] }) });
+    const t = await m.render();
+    expect(t).toContain(`${p}trust_clock_untrusted 1`);
+    // No Date header seen: no drift sample (its HELP line stays).
+    expect(t).not.toMatch(new RegExp(`^${p}trust_clock_drift_seconds `, "m"));
   });
 
   it("exports MQTT publish errors per kind and the keys each trust source skipped (0 for a source with none, credentials masked)", async () => {

@@ -75,6 +75,8 @@ export class ListServer {
   behaviour: Behaviour = "ok";
   /** Overrides the Date header (epoch ms). */
   dateMs?: number;
+  /** Sends an Age header (s): the response as a cache would serve it. */
+  ageS?: number;
   hits = 0;
   conditionalHits = 0;
   private server?: Server;
@@ -102,6 +104,7 @@ export class ListServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     this.hits++;
     if (this.dateMs !== undefined) res.setHeader("date", new Date(this.dateMs).toUTCString());
+    if (this.ageS !== undefined) res.setHeader("age", String(this.ageS));
     if (this.behaviour === "hang") return; // accept, never answer
     if (this.behaviour === "500") {
       res.writeHead(500).end("oops");
@@ -134,6 +137,7 @@ export function trustConfig(partial: Partial<TrustConfig>): TrustConfig {
     staleAction: "flag",
     clockSkewS: 120,
     maxClockDriftS: 7200,
+    clockAction: "out-of-service",
     fetchTimeoutS: 10,
     ...partial,
   };

@@ -204,19 +204,83 @@ describe("trust store over HTTP", () => {
     expect(store.status().refreshedAt).toBeUndefined();
   });
 
-  it("reports clock drift against the server's Date header and logs it beyond maxClockDriftS", async () => {
+  it("a clock beyond maxClockDriftS from the server's Date header is untrusted (logged once), and trusted again once it agrees", async () => {
     server.body = await signedList(root.priv, 1, []);
     const clock = new FakeClock(Date.now());
     server.dateMs = clock.now() - 3 * HOUR; // server says it is 3 h earlier: our clock is 3 h fast
     const { store, logs } = await newStore(clock, { maxClockDriftS: 7200 });
     await store.start();
-    const drift = store.status().clockDriftMs!;
-    expect(Math.abs(drift - 3 * HOUR)).toBeLessThan(2000); // Date has 1 s resolution
-    expect(logs.records().some((r) => r.event === "trust.clock_drift")).toBe(true);
+    const st = store.status();
+    expect(Math.abs(st.clockDriftMs! - 3 * HOUR)).toBeLessThan(2000); // Date has 1 s resolution
+    expect(st.clockUntrusted).toMatchObject({ basis: "server-date" });
+    expect(Math.abs(st.clockUntrusted!.offsetMs - 3 * HOUR)).toBeLessThan(2000);
+    await store.refreshNow();
+    expect(logs.records().filter((r) => r.event === "trust.clock_untrusted").map((r) => r.code)).toEqual(["GW_CLOCK_UNTRUSTED"]);
     clock.advance(HOUR);
     server.dateMs = clock.now() + 1000;
     await store.refreshNow();
     expect(Math.abs(store.status().clockDriftMs!)).toBeLessThan(3000);
+    expect(store.status().clockUntrusted).toBeUndefined();
+    expect(logs.records().some((r) => r.event === "trust.clock_trusted")).toBe(true);
+  });
+
+  it("a clock stepped right after the Date header was seen is judged as it is now, without a new download", async () => {
+    server.body = await signedList(root.priv, 1, []);
+    const clock = new FakeClock(Date.now());
+    server.dateMs = clock.now();
+    const { store } = await newStore(clock);
+    await store.start();
+    expect(store.status().clockUntrusted).toBeUndefined();
+    // The RTC is set back a day (or NTP steps it): the server's time, carried forward on the
+    // monotonic clock, says so at once.
+    clock.setWall(clock.now() - 24 * HOUR);
+    expect(store.status().clockUntrusted).toMatchObject({ basis: "server-date" });
+    expect(Math.round(store.status().clockUntrusted!.offsetMs / HOUR)).toBe(-24);
+    clock.setWall(clock.now() + 24 * HOUR);
+    expect(store.status().clockUntrusted).toBeUndefined();
+    // The trust server then stays down for 5 hours: the last Date header, carried forward, still
+    // agrees with a clock that kept time (an outage alone never makes the clock look wrong).
+    await server.stop();
+    clock.advance(5 * HOUR);
+    await store.refreshNow();
+    expect(Math.abs(store.status().clockDriftMs!)).toBeLessThan(2000);
+    expect(store.status().clockUntrusted).toBeUndefined();
+  });
+
+  it("a Date header from a cache counts with its Age: a list a CDN kept for 3 h does not make the clock look 3 h fast", async () => {
+    server.body = await signedList(root.priv, 1, []);
+    const clock = new FakeClock(Date.now());
+    server.dateMs = clock.now() - 3 * HOUR;
+    server.ageS = 3 * 3600;
+    const { store } = await newStore(clock);
+    await store.start();
+    expect(Math.abs(store.status().clockDriftMs!)).toBeLessThan(2000);
+    expect(store.status().clockUntrusted).toBeUndefined();
+  });
+
+  it("an offline boot with the clock set back: the signed list on disk, issued later than the clock says it is, makes the clock untrusted", async () => {
+    const clock = new FakeClock(Date.now());
+    server.body = await signedList(root.priv, 4, [(await passEntry("k-boot")).entry], { issuedAt: new Date(clock.now()).toISOString() });
+    const first = await newStore(clock);
+    await first.store.start();
+    expect(first.store.status().clockUntrusted).toBeUndefined();
+    await first.store.stop();
+    await server.stop();
+
+    // The box restarts without network and with its RTC 30 days behind: no Date header to ask.
+    const behind = new FakeClock(clock.now() - 30 * 24 * HOUR);
+    const { store, logs } = await newStore(behind);
+    await store.start();
+    const st = store.status();
+    expect(st.clockUntrusted).toMatchObject({ basis: "signed-time" });
+    expect(Math.round(st.clockUntrusted!.offsetMs / HOUR)).toBe(-30 * 24);
+    expect(st.clockDriftMs).toBeUndefined();
+    expect(logs.codes()).toContain("GW_CLOCK_UNTRUSTED");
+    // Within the tolerance it is not evidence of anything: a list signed an hour "early" is fine.
+    const close = new FakeClock(clock.now() - HOUR);
+    const ok = await newStore(close);
+    await ok.store.start();
+    expect(ok.store.status().clockUntrusted).toBeUndefined();
   });
 
   it("stop() aborts a download hanging on a silent server instead of waiting for its timeout", async () => {

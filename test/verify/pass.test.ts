@@ -114,6 +114,21 @@ describe("checkpoint pass", () => {
     expect(oos.verify(good, { nowMs: NOW })).toMatchObject({ verdict: "ERROR", reason: "TRUST_STALE" });
   });
 
+  it("an untrusted clock: CLOCK_UNTRUSTED after the signature check, before the validity window; ERROR unless clockAction is flag", () => {
+    const t = passTrust([{ key: moh, issuer: "VN-MOH" }]);
+    t.clockUntrusted = { basis: "signed-time", offsetMs: -30 * 86400_000 };
+    const oos = createVerifier({ trust: () => t, salt: "p", clockSkewS: 0, clockAction: "out-of-service" });
+    expect(oos.verify(good, { nowMs: NOW })).toMatchObject({ verdict: "ERROR", reason: "CLOCK_UNTRUSTED", kid: "moh-2026-01" });
+    // A pass the (wrong) clock would call current or expired gets the same answer: the clock cannot judge either.
+    const expiredAtNow = issuePass(typicalPass({ validUntil: NOW / 1000 - 60 }), moh.kid, moh.privateKey);
+    expect(oos.verify(expiredAtNow, { nowMs: NOW }).reason).toBe("CLOCK_UNTRUSTED");
+    expect(oos.verify(issuePass(typicalPass(), moh.kid, other.privateKey), { nowMs: NOW }).reason).toBe("SIGNATURE_INVALID");
+    const flag = createVerifier({ trust: () => t, salt: "p", clockSkewS: 0, clockAction: "flag" });
+    expect(flag.verify(good, { nowMs: NOW })).toMatchObject({ verdict: "FLAG", reason: "CLOCK_UNTRUSTED" });
+    t.clockUntrusted = undefined;
+    expect(flag.verify(good, { nowMs: NOW })).toMatchObject({ verdict: "PASS", reason: "OK" });
+  });
+
   it("salted hash: same pass, same salt -> same hash; another salt -> another hash", () => {
     const a = verify(good).credentialHash;
     const other = createVerifier({ trust: () => trust, salt: "other", clockSkewS: 0 }).verify(good, { nowMs: NOW }).credentialHash;

@@ -12,5 +12,5 @@ export interface HttpConfig {
   server: ServerConfig;
   display: DisplayConfig;
   lanes: readonly LaneDisplayConfig[];
-  trust: Pick<TrustConfig, "staleAction">;
+  trust: Pick<TrustConfig, "staleAction" | "clockAction">;
 }

@@ -124,6 +124,10 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       const t = trust();
       if (t instanceof Error || t.stale) overlay.push("TRUST_STALE");
     }
+    if (cfg().trust.clockAction === "out-of-service") {
+      const t = trust();
+      if (!(t instanceof Error) && t.clockUntrusted) overlay.push("CLOCK_UNTRUSTED");
+    }
     return laneView({
       lane: lc ?? { id: lane, passHoldMs: 4000, flagHoldMs: 8000 },
       defaultLang: cfg().display.language,

@@ -9,7 +9,7 @@ import { CAMERA_UP_STATES } from "../../ingest/types.js";
 export const cameraIsUp = (state: string): boolean => CAMERA_UP_STATES.has(state);
 
 export interface ReadinessProblem {
-  code: "NO_CAMERAS" | "STARTING" | "CAMERA_DOWN" | "FRAME_PATH_FAILING" | "TRUST_STALE" | "TRUST_UNAVAILABLE" | "DECODE_DOWN" | "INGEST_ERROR" | "LANE_PROBLEM";
+  code: "NO_CAMERAS" | "STARTING" | "CAMERA_DOWN" | "FRAME_PATH_FAILING" | "TRUST_STALE" | "TRUST_UNAVAILABLE" | "CLOCK_UNTRUSTED" | "DECODE_DOWN" | "INGEST_ERROR" | "LANE_PROBLEM";
   camera?: string;
   lane?: string;
   /** For LANE_PROBLEM: the lane's problem code (src/lane/state.ts). */
@@ -18,7 +18,7 @@ export interface ReadinessProblem {
 }
 
 /** Lane problems already reported above from their source (per camera, trust). */
-const COVERED = new Set(["CAMERAS_DOWN", "TRUST_STALE"]);
+const COVERED = new Set(["CAMERAS_DOWN", "TRUST_STALE", "CLOCK_UNTRUSTED"]);
 
 type CameraSnapshot = { id: string; lane?: string; state: string; lastFrameAgeMs?: number; framePathFailing?: boolean };
 
@@ -56,6 +56,12 @@ export function readiness(cameras: CameraSnapshot[], trust: TrustStatus | Error,
   } else if (trust.stale) {
     const age = trust.ageMs === undefined ? "never refreshed" : `${Math.round(trust.ageMs / 1000)} s old`;
     problems.push({ code: "TRUST_STALE", detail: `trust data is stale (${age}, version ${trust.version || "none"})` });
+  }
+  // Whatever clockAction says: a gateway that cannot tell the time cannot give a correct verdict.
+  if (!(trust instanceof Error) && trust.clockUntrusted) {
+    const c = trust.clockUntrusted;
+    const by = c.basis === "server-date" ? "a trust server's Date header" : "a signed trust list's issue time";
+    problems.push({ code: "CLOCK_UNTRUSTED", detail: `local clock is ${Math.round(Math.abs(c.offsetMs) / 1000)} s ${c.offsetMs < 0 ? "behind" : "ahead of"} ${by}` });
   }
   // A lane blind for another reason (decode down, ingest error, a stage's own problem) is not ready either.
   for (const l of lanes) {

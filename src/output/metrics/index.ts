@@ -195,7 +195,10 @@ export class GatewayMetrics {
     series("trust", "gauge", "trust_expires_timestamp_seconds", "When the earliest signed trust list expires: trust data is stale from then on, on every lane at once (absent when no list carries an expiry).", [], () =>
       one(sec(trust()?.expiresAt)),
     );
-    series("trust", "gauge", "trust_clock_drift_seconds", "Local clock minus the trust server's Date header.", [], () => one(sec(trust()?.clockDriftMs)));
+    series("trust", "gauge", "trust_clock_drift_seconds", "Local clock minus the trust server's Date header (plus Age), carried forward on the monotonic clock.", [], () => one(sec(trust()?.clockDriftMs)));
+    series("trust", "gauge", "trust_clock_untrusted", "1 when the local clock is off by more than trust.maxClockDriftS (a trust server's Date header, or behind a signed trust list's issuedAt): verdicts are CLOCK_UNTRUSTED.", [], () =>
+      one(trust() ? (trust()!.clockUntrusted ? 1 : 0) : undefined),
+    );
     const trustK = () => read("trustCounters", c().trustCounters);
     series("trustCounters", "gauge", "trust_revocation_deltas_applied", "Signed revocation deltas applied now.", [], () => one(trustK()?.revocationDeltasApplied));
     series("trustCounters", "counter", "trust_revocation_deltas_refused_total", "Revocation deltas refused (unsigned, signer not named by the list, bad signature, malformed), each once.", [], () => one(trustK()?.revocationDeltasRefused));

@@ -10,6 +10,7 @@ export class MemoryTrust implements TrustView {
   private readonly byKid = new Map<string, TrustKey[]>();
   private readonly revoked = new Map<string, number | undefined>();
   stale = false;
+  clockUntrusted: TrustStatus["clockUntrusted"];
   version = "memory-1";
 
   constructor(keys: Iterable<TrustKey> = []) {
@@ -56,6 +57,6 @@ export class MemoryTrust implements TrustView {
   status(_nowMs: number): TrustStatus {
     let keys = 0;
     for (const l of this.byKid.values()) keys += l.length;
-    return { version: this.version, stale: this.stale, sources: [{ source: "memory", ok: true, keys }] };
+    return { version: this.version, stale: this.stale, ...(this.clockUntrusted ? { clockUntrusted: this.clockUntrusted } : {}), sources: [{ source: "memory", ok: true, keys }] };
   }
 }

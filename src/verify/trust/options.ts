@@ -38,7 +38,18 @@ export const trustSection = z
     maxAgeS: z.number().int().min(60).default(86400 * 2).describe("Trust data older than this makes verdicts FLAG TRUST_STALE (or per staleAction)."),
     staleAction: z.enum(["flag", "out-of-service"]).default("flag").describe("What stale trust data does to verdicts."),
     clockSkewS: z.number().int().min(0).max(600).default(120).describe("Tolerance for iat/nbf in the future (never applied to exp)."),
-    maxClockDriftS: z.number().int().min(1).default(7200).describe("Warn when the local clock differs from the trust server's Date header by more than this."),
+    maxClockDriftS: z
+      .number()
+      .int()
+      .min(1)
+      .default(7200)
+      .describe(
+        "The local clock is untrusted when it differs from a trust server's Date header (plus Age) by more than this, or runs this much behind a signed trust list's issuedAt: verdicts are then CLOCK_UNTRUSTED (see clockAction), never PASS.",
+      ),
+    clockAction: z
+      .enum(["flag", "out-of-service"])
+      .default("out-of-service")
+      .describe("What an untrusted local clock does: out-of-service (default) takes every lane out of service and makes verdicts ERROR CLOCK_UNTRUSTED; flag keeps lanes in service and flags every verdict CLOCK_UNTRUSTED."),
     // Optional without a default so the section's default object in schema.ts stays valid.
     fetchTimeoutS: z.number().int().min(1).max(600).optional().describe("Timeout for one trust source download (default 30)."),
     maxListBytes: z.number().int().min(1024).optional().describe("Size cap for one trust list, JWKS or deny list document (default 64 MiB)."),

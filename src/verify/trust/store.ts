@@ -18,6 +18,7 @@ import { RevocationSource } from "./sources/revocation-source.js";
 import { SignedListSource } from "./sources/signed-list-source.js";
 import type { TrustStatus, TrustView } from "./types.js";
 import { buildView } from "./view.js";
+import { assessClock, laterBound, type ClockEvidence, type TimeObservation } from "./clock-check.js";
 
 export interface TrustStoreOptions {
   config: TrustConfig;
@@ -124,7 +125,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
   let overlay = RevocationSet.empty;
   let signersKey: string | undefined;
   let streamPos = "0";
-  let drift: { driftMs: number; at: number } | undefined;
+  let clockWasUntrusted = false;
   let wasStale = false;
   let failures = 0;
   let stopped = false;
@@ -133,12 +134,31 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
   let inflight: Promise<TrustStatus> | undefined;
   let abort = new AbortController();
 
-  const rebuild = () =>
-    buildView(sources.map((s) => s.snapshot), {
-      maxAgeMs: cfg.maxAgeS * 1000,
-      overlay,
-      ...(drift ? { clockDriftMs: drift.driftMs } : {}),
-    });
+  /** The newest Date header and the latest signed time any source has seen (clock-check.ts). */
+  function clockEvidence(): ClockEvidence {
+    let server: TimeObservation | undefined;
+    let signed: TimeObservation | undefined;
+    for (const s of sources) {
+      if (s.serverTime && (!server || s.serverTime.monoMs >= server.monoMs)) server = s.serverTime;
+      signed = laterBound(signed, s.signedTime);
+    }
+    return { ...(server ? { server } : {}), ...(signed ? { signed } : {}) };
+  }
+  const assess = (nowMs: number) => assessClock(clockEvidence(), { wallMs: nowMs, monoMs: clock.monotonic() }, cfg.maxClockDriftS * 1000);
+
+  const rebuild = () => buildView(sources.map((s) => s.snapshot), { maxAgeMs: cfg.maxAgeS * 1000, overlay, clock: assess });
+
+  /** Logs the clock turning untrusted (or trusted again) once per change; the lanes and /metrics say the rest. */
+  function checkClock(): void {
+    const c = current.status(clock.now()).clockUntrusted;
+    if (c && !clockWasUntrusted) {
+      log.error(
+        { code: "GW_CLOCK_UNTRUSTED", event: "trust.clock_untrusted", basis: c.basis, offsetMs: c.offsetMs, maxClockDriftS: cfg.maxClockDriftS },
+        c.basis === "server-date" ? "local clock differs from the trust server's Date header: verdicts are flagged CLOCK_UNTRUSTED" : "local clock is behind a signed trust list's issue time: verdicts are flagged CLOCK_UNTRUSTED",
+      );
+    } else if (!c && clockWasUntrusted) log.info({ event: "trust.clock_trusted" }, "local clock agrees with the trust evidence again");
+    clockWasUntrusted = c !== undefined;
+  }
 
   let current = rebuild();
 
@@ -276,14 +296,11 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
       emit("error", { source: src.id, code: err.code, reason: err.reason });
     });
     if (await pullSharedRevocations()) changed = true;
-    for (const s of sources) if (s.lastDrift && (!drift || s.lastDrift.at >= drift.at)) drift = s.lastDrift;
-    if (drift && Math.abs(drift.driftMs) > cfg.maxClockDriftS * 1000) {
-      log.warn({ code: "GW_CLOCK_DRIFT", event: "trust.clock_drift", driftMs: drift.driftMs, maxClockDriftS: cfg.maxClockDriftS }, "local clock differs from the trust server's Date header");
-    }
     failures = failed > 0 ? failures + 1 : 0;
     current = rebuild();
     if (changed) emit("updated", current.status(clock.now()));
     checkStale();
+    checkClock();
     return current.status(clock.now());
   }
 
@@ -313,6 +330,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
       await pullSharedRevocations();
       current = rebuild();
       if (loaded.some(Boolean)) emit("updated", current.status(clock.now()));
+      checkClock();
       await refreshNow();
       if (pollTimer) clock.clearTimeout(pollTimer);
       schedulePoll();

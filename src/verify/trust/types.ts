@@ -43,8 +43,14 @@ export interface TrustStatus {
   refreshedAt?: number;
   ageMs?: number;
   stale: boolean;
-  /** Measured offset local clock - trust server Date header, when known. */
+  /** Local clock minus the trust server's Date header (+ Age), projected to now; when one was seen. */
   clockDriftMs?: number;
+  /**
+   * Present when the evidence says the local clock is off by more than trust.maxClockDriftS
+   * (clock-check.ts): no verdict can rely on it (CLOCK_UNTRUSTED). `offsetMs`: local clock minus
+   * the evidence's time (negative: behind).
+   */
+  clockUntrusted?: { basis: "server-date" | "signed-time"; offsetMs: number };
   /** Epoch ms the earliest signed list expires (stale from then on); absent when no source carries one. */
   expiresAt?: number;
   /** keysSkipped: keys (certificate files) in the source's current data that could not be used and were left out; absent when none. */

@@ -3,6 +3,7 @@ import type { RevocationIndex } from "./revocation-index.js";
 import { mergeRidMaps, RevocationSet, ridKey, type RidMap } from "./revocations.js";
 import type { RevocationSigner } from "./signed-delta.js";
 import type { RevocationQuery, TrustKey, TrustStatus, TrustView } from "./types.js";
+import type { ClockAssessment } from "./clock-check.js";
 
 /** What one source last contributed, plus its health. Built by sources, frozen into views. */
 export interface SourceSnapshot {
@@ -35,7 +36,8 @@ export interface SourceSnapshot {
 
 export interface ViewOptions {
   maxAgeMs: number;
-  clockDriftMs?: number;
+  /** The local clock's assessment now (clock-check.ts), read live at each status(): a clock can be fixed or stepped between refreshes. */
+  clock?: (nowMs: number) => ClockAssessment;
   /**
    * Signed revocation deltas folded in signed order (RevocationSet.empty + deltas). Only its
    * additions are used: a delta's removal withdraws an earlier delta's addition, never what a
@@ -135,6 +137,14 @@ function sourceHealth(sources: readonly SourceSnapshot[]): Health {
   return { ...(never || oldest === undefined ? {} : { oldest }), never, ...(expiresAt !== undefined ? { expiresAt } : {}), count: sources.length, list };
 }
 
+function clockFields(c: ClockAssessment | undefined): Pick<TrustStatus, "clockDriftMs" | "clockUntrusted"> {
+  if (!c) return {};
+  return {
+    ...(c.driftMs !== undefined ? { clockDriftMs: c.driftMs } : {}),
+    ...(c.untrusted && c.basis ? { clockUntrusted: { basis: c.basis, offsetMs: c.basis === "server-date" ? c.driftMs! : -c.behindSignedMs! } } : {}),
+  };
+}
+
 function statusOf(h: Health, version: string, nowMs: number, opts: ViewOptions): TrustStatus {
   const refreshedAt = h.oldest;
   const ageMs = refreshedAt === undefined ? undefined : Math.max(0, nowMs - refreshedAt);
@@ -145,7 +155,7 @@ function statusOf(h: Health, version: string, nowMs: number, opts: ViewOptions):
     ...(refreshedAt !== undefined ? { refreshedAt } : {}),
     ...(ageMs !== undefined ? { ageMs } : {}),
     stale,
-    ...(opts.clockDriftMs !== undefined ? { clockDriftMs: opts.clockDriftMs } : {}),
+    ...clockFields(opts.clock?.(nowMs)),
     // Exported so monitoring can warn before the list expires and every lane turns stale at once.
     ...(h.expiresAt !== undefined ? { expiresAt: h.expiresAt } : {}),
     sources: h.list.slice(),

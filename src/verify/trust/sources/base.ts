@@ -6,6 +6,7 @@ import type { SourceSnapshot } from "../view.js";
 import { DiskCopy } from "./disk-copy.js";
 import { SourceError } from "./errors.js";
 import { displayLocation, fetchDoc, isUrl, readDoc } from "./fetch-doc.js";
+import type { TimeObservation } from "../clock-check.js";
 
 export interface SourceEnv {
   clock: Clock;
@@ -29,8 +30,10 @@ export interface TrustSource {
   readonly snapshot: SourceSnapshot;
   /** Copies from disk or Redis this source refused so far (counted in the store's stats). */
   readonly cacheRefused?: number;
-  /** Server Date minus local clock at the last HTTP response, when one was seen. */
-  readonly lastDrift?: { driftMs: number; at: number };
+  /** The server's Date (+ Age) at the last HTTP response, when one was seen (clock-check.ts). */
+  readonly serverTime?: TimeObservation;
+  /** The latest signed issuedAt this source verified (signed lists only; clock-check.ts). */
+  readonly signedTime?: TimeObservation;
   /** Loads the last good copy from disk (remote sources); true if it produced data. */
   init(): Promise<boolean>;
   /** True if the contributed data changed. Throws SourceError; the snapshot then keeps its data. */
@@ -44,7 +47,7 @@ export interface TrustSource {
 export abstract class DocSource implements TrustSource {
   readonly id: string;
   snapshot: SourceSnapshot;
-  lastDrift?: { driftMs: number; at: number };
+  serverTime?: TimeObservation;
   /** Copies from disk or a peer (Redis) refused: bad signature, rollback, a time in the future. */
   cacheRefused = 0;
   protected etag?: string;
@@ -133,7 +136,7 @@ export abstract class DocSource implements TrustSource {
         ...(this.etag ? { etag: this.etag } : {}),
         ...(this.env.signal ? { signal: this.env.signal } : {}),
       });
-      if (doc.dateMs !== undefined) this.lastDrift = { driftMs: now() - doc.dateMs, at: now() };
+      if (doc.dateMs !== undefined) this.serverTime = { vouchedMs: doc.dateMs, wallMs: now(), monoMs: this.env.clock.monotonic() };
       if (doc.notModified) {
         if (this.bodyDigest === undefined) throw new SourceError("GW_TRUST_FETCH", "http-status", "304 without a copy to revalidate");
         await this.touch(now());

@@ -1,13 +1,14 @@
 import { readFile } from "node:fs/promises";
 import { maskUrl } from "../../../core/mask.js";
 import { SourceError } from "./errors.js";
+import { headerTime } from "../clock-check.js";
 
 export interface FetchedDoc {
   /** 304: the server says our copy (by ETag) is current. */
   notModified: boolean;
   body?: Buffer;
   etag?: string;
-  /** The server's Date header (epoch ms), for clock-drift reporting. */
+  /** The time the server's Date header vouches for (epoch ms; plus Age for a cached response), for the clock check (clock-check.ts). */
   dateMs?: number;
 }
 
@@ -71,9 +72,8 @@ export async function fetchDoc(url: string, opts: FetchDocOptions): Promise<Fetc
     checkScheme(next, at, opts.allowHttp === true);
     at = next;
   }
-  const dateHeader = res.headers.get("date");
-  const dateMs = dateHeader ? Date.parse(dateHeader) : NaN;
-  const base = Number.isFinite(dateMs) ? { dateMs } : {};
+  const dateMs = headerTime(res.headers.get("date"), res.headers.get("age"));
+  const base = dateMs !== undefined ? { dateMs } : {};
   if (res.status === 304) {
     await res.body?.cancel();
     return { notModified: true, ...base, ...(opts.etag ? { etag: opts.etag } : {}) };

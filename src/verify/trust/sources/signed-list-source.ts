@@ -1,5 +1,6 @@
 import { createHash, type KeyObject } from "node:crypto";
 import { listContent, TrustListError, verifyTrustList, type VerifiedList } from "../signed-list.js";
+import { laterBound, type TimeObservation } from "../clock-check.js";
 import { DocSource, FUTURE_TOLERANCE_MS, type Parsed, type SourceEnv } from "./base.js";
 import { SourceError } from "./errors.js";
 
@@ -10,6 +11,8 @@ import { SourceError } from "./errors.js";
  */
 export class SignedListSource extends DocSource {
   private current?: { version: number; digest: string; issuedAt: number };
+  /** The latest signed issuedAt verified, from any origin: the time now is at least that (clock-check.ts). */
+  signedTime?: TimeObservation;
   private readonly sharedId: string;
 
   constructor(
@@ -35,6 +38,11 @@ export class SignedListSource extends DocSource {
       throw toSourceError(e);
     }
     const { payload, digest } = verified;
+    const issuedAt = Date.parse(payload.issuedAt);
+    // Evidence about the local clock even when this copy is refused below (a copy from disk whose
+    // issuedAt is in the future is what an offline boot with a reset clock looks like).
+    const seen = { vouchedMs: issuedAt, wallMs: this.env.clock.now(), monoMs: this.env.clock.monotonic() };
+    if (Number.isFinite(issuedAt)) this.signedTime = laterBound(this.signedTime, seen);
     if (this.current) {
       if (payload.version < this.current.version) throw new SourceError("GW_TRUST_SIGNATURE", "rollback", `list version ${payload.version} is older than held ${this.current.version}`);
       if (payload.version === this.current.version && digest !== this.current.digest) {
@@ -45,7 +53,6 @@ export class SignedListSource extends DocSource {
     // An expired list is never taken over a held one; an expired disk copy is still loaded at start-up so
     // verdicts say TRUST_STALE (status marks it stale) rather than KEY_UNKNOWN.
     if (expiresAt !== undefined && expiresAt <= this.env.clock.now() && origin !== "disk") throw new SourceError("GW_TRUST_SIGNATURE", "expired", `list version ${payload.version} has expired`);
-    const issuedAt = Date.parse(payload.issuedAt);
     // From a cache the signed issuedAt is the list's only freshness: one in the future is refused.
     if (origin !== "fetch" && !(issuedAt <= this.env.clock.now() + FUTURE_TOLERANCE_MS)) {
       throw new SourceError("GW_TRUST_SIGNATURE", "content", `list version ${payload.version} claims issuedAt in the future`);
