@@ -252,6 +252,28 @@ describe("out-of-service screen in headless Chromium (#12 officers)", () => {
   });
 });
 
+describe("officer dashboard: a wrong clock", () => {
+  it("the trust badge says the clock is wrong and the trust panel gives the offset and its evidence", async () => {
+    expect.hasAssertions();
+    const gw = new FakeGateway();
+    gw.trustStatus = { ...gw.trustStatus, clockUntrusted: { basis: "signed-time", offsetMs: -30 * 86_400_000 } };
+    const server = gw.server();
+    const { publicUrl } = await server.listen();
+    const page = await context.newPage();
+    await page.setExtraHTTPHeaders({ "accept-language": "en-US,en;q=0.9" });
+    try {
+      await page.goto(`${publicUrl}/`);
+      await page.waitForFunction(() => document.body.dataset.loaded === "1", undefined, { timeout: 15_000 });
+      expect(await page.textContent("#trust-badge")).toMatch(/^CLOCK WRONG · trust fresh/);
+      expect(await page.getAttribute("#trust-badge", "class")).toContain("bad");
+      expect(await page.textContent("#trust")).toContain("-2592000 s (signed-time)");
+    } finally {
+      await server.close();
+      await page.close();
+    }
+  });
+});
+
 describe("officer dashboard on a phone in headless Chromium (#12 officers)", () => {
   it("fits 390 px in Vietnamese with 24-hour times; the last FLAG stays until acknowledged; it switches to English", async () => {
     expect.hasAssertions();

@@ -32,6 +32,7 @@
     notReady: { vi: "chưa sẵn sàng", en: "not ready" },
     trustFresh: { vi: "dữ liệu xác thực mới", en: "trust fresh" },
     trustStale: { vi: "dữ liệu xác thực CŨ", en: "trust STALE" },
+    clockWrong: { vi: "ĐỒNG HỒ SAI", en: "CLOCK WRONG" },
     trustUnavailable: { vi: "không đọc được dữ liệu xác thực", en: "trust unavailable" },
     display: { vi: "màn hình ↗", en: "display ↗" },
     problems: { vi: "Sự cố", en: "Problems" },
@@ -204,15 +205,18 @@
   function renderTrust(tr) {
     var badge = $("trust-badge");
     if (tr.error) { badge.className = "badge bad"; badge.textContent = t("trustUnavailable"); return; }
-    badge.className = "badge " + (tr.stale ? "bad" : "ok");
-    badge.textContent = t(tr.stale ? "trustStale" : "trustFresh") + " · " + age(tr.ageMs);
+    badge.className = "badge " + (tr.stale || tr.clockUntrusted ? "bad" : "ok");
+    // A wrong clock outranks freshness: no verdict can pass until someone fixes the time.
+    badge.textContent = (tr.clockUntrusted ? t("clockWrong") + " · " : "") + t(tr.stale ? "trustStale" : "trustFresh") + " · " + age(tr.ageMs);
     var d = $("trust");
-    d.replaceChildren(
+    var rows = [
       el("dt", { text: t("version") }), el("dd", { text: tr.version || t("none") }),
       el("dt", { text: t("age") }), el("dd", { text: age(tr.ageMs) }),
       el("dt", { text: t("refreshed") }), el("dd", { text: tr.refreshedAt ? dateTime(tr.refreshedAt) : t("never") }),
       el("dt", { text: t("clockDrift") }), el("dd", { text: tr.clockDriftMs === undefined ? t("unknown") : Math.round(tr.clockDriftMs / 1000) + " s" }),
-    );
+    ];
+    if (tr.clockUntrusted) rows.push(el("dt", { text: t("clockWrong") }), el("dd", { class: "FLAG", text: Math.round(tr.clockUntrusted.offsetMs / 1000) + " s (" + tr.clockUntrusted.basis + ")" }));
+    d.replaceChildren.apply(d, rows);
     var body = $("sources").tBodies[0];
     body.replaceChildren.apply(body, tr.sources.map(function (s) {
       return el("tr", {}, [el("td", {}, [el("code", { text: s.source })]), el("td", { text: s.ok ? t("yes") : t("no") }), el("td", { text: s.keys }),
