@@ -11,6 +11,7 @@ import type { Lane } from "../lane/index.js";
 import { activityDetector, ChangeGate, DEFAULT_GATE, type ChangeGateOptions } from "./change-gate.js";
 import type { FrameBuffers } from "../core/frame-buffers.js";
 import { FramePathHealth, type CameraHealthInput } from "./lane-health.js";
+import { DEFAULT_PICTURE_CHECK, PictureCheck, type PictureProblem } from "../ingest/picture-check.js";
 
 /** Display snapshots need an untransferred frame; copying one per second per camera is enough. */
 const SNAPSHOT_EVERY_MS = 1000;
@@ -67,6 +68,8 @@ interface Entry {
   sup: CameraSupervisor | PairedCamera;
   path: FramePathHealth;
   gate: ChangeGate | undefined;
+  /** Frozen or blank picture (ingest/picture-check.ts); absent when the camera's pictureCheckS is 0. */
+  picture: PictureCheck | undefined;
 }
 
 /** The frame path: supervisor.onFrame -> pool.submit (latest frame wins) -> lane.onDecode. */
@@ -83,12 +86,22 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
     const laneAtStart = o.lanes.get(cam.lane);
     const gate = o.changeGate === false ? undefined : new ChangeGate(gateFor(o.changeGate ?? DEFAULT_GATE, cam.fps, laneAtStart?.leaveMs));
     const path = new FramePathHealth();
+    const picture = cam.pictureCheckS > 0 ? new PictureCheck({ ...DEFAULT_PICTURE_CHECK, afterMs: cam.pictureCheckS * 1000 }) : undefined;
+    let pictureWas: PictureProblem | undefined;
     const failed = (what: string, e: unknown) => {
       path.fail(clock.monotonic());
       // The first failure and then one line per 100: a broken consumer must not flood the log.
       if (path.errors === 1 || path.errors % 100 === 0) log.warn({ camera: cam.id, err: e instanceof Error ? e.message : String(e), failures: path.errors, what }, "frame not decoded");
     };
     const onFrame = (frame: LumaFrame) => {
+      // Before the change gate, which skips exactly the frames a frozen picture is made of.
+      if (picture) {
+        const now = clock.monotonic();
+        picture.observe(frame, now);
+        const p = picture.problem(now);
+        if (p !== pictureWas) (p ? log.error : log.info).call(log, { camera: cam.id, picture: p ?? "OK" }, p ? "camera picture lost: frames arrive but show nothing" : "camera picture back");
+        pictureWas = p;
+      }
       const lane = o.lanes.get(cam.lane);
       const snap = snapshots.get(cam.id);
       if (!snap || frame.receivedAt - snap.receivedAt >= SNAPSHOT_EVERY_MS) snapshots.set(cam.id, { ...frame, data: frame.data.slice() });
@@ -134,7 +147,7 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
     const isActivity = (f: LumaFrame) => changed(f) || (o.lanes.get(cam.lane)?.codesInView() ?? "none") !== "none";
     const sup = cam.subStream && mainStreamPolicy(cam) === "on-activity" ? new PairedCamera(cam, { ...deps, isActivity }) : new CameraSupervisor(cam, deps);
     sup.on("state", (state: string) => o.lanes.get(cam.lane)?.setCameraUp(cam.id, CAMERA_UP_STATES.has(state)));
-    return { cfg: cam, key: JSON.stringify(cam), sup, path, gate };
+    return { cfg: cam, key: JSON.stringify(cam), sup, path, gate, picture };
   };
 
   for (const cam of o.cameras) entries.set(cam.id, build(cam));
@@ -179,8 +192,9 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
     info() {
       const poolCams = pool().stats().cameras;
       const now = clock.monotonic();
-      return [...entries.values()].map(({ sup, path }) => {
+      return [...entries.values()].map(({ sup, path, picture }) => {
         const st = sup.stats();
+        const pictureProblem = picture?.problem(now);
         return {
           id: st.id,
           lane: st.lane,
@@ -196,6 +210,7 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
           stalls: st.stallsTotal,
           // Per camera: DECODE_DOWN only sees a lane whose every camera fails, not one of two.
           framePathFailing: path.failing(now),
+          ...(pictureProblem ? { pictureProblem } : {}),
           burstDropped: st.burstDropped,
           corruptWarnings: st.corruptWarnings,
           ffmpegAbandoned: st.ffmpegAbandoned,
@@ -207,11 +222,12 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
     },
     health() {
       const now = clock.monotonic();
-      return [...entries.values()].map(({ cfg, sup, path }) => ({
+      return [...entries.values()].map(({ cfg, sup, path, picture }) => ({
         lane: cfg.lane,
         online: CAMERA_UP_STATES.has(sup.state),
         framePathFailing: path.failing(now),
         ingestError: sup.stats().ingestError !== undefined,
+        pictureLost: picture?.problem(now) !== undefined,
       }));
     },
     consumerErrors: () => Object.fromEntries([...entries].map(([id, e]) => [id, e.path.errors])),

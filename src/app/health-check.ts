@@ -6,7 +6,7 @@ import { laneHealth, PoolHealth, type CameraHealthInput } from "./lane-health.js
 /** How often trust freshness and lane health (decode pool, frame path, ingest) are re-checked. */
 export const HEALTH_CHECK_MS = 500;
 /** Lane problems decided by the health check (the others are set where they are known). */
-const HEALTH_PROBLEMS = ["DECODE_DOWN", "INGEST_ERROR"] as const;
+const HEALTH_PROBLEMS = ["DECODE_DOWN", "INGEST_ERROR", "CAMERAS_BLIND"] as const;
 
 export interface HealthCheckDeps {
   lanes: ReadonlyMap<string, Pick<Lane, "setProblem" | "hasProblem">>;
@@ -75,7 +75,7 @@ export function createHealthCheck(d: HealthCheckDeps): HealthCheck {
       // Once per episode: the check runs twice a second, and the lanes' own problem logs say the rest.
       if (!healthUnreadable) log.error({ err: (e as Error).message }, "lane health unreadable: lanes out of service (DECODE_DOWN) until it can be read");
       healthUnreadable = true;
-      health = new Map([...lanes.keys()].map((id) => [id, { DECODE_DOWN: true, INGEST_ERROR: false }]));
+      health = new Map([...lanes.keys()].map((id) => [id, { DECODE_DOWN: true, INGEST_ERROR: false, CAMERAS_BLIND: false }]));
     }
     for (const [id, h] of health) {
       const l = lanes.get(id);

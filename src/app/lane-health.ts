@@ -2,7 +2,7 @@
  * Decides which lanes are blind for reasons the lane cannot see itself: the decode pool has no
  * live worker, the frame path after a camera fails (consumer throws, every decode errors), or
  * ingest cannot run ffmpeg at all. Pure: the gateway feeds snapshots on a guarded timer and
- * applies the answer as lane problems (DECODE_DOWN, INGEST_ERROR).
+ * applies the answer as lane problems (DECODE_DOWN, INGEST_ERROR, CAMERAS_BLIND).
  */
 
 /** Failures in a row before a camera's frame path counts as failing (one timeout is not blindness). */
@@ -56,11 +56,14 @@ export interface CameraHealthInput {
   framePathFailing: boolean;
   /** Ingest cannot run this camera's ffmpeg (spawn error, restart budget exceeded). */
   ingestError: boolean;
+  /** Frames arrive but show nothing: frozen or blank (ingest/picture-check.ts). */
+  pictureLost?: boolean;
 }
 
 export interface LaneHealth {
   DECODE_DOWN: boolean;
   INGEST_ERROR: boolean;
+  CAMERAS_BLIND: boolean;
 }
 
 export function laneHealth(lanes: readonly string[], cameras: readonly CameraHealthInput[], poolDown: boolean): Map<string, LaneHealth> {
@@ -73,6 +76,8 @@ export function laneHealth(lanes: readonly string[], cameras: readonly CameraHea
       DECODE_DOWN: poolDown || (online.length > 0 && online.every((c) => c.framePathFailing)),
       // No camera delivers and at least one cannot even run: a cause an operator can act on.
       INGEST_ERROR: cams.length > 0 && online.length === 0 && cams.some((c) => c.ingestError),
+      // Frames arrive on every delivering camera, but none shows a picture a code could be read in.
+      CAMERAS_BLIND: online.length > 0 && online.every((c) => c.pictureLost === true),
     });
   }
   return out;

@@ -31,6 +31,13 @@ export const cameraSchema = z
     warmHoldMs: z.number().int().min(1000).default(60000).describe("With mainStream on-activity: how long the main stream stays up after the substream's last activity. A traveller after a quieter gap waits for its start-up (2-3 s)."),
     startupGraceMs: z.number().int().min(500).default(10000).describe("Time allowed for the first frame after (re)start."),
     stallTimeoutMs: z.number().int().min(200).default(3000).describe("No frame for this long in steady state means stalled: the process is killed and restarted."),
+    pictureCheckS: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(20)
+      .describe("A camera whose frames keep coming but whose picture stays exactly the same (FROZEN: a hung encoder) or has no structure (BLANK: a covered lens, a black sensor) for this long is reported; when every delivering camera of a lane is, the lane goes out of service (CAMERAS_BLIND). 0 = off. See docs/ingest.md \"Picture check\"."),
     frameTransport: z
       .enum(["auto", "socket", "pipe"])
       .default("auto")

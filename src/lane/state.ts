@@ -11,6 +11,7 @@ export const LaneProblems = {
   EVENTS_SEQ_ERROR: "Event ids of the lane cannot be persisted (state dir unwritable or unreadable): a reused id could lose an event.",
   DECODE_DOWN: "Frames arrive but nothing reads them: the decode pool has no live worker (workers cannot start), or every camera's frame path fails (consumer throws, every decode errors).",
   INGEST_ERROR: "No camera of the lane delivers and at least one cannot run ffmpeg (spawn error, restart budget exceeded).",
+  CAMERAS_BLIND: "Frames arrive, but every delivering camera of the lane shows a frozen or blank picture (a hung encoder, a covered lens) for cameras[].pictureCheckS.",
 } as const;
 /**
  * A stage that finds a lane cannot work raises a problem here: add its code to LaneProblems (with

@@ -15,6 +15,8 @@ import { startGateway, type Gateway } from "../../src/app/gateway.js";
 import { laneHealth, FramePathHealth, PoolHealth, FRAME_PATH_FAILING_MS, POOL_DOWN_MS } from "../../src/app/lane-health.js";
 import { readiness } from "../../src/output/http/readiness.js";
 import { waitFor } from "../support/wait.js";
+import { systemClock } from "../../src/core/clock.js";
+import { fakeSpawner } from "../ingest/fake-ffmpeg.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cpgw-blind-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,20 +49,28 @@ describe("lane health (pure)", () => {
     expect(p.update(1, POOL_DOWN_MS + 1)).toBe(false);
   });
 
-  it("DECODE_DOWN and INGEST_ERROR per lane", () => {
+  it("DECODE_DOWN, INGEST_ERROR and CAMERAS_BLIND per lane", () => {
     const cams = [
       { lane: "A", online: true, framePathFailing: true, ingestError: false },
       { lane: "B", online: true, framePathFailing: true, ingestError: false },
       { lane: "B", online: true, framePathFailing: false, ingestError: false },
       { lane: "C", online: false, framePathFailing: false, ingestError: true },
       { lane: "D", online: false, framePathFailing: false, ingestError: false },
+      // E: its only delivering camera shows a frozen or blank picture; the one that is down does not count.
+      { lane: "E", online: true, framePathFailing: false, ingestError: false, pictureLost: true },
+      { lane: "E", online: false, framePathFailing: false, ingestError: false, pictureLost: false },
+      // F: one camera blind, the other sees: partly blind, in service.
+      { lane: "F", online: true, framePathFailing: false, ingestError: false, pictureLost: true },
+      { lane: "F", online: true, framePathFailing: false, ingestError: false, pictureLost: false },
     ];
-    const h = laneHealth(["A", "B", "C", "D"], cams, false);
+    const h = laneHealth(["A", "B", "C", "D", "E", "F"], cams, false);
     expect(Object.fromEntries(h)).toEqual({
-      A: { DECODE_DOWN: true, INGEST_ERROR: false },
-      B: { DECODE_DOWN: false, INGEST_ERROR: false },
-      C: { DECODE_DOWN: false, INGEST_ERROR: true },
-      D: { DECODE_DOWN: false, INGEST_ERROR: false },
+      A: { DECODE_DOWN: true, INGEST_ERROR: false, CAMERAS_BLIND: false },
+      B: { DECODE_DOWN: false, INGEST_ERROR: false, CAMERAS_BLIND: false },
+      C: { DECODE_DOWN: false, INGEST_ERROR: true, CAMERAS_BLIND: false },
+      D: { DECODE_DOWN: false, INGEST_ERROR: false, CAMERAS_BLIND: false },
+      E: { DECODE_DOWN: false, INGEST_ERROR: false, CAMERAS_BLIND: true },
+      F: { DECODE_DOWN: false, INGEST_ERROR: false, CAMERAS_BLIND: false },
     });
     expect([...laneHealth(["B", "D"], cams, true).values()].every((x) => x.DECODE_DOWN)).toBe(true);
   });
@@ -97,9 +107,70 @@ describe("lane health (pure)", () => {
     ]);
     expect(readiness([{ id: "c1", state: "online", framePathFailing: false }], { stale: false } as never).ready).toBe(true);
   });
+
+  it("readiness names a camera whose picture is frozen or blank, and an untrusted clock with its offset", () => {
+    const r = readiness(
+      [
+        { id: "c1", state: "online", pictureProblem: "FROZEN" },
+        { id: "c2", state: "online", pictureProblem: "BLANK" },
+        { id: "c3", state: "online" },
+      ],
+      { stale: false, version: "1", sources: [], clockUntrusted: { basis: "signed-time", offsetMs: -86_400_000 } },
+      [{ lane: "L1", problems: ["CAMERAS_BLIND", "CLOCK_UNTRUSTED"] }],
+    );
+    expect(r.ready).toBe(false);
+    expect(r.problems).toEqual([
+      { code: "CAMERA_PICTURE_LOST", camera: "c1", detail: "camera c1 delivers frames but its picture is frozen (the same picture over and over)" },
+      { code: "CAMERA_PICTURE_LOST", camera: "c2", detail: "camera c2 delivers frames but its picture is blank (no structure: a covered lens?)" },
+      { code: "CLOCK_UNTRUSTED", detail: "local clock is 86400 s behind a signed trust list's issue time" },
+      // The lane's clock problem is the one above; its blindness is its own.
+      { code: "LANE_PROBLEM", lane: "L1", problem: "CAMERAS_BLIND", detail: "lane L1: CAMERAS_BLIND" },
+    ]);
+  });
 });
 
 describe("a blind lane in the real gateway", () => {
+  it("a camera whose frames keep coming but show one frozen picture -> CAMERAS_BLIND on the display, in /readyz and /metrics; back when the picture moves", async () => {
+    let frozen = true;
+    let n = 0;
+    const W = 64, H = 36;
+    const cfg = parseConfig({
+      gateway: { id: "gw-blind5", stateDir: join(dir, "s5") },
+      server: { listen: { host: "127.0.0.1", port: 0 } },
+      decode: { workers: 1 },
+      cameras: [{ id: "c1", lane: "L1", source: "file", file: "/nonexistent/frozen.mp4", width: W, height: H, fps: 10, pixelFormat: "yplane", pictureCheckS: 1 }],
+      lanes: [{ id: "L1" }],
+    });
+    // A scripted ffmpeg on the real clock: a test card, the same every frame while `frozen`, then moving.
+    const fake = fakeSpawner(systemClock, { frameBytes: W * H, lumaBytes: W * H }, (proc) => {
+      const tick = () => {
+        if (proc.exited) return;
+        n++;
+        proc.write(Uint8Array.from({ length: W * H }, (_, i) => ((i % W) * 4 + (frozen ? 0 : n)) & 0xff));
+        systemClock.setTimeout(tick, 100);
+      };
+      systemClock.setTimeout(tick, 100);
+    });
+    const gw = await startGateway(cfg, { logger: silentLogger, spawner: fake.spawner });
+    try {
+      const lane = gw.lanes.get("L1")!;
+      await until(() => lane.status().problems.includes("CAMERAS_BLIND"), "CAMERAS_BLIND");
+      expect(lane.status().state).toBe("out-of-service");
+      const r = await readyz(gw);
+      expect(r.problems).toContainEqual(expect.objectContaining({ code: "CAMERA_PICTURE_LOST", camera: "c1" }));
+      const m = await metrics(gw);
+      expect(m).toMatch(/^checkpoint_gateway_camera_picture_lost\{camera="c1",lane="L1",problem="FROZEN"\} 1$/m);
+      expect(m).toMatch(/^checkpoint_gateway_lane_problem\{lane="L1",problem="CAMERAS_BLIND"\} 1$/m);
+      expect(await display(gw, "L1")).toMatchObject({ state: "out-of-service", problems: expect.arrayContaining(["CAMERAS_BLIND"]) });
+      expect(gw.cameras.info()[0]!.state).toBe("online");
+      frozen = false;
+      await until(() => lane.status().state === "idle", "back in service");
+      expect((await readyz(gw)).ready).toBe(true);
+    } finally {
+      await gw.close();
+    }
+  }, 90_000);
+
   it("frame consumer failing -> DECODE_DOWN in /readyz, /metrics and on the display; back in service when it stops", async () => {
     let broken = false;
     const cfg = parseConfig({

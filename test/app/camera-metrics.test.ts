@@ -93,6 +93,57 @@ describe("ingest diagnostics on /metrics through the camera rig", () => {
     }
   });
 
+  it("a frozen picture and a covered lens are reported after pictureCheckS of frames (camera_picture_lost, health), a live picture never", async () => {
+    const clock = new FakeClock();
+    // 16x16 frames: a still test card repeated exactly, a uniform dark frame with a little noise
+    // (a cap on the lens), and the same test card with sensor noise (a live camera on a still scene).
+    const card = Uint8Array.from({ length: 256 }, (_, i) => ((i % 16) * 16 + (i >> 4) * 3) & 0xff);
+    let seed = 1;
+    const noise = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 5) - 2;
+    const fake = fakeSpawner(clock, { frameBytes: 256, lumaBytes: 256 }, (proc) => {
+      const kind = proc.args.find((a) => a.startsWith("/tmp/pic-"))!;
+      const tick = () => {
+        if (proc.exited) return;
+        if (kind === "/tmp/pic-frozen.mp4") proc.write(card.slice());
+        else if (kind === "/tmp/pic-covered.mp4") proc.write(Uint8Array.from({ length: 256 }, () => 12 + noise()));
+        else proc.write(card.map((v) => Math.max(0, Math.min(255, v + noise()))));
+        clock.setTimeout(tick, 100);
+      };
+      clock.setTimeout(tick, 100);
+    });
+    const { r, metrics } = rig(
+      [
+        { id: "c-frozen", lane: "L1", source: "file", file: "/tmp/pic-frozen.mp4" },
+        { id: "c-covered", lane: "L2", source: "file", file: "/tmp/pic-covered.mp4" },
+        { id: "c-live", lane: "L3", source: "file", file: "/tmp/pic-live.mp4", pictureCheckS: 5 },
+      ],
+      fake.spawner,
+      clock,
+    );
+    const lost = async (cam: string, lane: string, problem: string) => sample(await metrics.render(), `camera_picture_lost\\{camera="${cam}",lane="${lane}",problem="${problem}"\\}`);
+    r.start();
+    try {
+      clock.advance(19_000);
+      // Not yet: the default is 20 s of frames.
+      expect(await lost("c-frozen", "L1", "FROZEN")).toBe("0");
+      expect(r.health().map((h) => h.pictureLost)).toEqual([false, false, false]);
+      clock.advance(2_000);
+      expect(await lost("c-frozen", "L1", "FROZEN")).toBe("1");
+      expect(await lost("c-frozen", "L1", "BLANK")).toBe("0");
+      expect(await lost("c-covered", "L2", "BLANK")).toBe("1");
+      expect(await lost("c-covered", "L2", "FROZEN")).toBe("0");
+      // Its check is 5 s, and 21 s of a noisy still scene is neither frozen nor blank.
+      expect(await lost("c-live", "L3", "FROZEN")).toBe("0");
+      expect(await lost("c-live", "L3", "BLANK")).toBe("0");
+      expect(r.health().map((h) => h.pictureLost)).toEqual([true, true, false]);
+      expect(r.info().map((c) => c.pictureProblem)).toEqual(["FROZEN", "BLANK", undefined]);
+    } finally {
+      const stopping = r.stop();
+      clock.advance(2000);
+      await stopping;
+    }
+  });
+
   it("camera_host_reachable is 0 while the RTSP host refuses and 1 once it answers again", async () => {
     const server = await listen();
     const port = portOf(server);

@@ -58,6 +58,7 @@ export const OOS_REASONS: Readonly<Record<string, Text>> = {
   OUT_OF_SERVICE: { en: "Lane unavailable", vi: "Làn không khả dụng" },
   DECODE_DOWN: { en: "Code reader not working", vi: "Bộ đọc mã không hoạt động" },
   INGEST_ERROR: { en: "Camera not working", vi: "Camera không hoạt động" },
+  CAMERAS_BLIND: { en: "Camera cannot see", vi: "Camera không nhìn thấy" },
 };
 
 export const GENERIC_OOS: Text = { en: "Lane unavailable", vi: "Làn không khả dụng" };

@@ -9,7 +9,7 @@ import { CAMERA_UP_STATES } from "../../ingest/types.js";
 export const cameraIsUp = (state: string): boolean => CAMERA_UP_STATES.has(state);
 
 export interface ReadinessProblem {
-  code: "NO_CAMERAS" | "STARTING" | "CAMERA_DOWN" | "FRAME_PATH_FAILING" | "TRUST_STALE" | "TRUST_UNAVAILABLE" | "CLOCK_UNTRUSTED" | "DECODE_DOWN" | "INGEST_ERROR" | "LANE_PROBLEM";
+  code: "NO_CAMERAS" | "STARTING" | "CAMERA_DOWN" | "FRAME_PATH_FAILING" | "TRUST_STALE" | "TRUST_UNAVAILABLE" | "CLOCK_UNTRUSTED" | "CAMERA_PICTURE_LOST" | "DECODE_DOWN" | "INGEST_ERROR" | "LANE_PROBLEM";
   camera?: string;
   lane?: string;
   /** For LANE_PROBLEM: the lane's problem code (src/lane/state.ts). */
@@ -20,7 +20,7 @@ export interface ReadinessProblem {
 /** Lane problems already reported above from their source (per camera, trust). */
 const COVERED = new Set(["CAMERAS_DOWN", "TRUST_STALE", "CLOCK_UNTRUSTED"]);
 
-type CameraSnapshot = { id: string; lane?: string; state: string; lastFrameAgeMs?: number; framePathFailing?: boolean };
+type CameraSnapshot = { id: string; lane?: string; state: string; lastFrameAgeMs?: number; framePathFailing?: boolean; pictureProblem?: "FROZEN" | "BLANK" };
 
 export interface Readiness {
   ready: boolean;
@@ -49,6 +49,9 @@ export function readiness(cameras: CameraSnapshot[], trust: TrustStatus | Error,
     } else if (c.framePathFailing) {
       // Frames arrive but none reaches a verdict: the lane is partly blind even when another camera still sees (no DECODE_DOWN then).
       problems.push({ code: "FRAME_PATH_FAILING", camera: c.id, detail: `camera ${c.id} delivers frames but they are not decoded (consumer or decode failing)` });
+    } else if (c.pictureProblem) {
+      // Frames arrive and decode, but show nothing: the lane is partly blind (all of it when every camera is: CAMERAS_BLIND).
+      problems.push({ code: "CAMERA_PICTURE_LOST", camera: c.id, detail: `camera ${c.id} delivers frames but its picture is ${c.pictureProblem === "FROZEN" ? "frozen (the same picture over and over)" : "blank (no structure: a covered lens?)"}` });
     }
   }
   if (trust instanceof Error) {

@@ -119,6 +119,10 @@ export class GatewayMetrics {
     series("cameras", "gauge", "camera_frame_path_failing", "1 when the camera's frames arrive but the path after ingest has failed for 2 s or more (consumer throws, submit rejected, every decode errors).", ["camera", "lane"], () =>
       cams().map((cam) => ({ labels: camL(cam), value: cam.framePathFailing === undefined ? undefined : cam.framePathFailing ? 1 : 0 })),
     );
+    // Per camera, like the frame path: the lane goes out of service (CAMERAS_BLIND) only when every delivering camera is.
+    series("cameras", "gauge", "camera_picture_lost", "1 for the picture problem the camera shows (FROZEN: the same picture for cameras[].pictureCheckS; BLANK: no structure, a covered lens), 0 for the other.", ["camera", "lane", "problem"], () =>
+      cams().flatMap((cam) => (["FROZEN", "BLANK"] as const).map((problem) => ({ labels: { ...camL(cam), problem }, value: cam.pictureProblem === problem ? 1 : 0 }))),
+    );
     // Ingest diagnostics that used to reach only the log.
     series("cameras", "counter", "camera_ffmpeg_abandoned_total", "ffmpeg processes that did not exit after SIGKILL and were given up: each may still hold CPU and a camera session.", ["camera", "lane"], () =>
       cams().map((cam) => ({ labels: camL(cam), value: cam.ffmpegAbandoned })),

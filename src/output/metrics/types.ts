@@ -19,6 +19,8 @@ export interface CameraStats {
   stalls?: number;
   /** Frames arrive but the path after ingest has failed for a while (app/lane-health.ts FramePathHealth). */
   framePathFailing?: boolean;
+  /** Frames arrive but the picture is frozen or blank (ingest/picture-check.ts); absent while it is fine or the check is off. */
+  pictureProblem?: "FROZEN" | "BLANK";
   /** The part of the ingest drops that arrived in a burst after a gap or at process start, since start. */
   burstDropped?: number;
   /** ffmpeg stderr lines reporting corrupt or concealed frames, since start. */
