@@ -23,7 +23,7 @@ export interface PictureCheckOptions {
 /** 20 s: past any traveller's pause; the demo clips' longest run of identical frames is 5 s. Std 4: sensor noise of a covered lens is 1-3 levels, a scene tens. */
 export const DEFAULT_PICTURE_CHECK: PictureCheckOptions = { afterMs: 20_000, blankStd: 4 };
 
-/** Sample grid: 48 x 27 points (1296 reads per frame, microseconds), the frame's aspect at 1080p. */
+/** Sample grid: 48 x 27 points (1296 pixel reads per frame; a decode pass reads 2 million at 1080p), the frame's aspect at 1080p. */
 const COLS = 48;
 const ROWS = 27;
 /** A gap in the frames longer than this (a stall, a standby main stream) starts the runs again: no picture, nothing to judge. */
