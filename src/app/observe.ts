@@ -82,6 +82,11 @@ export function metricsCollectors(o: Observed): MetricsCollectors {
   };
 }
 
+/** Freshness and, once the clock is untrusted, that too (a field only ever added: docs/mqtt.md). */
+function trustFlags(st: { stale: boolean; clockUntrusted?: unknown }): { stale: boolean; clockUntrusted?: boolean } {
+  return { stale: st.stale, ...(st.clockUntrusted !== undefined ? { clockUntrusted: true } : {}) };
+}
+
 /** What the retained MQTT stats topic carries at each tick. */
 export function statsSnapshot(o: Observed): StatsSnapshot {
   const pool = o.pool.stats();
@@ -99,6 +104,7 @@ export function statsSnapshot(o: Observed): StatsSnapshot {
       ...(c.lastFrameAgeMs !== undefined ? { lastFrameAt: now - c.lastFrameAgeMs } : {}),
       ...(pool.cameras[c.id] ? { decode: pool.cameras[c.id]! } : {}),
       ...(c.framePathFailing !== undefined ? { framePathFailing: c.framePathFailing } : {}),
+      ...(c.pictureProblem ? { pictureProblem: c.pictureProblem } : {}),
     })),
     lanes: [...o.lanes].map(([id, l]) => {
       const st = l.status();
@@ -107,7 +113,7 @@ export function statsSnapshot(o: Observed): StatsSnapshot {
     }),
     decode: { workers: pool.workers, busy: pool.busy, restarts: pool.restarts },
     ...outputsSnapshot(o),
-    trust: { stale: o.trust.status().stale, revocationDeltasRefused: trustK.revocationDeltasRefused, cacheCopiesRefused: trustK.cacheCopiesRefused },
+    trust: { ...trustFlags(o.trust.status()), revocationDeltasRefused: trustK.revocationDeltasRefused, cacheCopiesRefused: trustK.cacheCopiesRefused },
   };
 }
 

@@ -197,4 +197,26 @@ describe("the MQTT stats snapshot", () => {
     expect(snap.cameras[1]).not.toHaveProperty("framePathFailing");
     expect(snap.events).toEqual(spool);
   });
+
+  it("carries a camera's lost picture and an untrusted clock, and leaves both out while all is well", () => {
+    const cams = [
+      { id: "c1", lane: "L1", state: "online", fpsIn: 10, framesDropped: 0, reconnectsLastHour: 0, stallsLastHour: 0, pictureProblem: "BLANK", url: "rtsp://x" },
+      { id: "c2", lane: "L1", state: "online", fpsIn: 10, framesDropped: 0, reconnectsLastHour: 0, stallsLastHour: 0, url: "rtsp://y" },
+    ];
+    let status: Record<string, unknown> = { stale: false, clockUntrusted: { basis: "server-date", offsetMs: 9_000_000 } };
+    const observed = {
+      lanes: new Map(),
+      cameras: { info: () => cams },
+      pool: { stats: () => ({ workers: 1, busy: 0, restarts: 0, cameras: {} }) },
+      trust: { status: () => status, stats: () => ({ revocationDeltasApplied: 0, revocationDeltasRefused: 0, cacheCopiesRefused: 0 }) },
+      clock: new FakeClock(),
+      outputs: () => ({}),
+    } as unknown as Observed;
+    const snap = statsSnapshot(observed);
+    expect(snap.cameras.map((c) => c.pictureProblem)).toEqual(["BLANK", undefined]);
+    expect(snap.cameras[1]).not.toHaveProperty("pictureProblem");
+    expect(snap.trust).toMatchObject({ stale: false, clockUntrusted: true });
+    status = { stale: false };
+    expect(statsSnapshot(observed).trust).not.toHaveProperty("clockUntrusted");
+  });
 });

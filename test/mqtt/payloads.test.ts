@@ -48,6 +48,12 @@ describe("MQTT stats payload", () => {
     expect(p.events).toEqual({ ...events, writeErrors: 2, fsyncErrors: 1, degraded: true });
   });
 
+  it("carries a camera's lost picture and an untrusted clock", () => {
+    const p = json({ cameras: [{ ...cam, pictureProblem: "FROZEN" }], lanes: [], trust: { stale: false, clockUntrusted: true, revocationDeltasRefused: 0, cacheCopiesRefused: 0 } }) as ReturnType<typeof json> & { trust: Record<string, unknown> };
+    expect(p.cameras["cam-1"]).toEqual({ lane: "L1", state: "online", fps: 14.99, frames: 900, framesDropped: 2, pictureProblem: "FROZEN" });
+    expect(p.trust).toEqual({ stale: false, clockUntrusted: true, revocationDeltasRefused: 0, cacheCopiesRefused: 0 });
+  });
+
   it("stays as it was when a snapshot has none of the new fields (they are only ever added)", () => {
     const p = json({ cameras: [cam], lanes: [], events });
     expect(p.cameras["cam-1"]).toEqual({ lane: "L1", state: "online", fps: 14.99, frames: 900, framesDropped: 2 });

@@ -53,6 +53,8 @@ export interface StatsSnapshot {
     decode?: { submitted: number; decoded: number; dropped: number; failed: number; lastDecodeMs?: number };
     /** Frames arrive but the path after ingest has failed for 2 s or more (partial blindness). */
     framePathFailing?: boolean;
+    /** Frames arrive but the picture is frozen or blank (ingest/picture-check.ts); absent while it is fine. */
+    pictureProblem?: "FROZEN" | "BLANK";
   }>;
   lanes: Array<{ lane: string; state: LaneState; problems: string[]; readRate?: number; displays?: number }>;
   decode?: { workers: number; busy: number; restarts: number };
@@ -64,7 +66,7 @@ export interface StatsSnapshot {
   /** Hash-chained ledger (absent when off): degraded once a write or fsync failed. */
   ledger?: { entries: number; writeErrors: number; fsyncErrors: number; degraded: boolean };
   /** Trust data freshness and what was refused from Redis or disk. */
-  trust?: { stale: boolean; revocationDeltasRefused: number; cacheCopiesRefused: number };
+  trust?: { stale: boolean; clockUntrusted?: boolean; revocationDeltasRefused: number; cacheCopiesRefused: number };
 }
 
 export interface StatsContext {
@@ -89,6 +91,7 @@ export function statsPayload(s: StatsSnapshot | undefined, c: StatsContext): Rec
       ...(cam.lastFrameAt !== undefined ? { lastFrame: epochSeconds(cam.lastFrameAt) } : {}),
       ...(cam.decode ? { decode: { ...cam.decode, ...(cam.decode.lastDecodeMs !== undefined ? { lastDecodeMs: round(cam.decode.lastDecodeMs) } : {}) } } : {}),
       ...(cam.framePathFailing !== undefined ? { framePathFailing: cam.framePathFailing } : {}),
+      ...(cam.pictureProblem ? { pictureProblem: cam.pictureProblem } : {}),
     };
   }
   const lanes: Record<string, unknown> = {};
