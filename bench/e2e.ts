@@ -17,7 +17,9 @@
  * no gateway; its ffmpeg processes), frames dropped by reason, decode-slot wait early/late (equal =
  * no queue grows), and an idle row: one camera looping only code-free real scenes.
  *
- * Flags: --cameras 1,2,4 --seconds 60 --idle-seconds 30 --no-photos --out e2e
+ * Flags: --cameras 1,2,4 --seconds 60 --idle-seconds 30 --idle-cameras 1 --no-photos --out e2e
+ * (--idle-cameras N: the idle row with N cameras, each on its own RTSP server looping the idle
+ * clip; its CPU is reported per camera and the idle target applies per camera).
  *        --transport socket|pipe (cameras[].frameTransport; default the product's "auto")
  *        --workers N (decode.workers; default: the product default, one per CPU) to measure the
  *        scheduling head-room without changing the product default
@@ -44,6 +46,7 @@ const flag = (name: string, def: string): string => {
 const COUNTS = flag("cameras", process.env.BENCH_E2E_CAMERAS ?? "1,2,4,6,8,12").split(",").map(Number).filter((n) => n > 0);
 const MEASURE_S = Number(flag("seconds", process.env.BENCH_E2E_SECONDS ?? "60"));
 const IDLE_S = Number(flag("idle-seconds", "30"));
+const IDLE_N = Math.max(1, Number(flag("idle-cameras", "1")));
 const USE_PHOTOS = !argv.includes("--no-photos");
 const OUT = flag("out", "e2e");
 const WORKERS = Number(flag("workers", "0"));
@@ -72,12 +75,13 @@ async function main(): Promise<void> {
     }
     let idleRow: RunResult | undefined;
     if (IDLE_S > 0) {
-      process.stderr.write(`bench:e2e idle camera, ${IDLE_S} s...\n`);
-      const s = await startRtspServer({ clip: idle.path });
+      process.stderr.write(`bench:e2e idle camera(s): ${IDLE_N}, ${IDLE_S} s...\n`);
+      const idleServers: Array<{ server: RtspServer; clip: Clip }> = [];
       try {
-        idleRow = await runRow(1, [{ server: s, clip: idle }], creds, IDLE_S, ROW);
+        for (let i = 0; i < IDLE_N; i++) idleServers.push({ server: await startRtspServer({ clip: idle.path }), clip: idle });
+        idleRow = await runRow(IDLE_N, idleServers, creds, IDLE_S, ROW);
       } finally {
-        await s.stop();
+        await Promise.all(idleServers.map((s) => s.server.stop()));
       }
     }
 
@@ -101,10 +105,16 @@ async function main(): Promise<void> {
         r.gatewayCpu, r.ffmpegCpu, r.harnessCpu, `${fmt(r.queueEarlyMs)} / ${fmt(r.queueLateMs)}`,
       ]),
     );
-    if (idleRow) console.log(`\nidle camera (real scenes, no code, ${IDLE_S} s): gateway ${fmt(idleRow.gatewayCpu)}% + ffmpeg ${fmt(idleRow.ffmpegCpu)}% = ${fmt(idleRow.gatewayCpu + idleRow.ffmpegCpu)}% of a core; prefiltered ${fmt(pct(idleRow.dropped.prefiltered, idleRow.framesIn))}%, gated ${fmt(pct(idleRow.dropped.gated, idleRow.framesIn))}%, slow-schedule decodes ${idleRow.slowScheduled}`);
+    // Per camera: with several idle cameras the process's fixed cost is shared, as in a real box.
+    const idlePerCamera = idleRow && { gatewayCpu: idleRow.gatewayCpu / IDLE_N, ffmpegCpu: idleRow.ffmpegCpu / IDLE_N };
+    if (idleRow && idlePerCamera) {
+      console.log(
+        `\nidle camera${IDLE_N > 1 ? `s (${IDLE_N} at once, per camera)` : ""} (real scenes, no code, ${IDLE_S} s): gateway ${fmt(idlePerCamera.gatewayCpu)}% + ffmpeg ${fmt(idlePerCamera.ffmpegCpu)}% = ${fmt(idlePerCamera.gatewayCpu + idlePerCamera.ffmpegCpu)}% of a core; prefiltered ${fmt(pct(idleRow.dropped.prefiltered, idleRow.framesIn))}%, gated ${fmt(pct(idleRow.dropped.gated, idleRow.framesIn))}%, slow-schedule decodes ${idleRow.slowScheduled}; loop lag p99 ${fmt(idleRow.loopLagP99Ms)} ms`,
+      );
+    }
 
-    const misses = e2eMisses(results, idleRow);
-    const file = writeResults(OUT, { counts: COUNTS, workers: WORKERS > 0 ? WORKERS : "default (one per CPU)", measureS: MEASURE_S, idleS: IDLE_S, photos: photo ? dir : null, loadavg: loadavg(), results, idle: idleRow, targetsMissed: misses, totalS: (performance.now() - started) / 1000 });
+    const misses = e2eMisses(results, idlePerCamera);
+    const file = writeResults(OUT, { counts: COUNTS, workers: WORKERS > 0 ? WORKERS : "default (one per CPU)", measureS: MEASURE_S, idleS: IDLE_S, idleCameras: IDLE_N, idlePerCamera, photos: photo ? dir : null, loadavg: loadavg(), results, idle: idleRow, targetsMissed: misses, totalS: (performance.now() - started) / 1000 });
     console.log(`\nload average at the end (1/5/15 min): ${loadavg().map((l) => l.toFixed(1)).join(" ")}; total ${fmt((performance.now() - started) / 1000, 0)} s; results: ${file}`);
     if (misses.length) {
       console.log(`TARGETS MISSED: ${misses.join("; ")}`);
