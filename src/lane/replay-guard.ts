@@ -38,6 +38,13 @@ export class LocalReplayGuard implements ReplayGuard {
     return { replayed: false };
   }
 
+  /** The lane holding a claim on the credential within the window, if this gateway made or learnt one; claims nothing. */
+  holder(credentialHash: string): string | undefined {
+    if (this.windowMs <= 0) return undefined;
+    const cur = this.claims.get(credentialHash);
+    return cur && cur.until > this.clock.monotonic() ? cur.lane : undefined;
+  }
+
   /** Records a claim made elsewhere (the shared store), so a later Redis outage still remembers it. */
   remember(credentialHash: string, lane: string): void {
     if (this.windowMs <= 0) return;

@@ -22,7 +22,10 @@ export interface RedisReplayGuardOptions {
  * Shared replay guard across gateways: `SET prefix:replay:HASH lane PX window NX` makes the
  * first use win atomically. When Redis is unreachable the in-process guard answers (logged
  * once per outage, never thrown): a checkpoint keeps working, only cross-gateway replays
- * are missed meanwhile.
+ * are missed meanwhile. Redis is a cache, never the authority: what this gateway saw itself
+ * (its own claims and those Redis told it of) is asked first, so a Redis that lost the key (a
+ * restart without persistence, an eviction, FLUSHALL, a writer deleting it) cannot make a replay
+ * at this gateway look like a first use.
  */
 export class RedisReplayGuard implements ReplayGuard {
   private down = false;
@@ -36,6 +39,8 @@ export class RedisReplayGuard implements ReplayGuard {
 
   async claim(credentialHash: string, lane: string): Promise<ReplayClaim> {
     if (this.o.windowMs <= 0) return { replayed: false };
+    const seen = this.o.local.holder(credentialHash);
+    if (seen !== undefined) return { replayed: true, firstLane: seen };
     const key = `${this.o.keyPrefix}replay:${credentialHash}`;
     try {
       const set = await withTimeout(this.o.redis.set(key, lane, "PX", this.o.windowMs, "NX"), this.o.timeoutMs ?? 250);

@@ -76,10 +76,28 @@ describe("RedisReplayGuard (real Redis on 127.0.0.1:6379)", () => {
     const { logger, lines } = collectingLogger();
     const g = new RedisReplayGuard({ redis: dead, keyPrefix: prefix, windowMs: 5000, local: new LocalReplayGuard(new FakeClock(), 5000), logger });
     expect(await g.claim("d1", "A")).toEqual({ replayed: false, degraded: true });
-    expect(await g.claim("d1", "B")).toEqual({ replayed: true, firstLane: "A", degraded: true });
+    // Known here: a certain replay, whatever Redis would say (so not a degraded answer).
+    expect(await g.claim("d1", "B")).toEqual({ replayed: true, firstLane: "A" });
+    expect(await g.claim("d2", "B")).toEqual({ replayed: false, degraded: true });
     await new Promise((r) => setTimeout(r, 20));
     expect(lines.filter((l) => l.includes("GW_REDIS_UNAVAILABLE"))).toHaveLength(1);
     dead.disconnect();
+  });
+
+  it("a Redis that lost the key (restart, eviction, FLUSHALL) cannot turn a replay at this gateway into a first use", async () => {
+    const { logger } = collectingLogger();
+    const g = new RedisReplayGuard({ redis, keyPrefix: prefix, windowMs: 5000, local: new LocalReplayGuard(new FakeClock(), 5000), logger });
+    expect(await g.claim("f1", "A")).toEqual({ replayed: false });
+    await redis.del(`${prefix}replay:f1`);
+    // Same gateway, same or another lane: still a replay, by what it saw itself.
+    expect(await g.claim("f1", "A")).toEqual({ replayed: true, firstLane: "A" });
+    expect(await g.claim("f1", "B")).toEqual({ replayed: true, firstLane: "A" });
+    // Another gateway only has Redis to ask: with the key gone it cannot know (the limit of a cache).
+    const other = new RedisReplayGuard({ redis, keyPrefix: prefix, windowMs: 5000, local: new LocalReplayGuard(new FakeClock(), 5000), logger });
+    expect(await other.claim("f1", "C")).toEqual({ replayed: false });
+    // A claim this gateway learnt from Redis is kept the same way.
+    await redis.del(`${prefix}replay:f1`);
+    expect(await other.claim("f1", "C")).toEqual({ replayed: true, firstLane: "C" });
   });
 
   it("a claim made through Redis is remembered locally for a later outage", async () => {
