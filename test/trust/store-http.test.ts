@@ -1,4 +1,4 @@
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { CompactSign, importJWK } from "jose";
@@ -170,6 +170,32 @@ describe("trust store over HTTP", () => {
     expect(store.status().stale).toBe(true);
     expect(store.stats().cacheCopiesRefused).toBe(1);
     expect(logs.records().some((r) => r.msg === "disk copy of trust source rejected")).toBe(true);
+  });
+
+  it("a deny list's disk copy cut short or altered is refused, not loaded as a shorter list that un-revokes", async () => {
+    server.body = `${credentialIdHashHex("DENY-1")}\n${credentialIdHashHex("DENY-2")}\n`;
+    const clock = new FakeClock(Date.now());
+    const cfg = { lists: [], revocations: [{ source: server.url, allowInsecureHttp: true }] };
+    const first = await newStore(clock, cfg);
+    await first.store.start();
+    await first.store.stop();
+    await server.stop();
+    const dir = join(tmp.dir, "trust");
+    const file = (suffix: string) => join(dir, readdirSync(dir).find((f) => f.startsWith("revocations-") && f.endsWith(suffix))!);
+    expect(JSON.parse(readFileSync(file(".meta.json"), "utf8"))).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // Intact: the offline start loads it.
+    const intact = await newStore(clock, cfg);
+    await intact.store.start();
+    expect(intact.store.view().isRevoked({ format: "pass", id: "DENY-2" })).toBe(true);
+    await intact.store.stop();
+    // A power cut tears the body after its first line: DENY-2 would silently be un-revoked.
+    writeFileSync(file(".body"), `${credentialIdHashHex("DENY-1")}\n`);
+    const { store, logs } = await newStore(clock, cfg);
+    await store.start();
+    expect(store.view().isRevoked({ format: "pass", id: "DENY-1" })).toBe(false);
+    expect(store.status().stale).toBe(true); // verdicts TRUST_STALE, never PASS on a list that lost entries
+    expect(store.stats().cacheCopiesRefused).toBe(1);
+    expect(logs.records().find((r) => r.msg === "disk copy of trust source rejected")).toMatchObject({ code: "GW_TRUST_FETCH", reason: "disk-damaged" });
   });
 
   it("turns stale past max-age while the server stays down, and recovers", async () => {

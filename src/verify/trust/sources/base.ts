@@ -90,9 +90,9 @@ export abstract class DocSource implements TrustSource {
 
   async init(): Promise<boolean> {
     if (!this.remote) return false;
-    const copy = await this.disk.load();
-    if (!copy) return false;
     try {
+      const copy = await this.disk.load();
+      if (!copy) return false;
       const parsed = await this.parse(copy.body, "disk");
       const at = this.cachedFreshness(parsed, copy.meta.fetchedAt);
       this.accept(parsed, copy.body, at, copy.meta.etag);

@@ -1,17 +1,32 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
+import { SourceError } from "./errors.js";
 
 /** What is kept next to a persisted document; never the URL (it may hold credentials). */
 export interface DiskMeta {
   fetchedAt: number;
   etag?: string;
   version?: string;
+  /**
+   * SHA-256 (hex) of the body this meta belongs to. An unsigned document (a deny list, a JWKS, a
+   * CRL) has nothing else to show that the bytes read back are the bytes fetched: a body torn by
+   * a power cut, zeroed by the filesystem or cut short would otherwise load as a shorter deny list,
+   * un-revoking what it lost. Absent in copies written before it existed (then accepted as before).
+   */
+  sha256?: string;
 }
 
-/** Last good copy of one remote source under STATE_DIR/trust/, written atomically (tmp + rename). */
+const sha256 = (b: Buffer): string => createHash("sha256").update(b).digest("hex");
+
+/**
+ * Last good copy of one remote source under STATE_DIR/trust/, written atomically (tmp, fsync,
+ * rename) with the body's digest in its meta, and refused on load when the body does not match it.
+ */
 export class DiskCopy {
   private readonly base: string;
+  /** Digest of the body on disk, once this process loaded or wrote it (a meta-only save keeps it). */
+  private bodyDigest: string | undefined;
 
   constructor(
     private readonly dir: string,
@@ -22,26 +37,50 @@ export class DiskCopy {
     this.base = join(dir, `${kind}-${id}`);
   }
 
+  /**
+   * The copy, or undefined when there is none (or its meta is unreadable). Throws SourceError
+   * `disk-damaged` when the body does not match the digest its meta recorded: the caller refuses
+   * the copy and counts it, as for any other bad copy.
+   */
   async load(): Promise<{ body: Buffer; meta: DiskMeta } | undefined> {
+    let body: Buffer;
+    let meta: DiskMeta;
     try {
-      const [body, metaText] = await Promise.all([readFile(this.base + ".body"), readFile(this.base + ".meta.json", "utf8")]);
-      const meta = JSON.parse(metaText) as DiskMeta;
+      const [b, metaText] = await Promise.all([readFile(this.base + ".body"), readFile(this.base + ".meta.json", "utf8")]);
+      body = b;
+      meta = JSON.parse(metaText) as DiskMeta;
       if (typeof meta.fetchedAt !== "number") return undefined;
-      return { body, meta };
     } catch {
       return undefined;
     }
+    const digest = sha256(body);
+    if (typeof meta.sha256 === "string" && meta.sha256 !== digest) {
+      throw new SourceError("GW_TRUST_FETCH", "disk-damaged", `disk copy (${body.length} bytes) does not match the digest recorded when it was saved: torn, truncated or altered`);
+    }
+    this.bodyDigest = digest;
+    return { body, meta };
   }
 
   async save(body: Buffer | undefined, meta: DiskMeta): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    if (body) await atomicWrite(this.base + ".body", body);
-    await atomicWrite(this.base + ".meta.json", JSON.stringify(meta));
+    if (body) {
+      await atomicWrite(this.base + ".body", body);
+      this.bodyDigest = sha256(body);
+    }
+    // The body goes first: a crash between the two leaves an old meta whose digest refuses the new body.
+    await atomicWrite(this.base + ".meta.json", JSON.stringify({ ...meta, ...(this.bodyDigest ? { sha256: this.bodyDigest } : {}) }));
   }
 }
 
 async function atomicWrite(path: string, data: Buffer | string): Promise<void> {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  await writeFile(tmp, data);
+  const f = await open(tmp, "w");
+  try {
+    await f.writeFile(data);
+    // On the disk before the rename: otherwise a power cut can leave the new name on an empty file.
+    await f.sync();
+  } finally {
+    await f.close();
+  }
   await rename(tmp, path);
 }

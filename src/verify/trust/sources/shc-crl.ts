@@ -110,7 +110,8 @@ export async function loadShcCrls(
 
 /** The disk copy of a CRL with the time it was fetched, unless that time is in the future or the copy is bad. */
 async function fromDisk(disk: DiskCopy, kid: string, crlVersion: number, now: number): Promise<CrlCopy | undefined> {
-  const copy = await disk.load();
+  // A copy torn or altered on disk (its digest does not match) is as good as none.
+  const copy = await disk.load().catch(() => undefined);
   if (!copy || !Number.isFinite(copy.meta.fetchedAt) || copy.meta.fetchedAt > now + FUTURE_TOLERANCE_MS) return undefined;
   try {
     return { rids: parseCrl(copy.body, kid, crlVersion).rids, fetchedAt: copy.meta.fetchedAt };
