@@ -99,7 +99,8 @@ describe("trust store over HTTP", () => {
       expect(store.view().keysFor("k-a", "pass")).toHaveLength(1);
       expect(errors.at(-1)).toMatchObject({ code, reason });
     }
-    expect(logs.codes().filter((c) => c.startsWith("GW_TRUST"))).toEqual(cases.map((c) => c[1]));
+    // The lists here carry no expiry over plain http: that warning (once, `no-expiry`) is not a failure.
+    expect(logs.records().filter((r) => String(r.code).startsWith("GW_TRUST") && r.reason !== "no-expiry").map((r) => r.code)).toEqual(cases.map((c) => c[1]));
     // A view taken before the failures still answers the same (snapshots are immutable).
     expect(before.keysFor("k-a", "pass")).toHaveLength(1);
     // The server recovers with a newer, correctly signed list: it is taken.
@@ -196,6 +197,26 @@ describe("trust store over HTTP", () => {
     expect(store.status().stale).toBe(true); // verdicts TRUST_STALE, never PASS on a list that lost entries
     expect(store.stats().cacheCopiesRefused).toBe(1);
     expect(logs.records().find((r) => r.msg === "disk copy of trust source rejected")).toMatchObject({ code: "GW_TRUST_FETCH", reason: "disk-damaged" });
+  });
+
+  it("a signed list over plain http without expiresAt is warned about once (an older genuine list could pass as current); with one, not", async () => {
+    server.body = await signedList(root.priv, 1, []);
+    const clock = new FakeClock(Date.now());
+    const { store, logs } = await newStore(clock);
+    await store.start();
+    server.body = await signedList(root.priv, 2, []);
+    await store.refreshNow();
+    expect(logs.records().filter((r) => r.reason === "no-expiry").map((r) => r.code)).toEqual(["GW_TRUST_SIGNATURE"]);
+    await store.stop();
+    server.body = await signedList(root.priv, 3, [], { expiresAt: new Date(clock.now() + 7 * 24 * HOUR).toISOString() });
+    const fresh = tempDir("store-exp");
+    const logs2 = captureLogs();
+    const withExpiry = await createTrustStore({ config: trustConfig({ lists: [{ source: server.url, rootKey: rootPath }] }), stateDir: fresh.dir, clock, logger: logs2.logger, random: () => 0.5 });
+    stores.push(withExpiry);
+    await withExpiry.start();
+    expect(withExpiry.status().version).toBe("3");
+    expect(logs2.records().some((r) => r.reason === "no-expiry")).toBe(false);
+    fresh.cleanup();
   });
 
   it("turns stale past max-age while the server stays down, and recovers", async () => {

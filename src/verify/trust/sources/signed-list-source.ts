@@ -13,6 +13,7 @@ export class SignedListSource extends DocSource {
   private current?: { version: number; digest: string; issuedAt: number };
   /** The latest signed issuedAt verified, from any origin: the time now is at least that (clock-check.ts). */
   signedTime?: TimeObservation;
+  private warnedNoExpiry = false;
   private readonly sharedId: string;
 
   constructor(
@@ -62,6 +63,12 @@ export class SignedListSource extends DocSource {
       content = await listContent(payload, this.id);
     } catch (e) {
       throw toSourceError(e);
+    }
+    // Over plain http nobody vouches that a download is the current version: at a start without a
+    // disk copy (nothing to call a rollback), only a signed expiry stops an older genuine list.
+    if (expiresAt === undefined && origin === "fetch" && /^http:/i.test(this.location) && !this.warnedNoExpiry) {
+      this.warnedNoExpiry = true;
+      this.env.logger.warn({ code: "GW_TRUST_SIGNATURE", source: this.id, reason: "no-expiry" }, "signed trust list over plain http carries no expiresAt: an older genuine version could be served as current to a gateway without a disk copy");
     }
     for (const s of content.skipped) this.env.logger.warn({ code: "GW_TRUST_SIGNATURE", source: this.id, entry: s.entry, reason: s.reason }, "trust list key skipped");
     this.current = { version: payload.version, digest, issuedAt };
