@@ -99,7 +99,9 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
         const now = clock.monotonic();
         picture.observe(frame, now);
         const p = picture.problem(now);
-        if (p !== pictureWas) (p ? log.error : log.info).call(log, { camera: cam.id, picture: p ?? "OK" }, p ? "camera picture lost: frames arrive but show nothing" : "camera picture back");
+        if (p !== pictureWas) {
+          (p ? log.error : log.info).call(log, { event: p ? "camera_picture_lost" : "camera_picture_back", camera: cam.id, picture: p ?? "OK" }, p ? "camera picture lost: frames arrive but show nothing" : "camera picture back");
+        }
         pictureWas = p;
       }
       const lane = o.lanes.get(cam.lane);
