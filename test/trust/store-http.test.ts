@@ -219,6 +219,42 @@ describe("trust store over HTTP", () => {
     fresh.cleanup();
   });
 
+  it("a deny list download that drops more than half the held entries at once is refused (the held list stays); a smaller drop is taken", async () => {
+    const ids = Array.from({ length: 40 }, (_, i) => `DENY-${i}`);
+    const list = (n: number) => ids.slice(0, n).map((id) => credentialIdHashHex(id)).join("\n") + "\n";
+    server.body = list(40);
+    server.etag = '"d40"';
+    const clock = new FakeClock(Date.now());
+    const cfg = { lists: [], revocations: [{ source: server.url, allowInsecureHttp: true }] };
+    const { store, logs } = await newStore(clock, cfg);
+    await store.start();
+    // The CDN serves a stub: 10 of 40 left. DENY-39 would be un-revoked.
+    server.body = list(10);
+    server.etag = '"d10"';
+    await store.refreshNow().catch(() => undefined);
+    expect(store.view().isRevoked({ format: "pass", id: "DENY-39" })).toBe(true);
+    expect(store.status().sources[0]).toMatchObject({ ok: false, error: "GW_TRUST_FETCH:shrunk" });
+    expect(logs.records().some((r) => r.reason === "shrunk")).toBe(true);
+    // 25 of 40: a purge of expired entries, taken.
+    server.body = list(25);
+    server.etag = '"d25"';
+    await store.refreshNow();
+    expect(store.view().isRevoked({ format: "pass", id: "DENY-39" })).toBe(false);
+    expect(store.view().isRevoked({ format: "pass", id: "DENY-24" })).toBe(true);
+    expect(store.status().sources[0]).toMatchObject({ ok: true });
+  });
+
+  it("denyListMaxDropPct 100 takes any drop", async () => {
+    server.body = Array.from({ length: 30 }, (_, i) => credentialIdHashHex(`D-${i}`)).join("\n") + "\n";
+    const clock = new FakeClock(Date.now());
+    const { store } = await newStore(clock, { lists: [], revocations: [{ source: server.url, allowInsecureHttp: true }], denyListMaxDropPct: 100 });
+    await store.start();
+    server.body = credentialIdHashHex("D-0") + "\n";
+    server.etag = '"one"';
+    await store.refreshNow();
+    expect(store.view().isRevoked({ format: "pass", id: "D-5" })).toBe(false);
+  });
+
   it("turns stale past max-age while the server stays down, and recovers", async () => {
     server.body = await signedList(root.priv, 1, [(await passEntry("k"))!.entry]);
     server.etag = '"s1"';

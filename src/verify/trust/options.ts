@@ -51,6 +51,13 @@ export const trustSection = z
       .default("out-of-service")
       .describe("What an untrusted local clock does: out-of-service (default) takes every lane out of service and makes verdicts ERROR CLOCK_UNTRUSTED; flag keeps lanes in service and flags every verdict CLOCK_UNTRUSTED."),
     // Optional without a default so the section's default object in schema.ts stays valid.
+    denyListMaxDropPct: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe("A downloaded deny list with more than this percentage of the held entries gone at once is refused and the held list kept (whatever it lost would be un-revoked); default 50, 100 = off. Lists under 20 entries are not checked."),
     fetchTimeoutS: z.number().int().min(1).max(600).optional().describe("Timeout for one trust source download (default 30)."),
     maxListBytes: z.number().int().min(1024).optional().describe("Size cap for one trust list, JWKS or deny list document (default 64 MiB)."),
     sharedPollS: z.number().int().min(1).max(3600).optional().describe("With Redis: how often the site's revocation stream is polled between refreshes (default 30)."),

@@ -102,7 +102,8 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
   }
   for (const c of cfg.certificates) sources.push(new CertSource(c, env));
   for (const j of cfg.jwks) sources.push(new JwksSource(j.issuer, j.source ?? defaultJwksUrl(j.issuer), env, j.allowInsecureHttp === true));
-  for (const r of cfg.revocations) sources.push(typeof r === "string" ? new RevocationSource(r, env) : new RevocationSource(r.source, env, r.allowInsecureHttp === true));
+  const maxDrop = cfg.denyListMaxDropPct ?? 50;
+  for (const r of cfg.revocations) sources.push(typeof r === "string" ? new RevocationSource(r, env, false, maxDrop) : new RevocationSource(r.source, env, r.allowInsecureHttp === true, maxDrop));
 
   const listeners = new Map<TrustEvent, Array<(...a: unknown[]) => void>>();
   const emit = (ev: TrustEvent, ...a: unknown[]) => {

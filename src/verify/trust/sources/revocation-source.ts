@@ -11,19 +11,40 @@ const jsonList = z.strictObject({
   shc: z.array(z.object({ issuer: z.string().url(), kid: z.string().min(1), rids: z.array(z.string().min(1).max(128)) })).optional(),
 });
 
+/** Below this many entries held, any drop is taken: a small list's swings are not evidence of anything. */
+export const SHRINK_GUARD_MIN_ENTRIES = 20;
+
+/** Hashes plus SHC rids: what a deny list revokes. */
+export const denyEntries = (p: Pick<Parsed, "hashes" | "shc">): number => (p.hashes?.size ?? 0) + [...(p.shc?.values() ?? [])].reduce((a, m) => a + m.size, 0);
+
 /**
  * A deny list (docs/trust.md): text with one 32-hex-digit hash per line, or JSON
  * `{ version?, hashes?: [...], shc?: [{ issuer, kid, rids }] }`. Unsigned, so any malformed line
  * rejects the whole document (it is likely truncated or not a deny list) and the old one stays.
+ * For the same reason a download that drops more than `maxDropPct` of the entries held at once
+ * (a CDN serving an empty or a stub file, a generator that failed half-way) is refused and the
+ * held list stays: whatever it lost would be un-revoked. A real purge that large needs the held
+ * copy removed by hand (docs/trust.md); meanwhile the list goes stale, which the lanes show.
  */
 export class RevocationSource extends DocSource {
-  constructor(location: string, env: SourceEnv, allowInsecureHttp = false) {
+  constructor(
+    location: string,
+    env: SourceEnv,
+    allowInsecureHttp = false,
+    private readonly maxDropPct = 50,
+  ) {
     super("revocations", location, env);
     this.allowHttp = allowInsecureHttp;
   }
 
-  protected async parse(body: Buffer): Promise<Parsed> {
-    return parseRevocationBody(body);
+  protected async parse(body: Buffer, origin: "fetch" | "disk" | "shared"): Promise<Parsed> {
+    const parsed = parseRevocationBody(body);
+    const held = denyEntries(this.snapshot);
+    const got = denyEntries(parsed);
+    if (origin === "fetch" && held >= SHRINK_GUARD_MIN_ENTRIES && this.maxDropPct < 100 && got < held * (1 - this.maxDropPct / 100)) {
+      throw new SourceError("GW_TRUST_FETCH", "shrunk", `deny list fell from ${held} to ${got} entries in one download (more than ${this.maxDropPct}% gone): the held list is kept`);
+    }
+    return parsed;
   }
 }
 
