@@ -252,11 +252,12 @@ describe("out-of-service screen in headless Chromium (#12 officers)", () => {
   });
 });
 
-describe("officer dashboard: a wrong clock", () => {
-  it("the trust badge says the clock is wrong and the trust panel gives the offset and its evidence", async () => {
+describe("officer dashboard: a wrong clock, a camera that cannot see", () => {
+  it("the trust badge says the clock is wrong, the trust panel gives the offset and its evidence, a frozen camera's card says so", async () => {
     expect.hasAssertions();
     const gw = new FakeGateway();
     gw.trustStatus = { ...gw.trustStatus, clockUntrusted: { basis: "signed-time", offsetMs: -30 * 86_400_000 } };
+    gw.cams[0]!.pictureProblem = "FROZEN";
     const server = gw.server();
     const { publicUrl } = await server.listen();
     const page = await context.newPage();
@@ -267,6 +268,9 @@ describe("officer dashboard: a wrong clock", () => {
       expect(await page.textContent("#trust-badge")).toMatch(/^CLOCK WRONG · trust fresh/);
       expect(await page.getAttribute("#trust-badge", "class")).toContain("bad");
       expect(await page.textContent("#trust")).toContain("-2592000 s (signed-time)");
+      // A camera whose frames arrive but show one frozen picture is shown as not seeing.
+      expect(await page.textContent('#cameras [data-camera="cam-a1"] h3')).toContain("online · PICTURE FROZEN");
+      expect(await page.getAttribute('#cameras [data-camera="cam-a1"]', "class")).toContain("s-down");
     } finally {
       await server.close();
       await page.close();

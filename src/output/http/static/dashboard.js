@@ -33,6 +33,8 @@
     trustFresh: { vi: "dữ liệu xác thực mới", en: "trust fresh" },
     trustStale: { vi: "dữ liệu xác thực CŨ", en: "trust STALE" },
     clockWrong: { vi: "ĐỒNG HỒ SAI", en: "CLOCK WRONG" },
+    pictureFrozen: { vi: "HÌNH ĐỨNG YÊN", en: "PICTURE FROZEN" },
+    pictureBlank: { vi: "HÌNH TRỐNG", en: "PICTURE BLANK" },
     trustUnavailable: { vi: "không đọc được dữ liệu xác thực", en: "trust unavailable" },
     display: { vi: "màn hình ↗", en: "display ↗" },
     problems: { vi: "Sự cố", en: "Problems" },
@@ -169,10 +171,11 @@
         image.addEventListener("error", function () { image.hidden = true; card.querySelector(".nopic").hidden = false; });
         card = el("div", { "data-camera": c.id }, [el("h3"), image, el("div", { class: "nopic" }), el("div", { class: "info" })]);
       }
-      card.className = "card " + (c.up ? "s-online" : "s-down");
+      // Frames that arrive but show nothing (a frozen or blank picture) are a camera that cannot see.
+      card.className = "card " + (c.up && !c.pictureProblem ? "s-online" : "s-down");
       card.dataset.state = c.state;
       card.querySelector(".nopic").textContent = t("noPicture");
-      card.querySelector("h3").replaceChildren(el("span", { text: c.id }), el("span", { text: c.state }));
+      card.querySelector("h3").replaceChildren(el("span", { text: c.id }), el("span", { text: c.state + (c.pictureProblem ? " · " + t(c.pictureProblem === "FROZEN" ? "pictureFrozen" : "pictureBlank") : "") }));
       card.querySelector(".info").replaceChildren(dl([
         ["lane", c.lane],
         ["fps", c.fpsIn.toFixed(1)],
