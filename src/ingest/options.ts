@@ -37,7 +37,7 @@ export const cameraSchema = z
       .min(0)
       .max(3600)
       .default(20)
-      .describe("A camera whose frames keep coming but whose picture stays exactly the same (FROZEN: a hung encoder) or has no structure (BLANK: a covered lens, a black sensor) for this long is reported; when every delivering camera of a lane is, the lane goes out of service (CAMERAS_BLIND). 0 = off. See docs/ingest.md \"Picture check\"."),
+      .describe("A camera whose frames keep coming but whose picture stays exactly the same (FROZEN: a hung encoder) or has no structure (BLANK: a covered lens, a black sensor) for this long is reported; when every delivering camera of a lane is, the lane goes out of service (CAMERAS_BLIND). 0 = off (a camera whose smart codec repeats a still scene exactly can look frozen). See docs/ingest.md \"Picture check\"."),
     frameTransport: z
       .enum(["auto", "socket", "pipe"])
       .default("auto")
