@@ -2,8 +2,9 @@
  * Does the camera still see? A camera can keep delivering frames at full rate while showing
  * nothing useful, and the stall watchdog (frames stopped) cannot tell:
  *  - FROZEN: the picture does not change at all: an encoder or ISP that hangs and repeats its last
- *    picture, a stream relay serving one cached frame. A live sensor never gives the same pixels
- *    twice over seconds: its noise, and each keyframe's new quantisation, move every sample.
+ *    picture, a stream relay serving one cached frame. A live sensor's noise, and each keyframe's
+ *    new quantisation, move the samples (a smart codec that codes a still scene as skipped blocks
+ *    for many seconds is the exception: docs/ingest.md "Picture check").
  *  - BLANK: the picture has no structure: a cap or a hand over the lens, a sensor that returns
  *    black or one grey, a camera turned to a blank wall. Any scene a code could be read in has far
  *    more contrast than sensor noise alone.
@@ -43,6 +44,9 @@ export class PictureCheck {
   private frozenSince: number | undefined;
   private blankSince: number | undefined;
   private lastAt: number | undefined;
+  /** Sample offsets into the frame buffer, for the frame geometry they were computed for (it rarely changes). */
+  private offsets = new Uint32Array(COLS * ROWS);
+  private geometry = "";
 
   constructor(private readonly o: PictureCheckOptions = DEFAULT_PICTURE_CHECK) {}
 
@@ -50,19 +54,23 @@ export class PictureCheck {
     if (this.lastAt !== undefined && now - this.lastAt > PICTURE_GAP_MS) this.reset();
     const prevAt = this.lastAt ?? now;
     this.lastAt = now;
-    let sum = 0;
-    let sq = 0;
-    for (let r = 0; r < ROWS; r++) {
-      const y = Math.min(f.height - 1, Math.floor(((r + 0.5) * f.height) / ROWS));
-      const row = y * f.stride;
-      for (let c = 0; c < COLS; c++) {
-        const v = f.data[row + Math.min(f.width - 1, Math.floor(((c + 0.5) * f.width) / COLS))] ?? 0;
-        this.cur[r * COLS + c] = v;
-        sum += v;
-        sq += v * v;
+    const geometry = `${f.width}x${f.height}/${f.stride}`;
+    if (geometry !== this.geometry) {
+      this.geometry = geometry;
+      for (let r = 0; r < ROWS; r++) {
+        const row = Math.min(f.height - 1, Math.floor(((r + 0.5) * f.height) / ROWS)) * f.stride;
+        for (let c = 0; c < COLS; c++) this.offsets[r * COLS + c] = row + Math.min(f.width - 1, Math.floor(((c + 0.5) * f.width) / COLS));
       }
     }
     const n = COLS * ROWS;
+    let sum = 0;
+    let sq = 0;
+    for (let i = 0; i < n; i++) {
+      const v = f.data[this.offsets[i]!] ?? 0;
+      this.cur[i] = v;
+      sum += v;
+      sq += v * v;
+    }
     const mean = sum / n;
     const std = Math.sqrt(Math.max(0, sq / n - mean * mean));
     const same = this.havePrev && equal(this.cur, this.prev);

@@ -1,5 +1,6 @@
 import type { TrustStatus } from "../../verify/trust/types.js";
 import { CAMERA_UP_STATES } from "../../ingest/types.js";
+import type { PictureProblem } from "../../ingest/picture-check.js";
 
 /**
  * Ingest's states in which a camera's lane can read: `online` (frames delivered), `standby` (a
@@ -20,7 +21,7 @@ export interface ReadinessProblem {
 /** Lane problems already reported above from their source (per camera, trust). */
 const COVERED = new Set(["CAMERAS_DOWN", "TRUST_STALE", "CLOCK_UNTRUSTED"]);
 
-type CameraSnapshot = { id: string; lane?: string; state: string; lastFrameAgeMs?: number; framePathFailing?: boolean; pictureProblem?: "FROZEN" | "BLANK" };
+type CameraSnapshot = { id: string; lane?: string; state: string; lastFrameAgeMs?: number; framePathFailing?: boolean; pictureProblem?: PictureProblem };
 
 export interface Readiness {
   ready: boolean;

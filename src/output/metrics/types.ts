@@ -1,5 +1,6 @@
 import type { LaneStatus } from "../../core/types.js";
 import type { TrustStatus } from "../../verify/trust/types.js";
+import type { PictureProblem } from "../../ingest/picture-check.js";
 
 /** What /metrics needs to know about each camera at scrape time (same shape the dashboard uses). */
 export interface CameraStats {
@@ -20,7 +21,7 @@ export interface CameraStats {
   /** Frames arrive but the path after ingest has failed for a while (app/lane-health.ts FramePathHealth). */
   framePathFailing?: boolean;
   /** Frames arrive but the picture is frozen or blank (ingest/picture-check.ts); absent while it is fine or the check is off. */
-  pictureProblem?: "FROZEN" | "BLANK";
+  pictureProblem?: PictureProblem;
   /** The part of the ingest drops that arrived in a burst after a gap or at process start, since start. */
   burstDropped?: number;
   /** ffmpeg stderr lines reporting corrupt or concealed frames, since start. */

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { LaneState, VerdictEvent } from "../../core/types.js";
 import { toWireEvent } from "../events/wire.js";
 import { laneStatusFor, type LaneCommand } from "./topics.js";
+import type { PictureProblem } from "../../ingest/picture-check.js";
 
 /** Pure payload rules for the MQTT output: verdict JSON, stats JSON, command parsing. */
 
@@ -54,7 +55,7 @@ export interface StatsSnapshot {
     /** Frames arrive but the path after ingest has failed for 2 s or more (partial blindness). */
     framePathFailing?: boolean;
     /** Frames arrive but the picture is frozen or blank (ingest/picture-check.ts); absent while it is fine. */
-    pictureProblem?: "FROZEN" | "BLANK";
+    pictureProblem?: PictureProblem;
   }>;
   lanes: Array<{ lane: string; state: LaneState; problems: string[]; readRate?: number; displays?: number }>;
   decode?: { workers: number; busy: number; restarts: number };

@@ -102,8 +102,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
   }
   for (const c of cfg.certificates) sources.push(new CertSource(c, env));
   for (const j of cfg.jwks) sources.push(new JwksSource(j.issuer, j.source ?? defaultJwksUrl(j.issuer), env, j.allowInsecureHttp === true));
-  const maxDrop = cfg.denyListMaxDropPct ?? 50;
-  for (const r of cfg.revocations) sources.push(typeof r === "string" ? new RevocationSource(r, env, false, maxDrop) : new RevocationSource(r.source, env, r.allowInsecureHttp === true, maxDrop));
+  for (const r of cfg.revocations) sources.push(typeof r === "string" ? new RevocationSource(r, env, false, cfg.denyListMaxDropPct) : new RevocationSource(r.source, env, r.allowInsecureHttp === true, cfg.denyListMaxDropPct));
 
   const listeners = new Map<TrustEvent, Array<(...a: unknown[]) => void>>();
   const emit = (ev: TrustEvent, ...a: unknown[]) => {

@@ -11,6 +11,8 @@ const jsonList = z.strictObject({
   shc: z.array(z.object({ issuer: z.string().url(), kid: z.string().min(1), rids: z.array(z.string().min(1).max(128)) })).optional(),
 });
 
+/** trust.denyListMaxDropPct's default. */
+export const DEFAULT_DENY_LIST_MAX_DROP_PCT = 50;
 /** Below this many entries held, any drop is taken: a small list's swings are not evidence of anything. */
 export const SHRINK_GUARD_MIN_ENTRIES = 20;
 
@@ -31,7 +33,7 @@ export class RevocationSource extends DocSource {
     location: string,
     env: SourceEnv,
     allowInsecureHttp = false,
-    private readonly maxDropPct = 50,
+    private readonly maxDropPct = DEFAULT_DENY_LIST_MAX_DROP_PCT,
   ) {
     super("revocations", location, env);
     this.allowHttp = allowInsecureHttp;
