@@ -41,15 +41,23 @@ export class LocalReplayGuard implements ReplayGuard {
   /** The lane holding a claim on the credential within the window, if this gateway made or learnt one; claims nothing. */
   holder(credentialHash: string): string | undefined {
     if (this.windowMs <= 0) return undefined;
+    const now = this.clock.monotonic();
+    this.sweep(now);
     const cur = this.claims.get(credentialHash);
-    return cur && cur.until > this.clock.monotonic() ? cur.lane : undefined;
+    return cur && cur.until > now ? cur.lane : undefined;
   }
 
-  /** Records a claim made elsewhere (the shared store), so a later Redis outage still remembers it. */
+  /**
+   * Records a claim made elsewhere (the shared store), so a later Redis outage or a lost key still
+   * remembers it. A claim held here and still in its window is kept (it is the older one); an
+   * expired one is replaced, or the new use's window would end with the old one's.
+   */
   remember(credentialHash: string, lane: string): void {
     if (this.windowMs <= 0) return;
     const now = this.clock.monotonic();
-    if (!this.claims.has(credentialHash)) this.claims.set(credentialHash, { lane, until: now + this.windowMs });
+    this.sweep(now);
+    const cur = this.claims.get(credentialHash);
+    if (cur === undefined || cur.until <= now) this.claims.set(credentialHash, { lane, until: now + this.windowMs });
   }
 
   claim(credentialHash: string, lane: string): Promise<ReplayClaim> {

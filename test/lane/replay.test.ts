@@ -100,6 +100,35 @@ describe("RedisReplayGuard (real Redis on 127.0.0.1:6379)", () => {
     expect(await other.claim("f1", "C")).toEqual({ replayed: true, firstLane: "C" });
   });
 
+  it("a second use after the window, claimed through Redis, is remembered with its own window: a key lost then cannot pass a replay", async () => {
+    const clock = new FakeClock();
+    const { logger } = collectingLogger();
+    const g = new RedisReplayGuard({ redis, keyPrefix: prefix, windowMs: 5000, local: new LocalReplayGuard(clock, 5000), logger });
+    expect(await g.claim("s1", "A")).toEqual({ replayed: false });
+    // An hour later the first window is long over (Redis has expired its key): a genuine new use.
+    clock.advance(3_600_000);
+    await redis.del(`${prefix}replay:s1`);
+    expect(await g.claim("s1", "A")).toEqual({ replayed: false });
+    // Redis loses the new key a minute into the new window: the gateway still knows.
+    clock.advance(1000);
+    await redis.del(`${prefix}replay:s1`);
+    expect(await g.claim("s1", "B")).toEqual({ replayed: true, firstLane: "A" });
+  });
+
+  it("claims learnt from a healthy Redis are swept when their window ends, so memory stays bounded", async () => {
+    const clock = new FakeClock();
+    const local = new LocalReplayGuard(clock, 1000);
+    const fake: RedisLike = { set: () => Promise.resolve("OK"), get: () => Promise.resolve(null) };
+    const g = new RedisReplayGuard({ redis: fake, keyPrefix: "t:", windowMs: 1000, local, logger: collectingLogger().logger });
+    for (let i = 0; i < 2000; i++) {
+      await g.claim(`m${i}`, "A");
+      clock.advance(10);
+    }
+    clock.advance(2000);
+    await g.claim("last", "A");
+    expect(local.size).toBe(1);
+  });
+
   it("a claim made through Redis is remembered locally for a later outage", async () => {
     const local = new LocalReplayGuard(new FakeClock(), 5000);
     const { logger } = collectingLogger();
