@@ -109,7 +109,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   const cameras = () => safe(deps.cameras, [], log, "cameras");
   const trust = (): TrustStatus | Error => safe<TrustStatus | Error>(deps.trust, new Error("trust provider failed"), log, "trust");
 
-  const compose = (lane: string, lastSeen: Parameters<typeof laneView>[0]["lastSeen"]): LaneView => {
+  const compose = (lane: string, lastSeen: Parameters<typeof laneView>[0]["lastSeen"], endedSeq: number | undefined): LaneView => {
     const lc = laneConfig(lane);
     const overlay: string[] = [];
     if (!lc) overlay.push("UNKNOWN_LANE");
@@ -135,6 +135,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       lastSeen,
       overlay,
       now: clock.now(),
+      ...(endedSeq !== undefined ? { endedSeq } : {}),
     });
   };
 
@@ -254,7 +255,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       tlsReloader?.stop();
       // Screens learn the gateway is going away at once instead of after missed heartbeats.
       hub.close((lane) => ({
-        ...compose(lane, undefined),
+        ...compose(lane, undefined, undefined),
         state: "out-of-service",
         problems: ["GATEWAY_STOPPING"],
         verdict: undefined,

@@ -11,7 +11,7 @@ export interface LaneHubOptions {
   clock: Clock;
   heartbeatMs: () => number;
   /** Composes what a lane shows now, given the last verdict the hub saw on the bus. */
-  compose: (lane: string, lastSeen: SeenVerdict | undefined) => LaneView;
+  compose: (lane: string, lastSeen: SeenVerdict | undefined, endedSeq: number | undefined) => LaneView;
   /** Hold time for a verdict at a lane (passHoldMs / flagHoldMs). */
   holdFor: (ev: VerdictEvent) => number;
 }
@@ -26,6 +26,9 @@ export class LaneHub {
   private readonly clients = new Map<string, Set<SseClient>>();
   private readonly lastSeen = new Map<string, SeenVerdict>();
   private readonly lastKey = new Map<string, string>();
+  /** Per lane: the highest verdict sequence number seen, and the one up to which verdicts ended by leaving service. */
+  private readonly lastSeq = new Map<string, number>();
+  private readonly endedSeq = new Map<string, number>();
   private timer: TimerHandle | undefined;
   private stopped = false;
 
@@ -54,7 +57,16 @@ export class LaneHub {
   view(lane: string): LaneView {
     const seen = this.lastSeen.get(lane);
     if (seen && seen.until <= this.o.clock.now()) this.lastSeen.delete(lane);
-    return this.o.compose(lane, this.lastSeen.get(lane));
+    const view = this.o.compose(lane, this.lastSeen.get(lane), this.endedSeq.get(lane));
+    // A lane that left service (paused, a camera, trust or clock problem, whether the lane or this
+    // server saw it) has ended its verdict, as the lane's state machine does: a PASS from before
+    // must not come back when the lane does, for what was left of its hold.
+    if (view.state === "out-of-service") {
+      this.lastSeen.delete(lane);
+      const seq = this.lastSeq.get(lane);
+      if (seq !== undefined) this.endedSeq.set(lane, seq);
+    }
+    return view;
   }
 
   onVerdict(ev: VerdictEvent): void {
@@ -63,6 +75,7 @@ export class LaneHub {
     // Counted from when the gateway publishes it: `at` comes from the same clock a moment earlier.
     const until = Math.min(now, Math.max(ev.at, now - hold)) + hold;
     this.lastSeen.set(ev.lane, { ev, until });
+    this.lastSeq.set(ev.lane, Math.max(ev.seq, this.lastSeq.get(ev.lane) ?? ev.seq));
     this.broadcast(ev.lane, "verdict", { lane: ev.lane, ...verdictView(ev, until - now) }, ev.seq);
     this.refresh(ev.lane);
   }
@@ -89,7 +102,7 @@ export class LaneHub {
 
   /** Lanes the hub holds any state for (streams, last verdict, last view sent). */
   trackedLanes(): string[] {
-    return [...new Set([...this.clients.keys(), ...this.lastSeen.keys(), ...this.lastKey.keys()])];
+    return [...new Set([...this.clients.keys(), ...this.lastSeen.keys(), ...this.lastKey.keys(), ...this.lastSeq.keys()])];
   }
 
   tick(): void {

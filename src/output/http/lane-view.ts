@@ -77,6 +77,8 @@ export interface LaneViewInput {
   /** Problems the server sees itself (all cameras down, trust stale, unknown lane). */
   overlay: string[];
   now: number;
+  /** Verdicts up to this lane sequence number ended when the lane left service: never shown again. */
+  endedSeq?: number;
 }
 
 /**
@@ -99,11 +101,12 @@ export function laneView(i: LaneViewInput): LaneView {
     return { ...base, state: "out-of-service", problems: list, headline: HEADLINES.oos, detail: HEADLINES.oosHint, cause: oosText(list[0]) };
   }
 
+  const live = (ev: VerdictEvent): boolean => i.endedSeq === undefined || ev.seq > i.endedSeq;
   let current: SeenVerdict | undefined;
-  if (st && (st.state === "pass" || st.state === "flag") && st.verdict) {
+  if (st && (st.state === "pass" || st.state === "flag") && st.verdict && live(st.verdict)) {
     current = { ev: st.verdict, until: st.until ?? st.verdict.at + holdMs(i.lane, st.verdict.verdict) };
   }
-  if (i.lastSeen && (!current || i.lastSeen.ev.seq > current.ev.seq)) current = i.lastSeen;
+  if (i.lastSeen && live(i.lastSeen.ev) && (!current || i.lastSeen.ev.seq > current.ev.seq)) current = i.lastSeen;
   if (current) {
     const hold = holdMs(i.lane, current.ev.verdict);
     const remaining = Math.min(hold, current.until - i.now);
