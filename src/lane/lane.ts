@@ -149,6 +149,13 @@ export class Lane {
       this.o.logger.error({ err: (e as Error).message, payloadHash: pres.key }, "verifier threw");
       v = { verdict: "ERROR", reason: "INTERNAL_ERROR", format: "unknown" };
     }
+    // A lane that left service while the verifier ran drops the verdict: it must not claim the
+    // credential either, or the traveller's next presentation (here or, through Redis, anywhere
+    // on the site) is a false REPLAYED.
+    if (!this.machine.accepting) {
+      this.tel.verdictsDropped++;
+      return;
+    }
     if (v.verdict === "PASS" && v.credentialHash) {
       try {
         const claim = await this.o.replay.claim(v.credentialHash, this.id);

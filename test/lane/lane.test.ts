@@ -112,6 +112,29 @@ describe("lane: replay guard", () => {
     expect(r.verdicts[1]!.credentialHash).toBe("cred-alice");
   });
 
+  it("a PASS dropped because the lane left service while it was verified claims nothing: the traveller's next presentation passes", async () => {
+    const r = rig();
+    let release: () => void = () => {};
+    let gate = new Promise<void>((res) => (release = res));
+    const l = r.lane("A", ["a1"], {}, {
+      verify: async () => {
+        await gate;
+        return { verdict: "PASS", reason: "OK", format: "pass", credentialHash: "cred-carol" };
+      },
+    });
+    const p = l.onDecode(result("a1", 1, r.clock.monotonic(), ["VALID:carol"]));
+    l.setProblem("CAMERAS_DOWN", true);
+    release();
+    await p;
+    l.setProblem("CAMERAS_DOWN", false);
+    expect([r.verdicts.length, l.stats().verdictsDropped]).toEqual([0, 1]);
+    gate = Promise.resolve();
+    r.clock.advance(5000);
+    await l.onDecode(result("a1", 2, r.clock.monotonic(), ["VALID:carol"]));
+    expect(r.verdicts.map((v) => [v.verdict, v.reason])).toEqual([["PASS", "OK"]]);
+    expect(l.stats().replays).toBe(0);
+  });
+
   it("again at the same lane after leaving is REPLAYED; after the window it passes again", async () => {
     const r = rig(10_000);
     r.lane("A", ["a1"]);
