@@ -4,7 +4,7 @@ import { createServer, connect } from "node:net";
 import { delimiter, dirname, join, resolve } from "node:path";
 import type { GatewayConfig } from "./schema.js";
 import { parseRootKey } from "../verify/trust/keys.js";
-import { maskUrl } from "../core/mask.js";
+import { secretMasker } from "../core/mask.js";
 
 /**
  * The checks `run` would make before anything starts, without starting cameras: files present and
@@ -88,7 +88,8 @@ export async function preflight(cfg: GatewayConfig, opts: PreflightOptions = {})
   const env = opts.env ?? process.env;
   const problems: string[] = [];
   const unreachable: string[] = [];
-  const got = (v: string) => `(got '${maskUrl(v)}')`;
+  // Values substituted from the environment are registered secrets: the report goes to stderr and, under systemd, the journal.
+  const got = (v: string) => `(got '${secretMasker.mask(v)}')`;
   const targets: Array<{ what: string; host: string; port: number }> = [];
 
   // Trust: the pinned root keys must parse, local sources must exist.

@@ -9,6 +9,18 @@ describe("masking", () => {
     expect(maskUrl("rtsp://user@host/x")).toBe("rtsp://***@host/x");
     expect(maskUrl("rtsp://host/x")).toBe("rtsp://host/x");
   });
+  it("masks a password holding a raw @ whole (clients split at the last @ of the authority)", () => {
+    expect(maskUrl("rtsp://admin:Winter@2024!@10.0.0.5/h264 and more")).toBe("rtsp://***:***@10.0.0.5/h264 and more");
+    expect(maskUrl("redis://:pa@ss@redis:6379")).toBe("redis://***:***@redis:6379");
+    // An @ in the path or query is not user info.
+    expect(maskUrl("http://host/a@b?x=c@d")).toBe("http://host/a@b?x=c@d");
+  });
+  it("masks credentials carried in a URL's query", () => {
+    expect(maskUrl("https://lists.example/deny.txt?access_token=s3cr3t&v=2")).toBe("https://lists.example/deny.txt?access_token=***&v=2");
+    expect(maskUrl("https://h/k?X-Amz-Signature=abc123#frag")).toBe("https://h/k?X-Amz-Signature=***#frag");
+    expect(maskUrl("https://h/k?apikey=zz&password=pw&page=3")).toBe("https://h/k?apikey=***&password=***&page=3");
+    expect(maskUrl("https://h/k?page=3&sort=asc")).toBe("https://h/k?page=3&sort=asc");
+  });
   it("masks registered secrets, also URL- and JSON-encoded", () => {
     const m = new SecretMasker();
     m.add("p@ss\"word", "abc");

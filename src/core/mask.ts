@@ -2,13 +2,17 @@
  * Secrets are removed where log lines are written (the sink), not at each call site:
  * one missed call site must not leak a camera password.
  */
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^:@/\s"']*)(?::([^@/\s"']*))?@/gi;
+// The user info runs to the authority's LAST `@` (a password may hold a raw `@`, and ffmpeg and
+// WHATWG URL split there); the authority ends at `/`, `?` or `#`.
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^/?#\s"']*)@/gi;
+// Query parameters that carry a credential (`?access_token=`, `&sig=`, `&password=`, ...).
+const QUERY_SECRETS = /([?&](?:[a-z0-9_.-]*(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|sig|signature|auth|credential)[a-z0-9_.-]*))=([^&#\s"']*)/gi;
 
-/** `rtsp://admin:pw@host/x` -> `rtsp://***:***@host/x`. */
+/** `rtsp://admin:pw@host/x` -> `rtsp://***:***@host/x`; `?access_token=abc` -> `?access_token=***`. */
 export function maskUrl(text: string): string {
-  return text.replace(URL_CREDENTIALS, (_m, scheme: string, _u, p: string | undefined) =>
-    p === undefined ? `${scheme}***@` : `${scheme}***:***@`,
-  );
+  return text
+    .replace(URL_CREDENTIALS, (_m, scheme: string, info: string) => (info.includes(":") ? `${scheme}***:***@` : `${scheme}***@`))
+    .replace(QUERY_SECRETS, (_m, name: string, value: string) => (value === "" ? `${name}=` : `${name}=***`));
 }
 
 export class SecretMasker {

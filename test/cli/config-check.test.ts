@@ -84,6 +84,21 @@ describe("checkpoint-gateway config check", () => {
     expect(r.stderr).not.toContain("trust.revocations[1]");
   });
 
+  it("never prints a secret it reports a problem with: ${ENV} values, tokens in a URL's query, a password holding @", () => {
+    const f = write(
+      "lanes: [{ id: l1 }]\n" +
+        "cameras:\n  - { id: c1, lane: l1, url: 'rtsp://admin:Winter@2024!@127.0.0.1/x', ffmpegPath: /nonexistent/ffmpeg }\n" +
+        "trust:\n  revocations: ['http://deny.example/list.txt?access_token=${DENY_TOKEN}', 'http://deny.example/b.txt?k=${DENY_KEY}']\n",
+    );
+    const r = runCli(["config", "check", f], { DENY_TOKEN: "s3cr3t-deny-token-value", DENY_KEY: "k3y-from-the-env" });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("trust.revocations[0]: plain http for an unsigned source needs allowInsecureHttp: true");
+    expect(r.stderr).toContain("trust.revocations[1]: plain http");
+    expect(r.stderr).not.toContain("s3cr3t-deny-token-value");
+    expect(r.stderr).not.toContain("k3y-from-the-env");
+    expect(r.stderr).not.toContain("2024!");
+  });
+
   it("exits 2 when a listener's port is taken, and when the state dir is a file", async () => {
     const busy: Server = createServer();
     await new Promise<void>((ok) => busy.listen(0, "127.0.0.1", ok));

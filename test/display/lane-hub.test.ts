@@ -32,6 +32,7 @@ function rig() {
   hub.subscribe("A", {
     send: (e, d) => {
       if (e === "state" || e === "lane-status") shown.push((d as { state: string }).state);
+      return true;
     },
     onClose() {},
     end() {},

@@ -1,6 +1,7 @@
 import { loadConfigFile, ConfigError } from "../../config/load.js";
 import { preflight } from "../../config/preflight.js";
 import { parse, UsageError } from "../args.js";
+import { writeErr } from "../stderr.js";
 
 const USAGE = "usage: checkpoint-gateway config check [--connect] FILE";
 
@@ -20,11 +21,11 @@ export default async function configCommand(args: string[]): Promise<number> {
     [sub, file] = positionals;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`${e.message}\n${USAGE}\n`);
+    writeErr(`${e.message}\n${USAGE}\n`);
     return 64;
   }
   if (sub !== "check" || !file) {
-    process.stderr.write(`${USAGE}\n`);
+    writeErr(`${USAGE}\n`);
     return 64;
   }
   let cfg;
@@ -32,18 +33,18 @@ export default async function configCommand(args: string[]): Promise<number> {
     cfg = loadConfigFile(file);
   } catch (e) {
     if (e instanceof ConfigError) {
-      process.stderr.write(`${file}: ${e.code}\n  ${e.problems.join("\n  ")}\n`);
+      writeErr(`${file}: ${e.code}\n  ${e.problems.join("\n  ")}\n`);
       return 2;
     }
     throw e;
   }
   const report = await preflight(cfg, { connect });
   if (report.problems.length > 0) {
-    process.stderr.write(`${file}: GW_CONFIG_INVALID\n  ${report.problems.join("\n  ")}\n`);
+    writeErr(`${file}: GW_CONFIG_INVALID\n  ${report.problems.join("\n  ")}\n`);
     return 2;
   }
   if (report.unreachable.length > 0) {
-    process.stderr.write(`${file}: valid, but not everything answers\n  ${report.unreachable.join("\n  ")}\n`);
+    writeErr(`${file}: valid, but not everything answers\n  ${report.unreachable.join("\n  ")}\n`);
     return 3;
   }
   process.stdout.write(`${file}: ok (${cfg.cameras.length} cameras, ${cfg.lanes.length} lanes${connect ? ", all reachable" : ""})\n`);

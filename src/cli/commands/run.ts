@@ -2,6 +2,7 @@ import { loadConfigFile, ConfigError } from "../../config/load.js";
 import { preflight } from "../../config/preflight.js";
 import { createLogger } from "../../core/logger.js";
 import { parse, UsageError } from "../args.js";
+import { writeErr } from "../stderr.js";
 import { systemClock } from "../../core/clock.js";
 import { createSystemdNotifier } from "../../output/systemd/notify.js";
 import { installProcessPolicy } from "../../app/process-policy.js";
@@ -20,7 +21,7 @@ export default async function runCommand(args: string[]): Promise<number> {
     if (values.config) file = values.config;
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`${e.message}\nusage: checkpoint-gateway run [--config FILE]\n`);
+      writeErr(`${e.message}\nusage: checkpoint-gateway run [--config FILE]\n`);
       return 64;
     }
     throw e;
@@ -30,7 +31,7 @@ export default async function runCommand(args: string[]): Promise<number> {
     cfg = loadConfigFile(file);
   } catch (e) {
     if (e instanceof ConfigError) {
-      process.stderr.write(`${file}: ${e.code}\n  ${e.problems.join("\n  ")}\n`);
+      writeErr(`${file}: ${e.code}\n  ${e.problems.join("\n  ")}\n`);
       return 2;
     }
     throw e;
@@ -39,7 +40,7 @@ export default async function runCommand(args: string[]): Promise<number> {
   // camera is refused here, in one message, not found one by one after cameras have started.
   const report = await preflight(cfg);
   if (report.problems.length > 0) {
-    process.stderr.write(`${file}: GW_CONFIG_INVALID\n  ${report.problems.join("\n  ")}\n`);
+    writeErr(`${file}: GW_CONFIG_INVALID\n  ${report.problems.join("\n  ")}\n`);
     return 2;
   }
   // LOG_LEVEL overrides the file (config schema: log.level).
@@ -62,7 +63,7 @@ export default async function runCommand(args: string[]): Promise<number> {
     for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.off(sig, early);
     const code = (e as { code?: string }).code;
     logger.fatal({ err: (e as Error).message, code }, "gateway failed to start");
-    process.stderr.write(`gateway failed to start: ${code ? `${code}: ` : ""}${(e as Error).message}\n`);
+    writeErr(`gateway failed to start: ${code ? `${code}: ` : ""}${(e as Error).message}\n`);
     // A config that validates but points at something unusable (e.g. a missing root key) is still a config error.
     return code === "GW_CONFIG_INVALID" ? 2 : 1;
   }
@@ -93,7 +94,7 @@ export default async function runCommand(args: string[]): Promise<number> {
         // signal well after the first means "exit now".
         if (performance.now() - stoppingSince < 1500) return;
         logger.warn({ signal: why }, "second stop request: exiting without waiting");
-        process.stderr.write(`${why} again: exiting without waiting\n`);
+        writeErr(`${why} again: exiting without waiting\n`);
         process.exit(130);
       }
       stoppingSince = performance.now();
