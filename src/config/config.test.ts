@@ -43,6 +43,14 @@ describe("config", () => {
     expect(problems).toContain("cameras[cam1].lane: no lane with this id (got 'nowhere')");
   });
 
+  it("refuses lane and camera ids longer than the display and snapshot routes take (64)", () => {
+    const long = "L".repeat(65);
+    const problems = problemsOf(() => parseConfig({ lanes: [{ id: long }], cameras: [{ id: "C".repeat(65), lane: long, source: "file", file: "/x.ts" }] }));
+    expect(problems.some((p) => p.startsWith("lanes[") && p.includes("at most 64"))).toBe(true);
+    expect(problems.some((p) => p.startsWith("cameras[") && p.includes("at most 64"))).toBe(true);
+    expect(() => parseConfig({ lanes: [{ id: "L".repeat(64) }] })).not.toThrow();
+  });
+
   it("masks credentials of an invalid camera URL in the problem text", () => {
     const problems = problemsOf(() => parseConfig({ lanes: [{ id: "l1" }], cameras: [{ id: "c1", lane: "l1", url: "http://admin:topsecret@10.0.0.9/x" }] }));
     expect(problems.join("\n")).toContain("cameras[c1].url");

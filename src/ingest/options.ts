@@ -1,6 +1,7 @@
 import { z } from "zod";
 
-const idPattern = /^[A-Za-z0-9_-]+$/;
+/** At most 64: the snapshot and status routes take at most that. */
+const idPattern = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** The substream: its own URL and size (usually 640x360 at 5-15 fps on the camera's second encoder). */
 export const subStreamSchema = z.strictObject({
@@ -12,7 +13,7 @@ export const subStreamSchema = z.strictObject({
 
 export const cameraSchema = z
   .strictObject({
-    id: z.string().regex(idPattern).describe("Camera id, unique in this gateway."),
+    id: z.string().regex(idPattern, "letters, digits, _ and -, at most 64").describe("Camera id, unique in this gateway (letters, digits, _ and -, at most 64)."),
     lane: z.string().regex(idPattern).describe("Lane this camera watches; several cameras may share a lane."),
     source: z.enum(["rtsp", "file", "synthetic"]).default("rtsp").describe("rtsp: a network camera; file: a local clip looped in real time; synthetic: in-memory frames (tests)."),
     url: z.string().optional().describe("rtsp:// URL. Credentials belong in username/password; embedded ones are accepted but always masked."),

@@ -20,7 +20,8 @@ export const policyRuleSchema = z
   });
 
 export const laneSchema = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9_-]+$/).describe("Lane id, used in /lanes/:id."),
+  // 64: the display routes take at most that (a longer id would be a lane whose kiosk URL is always 404).
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, _ and -, at most 64").describe("Lane id, used in /lanes/:id (letters, digits, _ and -, at most 64)."),
   name: z.string().optional().describe("Name shown on the dashboard."),
   area: z.string().optional().describe("Area code of this checkpoint, available to policy rules as `context.area`."),
   accept: z.array(z.enum(["pass", "dcc", "shc"])).default(["pass", "dcc", "shc"]).describe("Credential formats accepted at this lane."),
