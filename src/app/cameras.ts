@@ -68,8 +68,8 @@ interface Entry {
   sup: CameraSupervisor | PairedCamera;
   path: FramePathHealth;
   gate: ChangeGate | undefined;
-  /** Frozen or blank picture (ingest/picture-check.ts); absent when the camera's pictureCheckS is 0. */
-  picture: PictureCheck | undefined;
+  /** Frozen or blank picture (ingest/picture-check.ts) of the stream that watches now; never with pictureCheckS 0. */
+  pictureProblem: (now: number) => PictureProblem | undefined;
 }
 
 /** The frame path: supervisor.onFrame -> pool.submit (latest frame wins) -> lane.onDecode. */
@@ -86,8 +86,24 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
     const laneAtStart = o.lanes.get(cam.lane);
     const gate = o.changeGate === false ? undefined : new ChangeGate(gateFor(o.changeGate ?? DEFAULT_GATE, cam.fps, laneAtStart?.leaveMs));
     const path = new FramePathHealth();
-    const picture = cam.pictureCheckS > 0 ? new PictureCheck({ ...DEFAULT_PICTURE_CHECK, afterMs: cam.pictureCheckS * 1000 }) : undefined;
+    const pictureOptions = { ...DEFAULT_PICTURE_CHECK, afterMs: cam.pictureCheckS * 1000 };
+    const paired = cam.subStream !== undefined && mainStreamPolicy(cam) === "on-activity";
+    const picture = cam.pictureCheckS > 0 ? new PictureCheck(pictureOptions) : undefined;
+    // A paired camera in standby watches through its substream alone: a covered lens or a hung
+    // encoder there must keep the lane blind, not clear it when the main stream stops.
+    const subPicture = picture && paired ? new PictureCheck(pictureOptions) : undefined;
     let pictureWas: PictureProblem | undefined;
+    let sup: CameraSupervisor | PairedCamera | undefined;
+    // The main stream's check while it delivers; the substream's while the main stream is off by policy.
+    const pictureProblem = (now: number): PictureProblem | undefined =>
+      picture?.problem(now) ?? (sup?.state === "standby" ? subPicture?.problem(now) : undefined);
+    const notePicture = (now: number): void => {
+      const p = pictureProblem(now);
+      if (p !== pictureWas) {
+        (p ? log.error : log.info).call(log, { event: p ? "camera_picture_lost" : "camera_picture_back", camera: cam.id, picture: p ?? "OK" }, p ? "camera picture lost: frames arrive but show nothing" : "camera picture back");
+      }
+      pictureWas = p;
+    };
     const failed = (what: string, e: unknown) => {
       path.fail(clock.monotonic());
       // The first failure and then one line per 100: a broken consumer must not flood the log.
@@ -98,11 +114,7 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
       if (picture) {
         const now = clock.monotonic();
         picture.observe(frame, now);
-        const p = picture.problem(now);
-        if (p !== pictureWas) {
-          (p ? log.error : log.info).call(log, { event: p ? "camera_picture_lost" : "camera_picture_back", camera: cam.id, picture: p ?? "OK" }, p ? "camera picture lost: frames arrive but show nothing" : "camera picture back");
-        }
-        pictureWas = p;
+        notePicture(now);
       }
       const lane = o.lanes.get(cam.lane);
       const snap = snapshots.get(cam.id);
@@ -146,10 +158,17 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
     // The substream only decides when the main stream runs; its frames never reach the decoder.
     // A code in view counts as activity too: a traveller holding still must not lose the main stream.
     const changed = activityDetector(o.changeGate === false ? DEFAULT_GATE : (o.changeGate ?? DEFAULT_GATE));
-    const isActivity = (f: LumaFrame) => changed(f) || (o.lanes.get(cam.lane)?.codesInView() ?? "none") !== "none";
-    const sup = cam.subStream && mainStreamPolicy(cam) === "on-activity" ? new PairedCamera(cam, { ...deps, isActivity }) : new CameraSupervisor(cam, deps);
+    const isActivity = (f: LumaFrame) => {
+      if (subPicture) {
+        const now = clock.monotonic();
+        subPicture.observe(f, now);
+        notePicture(now);
+      }
+      return changed(f) || (o.lanes.get(cam.lane)?.codesInView() ?? "none") !== "none";
+    };
+    sup = paired ? new PairedCamera(cam, { ...deps, isActivity }) : new CameraSupervisor(cam, deps);
     sup.on("state", (state: string) => o.lanes.get(cam.lane)?.setCameraUp(cam.id, CAMERA_UP_STATES.has(state)));
-    return { cfg: cam, key: JSON.stringify(cam), sup, path, gate, picture };
+    return { cfg: cam, key: JSON.stringify(cam), sup, path, gate, pictureProblem };
   };
 
   for (const cam of o.cameras) entries.set(cam.id, build(cam));
@@ -194,9 +213,10 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
     info() {
       const poolCams = pool().stats().cameras;
       const now = clock.monotonic();
-      return [...entries.values()].map(({ sup, path, picture }) => {
+      return [...entries.values()].map((e) => {
+        const { sup, path } = e;
         const st = sup.stats();
-        const pictureProblem = picture?.problem(now);
+        const pictureProblem = e.pictureProblem(now);
         return {
           id: st.id,
           lane: st.lane,
@@ -224,12 +244,12 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
     },
     health() {
       const now = clock.monotonic();
-      return [...entries.values()].map(({ cfg, sup, path, picture }) => ({
+      return [...entries.values()].map(({ cfg, sup, path, pictureProblem }) => ({
         lane: cfg.lane,
         online: CAMERA_UP_STATES.has(sup.state),
         framePathFailing: path.failing(now),
         ingestError: sup.stats().ingestError !== undefined,
-        pictureLost: picture?.problem(now) !== undefined,
+        pictureLost: pictureProblem(now) !== undefined,
       }));
     },
     consumerErrors: () => Object.fromEntries([...entries].map(([id, e]) => [id, e.path.errors])),

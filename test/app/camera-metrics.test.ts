@@ -144,6 +144,51 @@ describe("ingest diagnostics on /metrics through the camera rig", () => {
     }
   });
 
+  it("a camera with a substream and a covered lens stays blind in standby, watched through its substream", async () => {
+    const server = await listen();
+    const port = portOf(server);
+    const clock = new FakeClock();
+    let seed = 7;
+    const noise = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 5) - 2;
+    // Main stream and substream alike (16x16 here) show a cap on the lens: dark, a little noise.
+    const fake = fakeSpawner(clock, { frameBytes: 256, lumaBytes: 256 }, (proc) => {
+      const tick = () => {
+        if (proc.exited) return;
+        proc.write(Uint8Array.from({ length: 256 }, () => 12 + noise()));
+        clock.setTimeout(tick, 100);
+      };
+      clock.setTimeout(tick, 100);
+    });
+    const sub = { url: `rtsp://127.0.0.1:${port}/sub`, width: 16, height: 16, fps: 10 };
+    const { r, metrics } = rig([{ id: "c-paired", lane: "L1", url: `rtsp://127.0.0.1:${port}/main`, subStream: sub, warmHoldMs: 20_000, pictureCheckS: 10 }], fake.spawner, clock);
+    const lost = async () => sample(await metrics.render(), 'camera_picture_lost\\{camera="c-paired",lane="L1",problem="BLANK"\\}');
+    const run = async (ms: number) => {
+      for (let t = 0; t < ms; t += 100) {
+        clock.advance(100);
+        // The host probe is a real TCP connect: let it answer.
+        if (t % 1000 === 0) await new Promise((res) => setImmediate(res));
+      }
+    };
+    r.start();
+    try {
+      await waitFor(async () => {
+        await run(100);
+        return fake.procs.length === 2;
+      }, "main stream and substream started", 10_000);
+      await run(12_000);
+      expect([r.info()[0]!.state, r.info()[0]!.pictureProblem, r.health()[0]!.pictureLost]).toEqual(["online", "BLANK", true]);
+      // No activity for the hold: the main stream stops. The substream still sees nothing.
+      await run(30_000);
+      expect(fake.procs.filter((p) => !p.exited)).toHaveLength(1);
+      expect([r.info()[0]!.state, r.info()[0]!.pictureProblem, r.health()[0]!.pictureLost]).toEqual(["standby", "BLANK", true]);
+      expect(await lost()).toBe("1");
+    } finally {
+      const stopping = r.stop();
+      clock.advance(2000);
+      await stopping;
+    }
+  });
+
   it("camera_host_reachable is 0 while the RTSP host refuses and 1 once it answers again", async () => {
     const server = await listen();
     const port = portOf(server);

@@ -30,13 +30,13 @@ function rig() {
   // The state of each full view the display was sent, in order.
   const shown: string[] = [];
   hub.subscribe("A", {
-    send: (e, d) => {
+    send: (e: string, d: unknown) => {
       if (e === "state" || e === "lane-status") shown.push((d as { state: string }).state);
       return true;
     },
     onClose() {},
     end() {},
-  });
+  } as never);
   sm.setProblem("STARTING", false);
   let seq = 0;
   const pass = (): void => {
