@@ -12,6 +12,7 @@ import { activityDetector, ChangeGate, DEFAULT_GATE, type ChangeGateOptions } fr
 import type { FrameBuffers } from "../core/frame-buffers.js";
 import { FramePathHealth, type CameraHealthInput } from "./lane-health.js";
 import { DEFAULT_PICTURE_CHECK, PictureCheck, type PictureProblem } from "../ingest/picture-check.js";
+import { SNAPSHOT_MAX_AGE_MS } from "../output/http/snapshot.js";
 
 /** Display snapshots need an untransferred frame; copying one per second per camera is enough. */
 const SNAPSHOT_EVERY_MS = 1000;
@@ -244,6 +245,8 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
     },
     health() {
       const now = clock.monotonic();
+      // Run every health check: a stopped camera's last frame is dropped even if nobody asks for it.
+      for (const [id, f] of snapshots) if (now - f.receivedAt > SNAPSHOT_MAX_AGE_MS) snapshots.delete(id);
       return [...entries.values()].map(({ cfg, sup, path, pictureProblem }) => ({
         lane: cfg.lane,
         online: CAMERA_UP_STATES.has(sup.state),
@@ -253,6 +256,14 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
       }));
     },
     consumerErrors: () => Object.fromEntries([...entries].map(([id, e]) => [id, e.path.errors])),
-    latestFrame: (id) => snapshots.get(id),
+    latestFrame: (id) => {
+      const f = snapshots.get(id);
+      // Not kept past what a snapshot may show: a stopped camera's last picture is a traveller's, not the lane's.
+      if (f && clock.monotonic() - f.receivedAt > SNAPSHOT_MAX_AGE_MS) {
+        snapshots.delete(id);
+        return undefined;
+      }
+      return f;
+    },
   };
 }

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import sharp from "sharp";
 import { FakeClock } from "../../src/core/clock.js";
 import type { HttpServer } from "../../src/output/http/index.js";
+import { SNAPSHOT_MAX_AGE_MS } from "../../src/output/http/snapshot.js";
 import { bearerMatches } from "../../src/output/http/admin.js";
 import { FakeGateway, TOKEN, testConfig } from "./fakes.js";
 
@@ -330,6 +331,24 @@ describe("camera snapshots", () => {
     clock.advance(1000);
     await s.app.inject("/cameras/cam-a1/snapshot.jpg");
     expect(reads).toBe(2);
+  });
+
+  it("serves no picture of a camera that stopped: a frame older than 5 s is NO_FRAME, and the JPEG cached from it is dropped", async () => {
+    const clock = new FakeClock();
+    const gw = new FakeGateway(clock);
+    const data = new Uint8Array(64 * 48).fill(90);
+    gw.frames.set("cam-a1", { cameraId: "cam-a1", seq: 3, width: 64, height: 48, stride: 64, data, receivedAt: clock.monotonic() });
+    const s = gw.server(testConfig(), { latestFrame: (id) => gw.frames.get(id) });
+    servers.push(s);
+    expect((await s.app.inject("/cameras/cam-a1/snapshot.jpg")).statusCode).toBe(200);
+    clock.advance(SNAPSHOT_MAX_AGE_MS + 1);
+    const old = await s.app.inject("/cameras/cam-a1/snapshot.jpg");
+    expect([old.statusCode, old.json().code]).toEqual([503, "NO_FRAME"]);
+    // The camera is back: its new frame is served, not the old JPEG.
+    gw.frames.set("cam-a1", { cameraId: "cam-a1", seq: 4, width: 64, height: 48, stride: 64, data: new Uint8Array(64 * 48).fill(200), receivedAt: clock.monotonic() });
+    const back = await s.app.inject("/cameras/cam-a1/snapshot.jpg");
+    const { data: px } = await sharp(back.rawPayload).raw().toBuffer({ resolveWithObject: true });
+    expect(px[0]!).toBeGreaterThan(150);
   });
 
   it("404s an unknown camera and 503s a camera without a usable frame", async () => {

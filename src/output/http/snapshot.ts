@@ -9,11 +9,21 @@ export interface SnapshotOptions {
   minIntervalMs?: number;
   maxWidth?: number;
   quality?: number;
+  /** A frame older than this is not served (monotonic ms since it was read). */
+  maxAgeMs?: number;
 }
+
+/**
+ * 5 s: a snapshot shows what the camera sees now. A camera that stopped (a dead stream, a main
+ * stream in standby) must not keep serving its last picture, perhaps a traveller's face, for hours.
+ */
+export const SNAPSHOT_MAX_AGE_MS = 5000;
 
 export interface Snapshot {
   jpeg: Buffer;
   frameSeq: number;
+  /** Monotonic ms when its frame was read from the camera. */
+  frameAt: number;
   /** Monotonic ms when encoded. */
   encodedAt: number;
 }
@@ -41,16 +51,19 @@ export class SnapshotCache {
   private readonly minIntervalMs: number;
   private readonly maxWidth: number;
   private readonly quality: number;
+  private readonly maxAgeMs: number;
 
   constructor(private readonly o: SnapshotOptions) {
+    this.maxAgeMs = o.maxAgeMs ?? SNAPSHOT_MAX_AGE_MS;
     this.minIntervalMs = o.minIntervalMs ?? 1000;
     this.maxWidth = o.maxWidth ?? 640;
     this.quality = o.quality ?? 70;
   }
 
   get(cameraId: string): Promise<SnapshotResult> {
+    const now = this.o.clock.monotonic();
     const cached = this.cache.get(cameraId);
-    if (cached && this.o.clock.monotonic() - cached.encodedAt < this.minIntervalMs) return Promise.resolve({ ok: true, snapshot: cached });
+    if (cached && now - cached.encodedAt < this.minIntervalMs && now - cached.frameAt <= this.maxAgeMs) return Promise.resolve({ ok: true, snapshot: cached });
     const running = this.inflight.get(cameraId);
     if (running) return running;
     const p = this.encode(cameraId, cached).finally(() => this.inflight.delete(cameraId));
@@ -60,7 +73,10 @@ export class SnapshotCache {
 
   private async encode(cameraId: string, cached: Snapshot | undefined): Promise<SnapshotResult> {
     const frame = this.o.latestFrame(cameraId);
-    if (!frame) return cached ? { ok: true, snapshot: cached } : { ok: false, code: "NO_FRAME" };
+    if (!frame || this.o.clock.monotonic() - frame.receivedAt > this.maxAgeMs) {
+      this.cache.delete(cameraId);
+      return { ok: false, code: "NO_FRAME" };
+    }
     if (cached && cached.frameSeq === frame.seq) {
       const fresh = { ...cached, encodedAt: this.o.clock.monotonic() };
       this.cache.set(cameraId, fresh);
@@ -72,7 +88,7 @@ export class SnapshotCache {
     let img = sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width, height, channels: 1 } });
     if (width > this.maxWidth) img = img.resize({ width: this.maxWidth });
     const jpeg = await img.jpeg({ quality: this.quality }).toBuffer();
-    const snapshot = { jpeg, frameSeq: seq, encodedAt: this.o.clock.monotonic() };
+    const snapshot = { jpeg, frameSeq: seq, frameAt: frame.receivedAt, encodedAt: this.o.clock.monotonic() };
     this.cache.set(cameraId, snapshot);
     return { ok: true, snapshot };
   }
