@@ -80,6 +80,24 @@ describe("last FLAG of each lane stays on the dashboard until acknowledged (#12 
   });
 });
 
+describe("acknowledging without a token (a loopback gateway with auth off)", () => {
+  it("is refused from another site's page, and allowed from the dashboard and from tools", async () => {
+    const gw = new FakeGateway();
+    const s = start(gw, authConfig({ server: { listen: { host: "127.0.0.1", port: 0 }, auth: { enabled: false } } }));
+    gw.verdict("A", "FLAG", "EXPIRED");
+    const ack = (headers: Record<string, string>) => s.app.inject({ method: "POST", url: "/api/lanes/A/flags/1/ack", headers });
+    const cross = await ack({ origin: "http://evil.example" });
+    expect([cross.statusCode, cross.json().code]).toEqual([403, "ORIGIN_REFUSED"]);
+    const crossFetch = await ack({ "sec-fetch-site": "cross-site" });
+    expect([crossFetch.statusCode, crossFetch.json().code]).toEqual([403, "ORIGIN_REFUSED"]);
+    expect(laneOf(await status(s, {}), "A").lastFlag).not.toBeNull();
+    expect((await ack({ origin: "http://localhost:80" })).statusCode).toBe(200);
+    gw.verdict("A", "FLAG", "REVOKED");
+    // curl and scripts send neither Origin nor Sec-Fetch-Site.
+    expect((await s.app.inject({ method: "POST", url: "/api/lanes/A/flags/2/ack" })).statusCode).toBe(200);
+  });
+});
+
 describe("dashboard language", () => {
   it("follows display.dashboardLanguage, else the browser's Accept-Language between vi and en, else display.language", () => {
     expect(dashboardLang("en", "vi-VN", "vi")).toBe("en");

@@ -137,6 +137,12 @@ export function registerGuard(app: FastifyInstance, o: GuardOptions): void {
     }
     const token = o.token();
     if (token === undefined) {
+      // No token (allowed on loopback only): a page the officer's browser opens could still POST
+      // here, e.g. acknowledge a FLAG. Browsers say where a request comes from; tools do not.
+      if (!["GET", "HEAD"].includes(req.method) && fromAnotherSite(req.headers, o.secure)) {
+        refused("bad-origin");
+        return reply.code(403).send({ code: "ORIGIN_REFUSED" });
+      }
       req.principal = "open";
       return;
     }
@@ -212,6 +218,12 @@ export function registerGuard(app: FastifyInstance, o: GuardOptions): void {
  * sends `Origin: null`) the browser itself says so in Sec-Fetch-Site, which page script cannot set.
  * A request with neither is refused: browsers send at least one on every POST.
  */
+/** A browser request made by another site's page (a request without Origin or Sec-Fetch-Site is not a browser's: curl, scripts). */
+export function fromAnotherSite(h: { origin?: string | undefined; host?: string | undefined; "sec-fetch-site"?: string | string[] | undefined }, secure: boolean): boolean {
+  if (h.origin === undefined && h["sec-fetch-site"] === undefined) return false;
+  return !sameOrigin(h, secure);
+}
+
 export function sameOrigin(h: { origin?: string | undefined; host?: string | undefined; "sec-fetch-site"?: string | string[] | undefined }, secure: boolean): boolean {
   if (!h.host) return false;
   if (h.origin && h.origin !== "null") return h.origin.toLowerCase() === `${secure ? "https" : "http"}://${h.host.toLowerCase()}`;
