@@ -4,7 +4,10 @@
  * the stdout pipe kept as fallback). Per row: CPU of the camera (its ffmpeg + this process's reader),
  * delivered fps, camera-to-frame delay (frame clock drawn into the stream), start-up to first
  * frame, recovery after a server restart. Reference in the same run: a bare decode of the same
- * stream (`ffmpeg -i URL -f null -`), so the ratio shows what scaling + pipe + reader add.
+ * stream with ffmpeg's defaults (`ffmpeg -i URL -f null -`): what a camera costs anyone who decodes
+ * it. The ratio is not what scaling + transport + reader add alone: the camera's ffmpeg also runs
+ * `-threads 1 -skip_loop_filter all`, which the decoder table below measures on its own (skipping
+ * the loop filter saves ~17% of the decode), and that saving pays for the rest.
  * Plus the pixel-format choice (yplane vs yuv420p vs gray) as CPU per frame on the same clip,
  * read as fast as possible, interleaved runs: less noisy than a real-time window; and the decoder
  * options (-threads, -skip_loop_filter) per frame against a bare decode, with the read rate on the
