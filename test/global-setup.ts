@@ -5,8 +5,9 @@ import { fileURLToPath } from "node:url";
 /**
  * Tests must run what ships. Worker threads and the CLI run the compiled tree under `dist/`, so a
  * test run that reused an old build would test old code (a broken fast pass once left the pool
- * tests green). Build before every run; the incremental build info makes an unchanged tree cost
- * about a second.
+ * tests green). Build before every run: a full `tsc -p tsconfig.build.json` of src, bench and
+ * scripts each time (no `incremental` or `composite`, no .tsbuildinfo), so an unchanged tree costs
+ * as much as a changed one; in exchange `dist/` is always fresh.
  */
 export default function setup(): void {
   const root = fileURLToPath(new URL("..", import.meta.url));
