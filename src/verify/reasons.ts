@@ -35,7 +35,10 @@ export type ReasonCode = keyof typeof REASONS;
 
 /** A verification stopped with a stable reason; thrown inside parsers, caught once at the top. */
 export class VerifyFailure extends Error {
-  /** Key id / issuer once known (not personal data): tells ops which key a KEY_UNKNOWN was about. */
+  /**
+   * Key id / issuer as the credential states them, possibly before any signature check: untrusted
+   * text. The verifier puts them on a verdict only when the trust data names them (verifier.ts).
+   */
   kid?: string;
   issuer?: string;
   constructor(

@@ -60,8 +60,9 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     const format: CredentialFormat = entry?.format ?? "unknown";
     const base: Partial<Verdict> = {};
     const flag = (reason: ReasonCode, extra: Partial<Verdict> = {}): Verdict => ({ verdict: "FLAG", reason, format, ...base, ...extra });
+    let trust: TrustView | undefined;
     try {
-      const trust = opts.trust();
+      trust = opts.trust();
       if (!entry) return flag("PREFIX_UNKNOWN");
       // Assembled chunked SHCs may exceed one QR's capacity; everything else must fit one code.
       if (text.length > (format === "shc" ? LIMITS.maxShcAssembledChars : LIMITS.maxTextChars)) return flag("SIZE_LIMIT");
@@ -69,8 +70,7 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       const v = entry.verify({ text, trust });
       const status = trust.status(ctx.nowMs);
       Object.assign(base, {
-        kid: v.kid,
-        issuer: v.issuer,
+        ...trustedLabels(trust, format, v.kid, v.issuer),
         validFrom: v.validFromMs,
         validUntil: v.validUntilMs,
         credentialHash: shortHash(`${format}:${v.issuer}:${v.credentialId}`, opts.salt),
@@ -103,12 +103,33 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       }
       return { verdict: "PASS", reason: "OK", format, ...base };
     } catch (e) {
-      if (e instanceof VerifyFailure) return flag(e.reason, { ...(e.kid !== undefined ? { kid: e.kid } : {}), ...(e.issuer !== undefined ? { issuer: e.issuer } : {}) });
+      if (e instanceof VerifyFailure) {
+        try {
+          return flag(e.reason, trust ? trustedLabels(trust, format, e.kid, e.issuer) : {});
+        } catch {
+          return flag(e.reason); // verify() never throws, even for a TrustView that does
+        }
+      }
       // Never PASS on surprise; ERROR tells ops the verifier (not the traveller) has a problem.
       return { verdict: "ERROR", reason: "INTERNAL_ERROR", format, ...base };
     }
   }
   return { verify };
+}
+
+/**
+ * The kid and issuer a verdict may carry: only those the trust data names. Both are read from the
+ * QR payload, often before any signature is checked (an unknown kid, an SHC card's `iss`), and
+ * the verdict is kept in the spool, the event stream, MQTT and the hash-chained ledger, where free
+ * text (a traveller's name written into `iss`) could never be erased. A trusted kid or issuer is
+ * the trust list's own text, so ops still see which key a SIGNATURE_INVALID or TRUST_STALE was about.
+ */
+function trustedLabels(trust: TrustView, format: CredentialFormat, kid: string | undefined, issuer: string | undefined): Pick<Verdict, "kid" | "issuer"> {
+  const keys = kid !== undefined ? trust.keysFor(kid, format) : [];
+  const out: Pick<Verdict, "kid" | "issuer"> = {};
+  if (kid !== undefined && keys.length > 0) out.kid = kid;
+  if (issuer !== undefined && (trust.keysForIssuer ? trust.keysForIssuer(issuer, format).length > 0 : keys.some((k) => k.issuer === issuer))) out.issuer = issuer;
+  return out;
 }
 
 function timeProblem(v: Verified, nowMs: number, skewMs: number): ReasonCode | undefined {

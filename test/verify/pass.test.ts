@@ -36,17 +36,30 @@ describe("checkpoint pass", () => {
     expect(QRCode.create(big, { errorCorrectionLevel: "M" }).version).toBeLessThanOrEqual(14);
   });
 
-  it("tampered: any flipped payload byte is caught", () => {
-    const raw = base45Decode(good.slice(4));
+  it("tampered: any flipped byte is caught, with the reason of the step it breaks", () => {
+    const raw = Buffer.from(base45Decode(good.slice(4)));
+    expect(raw[0]).toBe(0xd2); // a typical pass is stored uncompressed: every byte is a COSE byte
+    const [, , payload, sig] = (decode(raw) as Tag).value as Uint8Array[];
+    const zone = (start: number, length: number) => (i: number) => i >= start && i < start + length;
+    const inPayload = zone(raw.indexOf(Buffer.from(payload!)), payload!.length);
+    const inSignature = zone(raw.lastIndexOf(Buffer.from(sig!)), sig!.length);
+    const inKid = zone(raw.indexOf(Buffer.from(moh.kid)), moh.kid.length);
+    const byReason: Record<string, number> = {};
     let flagged = 0;
-    for (let i = 0; i < raw.length; i += 7) {
+    for (let i = 0; i < raw.length; i++) {
       const t = Uint8Array.from(raw);
       t[i]! ^= 0x01;
       const r = verify("VN1:" + base45Encode(t));
-      expect(r.verdict, `byte ${i}`).not.toBe("PASS");
-      flagged++;
+      // Signed bytes fail the signature; the kid names no key; the COSE framing (tag, lengths, alg) fails its parse.
+      const want = inPayload(i) || inSignature(i) ? ["SIGNATURE_INVALID"] : inKid(i) ? ["KEY_UNKNOWN"] : ["STRUCTURE_INVALID", "ALG_UNSUPPORTED", "KID_MISSING"];
+      expect(r.verdict, `byte ${i}`).toBe("FLAG");
+      expect(want, `byte ${i}: ${r.reason}`).toContain(r.reason);
+      if (r.verdict === "FLAG" && want.includes(r.reason)) flagged++;
+      byReason[r.reason] = (byReason[r.reason] ?? 0) + 1;
     }
-    expect(flagged).toBeGreaterThan(10);
+    expect(flagged).toBe(raw.length);
+    expect(byReason.SIGNATURE_INVALID).toBe(payload!.length + sig!.length);
+    expect(byReason.KEY_UNKNOWN).toBe(moh.kid.length);
   });
 
   it("tampered claims re-encoded under the original signature: SIGNATURE_INVALID", () => {
@@ -63,13 +76,18 @@ describe("checkpoint pass", () => {
   });
 
   it("wrong key, unknown kid", () => {
-    expect(verify(issuePass(typicalPass(), moh.kid, other.privateKey)).reason).toBe("SIGNATURE_INVALID");
-    // The verdict names the kid (not personal data) so ops can see which key the trust list lacks.
-    expect(verify(issuePass(typicalPass(), "moh-1999", moh.privateKey))).toMatchObject({ verdict: "FLAG", reason: "KEY_UNKNOWN", kid: "moh-1999" });
+    // A trusted kid is named (the trust list's own text), so ops see which key failed.
+    expect(verify(issuePass(typicalPass(), moh.kid, other.privateKey))).toMatchObject({ verdict: "FLAG", reason: "SIGNATURE_INVALID", kid: moh.kid });
+    // An unknown kid is text from the payload that no trusted key vouches for: never on the stored verdict.
+    const unknown = verify(issuePass(typicalPass(), "moh-1999", moh.privateKey));
+    expect(unknown).toMatchObject({ verdict: "FLAG", reason: "KEY_UNKNOWN" });
+    expect(unknown.kid).toBeUndefined();
   });
 
-  it("a key trusted for one issuer cannot sign for another: ISSUER_UNTRUSTED", () => {
-    expect(verify(issuePass(typicalPass({ issuer: "XX-MOH" }), moh.kid, moh.privateKey))).toMatchObject({ reason: "ISSUER_UNTRUSTED", kid: moh.kid, issuer: "XX-MOH" });
+  it("a key trusted for one issuer cannot sign for another: ISSUER_UNTRUSTED, naming the key but not the claimed issuer", () => {
+    const r = verify(issuePass(typicalPass({ issuer: "XX-MOH" }), moh.kid, moh.privateKey));
+    expect(r).toMatchObject({ verdict: "FLAG", reason: "ISSUER_UNTRUSTED", kid: moh.kid });
+    expect(r.issuer).toBeUndefined();
   });
 
   it("expired (no skew on expiry) and not yet valid (skew on validFrom only)", () => {

@@ -1,6 +1,7 @@
 /** SMART Health Card spec examples and signed negative cases through the verifier. */
 import { describe, expect, it } from "vitest";
 import { createVerifier, ShcChunkAssembler } from "../../src/verify/index.js";
+import { jwsToNumeric, numericToJws, SHC_PREFIX } from "../../src/verify/shc/numeric.js";
 import { EXAMPLE_KID, examplePayload, readShc, SHC_AT, SHC_ISSUER, shcTrust, signShc, UNPUBLISHED_KID } from "./support/shc.js";
 
 const trust = shcTrust();
@@ -70,7 +71,10 @@ describe("SMART Health Cards: signed negative cases", () => {
   });
 
   it("a card claiming another issuer is not vouched for by this issuer's key", () => {
-    expect(verify(signShc(examplePayload({ iss: "https://evil.example/issuer" })))).toMatchObject({ reason: "ISSUER_UNTRUSTED", issuer: "https://evil.example/issuer", kid: "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s" });
+    // The claimed issuer is unverified payload text (the signature was never checked): not on the verdict.
+    const r = verify(signShc(examplePayload({ iss: "https://evil.example/issuer" })));
+    expect(r).toMatchObject({ verdict: "FLAG", reason: "ISSUER_UNTRUSTED", kid: "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s" });
+    expect(r.issuer).toBeUndefined();
   });
 
   it("a key the issuer does not publish is unknown", () => {
@@ -98,9 +102,16 @@ describe("SMART Health Cards: signed negative cases", () => {
     const good = readShc("example-00-f-qr-code-numeric-value-0.txt");
     for (const pos of [10, 200, 800, good.length - 10]) {
       const d = good[pos] === "1" ? "2" : "1";
-      const r = verify(good.slice(0, pos) + d + good.slice(pos + 1));
-      expect(r.verdict, String(pos)).toBe("FLAG");
+      // Each of these digit pairs then encodes a character outside base64url: the JWS does not parse.
+      expect(verify(good.slice(0, pos) + d + good.slice(pos + 1)), String(pos)).toMatchObject({ verdict: "FLAG", reason: "STRUCTURE_INVALID" });
     }
+    // One base64url character changed for another: each part fails at its own step.
+    const [h, p, sig] = numericToJws(good.slice(SHC_PREFIX.length)).split(".") as [string, string, string];
+    const swap = (part: string, i: number) => part.slice(0, i) + (part[i] === "A" ? "B" : "A") + part.slice(i + 1);
+    const tampered = (parts: string[]) => verify("shc:/" + jwsToNumeric(parts.join(".")));
+    expect(tampered([swap(h, 5), p, sig])).toMatchObject({ verdict: "FLAG", reason: "STRUCTURE_INVALID" });
+    expect(tampered([h, swap(p, 10), sig])).toMatchObject({ verdict: "FLAG", reason: "DECOMPRESS_FAILED" });
+    for (const i of [5, 40]) expect(tampered([h, p, swap(sig, i)]), `signature ${i}`).toMatchObject({ verdict: "FLAG", reason: "SIGNATURE_INVALID" });
   });
 
   it("nbf and the health-card type are required", () => {
