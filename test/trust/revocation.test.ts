@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { credentialIdHash, credentialIdHashHex, RevocationIndex } from "../../src/verify/trust/revocation-index.js";
-import { RevocationDeltaError, RevocationSet, ridKey } from "../../src/verify/trust/revocations.js";
+import { deltaCarried, RevocationDeltaError, RevocationSet, ridKey } from "../../src/verify/trust/revocations.js";
 
 const hex = (id: string) => credentialIdHashHex(id);
 
@@ -96,6 +96,20 @@ describe("RevocationSet deltas", () => {
     const removed = set.withDelta({ shc: [{ issuer: iss, kid: "k1", remove: ["rid-all"] }] });
     expect(removed.isRevoked({ format: "shc", issuer: iss, kid: "k1", id: "rid-all" })).toBe(false);
     expect(removed.shc.get(ridKey(iss, "k1"))?.size).toBe(1);
+  });
+
+  it("a delta is carried by a set that already revokes everything it names, for at least as long (deltaCarried)", () => {
+    const iss = "https://issuer.example/shc";
+    const signed = base.withDelta({ shc: [{ issuer: iss, kid: "k1", add: ["rid-all", "rid-cut.1700000000"] }] }).compact();
+    expect(deltaCarried({ add: [hex("p1")], remove: [hex("p2").toUpperCase()] }, signed)).toBe(true);
+    expect(deltaCarried({ add: [hex("p1"), hex("p9")] }, signed)).toBe(false);
+    // A removal of what the set does not revoke withdraws an earlier delta's addition: it still matters.
+    expect(deltaCarried({ remove: [hex("p9")] }, signed)).toBe(false);
+    expect(deltaCarried({ shc: [{ issuer: iss, kid: "k1", add: ["rid-all.1800000000", "rid-cut.1600000000"] }] }, signed)).toBe(true);
+    expect(deltaCarried({ shc: [{ issuer: iss, kid: "k1", add: ["rid-cut"] }] }, signed)).toBe(false); // revokes longer than the set
+    expect(deltaCarried({ shc: [{ issuer: iss, kid: "k2", add: ["rid-all"] }] }, signed)).toBe(false);
+    expect(deltaCarried({ shc: [{ issuer: iss, kid: "k1", remove: ["rid-all"] }] }, signed)).toBe(true);
+    expect(deltaCarried({ shc: [{ issuer: iss, kid: "k1", remove: ["rid-cut"] }] }, signed)).toBe(false);
   });
 
   it("rejects a malformed delta with a clear error", () => {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -9,7 +10,7 @@ import { GatewayMetrics } from "../../src/output/metrics/index.js";
 import { dccKid, shcKid } from "../../src/verify/trust/keys.js";
 import { loadTrustSource, loadTrustSources } from "../../src/verify/trust/load-source.js";
 import { credentialIdHashHex } from "../../src/verify/trust/revocation-index.js";
-import { createTrustStore } from "../../src/verify/trust/store.js";
+import { createTrustStore, type TrustStore } from "../../src/verify/trust/store.js";
 import { captureLogs, makeCertificate, makeKeyPair, passEntry, signedList, tempDir, trustConfig } from "./helpers.js";
 
 const SHC_JWKS = "test-fixtures/external/smart-health-cards/examples/issuer/.well-known/jwks.json";
@@ -226,6 +227,116 @@ describe("trust store with an SHC issuer over HTTP", () => {
       await store.start();
       expect(store.view().isRevoked({ format: "shc", issuer, kid, id: "TqB_qu_6OtM" })).toBe(false);
       expect(store.view().revocationsStale!(card, Date.now())).toBe(true);
+    } finally {
+      await store.stop();
+      await close();
+    }
+  });
+});
+
+describe("trust store with an SHC issuer whose CRL lags (audit 2 #1)", () => {
+  const wellKnown = "test-fixtures/external/smart-health-cards/examples/issuer/.well-known";
+  const kid = "3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s";
+  const crl = (ctr: number, rids: string[]) => JSON.stringify({ kid, method: "rid", ctr, rids });
+
+  /** The example issuer, its key announcing crlVersion 2, serving whichever CRL body the test sets. */
+  async function laggingIssuer(state: { crl: string }) {
+    const jwks = JSON.parse(readFileSync(`${wellKnown}/jwks.json`, "utf8")) as { keys: Array<{ kid: string; crlVersion?: number }> };
+    for (const k of jwks.keys) if (k.kid === kid) k.crlVersion = 2;
+    const srv = createServer((req, res) => {
+      if (req.url === "/issuer/.well-known/jwks.json") return void res.writeHead(200, { etag: '"j2"' }).end(JSON.stringify(jwks));
+      if (req.url === `/issuer/.well-known/crl/${kid}.json`) return void res.writeHead(200).end(state.crl);
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    return {
+      issuer: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/issuer`,
+      close: async () => {
+        srv.closeAllConnections();
+        await new Promise<void>((r) => srv.close(() => r()));
+      },
+    };
+  }
+
+  it("a CRL served behind the copy held (a lagging mirror) never replaces it: its revocations stay, also after a restart on the disk copy, and it does not count as fresh", async () => {
+    const state = { crl: crl(2, ["FKDIxsTCGlU", "RID-ADDED-IN-2"]) };
+    const { issuer, close } = await laggingIssuer(state);
+    const stateDir = join(tmp.dir, "shc-crl-lag");
+    const clock = new FakeClock(Date.now());
+    const maxAgeS = 86400;
+    const open = async () => createTrustStore({ config: trustConfig({ jwks: [{ issuer, allowInsecureHttp: true }], maxAgeS }), stateDir, clock, logger: captureLogs().logger });
+    const revoked = (s: TrustStore, id: string) => s.view().isRevoked({ format: "shc", issuer, kid, id });
+    let store = await open();
+    try {
+      await store.start();
+      const t0 = clock.now();
+      expect([revoked(store, "FKDIxsTCGlU"), revoked(store, "RID-ADDED-IN-2")]).toEqual([true, true]);
+      expect(store.status().sources[0]).toMatchObject({ ok: true });
+
+      state.crl = crl(1, ["FKDIxsTCGlU"]);
+      clock.advance(10 * 60_000);
+      await store.refreshNow();
+      expect(revoked(store, "RID-ADDED-IN-2")).toBe(true);
+      expect(store.status().sources[0]).toMatchObject({ ok: false, error: "GW_TRUST_FETCH:crl-behind" });
+      // The held copy keeps the time it was had: a lagging mirror does not keep it fresh for ever.
+      expect(store.view().revocationsStale!({ format: "shc", issuer, kid, id: "x" }, t0 + maxAgeS * 1000 + 60_000)).toBe(true);
+      await store.stop();
+
+      // A restart while the mirror still lags: the newer disk copy is what is held.
+      store = await open();
+      await store.start();
+      expect([revoked(store, "FKDIxsTCGlU"), revoked(store, "RID-ADDED-IN-2")]).toEqual([true, true]);
+      expect(store.status().sources[0]).toMatchObject({ ok: false, error: "GW_TRUST_FETCH:crl-behind" });
+      await store.stop();
+      // ... and the disk copy was not overwritten by the older list in between.
+      store = await open();
+      await store.start();
+      expect(revoked(store, "RID-ADDED-IN-2")).toBe(true);
+
+      // The issuer's next version is taken (a removal included) and is fresh again.
+      state.crl = crl(3, ["FKDIxsTCGlU"]);
+      await store.refreshNow();
+      expect(revoked(store, "RID-ADDED-IN-2")).toBe(false);
+      expect(store.status().sources[0]).toMatchObject({ ok: true });
+      expect(store.view().revocationsStale!({ format: "shc", issuer, kid, id: "x" }, clock.now() + maxAgeS * 1000 - 60_000)).toBe(false);
+    } finally {
+      await store.stop();
+      await close();
+    }
+  });
+
+  it("a CRL disk copy given a made-up higher ctr (a disk writer) cannot hide what the issuer serves", async () => {
+    const state = { crl: crl(2, ["FKDIxsTCGlU", "RID-ADDED-IN-2"]) };
+    const { issuer, close } = await laggingIssuer(state);
+    const stateDir = join(tmp.dir, "shc-crl-forged-ctr");
+    const open = async () => createTrustStore({ config: trustConfig({ jwks: [{ issuer, allowInsecureHttp: true }] }), stateDir, clock: new FakeClock(Date.now()), logger: captureLogs().logger });
+    let store = await open();
+    try {
+      await store.start();
+      await store.stop();
+      const dir = join(stateDir, "trust");
+      const base = readdirSync(dir).find((f) => f.startsWith("crl-") && f.endsWith(".body"))!.slice(0, -".body".length);
+      const forged = Buffer.from(crl(99, []));
+      writeFileSync(join(dir, `${base}.body`), forged);
+      writeFileSync(join(dir, `${base}.meta.json`), JSON.stringify({ fetchedAt: Date.now(), sha256: createHash("sha256").update(forged).digest("hex") }));
+      store = await open();
+      await store.start();
+      expect(["FKDIxsTCGlU", "RID-ADDED-IN-2"].map((id) => store.view().isRevoked({ format: "shc", issuer, kid, id }))).toEqual([true, true]);
+      expect(store.status().sources[0]).toMatchObject({ ok: false, error: "GW_TRUST_FETCH:crl-behind" });
+    } finally {
+      await store.stop();
+      await close();
+    }
+  });
+
+  it("a CRL behind its key's crlVersion with no newer copy held is used (nothing better is known)", async () => {
+    const state = { crl: crl(1, ["FKDIxsTCGlU"]) };
+    const { issuer, close } = await laggingIssuer(state);
+    const store = await createTrustStore({ config: trustConfig({ jwks: [{ issuer, allowInsecureHttp: true }] }), stateDir: join(tmp.dir, "shc-crl-behind-key"), clock: new FakeClock(Date.now()), logger: captureLogs().logger });
+    try {
+      await store.start();
+      expect(store.view().isRevoked({ format: "shc", issuer, kid, id: "FKDIxsTCGlU" })).toBe(true);
+      expect(store.status().sources[0]).toMatchObject({ ok: false, error: "GW_TRUST_FETCH:crl-behind" });
     } finally {
       await store.stop();
       await close();

@@ -1,6 +1,6 @@
 import { createPrivateKey, randomBytes, type JsonWebKey } from "node:crypto";
 import { freePort } from "../../bench/lib/net.js";
-import { readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -268,6 +268,81 @@ describe("Redis and disk are caches, never authorities (issue #11.1, #11.2)", ()
     await g.store.refreshNow();
     expect(p.verdict(g.store, clock.now())).toBe("FLAG REVOKED");
     expect(g.store.stats()).toMatchObject({ revocationDeltasApplied: 1, revocationDeltasRefused: 51 }); // each refusal counted once
+  });
+
+  it("a delta accepted from the stream stays applied after the stream is lost and the gateway restarts: kept on disk, verified again when loaded", async () => {
+    const signer = await makeKeyPair("rev-disk");
+    const p = await passFixture("k-delta-disk");
+    server.body = await signedList(root.priv, 1, [p.entry], { revocationSigners: [{ kid: "rev-disk", jwk: signer.pub }] });
+    const clock = new FakeClock(Date.now());
+    const a = await gateway(clock, redis);
+    const b = await gateway(clock, redis);
+    await a.store.start();
+    await b.store.start();
+    await a.store.publishRevocations(await signRevocationDelta({ add: [p.hash] }, signer.priv));
+    await b.store.refreshNow();
+    expect(p.verdict(b.store, clock.now())).toBe("FLAG REVOKED");
+    // The stream is lost (DEL, a Redis restart without persistence, an eviction), then B restarts on its state dir.
+    await redis.del(`${prefix}revocations`);
+    await b.store.stop();
+    const restart = async () => {
+      const s = await createTrustStore({
+        config: trustConfig({ lists: [{ source: server.url, rootKey: rootPath }], refreshIntervalS: 3600, maxAgeS: 6 * 3600 }),
+        stateDir: b.stateDir,
+        clock,
+        logger: captureLogs().logger,
+        redis,
+        redisPrefix: prefix,
+      });
+      stores.push(s);
+      await s.start();
+      return s;
+    };
+    const b2 = await restart();
+    expect(p.verdict(b2, clock.now())).toBe("FLAG REVOKED");
+    expect(b2.stats()).toMatchObject({ revocationDeltasApplied: 1, revocationDeltasRefused: 0, cacheCopiesRefused: 0 });
+    // Once the signed list carries the revocation the disk copy lets the delta go; the list keeps it revoked.
+    server.body = await signedList(root.priv, 2, [p.entry], { revocations: [{ type: "id-hash", hashes: [p.hash] }], revocationSigners: [{ kid: "rev-disk", jwk: signer.pub }] });
+    server.etag = '"carried-2"';
+    await b2.refreshNow();
+    await b2.stop();
+    const b3 = await restart();
+    expect(p.verdict(b3, clock.now())).toBe("FLAG REVOKED");
+    expect(b3.stats().revocationDeltasApplied).toBe(0);
+  });
+
+  it("the disk copy of the deltas is no authority: a delta written into it without a named signer's key is refused, a damaged copy is refused and counted", async () => {
+    const signer = await makeKeyPair("rev-disk2");
+    const impostor = await makeKeyPair("rev-disk2");
+    const p = await passFixture("k-delta-forged");
+    server.body = await signedList(root.priv, 1, [p.entry], { revocationSigners: [{ kid: "rev-disk2", jwk: signer.pub }] });
+    const clock = new FakeClock(Date.now());
+    const g = await gateway(clock, redis);
+    await g.store.start();
+    await g.store.publishRevocations(await signRevocationDelta({ add: [credentialIdHashHex("GENUINE")] }, signer.priv));
+    await g.store.stop();
+    await redis.del(`${prefix}revocations`);
+    const file = join(g.stateDir, "trust", "revocation-deltas.json");
+    const saved = JSON.parse(readFileSync(file, "utf8")) as { deltas: Array<{ id: string; jws: string }> };
+    expect(saved.deltas).toHaveLength(1);
+    saved.deltas.push({ id: "0-1", jws: await signRevocationDelta({ add: [p.hash] }, impostor.priv) }, { id: "0-2", jws: "not a jws" });
+    writeFileSync(file, JSON.stringify(saved));
+    const open = async () => {
+      const s = await createTrustStore({ config: trustConfig({ lists: [{ source: server.url, rootKey: rootPath }] }), stateDir: g.stateDir, clock, logger: captureLogs().logger, redis, redisPrefix: prefix });
+      stores.push(s);
+      await s.start();
+      return s;
+    };
+    const g2 = await open();
+    expect(p.verdict(g2, clock.now())).toBe("PASS OK");
+    expect(g2.view().isRevoked({ format: "pass", id: "GENUINE" })).toBe(true);
+    expect(g2.stats()).toMatchObject({ revocationDeltasApplied: 1, revocationDeltasRefused: 2 });
+    await g2.stop();
+    // Cut short (written by something else than the gateway's tmp, fsync, rename): refused whole, counted, never half-read.
+    writeFileSync(file, '{"deltas":[{"id":"1-0","jws":"ey');
+    const g3 = await open();
+    expect(g3.view().isRevoked({ format: "pass", id: "GENUINE" })).toBe(false);
+    expect(g3.stats()).toMatchObject({ revocationDeltasApplied: 0, cacheCopiesRefused: 1 });
   });
 
   it("a fetchedAt set 10 years ahead in Redis neither stops the download of v2 nor keeps v1 fresh", async () => {

@@ -128,6 +128,25 @@ export class RevocationSet {
   }
 }
 
+/**
+ * True when applying `delta` over `base` can change no verdict: `base` already revokes every hash
+ * the delta adds or removes (a removal only withdraws an earlier delta's addition, never what
+ * `base` holds), every rid it adds for at least as long, and every rid it removes for every card.
+ * Used with the signed lists as `base`: such a delta is carried by them and need not be kept.
+ */
+export function deltaCarried(delta: RevocationDelta, base: RevocationSet): boolean {
+  for (const raw of [...(delta.add ?? []), ...(delta.remove ?? [])]) if (!base.hasHash(Buffer.from(normHex(raw), "hex"))) return false;
+  for (const d of delta.shc ?? []) {
+    const held = base.shc.get(ridKey(d.issuer, d.kid));
+    for (const e of d.add ?? []) {
+      const { rid, before } = parseRid(e);
+      if (!((held?.get(rid) ?? -Infinity) >= before)) return false;
+    }
+    for (const e of d.remove ?? []) if (held?.get(parseRid(e).rid) !== Infinity) return false;
+  }
+  return true;
+}
+
 function normHex(raw: string): string {
   const h = typeof raw === "string" ? raw.trim().toLowerCase() : "";
   if (!HEX32.test(h)) throw new RevocationDeltaError("revocation hash must be 32 hex digits");

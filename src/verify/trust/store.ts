@@ -6,12 +6,13 @@ import { GatewayError } from "../../core/errors.js";
 import { moduleLogger, type Logger } from "../../core/logger.js";
 import type { TrustConfig } from "./options.js";
 import { parseRootKey, TrustKeyError } from "./keys.js";
-import { RevocationSet } from "./revocations.js";
+import { deltaCarried, mergeRidMaps, RevocationSet } from "./revocations.js";
 import { DeltaRefused, verifyRevocationDelta, type RevocationSigner, type VerifiedDelta } from "./signed-delta.js";
 import { createRedisCache, type SharedCache } from "./shared-cache.js";
 import { DEFAULT_MAX_LIST_BYTES } from "./signed-list.js";
 import type { SourceEnv, TrustSource } from "./sources/base.js";
 import { CertSource } from "./sources/cert-source.js";
+import { DeltaCopy, type StoredDelta } from "./sources/delta-copy.js";
 import { SourceError } from "./sources/errors.js";
 import { defaultJwksUrl, JwksSource } from "./sources/jwks-source.js";
 import { RevocationSource } from "./sources/revocation-source.js";
@@ -120,6 +121,13 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
   // they are counted once by digest, and when the list's signers change the whole stream is read again
   // under the new signers, so an entry that arrived before its signer was named is not lost.
   const accepted = new Map<string, VerifiedDelta & { id: string }>();
+  // Accepted deltas are also kept on disk (the stream is not durable) and read back at start; what
+  // is read is only a candidate, admitted like a stream entry whenever the signers are (re)known.
+  const deltaCopy = new DeltaCopy(opts.stateDir, env.maxBytes);
+  let diskDeltas: StoredDelta[] = [];
+  let deltaCopyRefused = 0;
+  let savedDeltas: string | undefined;
+  let saving: Promise<void> = Promise.resolve();
   const refusedDigests = new Set<string>();
   let refusedOverflow = 0;
   let overlay = RevocationSet.empty;
@@ -210,6 +218,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
       accepted.delete(jws);
       admit(jws, d.id, signers);
     }
+    for (const d of diskDeltas) admit(d.jws.trim(), d.id, signers);
     streamPos = "0";
     foldDeltas();
     return accepted.size !== before;
@@ -218,15 +227,63 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
   async function pullSharedRevocations(): Promise<boolean> {
     let changed = syncSigners();
     const signers = currentSigners();
-    if (!shared || !signers) return changed;
-    const r = await shared.readRevocations(streamPos);
-    if (!r) return changed;
-    // A trimmed stream (reset) drops nothing already accepted: deltas are signed, so what we verified
-    // stays verified, and a Redis writer cannot un-revoke by trimming.
-    for (const e of r.entries) changed = admit(e.data.trim(), e.id, signers) || changed;
-    streamPos = r.lastId;
-    if (changed) foldDeltas();
+    if (shared && signers) {
+      const r = await shared.readRevocations(streamPos);
+      if (r) {
+        // A trimmed stream (reset) drops nothing already accepted: deltas are signed, so what we verified
+        // stays verified, and a Redis writer cannot un-revoke by trimming.
+        let pulled = false;
+        for (const e of r.entries) pulled = admit(e.data.trim(), e.id, signers) || pulled;
+        streamPos = r.lastId;
+        if (pulled) foldDeltas();
+        changed ||= pulled;
+      }
+    }
+    if (changed) await saveDeltas();
     return changed;
+  }
+
+  function deltaSetKey(entries: readonly StoredDelta[]): string {
+    return createHash("sha256").update(entries.map((e) => e.jws.trim()).sort().join("\n")).digest("hex");
+  }
+
+  /** What the signed lists revoke: a delta they carry entirely changes nothing and is not kept on disk. */
+  function signedRevocations(): RevocationSet {
+    const lists = sources.filter((s) => s instanceof SignedListSource).map((s) => s.snapshot);
+    return new RevocationSet(lists.flatMap((s) => (s.hashes ? [s.hashes] : [])), undefined, undefined, mergeRidMaps(lists.flatMap((s) => (s.shc ? [s.shc] : []))));
+  }
+
+  /**
+   * Writes the accepted deltas that still matter to disk (tmp, fsync, rename), one write at a time,
+   * each of the set as it is then. Not before the signed lists have loaded: until then nothing is
+   * accepted, and writing that would erase what the next start needs.
+   */
+  function saveDeltas(): Promise<void> {
+    saving = saving
+      .then(async () => {
+        if (!currentSigners()) return;
+        const signed = signedRevocations();
+        const keep = [...accepted].filter(([, d]) => !deltaCarried(d.delta, signed)).map(([jws, d]) => ({ id: d.id, jws }));
+        const key = deltaSetKey(keep);
+        if (key === savedDeltas) return;
+        await deltaCopy.save(keep);
+        savedDeltas = key;
+      })
+      .catch((e: unknown) =>
+        log.warn({ code: "GW_TRUST_FETCH", reason: "disk", err: (e as NodeJS.ErrnoException).code ?? (e as Error).message }, "revocation deltas not saved to disk: a restart without the Redis stream would lack them"),
+      );
+    return saving;
+  }
+
+  async function loadDiskDeltas(): Promise<void> {
+    try {
+      diskDeltas = await deltaCopy.load();
+      savedDeltas = deltaSetKey(diskDeltas);
+    } catch (e) {
+      const err = e instanceof SourceError ? e : new SourceError("GW_TRUST_FETCH", "internal", (e as Error).message);
+      deltaCopyRefused++;
+      log.warn({ code: err.code, reason: err.reason, err: err.message }, "disk copy of revocation deltas rejected");
+    }
   }
 
   function checkStale(): void {
@@ -296,6 +353,8 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
       emit("error", { source: src.id, code: err.code, reason: err.reason });
     });
     if (await pullSharedRevocations()) changed = true;
+    // A new signed list may carry deltas kept on disk so far.
+    else if (changed) await saveDeltas();
     failures = failed > 0 ? failures + 1 : 0;
     current = rebuild();
     if (changed) emit("updated", current.status(clock.now()));
@@ -327,6 +386,9 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
       abort = new AbortController();
       env.signal = abort.signal;
       const loaded = await Promise.all(sources.map((s) => s.init().catch(() => false)));
+      await loadDiskDeltas();
+      // Admits the deltas just read from disk as soon as the signers are known, even on a store started before.
+      signersKey = undefined;
       await pullSharedRevocations();
       current = rebuild();
       if (loaded.some(Boolean)) emit("updated", current.status(clock.now()));
@@ -346,6 +408,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
       await inflight?.catch(() => undefined);
       if (refreshTimer) clock.clearTimeout(refreshTimer);
       refreshTimer = undefined;
+      await saving;
     },
     async publishRevocations(signedDelta) {
       const jws = signedDelta.trim();
@@ -363,6 +426,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
       foldDeltas();
       current = rebuild();
       emit("updated", current.status(clock.now()));
+      await saveDeltas();
       if (!shared) return { shared: false };
       const ok = await shared.publishRevocations(jws);
       // Our own entry comes back on the next pull; it is the same text, so it counts once.
@@ -371,7 +435,7 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     stats: () => ({
       revocationDeltasApplied: accepted.size,
       revocationDeltasRefused: refusedDigests.size + refusedOverflow,
-      cacheCopiesRefused: sources.reduce((a, s) => a + (s.cacheRefused ?? 0), 0),
+      cacheCopiesRefused: sources.reduce((a, s) => a + (s.cacheRefused ?? 0), deltaCopyRefused),
     }),
   };
 }

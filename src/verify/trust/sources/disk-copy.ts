@@ -72,7 +72,8 @@ export class DiskCopy {
   }
 }
 
-async function atomicWrite(path: string, data: Buffer | string): Promise<void> {
+/** tmp, fsync, rename: a reader (or the next start after a power cut) sees the old file or the new one, never part of one. */
+export async function atomicWrite(path: string, data: Buffer | string): Promise<void> {
   const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   const f = await open(tmp, "w");
   try {

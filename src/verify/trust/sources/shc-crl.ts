@@ -20,7 +20,7 @@ export function crlLocation(issuer: string, jwksLocation: string, kid: string): 
   return join(dirname(jwksLocation), "crl", `${kid}.json`);
 }
 
-export function parseCrl(body: Buffer, kid: string, crlVersion: number): { rids: Map<string, number>; behind: boolean } {
+export function parseCrl(body: Buffer, kid: string, crlVersion: number): { rids: Map<string, number>; ctr: number; behind: boolean } {
   let doc;
   try {
     doc = crlShape.parse(JSON.parse(body.toString("utf8")));
@@ -37,12 +37,13 @@ export function parseCrl(body: Buffer, kid: string, crlVersion: number): { rids:
   } catch {
     throw new SourceError("GW_TRUST_FETCH", "content", "SHC revocation list has a bad rid entry");
   }
-  return { rids, behind: doc.ctr < crlVersion };
+  return { rids, ctr: doc.ctr, behind: doc.ctr < crlVersion };
 }
 
-/** One kid's revocation list in use, and when it was last had from the issuer (epoch ms). */
+/** One kid's revocation list in use, its issuer's counter (`ctr`), and when it was last had from the issuer (epoch ms). */
 export interface CrlCopy {
   rids: RidMap;
+  ctr: number;
   fetchedAt: number;
 }
 
@@ -58,8 +59,11 @@ export interface CrlLoad {
  * kid (or the disk copy); it never takes the keys down with it. But it is not fresh either: a copy
  * keeps the time it was last had from the issuer, so a card signed by that key is judged on
  * revocations of known age (TRUST_STALE past maxAge: view.ts `revocationsStale`). A CRL behind its key's `crlVersion` (a CDN lag)
- * is used, but does not count as fresh when an earlier copy's time is known. A disk copy claiming
- * a time in the future is refused, as for every unsigned cached document (base.ts).
+ * is used, but does not count as fresh when an earlier copy's time is known. A CRL with a lower
+ * `ctr` than the copy held (in memory, or on disk at a start) never replaces it: the counter is the
+ * issuer's own order, and an older list served by a lagging mirror would un-revoke what the newer
+ * one added; its rids are added to the held ones instead. A disk copy claiming a time in the
+ * future is refused, as for every unsigned cached document (base.ts).
  */
 export async function loadShcCrls(
   issuer: string,
@@ -86,17 +90,31 @@ export async function loadShcCrls(
           throw new SourceError("GW_TRUST_FETCH", "file", `cannot read SHC revocation list: ${e.code ?? "error"}`);
         });
       }
-      const { rids, behind } = parseCrl(body, kid, crlVersion);
+      const { rids, ctr, behind } = parseCrl(body, kid, crlVersion);
       const now = env.clock.now();
+      // After a restart the disk copy is what is held: it may be newer than what the server serves now.
+      const held = prev ?? (disk ? await fromDisk(disk, kid, crlVersion, now) : undefined);
+      if (held && ctr < held.ctr) {
+        env.logger.warn({ code: "GW_TRUST_FETCH", issuer, kid, reason: "crl-behind", ctr, heldCtr: held.ctr }, "SHC revocation list is older than the copy held; the held copy stays");
+        error ??= "GW_TRUST_FETCH:crl-behind";
+        // The older list's rids are kept too: a disk copy given a made-up higher ctr then cannot hide
+        // what the issuer serves. The held copy's time stays, so it still ages towards TRUST_STALE.
+        const union = new Map(held.rids);
+        for (const [rid, before] of rids) union.set(rid, Math.max(before, union.get(rid) ?? -Infinity));
+        copies.set(key, { rids: union, ctr: held.ctr, fetchedAt: held.fetchedAt });
+        continue;
+      }
       if (behind) {
         env.logger.warn({ code: "GW_TRUST_FETCH", issuer, kid, reason: "crl-behind" }, "SHC revocation list is older than the key's crlVersion");
         error ??= "GW_TRUST_FETCH:crl-behind";
       }
-      copies.set(key, { rids, fetchedAt: behind && prev ? prev.fetchedAt : now });
+      const copy = { rids, ctr, fetchedAt: behind && held ? held.fetchedAt : now };
+      copies.set(key, copy);
       // The disk is a cache: a copy that cannot be written (a read-only disk) costs the next offline
-      // start its CRL, not this one.
-      if (disk && !behind)
-        await disk.save(body, { fetchedAt: now }).catch((e: NodeJS.ErrnoException) => env.logger.warn({ code: "GW_TRUST_FETCH", issuer, kid, reason: "disk", err: e.code ?? "error" }, "SHC revocation list not saved to disk"));
+      // start its CRL, not this one. Saved with the time it counts as had (a copy behind its key
+      // keeps the held copy's), and only ever a copy at least as new as the one held.
+      if (disk)
+        await disk.save(body, { fetchedAt: copy.fetchedAt }).catch((e: NodeJS.ErrnoException) => env.logger.warn({ code: "GW_TRUST_FETCH", issuer, kid, reason: "disk", err: e.code ?? "error" }, "SHC revocation list not saved to disk"));
     } catch (e) {
       const err = e instanceof SourceError ? e : new SourceError("GW_TRUST_FETCH", "internal", (e as Error).message);
       env.logger.warn({ code: err.code, issuer, kid, reason: err.reason, err: err.message }, "SHC revocation list not loaded; previous copy kept");
@@ -114,7 +132,8 @@ async function fromDisk(disk: DiskCopy, kid: string, crlVersion: number, now: nu
   const copy = await disk.load().catch(() => undefined);
   if (!copy || !Number.isFinite(copy.meta.fetchedAt) || copy.meta.fetchedAt > now + FUTURE_TOLERANCE_MS) return undefined;
   try {
-    return { rids: parseCrl(copy.body, kid, crlVersion).rids, fetchedAt: copy.meta.fetchedAt };
+    const { rids, ctr } = parseCrl(copy.body, kid, crlVersion);
+    return { rids, ctr, fetchedAt: copy.meta.fetchedAt };
   } catch {
     return undefined; // a bad disk copy is as good as none
   }
