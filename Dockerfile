@@ -22,7 +22,11 @@ COPY bench ./bench
 COPY scripts ./scripts
 COPY test ./test
 COPY wasm ./wasm
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# Only what the daemon runs ships: the compiled tests, benches, dev scripts and test seams
+# (src/*/testing: fault-injecting workers, in-memory stores) are built for the type check, then removed.
+RUN npm run build \
+ && rm -rf dist/test dist/bench dist/scripts dist/src/*/testing \
+ && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:${NODE_VERSION}-bookworm-slim
 # ffmpeg reads the cameras; tini reaps ffmpeg children and forwards SIGTERM for a graceful stop.

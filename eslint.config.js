@@ -46,5 +46,6 @@ export default tseslint.config(
     output: ["core", "ingest", "verify", "lane"],
     config: LAYERS,
     app: LAYERS,
+    cli: LAYERS,
   }),
 );

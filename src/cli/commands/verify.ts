@@ -3,7 +3,6 @@ import type { Verdict } from "../../core/types.js";
 import { ephemeralSalt } from "../../core/hash.js";
 import { parse, UsageError } from "../args.js";
 import { createVerifier, ShcChunkAssembler } from "../../verify/index.js";
-import { MemoryTrust } from "../../verify/testing/memory-trust.js";
 import type { TrustView } from "../../verify/trust/types.js";
 
 const USAGE = `usage: checkpoint-gateway verify [--trust SOURCE]... [--root ROOT.public.jwk.json] [--at ISO_TIME] [--skew S] [--json] INPUT...
@@ -84,8 +83,8 @@ function format(label: string, v: Verdict & { error?: string }, json: boolean): 
   return [label, v.verdict, v.reason, v.format, ...extra].join("  ");
 }
 
+/** The trust store's one-shot view of the given sources; with none, a view that trusts no key (every credential is KEY_UNKNOWN). */
 async function loadTrust(sources: string[], root: string | undefined): Promise<TrustView> {
-  if (sources.length === 0) return new MemoryTrust();
   const { loadTrustSources } = await import("../../verify/trust/load-source.js");
   const warnings: string[] = [];
   const view = await loadTrustSources(sources, { ...(root ? { rootKey: root } : {}), onWarning: (s, r) => warnings.push(`${s}: ${r}`) });

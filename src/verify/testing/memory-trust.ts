@@ -1,7 +1,9 @@
 /**
- * A simple in-memory TrustView for tests, benchmarks and the `verify` CLI (until the trust store
- * module is wired in). Revocation ids are matched exactly; an SHC entry `rid.T` revokes only cards
- * issued before epoch second T, as the SHC revocation spec says.
+ * A simple in-memory TrustView for tests, benchmarks and the fuzz targets: keys, revocations,
+ * staleness and the clock verdict set by hand. Production code never uses it (ESLint refuses
+ * imports of `testing/` from src/): the daemon and the CLI get their views from the trust store
+ * (`trust/store.ts`, `trust/load-source.ts`). Revocation ids are matched exactly; an SHC entry
+ * `rid.T` revokes only cards issued before epoch second T, as the SHC revocation spec says.
  */
 import type { CredentialFormat } from "../../core/types.js";
 import type { RevocationQuery, TrustKey, TrustStatus, TrustView } from "../trust/types.js";
