@@ -94,10 +94,10 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
     // encoder there must keep the lane blind, not clear it when the main stream stops.
     const subPicture = picture && paired ? new PictureCheck(pictureOptions) : undefined;
     let pictureWas: PictureProblem | undefined;
-    let sup: CameraSupervisor | PairedCamera | undefined;
-    // The main stream's check while it delivers; the substream's while the main stream is off by policy.
+    // The main stream's check while it delivers; the substream's while the main stream is off by
+    // policy. (`sup` is built below; this runs only once frames flow, after it exists.)
     const pictureProblem = (now: number): PictureProblem | undefined =>
-      picture?.problem(now) ?? (sup?.state === "standby" ? subPicture?.problem(now) : undefined);
+      picture?.problem(now) ?? (sup.state === "standby" ? subPicture?.problem(now) : undefined);
     const notePicture = (now: number): void => {
       const p = pictureProblem(now);
       if (p !== pictureWas) {
@@ -167,7 +167,7 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
       }
       return changed(f) || (o.lanes.get(cam.lane)?.codesInView() ?? "none") !== "none";
     };
-    sup = paired ? new PairedCamera(cam, { ...deps, isActivity }) : new CameraSupervisor(cam, deps);
+    const sup = paired ? new PairedCamera(cam, { ...deps, isActivity }) : new CameraSupervisor(cam, deps);
     sup.on("state", (state: string) => o.lanes.get(cam.lane)?.setCameraUp(cam.id, CAMERA_UP_STATES.has(state)));
     return { cfg: cam, key: JSON.stringify(cam), sup, path, gate, pictureProblem };
   };
