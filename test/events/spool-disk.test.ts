@@ -126,6 +126,19 @@ describe("SpoolDisk", () => {
     expect(lines.some((l) => l.includes('"badLines":1') && l.includes('"level":"warn"'))).toBe(true);
   });
 
+  it("a damaged line that is still valid JSON but no record (null, a number, a string, a list) is a bad line; the records around it load", () => {
+    const { dir, clock, disk } = setup();
+    disk.load(0);
+    disk.open([line(1)]);
+    disk.close();
+    appendFileSync(join(dir, "spool.jsonl"), `null\n42\n"text"\n[1,2]\n{"n":2,"e":null}\n${line(2)}`);
+    const next = new SpoolDisk({ dir, fsync: "interval", fsyncIntervalMs: 1000, compactBytes: 1 << 20, clock, log: captureLogger().logger });
+    const loaded = next.load(0);
+    expect(loaded.pending.map((r) => r.n)).toEqual([1, 2]);
+    expect(loaded.badLines).toBe(5);
+    expect(next.recovery).toMatchObject({ recoveredAtStart: 2, recordsDamaged: 5 });
+  });
+
   it("keeps what load found for /metrics: the backlog queued again, damaged lines, a state file recovered from the header or lost", () => {
     const { dir, clock, disk } = setup();
     expect(disk.load(0).badLines).toBe(0);

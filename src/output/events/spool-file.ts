@@ -92,10 +92,16 @@ export function loadSpool(dir: string, appendedAt: number): LoadedSpool {
   let maxN = state.doneN;
   for (const line of text.split("\n")) {
     if (!line) continue;
-    let rec: { n?: unknown; e?: Record<string, unknown>; epoch?: unknown; base?: unknown };
+    let rec: { n?: unknown; e?: Record<string, unknown>; epoch?: unknown; base?: unknown } | null;
     try {
       rec = JSON.parse(line) as typeof rec;
     } catch {
+      badLines++;
+      continue;
+    }
+    // Valid JSON that is no record (a damaged line that still parses, like `null`) is unreadable
+    // like the rest: reading the fields of `null` threw and kept the whole spool from starting.
+    if (rec === null || typeof rec !== "object") {
       badLines++;
       continue;
     }
