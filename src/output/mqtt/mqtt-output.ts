@@ -343,15 +343,19 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
       if (statsTimer) clearInterval(statsTimer);
       if (restateTimer) clearInterval(restateTimer);
       for (const u of unsubs.splice(0)) u();
+      // A broker that stops acknowledging (or vanishes while the connection still looks up) would
+      // keep both steps waiting for ever, since the client keeps a QoS 1 message across a lost
+      // connection, and with them a reload (verdicts held in memory) or the shutdown: each step
+      // gets connectTimeoutMs, then the connection is dropped without waiting.
+      const ms = cfg.connectTimeoutMs;
       await Promise.all(
         all.map(async (link) => {
           const c = link.client;
           if (!c) return;
           // A clean shutdown does not trigger the will: say "offline" ourselves, then disconnect.
-          if (c.connected) {
-            await c.publishAsync(link.statusTopic, "offline", { qos: cfg.qos, retain: true }).catch(() => undefined);
-          }
-          await c.endAsync(!c.connected).catch(() => undefined);
+          const answered = c.connected && (await settlesWithin(c.publishAsync(link.statusTopic, "offline", { qos: cfg.qos, retain: true }), ms));
+          // Once a graceful end waits, a forced one is a no-op in mqtt.js: only the socket can be cut.
+          if (!(await settlesWithin(c.endAsync(!answered), ms))) c.stream?.destroy();
         }),
       );
     },
@@ -363,9 +367,21 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
     async publish(topic, payload, o) {
       const c = gatewayLink.client;
       if (closing || !c?.connected) return false;
-      await c.publishAsync(topic, payload, { qos: cfg.qos, retain: o.retain });
+      const sent = c.publishAsync(topic, payload, { qos: cfg.qos, retain: o.retain });
+      // Bounded like close(): the ledger anchor awaits this, also while the outputs close.
+      if (!(await settlesWithin(sent, cfg.connectTimeoutMs))) throw new Error(`mqtt publish not acknowledged within ${cfg.connectTimeoutMs} ms`);
+      await sent;
       return true;
     },
   };
   return self;
+}
+
+/** True once `p` settles (resolved or rejected), false when `ms` pass first. */
+function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([p.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
 }
