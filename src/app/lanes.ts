@@ -5,6 +5,7 @@ import { moduleLogger, type Logger } from "../core/logger.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { Lane, LocalReplayGuard, RedisReplayGuard, type ReplayGuard, type SeqStore, type VerifyFn } from "../lane/index.js";
 import type { LaneConfig } from "../lane/options.js";
+import type { ResizableReplayGuard } from "../lane/replay-guard.js";
 import { ShcChunkAssembler } from "../verify/index.js";
 import type { LaneProblemRouter } from "./lane-problems.js";
 import type { LanePauses } from "./pauses.js";
@@ -52,9 +53,10 @@ export function laneChanges(running: readonly string[], prev: LaneSections, next
 
 /**
  * The replay guard every lane shares. With Redis it spans the site's gateways, and the in-process
- * guard answers while Redis is down; without Redis the in-process guard is all there is.
+ * guard answers while Redis is down; without Redis the in-process guard is all there is. A reload
+ * of display.replayWindowS resizes it in place, so the claims it holds are kept.
  */
-export function openReplayGuard(windowMs: number, clock: Clock, logger: Logger, redis?: { client: Redis | Cluster; keyPrefix: string }): ReplayGuard {
+export function openReplayGuard(windowMs: number, clock: Clock, logger: Logger, redis?: { client: Redis | Cluster; keyPrefix: string }): ResizableReplayGuard {
   const local = new LocalReplayGuard(clock, windowMs);
   if (!redis) return local;
   return new RedisReplayGuard({ redis: redis.client as unknown as ConstructorParameters<typeof RedisReplayGuard>[0]["redis"], keyPrefix: redis.keyPrefix, windowMs, local, logger: moduleLogger(logger, "replay") });

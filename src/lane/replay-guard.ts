@@ -18,15 +18,35 @@ export interface ReplayGuard {
   close(): Promise<void>;
 }
 
+/** A guard whose window a config reload can change (display.replayWindowS). */
+export interface ResizableReplayGuard extends ReplayGuard {
+  setWindowMs(windowMs: number): void;
+}
+
 /** In-process guard: shared by all lanes of this gateway. Bounded by expiring entries. */
-export class LocalReplayGuard implements ReplayGuard {
+export class LocalReplayGuard implements ResizableReplayGuard {
   private readonly claims = new Map<string, { lane: string; until: number }>();
   private lastSweep = 0;
 
   constructor(
     private readonly clock: Clock,
-    private readonly windowMs: number,
+    private windowMs: number,
   ) {}
+
+  /**
+   * A new window for every claim held too, counted from its first use: a reload that lengthens
+   * the window (or turns it on) must not let a credential claimed a moment ago pass again. Claims
+   * already over when it changes stay over, whatever the new window; a window of 0 holds none.
+   */
+  setWindowMs(windowMs: number): void {
+    const now = this.clock.monotonic();
+    const by = windowMs - this.windowMs;
+    for (const [k, v] of this.claims) {
+      if (v.until <= now || v.until + by <= now) this.claims.delete(k);
+      else v.until += by;
+    }
+    this.windowMs = windowMs;
+  }
 
   claimSync(credentialHash: string, lane: string): ReplayClaim {
     if (this.windowMs <= 0) return { replayed: false };

@@ -1,5 +1,5 @@
 import type { Logger } from "../core/logger.js";
-import { LocalReplayGuard, type ReplayClaim, type ReplayGuard } from "./replay-guard.js";
+import { LocalReplayGuard, type ReplayClaim, type ResizableReplayGuard } from "./replay-guard.js";
 
 /** The few commands of ioredis the guard uses (a seam for tests). */
 export interface RedisLike {
@@ -27,10 +27,22 @@ export interface RedisReplayGuardOptions {
  * restart without persistence, an eviction, FLUSHALL, a writer deleting it) cannot make a replay
  * at this gateway look like a first use.
  */
-export class RedisReplayGuard implements ReplayGuard {
+export class RedisReplayGuard implements ResizableReplayGuard {
   private down = false;
+  private windowMs: number;
 
-  constructor(private readonly o: RedisReplayGuardOptions) {}
+  constructor(private readonly o: RedisReplayGuardOptions) {
+    this.windowMs = o.windowMs;
+  }
+
+  /**
+   * New claims get the new window; the claims this gateway holds get it too (LocalReplayGuard).
+   * Keys already in Redis keep the expiry they were set with.
+   */
+  setWindowMs(windowMs: number): void {
+    this.windowMs = windowMs;
+    this.o.local.setWindowMs(windowMs);
+  }
 
   /** True from a failed or slow Redis command until one succeeds again: claims are checked in-process only. */
   get degraded(): boolean {
@@ -38,12 +50,12 @@ export class RedisReplayGuard implements ReplayGuard {
   }
 
   async claim(credentialHash: string, lane: string): Promise<ReplayClaim> {
-    if (this.o.windowMs <= 0) return { replayed: false };
+    if (this.windowMs <= 0) return { replayed: false };
     const seen = this.o.local.holder(credentialHash);
     if (seen !== undefined) return { replayed: true, firstLane: seen };
     const key = `${this.o.keyPrefix}replay:${credentialHash}`;
     try {
-      const set = await withTimeout(this.o.redis.set(key, lane, "PX", this.o.windowMs, "NX"), this.o.timeoutMs ?? 250);
+      const set = await withTimeout(this.o.redis.set(key, lane, "PX", this.windowMs, "NX"), this.o.timeoutMs ?? 250);
       this.up();
       if (set === "OK") {
         this.o.local.remember(credentialHash, lane);

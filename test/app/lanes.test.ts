@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
+import type { Redis } from "ioredis";
 import { GatewayBus } from "../../src/core/bus.js";
 import { FakeClock } from "../../src/core/clock.js";
 import { silentLogger } from "../../src/core/logger.js";
 import { parseConfig } from "../../src/config/load.js";
 import { LocalReplayGuard, MemorySeqStore } from "../../src/lane/index.js";
-import { createLaneSet, laneChanges, laneStartupGraceMs } from "../../src/app/lanes.js";
+import { createLaneSet, laneChanges, laneStartupGraceMs, openReplayGuard } from "../../src/app/lanes.js";
 import { LanePauses } from "../../src/app/pauses.js";
 import { LaneProblemRouter } from "../../src/app/lane-problems.js";
 
@@ -104,5 +105,61 @@ describe("the lane set", () => {
     const c = set.get("C");
     expect(await set.apply(next, next)).toEqual({ added: [], removed: [], changed: [] });
     expect(set.get("C")).toBe(c);
+  });
+});
+
+describe("the shared replay guard on a reload of display.replayWindowS (setWindowMs)", () => {
+  it("claims it holds get the new window counted from their first use; claims already over stay over; 0 holds none", async () => {
+    const clock = new FakeClock();
+    const guard = openReplayGuard(60_000, clock, silentLogger);
+    expect(await guard.claim("h1", "A")).toEqual({ replayed: false });
+    clock.advance(50_000);
+    expect(await guard.claim("h2", "A")).toEqual({ replayed: false });
+    clock.advance(20_000);
+    // t = 70 s: h1 is over (used at 0 s), h2 is held (used at 50 s).
+    guard.setWindowMs(600_000);
+    expect(await guard.claim("h2", "B")).toEqual({ replayed: true, firstLane: "A" });
+    expect(await guard.claim("h1", "B")).toEqual({ replayed: false });
+    clock.advance(579_999);
+    // t = 649.999 s: h2's first use was at 50 s, so its new window ends at 650 s.
+    expect(await guard.claim("h2", "C")).toEqual({ replayed: true, firstLane: "A" });
+    clock.advance(1);
+    expect(await guard.claim("h2", "C")).toEqual({ replayed: false });
+    // Shortened: h2 (claimed by C at 650 s) keeps 5 s from then; h1 (claimed by B at 70 s) is over.
+    guard.setWindowMs(5_000);
+    expect(await guard.claim("h1", "D")).toEqual({ replayed: false });
+    clock.advance(4_999);
+    expect(await guard.claim("h2", "D")).toEqual({ replayed: true, firstLane: "C" });
+    // Turned off and on again: nothing is held from before.
+    guard.setWindowMs(0);
+    expect(await guard.claim("h2", "D")).toEqual({ replayed: false });
+    guard.setWindowMs(60_000);
+    expect(await guard.claim("h1", "E")).toEqual({ replayed: false });
+    expect(await guard.claim("h1", "F")).toEqual({ replayed: true, firstLane: "E" });
+  });
+
+  it("with Redis, new keys expire after the new window", async () => {
+    const clock = new FakeClock();
+    const store = new Map<string, string>();
+    const windows: number[] = [];
+    const redis = {
+      status: "ready",
+      set: (key: string, value: string, _px: "PX", ms: number) => {
+        windows.push(ms);
+        if (store.has(key)) return Promise.resolve(null);
+        store.set(key, value);
+        return Promise.resolve("OK" as const);
+      },
+      get: (key: string) => Promise.resolve(store.get(key) ?? null),
+    };
+    const guard = openReplayGuard(60_000, clock, silentLogger, { client: redis as unknown as Redis, keyPrefix: "t:" });
+    expect(await guard.claim("h1", "A")).toEqual({ replayed: false });
+    guard.setWindowMs(600_000);
+    expect(await guard.claim("h2", "A")).toEqual({ replayed: false });
+    expect(windows).toEqual([60_000, 600_000]);
+    // A claim held here keeps answering, whatever Redis holds.
+    store.clear();
+    clock.advance(100_000);
+    expect(await guard.claim("h1", "B")).toEqual({ replayed: true, firstLane: "A" });
   });
 });
