@@ -12,6 +12,7 @@ import { FilePauseStore, FileSeqStore, type Lane } from "../lane/index.js";
 import { CAMERA_UP_STATES, type Spawner } from "../ingest/index.js";
 import { createCameraRig, type CameraRig } from "./cameras.js";
 import { startOutputs, swapOutputs, type OutputDeps, type Outputs } from "./outputs.js";
+import { LedgerDamagedError } from "../output/ledger/index.js";
 import { highestRecordedSeq } from "../output/events/recorded-ids.js";
 import { laneTelemetry, metricsCollectors, statsSnapshot, type Observed } from "./observe.js";
 import { openRedis } from "./redis.js";
@@ -70,10 +71,14 @@ export interface Gateway {
  * Builds and starts the whole pipeline from a validated config. Nothing here decides verdicts:
  * it only connects the stages (see docs/lane.md for the order and why).
  */
-/** `cfg` with the output sections (`mqtt`, `events`) of `from`: what runs after a failed output swap. */
-function withOutputsOf(cfg: GatewayConfig, from: GatewayConfig): GatewayConfig {
-  const { mqtt: _mqtt, ...rest } = cfg;
-  return { ...rest, events: from.events, ...(from.mqtt ? { mqtt: from.mqtt } : {}) };
+/** `cfg` with `sections` taken from `from`; a section `from` does not set (an optional `mqtt`) is dropped. */
+function withSections(cfg: GatewayConfig, from: GatewayConfig, sections: readonly Section[]): GatewayConfig {
+  const out: Partial<Record<Section, unknown>> = { ...cfg };
+  for (const s of sections) {
+    if (from[s] === undefined) delete out[s];
+    else out[s] = from[s];
+  }
+  return out as GatewayConfig;
 }
 
 export async function startGateway(config: GatewayConfig, opts: GatewayOptions): Promise<Gateway> {
@@ -136,53 +141,66 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
     const applyConfig = async (next: GatewayConfig): Promise<ReloadResult> => {
       const { changed, restartRequired, effective } = planReload(cfg, next);
       const applied: Section[] = [];
-      const prev = cfg;
-      cfg = effective;
+      // A section goes into cfg only once its step has run: when a step fails, it and every later
+      // one keep their old values, so config() says what runs and the next reload tries them again
+      // (the whole new file used to go in first, and a failed trust step hid the lanes it never built).
+      const take = (s: Section) => {
+        cfg = withSections(cfg, effective, [s]);
+        applied.push(s);
+      };
 
       if (changed.includes("log")) {
         if (process.env.LOG_LEVEL) log.warn({ level: process.env.LOG_LEVEL }, "log.level changed in the file, but LOG_LEVEL overrides it");
         else opts.logger.level = next.log.level;
-        applied.push("log");
+        take("log");
       }
-      if (changed.includes("display")) applied.push("display");
+      if (changed.includes("display")) {
+        replay.setWindowMs(effective.display.replayWindowS * 1000);
+        take("display");
+      }
       if (changed.includes("trust")) {
-        await trust.replace(cfg);
-        applied.push("trust");
+        await trust.replace(effective);
+        take("trust");
       }
       if (changed.includes("decode")) {
         const old = pool;
-        pool = await openPool(cfg);
+        pool = await openPool(effective);
+        take("decode");
         await old.close();
-        applied.push("decode");
       }
 
       const details: ReloadResult["details"] = {};
       if (changed.includes("lanes") || changed.includes("cameras")) {
         // Lanes first (cameras report to them).
-        details.lanes = await laneSet.apply(prev, cfg);
-        details.cameras = await cameras.apply(cfg.cameras);
+        details.lanes = await laneSet.apply(cfg, withSections(cfg, effective, ["lanes", "cameras"]));
+        if (changed.includes("lanes")) take("lanes");
+        details.cameras = await cameras.apply(effective.cameras);
+        if (changed.includes("cameras")) take("cameras");
         // Rebuilt lanes learn the state of cameras that kept running.
         for (const h of cameras.info()) lanes.get(h.lane)?.setCameraUp(h.id, CAMERA_UP_STATES.has(h.state));
         for (const l of lanes.values()) bus.emit("lane-status", l.status());
-        if (changed.includes("lanes")) applied.push("lanes");
-        if (changed.includes("cameras")) applied.push("cameras");
       }
 
-      const outputsChanged = changed.includes("mqtt") || changed.includes("events") || (cfg.mqtt !== undefined && changed.includes("lanes"));
-      if (outputsChanged && outputs) {
+      const outputsChanged = changed.includes("mqtt") || changed.includes("events") || (effective.mqtt !== undefined && changed.includes("lanes"));
+      // Any reload also tries again the parts that could not start, except a damaged ledger (it needs a
+      // person and a restart): restarting the outputs briefly says offline on MQTT, so not for nothing.
+      const retry = outputs !== undefined && [...outputs.off.values()].some((e) => !(e instanceof LedgerDamagedError));
+      if (outputs && (outputsChanged || retry)) {
+        const wasOff = [...outputs.off.keys()];
         const swap = await swapOutputs(
           bus,
           outputs,
+          (handoff) => startOutputs(withSections(cfg, effective, ["mqtt", "events"]), bus, opts.logger, redis, { ...outputDeps, handoff }),
+          // New outputs that cannot start: the running ones again (for the lanes that run now), so
+          // no verdict goes unrecorded; `mqtt` and `events` keep their old values in cfg.
           (handoff) => startOutputs(cfg, bus, opts.logger, redis, { ...outputDeps, handoff }),
-          // New outputs that cannot start: the previous ones again, so no verdict goes unrecorded.
-          (handoff) => startOutputs(prev, bus, opts.logger, redis, { ...outputDeps, handoff }),
         );
-        outputs = swap.outputs;
-        if (swap.failed) {
-          cfg = withOutputsOf(cfg, prev);
-          throw swap.failed;
-        }
-        for (const s of ["mqtt", "events"] as const) if (changed.includes(s)) applied.push(s);
+        const running = swap.outputs;
+        outputs = running;
+        const back = wasOff.filter((p) => !running.off.has(p));
+        if (back.length > 0) log.info({ outputs: back }, "outputs that were off started");
+        if (swap.failed) throw swap.failed;
+        for (const s of ["mqtt", "events"] as const) if (changed.includes(s)) take(s);
       }
       health.check();
       const result: ReloadResult = { applied, restartRequired, unchanged: unchangedSections(changed), details };

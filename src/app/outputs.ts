@@ -5,10 +5,14 @@ import type { Logger } from "../core/logger.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { createEventSpool, type EventSpool } from "../output/events/index.js";
 import { createHeadAnchor, createLedger, LedgerDamagedError, ledgerHeadKey, ledgerHeadTopic, loadHeadSigner, mqttHeadSink, redisHeadSink, type HeadAnchor, type HeadAnchorStats, type HeadSink, type Ledger } from "../output/ledger/index.js";
+import type { HeadSigner } from "../output/ledger/anchor.js";
 import { systemClock } from "../core/clock.js";
 import { createMqttOutput, type LaneActions, type MqttOutput, type StatsSnapshot } from "../output/mqtt/index.js";
-import type { LedgerStats } from "../output/metrics/index.js";
+import type { LedgerStats, MqttStats, SpoolStats } from "../output/metrics/index.js";
 import type { LaneStatus, VerdictEvent } from "../core/types.js";
+
+/** The parts of the outputs, each started on its own: one that cannot start costs only itself. */
+export type OutputPart = "ledger" | "spool" | "mqtt";
 
 export interface Outputs {
   spool?: EventSpool;
@@ -18,6 +22,12 @@ export interface Outputs {
   ledgerStats?: () => LedgerStats;
   /** Anchor progress per sink (published, failures, anchoredSeq) and sign errors (for /metrics). */
   anchorStats?: () => HeadAnchorStats;
+  /** The spool's numbers, or a spool left off: its start and every verdict since as failed writes (for /metrics). */
+  spoolStats?: () => SpoolStats;
+  /** MQTT's numbers, or MQTT left off: no connection up and every verdict since dropped (for /metrics). */
+  mqttStats?: () => MqttStats;
+  /** Configured parts that could not start and are left off, with why (each logged with a code when it was left off). */
+  off: ReadonlyMap<OutputPart, Error>;
   /** Flushes and closes in dependency order; never throws. */
   close(): Promise<void>;
 }
@@ -65,15 +75,23 @@ function subscribeVerdicts(bus: GatewayBus, name: "ledger" | "spool", write: (ev
   });
 }
 
+const asError = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
+
+/**
+ * Starts each configured part on its own and never throws: a part that cannot start (a spool
+ * directory gone read-only, an MQTT CA file removed during a rotation, a ledger directory that
+ * cannot be opened) is left off, logged with its code, counted on /metrics and listed in `off`,
+ * while the others start and record. One bad part used to close the others again, so a reload
+ * whose restore failed the same way left no ledger, no spool and no MQTT behind.
+ */
 export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: Logger, redis: Redis | Cluster | undefined, deps: OutputDeps = {}): Promise<Outputs> {
   const log = logger.child({ module: "app.outputs" });
   const unsub: Array<() => void> = [];
-  const out: Outputs = { close: async () => {} };
+  const off = new Map<OutputPart, Error>();
+  const out: Outputs = { off, close: async () => {} };
   let anchor: HeadAnchor | undefined;
-  // Assigned first: outputs that fail half-way are closed again (a ledger left subscribed would
-  // write on unnoticed, a started spool would hold its lock) before the error goes up.
   out.close = async () => {
-    for (const u of unsub) u();
+    for (const u of unsub.splice(0)) u();
     const step = async (what: string, fn: (() => Promise<unknown>) | undefined) => {
       try {
         await fn?.();
@@ -90,56 +108,84 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
     // MQTT last: lanes' retained status goes offline only after every verdict is out.
     await step("mqtt", out.mqtt && (() => out.mqtt!.close()));
   };
-  try {
-    if (cfg.events.ledger) {
-      // The head is anchored outside the ledger dir (Redis, retained MQTT), signed when a key is set.
-      const signer = cfg.gateway.signingKey ? await loadHeadSigner(cfg.gateway.signingKey) : undefined;
-      const sinks = (): HeadSink[] => [
-        ...(redis && cfg.redis ? [redisHeadSink(redis, ledgerHeadKey(cfg.redis.keyPrefix, cfg.gateway.id))] : []),
-        ...(out.mqtt && cfg.mqtt ? [mqttHeadSink((t, p, o) => out.mqtt!.publish(t, p, o), ledgerHeadTopic(cfg.mqtt.topicPrefix, cfg.gateway.id))] : []),
-      ];
-      const a = createHeadAnchor({ gatewayId: cfg.gateway.id, sinks, ...(signer ? { signer } : {}), clock: systemClock, logger });
-      anchor = a;
-      // The last write is the last head the ledger moved to: a failed write does not move it.
-      let lastWriteAt: number | undefined;
-      const now = deps.now ?? Date.now;
-      let ledger: Ledger | undefined;
+
+  /** Leaves a part off, loudly; returns how many verdicts it has missed since (for its /metrics stand-in). */
+  const leaveOff = (part: OutputPart, e: unknown, fields: Record<string, unknown>, msg: string): (() => number) => {
+    const err = asError(e);
+    off.set(part, err);
+    log.error({ ...fields, output: part, err: err.message }, msg);
+    let missed = 0;
+    unsub.push(bus.on("verdict", () => void missed++));
+    return () => missed;
+  };
+
+  if (cfg.events.ledger) {
+    // The head is anchored outside the ledger dir (Redis, retained MQTT), signed when a key is set.
+    const sinks = (): HeadSink[] => [
+      ...(redis && cfg.redis ? [redisHeadSink(redis, ledgerHeadKey(cfg.redis.keyPrefix, cfg.gateway.id))] : []),
+      ...(out.mqtt && cfg.mqtt ? [mqttHeadSink((t, p, o) => out.mqtt!.publish(t, p, o), ledgerHeadTopic(cfg.mqtt.topicPrefix, cfg.gateway.id))] : []),
+    ];
+    let signer: HeadSigner | undefined;
+    if (cfg.gateway.signingKey) {
       try {
-        ledger = createLedger({
-          dir: join(cfg.gateway.stateDir, "ledger"),
-          gatewayId: cfg.gateway.id,
-          logger,
-          fsync: cfg.events.fsync,
-          onHead: (h) => {
-            lastWriteAt = now();
-            a.update(h);
-          },
-        });
+        signer = await loadHeadSigner(cfg.gateway.signingKey);
       } catch (e) {
-        if (!(e instanceof LedgerDamagedError)) throw e;
-        // A damaged last entry needs a person (ledger.ts): the ledger stays off, loudly, and the
-        // lanes, the spool and MQTT go on, instead of the whole gateway refusing to start.
-        log.error({ code: e.code, file: e.file, line: e.line }, "ledger cannot continue its chain: its newest file's last entry is damaged; the ledger is off until the file is repaired (ledger verify, docs/events.md)");
-        await a.close();
-        anchor = undefined;
-        out.ledgerStats = () => ({ entries: 0, writeErrors: 0, degraded: true, damaged: true });
-      }
-      if (ledger) {
-        const l = ledger;
-        const h = l.head();
-        if (h) a.update(h);
-        // The ledger contains its own write failures (a worn card must not kill the gateway) and counts them.
-        unsub.push(subscribeVerdicts(bus, "ledger", (ev) => l.append(ev), deps.handoff));
-        out.ledger = l;
-        out.anchorStats = () => a.stats();
-        out.ledgerStats = () => {
-          const st = l.stats();
-          return { entries: l.head()?.seq ?? 0, writeErrors: st.writeErrors, fsyncErrors: st.fsyncErrors, degraded: st.degraded, damaged: false, tornEntriesCut: st.tornEntriesCut, ...(lastWriteAt !== undefined ? { lastWriteAt } : {}) };
-        };
+        // A key file that cannot be read must not cost the ledger itself: heads go out unsigned,
+        // each one counted as a sign error (ledger_anchor_sign_errors_total), until it can be read.
+        const err = asError(e);
+        log.error({ code: "GW_LEDGER_ANCHOR", err: err.message }, "ledger signing key cannot be loaded; ledger heads are published unsigned");
+        signer = { sign: () => Promise.reject(err) };
       }
     }
-    if (redis && cfg.redis) {
-      const spool = createEventSpool({
+    const a = createHeadAnchor({ gatewayId: cfg.gateway.id, sinks, ...(signer ? { signer } : {}), clock: systemClock, logger });
+    anchor = a;
+    // The last write is the last head the ledger moved to: a failed write does not move it.
+    let lastWriteAt: number | undefined;
+    const now = deps.now ?? Date.now;
+    let ledger: Ledger | undefined;
+    try {
+      ledger = createLedger({
+        dir: join(cfg.gateway.stateDir, "ledger"),
+        gatewayId: cfg.gateway.id,
+        logger,
+        fsync: cfg.events.fsync,
+        onHead: (h) => {
+          lastWriteAt = now();
+          a.update(h);
+        },
+      });
+    } catch (e) {
+      await a.close();
+      anchor = undefined;
+      if (e instanceof LedgerDamagedError) {
+        // A damaged last entry needs a person (ledger.ts): the ledger stays off, loudly, and the
+        // lanes, the spool and MQTT go on, instead of the whole gateway refusing to start.
+        off.set("ledger", e);
+        log.error({ code: e.code, file: e.file, line: e.line }, "ledger cannot continue its chain: its newest file's last entry is damaged; the ledger is off until the file is repaired (ledger verify, docs/events.md)");
+        out.ledgerStats = () => ({ entries: 0, writeErrors: 0, degraded: true, damaged: true });
+      } else {
+        const missed = leaveOff("ledger", e, { code: "GW_LEDGER_FSYNC" }, "ledger cannot start: it is off (verdicts are not written to it) until a reload or a restart starts it; check the disk under gateway.stateDir");
+        out.ledgerStats = () => ({ entries: 0, writeErrors: 1 + missed(), degraded: true, damaged: false });
+      }
+    }
+    if (ledger) {
+      const l = ledger;
+      const h = l.head();
+      if (h) a.update(h);
+      // The ledger contains its own write failures (a worn card must not kill the gateway) and counts them.
+      unsub.push(subscribeVerdicts(bus, "ledger", (ev) => l.append(ev), deps.handoff));
+      out.ledger = l;
+      out.anchorStats = () => a.stats();
+      out.ledgerStats = () => {
+        const st = l.stats();
+        return { entries: l.head()?.seq ?? 0, writeErrors: st.writeErrors, fsyncErrors: st.fsyncErrors, degraded: st.degraded, damaged: false, tornEntriesCut: st.tornEntriesCut, ...(lastWriteAt !== undefined ? { lastWriteAt } : {}) };
+      };
+    }
+  }
+  if (redis && cfg.redis) {
+    let spool: EventSpool | undefined;
+    try {
+      const s = createEventSpool({
         dir: join(cfg.gateway.stateDir, "spool"),
         fsync: cfg.events.fsync,
         maxBytes: cfg.events.spoolMaxBytes,
@@ -149,12 +195,21 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
         gatewayId: cfg.gateway.id,
         logger,
       });
-      await spool.start();
-      unsub.push(subscribeVerdicts(bus, "spool", (ev) => spool.append(ev), deps.handoff));
-      out.spool = spool;
+      spool = s;
+      await s.start();
+      unsub.push(subscribeVerdicts(bus, "spool", (ev) => s.append(ev), deps.handoff));
+      out.spool = s;
+      out.spoolStats = () => s.stats();
+    } catch (e) {
+      await spool?.close().catch(() => undefined);
+      const missed = leaveOff("spool", e, { errno: (e as NodeJS.ErrnoException | null)?.code }, "event spool cannot start: it is off (verdicts do not reach the Redis stream) until a reload or a restart starts it; check the disk under gateway.stateDir");
+      out.spoolStats = () => ({ spooled: 0, forwarded: 0, pending: 0, pendingBytes: 0, dropped: 0, writeErrors: 1 + missed() });
     }
-    if (cfg.mqtt) {
-      const mqtt = createMqttOutput({
+  }
+  if (cfg.mqtt) {
+    let mqtt: MqttOutput | undefined;
+    try {
+      mqtt = createMqttOutput({
         config: cfg.mqtt,
         gatewayId: cfg.gateway.id,
         lanes: cfg.lanes.map((l) => l.id),
@@ -167,11 +222,15 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
       });
       // start() waits at most connectTimeoutMs and keeps retrying: a missing broker never blocks start-up.
       await mqtt.start().catch((e: unknown) => log.warn({ err: (e as Error).message }, "MQTT not connected yet; retrying"));
-      out.mqtt = mqtt;
+      const m = mqtt;
+      out.mqtt = m;
+      out.mqttStats = () => m.stats();
+    } catch (e) {
+      await mqtt?.close().catch(() => undefined);
+      const links = cfg.lanes.length + 1;
+      const missed = leaveOff("mqtt", e, { code: "GW_MQTT_UNAVAILABLE" }, "MQTT cannot start: it is off (lights and barriers get no status or verdict) until a reload or a restart starts it");
+      out.mqttStats = () => ({ connected: 0, links, reconnects: 0, verdictsPublished: 0, verdictsDropped: missed() });
     }
-  } catch (e) {
-    await out.close();
-    throw e;
   }
   return out;
 }
@@ -181,26 +240,35 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
  * are held and written to the new ledger and spool, so none falls between the old and the new and
  * none is written twice: `start` gets the handoff to pass to `startOutputs` (deps.handoff), whose
  * outputs take the held ones when they subscribe; only an output that did not is given them here.
- * When the new outputs fail to start, `restore` starts the previous ones again (same handoff): the
- * reload fails, but verdicts keep reaching a ledger, a spool and MQTT. `failed` is then the error.
+ * The new outputs fail when `start` throws or leaves off a part the old ones ran: with `restore`
+ * they are closed and the previous ones started again (same handoff), `failed` is the error, and
+ * the reload fails while verdicts keep reaching every part that can run. A part that was already
+ * off before is no failure (the new outputs stay): a reload must not be refused for a problem it
+ * did not cause, and it is what tries that part again.
  */
 export async function swapOutputs(bus: GatewayBus, old: Outputs, start: (handoff: Handoff) => Promise<Outputs>, restore?: (handoff: Handoff) => Promise<Outputs>): Promise<{ outputs: Outputs; failed?: Error }> {
   const h: Handoff = { held: [], written: new Map() };
   const off = bus.on("verdict", (ev) => h.held.push(ev));
-  let next: Outputs;
+  let next: Outputs | undefined;
   let failed: Error | undefined;
   try {
     await old.close();
     try {
       next = await start(h);
+      failed = [...next.off].find(([part]) => !old.off.has(part))?.[1];
     } catch (e) {
       if (!restore) throw e;
-      failed = e instanceof Error ? e : new Error(String(e));
+      failed = asError(e);
+    }
+    if (failed && restore) {
+      // The new ones share the previous ones' files (ledger dir, spool lock): they must be closed first.
+      await next?.close();
       next = await restore(h);
     }
   } finally {
     off();
   }
-  for (const [name, out] of [["ledger", next.ledger], ["spool", next.spool]] as const) for (const ev of h.held.slice(h.written.get(name) ?? 0)) out?.append(ev);
-  return { outputs: next, ...(failed ? { failed } : {}) };
+  const running = next!;
+  for (const [name, o] of [["ledger", running.ledger], ["spool", running.spool]] as const) for (const ev of h.held.slice(h.written.get(name) ?? 0)) o?.append(ev);
+  return { outputs: running, ...(failed ? { failed } : {}) };
 }

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { GatewayBus } from "../../src/core/bus.js";
 import type { VerdictEvent } from "../../src/core/types.js";
-import type { Outputs } from "../../src/app/outputs.js";
+import type { OutputPart, Outputs } from "../../src/app/outputs.js";
 import { startOutputs, swapOutputs } from "../../src/app/outputs.js";
 import { configSchema } from "../../src/config/schema.js";
 import { createRedisClient } from "../../src/output/events/redis-client.js";
@@ -12,13 +12,14 @@ import { redisScratch } from "../support/redis.js";
 
 const verdict = (id: string) => ({ id }) as VerdictEvent;
 
-/** Outputs whose ledger and spool only record what is appended to them directly. */
-const recording = (onClose: () => void = () => {}) => {
+/** Outputs whose ledger and spool only record what is appended to them directly; `off` names parts left off. */
+const recording = (onClose: () => void = () => {}, off: OutputPart[] = []) => {
   const ledger: string[] = [];
   const spool: string[] = [];
   const out = {
-    ledger: { append: (ev: VerdictEvent) => void ledger.push(ev.id) },
-    spool: { append: (ev: VerdictEvent) => void spool.push(ev.id) },
+    ...(off.includes("ledger") ? {} : { ledger: { append: (ev: VerdictEvent) => void ledger.push(ev.id) } }),
+    ...(off.includes("spool") ? {} : { spool: { append: (ev: VerdictEvent) => void spool.push(ev.id) } }),
+    off: new Map(off.map((p) => [p, new Error(`${p} cannot start`)])),
     close: async () => onClose(),
   } as unknown as Outputs;
   return { out, ledger, spool };
@@ -85,6 +86,40 @@ describe("swapOutputs", () => {
     expect(restored.spool).toEqual(["during-close", "during-failed-start", "during-restore"]);
     expect(listeners()).toBe(0);
   });
+
+  it("new outputs that leave off a part the old ones ran are closed, and the previous ones start again with every verdict held meanwhile", async () => {
+    const { bus, listeners } = countingBus();
+    let newClosed = false;
+    const started = recording(() => (newClosed = true), ["spool"]);
+    const restored = recording(undefined, ["spool"]);
+    const r = await swapOutputs(
+      bus,
+      recording(() => bus.emit("verdict", verdict("during-close"))).out,
+      async () => {
+        bus.emit("verdict", verdict("during-start"));
+        return started.out;
+      },
+      async () => restored.out,
+    );
+    expect(newClosed).toBe(true);
+    expect(r.outputs).toBe(restored.out);
+    expect(r.failed?.message).toBe("spool cannot start");
+    // The restore's spool cannot start either: the ledger still gets every verdict.
+    expect(restored.ledger).toEqual(["during-close", "during-start"]);
+    expect(listeners()).toBe(0);
+  });
+
+  it("a part that was off before the swap and is off again is no failure: the new outputs stay (the swap is what tried it again)", async () => {
+    const { bus } = countingBus();
+    const next = recording(undefined, ["spool"]);
+    let restored = false;
+    const r = await swapOutputs(bus, recording(undefined, ["spool"]).out, async () => next.out, async () => {
+      restored = true;
+      return recording().out;
+    });
+    expect(r).toEqual({ outputs: next.out });
+    expect(restored).toBe(false);
+  });
 });
 
 describe("swapOutputs with the real outputs (ledger, spool, MQTT)", () => {
@@ -92,7 +127,7 @@ describe("swapOutputs with the real outputs (ledger, spool, MQTT)", () => {
   const { redis, prefix } = redisScratch(SHARED_REDIS);
   afterAll(() => rmDir(dir));
 
-  it("outputs that fail half-way are closed again: the ledger already subscribed stops listening and a verdict after the failure is not written", async () => {
+  it("a part that cannot start is left off, logged and counted; the ledger still records every verdict, and close lets go of the bus", async () => {
     const stateDir = join(dir, "half-way");
     mkdirSync(stateDir, { recursive: true });
     // The spool's directory is a file: the ledger starts and subscribes, then the spool cannot start.
@@ -106,13 +141,66 @@ describe("swapOutputs with the real outputs (ledger, spool, MQTT)", () => {
     const client = createRedisClient(cfg.redis!);
     await waitFor(() => client.status === "ready", "redis ready");
     const { bus, listeners } = countingBus();
-    await expect(startOutputs(cfg, bus, captureLogger().logger, client)).rejects.toThrow();
+    const { logger, lines } = captureLogger();
+    const out = await startOutputs(cfg, bus, logger, client);
     client.disconnect();
-    expect(listeners()).toBe(0);
+    expect([...out.off.keys()]).toEqual(["spool"]);
+    expect(out.spool).toBeUndefined();
     bus.emit("verdict", makeEvent("gw-h", "L1", 1));
+    bus.emit("verdict", makeEvent("gw-h", "L1", 2));
     const ledgerDir = join(stateDir, "ledger");
-    const lines = readdirSync(ledgerDir).filter((f) => f.endsWith(".jsonl")).flatMap((f) => readFileSync(join(ledgerDir, f), "utf8").split("\n").filter(Boolean));
-    expect(lines).toEqual([]);
+    const ids = () => readdirSync(ledgerDir).filter((f) => f.endsWith(".jsonl")).flatMap((f) => readFileSync(join(ledgerDir, f), "utf8").split("\n").filter(Boolean)).map((l) => (JSON.parse(l) as { id: string }).id);
+    expect(ids()).toEqual(["gw-h:L1:1", "gw-h:L1:2"]);
+    // /metrics: the failed start and each verdict since are spool writes that failed.
+    expect(out.spoolStats?.()).toMatchObject({ spooled: 0, pending: 0, writeErrors: 3 });
+    const line = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.output === "spool");
+    expect(line).toMatchObject({ level: "error", errno: "EEXIST" });
+    await out.close();
+    expect(listeners()).toBe(0);
+    bus.emit("verdict", makeEvent("gw-h", "L1", 3));
+    expect(ids()).toHaveLength(2);
+  });
+
+  it("ledger and MQTT both left off (ledger directory unusable, MQTT CA file missing): startOutputs still resolves, each part logged with its code and counted on its own", async () => {
+    const stateDir = join(dir, "all-off");
+    mkdirSync(stateDir, { recursive: true });
+    writeFileSync(join(stateDir, "ledger"), "not a directory");
+    const cfg = configSchema.parse({
+      gateway: { id: "gw-o", stateDir },
+      cameras: [],
+      lanes: [{ id: "L1" }, { id: "L2" }],
+      mqtt: { url: "mqtts://127.0.0.1:1", tls: { ca: join(stateDir, "no-such-ca.pem") } },
+    });
+    const { bus, listeners } = countingBus();
+    const { logger, lines } = captureLogger();
+    const out = await startOutputs(cfg, bus, logger, undefined);
+    expect([...out.off.keys()]).toEqual(["ledger", "mqtt"]);
+    bus.emit("verdict", makeEvent("gw-o", "L1", 1));
+    expect(out.ledgerStats?.()).toEqual({ entries: 0, writeErrors: 2, degraded: true, damaged: false });
+    expect(out.mqttStats?.()).toEqual({ connected: 0, links: 3, reconnects: 0, verdictsPublished: 0, verdictsDropped: 1 });
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.output !== undefined && l.level === "error");
+    expect(logged.map((l) => [l.output, l.code])).toEqual([
+      ["ledger", "GW_LEDGER_FSYNC"],
+      ["mqtt", "GW_MQTT_UNAVAILABLE"],
+    ]);
+    await out.close();
+    expect(listeners()).toBe(0);
+  });
+
+  it("a signing key that cannot be read does not cost the ledger: it records, and the heads go out unsigned (GW_LEDGER_ANCHOR)", async () => {
+    const stateDir = join(dir, "no-key");
+    mkdirSync(stateDir, { recursive: true });
+    const cfg = configSchema.parse({ gateway: { id: "gw-k", stateDir, signingKey: join(stateDir, "gone.jwk.json") }, cameras: [], lanes: [{ id: "L1" }] });
+    const { logger, lines } = captureLogger();
+    const out = await startOutputs(cfg, new GatewayBus(), logger, undefined);
+    try {
+      expect(out.off.size).toBe(0);
+      out.ledger!.append(makeEvent("gw-k", "L1", 1));
+      expect(out.ledgerStats?.()).toMatchObject({ entries: 1, writeErrors: 0 });
+      expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.code === "GW_LEDGER_ANCHOR")).toMatchObject({ level: "error" });
+    } finally {
+      await out.close();
+    }
   });
 
   it("a verdict decided while the new outputs still start is written once, and in order, to the ledger and the stream", async () => {

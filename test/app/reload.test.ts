@@ -2,7 +2,7 @@
  * Finding 12 (issue #11), the sections the process test does not reach: decode, trust, display,
  * events (outputs) are applied at run time by the real gateway; an invalid file changes nothing.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -11,6 +11,9 @@ import { silentLogger } from "../../src/core/logger.js";
 import type { GatewayConfig } from "../../src/config/schema.js";
 import { startGateway } from "../../src/app/gateway.js";
 import { diffSections } from "../../src/app/reload.js";
+import { credentialsOnDisk } from "../e2e/support.js";
+import { captureLogger, makeEvent, waitFor } from "../events/helpers.js";
+import { result } from "../lane/helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cpgw-reload-app-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -101,6 +104,122 @@ describe("reload applies decode, trust, display and outputs", () => {
       expect(existsSync(join(stateDir, "ledger"))).toBe(true);
     } finally {
       await gw.close();
+    }
+  }, 90_000);
+
+  it("an output part that cannot start again on reload (MQTT CA file gone) is left off: the ledger keeps recording, /metrics shows it, a later reload starts it", async () => {
+    const stateDir = join(dir, "state-ca");
+    mkdirSync(stateDir, { recursive: true });
+    const ca = join(dir, "broker-ca.pem");
+    writeFileSync(ca, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    const base = { gateway: { id: "gw-ca", stateDir }, events: { ledger: true }, mqtt: { url: "mqtts://127.0.0.1:1", connectTimeoutMs: 200, tls: { ca } } };
+    const withL2 = { ...base, cameras: [...input().cameras, { id: "c2", lane: "L2", source: "synthetic", width: 320, height: 240, fps: 5 }], lanes: [{ id: "L1" }, { id: "L2" }] };
+    let next = parseConfig(input(base));
+    const log = captureLogger();
+    const gw = await startGateway(next, { logger: log.logger, reloadConfig: () => next });
+    const ledgerIds = () =>
+      readdirSync(join(stateDir, "ledger"))
+        .filter((f) => f.endsWith(".jsonl"))
+        .flatMap((f) => readFileSync(join(stateDir, "ledger", f), "utf8").split("\n").filter(Boolean))
+        .map((l) => (JSON.parse(l) as { id: string }).id);
+    const scrape = async () => (await fetch(`${gw.urls.public}/metrics`)).text();
+    const sample = (text: string, name: string) => text.match(new RegExp(`^checkpoint_gateway_${name} (\\S+)$`, "m"))?.[1];
+    try {
+      gw.bus.emit("verdict", makeEvent("gw-ca", "L1", 1));
+      // The CA is rotated to a new file name and the old path is gone; then a lane is added, which restarts the outputs.
+      rmSync(ca);
+      next = parseConfig(input(withL2));
+      await expect(gw.reload()).rejects.toThrow(/mqtt\.tls\.ca/);
+      for (let n = 2; n <= 4; n++) gw.bus.emit("verdict", makeEvent("gw-ca", n === 3 ? "L2" : "L1", n));
+      expect(ledgerIds()).toEqual(["gw-ca:L1:1", "gw-ca:L1:2", "gw-ca:L2:3", "gw-ca:L1:4"]);
+      // The lanes ran before the outputs failed; the outputs keep their previous sections.
+      expect([...gw.lanes.keys()]).toEqual(["L1", "L2"]);
+      expect(gw.config().lanes.map((l) => l.id)).toEqual(["L1", "L2"]);
+      expect(gw.config().mqtt).toEqual(parseConfig(input(base)).mqtt);
+      const off = await scrape();
+      expect(sample(off, "mqtt_connected")).toBe("0");
+      expect(sample(off, "mqtt_connections")).toBe("3");
+      expect(sample(off, "mqtt_verdicts_dropped_total")).toBe("3");
+      expect(sample(off, "ledger_entries")).toBe("4");
+      const line = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.output === "mqtt" && l.code === "GW_MQTT_UNAVAILABLE");
+      expect(line).toMatchObject({ level: "error" });
+      // The CA is back: a reload of the same file starts MQTT again (a part left off is retried).
+      writeFileSync(ca, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+      expect((await gw.reload()).applied).toEqual([]);
+      expect(sample(await scrape(), 'mqtt_publish_errors_total\\{kind="verdict"\\}')).toBe("0");
+      gw.bus.emit("verdict", makeEvent("gw-ca", "L2", 5));
+      expect(ledgerIds()).toHaveLength(5);
+    } finally {
+      await gw.close();
+    }
+  }, 90_000);
+
+  it("a reload that fails part-way keeps the old values of the steps that did not run, so the next reload applies them", async () => {
+    const stateDir = join(dir, "state-partial");
+    const base = { gateway: { id: "gw-rp", stateDir } };
+    const withL2 = {
+      ...base,
+      cameras: [...input().cameras, { id: "c2", lane: "L2", source: "synthetic", width: 320, height: 240, fps: 5 }],
+      lanes: [{ id: "L1" }, { id: "L2" }],
+      display: { heartbeatMs: 3000 },
+    };
+    let next = parseConfig(input(base));
+    const gw = await startGateway(next, { logger: silentLogger, reloadConfig: () => next });
+    try {
+      // One edit: a lane with its camera, and a trust list whose root key path has a typo.
+      next = parseConfig(input({ ...withL2, trust: { lists: [{ source: join(dir, "list.jws"), rootKey: join(dir, "NO-SUCH-root.jwk") }] } }));
+      await expect(gw.reload()).rejects.toThrow();
+      // What ran before the failing trust step is in; the trust step and the lanes after it are not.
+      expect(gw.config().display.heartbeatMs).toBe(3000);
+      expect(gw.config().trust.lists).toEqual([]);
+      expect(gw.config().lanes.map((l) => l.id)).toEqual(["L1"]);
+      expect(gw.config().cameras.map((c) => c.id)).toEqual(["c1"]);
+      expect([...gw.lanes.keys()]).toEqual(["L1"]);
+      // The typo fixed (the list dropped): the next reload builds the lane and its camera.
+      next = parseConfig(input(withL2));
+      const r = await gw.reload();
+      expect(r.applied).toEqual(["lanes", "cameras"]);
+      expect(r.details.lanes?.added).toEqual(["L2"]);
+      expect(r.details.cameras?.added).toEqual(["c2"]);
+      expect([...gw.lanes.keys()]).toEqual(["L1", "L2"]);
+      expect(gw.config().lanes.map((l) => l.id)).toEqual(["L1", "L2"]);
+    } finally {
+      await gw.close();
+    }
+  }, 90_000);
+
+  it("display.replayWindowS applies on reload: a pass used before at another lane is REPLAYED once the window is on", async () => {
+    const c = await credentialsOnDisk();
+    try {
+      const two = (replayWindowS: number) =>
+        parseConfig(
+          input({
+            gateway: { id: "gw-rw", stateDir: join(dir, "state-replay"), hashSalt: "reload-replay-salt-0123456789" },
+            cameras: ["A", "B"].map((l) => ({ id: `cam-${l}`, lane: l, source: "synthetic", width: 320, height: 240, fps: 4 })),
+            lanes: [{ id: "A" }, { id: "B" }],
+            trust: { lists: [{ source: c.trustList, rootKey: c.rootKey }] },
+            display: { replayWindowS },
+          }),
+        );
+      let next = two(0);
+      const gw = await startGateway(next, { logger: silentLogger, reloadConfig: () => next });
+      try {
+        const verdicts: string[] = [];
+        gw.bus.on("verdict", (v) => verdicts.push(`${v.lane} ${v.verdict} ${v.reason}`));
+        await waitFor(() => [...gw.lanes.values()].every((l) => l.status().state === "idle"), "both lanes in service", 30_000);
+        const show = (lane: string) => gw.lanes.get(lane)!.onDecode(result(`cam-${lane}`, 1, performance.now(), [c.creds.passes.valid]));
+        // Replay protection turned on (it was off when the guard was built).
+        next = two(600);
+        expect((await gw.reload()).applied).toEqual(["display"]);
+        expect(gw.config().display.replayWindowS).toBe(600);
+        await show("A");
+        await show("B");
+        expect(verdicts).toEqual(["A PASS OK", "B FLAG REPLAYED"]);
+      } finally {
+        await gw.close();
+      }
+    } finally {
+      rmSync(c.dir, { recursive: true, force: true });
     }
   }, 90_000);
 
