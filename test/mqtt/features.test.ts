@@ -125,8 +125,9 @@ describe("Home Assistant discovery", () => {
     const off = kit.output({}, {}, ["L1"]);
     await off.out.start();
     const h = kit.output({ homeAssistant: { enabled: true, discoveryPrefix: disc }, commands: { enabled: true, auth: "acl" } }, { actions: { pause: () => undefined, resume: () => undefined } }, ["lane-1"]);
+    // Watching first, retain flags as published: the configs then arrive live, and each must have been published retained.
+    const w = await kit.watch(`${disc}/#`, undefined, {}, true);
     await h.out.start();
-    const w = await kit.watch(`${disc}/#`);
     await waitFor(() => w.last.size === 4, "four discovery configs");
     expect(w.all.every((m) => m.retain)).toBe(true);
     const cfg = (t: string) => JSON.parse(w.last.get(`${disc}/${t}/config`)!) as Record<string, any>;

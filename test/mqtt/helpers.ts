@@ -33,15 +33,20 @@ export class MqttTestKit {
     return p;
   }
 
-  async watch(filter: string, url = SHARED_MQTT, extra: IClientOptions = {}): Promise<Watch> {
-    const client = await mqtt.connectAsync(url, { clientId: `test-sub-${rid()}`, ...extra });
+  /**
+   * `retainAsPublished`: an MQTT 5 subscription that keeps each message's retain flag as published.
+   * Without it the broker clears the flag on messages that arrive live, so a test that subscribes
+   * while a retained message is in flight would see it unretained.
+   */
+  async watch(filter: string, url = SHARED_MQTT, extra: IClientOptions = {}, retainAsPublished = false): Promise<Watch> {
+    const client = await mqtt.connectAsync(url, { clientId: `test-sub-${rid()}`, ...(retainAsPublished ? { protocolVersion: 5 as const } : {}), ...extra });
     this.subs.push(client);
     const w: Watch = { client, last: new Map(), all: [] };
     client.on("message", (topic, payload, packet) => {
       w.last.set(topic, payload.toString());
       w.all.push({ topic, payload: payload.toString(), retain: packet.retain, at: performance.now() });
     });
-    await client.subscribeAsync(filter, { qos: 1 });
+    await client.subscribeAsync(filter, { qos: 1, ...(retainAsPublished ? { rap: true } : {}) });
     return w;
   }
 
