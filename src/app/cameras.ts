@@ -47,6 +47,8 @@ export interface CameraRigOptions {
   logger: Logger;
   clock?: Clock;
   spawner?: Spawner;
+  /** Per camera: its own spawner, or undefined for `spawner` (tests give generated frames to some cameras only). */
+  spawnerFor?: (cam: CameraConfig) => Spawner | undefined;
   /** Frame buffer recycler shared with the decode pool. */
   buffers?: FrameBuffers;
   /** Skip decoding frames with no change (see change-gate.ts); on unless false. */
@@ -141,6 +143,7 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
         })
         .catch((e: unknown) => failed("submit", e));
     };
+    const spawner = o.spawnerFor?.(cam) ?? o.spawner;
     const deps = {
       logger: o.logger,
       onFrame: (f: LumaFrame) => {
@@ -154,7 +157,7 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
       },
       ...(o.buffers ? { allocFrame: (n: number) => o.buffers!.take(n) } : {}),
       ...(o.clock ? { clock: o.clock } : {}),
-      ...(o.spawner ? { spawner: o.spawner } : {}),
+      ...(spawner ? { spawner } : {}),
     };
     // The substream only decides when the main stream runs; its frames never reach the decoder.
     // A code in view counts as activity too: a traveller holding still must not lose the main stream.

@@ -4,6 +4,7 @@ import { GatewayBus } from "../core/bus.js";
 import { ephemeralSalt } from "../core/hash.js";
 import { moduleLogger, type Logger } from "../core/logger.js";
 import type { GatewayConfig } from "../config/schema.js";
+import type { CameraConfig } from "../ingest/options.js";
 import type { DecodeResult, LumaFrame } from "../core/types.js";
 import { DecodePool } from "../decode/index.js";
 import type { TrustStore } from "../verify/trust/index.js";
@@ -33,6 +34,8 @@ export interface GatewayOptions {
   clock?: Clock;
   /** ffmpeg spawner seam (tests). */
   spawner?: Spawner;
+  /** Per camera spawner seam (tests): undefined for a camera means `spawner`. */
+  spawnerFor?: (cam: CameraConfig) => Spawner | undefined;
   /** Re-reads and validates the config file for reload (admin API, SIGHUP). */
   reloadConfig?: () => GatewayConfig;
   /** Frame change gate before decoding (default on); false decodes every frame. */
@@ -125,7 +128,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
     let pool = await openPool(cfg);
     undo.push(() => pool.close());
 
-    const cameras = createCameraRig({ cameras: cfg.cameras, lanes, pool: () => pool, buffers, metrics, logger: opts.logger, clock, ...(opts.spawner ? { spawner: opts.spawner } : {}), ...(opts.changeGate !== undefined ? { changeGate: opts.changeGate } : {}), ...(opts.onFrame ? { onFrame: opts.onFrame } : {}), ...(opts.onDecoded ? { onDecoded: opts.onDecoded } : {}) });
+    const cameras = createCameraRig({ cameras: cfg.cameras, lanes, pool: () => pool, buffers, metrics, logger: opts.logger, clock, ...(opts.spawner ? { spawner: opts.spawner } : {}), ...(opts.spawnerFor ? { spawnerFor: opts.spawnerFor } : {}), ...(opts.changeGate !== undefined ? { changeGate: opts.changeGate } : {}), ...(opts.onFrame ? { onFrame: opts.onFrame } : {}), ...(opts.onDecoded ? { onDecoded: opts.onDecoded } : {}) });
     undo.push(() => cameras.stop());
 
     const health = createHealthCheck({ lanes, staleAction: () => cfg.trust.staleAction, clockAction: () => cfg.trust.clockAction, trustStatus: () => trust.store.status(), pool: () => pool, cameras, clock, log });

@@ -144,7 +144,7 @@ export async function preflight(cfg: GatewayConfig, opts: PreflightOptions = {})
       const b = await readable(c.file);
       if (b) problems.push(`cameras[${c.id}].file: ${b} ${got(c.file)}`);
     }
-    if (c.source !== "synthetic") ffmpegs.add(c.ffmpegPath);
+    ffmpegs.add(c.ffmpegPath);
     if (c.source === "rtsp" && c.url) {
       const hp = hostPort(c.url, 554);
       if (!hp) problems.push(`cameras[${c.id}].url: no host in the URL ${got(c.url)}`);

@@ -18,6 +18,5 @@ export function inputUrl(cam: Pick<CameraConfig, "url" | "username" | "password"
 /** What logs, stats and metrics show: credentials masked, whichever way they were given. */
 export function displayUrl(cam: Pick<CameraConfig, "source" | "url" | "file">): string {
   if (cam.source === "file") return `file:${cam.file ?? ""}`;
-  if (cam.source === "synthetic") return "synthetic:";
   return maskUrl(cam.url ?? "");
 }

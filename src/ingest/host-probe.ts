@@ -12,7 +12,7 @@ export type HostProbe = (target: ProbeTarget) => boolean | Promise<boolean>;
 
 const DEFAULT_PORTS: Record<string, number> = { "rtsp:": 554, "rtsps:": 322 };
 
-/** The RTSP host and port of a camera; undefined for sources that have no server (file, synthetic) or an unparsable URL. */
+/** The RTSP host and port of a camera; undefined for sources that have no server (file) or an unparsable URL. */
 export function probeTarget(cam: Pick<CameraConfig, "source" | "url">): ProbeTarget | undefined {
   if (cam.source !== "rtsp") return undefined;
   const raw = cam.url;

@@ -4,7 +4,6 @@ export type { CameraConfig, CameraState, CameraStats, SpawnedProcess, Spawner, B
 export { CAMERA_UP_STATES } from "./types.js";
 export { PairedCamera, subStreamCamera, type PairedDeps } from "./paired.js";
 export { nodeSpawner } from "./spawner.js";
-export { syntheticSpawner } from "./synthetic.js";
 export { ffmpegArgs, ffmpegInvocation, frameLayout, hwaccelArgs, presetInputArgs } from "./ffmpeg-args.js";
 export { inputUrl, displayUrl } from "./camera-url.js";
 export { backoffDelay, type BackoffPolicy } from "./backoff.js";

@@ -15,7 +15,7 @@ export const cameraSchema = z
   .strictObject({
     id: z.string().regex(idPattern, "letters, digits, _ and -, at most 64").describe("Camera id, unique in this gateway (letters, digits, _ and -, at most 64)."),
     lane: z.string().regex(idPattern).describe("Lane this camera watches; several cameras may share a lane."),
-    source: z.enum(["rtsp", "file", "synthetic"]).default("rtsp").describe("rtsp: a network camera; file: a local clip looped in real time; synthetic: in-memory frames (tests)."),
+    source: z.enum(["rtsp", "file"]).default("rtsp").describe("rtsp: a network camera; file: a local clip looped in real time."),
     url: z.string().optional().describe("rtsp:// URL. Credentials belong in username/password; embedded ones are accepted but always masked."),
     username: z.string().optional().describe("Camera user; use ${ENV}."),
     password: z.string().optional().describe("Camera password; use ${ENV}."),

@@ -15,7 +15,6 @@ import { HostWait } from "./host-wait.js";
 import { CpuSampler } from "./proc-cpu.js";
 import { RestartBudget } from "./restart-budget.js";
 import { nodeSpawner } from "./spawner.js";
-import { syntheticSpawner } from "./synthetic.js";
 import { chooseTransport, openTransport, type FrameTransport, type TransportKind } from "./transport.js";
 import type { CameraConfig, CameraState, CameraStats, Spawner } from "./types.js";
 import { watchdogVerdict } from "./watchdog.js";
@@ -65,7 +64,7 @@ export class CameraSupervisor extends EventEmitter {
   private readonly budget: RestartBudget;
   private readonly counters = new CameraCounters();
   private readonly cpu = new CpuSampler();
-  /** Undefined for sources without a host to probe (file, synthetic). */
+  /** Undefined for sources without a host to probe (file). */
   private readonly host: HostWait | undefined;
   private readonly transportKind: TransportKind;
   private _state: CameraState = "stopped";
@@ -85,14 +84,14 @@ export class CameraSupervisor extends EventEmitter {
   ) {
     super();
     this.clock = deps.clock ?? systemClock;
-    this.spawner = deps.spawner ?? (camera.source === "synthetic" ? syntheticSpawner(this.clock, camera) : nodeSpawner);
+    this.spawner = deps.spawner ?? nodeSpawner;
     this.log = deps.logger.child({ module: "ingest", camera: camera.id, lane: camera.lane });
     this.burst = new BurstGuard(camera.fps);
     this.layout = frameLayout(camera.width, camera.height, camera.pixelFormat);
     this.budget = new RestartBudget(camera, deps.random ?? Math.random);
     const target = probeTarget(camera);
     if (target) this.host = new HostWait({ probe: deps.probe ?? tcpProbe(), target, clock: this.clock, log: this.log, intervalMs: PROBE_INTERVAL_MS });
-    this.transportKind = deps.transport ?? chooseTransport(camera.frameTransport, process.platform, deps.spawner !== undefined, camera.source);
+    this.transportKind = deps.transport ?? chooseTransport(camera.frameTransport, process.platform, deps.spawner !== undefined);
   }
 
   get state(): CameraState {

@@ -106,11 +106,11 @@ export function openTransport(kind: TransportKind, sink: FrameSink, onFallback: 
  * The socket on Linux for a real ffmpeg (the default spawner); the pipe elsewhere and for an
  * injected spawner, which may be a fake that only has a stdout (it can ask for "socket").
  */
-export function defaultTransport(platform: string, injectedSpawner: boolean, source: string): TransportKind {
-  return platform === "linux" && !injectedSpawner && source !== "synthetic" ? "socket" : "pipe";
+export function defaultTransport(platform: string, injectedSpawner: boolean): TransportKind {
+  return platform === "linux" && !injectedSpawner ? "socket" : "pipe";
 }
 
 /** A camera's `frameTransport` setting: `auto` is the measured default above, anything else is used as set. */
-export function chooseTransport(setting: "auto" | TransportKind, platform: string, injectedSpawner: boolean, source: string): TransportKind {
-  return setting === "auto" ? defaultTransport(platform, injectedSpawner, source) : setting;
+export function chooseTransport(setting: "auto" | TransportKind, platform: string, injectedSpawner: boolean): TransportKind {
+  return setting === "auto" ? defaultTransport(platform, injectedSpawner) : setting;
 }

@@ -41,7 +41,7 @@ export interface CameraStats {
   consumerErrors: number;
   /** ffmpeg processes that did not exit after SIGKILL and were given up since start (each may still hold CPU and a camera session). */
   ffmpegAbandoned: number;
-  /** False while the camera's host does not answer its probe (an outage being waited out); absent for a source with no host to probe (file, synthetic). */
+  /** False while the camera's host does not answer its probe (an outage being waited out); absent for a source with no host to probe (file). */
   hostReachable?: boolean;
   /** Exits counted toward the restart budget within restartWindowMs (outages are not counted). */
   restartsInWindow: number;

@@ -1,5 +1,5 @@
 /**
- * Finding 11 (issue #11): a lane that cannot see says so. Against the real gateway (synthetic and
+ * Finding 11 (issue #11): a lane that cannot see says so. Against the real gateway (generated-frame and
  * rtsp cameras, real decode workers): the frame consumer failing, decode workers dying, and ffmpeg
  * that cannot start each take the lane out of service, visible in /readyz, /metrics and the
  * display state, and the lane comes back when the cause goes away. One camera of two failing is
@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { silentLogger } from "../../src/core/logger.js";
-import { startGateway, type Gateway } from "../../src/app/gateway.js";
+import type { Gateway } from "../../src/app/gateway.js";
+import { SYNTHETIC, startGateway } from "../support/gateway.js";
 import { laneHealth, FramePathHealth, PoolHealth, FRAME_PATH_FAILING_MS, POOL_DOWN_MS } from "../../src/app/lane-health.js";
 import { readiness } from "../../src/output/http/readiness.js";
 import { waitFor } from "../support/wait.js";
@@ -177,7 +178,7 @@ describe("a blind lane in the real gateway", () => {
       gateway: { id: "gw-blind", stateDir: join(dir, "s1") },
       server: { listen: { host: "127.0.0.1", port: 0 } },
       decode: { workers: 1 },
-      cameras: [{ id: "c1", lane: "L1", source: "synthetic", width: 320, height: 240, fps: 10 }],
+      cameras: [{ id: "c1", lane: "L1", ...SYNTHETIC, width: 320, height: 240, fps: 10 }],
       lanes: [{ id: "L1" }],
     });
     // The bench's frame tap runs inside the consumer: throwing there is the consumer throwing.
@@ -217,8 +218,8 @@ describe("a blind lane in the real gateway", () => {
       server: { listen: { host: "127.0.0.1", port: 0 } },
       decode: { workers: 1 },
       cameras: [
-        { id: "c1", lane: "L1", source: "synthetic", width: 320, height: 240, fps: 10 },
-        { id: "c2", lane: "L1", source: "synthetic", width: 320, height: 240, fps: 10 },
+        { id: "c1", lane: "L1", ...SYNTHETIC, width: 320, height: 240, fps: 10 },
+        { id: "c2", lane: "L1", ...SYNTHETIC, width: 320, height: 240, fps: 10 },
       ],
       lanes: [{ id: "L1" }],
     });
@@ -256,7 +257,7 @@ describe("a blind lane in the real gateway", () => {
       gateway: { id: "gw-blind2", stateDir: join(dir, "s2") },
       server: { listen: { host: "127.0.0.1", port: 0 } },
       decode: { workers: 1 },
-      cameras: [{ id: "c1", lane: "L1", source: "synthetic", width: 320, height: 240, fps: 10 }],
+      cameras: [{ id: "c1", lane: "L1", ...SYNTHETIC, width: 320, height: 240, fps: 10 }],
       lanes: [{ id: "L1" }],
     });
     const gw = await startGateway(cfg, { logger: silentLogger });

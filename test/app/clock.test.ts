@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { silentLogger } from "../../src/core/logger.js";
-import { startGateway, type Gateway } from "../../src/app/gateway.js";
+import type { Gateway } from "../../src/app/gateway.js";
+import { SYNTHETIC, startGateway } from "../support/gateway.js";
 import { ListServer, makeKeyPair, passEntry, signedList, tempDir } from "../trust/helpers.js";
 import { waitFor } from "../support/wait.js";
 
@@ -41,7 +42,7 @@ const config = (id: string, clockAction: "flag" | "out-of-service") =>
     gateway: { id, stateDir: join(tmp.dir, id) },
     server: { listen: { host: "127.0.0.1", port: 0 } },
     decode: { workers: 1 },
-    cameras: [{ id: "c1", lane: "L1", source: "synthetic", width: 320, height: 240, fps: 10 }],
+    cameras: [{ id: "c1", lane: "L1", ...SYNTHETIC, width: 320, height: 240, fps: 10 }],
     lanes: [{ id: "L1" }],
     trust: { lists: [{ source: server.url, rootKey: rootPath }], clockAction },
   });

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { collectingLogger } from "../ingest/fake-ffmpeg.js";
 import { silentLogger } from "../../src/core/logger.js";
-import { startGateway } from "../../src/app/gateway.js";
+import { SYNTHETIC, startGateway } from "../support/gateway.js";
 import { faultCountsByWhere } from "../../src/core/faults.js";
 import { waitFor } from "../support/wait.js";
 
@@ -141,7 +141,7 @@ describe("isolation: the gateway's trust check", () => {
       gateway: { id: "gw-iso", stateDir: join(dir, "state-trust") },
       server: { listen: { host: "127.0.0.1", port: 0 } },
       decode: { workers: 1 },
-      cameras: [{ id: "c1", lane: "L1", source: "synthetic", width: 320, height: 240, fps: 5 }],
+      cameras: [{ id: "c1", lane: "L1", ...SYNTHETIC, width: 320, height: 240, fps: 5 }],
       lanes: [{ id: "L1" }],
       trust: { staleAction: "out-of-service" },
     });
@@ -194,7 +194,7 @@ describe("other stages raise lane problems through the bus", () => {
       gateway: { id: "gw-prob", stateDir: join(dir, "state-prob") },
       server: { listen: { host: "127.0.0.1", port: 0 } },
       decode: { workers: 1 },
-      cameras: [{ id: "c1", lane: "L1", source: "synthetic", width: 320, height: 240, fps: 5 }],
+      cameras: [{ id: "c1", lane: "L1", ...SYNTHETIC, width: 320, height: 240, fps: 5 }],
       lanes: [{ id: "L1" }],
     });
     const gw = await startGateway(next, { logger: silentLogger, reloadConfig: () => next });

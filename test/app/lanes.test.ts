@@ -8,12 +8,13 @@ import { LocalReplayGuard, MemorySeqStore } from "../../src/lane/index.js";
 import { createLaneSet, laneChanges, laneStartupGraceMs, openReplayGuard } from "../../src/app/lanes.js";
 import { LanePauses } from "../../src/app/pauses.js";
 import { LaneProblemRouter } from "../../src/app/lane-problems.js";
+import { SYNTHETIC } from "../support/gateway.js";
 
 const config = (lanes: Array<Record<string, unknown>>, cameras: Array<[string, string]>) =>
   parseConfig({
     gateway: { id: "gw-lanes", stateDir: "/nonexistent/state" },
     lanes,
-    cameras: cameras.map(([id, lane]) => ({ id, lane, source: "synthetic", width: 320, height: 240, fps: 5 })),
+    cameras: cameras.map(([id, lane]) => ({ id, lane, ...SYNTHETIC, width: 320, height: 240, fps: 5 })),
   });
 
 describe("laneChanges (which lanes a reload touches)", () => {
@@ -63,8 +64,8 @@ describe("the lane set", () => {
       gateway: { id: "gw-lanes", stateDir: "/nonexistent/state" },
       lanes: [{ id: "A" }, { id: "B" }],
       cameras: [
-        { id: "c1", lane: "A", source: "synthetic", startupGraceMs: 4000 },
-        { id: "c2", lane: "A", source: "synthetic", startupGraceMs: 6000 },
+        { id: "c1", lane: "A", ...SYNTHETIC, startupGraceMs: 4000 },
+        { id: "c2", lane: "A", ...SYNTHETIC, startupGraceMs: 6000 },
       ],
     });
     expect([laneStartupGraceMs(cfg, "A"), laneStartupGraceMs(cfg, "B")]).toEqual([12_000, 0]);

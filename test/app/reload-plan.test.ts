@@ -2,11 +2,12 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import type { GatewayConfig } from "../../src/config/schema.js";
 import { createReloader, planReload, unchangedSections, type ReloadResult } from "../../src/app/reload.js";
+import { SYNTHETIC } from "../support/gateway.js";
 
 const input = (over: Record<string, unknown> = {}) => ({
   gateway: { id: "gw-plan", stateDir: "/nonexistent/state" },
   lanes: [{ id: "L1" }],
-  cameras: [{ id: "c1", lane: "L1", source: "synthetic", width: 320, height: 240, fps: 5 }],
+  cameras: [{ id: "c1", lane: "L1", ...SYNTHETIC, width: 320, height: 240, fps: 5 }],
   ...over,
 });
 

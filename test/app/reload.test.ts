@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { silentLogger } from "../../src/core/logger.js";
 import type { GatewayConfig } from "../../src/config/schema.js";
-import { startGateway } from "../../src/app/gateway.js";
+import { SYNTHETIC, startGateway } from "../support/gateway.js";
 import { diffSections } from "../../src/app/reload.js";
 import { credentialsOnDisk } from "../e2e/support.js";
 import { captureLogger, makeEvent, waitFor } from "../events/helpers.js";
@@ -22,7 +22,7 @@ const input = (over: Record<string, unknown> = {}) => ({
   gateway: { id: "gw-rl", stateDir: join(dir, "state") },
   server: { listen: { host: "127.0.0.1", port: 0 } },
   decode: { workers: 1 },
-  cameras: [{ id: "c1", lane: "L1", source: "synthetic", width: 320, height: 240, fps: 5 }],
+  cameras: [{ id: "c1", lane: "L1", ...SYNTHETIC, width: 320, height: 240, fps: 5 }],
   lanes: [{ id: "L1" }],
   events: { ledger: false },
   ...over,
@@ -113,7 +113,7 @@ describe("reload applies decode, trust, display and outputs", () => {
     const ca = join(dir, "broker-ca.pem");
     writeFileSync(ca, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
     const base = { gateway: { id: "gw-ca", stateDir }, events: { ledger: true }, mqtt: { url: "mqtts://127.0.0.1:1", connectTimeoutMs: 200, tls: { ca } } };
-    const withL2 = { ...base, cameras: [...input().cameras, { id: "c2", lane: "L2", source: "synthetic", width: 320, height: 240, fps: 5 }], lanes: [{ id: "L1" }, { id: "L2" }] };
+    const withL2 = { ...base, cameras: [...input().cameras, { id: "c2", lane: "L2", ...SYNTHETIC, width: 320, height: 240, fps: 5 }], lanes: [{ id: "L1" }, { id: "L2" }] };
     let next = parseConfig(input(base));
     const log = captureLogger();
     const gw = await startGateway(next, { logger: log.logger, reloadConfig: () => next });
@@ -159,7 +159,7 @@ describe("reload applies decode, trust, display and outputs", () => {
     const base = { gateway: { id: "gw-rp", stateDir } };
     const withL2 = {
       ...base,
-      cameras: [...input().cameras, { id: "c2", lane: "L2", source: "synthetic", width: 320, height: 240, fps: 5 }],
+      cameras: [...input().cameras, { id: "c2", lane: "L2", ...SYNTHETIC, width: 320, height: 240, fps: 5 }],
       lanes: [{ id: "L1" }, { id: "L2" }],
       display: { heartbeatMs: 3000 },
     };
@@ -195,7 +195,7 @@ describe("reload applies decode, trust, display and outputs", () => {
         parseConfig(
           input({
             gateway: { id: "gw-rw", stateDir: join(dir, "state-replay"), hashSalt: "reload-replay-salt-0123456789" },
-            cameras: ["A", "B"].map((l) => ({ id: `cam-${l}`, lane: l, source: "synthetic", width: 320, height: 240, fps: 4 })),
+            cameras: ["A", "B"].map((l) => ({ id: `cam-${l}`, lane: l, ...SYNTHETIC, width: 320, height: 240, fps: 4 })),
             lanes: [{ id: "A" }, { id: "B" }],
             trust: { lists: [{ source: c.trustList, rootKey: c.rootKey }] },
             display: { replayWindowS },

@@ -38,6 +38,12 @@ describe("checkpoint-gateway config check", () => {
     expect(r.stdout).toContain("ok (1 cameras, 1 lanes)");
   });
 
+  it("refuses a camera source that no deployment has (the test suite's generated frames are no config option)", () => {
+    const r = runCli(["config", "check", write("lanes: [{ id: l1 }]\ncameras: [{ id: c1, lane: l1, source: synthetic }]\n")]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("cameras[c1].source");
+  });
+
   it("exits 2 for an empty file", () => {
     const f = join(dir, "empty.yaml");
     writeFileSync(f, "");
@@ -126,7 +132,9 @@ describe("checkpoint-gateway config check", () => {
     expect(r.status).toBe(3);
 
     mkdirSync(join(dir, "state"), { recursive: true });
-    const up = write("lanes: [{ id: l1 }]\ncameras: [{ id: c1, lane: l1, source: synthetic }]\nredis: { url: redis://127.0.0.1:6379 }\nmqtt: { url: mqtt://127.0.0.1:1883 }\n");
+    const clip = join(dir, "clip.ts");
+    writeFileSync(clip, "");
+    const up = write(`lanes: [{ id: l1 }]\ncameras: [{ id: c1, lane: l1, source: file, file: ${clip} }]\nredis: { url: redis://127.0.0.1:6379 }\nmqtt: { url: mqtt://127.0.0.1:1883 }\n`);
     const ok = runCli(["config", "check", "--connect", up]);
     expect(ok.stderr).toBe("");
     expect(ok.stdout).toContain("all reachable");

@@ -7,6 +7,7 @@ import type { GatewayConfigInput } from "../../src/config/schema.js";
 import type { TrustStatus } from "../../src/verify/trust/types.js";
 import { GatewayMetrics } from "../../src/output/metrics/index.js";
 import { createHttpServer, type CameraInfo, type HttpDeps } from "../../src/output/http/index.js";
+import { SYNTHETIC } from "../support/gateway.js";
 
 export const TOKEN = "test-admin-token-0123456789";
 /** The read-only listener's access token (dashboard login, /api, snapshots, /metrics). */
@@ -30,8 +31,8 @@ export function testConfig(over: Partial<GatewayConfigInput> = {}) {
     gateway: { id: "gw-test", stateDir: "./.tmp/state" },
     server: { listen: { host: "127.0.0.1", port: 0 }, admin: { listen: { host: "127.0.0.1", port: 0 }, token: TOKEN, rateLimitPerMinute: 5 } },
     cameras: [
-      { id: "cam-a1", lane: "A", source: "synthetic", width: 64, height: 48 },
-      { id: "cam-b1", lane: "B", source: "synthetic", width: 64, height: 48 },
+      { id: "cam-a1", lane: "A", ...SYNTHETIC, width: 64, height: 48 },
+      { id: "cam-b1", lane: "B", ...SYNTHETIC, width: 64, height: 48 },
     ],
     lanes: [
       { id: "A", name: "Lane A", passHoldMs: 4000, flagHoldMs: 8000 },

@@ -7,7 +7,8 @@ import { parseConfig } from "../../src/config/load.js";
 import { silentLogger } from "../../src/core/logger.js";
 import type { VerdictEvent } from "../../src/core/types.js";
 import { result } from "../lane/helpers.js";
-import { startGateway, type Gateway } from "../../src/app/gateway.js";
+import type { Gateway } from "../../src/app/gateway.js";
+import { SYNTHETIC, startGateway } from "../support/gateway.js";
 import { credentialsOnDisk } from "./support.js";
 import { deleteKeysWith } from "../support/redis.js";
 
@@ -33,7 +34,7 @@ describe("two gateways sharing Redis", () => {
         gateway: { id, stateDir: join(dir, id), hashSalt: "shared-site-salt-0123456789" },
         server: { listen: { host: "127.0.0.1", port: 0 } },
         decode: { workers: 1 },
-        cameras: [{ id: `${id}-cam`, lane: "L", source: "synthetic", width: 320, height: 240, fps: 4 }],
+        cameras: [{ id: `${id}-cam`, lane: "L", ...SYNTHETIC, width: 320, height: 240, fps: 4 }],
         lanes: [{ id: "L" }],
         trust: { lists: [{ source: c.trustList, rootKey: c.rootKey }] },
         redis: { url: "redis://127.0.0.1:6379", keyPrefix: prefix, stream: `${prefix}verdicts` },

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { silentLogger } from "../../src/core/logger.js";
 import type { LaneStatus } from "../../src/core/types.js";
-import { startGateway } from "../../src/app/gateway.js";
+import { SYNTHETIC, startGateway } from "../support/gateway.js";
 import { runCli } from "../support/cli.js";
 
 describe("gateway wiring", () => {
@@ -17,7 +17,7 @@ describe("gateway wiring", () => {
       gateway: { id: "gw-r", stateDir: join(dir, "state"), hashSalt: "robustness-salt-0123" },
       server: { listen: { host: "127.0.0.1", port: 0 } },
       decode: { workers: 1 },
-      cameras: [{ id: "c1", lane: "L1", source: "synthetic", width: 320, height: 240, fps: 5 }],
+      cameras: [{ id: "c1", lane: "L1", ...SYNTHETIC, width: 320, height: 240, fps: 5 }],
       lanes: [{ id: "L1" }],
       redis: { url: "redis://127.0.0.1:1", keyPrefix: `cpgw-test-${process.pid}:` },
       events: { ledger: true },

@@ -12,8 +12,11 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../../bench/lib/net.js";
 import { SseReader } from "./support.js";
+import { codeFreeClip } from "../support/clip.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cpgw-reload-"));
+// The cameras loop a clip without a code (real ffmpeg, as a deployment runs it).
+const clip = codeFreeClip(dir);
 const TOKEN = "reload-test-token-0123456789";
 const procs: ChildProcess[] = [];
 afterEach(() => {
@@ -95,7 +98,7 @@ describe("reload and signals against the real gateway process", () => {
       level: "info",
       stateDir: join(dir, "state"),
       lanes: ["L1", "L2"],
-      cameras: ["{ id: c1, lane: L1, source: synthetic, width: 320, height: 240, fps: 5 }", "{ id: c2, lane: L2, source: synthetic, width: 320, height: 240, fps: 5 }"],
+      cameras: [`{ id: c1, lane: L1, source: file, file: ${clip}, width: 320, height: 240, fps: 5 }`, `{ id: c2, lane: L2, source: file, file: ${clip}, width: 320, height: 240, fps: 5 }`],
     };
     writeFileSync(file, yaml(base));
     const pub = `http://127.0.0.1:${base.port}`;
@@ -141,7 +144,7 @@ describe("reload and signals against the real gateway process", () => {
     expect(gw.logs().slice(mark).some((l) => l.level === "debug")).toBe(false);
 
     // A file that fails validation: the admin API answers 500 with the code, SIGHUP logs it, nothing changes, the process lives.
-    writeFileSync(file, yaml({ ...base, port: base.port + 1, lanes: ["L1"], cameras: [base.cameras[0]!, "{ id: c9, lane: nowhere, source: synthetic }"] }));
+    writeFileSync(file, yaml({ ...base, port: base.port + 1, lanes: ["L1"], cameras: [base.cameras[0]!, `{ id: c9, lane: nowhere, source: file, file: ${clip} }`] }));
     const bad = await admin(adm, "/admin/reload");
     expect(bad.status).toBe(500);
     expect(((await bad.json()) as { code: string }).code).toBe("GW_CONFIG_INVALID");
@@ -179,7 +182,7 @@ describe("reload and signals against the real gateway process", () => {
     expect.hasAssertions();
     const file = join(dir, "early.yaml");
     const port = await freePort();
-    writeFileSync(file, yaml({ port, adminPort: await freePort(), level: "info", stateDir: join(dir, "state-early"), lanes: ["L1"], cameras: ["{ id: c1, lane: L1, source: synthetic, width: 320, height: 240, fps: 5 }"] }));
+    writeFileSync(file, yaml({ port, adminPort: await freePort(), level: "info", stateDir: join(dir, "state-early"), lanes: ["L1"], cameras: [`{ id: c1, lane: L1, source: file, file: ${clip}, width: 320, height: 240, fps: 5 }`] }));
     const gw = start(file);
     // The first log line comes from inside startGateway: the start-up handlers are in place by then.
     await until(() => gw.logs().length > 0, "first log line", 30_000);

@@ -6,7 +6,8 @@ import { parseConfig } from "../../src/config/load.js";
 import { silentLogger } from "../../src/core/logger.js";
 import type { LaneStatus, VerdictEvent } from "../../src/core/types.js";
 import { result } from "../lane/helpers.js";
-import { startGateway, type Gateway } from "../../src/app/gateway.js";
+import type { Gateway } from "../../src/app/gateway.js";
+import { SYNTHETIC, startGateway } from "../support/gateway.js";
 import { credentialsOnDisk } from "../e2e/support.js";
 import { makeReadOnly, rid, SHARED_REDIS, waitFor } from "./helpers.js";
 import { deleteKeysWith } from "../support/redis.js";
@@ -37,8 +38,8 @@ describe("gateway with a state dir whose event ids cannot be persisted", () => {
         server: { listen: { host: "127.0.0.1", port: 0 } },
         decode: { workers: 1 },
         cameras: [
-          { id: `${id}-a`, lane: "A", source: "synthetic", width: 320, height: 240, fps: 4 },
-          { id: `${id}-b`, lane: "B", source: "synthetic", width: 320, height: 240, fps: 4 },
+          { id: `${id}-a`, lane: "A", ...SYNTHETIC, width: 320, height: 240, fps: 4 },
+          { id: `${id}-b`, lane: "B", ...SYNTHETIC, width: 320, height: 240, fps: 4 },
         ],
         lanes: [{ id: "A" }, { id: "B" }],
         trust: { lists: [{ source: c.trustList, rootKey: c.rootKey }] },

@@ -5,6 +5,7 @@ import { CameraSupervisor, frameLayout, type CameraState, type ProbeTarget } fro
 import { PROBE_INTERVAL_MS } from "../../src/ingest/supervisor.js";
 import { collectingLogger, fakeSpawner, type FakeFfmpeg } from "./fake-ffmpeg.js";
 import { testCamera } from "./helpers.js";
+import { SYNTHETIC_FILE, syntheticCameras } from "../../src/ingest/testing/synthetic.js";
 
 function setup(over: Parameters<typeof testCamera>[0] = {}, onSpawn?: (p: FakeFfmpeg, i: number) => void) {
   const cam = testCamera(over);
@@ -493,17 +494,18 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
   });
 });
 
-describe("synthetic source", () => {
-  it("delivers paced frames through the same supervisor path", async () => {
-    const cam = testCamera({ source: "synthetic", url: undefined, fps: 5 });
+describe("the generated-frame test source (src/ingest/testing)", () => {
+  it("delivers paced frames through the same supervisor path, and only to the cameras marked for it", async () => {
+    const cam = testCamera({ source: "file", file: SYNTHETIC_FILE, url: undefined, fps: 5 });
     const clock = new FakeClock();
+    expect(syntheticCameras(clock)(testCamera({ source: "file", file: "/clips/lane.ts", url: undefined }))).toBeUndefined();
     const frames: LumaFrame[] = [];
-    const sup = new CameraSupervisor(cam, { clock, logger: collectingLogger().logger, onFrame: (f) => frames.push(f) });
+    const sup = new CameraSupervisor(cam, { clock, logger: collectingLogger().logger, onFrame: (f) => frames.push(f), spawner: syntheticCameras(clock)(cam)! });
     sup.start();
     clock.advance(2000);
     expect(frames).toHaveLength(8);
     expect(frames[0]!.data).toHaveLength(256);
-    expect(sup.stats().url).toBe("synthetic:");
+    expect(sup.stats().url).toBe(`file:${SYNTHETIC_FILE}`);
     const done = sup.stop();
     clock.advance(1);
     await done;

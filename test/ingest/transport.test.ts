@@ -215,20 +215,18 @@ describe("socket transport with a real ffmpeg", () => {
 });
 
 describe("choosing the transport", () => {
-  it("the socket on Linux for the real spawner; the pipe elsewhere, for injected spawners and for synthetic sources", () => {
-    expect(defaultTransport("linux", false, "rtsp")).toBe("socket");
-    expect(defaultTransport("linux", false, "file")).toBe("socket");
-    expect(defaultTransport("linux", true, "rtsp")).toBe("pipe");
-    expect(defaultTransport("linux", false, "synthetic")).toBe("pipe");
-    expect(defaultTransport("darwin", false, "rtsp")).toBe("pipe");
-    expect(defaultTransport("win32", false, "rtsp")).toBe("pipe");
+  it("the socket on Linux for the real spawner; the pipe elsewhere, and for injected spawners", () => {
+    expect(defaultTransport("linux", false)).toBe("socket");
+    expect(defaultTransport("linux", true)).toBe("pipe");
+    expect(defaultTransport("darwin", false)).toBe("pipe");
+    expect(defaultTransport("win32", false)).toBe("pipe");
   });
 
   it("a camera's frameTransport setting: auto is that default, socket or pipe is used as set", () => {
-    expect(chooseTransport("auto", "linux", false, "rtsp")).toBe("socket");
-    expect(chooseTransport("auto", "darwin", false, "rtsp")).toBe("pipe");
-    expect(chooseTransport("pipe", "linux", false, "rtsp")).toBe("pipe");
-    expect(chooseTransport("socket", "linux", true, "rtsp")).toBe("socket");
+    expect(chooseTransport("auto", "linux", false)).toBe("socket");
+    expect(chooseTransport("auto", "darwin", false)).toBe("pipe");
+    expect(chooseTransport("pipe", "linux", false)).toBe("pipe");
+    expect(chooseTransport("socket", "linux", true)).toBe("socket");
   });
 
   it("falls back to the pipe, and says why, when no socket can be set up here", () => {

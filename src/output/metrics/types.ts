@@ -28,7 +28,7 @@ export interface CameraStats {
   corruptWarnings?: number;
   /** ffmpeg processes that survived SIGKILL and were given up, since start. */
   ffmpegAbandoned?: number;
-  /** False while the camera's host does not answer (an outage); absent for a source with no host (file, synthetic). */
+  /** False while the camera's host does not answer (an outage); absent for a source with no host (file). */
   hostReachable?: boolean;
   /** Why ingest cannot run the camera now (GW_CAMERA_SPAWN, GW_CAMERA_FAILED); absent when it can. */
   ingestError?: string;

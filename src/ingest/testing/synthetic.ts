@@ -1,11 +1,13 @@
 import { EventEmitter } from "node:events";
-import type { Clock, TimerHandle } from "../core/clock.js";
-import { frameLayout } from "./ffmpeg-args.js";
-import type { ByteStream, CameraConfig, SpawnedProcess, Spawner } from "./types.js";
+import type { Clock, TimerHandle } from "../../core/clock.js";
+import { frameLayout } from "../ffmpeg-args.js";
+import type { ByteStream, CameraConfig, SpawnedProcess, Spawner } from "../types.js";
 
 /**
- * In-memory frame source for unit tests and demos: behaves like an ffmpeg child that writes
- * paced raw frames (a moving gradient) until killed. Driven by the injected clock.
+ * Test seam (never imported by the daemon; not in the image): an in-memory frame source that
+ * behaves like an ffmpeg child writing paced raw frames (a moving gradient) until killed, driven by
+ * the injected clock. Tests give it to a camera through the spawner seams; no config can select
+ * it, since a camera that sees a gradient would keep a lane in service that sees nothing.
  */
 class SyntheticProcess extends EventEmitter implements SpawnedProcess {
   readonly pid = undefined;
@@ -45,4 +47,12 @@ class SyntheticProcess extends EventEmitter implements SpawnedProcess {
 
 export function syntheticSpawner(clock: Clock, cam: Pick<CameraConfig, "width" | "height" | "fps" | "pixelFormat">): Spawner {
   return () => new SyntheticProcess(clock, cam);
+}
+
+/** The clip name that marks a test camera as synthetic: `{ source: "file", file: SYNTHETIC_FILE }`. */
+export const SYNTHETIC_FILE = "<synthetic>";
+
+/** For `spawnerFor` (camera rig, gateway): generated frames for the cameras marked synthetic, ffmpeg for the others. */
+export function syntheticCameras(clock: Clock): (cam: CameraConfig) => Spawner | undefined {
+  return (cam) => (cam.source === "file" && cam.file === SYNTHETIC_FILE ? syntheticSpawner(clock, cam) : undefined);
 }
