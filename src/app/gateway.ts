@@ -144,6 +144,9 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
     const applyConfig = async (next: GatewayConfig): Promise<ReloadResult> => {
       const { changed, restartRequired, effective } = planReload(cfg, next);
       const applied: Section[] = [];
+      // MQTT sizes its keepalive and restates its status from the display's heartbeat (a frozen
+      // gateway must go offline on MQTT no later than on the screens): a new heartbeat restarts it.
+      const heartbeatChanged = cfg.display.heartbeatMs !== effective.display.heartbeatMs;
       // A section goes into cfg only once its step has run: when a step fails, it and every later
       // one keep their old values, so config() says what runs and the next reload tries them again
       // (the whole new file used to go in first, and a failed trust step hid the lanes it never built).
@@ -184,7 +187,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
         for (const l of lanes.values()) bus.emit("lane-status", l.status());
       }
 
-      const outputsChanged = changed.includes("mqtt") || changed.includes("events") || (effective.mqtt !== undefined && changed.includes("lanes"));
+      const outputsChanged = changed.includes("mqtt") || changed.includes("events") || (effective.mqtt !== undefined && (changed.includes("lanes") || heartbeatChanged));
       // Any reload also tries again the parts that could not start, except a damaged ledger (it needs a
       // person and a restart): restarting the outputs briefly says offline on MQTT, so not for nothing.
       const retry = outputs !== undefined && [...outputs.off.values()].some((e) => !(e instanceof LedgerDamagedError));

@@ -154,6 +154,23 @@ describe("reload applies decode, trust, display and outputs", () => {
     }
   }, 90_000);
 
+  it("a new display.heartbeatMs restarts MQTT, whose keepalive is sized from it", async () => {
+    // keepaliveS 30 fits a 60 s heartbeat (screens give up after 210 s) but not a 2 s one (7 s).
+    const base = { gateway: { id: "gw-hb", stateDir: join(dir, "state-hb") }, mqtt: { url: "mqtt://127.0.0.1:1883", keepaliveS: 30, topicPrefix: `t-hb-${process.pid}` } };
+    let next = parseConfig(input({ ...base, display: { heartbeatMs: 60_000 } }));
+    const log = captureLogger();
+    const gw = await startGateway(next, { logger: log.logger, reloadConfig: () => next });
+    const tooLong = () => log.lines.filter((l) => l.includes("mqtt.keepaliveS is too long")).length;
+    try {
+      expect(tooLong()).toBe(0);
+      next = parseConfig(input({ ...base, display: { heartbeatMs: 2000 } }));
+      expect((await gw.reload()).applied).toEqual(["display"]);
+      expect(tooLong()).toBe(1);
+    } finally {
+      await gw.close();
+    }
+  }, 60_000);
+
   it("a reload that fails part-way keeps the old values of the steps that did not run, so the next reload applies them", async () => {
     const stateDir = join(dir, "state-partial");
     const base = { gateway: { id: "gw-rp", stateDir } };
