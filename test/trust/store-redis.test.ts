@@ -1,6 +1,6 @@
 import { createPrivateKey, randomBytes, type JsonWebKey } from "node:crypto";
 import { freePort } from "../../bench/lib/net.js";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -343,6 +343,36 @@ describe("Redis and disk are caches, never authorities (issue #11.1, #11.2)", ()
     const g3 = await open();
     expect(g3.view().isRevoked({ format: "pass", id: "GENUINE" })).toBe(false);
     expect(g3.stats()).toMatchObject({ revocationDeltasApplied: 0, cacheCopiesRefused: 1 });
+    // Kept aside for a person, not erased by the next save.
+    const aside = readdirSync(join(g.stateDir, "trust")).filter((f) => f.startsWith("revocation-deltas.json.refused-"));
+    expect(aside).toHaveLength(1);
+    expect(readFileSync(join(g.stateDir, "trust", aside[0]!), "utf8")).toBe('{"deltas":[{"id":"1-0","jws":"ey');
+  });
+
+  it("deltas that add up past trust.maxListBytes are still kept and loaded: the copy has its own bound, so a restart without the stream does not un-revoke", async () => {
+    const signer = await makeKeyPair("rev-big");
+    const p = await passFixture("k-delta-big");
+    server.body = await signedList(root.priv, 1, [p.entry], { revocationSigners: [{ kid: "rev-big", jwk: signer.pub }] });
+    const clock = new FakeClock(Date.now());
+    const t = tempDir("gw-big");
+    tmps.push(t);
+    const open = async () => {
+      const s = await createTrustStore({ config: trustConfig({ lists: [{ source: server.url, rootKey: rootPath }], maxListBytes: 4096 }), stateDir: t.dir, clock, logger: captureLogs().logger, redis, redisPrefix: prefix });
+      stores.push(s);
+      await s.start();
+      return s;
+    };
+    const g = await open();
+    // A mass revocation: 200 hashes, about 13 kB signed, more than the sites's 4 kB list bound.
+    const many = Array.from({ length: 199 }, (_, i) => credentialIdHashHex(`MASS-${i}`));
+    await g.publishRevocations(await signRevocationDelta({ add: [p.hash, ...many] }, signer.priv));
+    expect(p.verdict(g, clock.now())).toBe("FLAG REVOKED");
+    await g.stop();
+    expect(statSync(join(t.dir, "trust", "revocation-deltas.json")).size).toBeGreaterThan(4096);
+    await redis.del(`${prefix}revocations`);
+    const g2 = await open();
+    expect(p.verdict(g2, clock.now())).toBe("FLAG REVOKED");
+    expect(g2.stats()).toMatchObject({ revocationDeltasApplied: 1, cacheCopiesRefused: 0 });
   });
 
   it("a fetchedAt set 10 years ahead in Redis neither stops the download of v2 nor keeps v1 fresh", async () => {

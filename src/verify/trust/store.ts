@@ -123,10 +123,12 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
   const accepted = new Map<string, VerifiedDelta & { id: string }>();
   // Accepted deltas are also kept on disk (the stream is not durable) and read back at start; what
   // is read is only a candidate, admitted like a stream entry whenever the signers are (re)known.
-  const deltaCopy = new DeltaCopy(opts.stateDir, env.maxBytes);
+  const deltaCopy = new DeltaCopy(opts.stateDir);
   let diskDeltas: StoredDelta[] = [];
   let deltaCopyRefused = 0;
   let savedDeltas: string | undefined;
+  /** The copy on disk could not be read (an I/O error, not a damaged file): never overwrite it, read it again before the next save. */
+  let deltaCopyUnread = false;
   let saving: Promise<void> = Promise.resolve();
   const refusedDigests = new Set<string>();
   let refusedOverflow = 0;
@@ -261,7 +263,17 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
   function saveDeltas(): Promise<void> {
     saving = saving
       .then(async () => {
-        if (!currentSigners()) return;
+        const signers = currentSigners();
+        if (!signers) return;
+        if (deltaCopyUnread) {
+          // Whatever the copy on disk holds must be in what is written over it.
+          await loadDiskDeltas();
+          if (deltaCopyUnread) return;
+          for (const d of diskDeltas) admit(d.jws.trim(), d.id, signers);
+          foldDeltas();
+          current = rebuild();
+          emit("updated", current.status(clock.now()));
+        }
         const signed = signedRevocations();
         const keep = [...accepted].filter(([, d]) => !deltaCarried(d.delta, signed)).map(([jws, d]) => ({ id: d.id, jws }));
         const key = deltaSetKey(keep);
@@ -279,10 +291,19 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     try {
       diskDeltas = await deltaCopy.load();
       savedDeltas = deltaSetKey(diskDeltas);
+      deltaCopyUnread = false;
     } catch (e) {
       const err = e instanceof SourceError ? e : new SourceError("GW_TRUST_FETCH", "internal", (e as Error).message);
-      deltaCopyRefused++;
-      log.warn({ code: err.code, reason: err.reason, err: err.message }, "disk copy of revocation deltas rejected");
+      if (!deltaCopyUnread) deltaCopyRefused++;
+      if (err.reason === "disk-damaged" || err.reason === "size") {
+        // It will never load: kept aside for a person, so the next save starts a new copy instead of erasing it.
+        const aside = await deltaCopy.setAside(clock.now()).catch(() => undefined);
+        deltaCopyUnread = aside === undefined;
+        log.error({ code: err.code, reason: err.reason, err: err.message, ...(aside ? { keptAs: aside } : {}) }, "disk copy of revocation deltas rejected: what it held is applied again only when the Redis stream or the signed list carries it");
+      } else {
+        deltaCopyUnread = true;
+        log.warn({ code: err.code, reason: err.reason, err: err.message }, "disk copy of revocation deltas cannot be read: it is not overwritten, and read again before the next save");
+      }
     }
   }
 

@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { atomicWrite } from "./disk-copy.js";
 import { SourceError } from "./errors.js";
@@ -17,13 +17,20 @@ export interface StoredDelta {
  * against the signers of the list it holds when it loads them: a disk writer can delete the file,
  * not add a revocation or remove one.
  */
+/**
+ * The copy's own bound, not the trust lists' `maxListBytes`: a few mass revocations (a delta may
+ * hold up to 8 MiB) can add up past a small site's list bound, and a copy written that large but
+ * refused at the next start would un-revoke everything in it.
+ */
+export const DELTA_COPY_MAX_BYTES = 512 * 1024 * 1024;
+
 export class DeltaCopy {
   private readonly dir: string;
   private readonly path: string;
 
   constructor(
     stateDir: string,
-    private readonly maxBytes: number,
+    private readonly maxBytes = DELTA_COPY_MAX_BYTES,
   ) {
     this.dir = join(stateDir, "trust");
     this.path = join(this.dir, "revocation-deltas.json");
@@ -51,8 +58,18 @@ export class DeltaCopy {
     return (deltas as StoredDelta[]).map((d) => ({ id: d.id, jws: d.jws }));
   }
 
+  /** Refuses (SourceError "size") to write a copy load() would refuse: the one on disk stays. */
   async save(entries: readonly StoredDelta[]): Promise<void> {
+    const text = JSON.stringify({ deltas: entries.map((d) => ({ id: d.id, jws: d.jws })) });
+    if (Buffer.byteLength(text) > this.maxBytes) throw new SourceError("GW_TRUST_FETCH", "size", `revocation deltas copy would be larger than ${this.maxBytes} bytes; the copy on disk is kept`);
     await mkdir(this.dir, { recursive: true });
-    await atomicWrite(this.path, JSON.stringify({ deltas: entries.map((d) => ({ id: d.id, jws: d.jws })) }));
+    await atomicWrite(this.path, text);
+  }
+
+  /** Moves a copy that can never load (damaged, too large) aside for a person, so that saving again does not erase it; returns the new name. */
+  async setAside(now: number): Promise<string> {
+    const to = `${this.path}.refused-${now}`;
+    await rename(this.path, to);
+    return to;
   }
 }
