@@ -92,7 +92,7 @@ describe("ledger head anchored in Redis and MQTT, signed with the gateway key", 
 
     const files = readdirSync(ledgerDir).filter((f) => f.endsWith(".jsonl")).map((f) => join(ledgerDir, f));
     const ok = await cli(["verify", "--redis", SHARED_REDIS, "--redis-key", redisKey, "--key", pub, ...files]);
-    expect(ok).toMatchObject({ code: 0, out: expect.stringContaining("matches the anchored head (signature valid)") });
+    expect(ok).toMatchObject({ code: 0, out: expect.stringContaining("matches the anchored head at seq 6 (signature valid); 0 entries after it") });
 
     // Cut the tail and rewrite ledger.head.json to match: only the anchored head can tell.
     const lines = readFileSync(files[0]!, "utf8").split("\n").filter(Boolean);
@@ -115,6 +115,38 @@ describe("ledger head anchored in Redis and MQTT, signed with the gateway key", 
     writeFileSync(headFile, JSON.stringify({ ...unsigned, seq: e4.seq, hash: e4.hash }));
     expect(await cli(["verify", "--head", headFile, "--key", pub, ...files])).toMatchObject({ code: 1, out: expect.stringContaining("not signed") });
     expect((await cli(["verify", "--head", headFile, "--key", priv, ...files])).code).toBe(1);
+  });
+
+  it("an old head (a Redis rolled back or lagging after a failover, a replayed value) cannot vouch for entries written long after it", async () => {
+    const dir = tmpDir("anchor-old");
+    dirs.push(dir);
+    const ledgerDir = join(dir, "ledger");
+    const clock = new FakeClock(Date.UTC(2026, 0, 6, 8));
+    const ledger = createLedger({ dir: ledgerDir, gatewayId: "gw-o", clock, fsync: "always" });
+    // An entry's time is its verdict's.
+    const at = () => ({ at: clock.now() });
+    for (let i = 1; i <= 5; i++) ledger.append(makeEvent("gw-o", "L1", i, at()));
+    // The head as the anchor published it after seq 5.
+    const head = { gw: "gw-o", ...ledger.head()!, at: new Date(clock.now()).toISOString() };
+    clock.advance(30_000);
+    ledger.append(makeEvent("gw-o", "L1", 6, at()));
+    clock.advance(3_600_000);
+    for (let i = 7; i <= 10; i++) ledger.append(makeEvent("gw-o", "L1", i, at()));
+    await ledger.close();
+    const files = readdirSync(ledgerDir).filter((f) => f.endsWith(".jsonl")).map((f) => join(ledgerDir, f));
+    const headFile = join(dir, "old-head.json");
+    writeFileSync(headFile, JSON.stringify(head));
+    const old = await cli(["verify", "--head", headFile, ...files]);
+    expect(old).toMatchObject({ code: 1, out: expect.stringContaining("is older than the 5 entries after it (seq 7 written") });
+    // Accepted on request, and said: the entries after the head are not covered.
+    expect(await cli(["verify", "--allow-uncovered", "--head", headFile, ...files])).toMatchObject({ code: 0, out: expect.stringContaining("matches the anchored head at seq 5; 5 entries after it (not covered by that head)") });
+    // A head from another gateway says nothing about these files.
+    writeFileSync(headFile, JSON.stringify({ ...head, gw: "gw-other" }));
+    expect(await cli(["verify", "--head", headFile, ...files])).toMatchObject({ code: 1, out: expect.stringContaining("gateway gw-other's") });
+    // Entries within a minute of the head (published just before them) are fine without the flag.
+    const recent = { ...head, at: new Date(clock.now()).toISOString() };
+    writeFileSync(headFile, JSON.stringify(recent));
+    expect((await cli(["verify", "--head", headFile, ...files])).code).toBe(0);
   });
 
   it("keeps retrying when a sink is down, and publishes the newest head once it is back", async () => {

@@ -13,6 +13,7 @@ const USAGE = `usage: checkpoint-gateway ledger verify [--json] [--head FILE | -
   --redis URL     read the head the gateway published to Redis (key cpgw:ledger:head:GATEWAY, or --redis-key)
   --from FILE     a trusted head the first file continues from (older files archived elsewhere)
   --key FILE      the gateway's public JWK: the heads must carry a valid signature
+  --allow-uncovered  accept entries written well after the head was published (a head sink that was down): reported, not refused
 `;
 
 async function readHead(text: string, from: string, key: JWK | undefined): Promise<AnchoredHead> {
@@ -63,6 +64,7 @@ export default async function ledgerCommand(args: string[]): Promise<number> {
       "redis-key": { type: "string" },
       from: { type: "string" },
       key: { type: "string" },
+      "allow-uncovered": { type: "boolean" },
     });
   } catch (e) {
     if (e instanceof UsageError) {
@@ -93,13 +95,18 @@ export default async function ledgerCommand(args: string[]): Promise<number> {
       opts.head = await readHead(await headFromRedis(v.redis, redisKey), `redis ${redisKey}`, key);
     }
     if (v.from) opts.from = await readHead(readFileSync(v.from, "utf8"), v.from, key);
+    // A head is about one gateway's chain: another gateway's genuine head says nothing about these files.
+    const gw = opts.head ? gatewayOf(ordered[ordered.length - 1]!) : undefined;
+    const headGw = (opts.head as { gw?: string } | undefined)?.gw;
+    if (gw !== undefined && headGw !== undefined && headGw !== gw) throw new Error(`the anchored head is gateway ${headGw}'s, the files are gateway ${gw}'s`);
+    if (v["allow-uncovered"]) opts.allowUncovered = true;
   } catch (e) {
     process.stderr.write(`GW_LEDGER_BROKEN ${(e as Error).message}\n`);
     return 1;
   }
   const r = verifyLedgerFiles(ordered, opts);
   if (v.json) process.stdout.write(JSON.stringify(r) + "\n");
-  else if (r.ok) process.stdout.write(`ok: ${r.entries} entries (seq ${r.firstSeq}..${r.lastSeq}) in ${ordered.length} file(s), from ${r.startAnchor}${r.headChecked ? `, matches the anchored head${v.key ? " (signature valid)" : ""}` : ""}\n`);
+  else if (r.ok) process.stdout.write(`ok: ${r.entries} entries (seq ${r.firstSeq}..${r.lastSeq}) in ${ordered.length} file(s), from ${r.startAnchor}${r.headChecked ? `, matches the anchored head at seq ${r.headSeq}${v.key ? " (signature valid)" : ""}; ${r.entriesAfterHead} entries after it${r.entriesAfterHead ? " (not covered by that head)" : ""}` : ""}\n`);
   else process.stderr.write(`GW_LEDGER_BROKEN ${r.firstBroken!.file}:${r.firstBroken!.line}: ${r.firstBroken!.problem} (${r.entries} entries verified before it)\n`);
   return r.ok ? 0 : 1;
 }

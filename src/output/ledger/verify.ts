@@ -13,14 +13,26 @@ export interface LedgerVerifyResult {
   startAnchor?: "genesis" | "previous-file" | "from-head";
   /** True when an external head (Redis, MQTT, a saved copy) was compared with the files. */
   headChecked?: boolean;
+  /** With an external head: the seq it covers, and how many entries the files hold after it (which it cannot vouch for). */
+  headSeq?: number;
+  entriesAfterHead?: number;
 }
 
 export interface LedgerVerifyOptions {
   /** A trusted head the first entry must continue from (the files start after it). */
   from?: LedgerHead;
   /** A head anchored outside the ledger directory: the files must contain it, unchanged. */
-  head?: LedgerHead;
+  head?: LedgerHead & { at?: string };
+  /** Accept entries written well after the head was published (a head sink down for a while): counted, not refused. */
+  allowUncovered?: boolean;
 }
+
+/**
+ * Entries written this long after the head was published are ones it should have covered: the
+ * anchor publishes within a second of each write, so a head older than that is an old value (a
+ * Redis rolled back or lagging after a failover, a replayed write) that cannot vouch for them.
+ */
+export const HEAD_COVER_SLACK_MS = 60_000;
 
 /** The last entry of the ledger file dated just before `file` in the same directory, if any. */
 function previousFileHead(file: string): { file: string; seq: number; hash: string } | { error: string } | undefined {
@@ -61,6 +73,9 @@ export function verifyLedgerFiles(files: string[], opts: LedgerVerifyOptions = {
   let expectPrev: string | undefined;
   let firstSeq: number | undefined;
   let lastHashes = new Map<number, string>();
+  let afterHead = 0;
+  let uncovered: { seq: number; time: string } | undefined;
+  const headAt = opts.head?.at !== undefined ? Date.parse(opts.head.at) : NaN;
   const broken = (file: string, line: number, problem: string): LedgerVerifyResult => ({ ok: false, entries, firstSeq, lastSeq: expectSeq === undefined ? undefined : expectSeq - 1, firstBroken: { file, line, problem } });
 
   for (const file of files) {
@@ -118,6 +133,10 @@ export function verifyLedgerFiles(files: string[], opts: LedgerVerifyOptions = {
       if (opts.head && seq === opts.head.seq) {
         if (hash !== opts.head.hash) return broken(file, lineNo, `entry seq ${seq} differs from the anchored head: the ledger was rewritten`);
         headSeen = true;
+      } else if (opts.head && seq > opts.head.seq) {
+        afterHead++;
+        const t = typeof body.time === "string" ? Date.parse(body.time) : NaN;
+        if (!uncovered && Number.isFinite(headAt) && Number.isFinite(t) && t > headAt + HEAD_COVER_SLACK_MS) uncovered = { seq, time: body.time as string };
       }
       expectSeq = seq + 1;
       expectPrev = hash;
@@ -154,5 +173,16 @@ export function verifyLedgerFiles(files: string[], opts: LedgerVerifyOptions = {
     }
   }
   if (entries === 0) return { ok: false, entries, firstBroken: { file: files[0] ?? "", line: 0, problem: "no ledger entries" } };
-  return { ok: true, entries, firstSeq, lastSeq: expectSeq === undefined ? undefined : expectSeq - 1, ...(startAnchor ? { startAnchor } : {}), headChecked: opts.head !== undefined };
+  if (uncovered && !opts.allowUncovered) {
+    return broken(last ?? "", 0, `the anchored head (seq ${opts.head!.seq}, published ${opts.head!.at}) is older than the ${afterHead} entries after it (seq ${uncovered.seq} written ${uncovered.time}): an old head cannot vouch for them, so a rewrite of those entries would go unseen; check against a newer head (--head from MQTT), or pass --allow-uncovered to accept them unverified`);
+  }
+  return {
+    ok: true,
+    entries,
+    firstSeq,
+    lastSeq: expectSeq === undefined ? undefined : expectSeq - 1,
+    ...(startAnchor ? { startAnchor } : {}),
+    headChecked: opts.head !== undefined,
+    ...(opts.head ? { headSeq: opts.head.seq, entriesAfterHead: afterHead } : {}),
+  };
 }
