@@ -1,6 +1,7 @@
 import { createPrivateKey, randomBytes, type JsonWebKey } from "node:crypto";
 import { freePort } from "../../bench/lib/net.js";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -97,6 +98,24 @@ describe("trust store with a shared Redis cache", () => {
     await b2.start();
     expect(b2.view().keysFor("k-shared", "pass")).toHaveLength(1);
     expect(b2.status()).toMatchObject({ version: "4", stale: false, refreshedAt: issuedAt });
+  });
+
+  it("a list adopted from Redis whose disk copy cannot be written is in use, and the disk is blamed, not Redis", async () => {
+    server.body = await signedList(root.priv, 4, [(await passEntry("k-disk")).entry]);
+    const clock = new FakeClock(Date.now());
+    const a = await gateway(clock, redis);
+    await a.store.start();
+    await server.stop();
+    const b = await gateway(clock, redis);
+    // Where B's copy of the list goes, something in the way (a disk that cannot take it behaves alike).
+    const id = createHash("sha256").update(server.url).digest("hex").slice(0, 16);
+    mkdirSync(join(b.stateDir, "trust", `list-${id}.body`), { recursive: true });
+    await b.store.start();
+    expect(b.store.view().keysFor("k-disk", "pass")).toHaveLength(1);
+    expect(b.store.stats().cacheCopiesRefused).toBe(0);
+    const recs = b.logs.records();
+    expect(recs.some((r) => r.reason === "disk" && /could not be saved/.test(String(r.msg)))).toBe(true);
+    expect(recs.some((r) => /shared cache copy of trust list rejected/.test(String(r.msg)))).toBe(false);
   });
 
   it("re-verifies what it reads from Redis: a forged copy is refused and the server is used", async () => {

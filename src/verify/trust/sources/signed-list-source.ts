@@ -104,19 +104,24 @@ export class SignedListSource extends DocSource {
     const s = await shared.getList(this.sharedId);
     if (!s || (this.current && s.version <= this.current.version)) return false;
     const body = Buffer.from(s.jws, "utf8");
+    let parsed: Parsed;
+    let at: number;
     try {
-      const parsed = await this.parse(body, "shared");
-      const at = this.cachedFreshness(parsed, s.fetchedAt);
-      this.accept(parsed, body, at, undefined);
-      await this.persist(body, at);
-      this.env.logger.info({ source: this.id, version: parsed.version }, "trust list adopted from shared cache");
-      return true;
+      parsed = await this.parse(body, "shared");
+      at = this.cachedFreshness(parsed, s.fetchedAt);
     } catch (e) {
       const err = e as SourceError;
       this.cacheRefused++;
       this.env.logger.warn({ code: err.code ?? "GW_TRUST_SIGNATURE", source: this.id, reason: err.reason }, "shared cache copy of trust list rejected");
+      return false;
     }
-    return false;
+    this.accept(parsed, body, at, undefined);
+    this.env.logger.info({ source: this.id, version: parsed.version }, "trust list adopted from shared cache");
+    // In use either way: a disk that cannot take the copy is a disk problem, not a Redis copy refused.
+    await this.persist(body, at).catch((e: unknown) =>
+      this.env.logger.warn({ code: "GW_TRUST_FETCH", source: this.id, reason: "disk", err: (e as NodeJS.ErrnoException).code ?? (e as Error).message }, "trust list adopted from shared cache, but its disk copy could not be saved"),
+    );
+    return true;
   }
 
   protected override accept(parsed: Parsed, body: Buffer, fetchedAt: number, etag: string | undefined): void {
