@@ -28,6 +28,7 @@ export const GatewayErrorCodes = {
   GW_EVENTS_SEQ_FAILED: "A lane's event sequence number could not be read or persisted; the lane is out of service (EVENTS_SEQ_ERROR) so no event id is ever reused.",
   GW_EVENTS_SEQ_RECOVERED: "A lane's sequence file was missing or damaged while events exist; ids resume after the highest recorded id plus a gap.",
   GW_EVENTS_ID_SKIPPED: "The forward script refused events whose ids this spool had already forwarded (an id handed out twice); they are counted, not in the stream.",
+  GW_EVENTS_MARKER_AHEAD: "The spool's forward marker in Redis was at or above positions the stream never got (spool positions reused after a power cut or a restored spool, or a marker changed in Redis): those events were added, not skipped; a marker that was no position was reset.",
   GW_REDIS_EVICTION_POLICY: "Redis maxmemory-policy (volatile-* or allkeys-*) can evict the spool's position marker while the stream stays; resent events may be duplicated.",
   GW_GATEWAY_ID_CONFLICT: "Another live process forwards events for this gateway.id to the same stream; this one keeps its events in the local spool until the other's lease expires.",
   GW_LEDGER_FSYNC: "The ledger could not be written or flushed to disk; the ledger is marked degraded and the process keeps running.",

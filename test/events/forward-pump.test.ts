@@ -37,7 +37,7 @@ function setup(n: number, o: { batchMax?: number; status?: string; open?: boolea
     forward: (batch) => {
       calls.push(batch.map((r) => r.n));
       if (script.fail) return Promise.reject(new Error(script.fail));
-      const res = script.reply?.(batch) ?? { added: batch.length, skippedIds: [] };
+      const res = script.reply?.(batch) ?? { added: batch.length, skippedIds: [], reused: [] };
       if (script.hang) return new Promise((resolve) => held.push(() => resolve(res)));
       return Promise.resolve(res);
     },
@@ -66,7 +66,7 @@ describe("ForwardPump", () => {
     expect(done).toEqual(calls);
     expect([queue.length, queue.bytes, queue.inflight]).toEqual([0, 0, 0]);
     expect(drained).toBe(true);
-    expect(pump.counts).toEqual({ forwarded: 5, alreadyForwarded: 0, skippedIds: 0 });
+    expect(pump.counts).toEqual({ forwarded: 5, alreadyForwarded: 0, skippedIds: 0, reusedPositions: 0, markerResets: 0 });
     expect(pump.redisUp).toBe(true);
   });
 
@@ -83,15 +83,26 @@ describe("ForwardPump", () => {
     expect(b.queue.length).toBe(1);
   });
 
-  it("counts what the script added, what the marker skipped and the refused ids, and logs the refused ones", async () => {
+  it("counts what the script added, what the stream already had and the refused ids, and logs the refused ones", async () => {
     const { lines, pump, script } = setup(4);
-    script.reply = () => ({ added: 1, skippedIds: [{ id: "gw:L1:3", n: 3 }] });
+    script.reply = () => ({ added: 1, skippedIds: [{ id: "gw:L1:3", n: 3 }], reused: [] });
     pump.kick();
     await settle();
-    expect(pump.counts).toEqual({ forwarded: 1, alreadyForwarded: 2, skippedIds: 1 });
+    expect(pump.counts).toEqual({ forwarded: 1, alreadyForwarded: 2, skippedIds: 1, reusedPositions: 0, markerResets: 0 });
     const warn = lines.find((l) => l.includes('"code":"GW_EVENTS_ID_SKIPPED"'));
     expect(warn).toContain('"level":"warn"');
     expect(warn).toContain("gw:L1:3");
+  });
+
+  it("counts and logs records added at or below the marker (reused positions) and a marker that was reset", async () => {
+    const { lines, pump, script } = setup(3);
+    script.reply = () => ({ added: 3, skippedIds: [], reused: [{ id: "gw:L1:1", n: 1 }, { id: "gw:L1:2", n: 2 }], markerWas: "garbage" });
+    pump.kick();
+    await settle();
+    expect(pump.counts).toEqual({ forwarded: 3, alreadyForwarded: 0, skippedIds: 0, reusedPositions: 2, markerResets: 1 });
+    const ahead = lines.filter((l) => l.includes('"code":"GW_EVENTS_MARKER_AHEAD"'));
+    expect(ahead.find((l) => l.includes('"markerWas":"garbage"'))).toContain('"level":"error"');
+    expect(ahead.find((l) => l.includes('"reusedTotal":2'))).toContain("gw:L1:2");
   });
 
   it("while the client is not ready: one warning, drained() released at once, a 1 s re-check, and wake() resumes", async () => {

@@ -22,24 +22,59 @@ afterAll(async () => {
 });
 
 describe("forwardBatch (exactly once by event id)", () => {
-  it("skips positions at or below the marker when a batch is resent, and says how many it added", async () => {
-    expect(await forwardBatch(redis, { stream, marker }, [rec(1), rec(2), rec(3)], opts)).toEqual({ added: 3, skippedIds: [] });
-    expect(await forwardBatch(redis, { stream, marker }, [rec(2), rec(3), rec(4)], opts)).toEqual({ added: 1, skippedIds: [] });
+  it("skips a resent batch's records the stream already has, and says how many it added", async () => {
+    expect(await forwardBatch(redis, { stream, marker }, [rec(1), rec(2), rec(3)], opts)).toEqual({ added: 3, skippedIds: [], reused: [] });
+    expect(await forwardBatch(redis, { stream, marker }, [rec(2), rec(3), rec(4)], opts)).toEqual({ added: 1, skippedIds: [], reused: [] });
     expect(await ids()).toEqual(["gw-f:L1:1", "gw-f:L1:2", "gw-f:L1:3", "gw-f:L1:4"]);
   });
 
-  it("never adds an id twice, and returns every id it refused (marker lost, or an id reused under a new position)", async () => {
+  it("never adds an id twice, and returns every id it refused (an id reused under a new position)", async () => {
+    // A lost marker: the id set alone still knows what was sent.
     await redis.del(marker);
-    expect(await forwardBatch(redis, { stream, marker }, [rec(3), rec(4), rec(5)], opts)).toEqual({
-      added: 1,
-      skippedIds: [
-        { id: "gw-f:L1:3", n: 3 },
-        { id: "gw-f:L1:4", n: 4 },
-      ],
-    });
+    expect(await forwardBatch(redis, { stream, marker }, [rec(3), rec(4), rec(5)], opts)).toEqual({ added: 1, skippedIds: [], reused: [] });
     // A reused id (a new event under an old id) is refused by the guard: the caller must be told.
-    expect(await forwardBatch(redis, { stream, marker }, [rec(9, "gw-f:L1:2"), rec(10)], opts)).toEqual({ added: 1, skippedIds: [{ id: "gw-f:L1:2", n: 9 }] });
+    expect(await forwardBatch(redis, { stream, marker }, [rec(9, "gw-f:L1:2"), rec(10)], opts)).toEqual({ added: 1, skippedIds: [{ id: "gw-f:L1:2", n: 9 }], reused: [] });
     expect(await ids()).toEqual(["gw-f:L1:1", "gw-f:L1:2", "gw-f:L1:3", "gw-f:L1:4", "gw-f:L1:5", "gw-f:L1:10"]);
     expect(Number(await redis.get(marker))).toBe(10);
+  });
+
+  it("adds new events at positions at or below the marker (positions reused after a power cut) and says which", async () => {
+    // The spool lost its tail: positions 6.. come back under new event ids while the marker says 10.
+    expect(await forwardBatch(redis, { stream, marker }, [rec(6, "gw-f:L1:11"), rec(7, "gw-f:L1:12"), rec(10), rec(11, "gw-f:L1:13")], opts)).toEqual({
+      added: 3,
+      skippedIds: [],
+      reused: [
+        { id: "gw-f:L1:11", n: 6 },
+        { id: "gw-f:L1:12", n: 7 },
+      ],
+    });
+    expect((await ids()).slice(-3)).toEqual(["gw-f:L1:11", "gw-f:L1:12", "gw-f:L1:13"]);
+    expect(Number(await redis.get(marker))).toBe(11);
+    // Resent after a crash, they are skipped like any resend.
+    expect(await forwardBatch(redis, { stream, marker }, [rec(6, "gw-f:L1:11"), rec(7, "gw-f:L1:12")], opts)).toEqual({ added: 0, skippedIds: [], reused: [] });
+  });
+});
+
+describe("forwardBatch with a damaged marker", () => {
+  const m = markerKey(stream, "gw-f", "e2");
+  afterAll(async () => {
+    await redis.del(m, idsKey(m));
+  });
+
+  it.each(["garbage", "1e15", "-3", "2.5"])("a marker holding %s is reset to the highest forwarded position, and nothing new is skipped", async (bad) => {
+    await redis.del(m, idsKey(m));
+    expect(await forwardBatch(redis, { stream, marker: m }, [rec(101), rec(102)], opts)).toMatchObject({ added: 2 });
+    await redis.set(m, bad);
+    const res = await forwardBatch(redis, { stream, marker: m }, [rec(102), rec(103), rec(104)], opts);
+    expect(res).toEqual({ added: 2, skippedIds: [], reused: [], markerWas: bad });
+    expect(Number(await redis.get(m))).toBe(104);
+    // The id set survived (a huge marker used to empty it at the trim): a resend is still known.
+    expect(await forwardBatch(redis, { stream, marker: m }, [rec(101), rec(104)], opts)).toEqual({ added: 0, skippedIds: [], reused: [] });
+  });
+
+  it("a huge marker on a fresh epoch (no ids yet) does not skip the first events", async () => {
+    await redis.del(m, idsKey(m));
+    await redis.set(m, "1000000000000000");
+    expect(await forwardBatch(redis, { stream, marker: m }, [rec(1, "gw-f:L2:1"), rec(2, "gw-f:L2:2")], opts)).toEqual({ added: 2, skippedIds: [], reused: [], markerWas: "1000000000000000" });
   });
 });

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { appendFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FakeClock } from "../../src/core/clock.js";
-import { recordLine, type SpoolAppendFs } from "../../src/output/events/spool-file.js";
-import { shouldCompact, SpoolDisk, type FsyncPolicy } from "../../src/output/events/spool-disk.js";
+import { loadSpool, recordLine, type SpoolAppendFs } from "../../src/output/events/spool-file.js";
+import { COMPACT_RETRY_MS, shouldCompact, SpoolDisk, type FsyncPolicy } from "../../src/output/events/spool-disk.js";
 import { canRefuseFileWrites, captureLogger, makeReadOnly, refuseFileWrites, rmDir, shortWritingFs, tmpDir } from "./helpers.js";
 
 const dirs: string[] = [];
@@ -165,6 +165,45 @@ describe("SpoolDisk", () => {
     const lost = reopen();
     lost.load(0);
     expect(lost.recovery).toEqual({ recoveredAtStart: 1, recordsDamaged: 0, stateRecovered: false, stateLost: true });
+  });
+
+  it("load keeps only the newest records within the bound, counts the others and covers them with doneN", () => {
+    const { dir, disk } = setup();
+    disk.load(0);
+    disk.open(Array.from({ length: 10 }, (_, k) => line(k + 1)));
+    disk.markDone(2);
+    disk.close();
+    // Records 3..10 are pending; a bound of three records keeps 8..10.
+    const loaded = loadSpool(dir, 0, [8, 9, 10].reduce((a, n) => a + Buffer.byteLength(line(n)), 0));
+    expect(loaded.pending.map((r) => r.n)).toEqual([8, 9, 10]);
+    expect(loaded).toMatchObject({ droppedOverBound: 5, badLines: 0, nextN: 11 });
+    // The drop is final like a run-time one: the next start does not bring 3..7 back.
+    expect(loaded.state.doneN).toBe(7);
+    // Without a bound (or within it) nothing is dropped and doneN stays.
+    expect(loadSpool(dir, 0)).toMatchObject({ droppedOverBound: 0, state: { doneN: 2 } });
+  });
+
+  it("after a failed compaction the next try waits (a full spool asks on every verdict, each try writes the whole bound)", () => {
+    const { dir, clock, disk, readSpool } = setup("never", 1);
+    disk.load(0);
+    disk.open([]);
+    disk.append(line(1), 0, 1);
+    disk.markDone(1);
+    const tmp = join(dir, "spool.jsonl.tmp");
+    symlinkSync("/dev/null", tmp);
+    disk.compact(0, 0, () => []);
+    expect(disk.errors.compactionErrors).toBe(1);
+    rmSync(tmp);
+    let asked = 0;
+    disk.compact(0, 0, () => (asked++, []));
+    clock.advance(COMPACT_RETRY_MS - 1);
+    disk.compact(0, 0, () => (asked++, []));
+    expect(asked).toBe(0);
+    clock.advance(1);
+    disk.compact(0, 0, () => (asked++, []));
+    expect(asked).toBe(1);
+    expect(disk.errors.compactionErrors).toBe(1);
+    expect(readSpool()).toBe(`{"epoch":"${disk.state.epoch}","base":1}\n`);
   });
 
   it("close saves the newest state durably and leaves no timer", () => {

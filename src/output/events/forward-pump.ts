@@ -46,8 +46,12 @@ export class ForwardPump {
   private up = false;
   private readonly waiters: Array<() => void> = [];
   private readonly pause: WakeableSleep;
-  /** `forwarded`: entries this process added; `alreadyForwarded`: resent ones the marker skipped; `skippedIds`: reused ids refused. */
-  readonly counts = { forwarded: 0, alreadyForwarded: 0, skippedIds: 0 };
+  /**
+   * `forwarded`: entries this process added; `alreadyForwarded`: resent ones the stream had;
+   * `skippedIds`: reused ids refused; `reusedPositions`: added at or below the marker (part of
+   * `forwarded`); `markerResets`: markers found damaged and reset.
+   */
+  readonly counts = { forwarded: 0, alreadyForwarded: 0, skippedIds: 0, reusedPositions: 0, markerResets: 0 };
 
   constructor(private readonly o: ForwardPumpOptions) {
     this.pause = new WakeableSleep(o.clock);
@@ -153,12 +157,28 @@ export class ForwardPump {
     }
   }
 
-  /** The script's count, not the batch size: resent records it skipped by position are not "forwarded". */
+  /** The script's count, not the batch size: resent records the stream already had are not "forwarded". */
   private count(batchLen: number, res: ForwardResult): void {
     const c = this.counts;
     c.forwarded += res.added;
     c.skippedIds += res.skippedIds.length;
     c.alreadyForwarded += batchLen - res.added - res.skippedIds.length;
+    c.reusedPositions += res.reused.length;
+    if (res.markerWas !== undefined) {
+      c.markerResets++;
+      this.o.log.error(
+        { code: "GW_EVENTS_MARKER_AHEAD", markerWas: res.markerWas, markerResets: c.markerResets },
+        "the spool's forward marker in Redis was no position or far above the ids it guards (changed outside the gateway): reset; events whose ids the stream lacks are added",
+      );
+    }
+    if (res.reused.length > 0) {
+      // Nothing is lost here, but it shows that the spool's positions went back (a power cut within
+      // the fsync interval, a restored spool) or that the marker was moved in Redis.
+      this.o.log.warn(
+        { code: "GW_EVENTS_MARKER_AHEAD", added: res.reused.length, reusedTotal: c.reusedPositions, records: res.reused.slice(0, 20) },
+        "events at or below the forward marker that the stream never had were added (spool positions reused, or the marker moved)",
+      );
+    }
     if (res.skippedIds.length > 0) {
       this.o.log.warn(
         { code: "GW_EVENTS_ID_SKIPPED", skipped: res.skippedIds.length, skippedTotal: c.skippedIds, ids: res.skippedIds.slice(0, 20) },

@@ -2,33 +2,55 @@ import { createHash } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
 import type { SpoolRecord } from "./spool-file.js";
 
+/** Positions below the marker whose ids the id set keeps; what is older was forwarded long ago. */
+export const ID_WINDOW = 100_000;
+
 /**
- * Atomic, idempotent forwarding: one script call XADDs a batch in order and moves this
- * spool's marker (highest forwarded position) in the same step, skipping positions at or
- * below it. A crash or timeout between XADD and our local state write therefore never
- * duplicates an entry, and no stream scan is needed (the stream may be shared by many gateways).
- * Second guard, by event id: the ids this spool forwarded recently are kept in a sorted set
- * (score = position) in the same slot, and an id already there is never added again. A position
- * above the marker with a known id means the id was handed out twice (a sequence file that lost
- * its last write, two gateways with one id): that event is NOT in the stream, so the script
- * returns those ids and the caller counts and logs them. It never drops one silently.
- * KEYS[1] stream, KEYS[2] marker, KEYS[3] recent ids; ARGV: ttlSeconds, maxLen, then 6 values per record.
- * Returns { added, skippedId1, skippedPos1, skippedId2, skippedPos2, ... }.
+ * Atomic, idempotent forwarding: one script call XADDs a batch in order and records, in the same
+ * step, each added id in a sorted set (score = spool position, kept for the last ID_WINDOW positions)
+ * and this spool's highest forwarded position (the marker). No stream scan is needed (the stream may
+ * be shared by many gateways), and a crash or timeout between XADD and our local state write never
+ * duplicates an entry.
+ * A record is skipped only when the id set proves its event is in the stream:
+ * - its id is there under its own position: a resend (a lost reply, a crash);
+ * - its id is there under another position: the id was handed out twice (a sequence file that lost
+ *   its last write, two gateways with one id). That event is NOT in the stream, so the script
+ *   returns it and the caller counts and logs it.
+ * Anything else is added, also at or below the marker: positions come back when the disk lost the
+ * spool's tail after a power cut (interval fsync) or the spool was restored from a copy, and those
+ * are new events (skipping them by position lost them silently). They are returned too, for a log.
+ * The marker moves with the id set, so it is never far above the set's highest position; one that is
+ * no number or is far above was written by something else and is reset to that position (returned):
+ * left in place, a huge one emptied the id set at the trim below and a non-number failed every call.
+ * KEYS[1] stream, KEYS[2] marker, KEYS[3] recent ids; ARGV: ttlSeconds, maxLen, window, then 6 values
+ * per record. Returns { added, markerWas ('' when sound), #skipped, skipped (id, n)..., reused (id, n)... }.
  */
 export const FORWARD_LUA = `
-local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+local raw = redis.call('GET', KEYS[2])
+local last = tonumber(raw or '0')
 local ttl = tonumber(ARGV[1])
 local maxlen = tonumber(ARGV[2])
+local window = tonumber(ARGV[3])
+local top = redis.call('ZREVRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+local known = tonumber(top[2] or '0')
+local markerWas = ''
+if raw and (not last or last < 0 or last ~= math.floor(last) or last > known + window) then
+  markerWas = string.sub(raw, 1, 40)
+  last = known
+end
 local added = 0
 local skipped = {}
-local i = 3
+local reused = {}
+local i = 4
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
-  if n > last and redis.call('ZSCORE', KEYS[3], ARGV[i+1]) then
-    skipped[#skipped + 1] = ARGV[i+1]
-    skipped[#skipped + 1] = ARGV[i]
-    last = n
-  elseif n > last then
+  local seen = redis.call('ZSCORE', KEYS[3], ARGV[i+1])
+  if seen then
+    if tonumber(seen) ~= n then
+      skipped[#skipped + 1] = ARGV[i+1]
+      skipped[#skipped + 1] = ARGV[i]
+    end
+  else
     local r
     if maxlen > 0 then
       r = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'id', ARGV[i+1], 'lane', ARGV[i+2], 'verdict', ARGV[i+3], 'reason', ARGV[i+4], 'event', ARGV[i+5])
@@ -41,17 +63,22 @@ while i <= #ARGV do
       return redis.error_reply(r.err)
     end
     redis.call('ZADD', KEYS[3], n, ARGV[i+1])
-    last = n
+    if n <= last then
+      reused[#reused + 1] = ARGV[i+1]
+      reused[#reused + 1] = ARGV[i]
+    end
     added = added + 1
   end
+  if n > last then last = n end
   i = i + 6
 end
 redis.call('SET', KEYS[2], last, 'EX', ttl)
 -- Keep the id guard bounded: ids far behind the marker cannot come back (they left the spool).
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', last - 100000)
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', last - window)
 redis.call('EXPIRE', KEYS[3], ttl)
-local out = { added }
+local out = { added, markerWas, #skipped / 2 }
 for k = 1, #skipped do out[#out + 1] = skipped[k] end
+for k = 1, #reused do out[#out + 1] = reused[k] end
 return out
 `;
 const FORWARD_SHA = createHash("sha1").update(FORWARD_LUA).digest("hex");
@@ -86,8 +113,12 @@ export function idsKey(marker: string): string {
 export interface ForwardResult {
   /** Entries this call added to the stream. */
   added: number;
-  /** Records above the marker whose id this spool had already forwarded: not added (a reused id). */
+  /** Records whose id this spool had already forwarded under another position: not added (a reused id). */
   skippedIds: Array<{ id: string; n: number }>;
+  /** Records at or below the marker that the stream never had (reused positions): added, part of `added`. */
+  reused: Array<{ id: string; n: number }>;
+  /** The marker's value (up to 40 characters) when it was no position or far above the id set, and was reset. */
+  markerWas?: string;
 }
 
 export async function forwardBatch(
@@ -96,7 +127,7 @@ export async function forwardBatch(
   batch: readonly SpoolRecord[],
   opts: { markerTtlS: number; maxLen: number },
 ): Promise<ForwardResult> {
-  const args: (string | number)[] = [opts.markerTtlS, opts.maxLen];
+  const args: (string | number)[] = [opts.markerTtlS, opts.maxLen, ID_WINDOW];
   for (const r of batch) args.push(r.n, r.id, r.lane, r.verdict, r.reason, r.json);
   let reply: unknown;
   try {
@@ -110,10 +141,16 @@ export async function forwardBatch(
 }
 
 export function parseForwardReply(reply: unknown): ForwardResult {
-  if (!Array.isArray(reply) || reply.length % 2 !== 1 || !Number.isSafeInteger(Number(reply[0]))) {
+  const skippedCount = Array.isArray(reply) ? Number(reply[2]) : NaN;
+  if (!Array.isArray(reply) || reply.length < 3 || reply.length % 2 !== 1 || !Number.isSafeInteger(Number(reply[0])) || !Number.isSafeInteger(skippedCount) || 3 + 2 * skippedCount > reply.length) {
     throw new Error(`unexpected forward script reply: ${JSON.stringify(reply)?.slice(0, 80)}`);
   }
-  const skippedIds: ForwardResult["skippedIds"] = [];
-  for (let i = 1; i < reply.length; i += 2) skippedIds.push({ id: String(reply[i]), n: Number(reply[i + 1]) });
-  return { added: Number(reply[0]), skippedIds };
+  const pairs = (from: number, to: number) => {
+    const out: Array<{ id: string; n: number }> = [];
+    for (let i = from; i < to; i += 2) out.push({ id: String(reply[i]), n: Number(reply[i + 1]) });
+    return out;
+  };
+  const skipEnd = 3 + 2 * skippedCount;
+  const markerWas = String(reply[1] ?? "");
+  return { added: Number(reply[0]), skippedIds: pairs(3, skipEnd), reused: pairs(skipEnd, reply.length), ...(markerWas ? { markerWas } : {}) };
 }

@@ -52,6 +52,9 @@ export interface SpoolRecovery {
   stateLost: boolean;
 }
 
+/** The wait after a failed compaction before the next try. */
+export const COMPACT_RETRY_MS = 10_000;
+
 /** Node's fs errors name the failing call; fsync and close failures lose durability, not the write. */
 const isSyncError = (e: unknown): boolean => {
   const call = (e as { syscall?: unknown } | null)?.syscall;
@@ -70,6 +73,8 @@ export class SpoolDisk {
   /** The highest position whose append failed and that is in memory only (0: none). */
   private memoryOnlyUpTo = 0;
   private readonly sync: SyncScheduler;
+  /** After a failed compaction: no new try before this monotonic time. */
+  private compactRetryAt: number | undefined;
   readonly errors: SpoolDiskErrors = { writeErrors: 0, fsyncErrors: 0, compactionErrors: 0 };
   recovery: SpoolRecovery = { recoveredAtStart: 0, recordsDamaged: 0, stateRecovered: false, stateLost: false };
 
@@ -91,9 +96,12 @@ export class SpoolDisk {
     return this.memoryOnlyUpTo > 0;
   }
 
-  /** Reads what the last run left (state, pending records) and reports damage it had to skip. */
-  load(appendedAt: number): LoadedSpool {
-    const loaded = loadSpool(this.o.dir, appendedAt);
+  /**
+   * Reads what the last run left (state, pending records, at most `maxBytes` of them, the newest) and
+   * reports damage it had to skip. The caller reports `droppedOverBound` with its other bound drops.
+   */
+  load(appendedAt: number, maxBytes = Infinity): LoadedSpool {
+    const loaded = loadSpool(this.o.dir, appendedAt, maxBytes);
     this.state = loaded.state;
     const log = this.o.log;
     const n = loaded.pending.length;
@@ -150,6 +158,9 @@ export class SpoolDisk {
   compact(pendingCount: number, pendingBytes: number, pendingLines: () => string[]): void {
     const file = this.file;
     if (!file || !shouldCompact(file.size, this.o.compactBytes, pendingCount, pendingBytes)) return;
+    // A full spool asks on every verdict; after a failure (a full disk) each try would write up to
+    // the whole bound again, so the next one waits.
+    if (this.compactRetryAt !== undefined && this.o.clock.monotonic() < this.compactRetryAt) return;
     try {
       this.counted(() => {
         this.saveState(this.o.fsync !== "never");
@@ -157,9 +168,11 @@ export class SpoolDisk {
       });
       // Every pending record is on disk again, those whose append failed included.
       this.memoryOnlyUpTo = 0;
+      this.compactRetryAt = undefined;
     } catch (e) {
       this.errors.compactionErrors++;
-      this.o.log.error({ err: e }, "spool compaction failed; the file keeps forwarded records until the next try");
+      this.compactRetryAt = this.o.clock.monotonic() + COMPACT_RETRY_MS;
+      this.o.log.error({ err: e, retryInMs: COMPACT_RETRY_MS }, "spool compaction failed; the file keeps forwarded records until the next try");
     }
   }
 

@@ -1,5 +1,5 @@
 import * as nodeFs from "node:fs";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 
@@ -40,6 +40,8 @@ export interface LoadedSpool {
   stateLost: boolean;
   /** True when the state file was missing but the spool file's header named the epoch. */
   stateRecovered: boolean;
+  /** Records beyond the spool bound, oldest first, left out of `pending` (state.doneN covers them). */
+  droppedOverBound: number;
 }
 
 export function recordLine(n: number, json: string): string {
@@ -58,7 +60,61 @@ export function headerLine(state: SpoolState): string {
 
 const EPOCH = /^[0-9a-f]{16,64}$/;
 
-export function loadSpool(dir: string, appendedAt: number): LoadedSpool {
+/** Read size for the spool file; also the longest line taken for a record (a wire event is a few KiB). */
+const CHUNK = 1 << 20;
+
+/**
+ * Calls `onLine` for each line of the file, read in chunks: a spool file left by a long outage (or
+ * a region of zeros after a power cut) can be larger than the biggest string V8 can hold, and reading
+ * it whole kept the spool from ever starting. A line longer than CHUNK bytes is passed as undefined
+ * (damage; no record is that long) without being held in memory.
+ */
+function forEachLine(path: string, onLine: (line: string | undefined) => void): void {
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    // The current line's bytes from earlier chunks (copied: the buffer is reused), decoded only once
+    // the line is whole, since a multi-byte character may straddle two chunks.
+    let parts: Buffer[] = [];
+    let partLen = 0;
+    let tooLong = false;
+    for (let got = readSync(fd, buf, 0, CHUNK, null); got > 0; got = readSync(fd, buf, 0, CHUNK, null)) {
+      const chunk = buf.subarray(0, got);
+      let start = 0;
+      for (let nl = chunk.indexOf(10, start); nl >= 0; nl = chunk.indexOf(10, start)) {
+        if (tooLong || partLen + nl - start > CHUNK) onLine(undefined);
+        else if (partLen > 0) onLine(Buffer.concat([...parts, chunk.subarray(start, nl)]).toString("utf8"));
+        else if (nl > start) onLine(chunk.toString("utf8", start, nl));
+        parts = [];
+        partLen = 0;
+        tooLong = false;
+        start = nl + 1;
+      }
+      if (start < got && !tooLong) {
+        if (partLen + got - start > CHUNK) {
+          tooLong = true;
+          parts = [];
+          partLen = 0;
+        } else {
+          parts.push(Buffer.from(chunk.subarray(start)));
+          partLen += got - start;
+        }
+      }
+    }
+    if (tooLong) onLine(undefined);
+    else if (partLen > 0) onLine(Buffer.concat(parts).toString("utf8"));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * What the last run left: the state, and the pending records in position order. At most `maxBytes`
+ * of them are kept, the newest (the spool bound, as at run time): a file far above the bound (a long
+ * outage before compaction existed, a bound lowered since) is read through without being held in
+ * memory, and the older records are counted in `droppedOverBound` and covered by `state.doneN`.
+ */
+export function loadSpool(dir: string, appendedAt: number, maxBytes = Infinity): LoadedSpool {
   mkdirSync(dir, { recursive: true });
   const statePath = join(dir, STATE_FILE);
   let state: SpoolState | undefined;
@@ -71,69 +127,94 @@ export function loadSpool(dir: string, appendedAt: number): LoadedSpool {
     }
   }
   const spoolPath = join(dir, SPOOL_FILE);
-  const text = existsSync(spoolPath) ? readFileSync(spoolPath, "utf8") : "";
+  const fileSize = existsSync(spoolPath) ? statSync(spoolPath).size : 0;
   let stateRecovered = false;
-  if (!state) {
-    const first = text.slice(0, text.indexOf("\n") + 1 || undefined);
-    try {
-      const h = JSON.parse(first) as { epoch?: unknown; base?: unknown };
-      if (typeof h.epoch === "string" && EPOCH.test(h.epoch) && Number.isSafeInteger(h.base)) {
-        state = { epoch: h.epoch, doneN: h.base as number };
-        stateRecovered = true;
-      }
-    } catch {
-      // no header: an old spool file, or a damaged one
-    }
-  }
-  const stateLost = !state && text.length > 0;
-  state ??= { epoch: randomBytes(8).toString("hex"), doneN: 0 };
-  const pending: SpoolRecord[] = [];
+  let stateLost = false;
+  let pending: SpoolRecord[] = [];
+  /** pending[0..head) were dropped by the bound: an index instead of shift(), which is O(n) per call. */
+  let head = 0;
+  let pendingBytes = 0;
+  let droppedOverBound = 0;
+  let droppedUpTo = 0;
   let badLines = 0;
-  let maxN = state.doneN;
-  for (const line of text.split("\n")) {
-    if (!line) continue;
+  let maxN = 0;
+  let lastN = 0;
+  let first = true;
+  /** The state, from the state file or else the header (the file's first line), decided at that line. */
+  const settle = (firstLine: string | undefined): SpoolState => {
+    if (!state && firstLine !== undefined) {
+      try {
+        const h = JSON.parse(firstLine) as { epoch?: unknown; base?: unknown };
+        if (typeof h.epoch === "string" && EPOCH.test(h.epoch) && Number.isSafeInteger(h.base)) {
+          state = { epoch: h.epoch, doneN: h.base as number };
+          stateRecovered = true;
+        }
+      } catch {
+        // no header: an old spool file, or a damaged one
+      }
+    }
+    stateLost = !state && fileSize > 0;
+    state ??= { epoch: randomBytes(8).toString("hex"), doneN: 0 };
+    maxN = state.doneN;
+    return state;
+  };
+  const onLine = (line: string | undefined) => {
+    const st = first ? settle(line) : state!;
+    first = false;
+    if (line === undefined) {
+      badLines++;
+      return;
+    }
     let rec: { n?: unknown; e?: Record<string, unknown>; epoch?: unknown; base?: unknown } | null;
     try {
       rec = JSON.parse(line) as typeof rec;
     } catch {
       badLines++;
-      continue;
+      return;
     }
     // Valid JSON that is no record (a damaged line that still parses, like `null`) is unreadable
     // like the rest: reading the fields of `null` threw and kept the whole spool from starting.
     if (rec === null || typeof rec !== "object") {
       badLines++;
-      continue;
+      return;
     }
     if (rec.epoch !== undefined && rec.n === undefined) {
       if (Number.isSafeInteger(rec.base)) maxN = Math.max(maxN, rec.base as number);
-      continue;
+      return;
     }
     if (!Number.isSafeInteger(rec.n) || !rec.e || typeof rec.e.id !== "string") {
       badLines++;
-      continue;
+      return;
     }
     const n = rec.n as number;
     maxN = Math.max(maxN, n);
-    if (n <= state.doneN) continue;
+    if (n <= st.doneN) return;
     // Records are appended in position order; anything else is damage, kept out of the stream order.
-    if (pending.length && n <= pending[pending.length - 1]!.n) {
+    if (n <= lastN) {
       badLines++;
-      continue;
+      return;
     }
+    lastN = n;
     const json = JSON.stringify(rec.e);
-    pending.push({
-      n,
-      id: rec.e.id,
-      lane: String(rec.e.lane ?? ""),
-      verdict: String(rec.e.verdict ?? ""),
-      reason: String(rec.e.reason ?? ""),
-      json,
-      bytes: Buffer.byteLength(recordLine(n, json)),
-      appendedAt,
-    });
-  }
-  return { state, pending, nextN: maxN + 1, badLines, stateLost, stateRecovered };
+    const bytes = Buffer.byteLength(recordLine(n, json));
+    pending.push({ n, id: rec.e.id, lane: String(rec.e.lane ?? ""), verdict: String(rec.e.verdict ?? ""), reason: String(rec.e.reason ?? ""), json, bytes, appendedAt });
+    pendingBytes += bytes;
+    while (pendingBytes > maxBytes && head < pending.length) {
+      const old = pending[head++]!;
+      pendingBytes -= old.bytes;
+      droppedOverBound++;
+      droppedUpTo = old.n;
+    }
+    if (head > 4096 && head * 2 > pending.length) {
+      pending = pending.slice(head);
+      head = 0;
+    }
+  };
+  if (fileSize > 0) forEachLine(spoolPath, onLine);
+  const st = first ? settle(undefined) : state!;
+  // Dropped like the run-time bound drops: every position up to the last one dropped is done.
+  if (droppedOverBound > 0) st.doneN = Math.max(st.doneN, droppedUpTo);
+  return { state: st, pending: head > 0 ? pending.slice(head) : pending, nextN: maxN + 1, badLines, stateLost, stateRecovered, droppedOverBound };
 }
 
 /** Writes the state atomically (tmp + rename) so a crash leaves the old or the new copy. */
@@ -196,10 +277,22 @@ export class SpoolFile {
   /** Replaces the file with the header and `lines` (tmp + fsync + rename). */
   rewrite(lines: string[]): void {
     const tmp = join(this.dir, SPOOL_FILE + ".tmp");
-    const body = this.header() + lines.join("");
-    writeFileSync(tmp, body);
-    const tfd = openSync(tmp, "r+");
+    let size = 0;
+    const tfd = openSync(tmp, "w");
     try {
+      // Written in pieces: a large spool bound holds more than one string can (about 512 MiB).
+      let piece = this.header();
+      const put = () => {
+        const b = Buffer.from(piece, "utf8");
+        for (let off = 0; off < b.length; ) off += writeSync(tfd, b, off);
+        size += b.length;
+        piece = "";
+      };
+      for (const line of lines) {
+        piece += line;
+        if (piece.length >= CHUNK) put();
+      }
+      put();
       fsyncSync(tfd);
     } finally {
       closeSync(tfd);
@@ -207,7 +300,7 @@ export class SpoolFile {
     closeSync(this.fd);
     renameSync(tmp, join(this.dir, SPOOL_FILE));
     this.fd = openSync(join(this.dir, SPOOL_FILE), "a");
-    this.size = Buffer.byteLength(body);
+    this.size = size;
     this.fragment = false;
   }
   close(): void {

@@ -45,10 +45,17 @@ export interface SpoolStats {
   spooled: number;
   /** Entries this process added to the stream (the forward script's count, not the batch size). */
   forwarded: number;
-  /** Resent records the stream already had (the position marker skipped them): a lost reply, a crash. */
+  /** Resent records the stream already had (their id under the same position): a lost reply, a crash. */
   alreadyForwarded: number;
   /** Records NOT added because their event id was forwarded before under another position (a reused id). */
   skippedIds: number;
+  /**
+   * Records at or below the Redis marker that the stream did not have, added (in `forwarded`): spool
+   * positions reused after a power cut or a restored spool, or a marker moved in Redis.
+   */
+  reusedPositions: number;
+  /** Markers found holding no position, or one far above the ids they guard, and reset. */
+  markerResets: number;
   pendingBytes: number;
   dropped: number;
   redisUp: boolean;
@@ -118,9 +125,17 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
   function enforceBound(): void {
     const cut = queue.dropOver(opts.maxBytes);
     if (!cut) return;
-    counters.dropped += cut.dropped;
-    droppedSinceLog += cut.dropped;
     disk.markDone(cut.lastN);
+    // The dropped records are still in the file: while Redis takes nothing, only a rewrite keeps the
+    // file near the bound. shouldCompact waits until the file is twice the pending bytes, so a long
+    // outage rewrites the bound's worth once per bound's worth of verdicts, not on every verdict.
+    disk.compact(queue.length, queue.bytes, () => queue.lines());
+    reportDropped(cut.dropped);
+  }
+
+  function reportDropped(dropped: number): void {
+    counters.dropped += dropped;
+    droppedSinceLog += dropped;
     const now = clock.monotonic();
     // Loud but not a log flood: the first drop, then at most every 10 s.
     if (fullLoggedAt === undefined || now - fullLoggedAt >= FULL_LOG_EVERY_MS) {
@@ -181,11 +196,13 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
   return {
     async start() {
       if (started) return;
-      const loaded = disk.load(clock.monotonic());
+      const loaded = disk.load(clock.monotonic(), opts.maxBytes);
       queue.reset(loaded.pending);
       nextN = loaded.nextN;
       marker = markerKey(opts.stream, opts.gatewayId ?? "gw", disk.state.epoch);
       disk.open(queue.lines());
+      // After open: the rewrite has dropped them from the file, with the state covering them saved first.
+      if (loaded.droppedOverBound > 0) reportDropped(loaded.droppedOverBound);
       started = true;
       pump?.open();
       redis?.on("ready", onReady);
@@ -225,12 +242,14 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
       const problems: string[] = [];
       if (eviction?.policy) problems.push(`REDIS_EVICTION_POLICY:${eviction.policy}`);
       if (lease?.conflict) problems.push("GATEWAY_ID_CONFLICT");
-      const f = pump?.counts ?? { forwarded: 0, alreadyForwarded: 0, skippedIds: 0 };
+      const f = pump?.counts ?? { forwarded: 0, alreadyForwarded: 0, skippedIds: 0, reusedPositions: 0, markerResets: 0 };
       return {
         spooled: counters.spooled,
         forwarded: f.forwarded,
         alreadyForwarded: f.alreadyForwarded,
         skippedIds: f.skippedIds,
+        reusedPositions: f.reusedPositions,
+        markerResets: f.markerResets,
         dropped: counters.dropped,
         duplicates: counters.duplicates,
         pendingBytes: queue.bytes,
