@@ -49,8 +49,9 @@ export interface FileSeqStoreOptions {
   logger?: Logger;
   /**
    * The highest seq of this lane found in other durable records (ledger, spool), 0 if none.
-   * Consulted once per lane: `thorough` false (newest records only) when the seq file reads fine, to
-   * catch a file restored from an old backup; true when it is missing or damaged.
+   * Consulted once per lane: `thorough` false (the spool's tail and the newest ledger file naming the
+   * lane, among the last month's) when the seq file reads fine, to catch a file restored from an old
+   * backup; true when it is missing or damaged.
    */
   floor?: (lane: string, thorough: boolean) => number;
   gap?: number;
@@ -136,6 +137,7 @@ export class FileSeqStore implements SeqStore {
     }
     const reserved = n + this.block - 1;
     try {
+      if (!Number.isSafeInteger(reserved)) throw new Error(`ids exhausted: ${reserved} is past 2^53`);
       this.persist(lane, reserved);
     } catch (e) {
       const error = `cannot persist ${lane} seq ${n}: ${errText(e)}`;
@@ -168,7 +170,11 @@ export class FileSeqStore implements SeqStore {
         return { error };
       }
     }
-    const fileN = text !== undefined && SEQ_TEXT.test(text) ? Number.parseInt(text, 10) : undefined;
+    const parsed = text !== undefined && SEQ_TEXT.test(text) ? Number.parseInt(text, 10) : undefined;
+    // Past 2^53 a number and the next one are the same double (n + 1 === n): every id would repeat
+    // and the ledger and spool would drop each verdict after the first as a duplicate. Such a value
+    // (or one too close to it for the next block) is damage, whatever its digits say.
+    const fileN = parsed !== undefined && this.usable(parsed) ? parsed : undefined;
     const valid = fileN !== undefined;
     // Missing (first run, a wiped lanes dir) or damaged: never trust 0, look at what was recorded.
     // Valid: still check the newest records, in case the file came back from an old backup.
@@ -187,7 +193,19 @@ export class FileSeqStore implements SeqStore {
     if (fileN !== undefined && fileN >= floor) return { n: fileN, reserved: fileN };
     if (text === undefined && floor === 0) return { n: 0, reserved: 0 };
     const n = floor + this.gap;
-    const found = text === undefined ? "missing" : valid ? `${fileN} (behind the recorded ids)` : `${Buffer.byteLength(text)} unparsable bytes`;
+    if (!this.usable(n)) {
+      const error = `cannot recover ${lane} seq: the highest recorded id ${floor} leaves no ids below 2^53`;
+      this.log.error({ code: "GW_EVENTS_SEQ_FAILED", lane, err: error }, "event sequence cannot be recovered: the lane goes out of service");
+      return { error };
+    }
+    const found =
+      text === undefined
+        ? "missing"
+        : valid
+          ? `${fileN} (behind the recorded ids)`
+          : parsed !== undefined
+            ? `${text.trim()} (past the largest usable id)`
+            : `${Buffer.byteLength(text)} unparsable bytes`;
     this.log.error(
       { code: "GW_EVENTS_SEQ_RECOVERED", lane, file: this.file(lane), found, highestRecorded: floor, resumeAfter: n },
       "event sequence file missing, damaged or behind the recorded events: ids resume after the highest recorded id plus a gap",
@@ -201,6 +219,11 @@ export class FileSeqStore implements SeqStore {
     }
     this.recovered.set(lane, { found: text === undefined ? "missing" : valid ? "behind" : "damaged", highestRecorded: floor, resumeAfter: n, idsSkipped: n - floor });
     return { n, reserved: n };
+  }
+
+  /** A seq that the next block can follow without leaving the safe integers. */
+  private usable(n: number): boolean {
+    return Number.isSafeInteger(n) && n <= Number.MAX_SAFE_INTEGER - this.block;
   }
 
   private persist(lane: string, n: number): void {

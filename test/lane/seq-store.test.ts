@@ -1,11 +1,12 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { FakeClock } from "../../src/core/clock.js";
 import { FileSeqStore, RECOVERY_GAP, SeqStoreError } from "../../src/lane/seq-store.js";
 import { buildVerdictEvent } from "../../src/lane/event.js";
 import { createLedger } from "../../src/output/ledger/ledger.js";
-import { highestRecordedSeq } from "../../src/output/events/recorded-ids.js";
+import { highestRecordedSeq, QUICK_LEDGER_FILES } from "../../src/output/events/recorded-ids.js";
 import { captureLogger, makeEvent, makeReadOnly } from "../events/helpers.js";
 import { result, rig } from "./helpers.js";
 
@@ -137,6 +138,53 @@ describe("FileSeqStore", () => {
     expect(f.recovery("L1")).toBeUndefined();
   });
 
+  it("a seq file restored from an old backup is caught when the newest ledger files do not name the lane (idle since)", async () => {
+    const dir = stateDir();
+    const clock = new FakeClock(Date.UTC(2026, 4, 1, 22, 0));
+    const ledger = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-s", clock, fsync: "never" });
+    for (let i = 1; i <= 50; i++) ledger.append(makeEvent("gw-s", "L2", i));
+    // The next two days only L1 decides: the two newest files do not mention L2.
+    for (const day of [2, 3]) {
+      clock.setWall(Date.UTC(2026, 4, day, 0, 5));
+      for (let i = 1; i <= 3; i++) ledger.append(makeEvent("gw-s", "L1", (day - 2) * 3 + i));
+    }
+    await ledger.close();
+    mkdirSync(join(dir, "lanes"), { recursive: true });
+    writeFileSync(join(dir, "lanes", "L2.seq"), "5\n");
+    const { logger, lines } = captureLogger();
+    const s = new FileSeqStore(dir, { logger, block: 1, floor: (lane, thorough) => highestRecordedSeq(dir, "gw-s", lane, thorough) });
+    expect(s.next("L2")).toBe(50 + RECOVERY_GAP + 1);
+    expect(s.recovery("L2")).toEqual({ found: "behind", highestRecorded: 50, resumeAfter: 50 + RECOVERY_GAP, idsSkipped: RECOVERY_GAP });
+    expect(lines.some((l) => l.includes('"code":"GW_EVENTS_SEQ_RECOVERED"') && l.includes('"highestRecorded":50'))).toBe(true);
+    // The walk back is bounded: a lane silent for longer than QUICK_LEDGER_FILES files is not looked for.
+    for (let day = 0; day < QUICK_LEDGER_FILES - 1; day++) writeFileSync(join(dir, "ledger", `ledger-2026-06-${String(day + 1).padStart(2, "0")}.jsonl`), "");
+    expect(highestRecordedSeq(dir, "gw-s", "L2", false)).toBe(0);
+    expect(highestRecordedSeq(dir, "gw-s", "L2", true)).toBe(50);
+  });
+
+  it("a seq value at or past 2^53 is damage, not a number: ids resume after the recorded ones and never repeat", async () => {
+    const dir = stateDir();
+    const ledger = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-s" });
+    for (let i = 1; i <= 7; i++) ledger.append(makeEvent("gw-s", "L1", i));
+    await ledger.close();
+    mkdirSync(join(dir, "lanes"), { recursive: true });
+    // 2^53 (n + 1 === n), the largest safe integer (its next id is not), and one the next block would pass.
+    for (const bad of ["9007199254740992", "9999999999999999\n", String(Number.MAX_SAFE_INTEGER), String(Number.MAX_SAFE_INTEGER - 3)]) {
+      writeFileSync(join(dir, "lanes", "L1.seq"), bad);
+      const { logger, lines } = captureLogger();
+      const s = new FileSeqStore(dir, { logger, block: 4, floor: (lane, thorough) => highestRecordedSeq(dir, "gw-s", lane, thorough) });
+      const ids = [s.next("L1"), s.next("L1"), s.next("L1")];
+      expect(ids).toEqual([7 + RECOVERY_GAP + 1, 7 + RECOVERY_GAP + 2, 7 + RECOVERY_GAP + 3]);
+      expect(s.recovery("L1")).toMatchObject({ found: "damaged", highestRecorded: 7 });
+      expect(lines.some((l) => l.includes('"code":"GW_EVENTS_SEQ_RECOVERED"') && l.includes(`${bad.trim()} (past the largest usable id)`))).toBe(true);
+    }
+    // Recorded evidence that leaves no room below 2^53 puts the lane out of service instead.
+    writeFileSync(join(dir, "lanes", "L9.seq"), "9007199254740993");
+    const s = new FileSeqStore(dir, { floor: () => Number.MAX_SAFE_INTEGER - 10 });
+    expect(s.failure("L9")).toMatch(/no ids below 2\^53/);
+    expect(() => s.next("L9")).toThrow(SeqStoreError);
+  });
+
   it("a missing seq file next to a ledger with entries is recovered the same way (wiped lanes dir)", async () => {
     const dir = stateDir();
     const ledger = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-s" });
@@ -161,9 +209,30 @@ describe("highestRecordedSeq", () => {
     ledger.append(makeEvent("gw-s", "L3", 75));
     await ledger.close();
     expect(highestRecordedSeq(dir, "gw-s", "L3", false)).toBe(75);
+    // An "id" past 2^53 is no id a sound store handed out: ignored, never a floor to resume after.
+    appendFileSync(join(dir, "spool", "spool.jsonl"), `{"n":4,"e":${JSON.stringify(makeEvent("gw-s", "L3", 0, { id: "gw-s:L3:9007199254740993" }))}}\n`);
+    expect(highestRecordedSeq(dir, "gw-s", "L3", true)).toBe(75);
     mkdirSync(join(dir, "lanes"), { recursive: true });
     writeFileSync(join(dir, "lanes", "L3.seq"), "2\n");
     expect(new FileSeqStore(dir, { floor: (lane, thorough) => highestRecordedSeq(dir, "gw-s", lane, thorough) }).next("L3")).toBe(75 + RECOVERY_GAP + 1);
+  });
+});
+
+describe("highestRecordedSeq on files larger than a string can hold", () => {
+  it("reads a 520 MiB ledger day and spool file in chunks, ids cut by a chunk's end included", () => {
+    const dir = stateDir();
+    // Sparse zeros, then the lane's entry placed so that its id straddles a 1 MiB boundary.
+    const big = (file: string, lane: string, seq: number) => {
+      mkdirSync(join(file, ".."), { recursive: true });
+      const entry = `{"seq":1,"id":"gw-s:${lane}:${seq}","lane":"${lane}"}\n`;
+      writeFileSync(file, "");
+      truncateSync(file, 520 * (1 << 20) - entry.indexOf(String(seq)) - 3);
+      appendFileSync(file, entry);
+    };
+    big(join(dir, "spool", "spool.jsonl"), "L2", 654321);
+    expect(highestRecordedSeq(dir, "gw-s", "L2", true)).toBe(654321);
+    big(join(dir, "ledger", "ledger-2026-01-01.jsonl"), "L1", 123456);
+    expect(highestRecordedSeq(dir, "gw-s", "L1", false)).toBe(123456);
   });
 });
 
