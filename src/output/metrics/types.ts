@@ -82,6 +82,8 @@ export interface SpoolStats {
   alreadyForwarded?: number;
   /** Records not added because their event id was forwarded before under another position (a reused id). */
   skippedIds?: number;
+  reusedPositions?: number;
+  markerResets?: number;
   /** Why exactly-once cannot be promised now (REDIS_EVICTION_POLICY:<policy>, GATEWAY_ID_CONFLICT). */
   problems?: string[];
   /** Failed spool writes (record append, state file, compaction rewrite) since start. */
