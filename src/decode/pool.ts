@@ -246,13 +246,32 @@ export class DecodePool {
       job.pending.resolve(errorResult(f, job.dispatchedAt - job.pending.submittedAt, code, message));
     } else this.log.warn({ code }, "decode worker replaced");
     slot.worker.removeAllListeners();
+    // A worker given up on can still deliver an error it threw just before (its message was queued
+    // behind the deadline timer): without a listener Node raises it in the main thread, and an
+    // uncaught exception stops the gateway.
+    slot.worker.on("error", () => undefined);
     void slot.worker.terminate();
     if (!wasReady) this.startFailures++;
+    this.respawnLater(index);
+  }
+
+  private respawnLater(index: number): void {
     const delay = this.startFailures === 0 ? 0 : Math.min(30_000, 100 * 2 ** Math.min(this.startFailures, 9));
     const timer = setTimeout(() => {
       this.respawnTimers.delete(timer);
       if (this.closed) return;
-      this.spawn(index).catch((e: unknown) => {
+      let started: Promise<void>;
+      try {
+        started = this.spawn(index);
+      } catch (e) {
+        // `new Worker` throws at once when no thread can be made (EAGAIN under a thread limit, out
+        // of memory): in a timer that would stop the gateway. Counted as a failed start and tried again, backed off.
+        this.startFailures++;
+        this.log.error({ code: "GW_DECODE_CRASH", err: (e as Error).message }, "decode worker replacement could not be created");
+        this.respawnLater(index);
+        return;
+      }
+      started.catch((e: unknown) => {
         // The failed start also fires "exit", which schedules the next (backed-off) attempt.
         this.log.error({ code: "GW_DECODE_CRASH", err: (e as Error).message }, "decode worker replacement failed to start");
       });

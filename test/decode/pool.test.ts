@@ -1,4 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { DecodePool, type DecodePoolOptions } from "../../src/decode/index.js";
 import { faultyWorker } from "../../src/decode/testing/faulty-worker.js";
 import type { LumaFrame } from "../../src/core/types.js";
@@ -333,5 +337,70 @@ describe("DecodePool", () => {
     expect(r1?.error?.code).toBe("GW_DECODE_CRASH");
     await expect(pool.submit(qrFrame("Z"))).rejects.toThrow(/closed/);
     pool = undefined;
+  });
+});
+
+describe("pool: a worker's last words after it was given up", () => {
+  // Decode-protocol workers written for these cases: ready at once, then misbehaving on a job.
+  const dir = mkdtempSync(join(tmpdir(), "cpgw-pool-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const workerFile = (name: string, body: string) => {
+    const f = join(dir, name);
+    writeFileSync(f, `import { parentPort, workerData } from "node:worker_threads";\n${body}\nparentPort.postMessage({ type: "ready" });\n`);
+    return pathToFileURL(f);
+  };
+
+  it("a worker that throws just as its deadline fires does not take the process down", async () => {
+    // Spins past nothing (50 ms < the 100 ms deadline) and throws; the main thread is busy for
+    // 300 ms, so the deadline timer runs before the error message is delivered.
+    const url = workerFile("late-throw.mjs", `parentPort.on("message", (j) => { if (j.type !== "decode") return; const t = Date.now() + workerData.spinMs; while (Date.now() < t); throw new Error("wasm trap after a long decode"); });`);
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on("uncaughtException", onUncaught);
+    const pool = await DecodePool.create({ workers: 1, deadlineMs: 100, budgetMs: 60, passes: ["tone"], warmUpRounds: 0, worker: { url, data: { spinMs: 50 } } });
+    try {
+      const frame: LumaFrame = { cameraId: "cam1", seq: 1, width: 64, height: 64, stride: 64, data: new Uint8Array(64 * 64), receivedAt: Date.now() };
+      const r = await new Promise<Awaited<ReturnType<DecodePool["submit"]>>>((resolve) =>
+        setImmediate(() => {
+          void pool.submit(frame).then(resolve);
+          const until = Date.now() + 300;
+          while (Date.now() < until);
+        }),
+      );
+      expect(r?.error?.code).toBe("GW_DECODE_TIMEOUT");
+      await new Promise((res) => setTimeout(res, 300));
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      await pool.close();
+    }
+  });
+
+  it("a replacement worker that cannot even be created (no thread: EAGAIN) is tried again, backed off, without taking the process down", async () => {
+    const url = workerFile("crash.mjs", `parentPort.on("message", (j) => { if (j.type === "decode") throw new Error("crash"); });`);
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on("uncaughtException", onUncaught);
+    // Read when each worker is made: the second creation throws as \`new Worker\` does without a thread.
+    let made = 0;
+    const data = {
+      get attempt() {
+        if (++made === 2) throw Object.assign(new Error("EAGAIN: no thread"), { code: "ERR_WORKER_INIT_FAILED" });
+        return made;
+      },
+    };
+    const pool = await DecodePool.create({ workers: 1, deadlineMs: 2000, budgetMs: 60, passes: ["tone"], warmUpRounds: 0, worker: { url, data } });
+    try {
+      const frame: LumaFrame = { cameraId: "cam1", seq: 1, width: 64, height: 64, stride: 64, data: new Uint8Array(64 * 64), receivedAt: Date.now() };
+      expect((await pool.submit(frame))?.error?.code).toBe("GW_DECODE_CRASH");
+      // The replacement that could not be created is retried (after 200 ms): a third worker starts.
+      const until = Date.now() + 5000;
+      while (made < 3 && Date.now() < until) await new Promise((res) => setTimeout(res, 50));
+      expect(made).toBe(3);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+      await pool.close();
+    }
   });
 });
