@@ -15,6 +15,16 @@ describe("masking", () => {
     // An @ in the path or query is not user info.
     expect(maskUrl("http://host/a@b?x=c@d")).toBe("http://host/a@b?x=c@d");
   });
+  it("takes linear time on long values (every log line goes through it)", () => {
+    // Unbounded repeats made this quadratic: 80,000 letters took 5 s, a million would take minutes.
+    const long = "a".repeat(1_000_000);
+    const t = performance.now();
+    expect(maskUrl(long)).toBe(long);
+    expect(maskUrl(`?${"tokenx".repeat(100_000)}`)).toHaveLength(600_001);
+    expect(maskUrl(`x1rtsp://u:p@h/ ${long}`)).toBe(`x1rtsp://***:***@h/ ${long}`);
+    // A generous bound: linear is milliseconds, quadratic is minutes.
+    expect(performance.now() - t).toBeLessThan(5000);
+  });
   it("masks credentials carried in a URL's query", () => {
     expect(maskUrl("https://lists.example/deny.txt?access_token=s3cr3t&v=2")).toBe("https://lists.example/deny.txt?access_token=***&v=2");
     expect(maskUrl("https://h/k?X-Amz-Signature=abc123#frag")).toBe("https://h/k?X-Amz-Signature=***#frag");

@@ -4,9 +4,12 @@
  */
 // The user info runs to the authority's LAST `@` (a password may hold a raw `@`, and ffmpeg and
 // WHATWG URL split there); the authority ends at `/`, `?` or `#`.
-const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^/?#\s"']*)@/gi;
+// Bounded repeats (a scheme of at most 32 characters, a parameter name of at most 64): the sink
+// masks every log line, and unbounded ones made a long run of letters cost quadratic time (an
+// 80,000-character value took seconds).
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]{0,31}:\/\/)([^/?#\s"']*)@/gi;
 // Query parameters that carry a credential (`?access_token=`, `&sig=`, `&password=`, ...).
-const QUERY_SECRETS = /([?&](?:[a-z0-9_.-]*(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|sig|signature|auth|credential)[a-z0-9_.-]*))=([^&#\s"']*)/gi;
+const QUERY_SECRETS = /([?&](?=[a-z0-9_.-]{1,64}=)[a-z0-9_.-]{0,32}?(?:token|secret|passw(?:or)?d|pwd|api[_-]?key|sig|signature|auth|credential)[a-z0-9_.-]{0,32})=([^&#\s"']*)/gi;
 
 /** `rtsp://admin:pw@host/x` -> `rtsp://***:***@host/x`; `?access_token=abc` -> `?access_token=***`. */
 export function maskUrl(text: string): string {
