@@ -102,6 +102,31 @@ describe("config", () => {
     expect(problems[0]).toBe("gateway.hashSalt: environment variable NOPE_NOT_SET is not set (got '${NOPE_NOT_SET}')");
   });
 
+  it("bounds the timers a value would overflow (setTimeout takes at most 2^31-1 ms: beyond, it fires at once)", () => {
+    const problems = problemsOf(() => parseConfig({ decode: { deadlineMs: 3_000_000_000 }, display: { heartbeatMs: 3_000_000_000 } }));
+    expect(problems.some((p) => p.startsWith("decode.deadlineMs:"))).toBe(true);
+    expect(problems.some((p) => p.startsWith("display.heartbeatMs:"))).toBe(true);
+    expect(() => parseConfig({ decode: { deadlineMs: 60_000 }, display: { heartbeatMs: 60_000 } })).not.toThrow();
+  });
+
+  it("refuses what looks like an environment reference but is none, instead of using it as the value", () => {
+    const env = { CAM_PW: "pw-from-env", CPGW_ACCESS_TOKEN: "t".repeat(30) };
+    const problems = problemsOf(() =>
+      parseConfig(
+        {
+          lanes: [{ id: "l1" }],
+          cameras: [{ id: "c1", lane: "l1", url: "rtsp://127.0.0.1/x", password: "${CAM-PW}" }],
+          server: { auth: { enabled: true, token: "${CPGW_ACCESS_TOKEN:-none-so-far-default-token}" } },
+        },
+        env,
+      ),
+    );
+    expect(problems).toContain("cameras.0.password: '${CAM-PW}' is not an environment reference (${NAME}: letters, digits and _, no default or spaces)");
+    expect(problems.some((p) => p.startsWith("server.auth.token: '${CPGW_ACCESS_TOKEN:-none-so-far-default-token}' is not an environment reference"))).toBe(true);
+    // A value from the environment may itself hold "${": it is not read again.
+    expect(() => parseConfig({ lanes: [{ id: "l1" }], cameras: [{ id: "c1", lane: "l1", url: "rtsp://127.0.0.1/x", password: "${CAM_PW}" }] }, { CAM_PW: "a${b}c" })).not.toThrow();
+  });
+
   it("reports unreadable and non-YAML files as clear errors", () => {
     const dir = mkdtempSync(join(tmpdir(), "cfg-"));
     const bad = join(dir, "bad.yaml");

@@ -5,7 +5,7 @@ export const decodePassNames = ["tone", "darken", "lighten", "denoise", "fast", 
 export const decodeSection = z
   .strictObject({
     workers: z.number().int().min(1).max(64).optional().describe("Decode worker threads; default is the CPU count."),
-    deadlineMs: z.number().int().min(50).default(1500).describe("A worker that has not answered a frame within this time is replaced and the frame reported failed."),
+    deadlineMs: z.number().int().min(50).max(60_000).default(1500).describe("A worker that has not answered a frame within this time is replaced and the frame reported failed."),
     budgetMs: z.number().min(1).default(60).describe("Per-frame time budget (ms): a pass after the first runs only if the time spent plus its running cost estimate fits."),
     escalateIntervalMs: z
       .number()
