@@ -7,6 +7,9 @@ import { promisify } from "node:util";
 import QRCode from "qrcode";
 import sharp from "sharp";
 import { clipKey, handMotion, makeClip, NoiseSource, renderFrame, resolveClipOptions } from "../../scripts/clip-gen.js";
+import { DecodePool } from "../../src/decode/index.js";
+import { faultyWorker } from "../../src/decode/testing/faulty-worker.js";
+import { decodeClip } from "../../src/cli/commands/decode-clip.js";
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, "../..");
@@ -123,6 +126,20 @@ describe("checkpoint-gateway decode --json CLIP", () => {
     expect(first.frames).toBe(read.length);
     expect(summary.timing).toMatch(/processing/);
   }, 120_000);
+
+  it("frames the decoder cannot take are counted by error, not reported as decoded frames without a code", async () => {
+    // Every job crashes its worker: no frame of the clip is decoded.
+    const faults = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [i + 1, "throw" as const]));
+    const pool = await DecodePool.create({ workers: 1, deadlineMs: 20_000, budgetMs: 60, passes: ["tone"], warmUpRounds: 0, worker: faultyWorker(faults) });
+    try {
+      const s = await decodeClip(blank, { pool, everyFrame: true });
+      expect(s.frames).toBeGreaterThan(0);
+      expect([s.decoded, s.failed, s.errors]).toEqual([0, s.frames, { GW_DECODE_CRASH: s.frames }]);
+      expect(s.codes).toEqual([]);
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
 
   it("--every-frame decodes every frame (no drops) and reads the code in most of them", async () => {
     const { code, lines } = await cli("--json", "--every-frame", clip);

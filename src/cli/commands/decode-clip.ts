@@ -58,8 +58,12 @@ export interface ClipCodeSummary {
 
 export interface ClipSummary {
   frames: number;
+  /** Frames the decoder ran on without an error. */
   decoded: number;
   dropped: number;
+  /** Frames the decoder could not take (bad frame, worker crash, deadline), by error code in `errors`. */
+  failed: number;
+  errors?: Record<string, number>;
   fps: number;
   width: number;
   height: number;
@@ -177,6 +181,10 @@ export async function decodeClip(file: string, opts: DecodeClipOptions = {}): Pr
   const probe = probeClip(file, ffmpegPath);
   const cam = { source: "file" as const, file, width: probe.width - (probe.width % 2), height: probe.height - (probe.height % 2), transport: "tcp" as const, pixelFormat: "yplane" as const };
   const layout = frameLayout(cam.width, cam.height, cam.pixelFormat);
+  // The pool first: one that cannot start (a wasm binary failing its checksum) must not leave an
+  // ffmpeg running that nothing reads or kills (the command hung).
+  const defaults = decodeSection.parse({});
+  const pool = opts.pool ?? (await DecodePool.create({ workers: 1, deadlineMs: defaults.deadlineMs, budgetMs: defaults.budgetMs, passes: defaults.passes, escalateIntervalMs: defaults.escalateIntervalMs }));
   const proc = nodeSpawner(ffmpegPath, ffmpegArgs(cam, file, { once: true }));
   const stdout = proc.stdout as unknown as { pause?: () => void; resume?: () => void };
   const queue = new FrameQueue(() => stdout.pause?.(), () => stdout.resume?.());
@@ -189,16 +197,15 @@ export async function decodeClip(file: string, opts: DecodeClipOptions = {}): Pr
   const closable = proc as unknown as { on(e: "close", fn: (code: number | null, signal: NodeJS.Signals | null) => void): void };
   closable.on("close", (code, signal) => queue.end(code === 0 || signal ? undefined : new GatewayError("GW_VIDEO_UNREADABLE", `ffmpeg exited ${code}: ${stderr.trim().split("\n").pop() ?? ""}`)));
 
-  const defaults = decodeSection.parse({});
-  const pool = opts.pool ?? (await DecodePool.create({ workers: 1, deadlineMs: defaults.deadlineMs, budgetMs: defaults.budgetMs, passes: defaults.passes, escalateIntervalMs: defaults.escalateIntervalMs }));
   const cameraId = opts.cameraId ?? "clip";
   const frameMs = 1000 / probe.fps;
   const firsts = new Map<string, ClipCodeSummary>();
   const texts = new Set<string>();
-  let frames = 0, decoded = 0, dropped = 0, decodeSum = 0, decodeMax = 0, cpuSum = 0, stoppedEarly = false;
+  let frames = 0, decoded = 0, dropped = 0, failed = 0, decodeSum = 0, decodeMax = 0, cpuSum = 0, stoppedEarly = false;
   /** Worker-free time on the media clock (live replay). */
   let workerFree = 0;
   const emit = (line: ClipFrameLine) => opts.onFrame?.(line);
+  const errors: Record<string, number> = {};
   try {
     let index = 0;
     let frame = await queue.next();
@@ -226,7 +233,10 @@ export async function decodeClip(file: string, opts: DecodeClipOptions = {}): Pr
       const done = start + costMs;
       workerFree = done;
       // null: filtered out before a worker (lane mode: no finder pattern on an idle camera).
-      if (r) decoded++;
+      if (r?.error) {
+        failed++;
+        errors[r.error.code] = (errors[r.error.code] ?? 0) + 1;
+      } else if (r) decoded++;
       decodeSum += decodeMs;
       decodeMax = Math.max(decodeMax, decodeMs);
       cpuSum += cpuMs ?? 0;
@@ -252,7 +262,7 @@ export async function decodeClip(file: string, opts: DecodeClipOptions = {}): Pr
     if (!opts.pool) await pool.close();
   }
   return {
-    frames, decoded, dropped, fps: probe.fps, width: cam.width, height: cam.height, durationMs: frames * frameMs,
+    frames, decoded, dropped, failed, ...(failed > 0 ? { errors } : {}), fps: probe.fps, width: cam.width, height: cam.height, durationMs: frames * frameMs,
     mode: opts.everyFrame ? "every-frame" : "live",
     clock: opts.clock ?? "wall",
     decodeMs: { mean: decoded ? decodeSum / decoded : 0, max: decodeMax },
@@ -292,9 +302,14 @@ export async function decodeClipCommand(file: string, json: boolean, everyFrame:
     const s = { ...summary, decodeMs: { mean: r2(summary.decodeMs.mean), max: r2(summary.decodeMs.max) }, cpuMs: { mean: r2(summary.cpuMs.mean) }, durationMs: r2(summary.durationMs), codes: summary.codes.map((c) => ({ ...c, firstMediaMs: r2(c.firstMediaMs), firstReadMs: r2(c.firstReadMs) })) };
     if (json) out(JSON.stringify({ file, summary: s }));
     else {
-      out(`${file}: ${s.frames} frames (${s.dropped} dropped) at ${s.fps} fps, ${s.width}x${s.height}, ${s.codes.length} code(s), mean decode ${s.decodeMs.mean} ms`);
+      out(`${file}: ${s.frames} frames (${s.dropped} dropped${s.failed ? `, ${s.failed} failed: ${Object.entries(s.errors ?? {}).map(([c, n]) => `${c} x${n}`).join(", ")}` : ""}) at ${s.fps} fps, ${s.width}x${s.height}, ${s.codes.length} code(s), mean decode ${s.decodeMs.mean} ms`);
       for (const c of s.codes) out(`  first read at ${c.firstReadMs} ms (frame ${c.firstFrame}, media ${c.firstMediaMs} ms), in ${c.frames} frame(s): ${c.text}`);
       out(`  ${s.timing}`);
+    }
+    // A clip none of whose frames could be decoded was not read: "0 codes" would say it holds none.
+    if (s.failed > 0 && s.decoded === 0) {
+      process.stderr.write(`${file}: no frame could be decoded (${Object.keys(s.errors ?? {}).join(", ")})\n`);
+      return 1;
     }
     return 0;
   } catch (e) {
