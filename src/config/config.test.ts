@@ -109,6 +109,12 @@ describe("config", () => {
     expect(() => parseConfig({ decode: { deadlineMs: 60_000 }, display: { heartbeatMs: 60_000 } })).not.toThrow();
   });
 
+  it("refuses a Redis Cluster seed node whose port cannot exist", () => {
+    const problems = problemsOf(() => parseConfig({ redis: { cluster: ["10.0.0.1:7000", "10.0.0.2:99999", "10.0.0.3"] } }));
+    expect(problems.filter((p) => p.startsWith("redis.cluster") && p.includes("host:port, port 1-65535"))).toHaveLength(2);
+    expect(() => parseConfig({ redis: { cluster: ["10.0.0.1:7000", "redis-b:65535"] } })).not.toThrow();
+  });
+
   it("refuses what looks like an environment reference but is none, instead of using it as the value", () => {
     const env = { CAM_PW: "pw-from-env", CPGW_ACCESS_TOKEN: "t".repeat(30) };
     const problems = problemsOf(() =>

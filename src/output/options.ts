@@ -3,7 +3,10 @@ import { z } from "zod";
 export const redisSection = z
   .strictObject({
     url: z.string().optional().describe("redis:// URL of a single Redis; use ${ENV} for credentials."),
-    cluster: z.array(z.string()).optional().describe("Seed nodes host:port of a Redis Cluster (instead of url)."),
+    cluster: z
+      .array(z.string().regex(/^[^\s:]+:([1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/, "host:port, port 1-65535"))
+      .optional()
+      .describe("Seed nodes host:port of a Redis Cluster (instead of url)."),
     keyPrefix: z.string().default("cpgw:").describe("Prefix for all keys."),
     stream: z
       .string()

@@ -34,6 +34,16 @@ const linesOf = (f: string) => readFileSync(f, "utf8").split("\n").filter(Boolea
 const writeLines = (f: string, lines: string[]) => writeFileSync(f, lines.map((l) => l + "\n").join(""));
 
 describe("verdict ledger", () => {
+  it("a previous day's file that cannot be read is named as the break, not thrown", () => {
+    const { files } = writeLedger(2, 3);
+    // The first day's file replaced by a directory (EISDIR; EACCES for another user behaves alike).
+    realFs.rmSync(files[0]!);
+    realFs.mkdirSync(files[0]!);
+    const r = verifyLedgerFiles(files.slice(1));
+    expect(r.ok).toBe(false);
+    expect(r.firstBroken?.problem).toContain("ledger-2026-01-01.jsonl cannot be read (EISDIR)");
+  });
+
   it("rotates daily by UTC date, continues the chain across files, and verifies", () => {
     const { files } = writeLedger(3, 4);
     expect(files.map((f) => f.split("/").pop())).toEqual(["ledger-2026-01-01.jsonl", "ledger-2026-01-02.jsonl", "ledger-2026-01-03.jsonl"]);

@@ -46,7 +46,13 @@ function previousFileHead(file: string): { file: string; seq: number; hash: stri
     return undefined;
   }
   if (!prevName) return undefined;
-  const lines = readFileSync(join(dir, prevName), "utf8").split("\n").filter(Boolean);
+  let text: string;
+  try {
+    text = readFileSync(join(dir, prevName), "utf8");
+  } catch (e) {
+    return { error: `${prevName} cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"})` };
+  }
+  const lines = text.split("\n").filter(Boolean);
   const last = lines[lines.length - 1];
   if (!last) return { error: `${prevName} is empty` };
   try {
