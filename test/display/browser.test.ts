@@ -142,6 +142,51 @@ describe("lane display in headless Chromium", () => {
     }
   });
 
+  it("follows a display.heartbeatMs raised by a config reload without flickering OUT OF SERVICE", async () => {
+    expect.hasAssertions();
+    const clock = new FakeClock();
+    const gw = new FakeGateway(clock);
+    const lanes = [{ id: "A", name: "Lane A" }, { id: "B", name: "Lane B" }];
+    let config = testConfig({ display: { language: "vi", heartbeatMs: HEARTBEAT_MS }, lanes });
+    // The server reads its config through a getter, as the gateway's reload makes it do.
+    const pump = pumpedServer(gw, clock, gw.server(config, { config: () => config }));
+    const { publicUrl } = await pump.server.listen();
+    pump.start();
+    const page = await context.newPage();
+    // Heartbeats as the page receives them.
+    await page.addInitScript(() => {
+      const w = window as unknown as { __beats: Array<{ t: number; heartbeatMs?: number }>; EventSource: typeof EventSource };
+      w.__beats = [];
+      const Original = w.EventSource;
+      w.EventSource = class extends Original {
+        constructor(url: string | URL, init?: EventSourceInit) {
+          super(url, init);
+          this.addEventListener("heartbeat", (e) => w.__beats.push(JSON.parse((e as MessageEvent<string>).data)));
+        }
+      };
+    });
+    try {
+      await page.goto(`${publicUrl}/lanes/A`);
+      await waitState(page, "idle");
+      await recordStates(page);
+      // Raised past 3.5 old intervals: the page used to give up between two heartbeats.
+      const raised = HEARTBEAT_MS * 5;
+      const reloadedAt = clock.now();
+      config = testConfig({ display: { language: "vi", heartbeatMs: raised }, lanes });
+      // Two heartbeats after the reload: the one armed at the old interval, then one a raised interval later.
+      await page.waitForFunction((at) => (window as unknown as { __beats: Array<{ t: number }> }).__beats.filter((b) => b.t > at).length >= 2, reloadedAt, { timeout: 15_000, polling: 100 });
+      const beats = await page.evaluate(() => (window as unknown as { __beats: Array<{ t: number; heartbeatMs?: number }> }).__beats);
+      const after = beats.filter((b) => b.t > reloadedAt);
+      expect(after[1]!.t - after[0]!.t).toBe(raised);
+      expect(await states(page)).toEqual(["idle"]);
+      expect(after.map((b) => b.heartbeatMs)).toEqual([raised, raised]);
+    } finally {
+      pump.stop();
+      await pump.server.close();
+      await page.close();
+    }
+  });
+
   it("shows an English lane in English, and a paused lane as out of service", async () => {
     expect.hasAssertions();
     const gw = new FakeGateway();

@@ -90,3 +90,93 @@ describe("LaneHub: a verdict ends when its lane leaves service", () => {
     expect([r.hub.view("A").state, r.shown.at(-1)]).toEqual(["pass", "pass"]);
   });
 });
+
+describe("LaneHub: a reloaded display.heartbeatMs reaches open screens", () => {
+  /** One event a display was sent: when (ms since the hub started) and the heartbeat interval it carried. */
+  type Sent = { event: string; at: number; heartbeatMs: unknown };
+
+  /** A hub whose heartbeat interval can be changed as a config reload does, with one display recording what it was sent. */
+  function reloadRig() {
+    const clock = new FakeClock();
+    let heartbeatMs = 2000;
+    let status: LaneStatus = { lane: "A", state: "idle", problems: [] };
+    const hub = new LaneHub({
+      clock,
+      heartbeatMs: () => heartbeatMs,
+      holdFor: (ev) => holdMs(lane, ev.verdict),
+      compose: (_id, lastSeen, endedSeq) => laneView({ lane, defaultLang: "en", status, lastSeen, overlay: [], now: clock.now(), ...(endedSeq !== undefined ? { endedSeq } : {}) }),
+    });
+    /** Connects a display; returns what it is sent. */
+    const connect = () => {
+      const sent: Sent[] = [];
+      hub.subscribe("A", {
+        send: (event: string, d: unknown) => {
+          sent.push({ event, at: clock.now() - Date.UTC(2026, 0, 1), heartbeatMs: (d as { heartbeatMs?: unknown }).heartbeatMs });
+          return true;
+        },
+        onClose() {},
+        end() {},
+      } as never);
+      return sent;
+    };
+    const sent = connect();
+    hub.start();
+    return {
+      clock, hub, sent, connect,
+      reload: (ms: number) => (heartbeatMs = ms),
+      setStatus: (s: LaneStatus["state"]) => hub.onStatus((status = { lane: "A", state: s, problems: [] })),
+      beats: (of = sent) => of.filter((s) => s.event === "heartbeat").map((s) => [s.at, s.heartbeatMs]),
+    };
+  }
+
+  /** What lane.js does: after each event, the next must come within 3.5 times the interval that event (or an earlier one) carried. */
+  function pageWouldGiveUp(sent: Sent[]): string[] {
+    const late: string[] = [];
+    let ms = 0;
+    for (let i = 0; i + 1 < sent.length; i++) {
+      const hb = sent[i]!.heartbeatMs;
+      if (typeof hb === "number") ms = hb;
+      const gap = sent[i + 1]!.at - sent[i]!.at;
+      if (gap > ms * 3.5) late.push(`${sent[i]!.event} then ${gap} ms of silence, told ${ms} ms`);
+    }
+    return late;
+  }
+
+  it("every heartbeat carries the interval; a raised one from the next tick on", () => {
+    const r = reloadRig();
+    r.clock.advance(4000);
+    r.reload(10_000);
+    // The tick armed at 2 s still comes at 6 s; it is armed again at 10 s and says so.
+    r.clock.advance(2000);
+    r.clock.advance(20_000);
+    expect(r.beats()).toEqual([[2000, 2000], [4000, 2000], [6000, 10_000], [16_000, 10_000], [26_000, 10_000]]);
+    expect(r.sent[0]).toMatchObject({ event: "state", heartbeatMs: 2000 });
+    expect(pageWouldGiveUp(r.sent)).toEqual([]);
+  });
+
+  it("a lowered one is promised only once the tick armed at the old one has come; status and new connections never promise sooner", () => {
+    const r = reloadRig();
+    r.reload(10_000);
+    r.clock.advance(2000); // the 2 s tick arms 10 s
+    r.clock.advance(1000);
+    r.reload(2000);
+    // Before the tick armed at 10 s comes (at 12 s), nothing may tell a screen 2 s.
+    r.setStatus("paused");
+    const later = r.connect();
+    r.setStatus("idle");
+    expect(r.sent.filter((s) => s.event !== "heartbeat" && s.at === 3000).map((s) => [s.event, s.heartbeatMs])).toEqual([
+      ["lane-status", 10_000],
+      ["lane-status", 10_000],
+    ]);
+    expect(later.map((s) => [s.event, s.heartbeatMs])).toEqual([
+      ["state", 10_000],
+      ["lane-status", 10_000],
+    ]);
+    r.clock.advance(9000);
+    r.clock.advance(4000);
+    for (const screen of [r.sent, later]) {
+      expect(r.beats(screen).filter(([at]) => (at as number) >= 3000)).toEqual([[12_000, 2000], [14_000, 2000], [16_000, 2000]]);
+      expect(pageWouldGiveUp(screen)).toEqual([]);
+    }
+  });
+});

@@ -30,6 +30,8 @@ export class LaneHub {
   private readonly lastSeq = new Map<string, number>();
   private readonly endedSeq = new Map<string, number>();
   private timer: TimerHandle | undefined;
+  /** The interval the pending tick was armed with: the longest a screen may wait for it. */
+  private armedMs: number | undefined;
   private stopped = false;
 
   constructor(private readonly o: LaneHubOptions) {}
@@ -51,7 +53,7 @@ export class LaneHub {
     });
     const view = this.view(lane);
     this.lastKey.set(lane, viewKey(view));
-    client.send("state", { ...view, heartbeatMs: this.o.heartbeatMs(), serverTime: this.o.clock.now(), ui: UI_TEXTS });
+    client.send("state", { ...view, heartbeatMs: this.promisedMs(), serverTime: this.o.clock.now(), ui: UI_TEXTS });
   }
 
   view(lane: string): LaneView {
@@ -90,7 +92,20 @@ export class LaneHub {
     const key = viewKey(view);
     if (this.lastKey.get(lane) === key) return;
     this.lastKey.set(lane, key);
-    this.broadcast(lane, "lane-status", view);
+    this.broadcast(lane, "lane-status", { ...view, heartbeatMs: this.promisedMs() });
+  }
+
+  /**
+   * The heartbeat interval a screen is told with each event: its watchdog (3.5 of these) counts
+   * from that event, and the page adopts whatever the last event said, so a reloaded
+   * `display.heartbeatMs` reaches open screens (it used to go out only in `state`, once per
+   * connection). Never shorter than the interval the pending tick was armed with: after the
+   * interval is lowered, that tick still comes at the old time, and a screen told the new value
+   * early would give up on a healthy gateway. The tick itself re-arms first, so it carries the
+   * new value.
+   */
+  private promisedMs(): number {
+    return Math.max(this.o.heartbeatMs(), this.armedMs ?? 0);
   }
 
   clientCount(lane?: string): number {
@@ -109,7 +124,7 @@ export class LaneHub {
     const t = this.o.clock.now();
     for (const lane of [...this.clients.keys()]) {
       this.refresh(lane);
-      this.broadcast(lane, "heartbeat", { t });
+      this.broadcast(lane, "heartbeat", { t, heartbeatMs: this.promisedMs() });
     }
   }
 
@@ -118,6 +133,7 @@ export class LaneHub {
     this.stopped = true;
     if (this.timer) this.o.clock.clearTimeout(this.timer);
     this.timer = undefined;
+    this.armedMs = undefined;
     for (const [lane, set] of this.clients) {
       for (const c of [...set]) {
         if (finalView) c.send("lane-status", finalView(lane));
@@ -133,11 +149,14 @@ export class LaneHub {
 
   private schedule(): void {
     if (this.stopped) return;
+    const ms = this.o.heartbeatMs();
+    this.armedMs = ms;
     this.timer = this.o.clock.setTimeout(() => {
       this.timer = undefined;
-      // Rescheduled first: a throwing tick is recorded by the guarded clock and the heartbeat goes on.
+      // Rescheduled first: a throwing tick is recorded by the guarded clock and the heartbeat goes on
+      // (and the tick tells screens the interval it has just been armed with).
       this.schedule();
       this.tick();
-    }, this.o.heartbeatMs(), "http.lane-hub.tick");
+    }, ms, "http.lane-hub.tick");
   }
 }

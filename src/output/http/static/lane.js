@@ -1,6 +1,8 @@
 // Lane display: listens to /lanes/:id/events and shows idle, PASS, FLAG or OUT OF SERVICE.
 // Fail-safe rules: a verdict is shown only for its ttl (the client counts it itself); when no
-// message arrives for ~3 heartbeats the screen turns OUT OF SERVICE on its own.
+// message arrives for 3.5 heartbeats the screen turns OUT OF SERVICE on its own. The heartbeat
+// interval is the one the last event carried (state, lane-status, heartbeat), so a reloaded
+// display.heartbeatMs reaches an open page without a reconnect.
 "use strict";
 (function () {
   var laneId = decodeURIComponent(location.pathname.split("/")[2] || "");
@@ -81,6 +83,14 @@
     else showIdle();
   }
 
+  // Called only with an event in hand, just before alive(): the watchdog is re-armed from that
+  // event with the new interval, so a lowered one cannot flip a healthy page at once, and a raised
+  // one counts from the last event the gateway sent, never from an older one.
+  function adopt(v) {
+    var ms = v && v.heartbeatMs;
+    if (typeof ms === "number" && isFinite(ms) && ms > 0) heartbeatMs = ms;
+  }
+
   function alive() {
     if (watchdog) clearTimeout(watchdog);
     watchdog = setTimeout(function () {
@@ -106,14 +116,14 @@
   function connect() {
     es = new EventSource("/lanes/" + encodeURIComponent(laneId) + "/events");
     on("state", function (v) {
-      if (v.heartbeatMs > 0) heartbeatMs = v.heartbeatMs;
+      adopt(v);
       if (v.ui) ui = v.ui;
       alive();
       applyView(v);
     });
-    on("lane-status", function (v) { alive(); applyView(v); });
+    on("lane-status", function (v) { adopt(v); alive(); applyView(v); });
     on("verdict", function (v) { alive(); showVerdict(v); });
-    on("heartbeat", function () { alive(); });
+    on("heartbeat", function (v) { adopt(v); alive(); });
     es.onerror = function () {
       // A green screen must not outlive the connection that put it there.
       if (document.body.dataset.state === "pass") showOutOfService(ui.noHeartbeat, "NO_HEARTBEAT");
