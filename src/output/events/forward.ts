@@ -16,9 +16,12 @@ export const ID_WINDOW = 100_000;
  * - its id is there under another position: the id was handed out twice (a sequence file that lost
  *   its last write, two gateways with one id). That event is NOT in the stream, so the script
  *   returns it and the caller counts and logs it.
- * Anything else is added, also at or below the marker: positions come back when the disk lost the
- * spool's tail after a power cut (interval fsync) or the spool was restored from a copy, and those
- * are new events (skipping them by position lost them silently). They are returned too, for a log.
+ * Above the marker, anything else is added. At or below it, a record is added when the id set
+ * holds another event at its position: the position came back (the disk lost the spool's tail after
+ * a power cut with interval fsync, or the spool was restored from a copy), and skipping it by
+ * position lost a new event silently. They are returned too, for a log. At or below the marker
+ * without that proof it is a resend, as before: the marker is what rules out duplicates when the id
+ * set lacks an entry the stream has (seen after Redis restarts under load).
  * The marker moves with the id set, so it is never far above the set's highest position; one that is
  * no number or is far above was written by something else and is reset to that position (returned):
  * left in place, a huge one emptied the id set at the trim below and a non-number failed every call.
@@ -45,12 +48,21 @@ local i = 4
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
   local seen = redis.call('ZSCORE', KEYS[3], ARGV[i+1])
+  local add = false
   if seen then
     if tonumber(seen) ~= n then
       skipped[#skipped + 1] = ARGV[i+1]
       skipped[#skipped + 1] = ARGV[i]
     end
+  elseif n > last then
+    add = true
   else
+    -- At or below the marker, an id the set does not know: new only when the set shows another
+    -- event at this very position (the position came back). Without that proof it is a resend
+    -- whose id the set no longer holds, as the marker says, and adding it would duplicate it.
+    add = #redis.call('ZRANGEBYSCORE', KEYS[3], n, n, 'LIMIT', 0, 1) > 0
+  end
+  if add then
     local r
     if maxlen > 0 then
       r = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'id', ARGV[i+1], 'lane', ARGV[i+2], 'verdict', ARGV[i+3], 'reason', ARGV[i+4], 'event', ARGV[i+5])
