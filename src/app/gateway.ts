@@ -163,6 +163,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
       if (changed.includes("display")) {
         replay.setWindowMs(effective.display.replayWindowS * 1000);
         take("display");
+        if (heartbeatChanged) http.heartbeatChanged();
       }
       if (changed.includes("trust")) {
         await trust.replace(effective);

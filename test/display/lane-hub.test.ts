@@ -154,6 +154,25 @@ describe("LaneHub: a reloaded display.heartbeatMs reaches open screens", () => {
     expect(pageWouldGiveUp(r.sent)).toEqual([]);
   });
 
+  it("a lowered one told to the hub (as a reload does) is used from the next tick at the new interval, and no screen gives up", () => {
+    const r = reloadRig();
+    r.reload(10_000);
+    r.clock.advance(2000); // the 2 s tick arms 10 s
+    r.clock.advance(1000);
+    r.reload(2000);
+    r.hub.heartbeatChanged();
+    r.clock.advance(6000);
+    // Without it the next beat would come at 12 s; now at 5 s, 7 s, 9 s.
+    expect(r.beats()).toEqual([[2000, 10_000], [5000, 2000], [7000, 2000], [9000, 2000]]);
+    expect(pageWouldGiveUp(r.sent)).toEqual([]);
+    // A raised one is not rushed: the tick armed at 2 s still comes, then the new interval.
+    r.reload(10_000);
+    r.hub.heartbeatChanged();
+    r.clock.advance(12_000);
+    expect(r.beats().slice(4)).toEqual([[11_000, 10_000], [21_000, 10_000]]);
+    expect(pageWouldGiveUp(r.sent)).toEqual([]);
+  });
+
   it("a lowered one is promised only once the tick armed at the old one has come; status and new connections never promise sooner", () => {
     const r = reloadRig();
     r.reload(10_000);

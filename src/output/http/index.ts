@@ -69,6 +69,8 @@ export interface HttpServer {
   authRefusals(): AuthRefusalCount[];
   /** Display streams refused or cut off since start, by lane and reason. */
   displayRefusals(): DisplayRefusalCount[];
+  /** After a reload changed `display.heartbeatMs`: a lowered interval is used from now on. */
+  heartbeatChanged(): void;
 }
 
 export interface DisplayStats {
@@ -230,6 +232,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     tls: () => (tlsReloader ? [{ listener: "public", ...tlsReloader.state() }] : []),
     authRefusals: () => authRefusals.list().map(({ key, reason, count }) => ({ listener: key, reason, count })),
     displayRefusals: () => displayRefusals.list().map(({ key, reason, count }) => ({ lane: key, reason, count })),
+    heartbeatChanged: () => hub.heartbeatChanged(),
     async listen() {
       const s = cfg().server;
       await app.listen({ host: s.listen.host, port: s.listen.port });

@@ -147,6 +147,20 @@ export class LaneHub {
     for (const c of [...(this.clients.get(lane) ?? [])]) c.send(event, data, id);
   }
 
+  /**
+   * After a reload: a lowered interval takes effect now instead of after the tick armed at the old
+   * one (a frozen gateway was noticed on the old timing meanwhile). Screens were promised the old,
+   * longer interval, so an earlier tick is safe. A raised one waits for the armed tick: screens must
+   * hear within the interval they were last promised.
+   */
+  heartbeatChanged(): void {
+    if (this.stopped || this.timer === undefined || this.armedMs === undefined) return;
+    if (this.o.heartbeatMs() >= this.armedMs) return;
+    this.o.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.schedule();
+  }
+
   private schedule(): void {
     if (this.stopped) return;
     const ms = this.o.heartbeatMs();
