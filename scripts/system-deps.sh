@@ -13,12 +13,16 @@ PKGS=(
   redis-server mosquitto                   # optional at run time; tests use real servers
   systemd                                  # systemd-notify (watchdog) and systemd-analyze (unit test)
   prometheus                               # promtool (alert rule tests) and a real scrape in tests
+  openssl                                  # test certificates and keys (TLS and trust tests)
 )
 
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# scripts/node-lts.sh fetches the pinned Node with npm. A bare Debian has neither; a machine with
+# another Node (nodesource's bundles npm) must keep it, since Debian's npm would conflict with it.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "system-deps: all present"
   exit 0
