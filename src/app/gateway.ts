@@ -222,7 +222,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
       logger: opts.logger,
       bus,
       clock,
-      lanes: () => [...lanes.values()].map((l) => l.status()),
+      lanes: () => [...lanes.values()].map((l) => pauses.annotate(l.status())),
       laneTelemetry: (id) => {
         const s = lanes.get(id)?.stats();
         return s ? laneTelemetry(s) : undefined;

@@ -65,7 +65,7 @@ export function metricsCollectors(o: Observed): MetricsCollectors {
     ledger: () => o.outputs?.()?.ledgerStats?.(),
     ledgerAnchor: () => o.outputs?.()?.anchorStats?.(),
     replayGuardDegraded: () => (o.replay instanceof RedisReplayGuard ? o.replay.degraded : undefined),
-    ...(pauses ? { pauses: () => pauses.stats() } : {}),
+    ...(pauses ? { pauses: () => ({ ...pauses.stats(), unknownLanes: pauses.unknownLanes() }) } : {}),
     ...(http ? { tls: () => http.tls(), authRefusals: () => http.authRefusals(), displayRefusals: () => http.displayRefusals() } : {}),
     ...(reloads ? { configReloads: reloads } : {}),
     ...(seq

@@ -2,9 +2,12 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/core/logger.js";
+import { createLogger, silentLogger } from "../../src/core/logger.js";
+import { parseConfig } from "../../src/config/load.js";
 import { FilePauseStore, type PauseStore } from "../../src/lane/index.js";
 import { LanePauses } from "../../src/app/pauses.js";
+import { SYNTHETIC, startGateway } from "../support/gateway.js";
+import { waitFor } from "../support/wait.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cpgw-pauses-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,4 +98,72 @@ describe("lane pauses", () => {
     p.set("L2", true);
     expect(p.stats()).toEqual({ loadErrors: 0, saveErrors: 2 });
   });
+});
+
+describe("lanes closed by an unreadable state file are not an officer's pause", () => {
+  const torn = (name: string) => {
+    const stateDir = join(dir, name);
+    mkdirSync(join(stateDir, "lanes"), { recursive: true });
+    writeFileSync(join(stateDir, "lanes", "paused.json"), "{torn");
+    return stateDir;
+  };
+  const status = (lane: string) => ({ lane, state: "paused" as const, problems: [] as string[] });
+
+  it("each such lane carries PAUSE_STATE_UNREADABLE and counts as unknown until an officer pauses or resumes that lane", () => {
+    const p = new LanePauses(new FilePauseStore(torn("held")), collecting().logger);
+    expect([p.has("L1"), p.has("L2"), p.has("L3")]).toEqual([true, true, true]);
+    expect(p.unknownLanes()).toEqual(["L1", "L2", "L3"]);
+    expect(p.annotate(status("L1")).problems).toEqual(["PAUSE_STATE_UNREADABLE"]);
+    p.set("L1", false);
+    p.set("L2", true);
+    // L3 is still closed only because of the file, though it is now on record as paused.
+    expect(p.unknownLanes()).toEqual(["L3"]);
+    expect([p.annotate(status("L2")).problems, p.annotate(status("L3")).problems]).toEqual([[], ["PAUSE_STATE_UNREADABLE"]]);
+    // Only a paused lane can say so; a removed lane is no longer held.
+    expect(p.annotate({ lane: "L3", state: "out-of-service", problems: ["CAMERAS_DOWN"] }).problems).toEqual(["CAMERAS_DOWN"]);
+    p.forget(["L3"]);
+    expect(p.unknownLanes()).toEqual([]);
+  });
+
+  it("an officer's pause after a readable file is not annotated", () => {
+    const p = new LanePauses({ load: () => ({ paused: ["L1"] }), save: () => undefined }, collecting().logger);
+    expect(p.has("L1")).toBe(true);
+    expect(p.unknownLanes()).toEqual([]);
+    expect(p.annotate(status("L1")).problems).toEqual([]);
+  });
+
+  it("the running gateway: /readyz is 503 PAUSE_STATE_UNREADABLE and lane_pause_state_unknown 1 until an officer resumes the lane", async () => {
+    const token = "admin-token-admin-token-admin";
+    const cfg = parseConfig({
+      gateway: { id: "gw-torn", stateDir: torn("gateway") },
+      server: { listen: { host: "127.0.0.1", port: 0 }, admin: { listen: { host: "127.0.0.1", port: 0 }, token } },
+      decode: { workers: 1 },
+      cameras: [{ id: "c1", lane: "L1", ...SYNTHETIC, width: 320, height: 240, fps: 5 }],
+      lanes: [{ id: "L1" }],
+    });
+    const gw = await startGateway(cfg, { logger: silentLogger });
+    try {
+      const readyz = async () => {
+        const r = await fetch(`${gw.urls.public}/readyz`);
+        return { status: r.status, body: (await r.json()) as { problems: Array<{ code: string; lane?: string }> } };
+      };
+      const gauge = async () => (await (await fetch(`${gw.urls.public}/metrics`)).text()).match(/^checkpoint_gateway_lane_pause_state_unknown\{lane="L1"\} (\d+)$/m)?.[1];
+      const lane = gw.lanes.get("L1")!;
+      expect(lane.status().state).toBe("paused");
+      // The camera delivers (the lane's start-up is over): the closed lane is all that is wrong.
+      await waitFor(() => lane.status().problems.length === 0, "camera up");
+      const held = await readyz();
+      expect(held.status).toBe(503);
+      expect(held.body.problems).toEqual([expect.objectContaining({ code: "PAUSE_STATE_UNREADABLE", lane: "L1" })]);
+      expect(await gauge()).toBe("1");
+
+      const resumed = await fetch(`${gw.urls.admin!}/admin/lanes/L1/resume`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+      expect(resumed.status).toBe(200);
+      expect(await gauge()).toBe("0");
+      expect(await readyz()).toEqual({ status: 200, body: { ready: true, problems: [] } });
+      expect(lane.status().state).toBe("idle");
+    } finally {
+      await gw.close();
+    }
+  }, 60_000);
 });

@@ -3,6 +3,8 @@ import { FakeClock } from "../../src/core/clock.js";
 import { parseConfig } from "../../src/config/load.js";
 import { authRequired } from "../../src/output/http/server-options.js";
 import type { HttpServer } from "../../src/output/http/index.js";
+import { createLogger } from "../../src/core/logger.js";
+import { REFUSAL_LOG_LINES_PER_MINUTE } from "../../src/output/http/refusals.js";
 import { ACCESS_TOKEN, FakeGateway, authConfig, testConfig } from "./fakes.js";
 
 const servers: HttpServer[] = [];
@@ -167,18 +169,18 @@ describe("Host allowlist (DNS rebinding)", () => {
 });
 
 describe("refused requests are counted by listener and reason, never by what was sent", () => {
-  const count = (s: HttpServer) => Object.fromEntries(s.authRefusals().map((r) => [`${r.listener} ${r.reason}`, r.count]));
+  const count = (s: HttpServer) => Object.fromEntries(s.authRefusals().filter((r) => r.count > 0).map((r) => [`${r.listener} ${r.reason}`, r.count]));
 
   it("the read-only listener: wrong Host, no token, wrong token, cross-origin, failed login; accepted requests count nothing", async () => {
     const s = start(new FakeGateway());
-    expect(s.authRefusals()).toEqual([]);
+    expect(count(s)).toEqual({});
     // Accepted: a public route, the token, a good login and the session it gives.
     expect((await s.app.inject("/lanes/A/state")).statusCode).toBe(200);
     expect((await s.app.inject({ url: "/api/status", headers: bearer })).statusCode).toBe(200);
     const ok = await login(s);
     const cookie = String(ok.headers["set-cookie"]).split(";")[0]!;
     expect((await s.app.inject({ url: "/api/status", headers: { cookie } })).statusCode).toBe(200);
-    expect(s.authRefusals()).toEqual([]);
+    expect(count(s)).toEqual({});
 
     const guess = "Bearer guessed-token-guessed-token";
     expect((await s.app.inject({ url: "/healthz", headers: { host: "rebind.attacker.example" } })).statusCode).toBe(421);
@@ -193,6 +195,30 @@ describe("refused requests are counted by listener and reason, never by what was
     expect(count(s)).toEqual({ "public bad-host": 1, "public no-token": 2, "public bad-token": 3, "public bad-origin": 2, "public login-failed": 1 });
     // Labels come from a closed set: no header value or token ends up in the table.
     expect(JSON.stringify(s.authRefusals())).not.toMatch(/guessed|attacker|evil|not-the-token/);
+  });
+
+  it("every pair is on /metrics at 0 before the first refusal (the public listener always, the admin one once enabled), so a first burst alerts", async () => {
+    const gw = new FakeGateway();
+    const config = authConfig({ server: { listen: { host: "127.0.0.1", port: 0 }, auth: { token: ACCESS_TOKEN }, admin: { listen: { host: "127.0.0.1", port: 0 }, token: "admin-token-admin-token-admin-token", rateLimitPerMinute: 100 } } });
+    const s = start(gw, config);
+    gw.metrics.setCollectors({ authRefusals: () => s.authRefusals() });
+    const scrape = async () => (await s.app.inject({ url: "/metrics", headers: bearer })).body;
+    const series = (text: string) => [...text.matchAll(/^checkpoint_gateway_http_auth_refusals_total\{listener="(\w+)",reason="([\w-]+)"\} (\d+)$/gm)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+    expect(series(await scrape())).toEqual(["public bad-host 0", "public no-token 0", "public bad-token 0", "public bad-origin 0", "public login-failed 0"]);
+    await s.adminApp();
+    expect(series(await scrape())).toEqual(expect.arrayContaining(["admin no-token 0", "admin bad-token 0"]));
+    expect(series(await scrape())).toHaveLength(7);
+  });
+
+  it("a flood of foreign Hosts is counted in full and logged a few times a minute", async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: "debug", destination: { write: (l: string) => void lines.push(l) } });
+    const gw = new FakeGateway();
+    const s = gw.server(authConfig(), { logger });
+    servers.push(s);
+    for (let i = 0; i < 50; i++) expect((await s.app.inject({ url: "/healthz", headers: { host: `rebind-${i}.attacker.example` } })).statusCode).toBe(421);
+    expect(count(s)).toEqual({ "public bad-host": 50 });
+    expect(lines.filter((l) => l.includes("Host not allowed"))).toHaveLength(REFUSAL_LOG_LINES_PER_MINUTE);
   });
 
   it("the admin listener: a missing and a wrong bearer token are told apart", async () => {

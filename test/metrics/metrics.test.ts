@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { GatewayMetrics, type MetricsCollectors } from "../../src/output/metrics/index.js";
 import { gatewayVersion } from "../../src/core/version.js";
+import { GatewayBus } from "../../src/core/bus.js";
 
 const NOW = Date.UTC(2026, 10, 30, 16, 0, 0);
 const p = "checkpoint_gateway_";
@@ -357,6 +358,30 @@ describe("GatewayMetrics", () => {
     expect(t).toContain(`${p}verdicts_total{lane="L1",verdict="FLAG",reason="EXPIRED"} 1\n`);
     expect(t).toContain(`${p}lane_last_verdict_timestamp_seconds{lane="L1"} ${at / 1000}\n`);
     expect(t).toContain(`${p}frame_to_verdict_seconds_bucket{le="0.05",lane="L1"} 1\n`);
+  });
+
+  it("each lane's INTERNAL_ERROR verdicts are exported at 0 before any verdict, a lane added by a reload from the next scrape on", async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    const bus = new GatewayBus();
+    m.attach(bus);
+    const lanes = [{ lane: "L1", state: "idle" as const, problems: [] }, { lane: "L2", state: "paused" as const, problems: [] }];
+    m.setCollectors({ lanes: () => lanes });
+    const series = (t: string) => [...t.matchAll(new RegExp(`^${p}verdicts_total\\{(.*)\\} (\\d+)$`, "gm"))].map((x) => `${x[1]} ${x[2]}`);
+    expect(series(await m.render())).toEqual(['lane="L1",verdict="ERROR",reason="INTERNAL_ERROR" 0', 'lane="L2",verdict="ERROR",reason="INTERNAL_ERROR" 0']);
+    lanes.push({ lane: "L3", state: "idle", problems: [] });
+    expect(series(await m.render())).toContain('lane="L3",verdict="ERROR",reason="INTERNAL_ERROR" 0');
+    bus.emit("verdict", { id: "g:L3:1", gatewayId: "g", lane: "L3", cameraId: "c", seq: 1, at: NOW, verdict: "ERROR", reason: "INTERNAL_ERROR", format: "unknown", payloadHash: "ab", frameToVerdictMs: 1, firstSeenToVerdictMs: 1 } as never);
+    expect(series(await m.render())).toContain('lane="L3",verdict="ERROR",reason="INTERNAL_ERROR" 1');
+  });
+
+  it("a lane closed because the paused-lane state could not be read is 1 in lane_pause_state_unknown, every other lane 0", async () => {
+    const m = new GatewayMetrics({ processMetrics: false });
+    m.setCollectors({ ...collectors(), pauses: () => ({ loadErrors: 1, saveErrors: 0, unknownLanes: ["L2"] }) });
+    const t = await m.render();
+    expect(t).toContain(`${p}lane_pause_state_unknown{lane="L1"} 0\n`);
+    expect(t).toContain(`${p}lane_pause_state_unknown{lane="L2"} 1\n`);
+    m.setCollectors({ pauses: undefined });
+    expect(await m.render()).not.toContain("lane_pause_state_unknown{");
   });
 
   it("default process metrics carry no project prefix (standard Node.js dashboards match)", async () => {

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import rateLimit from "@fastify/rate-limit";
 import type { Logger } from "../../core/logger.js";
 import { bearerMatches } from "./admin.js";
-import type { AuthRefusalReason } from "./refusals.js";
+import { RefusalLog, skippedField, type AuthRefusalReason } from "./refusals.js";
 import { PAGE_HEADERS, type StaticFile } from "./static-files.js";
 
 export const SESSION_COOKIE = "cgw_session";
@@ -128,11 +128,14 @@ export function registerGuard(app: FastifyInstance, o: GuardOptions): void {
   const signer = new SessionSigner();
   const log = o.logger;
   const refused = (reason: AuthRefusalReason) => o.refused?.(reason);
+  // The listener faces the network: a flood of foreign Hosts or failed logins must not bury the log.
+  const logged = new RefusalLog(o.now);
 
   app.addHook("onRequest", async (req, reply) => {
     if (!hostAllowed(req.headers.host, o.allowedHosts())) {
       refused("bad-host");
-      log.warn({ host: String(req.headers.host ?? "").slice(0, 100), remote: req.ip, url: req.url.split("?")[0] }, "request refused: Host not allowed (DNS rebinding?)");
+      const skipped = logged.take("bad-host");
+      if (skipped !== undefined) log.warn({ host: String(req.headers.host ?? "").slice(0, 100), remote: req.ip, url: req.url.split("?")[0], ...skippedField(skipped) }, "request refused: Host not allowed (DNS rebinding?)");
       return reply.code(421).header("cache-control", "no-store").send({ code: "HOST_NOT_ALLOWED" });
     }
     const token = o.token();
@@ -199,7 +202,8 @@ export function registerGuard(app: FastifyInstance, o: GuardOptions): void {
     const given = typeof req.body?.token === "string" ? req.body.token : undefined;
     if (!tokenMatches(given, token)) {
       refused("login-failed");
-      log.warn({ remote: req.ip }, "dashboard login refused (wrong token)");
+      const skipped = logged.take("login-failed");
+      if (skipped !== undefined) log.warn({ remote: req.ip, ...skippedField(skipped) }, "dashboard login refused (wrong token)");
       return reply.code(303).header("location", "/login?failed=1").send();
     }
     const s = signer.issue(o.now(), o.sessionTtlS());

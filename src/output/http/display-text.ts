@@ -49,6 +49,8 @@ export const OOS_REASONS: Readonly<Record<string, Text>> = {
   CLOCK_UNTRUSTED: { en: "System clock is wrong", vi: "Đồng hồ hệ thống bị sai" },
   NO_HEARTBEAT: { en: "Gateway not responding", vi: "Hệ thống không phản hồi" },
   LANE_PAUSED: { en: "Lane closed by an officer", vi: "Làn đã được cán bộ tạm đóng" },
+  // Not an officer's pause: the saved lane state could not be read at start (src/app/pauses.ts).
+  PAUSE_STATE_UNREADABLE: { en: "Lane closed: its state could not be restored. An officer must reopen it.", vi: "Làn tạm đóng: không khôi phục được trạng thái. Cán bộ cần mở lại làn." },
   GATEWAY_STOPPING: { en: "Gateway is restarting", vi: "Hệ thống đang khởi động lại" },
   SHUTTING_DOWN: { en: "Gateway is restarting", vi: "Hệ thống đang khởi động lại" },
   STARTING: { en: "Lane is starting", vi: "Làn đang khởi động" },

@@ -21,7 +21,7 @@ import { registerGuard } from "./auth.js";
 import { loadTlsAtStart, TlsReloader } from "./tls.js";
 import { authRequired } from "./server-options.js";
 import { registerPublicRoutes } from "./routes.js";
-import { RefusalTally, type AuthRefusalReason, type DisplayRefusalReason } from "./refusals.js";
+import { ADMIN_REFUSAL_REASONS, AUTH_REFUSAL_REASONS, RefusalTally, type AuthRefusalReason, type DisplayRefusalReason } from "./refusals.js";
 
 /** A camera as the dashboard shows it: what /metrics needs, plus its (masked) URL. */
 export interface CameraInfo extends CameraStats {
@@ -142,6 +142,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   };
 
   const authRefusals = new RefusalTally<AuthRefusalReason>();
+  authRefusals.seed("public", AUTH_REFUSAL_REASONS);
   const displayRefusals = new RefusalTally<DisplayRefusalReason>();
   const streams = new StreamLimits({ perLane: () => cfg().display.maxStreamsPerLane, perClient: () => cfg().display.maxStreamsPerClient });
   const hub = new LaneHub({
@@ -202,6 +203,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
     (adminPromise ??= (async () => {
       const a = cfg().server.admin;
       if (!a.token) return undefined;
+      authRefusals.seed("admin", ADMIN_REFUSAL_REASONS);
       return buildAdminServer({
         token: a.token,
         rateLimitPerMinute: a.rateLimitPerMinute,

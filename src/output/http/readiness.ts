@@ -9,8 +9,15 @@ import type { PictureProblem } from "../../ingest/picture-check.js";
  */
 export const cameraIsUp = (state: string): boolean => CAMERA_UP_STATES.has(state);
 
+/**
+ * In a paused lane's status (set by the app's LanePauses): the lane is closed because the
+ * paused-lane state file could not be read at start, not by an officer, and stays closed until one
+ * pauses or resumes it. Unlike an officer's pause, nobody chose it: /readyz reports it.
+ */
+export const PAUSE_STATE_UNREADABLE = "PAUSE_STATE_UNREADABLE";
+
 export interface ReadinessProblem {
-  code: "NO_CAMERAS" | "STARTING" | "CAMERA_DOWN" | "FRAME_PATH_FAILING" | "TRUST_STALE" | "TRUST_UNAVAILABLE" | "CLOCK_UNTRUSTED" | "CAMERA_PICTURE_LOST" | "DECODE_DOWN" | "INGEST_ERROR" | "LANE_PROBLEM";
+  code: "NO_CAMERAS" | "STARTING" | "CAMERA_DOWN" | "FRAME_PATH_FAILING" | "TRUST_STALE" | "TRUST_UNAVAILABLE" | "CLOCK_UNTRUSTED" | "CAMERA_PICTURE_LOST" | "DECODE_DOWN" | "INGEST_ERROR" | "PAUSE_STATE_UNREADABLE" | "LANE_PROBLEM";
   camera?: string;
   lane?: string;
   /** For LANE_PROBLEM: the lane's problem code (src/lane/state.ts). */
@@ -73,6 +80,7 @@ export function readiness(cameras: CameraSnapshot[], trust: TrustStatus | Error,
       if (COVERED.has(p) || (p === "STARTING" && startingReported.has(l.lane))) continue;
       if (p === "DECODE_DOWN") problems.push({ code: "DECODE_DOWN", lane: l.lane, detail: `lane ${l.lane}: frames are not being decoded` });
       else if (p === "INGEST_ERROR") problems.push({ code: "INGEST_ERROR", lane: l.lane, detail: `lane ${l.lane}: a camera cannot run ffmpeg and none delivers` });
+      else if (p === PAUSE_STATE_UNREADABLE) problems.push({ code: PAUSE_STATE_UNREADABLE, lane: l.lane, detail: `lane ${l.lane}: closed because the paused-lane state file could not be read at start; an officer must pause or resume it` });
       else problems.push({ code: "LANE_PROBLEM", lane: l.lane, problem: p, detail: `lane ${l.lane}: ${p}` });
     }
   }

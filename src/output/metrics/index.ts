@@ -64,7 +64,10 @@ export class GatewayMetrics {
     this.decode = new Histogram({ name: `${p}decode_seconds`, help: "Decode time per frame in a worker (all passes).", labelNames: ["camera"], buckets: DECODE_BUCKETS, registers: r });
     this.frameToVerdict = new Histogram({ name: `${p}frame_to_verdict_seconds`, help: "Frame received to verdict event sent.", labelNames: ["lane"], buckets: VERDICT_BUCKETS, registers: r });
     this.firstSeenToVerdict = new Histogram({ name: `${p}first_seen_to_verdict_seconds`, help: "A code's first sighting in a presentation to its verdict.", labelNames: ["lane"], buckets: FIRST_SEEN_BUCKETS, registers: r });
-    this.verdicts = new Counter({ name: `${p}verdicts_total`, help: "Verdicts by lane, verdict and reason code.", labelNames: ["lane", "verdict", "reason"], registers: r });
+    // Each running lane's INTERNAL_ERROR series is there at 0 from the first scrape that sees the lane
+    // (seeded at every scrape, so a lane a reload adds too): born at its first value, increase()
+    // would miss that first burst and CheckpointLaneNoVerdict with it.
+    this.verdicts = new Counter({ name: `${p}verdicts_total`, help: "Verdicts by lane, verdict and reason code.", labelNames: ["lane", "verdict", "reason"], registers: r, collect: () => this.seedVerdicts() });
     this.lastVerdict = new Gauge({ name: `${p}lane_last_verdict_timestamp_seconds`, help: "When the lane's last verdict was decided.", labelNames: ["lane"], registers: r });
     new Gauge({ name: `${p}build_info`, help: "Always 1; the gateway's version and the Node.js version as labels.", labelNames: ["version", "node"], registers: r }).set({ version: gatewayVersion(), node: process.versions.node }, 1);
 
@@ -290,6 +293,12 @@ export class GatewayMetrics {
       const d = read("replayGuardDegraded", c().replayGuardDegraded);
       return one(d === undefined ? undefined : d ? 1 : 0);
     });
+    series("pauses", "gauge", "lane_pause_state_unknown", "1 while the lane is closed only because the paused-lane state file could not be read at start (no officer has paused or resumed it since), 0 for the other lanes.", ["lane"], () => {
+      const ps = read("pauses", c().pauses);
+      if (!ps) return [];
+      const held = new Set(ps.unknownLanes ?? []);
+      return [...new Set([...lanes().map((l) => l.lane), ...held])].map((lane) => ({ labels: { lane }, value: held.has(lane) ? 1 : 0 }));
+    });
     series("pauses", "counter", "lane_pause_store_errors_total", "Paused-lane state file errors by op: load (unreadable at start, every lane started paused), save (a restart would reopen the lanes paused since).", ["op"], () => {
       const ps = read("pauses", c().pauses);
       return ps ? [{ labels: { op: "load" }, value: ps.loadErrors }, { labels: { op: "save" }, value: ps.saveErrors }] : [];
@@ -371,6 +380,17 @@ export class GatewayMetrics {
   /** Counts every verdict published on the bus; call once per bus (returns the unsubscribe). */
   attach(bus: GatewayBus): () => void {
     return bus.on("verdict", (ev) => this.observeVerdict(ev));
+  }
+
+  /** Each running lane's INTERNAL_ERROR verdicts, at 0 until the first (a removed lane keeps its series, as its other verdict series). */
+  private seedVerdicts(): void {
+    let lanes: Array<{ lane: string }> = [];
+    try {
+      lanes = this.collectors.lanes?.() ?? [];
+    } catch {
+      this.collectorFailed("lanes");
+    }
+    for (const l of lanes) this.verdicts.inc({ lane: l.lane, verdict: "ERROR", reason: "INTERNAL_ERROR" }, 0);
   }
 
   get contentType(): string {

@@ -149,6 +149,8 @@ export interface PauseStoreStats {
   loadErrors: number;
   /** Pauses that applied but could not be written: a restart would reopen those lanes. */
   saveErrors: number;
+  /** Lanes closed only because the file could not be read at start, until an officer pauses or resumes each. */
+  unknownLanes?: string[];
 }
 
 /** Trust store counters (monotonic since start, except the applied deltas). */
