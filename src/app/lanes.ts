@@ -3,7 +3,7 @@ import type { GatewayBus } from "../core/bus.js";
 import type { Clock } from "../core/clock.js";
 import { moduleLogger, type Logger } from "../core/logger.js";
 import type { GatewayConfig } from "../config/schema.js";
-import { Lane, LocalReplayGuard, RedisReplayGuard, type ReplayGuard, type SeqStore, type VerifyFn } from "../lane/index.js";
+import { Lane, LocalReplayGuard, RedisReplayGuard, type LaneCarryOver, type ReplayGuard, type SeqStore, type VerifyFn } from "../lane/index.js";
 import type { LaneConfig } from "../lane/options.js";
 import type { ResizableReplayGuard } from "../lane/replay-guard.js";
 import { ShcChunkAssembler } from "../verify/index.js";
@@ -90,8 +90,7 @@ export interface LaneSet {
 export function createLaneSet(cfg: GatewayConfig, d: LaneSetDeps): LaneSet {
   const log = moduleLogger(d.logger, "app");
   const lanes = new Map<string, Lane>();
-  const build = (lc: LaneConfig, c: GatewayConfig): Lane => {
-    const assembler = new ShcChunkAssembler({ maxAgeMs: lc.leaveMs * 4 });
+  const build = (lc: LaneConfig, c: GatewayConfig, from?: LaneCarryOver): Lane => {
     const lane = new Lane({
       config: lc,
       gatewayId: c.gateway.id,
@@ -104,12 +103,9 @@ export function createLaneSet(cfg: GatewayConfig, d: LaneSetDeps): LaneSet {
       salt: d.salt,
       seq: d.seq,
       startupGraceMs: laneStartupGraceMs(c, lc.id),
-      chunkAssembler: {
-        add(text, nowMs) {
-          const r = assembler.add(text, nowMs);
-          return r.status === "complete" ? r.text : undefined;
-        },
-      },
+      // A chunk not seen for leaveMs has left with its holder (it must not complete the next card).
+      chunkAssembler: new ShcChunkAssembler({ maxAgeMs: lc.leaveMs }),
+      ...(from ? { from } : {}),
     });
     if (d.pauses.has(lc.id)) lane.setPaused(true);
     d.problems.applyTo(lane);
@@ -133,14 +129,19 @@ export function createLaneSet(cfg: GatewayConfig, d: LaneSetDeps): LaneSet {
     },
     async apply(prev, next) {
       const diff = laneChanges([...lanes.keys()], prev, next);
+      // A rebuilt lane takes over what the old one knew of the codes in view, whatever changed (its
+      // cameras too): the traveller in front of it is the same, and a code held through the reload
+      // is one presentation with one verdict, not a second one that says REPLAYED.
+      const carried = new Map<string, LaneCarryOver>();
       for (const [id, lane] of [...lanes]) {
         if (!diff.changed.includes(id) && !diff.removed.includes(id)) continue;
         lane.setProblem("SHUTTING_DOWN", true);
         await lane.settle();
         lane.close();
         lanes.delete(id);
+        if (diff.changed.includes(id)) carried.set(id, lane.carryOver());
       }
-      for (const lc of next.lanes) if (!lanes.has(lc.id)) lanes.set(lc.id, build(lc, next));
+      for (const lc of next.lanes) if (!lanes.has(lc.id)) lanes.set(lc.id, build(lc, next, carried.get(lc.id)));
       d.pauses.forget(diff.removed);
       return diff;
     },

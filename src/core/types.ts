@@ -99,6 +99,8 @@ export interface LaneStatus {
   problems: string[];
   /** The current verdict when state is pass/flag. */
   verdict?: VerdictEvent;
-  /** Epoch ms when the current pass/flag state ends. */
+  /** Epoch ms when the current pass/flag state ends: information only (the wall clock can step). */
   until?: number;
+  /** When the current pass/flag state ends on this process's monotonic clock (`Clock.monotonic()`): what displays count with. */
+  untilMono?: number;
 }

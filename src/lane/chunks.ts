@@ -2,11 +2,22 @@
  * Chunked SMART Health Cards (`shc:/i/n/...`) arrive as several QR codes, in one frame or over
  * several frames. The verifier's assembler joins them; this wrapper adds presentation semantics:
  * once a card is assembled, further sightings of its chunks are sightings of the assembled card
- * (one verdict), and its first sighting is the first chunk's.
+ * (one verdict), and its first sighting is its first chunk's. Times are the frames' monotonic
+ * receive times.
  */
+export interface AssembledCard {
+  text: string;
+  /** The chunk texts the card was made of. */
+  parts: string[];
+  /** Other chunks of a card of its size were in view: it may be a splice of two travellers' cards. */
+  ambiguous: boolean;
+}
+
 export interface ChunkAssemblerPort {
-  /** Feeds one chunk; returns the assembled `shc:/` text once every chunk of a card is there. */
-  add(chunkText: string, nowMs: number): string | undefined;
+  /** Feeds one frame's chunks; returns the cards they complete. */
+  addFrame(chunkTexts: readonly string[], atMs: number): AssembledCard[];
+  /** The card was a splice: its chunks are candidates again, and this combination is not offered again. */
+  reject(card: AssembledCard): void;
 }
 
 const CHUNK = /^shc:\/(\d+)\/(\d+)\//;
@@ -15,55 +26,88 @@ export function isShcChunk(text: string): boolean {
   return CHUNK.test(text);
 }
 
-export interface ChunkOutcome {
-  /** Hash key of the assembled card this chunk belongs to, when known. */
-  assembledKey?: string;
-  /** Assembled text, only on the call that completed the card. */
-  assembledText?: string;
-  /** Monotonic ms of the first chunk of the card seen. */
+export interface ChunkSighting {
+  /** Hash key of the assembled card. */
+  key: string;
+  card: AssembledCard;
+  /** Monotonic ms of the card's first chunk seen (this frame's time for a card assembled before). */
   firstSeen: number;
 }
 
 export class ChunkGatherer {
-  /** chunk hash -> assembled card key, for chunks of cards already assembled. */
-  private readonly known = new Map<string, { key: string; lastSeen: number }>();
-  /** chunks fed but not yet assembled, by total count n. */
-  private pending: Array<{ hash: string; n: string; firstSeen: number }> = [];
+  /** chunk hash -> the card it is part of, for chunks of cards assembled. */
+  private readonly known = new Map<string, { key: string; card: AssembledCard; lastSeen: number }>();
+  /** chunks fed but not (yet) part of a card, with their first and last sightings. */
+  private readonly pending = new Map<string, { firstSeen: number; lastSeen: number }>();
 
+  /** `from`: the gatherer of the lane this one replaces (a reload), whose cards in view stay known. */
   constructor(
     private readonly assembler: ChunkAssemblerPort,
     private readonly hash: (text: string) => string,
     private readonly leaveMs: number,
-  ) {}
-
-  add(text: string, at: number, nowMs: number): ChunkOutcome {
-    this.expire(at);
-    const h = this.hash(text);
-    const k = this.known.get(h);
-    if (k) {
-      k.lastSeen = Math.max(k.lastSeen, at);
-      return { assembledKey: k.key, firstSeen: at };
+    from?: ChunkGatherer,
+  ) {
+    if (from) {
+      for (const [h, k] of from.known) this.known.set(h, { ...k });
+      for (const [h, p] of from.pending) this.pending.set(h, { ...p });
     }
-    const n = CHUNK.exec(text)?.[2] ?? "?";
-    if (!this.pending.some((p) => p.hash === h)) this.pending.push({ hash: h, n, firstSeen: at });
-    const full = this.assembler.add(text, nowMs);
-    if (full === undefined) return { firstSeen: at };
-    const key = this.hash(full);
-    const mine = this.pending.filter((p) => p.n === n);
-    this.pending = this.pending.filter((p) => p.n !== n);
-    const firstSeen = Math.min(at, ...mine.map((p) => p.firstSeen));
-    for (const p of mine) this.known.set(p.hash, { key, lastSeen: at });
-    return { assembledKey: key, assembledText: full, firstSeen };
   }
 
-  /** Chunks seen but not (yet) assembled: telemetry for cards shown incompletely. */
+  /** The chunks read in one frame: one sighting per card they belong to (known or completed now). */
+  frame(texts: readonly string[], at: number): ChunkSighting[] {
+    this.expire(at);
+    const out = new Map<string, ChunkSighting>();
+    const fresh: string[] = [];
+    for (const text of texts) {
+      const h = this.hash(text);
+      const k = this.known.get(h);
+      if (k) {
+        k.lastSeen = Math.max(k.lastSeen, at);
+        if (!out.has(k.key)) out.set(k.key, { key: k.key, card: k.card, firstSeen: at });
+        continue;
+      }
+      const p = this.pending.get(h);
+      if (p) p.lastSeen = Math.max(p.lastSeen, at);
+      else this.pending.set(h, { firstSeen: at, lastSeen: at });
+      fresh.push(text);
+    }
+    if (fresh.length === 0) return [...out.values()];
+    for (const card of this.assembler.addFrame(fresh, at)) {
+      const key = this.hash(card.text);
+      let firstSeen = at;
+      // Only the chunks the card was made of: another traveller's chunks in view stay pending.
+      for (const part of card.parts) {
+        const h = this.hash(part);
+        firstSeen = Math.min(firstSeen, this.pending.get(h)?.firstSeen ?? at);
+        this.pending.delete(h);
+        this.known.set(h, { key, card, lastSeen: at });
+      }
+      out.set(key, { key, card, firstSeen });
+    }
+    return [...out.values()];
+  }
+
+  /** The card turned out to be a splice of two cards: its chunks are no longer its, and the assembler tries other combinations. */
+  reject(card: AssembledCard): void {
+    const key = this.hash(card.text);
+    for (const part of card.parts) {
+      const h = this.hash(part);
+      const k = this.known.get(h);
+      if (k?.key !== key) continue;
+      this.known.delete(h);
+      this.pending.set(h, { firstSeen: k.lastSeen, lastSeen: k.lastSeen });
+    }
+    this.assembler.reject(card);
+  }
+
+  /** Chunks seen but not (yet) part of a card: telemetry for cards shown incompletely. */
   get pendingCount(): number {
-    return this.pending.length;
+    return this.pending.size;
   }
 
   private expire(at: number): void {
     for (const [h, k] of this.known) if (at - k.lastSeen > this.leaveMs) this.known.delete(h);
-    // A chunk that never completed its card is forgotten after a generous multiple of leaveMs.
-    this.pending = this.pending.filter((p) => at - p.firstSeen <= this.leaveMs * 4);
+    // A chunk not seen for leaveMs has left with its holder: it must not complete the next traveller's card.
+    for (const [h, p] of this.pending) if (at - p.lastSeen > this.leaveMs) this.pending.delete(h);
   }
 }

@@ -1,7 +1,7 @@
-export { Lane, type LaneOptions, type VerifyFn } from "./lane.js";
+export { Lane, type LaneOptions, type LaneCarryOver, type VerifyFn } from "./lane.js";
 export { LaneStateMachine, LaneProblems, type LaneProblem } from "./state.js";
 export { PresenceTracker, type Presentation } from "./presence.js";
-export { ChunkGatherer, isShcChunk, type ChunkAssemblerPort } from "./chunks.js";
+export { ChunkGatherer, isShcChunk, type AssembledCard, type ChunkAssemblerPort } from "./chunks.js";
 export { LocalReplayGuard, type ReplayGuard, type ReplayClaim } from "./replay-guard.js";
 export { RedisReplayGuard, type RedisLike } from "./replay-redis.js";
 export { buildVerdictEvent, asReplay } from "./event.js";

@@ -6,7 +6,8 @@ import { shortHash } from "../core/hash.js";
 import type { DecodeResult, LaneStatus, Verdict } from "../core/types.js";
 import type { LaneConfig } from "./options.js";
 import { PresenceTracker, type Presentation } from "./presence.js";
-import { ChunkGatherer, isShcChunk, type ChunkAssemblerPort } from "./chunks.js";
+import { ChunkGatherer, isShcChunk, type AssembledCard, type ChunkAssemblerPort } from "./chunks.js";
+import { shcChunkProblem } from "../verify/shc/chunks.js";
 import type { ReplayGuard } from "./replay-guard.js";
 import { LaneStateMachine, type LaneProblem } from "./state.js";
 import { buildVerdictEvent, asReplay } from "./event.js";
@@ -36,7 +37,36 @@ export interface LaneOptions {
    * `startupGraceMs`). 0: CAMERAS_DOWN at once.
    */
   startupGraceMs: number;
+  /**
+   * What a lane with the same id that this one replaces (a config reload) knew about the codes in
+   * view: a code held through the reload stays one presentation, with one verdict.
+   */
+  from?: LaneCarryOver;
 }
+
+/** A lane's presentations and assembled chunked cards, handed to the lane that replaces it. */
+export interface LaneCarryOver {
+  presence: PresenceTracker;
+  chunks: ChunkGatherer | undefined;
+}
+
+/**
+ * Reasons a spliced chunked card gives (decoding, key and signature checks: steps 2 and 3 of
+ * docs/reasons.md). A card assembled while another card's chunks were in view that fails with one
+ * of these was most likely put together from two travellers' chunks: it is no presentation.
+ */
+const SPLICE_REASONS: ReadonlySet<string> = new Set([
+  "NUMERIC_INVALID",
+  "DECOMPRESS_FAILED",
+  "SIZE_LIMIT",
+  "STRUCTURE_INVALID",
+  "KID_MISSING",
+  "KEY_UNKNOWN",
+  "ALG_UNSUPPORTED",
+  "ALG_KEY_MISMATCH",
+  "SIGNATURE_INVALID",
+  "ISSUER_UNTRUSTED",
+]);
 
 /**
  * One lane: decode results of its cameras in, one VerdictEvent per presentation out (on the bus),
@@ -57,9 +87,9 @@ export class Lane {
   constructor(private readonly o: LaneOptions) {
     this.id = o.config.id;
     this.leaveMs = o.config.leaveMs;
-    this.presence = new PresenceTracker(o.config.leaveMs);
+    this.presence = new PresenceTracker(o.config.leaveMs, o.from?.presence);
     const hash = (t: string) => shortHash(t, o.salt);
-    this.chunks = o.chunkAssembler ? new ChunkGatherer(o.chunkAssembler, hash, o.config.leaveMs) : undefined;
+    this.chunks = o.chunkAssembler ? new ChunkGatherer(o.chunkAssembler, hash, o.config.leaveMs, o.from?.chunks) : undefined;
     this.machine = new LaneStateMachine({
       lane: this.id,
       passHoldMs: o.config.passHoldMs,
@@ -92,33 +122,24 @@ export class Lane {
     }
     const read = new Set<string>();
     const work: Promise<void>[] = [];
-    for (const code of r.codes) {
-      this.tel.codesRead++;
-      let text = code.text;
-      let key: string;
-      let firstSeen = r.receivedAt;
-      if (this.chunks && isShcChunk(text)) {
-        const c = this.chunks.add(text, r.receivedAt, this.o.clock.now());
-        if (!c.assembledKey) continue;
-        key = c.assembledKey;
-        firstSeen = c.firstSeen;
-        if (c.assembledText === undefined) {
-          read.add(key);
-          this.presence.sight(key, r.receivedAt);
-          continue;
-        }
-        text = c.assembledText;
-      } else {
-        key = shortHash(text, this.o.salt);
-      }
+    const sighted = (key: string, text: string, firstSeen: number, card?: AssembledCard): void => {
       read.add(key);
       const s = this.presence.sight(key, r.receivedAt);
-      if (s.kind === "new") {
-        s.presentation.firstSeen = Math.min(firstSeen, s.presentation.firstSeen);
-        this.tel.presentations++;
-        work.push(this.decide(text, s.presentation, r));
-      }
+      if (s.kind !== "new") return;
+      s.presentation.firstSeen = Math.min(firstSeen, s.presentation.firstSeen);
+      this.tel.presentations++;
+      work.push(this.decide(text, s.presentation, r, card));
+    };
+    const chunkTexts: string[] = [];
+    for (const code of r.codes) {
+      this.tel.codesRead++;
+      // A chunk header that can never make a card (index past the count, too many chunks) is
+      // verified on its own: a FLAG with its reason, not a code that never gets a verdict.
+      if (this.chunks && isShcChunk(code.text) && shcChunkProblem(code.text) === undefined) chunkTexts.push(code.text);
+      else sighted(shortHash(code.text, this.o.salt), code.text, r.receivedAt);
     }
+    // All chunks of the frame at once: a card is made from chunks seen together where it can be.
+    if (this.chunks && chunkTexts.length > 0) for (const c of this.chunks.frame(chunkTexts, r.receivedAt)) sighted(c.key, c.card.text, c.firstSeen, c.card);
     this.tel.missedReads += this.presence.frame(r.receivedAt, read);
     if (work.length === 0) return Promise.resolve();
     // Handled here, once: a derived promise (`p.finally(...)`) would re-reject on its own and reach
@@ -140,7 +161,7 @@ export class Lane {
     this.o.logger.error({ code: "GW_LANE_DECISION_FAILED", err: e instanceof Error ? e.message : String(e) }, "a decision failed; no verdict was published for it");
   }
 
-  private async decide(text: string, pres: Presentation, r: DecodeResult): Promise<void> {
+  private async decide(text: string, pres: Presentation, r: DecodeResult, card?: AssembledCard): Promise<void> {
     const cfg = this.o.config;
     let v: Verdict;
     try {
@@ -149,13 +170,19 @@ export class Lane {
       this.o.logger.error({ err: (e as Error).message, payloadHash: pres.key }, "verifier threw");
       v = { verdict: "ERROR", reason: "INTERNAL_ERROR", format: "unknown" };
     }
+    // Two cards' chunks in view can make a card neither traveller holds: not a presentation. Its
+    // chunks go back to the assembler, which offers the other combinations (each traveller's own card).
+    if (card?.ambiguous && v.verdict !== "PASS" && SPLICE_REASONS.has(v.reason)) {
+      this.tel.splicedCards++;
+      this.presence.forget(pres);
+      this.chunks?.reject(card);
+      return;
+    }
     // A lane that left service while the verifier ran drops the verdict: it must not claim the
     // credential either, or the traveller's next presentation (here or, through Redis, anywhere
     // on the site) is a false REPLAYED.
-    if (!this.machine.accepting) {
-      this.tel.verdictsDropped++;
-      return;
-    }
+    if (!this.machine.accepting) return this.drop(pres);
+    let claimed: string | undefined;
     if (v.verdict === "PASS" && v.credentialHash) {
       try {
         const claim = await this.o.replay.claim(v.credentialHash, this.id);
@@ -163,28 +190,25 @@ export class Lane {
         if (claim.replayed) {
           this.tel.replays++;
           v = asReplay(v);
-        }
+        } else claimed = v.credentialHash;
       } catch (e) {
         // A guard that cannot answer must not turn a replay into a PASS.
         this.o.logger.error({ err: (e as Error).message }, "replay guard failed");
         v = { ...v, verdict: "ERROR", reason: "INTERNAL_ERROR" };
       }
     }
-    if (!this.machine.accepting) {
-      this.tel.verdictsDropped++;
-      return;
-    }
-    pres.decided = true;
+    // Left service during the claim: the claim is given back, as if never made.
+    if (!this.machine.accepting) return this.drop(pres, claimed);
     let seq: number;
     try {
       seq = this.o.seq.next(this.id);
     } catch (e) {
       // An id that is not on disk could be handed out again after a restart and the event lost: fail safe.
       this.o.logger.error({ code: "GW_EVENTS_SEQ_FAILED", err: (e as Error).message, verdict: v.verdict, reason: v.reason, payloadHash: pres.key }, "verdict dropped: its event id cannot be persisted");
-      this.tel.verdictsDropped++;
       this.machine.setProblem("EVENTS_SEQ_ERROR", true);
-      return;
+      return this.drop(pres, claimed);
     }
+    pres.decided = true;
     const ev = buildVerdictEvent(v, {
       gatewayId: this.o.gatewayId,
       lane: this.id,
@@ -206,6 +230,28 @@ export class Lane {
     this.o.logger.info({ id: ev.id, verdict: ev.verdict, reason: ev.reason, format: ev.format, payloadHash: ev.payloadHash, credentialHash: ev.credentialHash, frameToVerdictMs: ev.frameToVerdictMs }, "verdict");
     this.o.bus.emit("verdict", ev);
     this.machine.showVerdict(ev);
+  }
+
+  /**
+   * A verdict not published: its presentation is forgotten (the code's next sighting is decided
+   * afresh, not left waiting for a verdict that never comes) and a replay claim it made is given
+   * back. A claim that cannot be given back (Redis down) stands: counted and logged, never a PASS.
+   */
+  private async drop(pres: Presentation, claimed?: string): Promise<void> {
+    this.tel.verdictsDropped++;
+    this.presence.forget(pres);
+    if (claimed === undefined) return;
+    try {
+      await this.o.replay.release(claimed, this.id);
+    } catch (e) {
+      this.tel.replayReleaseFailures++;
+      this.o.logger.warn({ err: (e as Error).message, payloadHash: pres.key }, "replay claim of a dropped verdict not given back: the credential stays claimed for the replay window");
+    }
+  }
+
+  /** Its presentations and assembled cards, for the lane that replaces this one on a reload (after it settled). */
+  carryOver(): LaneCarryOver {
+    return { presence: this.presence, chunks: this.chunks };
   }
 
   /**

@@ -22,7 +22,16 @@ export type Sighting = { kind: "new"; presentation: Presentation } | { kind: "se
 export class PresenceTracker {
   private readonly live = new Map<string, Presentation>();
 
-  constructor(private readonly leaveMs: number) {}
+  /**
+   * `from`: the tracker of the lane this one replaces (a config reload), so a code held through the
+   * reload stays one presentation (a second verdict would be a false REPLAYED).
+   */
+  constructor(
+    private readonly leaveMs: number,
+    from?: PresenceTracker,
+  ) {
+    if (from) for (const [key, p] of from.live) this.live.set(key, { ...p });
+  }
 
   /** Records that `key` was read in a frame received at `at`. */
   sight(key: string, at: number): Sighting {
@@ -67,9 +76,13 @@ export class PresenceTracker {
     return this.live.get(key);
   }
 
-  /** Drops everything: after a pause or an out-of-service period every code counts as new. */
-  clear(): void {
-    this.live.clear();
+  /**
+   * Forgets a presentation whose verdict was dropped (the lane left service while deciding), so
+   * its next sighting is decided afresh instead of waiting forever for a verdict. A newer
+   * presentation of the same code is left alone.
+   */
+  forget(p: Presentation): void {
+    if (this.live.get(p.key) === p) this.live.delete(p.key);
   }
 
   get size(): number {

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Clock } from "../core/clock.js";
 
 /**
@@ -15,7 +16,21 @@ export interface ReplayClaim {
 
 export interface ReplayGuard {
   claim(credentialHash: string, lane: string): Promise<ReplayClaim>;
+  /**
+   * Gives back a claim this gateway's `lane` made and then did not use (its verdict was dropped), so
+   * the traveller's next presentation, here or at another lane, is a first use again. Removes only
+   * that claim, never one another gateway or a later use made. Rejects when it cannot tell the
+   * shared store (Redis down): the claim then stands, as if it had been used.
+   */
+  release(credentialHash: string, lane: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A claim as held: the lane that made it, when its window ends (monotonic), and, for a claim this gateway made itself, its unique token. */
+export interface HeldClaim {
+  lane: string;
+  until: number;
+  token?: string;
 }
 
 /** A guard whose window a config reload can change (display.replayWindowS). */
@@ -25,7 +40,7 @@ export interface ResizableReplayGuard extends ReplayGuard {
 
 /** In-process guard: shared by all lanes of this gateway. Bounded by expiring entries. */
 export class LocalReplayGuard implements ResizableReplayGuard {
-  private readonly claims = new Map<string, { lane: string; until: number }>();
+  private readonly claims = new Map<string, HeldClaim>();
   private lastSweep = 0;
 
   constructor(
@@ -48,14 +63,38 @@ export class LocalReplayGuard implements ResizableReplayGuard {
     this.windowMs = windowMs;
   }
 
-  claimSync(credentialHash: string, lane: string): ReplayClaim {
+  /** `token`: the claim's unique id (the shared store's, when it answers for one that timed out). */
+  claimSync(credentialHash: string, lane: string, token: string = randomUUID()): ReplayClaim {
     if (this.windowMs <= 0) return { replayed: false };
     const now = this.clock.monotonic();
     this.sweep(now);
     const cur = this.claims.get(credentialHash);
     if (cur && cur.until > now) return { replayed: true, firstLane: cur.lane };
-    this.claims.set(credentialHash, { lane, until: now + this.windowMs });
+    this.claims.set(credentialHash, { lane, until: now + this.windowMs, token });
     return { replayed: false };
+  }
+
+  /**
+   * Takes back the claim `lane` made itself on the credential, if it still holds it, and returns it
+   * (for a shared store to release its copy, and to be restored if that fails). A claim learnt from
+   * elsewhere, or another lane's, is left alone.
+   */
+  takeOwn(credentialHash: string, lane: string): HeldClaim | undefined {
+    const cur = this.claims.get(credentialHash);
+    if (!cur || cur.token === undefined || cur.lane !== lane || cur.until <= this.clock.monotonic()) return undefined;
+    this.claims.delete(credentialHash);
+    return cur;
+  }
+
+  /** Puts back a claim taken with takeOwn, unless another is held by now. */
+  restore(credentialHash: string, claim: HeldClaim): void {
+    const cur = this.claims.get(credentialHash);
+    if (cur === undefined || cur.until <= this.clock.monotonic()) this.claims.set(credentialHash, claim);
+  }
+
+  release(credentialHash: string, lane: string): Promise<void> {
+    this.takeOwn(credentialHash, lane);
+    return Promise.resolve();
   }
 
   /** The lane holding a claim on the credential within the window, if this gateway made or learnt one; claims nothing. */
@@ -68,16 +107,17 @@ export class LocalReplayGuard implements ResizableReplayGuard {
   }
 
   /**
-   * Records a claim made elsewhere (the shared store), so a later Redis outage or a lost key still
-   * remembers it. A claim held here and still in its window is kept (it is the older one); an
-   * expired one is replaced, or the new use's window would end with the old one's.
+   * Records a claim made through the shared store (Redis), so a later Redis outage or a lost key
+   * still remembers it; `token` is set when this gateway made the claim itself (so it can release
+   * it). A claim held here and still in its window is kept (it is the older one); an expired one is
+   * replaced, or the new use's window would end with the old one's.
    */
-  remember(credentialHash: string, lane: string): void {
+  remember(credentialHash: string, lane: string, token?: string): void {
     if (this.windowMs <= 0) return;
     const now = this.clock.monotonic();
     this.sweep(now);
     const cur = this.claims.get(credentialHash);
-    if (cur === undefined || cur.until <= now) this.claims.set(credentialHash, { lane, until: now + this.windowMs });
+    if (cur === undefined || cur.until <= now) this.claims.set(credentialHash, { lane, until: now + this.windowMs, ...(token !== undefined ? { token } : {}) });
   }
 
   claim(credentialHash: string, lane: string): Promise<ReplayClaim> {

@@ -29,16 +29,27 @@ export interface LaneStateOptions {
   onChange: (status: LaneStatus) => void;
 }
 
+/** A verdict on (or waiting for) the screen, and when its hold ends on the monotonic clock. */
+interface Held {
+  ev: VerdictEvent;
+  endsMono: number;
+}
+
 /**
  * idle -> pass|flag (held passHoldMs|flagHoldMs, then idle); any problem -> out-of-service;
  * pause -> paused. Out-of-service and paused take precedence and clear any verdict on screen:
  * a lane that cannot see or cannot trust must never keep showing green.
+ *
+ * A FLAG keeps the screen for its hold: the screen shows the newest FLAG still held, else the
+ * newest PASS still held. A PASS decided meanwhile (the next traveller, or a second code in the
+ * same frame) is published at once but shown only when the FLAG ends, for what is left of its own
+ * hold: a flagged traveller must never stand in front of a green screen. Holds are counted on the
+ * monotonic clock; `until` (wall time) is information only.
  */
 export class LaneStateMachine {
   private problems = new Set<LaneProblem>();
   private paused = false;
-  private verdict: VerdictEvent | undefined;
-  private until: number | undefined;
+  private held: { pass?: Held; flag?: Held } = {};
   private timer: TimerHandle | undefined;
   private last: LaneStatus | undefined;
 
@@ -47,8 +58,8 @@ export class LaneStateMachine {
   get state(): LaneState {
     if (this.paused) return "paused";
     if (this.problems.size > 0) return "out-of-service";
-    if (this.verdict) return this.verdict.verdict === "PASS" ? "pass" : "flag";
-    return "idle";
+    if (this.held.flag) return "flag";
+    return this.held.pass ? "pass" : "idle";
   }
 
   /** Verdicts are accepted only in service; returns false when the lane is paused or out of service. */
@@ -58,26 +69,23 @@ export class LaneStateMachine {
 
   status(): LaneStatus {
     const s: LaneStatus = { lane: this.o.lane, state: this.state, problems: [...this.problems].sort() };
-    if (this.verdict && (s.state === "pass" || s.state === "flag")) {
-      s.verdict = this.verdict;
-      if (this.until !== undefined) s.until = this.until;
+    const shown = this.shown();
+    if (shown && (s.state === "pass" || s.state === "flag")) {
+      s.verdict = shown.ev;
+      s.untilMono = shown.endsMono;
+      s.until = this.o.clock.now() + (shown.endsMono - this.o.clock.monotonic());
     }
     return s;
   }
 
   showVerdict(ev: VerdictEvent): void {
     if (!this.accepting) return;
-    this.clearTimer();
-    this.verdict = ev;
-    const hold = ev.verdict === "PASS" ? this.o.passHoldMs : this.o.flagHoldMs;
-    this.until = this.o.clock.now() + hold;
-    this.timer = this.o.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.verdict = undefined;
-      this.until = undefined;
-      this.publish(true);
-    }, hold);
-    this.publish(true);
+    const pass = ev.verdict === "PASS";
+    const held: Held = { ev, endsMono: this.o.clock.monotonic() + (pass ? this.o.passHoldMs : this.o.flagHoldMs) };
+    if (pass) this.held.pass = held;
+    else this.held.flag = held;
+    this.arm();
+    this.publish();
   }
 
   setProblem(problem: LaneProblem, on: boolean): void {
@@ -112,10 +120,35 @@ export class LaneStateMachine {
     this.clearTimer();
   }
 
+  private shown(): Held | undefined {
+    return this.held.flag ?? this.held.pass;
+  }
+
+  /** One timer, for the end of what is on screen; a PASS waiting behind a FLAG is looked at then. */
+  private arm(): void {
+    this.clearTimer();
+    const shown = this.shown();
+    if (!shown) return;
+    this.timer = this.o.clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        // The verdict this timer was armed for ends now, whatever the clock reads (a timer may fire a hair early).
+        if (this.held.flag === shown) this.held.flag = undefined;
+        else if (this.held.pass === shown) this.held.pass = undefined;
+        const now = this.o.clock.monotonic();
+        if (this.held.pass && this.held.pass.endsMono <= now) this.held.pass = undefined;
+        if (this.held.flag && this.held.flag.endsMono <= now) this.held.flag = undefined;
+        this.arm();
+        this.publish();
+      },
+      shown.endsMono - this.o.clock.monotonic(),
+      "lane.hold",
+    );
+  }
+
   private clearVerdict(): void {
     this.clearTimer();
-    this.verdict = undefined;
-    this.until = undefined;
+    this.held = {};
   }
 
   private clearTimer(): void {
@@ -123,11 +156,11 @@ export class LaneStateMachine {
     this.timer = undefined;
   }
 
-  /** Publishes only real changes (a second verdict in a row is a change: new seq). */
-  private publish(force = false): void {
+  /** Publishes only real changes (a second verdict in a row is a change: new seq; a PASS waiting behind a FLAG is not). */
+  private publish(): void {
     const s = this.status();
     const l = this.last;
-    if (!force && l && l.state === s.state && l.problems.join() === s.problems.join() && l.verdict?.id === s.verdict?.id) return;
+    if (l && l.state === s.state && l.problems.join() === s.problems.join() && l.verdict?.id === s.verdict?.id) return;
     this.last = s;
     this.o.onChange(s);
   }

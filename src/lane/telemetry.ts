@@ -20,6 +20,10 @@ export interface LaneTelemetry {
   verdictsDropped: number;
   /** Decisions that failed outside verification (sequence store, event build): no verdict was published. */
   decisionErrors: number;
+  /** Replay claims of dropped verdicts that could not be given back (Redis down): those credentials stay claimed. */
+  replayReleaseFailures: number;
+  /** Chunked cards put together from two cards' chunks (their signature failed while another card's chunks were in view): no verdict. */
+  splicedCards: number;
   /** Sum of frames tried from first sighting to verdict, over all verdicts (mean = /verdicts). */
   framesTriedTotal: number;
   last?: { firstSeenToVerdictMs: number; frameToVerdictMs: number; framesTried: number };
@@ -51,6 +55,8 @@ export function newTelemetry(): LaneTelemetry {
     replayDegraded: 0,
     verdictsDropped: 0,
     decisionErrors: 0,
+    replayReleaseFailures: 0,
+    splicedCards: 0,
     framesTriedTotal: 0,
     recentFirstSeenMs: [],
   };

@@ -1,6 +1,6 @@
 /** Public API of the verify stage (see README.md). */
 export { createVerifier, type LanePolicy, type VerifyContext, type VerifierOptions, type Verifier } from "./verifier.js";
-export { ShcChunkAssembler, type ChunkResult } from "./shc/chunks.js";
+export { ShcChunkAssembler, shcChunkProblem, type ChunkResult } from "./shc/chunks.js";
 export { REASONS, type ReasonCode } from "./reasons.js";
 export { LIMITS } from "./limits.js";
 export { firstRejectingRule, ruleProblem, type PolicyRule, type PolicyData } from "./policy.js";

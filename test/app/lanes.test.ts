@@ -9,6 +9,7 @@ import { createLaneSet, laneChanges, laneStartupGraceMs, openReplayGuard } from 
 import { LanePauses } from "../../src/app/pauses.js";
 import { LaneProblemRouter } from "../../src/app/lane-problems.js";
 import { SYNTHETIC } from "../support/gateway.js";
+import { result } from "../lane/helpers.js";
 
 const config = (lanes: Array<Record<string, unknown>>, cameras: Array<[string, string]>) =>
   parseConfig({
@@ -106,6 +107,54 @@ describe("the lane set", () => {
     const c = set.get("C");
     expect(await set.apply(next, next)).toEqual({ added: [], removed: [], changed: [] });
     expect(set.get("C")).toBe(c);
+  });
+});
+
+describe("a code held through a reload that rebuilds its lane", () => {
+  /** A lane set on the lane test verifier ("VALID:x" passes), with the verdicts it publishes. */
+  const held = async (next: (base: Array<Record<string, unknown>>) => [Array<Record<string, unknown>>, Array<[string, string]>]) => {
+    const cfg = config([{ id: "A" }], [["c1", "A"]]);
+    const clock = new FakeClock();
+    const bus = new GatewayBus();
+    const verdicts: string[] = [];
+    bus.on("verdict", (v) => verdicts.push(`${v.verdict} ${v.reason}`));
+    const set = createLaneSet(cfg, {
+      bus, clock, logger: silentLogger, salt: "test-salt",
+      replay: new LocalReplayGuard(clock, 600_000),
+      seq: new MemorySeqStore(),
+      verify: (text) => (text.startsWith("VALID:") ? { verdict: "PASS", reason: "OK", format: "pass", credentialHash: text } : { verdict: "FLAG", reason: "EXPIRED", format: "pass" }),
+      pauses: new LanePauses({ load: () => ({ paused: [] }), save() {} }, silentLogger),
+      problems: new LaneProblemRouter(silentLogger),
+    });
+    let n = 0;
+    /** What the gateway does after a reload: a rebuilt lane learns the running cameras' state. */
+    const camerasUp = () => ["c1", "c2"].forEach((c) => set.get("A").setCameraUp(c, true));
+    const show = async (codes: string[], ms: number) => {
+      for (let t = 0; t < ms; t += 66) {
+        await set.get("A").onDecode(result("c1", ++n, clock.monotonic(), codes));
+        clock.advance(66);
+      }
+    };
+    camerasUp();
+    await show(["VALID:alice", "EXPIRED:eve"], 700);
+    const [lanes, cams] = next([{ id: "A" }]);
+    const before = set.get("A");
+    expect((await set.apply(cfg, config(lanes, cams))).changed).toEqual(["A"]);
+    expect(set.get("A")).not.toBe(before);
+    camerasUp();
+    await show(["VALID:alice", "EXPIRED:eve"], 700);
+    return { verdicts, lane: set.get("A") };
+  };
+
+  it("its settings changed: still one presentation each, one verdict each (no second FLAG REPLAYED)", async () => {
+    const { verdicts, lane } = await held(() => [[{ id: "A", flagHoldMs: 10_000 }], [["c1", "A"]]]);
+    expect(verdicts.sort()).toEqual(["FLAG EXPIRED", "PASS OK"]);
+    expect(lane.codesInView()).toBe("decided");
+  });
+
+  it("its leaveMs or its cameras changed: the same (the traveller in front of the lane is the same)", async () => {
+    expect((await held(() => [[{ id: "A", leaveMs: 4000 }], [["c1", "A"]]])).verdicts.sort()).toEqual(["FLAG EXPIRED", "PASS OK"]);
+    expect((await held(() => [[{ id: "A" }], [["c1", "A"], ["c2", "A"]]])).verdicts.sort()).toEqual(["FLAG EXPIRED", "PASS OK"]);
   });
 });
 

@@ -191,7 +191,7 @@ describe("stage stats reach /metrics through the gateway wiring", () => {
 
   it("the replay guard's degraded state and the pause store's errors are exported; an in-process guard has no series", async () => {
     let down = true;
-    const redis = { set: () => (down ? Promise.reject(new Error("ECONNREFUSED")) : Promise.resolve("OK" as const)), get: () => Promise.resolve(null) };
+    const redis = { set: () => (down ? Promise.reject(new Error("ECONNREFUSED")) : Promise.resolve("OK" as const)), get: () => Promise.resolve(null), eval: () => Promise.resolve(0) };
     const replay = new RedisReplayGuard({ redis, keyPrefix: "t:", windowMs: 5000, local: new LocalReplayGuard(new FakeClock(), 5000), logger: captureLogger().logger });
     const store: PauseStore = {
       load: () => ({ paused: [], error: "unexpected end of JSON" }),

@@ -16,7 +16,7 @@ function rig() {
     clock,
     heartbeatMs: () => 2000,
     holdFor: (ev) => holdMs(lane, ev.verdict),
-    compose: (_id, lastSeen, endedSeq) => laneView({ lane, defaultLang: "en", status, lastSeen, overlay, now: clock.now(), ...(endedSeq !== undefined ? { endedSeq } : {}) }),
+    compose: (_id, seen, endedSeq) => laneView({ lane, defaultLang: "en", status, seen, overlay, nowMono: clock.monotonic(), ...(endedSeq !== undefined ? { endedSeq } : {}) }),
   });
   const sm = new LaneStateMachine({
     ...lane,
@@ -27,26 +27,135 @@ function rig() {
       hub.onStatus(s);
     },
   });
-  // The state of each full view the display was sent, in order.
+  // The state of each full view the display was sent, in order; and every event, with the verdict it carried.
   const shown: string[] = [];
-  hub.subscribe("A", {
-    send: (e: string, d: unknown) => {
-      if (e === "state" || e === "lane-status") shown.push((d as { state: string }).state);
-      return true;
-    },
-    onClose() {},
-    end() {},
-  } as never);
+  const events: string[] = [];
+  /** Connects a display; returns the state its `state` event said. */
+  const connect = (): { state: string } => {
+    let first = "";
+    hub.subscribe("A", {
+      send: (e: string, d: unknown) => {
+        const v = d as { state?: string; verdict?: unknown; reason?: string };
+        if (e === "state" || e === "lane-status") {
+          shown.push(v.state!);
+          first ||= v.state!;
+        }
+        if (e === "verdict") events.push(`verdict ${String(v.verdict)} ${v.reason}`);
+        else if (e !== "heartbeat") events.push(`${e} ${v.state}`);
+        return true;
+      },
+      onClose() {},
+      end() {},
+    } as never);
+    return { state: first };
+  };
+  connect();
   sm.setProblem("STARTING", false);
   let seq = 0;
-  const pass = (): void => {
+  /** A verdict as the lane publishes it: on the bus (the hub) first, then its state machine. */
+  const verdict = (kind: "PASS" | "FLAG", reason = kind === "PASS" ? "OK" : "EXPIRED"): void => {
     seq++;
-    const ev: VerdictEvent = { id: `g:A:${seq}`, gatewayId: "g", lane: "A", cameraId: "c", seq, at: clock.now(), frameToVerdictMs: 1, firstSeenToVerdictMs: 1, payloadHash: "h", verdict: "PASS", reason: "OK", format: "pass" };
-    sm.showVerdict(ev);
+    const ev: VerdictEvent = { id: `g:A:${seq}`, gatewayId: "g", lane: "A", cameraId: "c", seq, at: clock.now(), frameToVerdictMs: 1, firstSeenToVerdictMs: 1, payloadHash: "h", verdict: kind, reason, format: "pass" };
     hub.onVerdict(ev);
+    sm.showVerdict(ev);
   };
-  return { clock, hub, sm, pass, shown, setOverlay: (o: string[]) => (overlay = o) };
+  const pass = (): void => verdict("PASS");
+  return { clock, hub, sm, pass, verdict, shown, events, connect, setOverlay: (o: string[]) => (overlay = o) };
 }
+
+/** The hub alone, with a lane status that never changes (a status that lags, or a lane that never said): what it saw on the bus is all it has. */
+function hubOnly() {
+  const clock = new FakeClock();
+  const status: LaneStatus = { lane: "A", state: "idle", problems: [] };
+  const hub = new LaneHub({
+    clock,
+    heartbeatMs: () => 2000,
+    holdFor: (ev) => holdMs(lane, ev.verdict),
+    compose: (_id, seen, endedSeq) => laneView({ lane, defaultLang: "en", status, seen, overlay: [], nowMono: clock.monotonic(), ...(endedSeq !== undefined ? { endedSeq } : {}) }),
+  });
+  let seq = 0;
+  const verdict = (kind: "PASS" | "FLAG"): void => {
+    seq++;
+    hub.onVerdict({ id: `g:A:${seq}`, gatewayId: "g", lane: "A", cameraId: "c", seq, at: clock.now(), frameToVerdictMs: 1, firstSeenToVerdictMs: 1, payloadHash: "h", verdict: kind, reason: kind === "PASS" ? "OK" : "EXPIRED", format: "pass" });
+  };
+  /** What a display connecting now is told first. */
+  const connect = (): { state: string; ttl?: number } => {
+    let first: { state: string; verdict?: { ttl: number } } | undefined;
+    hub.subscribe("A", { send: (e: string, d: unknown) => ((first ??= e === "state" ? (d as typeof first) : undefined), true), onClose() {}, end() {} } as never);
+    return { state: first!.state, ...(first!.verdict ? { ttl: first!.verdict.ttl } : {}) };
+  };
+  return { clock, hub, verdict, connect };
+}
+
+describe("LaneHub: holds are counted on the monotonic clock (NTP may step the wall clock)", () => {
+  for (const [name, mk] of [["the hub alone", hubOnly], ["the hub with the lane's status", rig]] as const) {
+    it(`${name}: a wall clock stepped back an hour does not keep an old PASS; a new screen then connects idle`, () => {
+      const r = mk();
+      r.verdict("PASS");
+      r.clock.setWall(r.clock.now() - 3_600_000);
+      r.clock.advance(3999);
+      expect(r.hub.view("A").state).toBe("pass");
+      r.clock.advance(1);
+      expect(r.hub.view("A").state).toBe("idle");
+      r.clock.advance(30 * 60_000);
+      expect(r.hub.view("A").state).toBe("idle");
+      expect(r.connect()).toMatchObject({ state: "idle" });
+    });
+
+    it(`${name}: a wall clock stepped forward an hour keeps a FLAG for its whole hold`, () => {
+      const r = mk();
+      r.verdict("FLAG");
+      r.clock.setWall(r.clock.now() + 3_600_000);
+      r.clock.advance(1000);
+      expect(r.hub.view("A")).toMatchObject({ state: "flag", verdict: { ttl: 7000 } });
+      expect(r.connect()).toMatchObject({ state: "flag" });
+      r.clock.advance(6999);
+      expect(r.hub.view("A").state).toBe("flag");
+      r.clock.advance(1);
+      expect(r.hub.view("A").state).toBe("idle");
+    });
+  }
+});
+
+describe("LaneHub: a FLAG keeps the screen for its hold", () => {
+  for (const [name, mk] of [["the hub alone", hubOnly], ["the hub with the lane's status", rig]] as const) {
+    it(`${name}: FLAG then a PASS 300 ms later: the screen stays FLAG, then idle (the PASS's hold is over first)`, () => {
+      const r = mk();
+      r.verdict("FLAG");
+      r.clock.advance(300);
+      r.verdict("PASS");
+      expect(r.hub.view("A")).toMatchObject({ state: "flag", verdict: { reason: "EXPIRED" } });
+      expect(r.connect()).toMatchObject({ state: "flag" });
+      r.clock.advance(7699);
+      expect(r.hub.view("A").state).toBe("flag");
+      r.clock.advance(1);
+      expect(r.hub.view("A").state).toBe("idle");
+    });
+
+    it(`${name}: a PASS whose hold outlasts the FLAG is shown when the FLAG ends, for what is left`, () => {
+      const r = mk();
+      r.verdict("FLAG");
+      r.clock.advance(5000);
+      r.verdict("PASS");
+      r.clock.advance(2999);
+      expect(r.hub.view("A").state).toBe("flag");
+      r.clock.advance(1);
+      expect(r.hub.view("A")).toMatchObject({ state: "pass", verdict: { reason: "OK", ttl: 1000 } });
+      r.clock.advance(1000);
+      expect(r.hub.view("A").state).toBe("idle");
+    });
+  }
+
+  it("the PASS behind a held FLAG is not sent as a verdict event (the page would paint it); it comes as a lane-status when the FLAG ends", () => {
+    const r = rig();
+    r.verdict("FLAG");
+    r.clock.advance(5000);
+    r.verdict("PASS");
+    r.clock.advance(3000);
+    r.clock.advance(1000);
+    expect(r.events).toEqual(["state out-of-service", "lane-status idle", "verdict FLAG EXPIRED", "lane-status flag", "lane-status pass", "lane-status idle"]);
+  });
+});
 
 describe("LaneHub: a verdict ends when its lane leaves service", () => {
   it("a PASS does not come back on screen after a pause and resume within its hold", () => {
@@ -104,7 +213,7 @@ describe("LaneHub: a reloaded display.heartbeatMs reaches open screens", () => {
       clock,
       heartbeatMs: () => heartbeatMs,
       holdFor: (ev) => holdMs(lane, ev.verdict),
-      compose: (_id, lastSeen, endedSeq) => laneView({ lane, defaultLang: "en", status, lastSeen, overlay: [], now: clock.now(), ...(endedSeq !== undefined ? { endedSeq } : {}) }),
+      compose: (_id, seen, endedSeq) => laneView({ lane, defaultLang: "en", status, seen, overlay: [], nowMono: clock.monotonic(), ...(endedSeq !== undefined ? { endedSeq } : {}) }),
     });
     /** Connects a display; returns what it is sent. */
     const connect = () => {

@@ -76,3 +76,23 @@ describe("lane.js: the heartbeat interval follows a config reload (display.heart
     expect(silenceUntilOutOfService(page)).toBe(14_000);
   });
 });
+
+describe("lane.js: a FLAG keeps the screen for its ttl", () => {
+  it("a PASS verdict event while a FLAG is shown is not painted over it; the gateway's view (lane-status) is", () => {
+    const page = connected(2000);
+    page.es().emit("verdict", { lane: "A", seq: 1, verdict: "FLAG", reason: "EXPIRED", ttl: 8000, text: { en: "The pass has expired" } });
+    expect(page.state()).toBe("flag");
+    page.advance(300);
+    page.es().emit("verdict", { lane: "A", seq: 2, verdict: "PASS", reason: "OK", ttl: 4000 });
+    expect(page.state()).toBe("flag");
+    expect(new Set(beat(page, 2000, 7600, 2000))).toEqual(new Set(["flag"]));
+    page.advance(100);
+    expect(page.state()).toBe("idle");
+    // A PASS the gateway shows once the FLAG ended comes as the view, and is shown.
+    page.es().emit("lane-status", view("pass", { verdict: { seq: 3, verdict: "PASS", reason: "OK", ttl: 1000 } }));
+    expect(page.state()).toBe("pass");
+    // A FLAG event still replaces a PASS at once.
+    page.es().emit("verdict", { lane: "A", seq: 4, verdict: "FLAG", reason: "REVOKED", ttl: 8000, text: {} });
+    expect(page.state()).toBe("flag");
+  });
+});

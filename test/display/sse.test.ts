@@ -138,7 +138,7 @@ describe("lane events stream", () => {
     const gw = new FakeGateway(clock);
     const { reader } = await open(gw, "A");
     gw.verdict("A", "PASS", "OK");
-    gw.setStatus({ lane: "A", state: "pass", problems: [], verdict: gw.verdict("A", "PASS", "OK"), until: clock.now() + 4000 });
+    gw.setStatus({ lane: "A", state: "pass", problems: [], verdict: gw.verdict("A", "PASS", "OK"), until: clock.now() + 4000, untilMono: clock.monotonic() + 4000 });
     expect(reader.of("lane-status").at(-1)!.data.state).toBe("pass");
     clock.advance(3999);
     clock.advance(0);
@@ -151,14 +151,47 @@ describe("lane events stream", () => {
     expect(idle.data.verdict).toBeUndefined();
   });
 
-  it("a late verdict (older than its hold) is sent with ttl 0, so the page ignores it", async () => {
+  it("a verdict's hold counts from when it is published on the monotonic clock, whatever wall time its `at` says (NTP steps)", async () => {
     expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
     const { reader } = await open(gw, "A");
-    gw.verdict("A", "PASS", "OK", { at: clock.now() - 60_000 });
+    gw.verdict("A", "FLAG", "EXPIRED", { at: clock.now() - 3_600_000 });
     const v = await reader.waitFor((f) => f.event === "verdict");
-    expect(v.data.ttl).toBe(0);
+    expect(v.data.ttl).toBe(8000);
+  });
+
+  it("a wall clock stepped back an hour does not keep an old PASS: after its hold, /state and a new connection are idle", async () => {
+    expect.hasAssertions();
+    const clock = new FakeClock();
+    const gw = new FakeGateway(clock);
+    const server = gw.server();
+    closers.push(() => server.close());
+    gw.verdict("A", "PASS", "OK");
+    clock.setWall(clock.now() - 3_600_000);
+    clock.advance(4000);
+    expect((await server.app.inject({ method: "GET", url: "/lanes/A/state" })).json().state).toBe("idle");
+    const res = await server.app.inject({ method: "GET", url: "/lanes/A/events", payloadAsStream: true });
+    const state = (await new SseReader(res.stream()).waitFor((f) => f.event === "state")).data;
+    expect(state.state).toBe("idle");
+  });
+
+  it("a FLAG then a PASS 300 ms later: the stream sends no PASS verdict, /state stays FLAG for the FLAG's hold", async () => {
+    expect.hasAssertions();
+    const clock = new FakeClock();
+    const gw = new FakeGateway(clock);
+    const { reader, server } = await open(gw, "A");
+    gw.verdict("A", "FLAG", "EXPIRED");
+    clock.advance(300);
+    gw.verdict("A", "PASS", "OK");
+    const passAt = clock.now();
+    expect((await server.app.inject({ method: "GET", url: "/lanes/A/state" })).json()).toMatchObject({ state: "flag", verdict: { seq: 1 } });
+    clock.advance(7699);
+    expect((await server.app.inject({ method: "GET", url: "/lanes/A/state" })).json().state).toBe("flag");
+    // Events arrive in order: once a heartbeat from after the PASS is in, a verdict event for it would be too.
+    await reader.waitFor((f) => f.event === "heartbeat" && (f.data as { t: number }).t > passAt);
+    expect(reader.of("verdict").map((f) => f.data.verdict)).toEqual(["FLAG"]);
+    expect(reader.of("lane-status").map((f) => f.data.state)).toEqual(["flag"]);
   });
 
   it("an unknown lane is 404 LANE_UNKNOWN (stream and state); a malformed id is 404 LANE_ID_INVALID", async () => {

@@ -43,8 +43,8 @@ export interface Rig {
   lane(id: string, cameras: string[], over?: Record<string, unknown>, opts?: { verify?: VerifyFn; chunkAssembler?: ChunkAssemblerPort; startupGraceMs?: number; camerasUp?: boolean }): Lane;
 }
 
-/** `seq`, `logger`, `gatewayId`: for lanes on a real (file) sequence store whose log lines a test reads. */
-export function rig(replayWindowMs = 600_000, o: { seq?: SeqStore; logger?: Logger; gatewayId?: string } = {}): Rig {
+/** `seq`, `logger`, `gatewayId`: for lanes on a real (file) sequence store whose log lines a test reads; `replay`: a guard made on the rig's clock. */
+export function rig(replayWindowMs = 600_000, o: { seq?: SeqStore; logger?: Logger; gatewayId?: string; replay?: (clock: FakeClock) => ReplayGuard } = {}): Rig {
   const clock = new FakeClock();
   const bus = new GatewayBus((e) => {
     throw e;
@@ -53,7 +53,7 @@ export function rig(replayWindowMs = 600_000, o: { seq?: SeqStore; logger?: Logg
   const statuses: LaneStatus[] = [];
   bus.on("verdict", (v) => verdicts.push(v));
   bus.on("lane-status", (s) => statuses.push(s));
-  const replay = new LocalReplayGuard(clock, replayWindowMs);
+  const replay = o.replay ? o.replay(clock) : new LocalReplayGuard(clock, replayWindowMs);
   const seq = o.seq ?? new MemorySeqStore();
   const lanes = new Map<string, Lane>();
   return {

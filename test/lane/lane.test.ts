@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { rig, result, STARTUP_GRACE_MS } from "./helpers.js";
-import type { ChunkAssemblerPort } from "../../src/lane/chunks.js";
+import type { AssembledCard, ChunkAssemblerPort } from "../../src/lane/chunks.js";
 
 /** Feeds frames at 15 fps from camera `cam` for `ms`, each holding `texts`. */
 async function show(r: ReturnType<typeof rig>, lane: string, cam: string, texts: string[], ms: number): Promise<void> {
@@ -302,15 +302,20 @@ describe("lane: chunked SMART Health Cards", () => {
   /** Joins `shc:/i/n/body` chunks once all n are there. */
   class FakeAssembler implements ChunkAssemblerPort {
     private parts = new Map<number, string>();
-    add(text: string): string | undefined {
-      const m = /^shc:\/(\d+)\/(\d+)\/(.*)$/.exec(text)!;
-      this.parts.set(Number(m[1]), m[3]!);
-      const n = Number(m[2]);
-      if (this.parts.size < n) return undefined;
-      const full = "shc:/" + [...Array(n).keys()].map((i) => this.parts.get(i + 1)).join("");
-      this.parts.clear();
-      return full;
+    addFrame(texts: readonly string[]): AssembledCard[] {
+      const out: AssembledCard[] = [];
+      for (const text of texts) {
+        const m = /^shc:\/(\d+)\/(\d+)\/(.*)$/.exec(text)!;
+        this.parts.set(Number(m[1]), text);
+        const n = Number(m[2]);
+        if (this.parts.size < n) continue;
+        const parts = [...Array(n).keys()].map((i) => this.parts.get(i + 1)!);
+        out.push({ text: "shc:/" + parts.map((p) => p.split("/")[3]).join(""), parts, ambiguous: false });
+        this.parts.clear();
+      }
+      return out;
     }
+    reject(): void {}
   }
 
   it("chunks over several frames give one verdict on the assembled card, timed from the first chunk", async () => {

@@ -36,6 +36,18 @@ describe("LocalReplayGuard", () => {
     expect((await g.claim("h", "A")).replayed).toBe(false);
   });
 
+  it("release gives back the lane's own claim only: another lane's, or one learnt from Redis, stays", async () => {
+    const g = new LocalReplayGuard(new FakeClock(), 1000);
+    await g.claim("h1", "A");
+    await g.release("h1", "B");
+    expect(await g.claim("h1", "B")).toEqual({ replayed: true, firstLane: "A" });
+    await g.release("h1", "A");
+    expect(await g.claim("h1", "B")).toEqual({ replayed: false });
+    g.remember("h2", "A");
+    await g.release("h2", "A");
+    expect(await g.claim("h2", "B")).toEqual({ replayed: true, firstLane: "A" });
+  });
+
   it("expired claims are swept so memory stays bounded", async () => {
     const clock = new FakeClock();
     const g = new LocalReplayGuard(clock, 100);
@@ -118,7 +130,7 @@ describe("RedisReplayGuard (real Redis on 127.0.0.1:6379)", () => {
   it("claims learnt from a healthy Redis are swept when their window ends, so memory stays bounded", async () => {
     const clock = new FakeClock();
     const local = new LocalReplayGuard(clock, 1000);
-    const fake: RedisLike = { set: () => Promise.resolve("OK"), get: () => Promise.resolve(null) };
+    const fake: RedisLike = { set: () => Promise.resolve("OK"), get: () => Promise.resolve(null), eval: () => Promise.resolve(0) };
     const g = new RedisReplayGuard({ redis: fake, keyPrefix: "t:", windowMs: 1000, local, logger: collectingLogger().logger });
     for (let i = 0; i < 2000; i++) {
       await g.claim(`m${i}`, "A");
@@ -127,6 +139,44 @@ describe("RedisReplayGuard (real Redis on 127.0.0.1:6379)", () => {
     clock.advance(2000);
     await g.claim("last", "A");
     expect(local.size).toBe(1);
+  });
+
+  it("release compare-and-deletes: the gateway's own unused claim goes, another gateway's or a later claim stays", async () => {
+    const { logger } = collectingLogger();
+    const mk = () => new RedisReplayGuard({ redis, keyPrefix: prefix, windowMs: 5000, local: new LocalReplayGuard(new FakeClock(), 5000), logger });
+    const gw1 = mk();
+    const gw2 = mk();
+    const key = `${prefix}replay:r1`;
+    expect(await gw1.claim("r1", "A")).toEqual({ replayed: false });
+    expect(await redis.get(key)).toMatch(/^A:[0-9a-f-]{36}$/);
+    // Another gateway's lane A cannot release it: it made no claim.
+    await gw2.release("r1", "A");
+    expect(await redis.exists(key)).toBe(1);
+    await gw1.release("r1", "A");
+    expect(await redis.exists(key)).toBe(0);
+    expect(await gw2.claim("r1", "B")).toEqual({ replayed: false });
+    expect(await gw1.claim("r1", "A")).toEqual({ replayed: true, firstLane: "B" });
+    // A claim that expired in Redis and was made again elsewhere is not removed by a late release of the first.
+    expect(await gw1.claim("r2", "A")).toEqual({ replayed: false });
+    await redis.set(`${prefix}replay:r2`, "C:another-claim", "PX", 5000);
+    await gw1.release("r2", "A");
+    expect(await redis.get(`${prefix}replay:r2`)).toBe("C:another-claim");
+    // A value stored by a gateway that wrote only the lane still names the lane.
+    await redis.set(`${prefix}replay:r3`, "D", "PX", 5000);
+    expect(await gw1.claim("r3", "A")).toEqual({ replayed: true, firstLane: "D" });
+  });
+
+  it("a release Redis cannot take rejects and leaves the claim standing here", async () => {
+    const local = new LocalReplayGuard(new FakeClock(), 5000);
+    const fake: RedisLike = { set: () => Promise.resolve("OK"), get: () => Promise.resolve(null), eval: () => Promise.reject(new Error("ECONNREFUSED")) };
+    const { logger, lines } = collectingLogger();
+    const g = new RedisReplayGuard({ redis: fake, keyPrefix: "t:", windowMs: 5000, local, logger });
+    await g.claim("x1", "A");
+    await expect(g.release("x1", "A")).rejects.toThrow("ECONNREFUSED");
+    expect(local.holder("x1")).toBe("A");
+    expect(g.degraded).toBe(true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(lines.filter((l) => l.includes("GW_REDIS_UNAVAILABLE"))).toHaveLength(1);
   });
 
   it("a claim made through Redis is remembered locally for a later outage", async () => {
@@ -144,6 +194,7 @@ describe("RedisReplayGuard.degraded", () => {
     const redis: RedisLike = {
       set: () => (mode === "up" ? Promise.resolve("OK") : mode === "down" ? Promise.reject(new Error("ECONNREFUSED")) : new Promise<never>(() => {})),
       get: () => Promise.resolve(null),
+      eval: () => Promise.resolve(0),
     };
     const g = new RedisReplayGuard({ redis, keyPrefix: "t:", windowMs: 5000, local: new LocalReplayGuard(new FakeClock(), 5000), logger: collectingLogger().logger, timeoutMs: 5 });
     expect(g.degraded).toBe(false);

@@ -1,4 +1,4 @@
-/** ShcChunkAssembler: order, duplicates, conflicts (index collisions), expiry and bounds. */
+/** ShcChunkAssembler: order, duplicates, two cards of one size (index collisions), rejected splices, expiry and bounds. */
 import { describe, expect, it } from "vitest";
 import { ShcChunkAssembler } from "../../src/verify/index.js";
 import { readShc } from "./support/shc.js";
@@ -9,7 +9,7 @@ const whole = "shc:/" + parts.map((p) => p.replace(/^shc:\/\d+\/\d+\//, "")).joi
 describe("ShcChunkAssembler", () => {
   it("a non-chunked card is complete at once", () => {
     const single = readShc("example-00-f-qr-code-numeric-value-0.txt");
-    expect(new ShcChunkAssembler().add(single, 0)).toEqual({ status: "complete", text: single });
+    expect(new ShcChunkAssembler().add(single, 0)).toEqual({ status: "complete", text: single, parts: [single], ambiguous: false });
   });
 
   it("assembles in any order; a chunk seen twice (same frame again) is not counted twice", () => {
@@ -17,20 +17,39 @@ describe("ShcChunkAssembler", () => {
     expect(a.add(parts[1]!, 0)).toEqual({ status: "pending", have: 1, total: 3 });
     expect(a.add(parts[1]!, 10)).toEqual({ status: "pending", have: 1, total: 3 });
     expect(a.add(parts[2]!, 20)).toEqual({ status: "pending", have: 2, total: 3 });
-    expect(a.add(parts[0]!, 30)).toEqual({ status: "complete", text: whole });
+    expect(a.add(parts[0]!, 30)).toEqual({ status: "complete", text: whole, parts: [parts[0], parts[1], parts[2]], ambiguous: false });
     expect(a.pending).toBe(0);
   });
 
-  it("index collision (same index, other digits: another card) restarts the group", () => {
+  it("index collision (same index, other digits: another card): both are candidates, the newest complete the card, which is then ambiguous", () => {
     const a = new ShcChunkAssembler();
     a.add(parts[0]!, 0);
     a.add(parts[1]!, 0);
     const other = "shc:/2/3/" + "56".repeat(20);
-    expect(a.add(other, 5)).toEqual({ status: "pending", have: 1, total: 3 });
-    // The first card comes back: its chunk 2 collides again, and the group holds only that card's chunks.
-    expect(a.add(parts[1]!, 6)).toEqual({ status: "pending", have: 1, total: 3 });
-    a.add(parts[0]!, 7);
-    expect(a.add(parts[2]!, 8)).toEqual({ status: "complete", text: whole });
+    expect(a.add(other, 5)).toEqual({ status: "pending", have: 2, total: 3 });
+    // The first card's chunk 2 is seen again, after the other one: it is the newer.
+    expect(a.add(parts[1]!, 6)).toEqual({ status: "pending", have: 2, total: 3 });
+    expect(a.add(parts[2]!, 8)).toEqual({ status: "complete", text: whole, parts: [parts[0], parts[1], parts[2]], ambiguous: true });
+  });
+
+  it("a frame's chunks are all taken in first; a rejected splice is not offered again while its chunks are in view, the other combinations are", () => {
+    const a = new ShcChunkAssembler({ maxAgeMs: 1000 });
+    const [a1, a2, b1, b2] = ["shc:/1/2/1111", "shc:/2/2/2222", "shc:/1/2/3333", "shc:/2/2/4444"];
+    // Read A1 B1 B2 A2: the newest of each position are B1 and A2, a splice.
+    const first = a.addFrame([a1!, b1!, b2!, a2!], 0);
+    expect(first.map((c) => [c.text, c.ambiguous])).toEqual([["shc:/33332222", true], ["shc:/11114444", true]]);
+    for (const c of first) a.reject(c);
+    const next = a.addFrame([a1!, b1!, b2!, a2!], 66);
+    expect(next.map((c) => c.text)).toEqual(["shc:/33334444", "shc:/11112222"]);
+    // Chunks in a card handed out are not offered again, nor are rejected ones while still in view.
+    expect(a.addFrame([a1!, b1!, b2!, a2!], 132)).toEqual([]);
+  });
+
+  it("a chunk not seen for maxAgeMs is dropped before it can complete another card (times are the caller's: a lane's monotonic frame times)", () => {
+    const a = new ShcChunkAssembler({ maxAgeMs: 2500 });
+    expect(a.addFrame(["shc:/1/2/1111"], 0)).toEqual([]);
+    expect(a.addFrame(["shc:/2/2/4444"], 2600)).toEqual([]);
+    expect(a.addFrame(["shc:/1/2/3333"], 2700).map((c) => [c.text, c.ambiguous])).toEqual([["shc:/33334444", false]]);
   });
 
   it("chunks older than maxAgeMs are dropped", () => {

@@ -111,7 +111,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
   const cameras = () => safe(deps.cameras, [], log, "cameras");
   const trust = (): TrustStatus | Error => safe<TrustStatus | Error>(deps.trust, new Error("trust provider failed"), log, "trust");
 
-  const compose = (lane: string, lastSeen: Parameters<typeof laneView>[0]["lastSeen"], endedSeq: number | undefined): LaneView => {
+  const compose = (lane: string, seen: Parameters<typeof laneView>[0]["seen"], endedSeq: number | undefined): LaneView => {
     const lc = laneConfig(lane);
     const overlay: string[] = [];
     if (!lc) overlay.push("UNKNOWN_LANE");
@@ -134,9 +134,9 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       lane: lc ?? { id: lane, passHoldMs: 4000, flagHoldMs: 8000 },
       defaultLang: cfg().display.language,
       status,
-      lastSeen,
+      seen,
       overlay,
-      now: clock.now(),
+      nowMono: clock.monotonic(),
       ...(endedSeq !== undefined ? { endedSeq } : {}),
     });
   };
@@ -260,7 +260,7 @@ export function createHttpServer(deps: HttpDeps): HttpServer {
       tlsReloader?.stop();
       // Screens learn the gateway is going away at once instead of after missed heartbeats.
       hub.close((lane) => ({
-        ...compose(lane, undefined, undefined),
+        ...compose(lane, [], undefined),
         state: "out-of-service",
         problems: ["GATEWAY_STOPPING"],
         verdict: undefined,

@@ -2,7 +2,7 @@ import type { Clock, TimerHandle } from "../../core/clock.js";
 import type { LaneStatus, VerdictEvent } from "../../core/types.js";
 import type { SseClient } from "./sse.js";
 import { HEADLINES, OOS_REASONS } from "./display-text.js";
-import { viewKey, verdictView, type LaneView, type SeenVerdict } from "./lane-view.js";
+import { displayVerdict, viewKey, type LaneView, type SeenVerdict } from "./lane-view.js";
 
 /** Texts the page needs for states it reaches on its own (TTL expiry, lost heartbeats). */
 const UI_TEXTS = { ...HEADLINES, noHeartbeat: OOS_REASONS.NO_HEARTBEAT };
@@ -10,21 +10,23 @@ const UI_TEXTS = { ...HEADLINES, noHeartbeat: OOS_REASONS.NO_HEARTBEAT };
 export interface LaneHubOptions {
   clock: Clock;
   heartbeatMs: () => number;
-  /** Composes what a lane shows now, given the last verdict the hub saw on the bus. */
-  compose: (lane: string, lastSeen: SeenVerdict | undefined, endedSeq: number | undefined) => LaneView;
+  /** Composes what a lane shows now, given the verdicts the hub saw on the bus that may still be held. */
+  compose: (lane: string, seen: readonly SeenVerdict[], endedSeq: number | undefined) => LaneView;
   /** Hold time for a verdict at a lane (passHoldMs / flagHoldMs). */
   holdFor: (ev: VerdictEvent) => number;
 }
 
 /**
  * Fans lane state out to display connections. Every client gets the current view on connect;
- * verdicts go out at once with `id:` = lane sequence; views are re-composed on each status and
+ * verdicts go out at once with `id:` = lane sequence (except a PASS that a held FLAG keeps off the
+ * screen: it follows as a view when the FLAG ends); views are re-composed on each status and
  * at every heartbeat tick (so expiry, camera loss and stale trust reach screens even when
  * nothing is published), and sent only when they change.
  */
 export class LaneHub {
   private readonly clients = new Map<string, Set<SseClient>>();
-  private readonly lastSeen = new Map<string, SeenVerdict>();
+  /** Per lane: the last PASS and the last FLAG seen on the bus (a FLAG keeps the screen over a later PASS). */
+  private readonly seen = new Map<string, { PASS?: SeenVerdict; FLAG?: SeenVerdict }>();
   private readonly lastKey = new Map<string, string>();
   /** Per lane: the highest verdict sequence number seen, and the one up to which verdicts ended by leaving service. */
   private readonly lastSeq = new Map<string, number>();
@@ -57,14 +59,12 @@ export class LaneHub {
   }
 
   view(lane: string): LaneView {
-    const seen = this.lastSeen.get(lane);
-    if (seen && seen.until <= this.o.clock.now()) this.lastSeen.delete(lane);
-    const view = this.o.compose(lane, this.lastSeen.get(lane), this.endedSeq.get(lane));
+    const view = this.o.compose(lane, this.held(lane), this.endedSeq.get(lane));
     // A lane that left service (paused, a camera, trust or clock problem, whether the lane or this
     // server saw it) has ended its verdict, as the lane's state machine does: a PASS from before
     // must not come back when the lane does, for what was left of its hold.
     if (view.state === "out-of-service") {
-      this.lastSeen.delete(lane);
+      this.seen.delete(lane);
       const seq = this.lastSeq.get(lane);
       if (seq !== undefined) this.endedSeq.set(lane, seq);
     }
@@ -72,14 +72,30 @@ export class LaneHub {
   }
 
   onVerdict(ev: VerdictEvent): void {
-    const hold = this.o.holdFor(ev);
-    const now = this.o.clock.now();
-    // Counted from when the gateway publishes it: `at` comes from the same clock a moment earlier.
-    const until = Math.min(now, Math.max(ev.at, now - hold)) + hold;
-    this.lastSeen.set(ev.lane, { ev, until });
+    // Counted on the monotonic clock from when the gateway publishes it (at once after deciding):
+    // `at` is wall time, which NTP can step either way.
+    const held = { ev, endsMono: this.o.clock.monotonic() + this.o.holdFor(ev) };
+    const seen = this.seen.get(ev.lane) ?? {};
+    seen[displayVerdict(ev.verdict)] = held;
+    this.seen.set(ev.lane, seen);
     this.lastSeq.set(ev.lane, Math.max(ev.seq, this.lastSeq.get(ev.lane) ?? ev.seq));
-    this.broadcast(ev.lane, "verdict", { lane: ev.lane, ...verdictView(ev, until - now) }, ev.seq);
+    // Sent only when it is what the screen shows now: the page paints every verdict it is sent, and
+    // a PASS behind a held FLAG must not turn the screen green (it comes as a lane-status when the
+    // FLAG ends, if its own hold is not over by then).
+    const v = this.view(ev.lane).verdict;
+    if (v?.id === ev.id) this.broadcast(ev.lane, "verdict", { lane: ev.lane, ...v }, ev.seq);
     this.refresh(ev.lane);
+  }
+
+  /** The lane's seen verdicts whose hold is not over; ended ones are forgotten. */
+  private held(lane: string): SeenVerdict[] {
+    const seen = this.seen.get(lane);
+    if (!seen) return [];
+    const now = this.o.clock.monotonic();
+    if (seen.PASS && seen.PASS.endsMono <= now) delete seen.PASS;
+    if (seen.FLAG && seen.FLAG.endsMono <= now) delete seen.FLAG;
+    if (!seen.PASS && !seen.FLAG) this.seen.delete(lane);
+    return [seen.PASS, seen.FLAG].filter((s) => s !== undefined);
   }
 
   onStatus(status: LaneStatus): void {
@@ -117,7 +133,7 @@ export class LaneHub {
 
   /** Lanes the hub holds any state for (streams, last verdict, last view sent). */
   trackedLanes(): string[] {
-    return [...new Set([...this.clients.keys(), ...this.lastSeen.keys(), ...this.lastKey.keys(), ...this.lastSeq.keys()])];
+    return [...new Set([...this.clients.keys(), ...this.seen.keys(), ...this.lastKey.keys(), ...this.lastSeq.keys()])];
   }
 
   tick(): void {

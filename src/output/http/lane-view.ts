@@ -65,33 +65,47 @@ export function verdictView(ev: VerdictEvent, ttl: number): VerdictView {
 /** A verdict the server itself saw on the bus, kept so a lane status that lags behind cannot blank it early. */
 export interface SeenVerdict {
   ev: VerdictEvent;
-  /** Epoch ms when its hold ends. */
-  until: number;
+  /** When its hold ends, on the monotonic clock (`Clock.monotonic()`): a wall clock step must neither keep nor cut it. */
+  endsMono: number;
 }
 
 export interface LaneViewInput {
   lane: LaneDisplayConfig;
   defaultLang: Lang;
   status: LaneStatus | undefined;
-  lastSeen: SeenVerdict | undefined;
+  /** Verdicts the server saw on the bus whose hold may not be over (at most one PASS and one FLAG per lane). */
+  seen: readonly SeenVerdict[];
   /** Problems the server sees itself (all cameras down, trust stale, unknown lane). */
   overlay: string[];
-  now: number;
+  /** Monotonic ms now (`Clock.monotonic()`). */
+  nowMono: number;
   /** Verdicts up to this lane sequence number ended when the lane left service: never shown again. */
   endedSeq?: number;
 }
 
 /**
+ * Which held verdict the screen shows: the newest FLAG, else the newest PASS. A FLAG keeps the
+ * screen for its hold, so a flagged traveller never stands in front of green (docs/lane.md).
+ */
+export function onScreen<T extends { ev: VerdictEvent }>(held: readonly T[]): T | undefined {
+  const flags = held.filter((h) => displayVerdict(h.ev.verdict) === "FLAG");
+  let best: T | undefined;
+  for (const h of flags.length > 0 ? flags : held) if (!best || h.ev.seq > best.ev.seq) best = h;
+  return best;
+}
+
+/**
  * The one place that decides what a lane display shows. Out of service wins over everything;
- * a verdict is shown only while its hold lasts (so a stuck status can never keep a lane green);
- * a lane with no status yet is out of service, not idle.
+ * a verdict is shown only while its hold lasts on the monotonic clock (so a stuck status can never
+ * keep a lane green, and a wall clock step changes nothing); a lane with no status yet is out of
+ * service, not idle.
  */
 export function laneView(i: LaneViewInput): LaneView {
   const base = { lane: i.lane.id, name: i.lane.name ?? i.lane.id, lang: i.lane.language ?? i.defaultLang };
   const problems = new Set<string>(i.overlay);
   const st = i.status;
   if (!st) problems.add("LANE_STARTING");
-  else if (st.state === "paused") problems.add("LANE_PAUSED");
+  else if (st.state === "paused") problems.add(st.problems.includes("PAUSE_STATE_UNREADABLE") ? "PAUSE_STATE_UNREADABLE" : "LANE_PAUSED");
   else if (st.state === "out-of-service") {
     for (const p of st.problems) problems.add(p);
     if (st.problems.length === 0) problems.add("OUT_OF_SERVICE");
@@ -101,26 +115,27 @@ export function laneView(i: LaneViewInput): LaneView {
     return { ...base, state: "out-of-service", problems: list, headline: HEADLINES.oos, detail: HEADLINES.oosHint, cause: oosText(list[0]) };
   }
 
-  const live = (ev: VerdictEvent): boolean => i.endedSeq === undefined || ev.seq > i.endedSeq;
-  let current: SeenVerdict | undefined;
-  if (st && (st.state === "pass" || st.state === "flag") && st.verdict && live(st.verdict)) {
-    current = { ev: st.verdict, until: st.until ?? st.verdict.at + holdMs(i.lane, st.verdict.verdict) };
-  }
-  if (i.lastSeen && live(i.lastSeen.ev) && (!current || i.lastSeen.ev.seq > current.ev.seq)) current = i.lastSeen;
+  const held: Array<{ ev: VerdictEvent; remaining: number }> = [];
+  const add = (ev: VerdictEvent, endsMono: number): void => {
+    if (i.endedSeq !== undefined && ev.seq <= i.endedSeq) return;
+    // Capped at the configured hold: a status or a record claiming longer cannot keep a screen on.
+    const remaining = Math.min(holdMs(i.lane, ev.verdict), endsMono - i.nowMono);
+    if (remaining > 0) held.push({ ev, remaining });
+  };
+  // A status without a monotonic end cannot say how long is left: it shows nothing.
+  if (st && (st.state === "pass" || st.state === "flag") && st.verdict && st.untilMono !== undefined) add(st.verdict, st.untilMono);
+  for (const s of i.seen) add(s.ev, s.endsMono);
+  const current = onScreen(held);
   if (current) {
-    const hold = holdMs(i.lane, current.ev.verdict);
-    const remaining = Math.min(hold, current.until - i.now);
-    if (remaining > 0) {
-      const v = verdictView(current.ev, remaining);
-      return {
-        ...base,
-        state: v.verdict === "PASS" ? "pass" : "flag",
-        problems: [],
-        verdict: v,
-        headline: v.verdict === "PASS" ? HEADLINES.pass : HEADLINES.flag,
-        ...(v.verdict === "FLAG" ? { detail: v.text } : {}),
-      };
-    }
+    const v = verdictView(current.ev, current.remaining);
+    return {
+      ...base,
+      state: v.verdict === "PASS" ? "pass" : "flag",
+      problems: [],
+      verdict: v,
+      headline: v.verdict === "PASS" ? HEADLINES.pass : HEADLINES.flag,
+      ...(v.verdict === "FLAG" ? { detail: v.text } : {}),
+    };
   }
   return { ...base, state: "idle", problems: [], headline: HEADLINES.idle, detail: HEADLINES.idleHint };
 }

@@ -11,6 +11,7 @@ import { parseJsonBounded, utf8Strict } from "../codec/json.js";
 import { verifyWithAlg } from "../codec/signature.js";
 import { fail, labelled } from "../reasons.js";
 import { firstVerifying, isRecord, type FormatInput, type Verified } from "../verified.js";
+import { shcChunkProblem } from "./chunks.js";
 import { numericToJws, splitShc } from "./numeric.js";
 import type { TrustKey, TrustView } from "../trust/types.js";
 
@@ -100,6 +101,7 @@ function immunizations(vc: Record<string, unknown>): Record<string, unknown> {
 
 export function verifyShc({ text, trust }: FormatInput): Verified {
   const parts = splitShc(text);
-  if (parts.kind === "chunk") fail("SHC_CHUNKS_INCOMPLETE");
+  // One chunk alone: a card's part (incomplete), or a header no card can have (its own reason).
+  if (parts.kind === "chunk") fail(shcChunkProblem(text) ?? "SHC_CHUNKS_INCOMPLETE");
   return verifyShcJws(numericToJws(parts.digits), trust);
 }

@@ -22,6 +22,7 @@
   var heartbeatMs = 2000;
   var serverView = null;
   var verdictTimer = null;
+  var shownVerdict = null;
   var watchdog = null;
   var dead = false;
   var es = null;
@@ -47,6 +48,7 @@
   function clearVerdict() {
     if (verdictTimer) clearTimeout(verdictTimer);
     verdictTimer = null;
+    shownVerdict = null;
   }
 
   function showIdle() {
@@ -65,10 +67,12 @@
     if (serverView && serverView.state === "out-of-service") return;
     clearVerdict();
     var pass = v.verdict === "PASS";
+    shownVerdict = pass ? "PASS" : "FLAG";
     paint(pass ? "pass" : "flag", pass ? ui.pass : ui.flag, pass ? null : v.text, (pass ? "" : v.reason + " · ") + "#" + v.seq);
     // Client-side TTL: even if the gateway never says so, the verdict leaves the screen.
     verdictTimer = setTimeout(function () {
       verdictTimer = null;
+      shownVerdict = null;
       if (serverView && (serverView.state === "pass" || serverView.state === "flag")) serverView.state = "idle";
       showIdle();
     }, v.ttl);
@@ -122,7 +126,12 @@
       applyView(v);
     });
     on("lane-status", function (v) { adopt(v); alive(); applyView(v); });
-    on("verdict", function (v) { alive(); showVerdict(v); });
+    // A FLAG keeps the screen for its ttl: a PASS event meanwhile is not painted over it (the
+    // gateway sends the PASS as a lane-status when the FLAG ends, if any of its hold is left).
+    on("verdict", function (v) {
+      alive();
+      if (!(shownVerdict === "FLAG" && v && v.verdict === "PASS")) showVerdict(v);
+    });
     on("heartbeat", function (v) { adopt(v); alive(); });
     es.onerror = function () {
       // A green screen must not outlive the connection that put it there.
