@@ -25,6 +25,7 @@ function setup(n: number, o: { batchMax?: number; status?: string; open?: boolea
   const done: number[][] = [];
   const script = { fail: undefined as string | undefined, hang: false, lease: true, reply: undefined as ((b: readonly SpoolRecord[]) => ForwardResult) | undefined };
   const held: Array<() => void> = [];
+  const rollbacks: Array<[number, number]> = [];
   let bounds = 0;
   const pump = new ForwardPump({
     redis,
@@ -43,9 +44,13 @@ function setup(n: number, o: { batchMax?: number; status?: string; open?: boolea
     },
     enforceBound: () => bounds++,
     forwarded: (batch) => done.push(batch.map((r) => r.n)),
+    rolledBack: (reach, count) => {
+      rollbacks.push([reach, count]);
+      script.reply = undefined;
+    },
   });
   if (o.open !== false) pump.open();
-  return { clock, redis, queue, lines, calls, done, script, held, pump, bounds: () => bounds };
+  return { clock, redis, queue, lines, calls, done, script, held, rollbacks, pump, bounds: () => bounds };
 }
 
 describe("backoffMs", () => {
@@ -66,7 +71,7 @@ describe("ForwardPump", () => {
     expect(done).toEqual(calls);
     expect([queue.length, queue.bytes, queue.inflight]).toEqual([0, 0, 0]);
     expect(drained).toBe(true);
-    expect(pump.counts).toEqual({ forwarded: 5, alreadyForwarded: 0, skippedIds: 0, reusedPositions: 0, markerResets: 0 });
+    expect(pump.counts).toEqual({ forwarded: 5, alreadyForwarded: 0, skippedIds: 0, reusedPositions: 0, markerResets: 0, redisRollbacks: 0 });
     expect(pump.redisUp).toBe(true);
   });
 
@@ -88,7 +93,7 @@ describe("ForwardPump", () => {
     script.reply = () => ({ added: 1, skippedIds: [{ id: "gw:L1:3", n: 3 }], reused: [] });
     pump.kick();
     await settle();
-    expect(pump.counts).toEqual({ forwarded: 1, alreadyForwarded: 2, skippedIds: 1, reusedPositions: 0, markerResets: 0 });
+    expect(pump.counts).toEqual({ forwarded: 1, alreadyForwarded: 2, skippedIds: 1, reusedPositions: 0, markerResets: 0, redisRollbacks: 0 });
     const warn = lines.find((l) => l.includes('"code":"GW_EVENTS_ID_SKIPPED"'));
     expect(warn).toContain('"level":"warn"');
     expect(warn).toContain("gw:L1:3");
@@ -99,10 +104,23 @@ describe("ForwardPump", () => {
     script.reply = () => ({ added: 3, skippedIds: [], reused: [{ id: "gw:L1:1", n: 1 }, { id: "gw:L1:2", n: 2 }], markerWas: "garbage" });
     pump.kick();
     await settle();
-    expect(pump.counts).toEqual({ forwarded: 3, alreadyForwarded: 0, skippedIds: 0, reusedPositions: 2, markerResets: 1 });
+    expect(pump.counts).toEqual({ forwarded: 3, alreadyForwarded: 0, skippedIds: 0, reusedPositions: 2, markerResets: 1, redisRollbacks: 0 });
     const ahead = lines.filter((l) => l.includes('"code":"GW_EVENTS_MARKER_AHEAD"'));
     expect(ahead.find((l) => l.includes('"markerWas":"garbage"'))).toContain('"level":"error"');
     expect(ahead.find((l) => l.includes('"reusedTotal":2'))).toContain("gw:L1:2");
+  });
+
+  it("a batch refused because Redis lost what it acknowledged: counted, handed to the spool, then forwarded at once, never acknowledged itself", async () => {
+    const { queue, calls, done, rollbacks, pump, script } = setup(3);
+    script.reply = () => ({ added: 0, skippedIds: [], reused: [], rolledBack: 7 });
+    pump.kick();
+    await settle();
+    expect(rollbacks).toEqual([[7, 1]]);
+    // The spool answered (its queue would hold the records put back): no backoff, the next call follows.
+    expect(calls).toEqual([[1, 2, 3], [1, 2, 3]]);
+    expect(done).toEqual([[1, 2, 3]]);
+    expect(queue.length).toBe(0);
+    expect(pump.counts).toEqual({ forwarded: 3, alreadyForwarded: 0, skippedIds: 0, reusedPositions: 0, markerResets: 0, redisRollbacks: 1 });
   });
 
   it("while the client is not ready: one warning, drained() released at once, a 1 s re-check, and wake() resumes", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
-import { forwardBatch, idsKey, markerKey } from "../../src/output/events/forward.js";
+import { ackedForScript, forwardBatch, ID_WINDOW, idsKey, MARKER_TTL_S, markerKey } from "../../src/output/events/forward.js";
 import type { SpoolRecord } from "../../src/output/events/spool-file.js";
 import { rid, SHARED_REDIS } from "./helpers.js";
 
@@ -56,13 +56,91 @@ describe("forwardBatch (exactly once by event id)", () => {
       expect(Number(await redis.get(m))).toBe(11);
       // Resent after a crash, they are skipped like any resend.
       expect(await forwardBatch(redis, { stream, marker: m }, [at(6, "gw-f:L9:11"), at(7, "gw-f:L9:12")], opts)).toEqual({ added: 0, skippedIds: [], reused: [] });
-      // At or below the marker, an id the set lost with nothing else known at its position is a
-      // resend, as the marker says: never added twice.
+      // Only an id the set holds is a resend: one it does not hold is added, whatever the marker says,
+      // also where the set knows nothing at its position (the marker is no proof of what the stream has).
       await redis.zrem(idsKey(m), "gw-f:L9:8");
-      expect(await forwardBatch(redis, { stream, marker: m }, [at(8)], opts)).toEqual({ added: 0, skippedIds: [], reused: [] });
+      expect(await forwardBatch(redis, { stream, marker: m }, [at(8, "gw-f:L9:14")], opts)).toEqual({ added: 1, skippedIds: [], reused: [{ id: "gw-f:L9:14", n: 8 }] });
     } finally {
       await redis.del(m, idsKey(m));
     }
+  });
+
+  it("a spool restored from a copy older than ID_WINDOW positions: the new events at old positions are added and returned, not skipped", async () => {
+    const m = markerKey(stream, "gw-f", "e-restored");
+    try {
+      const at = (n: number, id = `gw-f:R:${n}`) => rec(n, id);
+      expect(await forwardBatch(redis, { stream, marker: m }, Array.from({ length: 100 }, (_, k) => at(k + 1)), opts)).toMatchObject({ added: 100 });
+      // The copy is taken here; the live spool goes on past ID_WINDOW more positions (one record
+      // stands for them: the trim works from the marker), so the id set forgets positions 1..100.
+      expect(await forwardBatch(redis, { stream, marker: m }, [at(ID_WINDOW + 150)], opts)).toMatchObject({ added: 1 });
+      expect(await redis.zcard(idsKey(m))).toBe(1);
+      // Restored: positions 101..120 again, under new ids (the lane's seq file recovered past the recorded ids).
+      const fresh = Array.from({ length: 20 }, (_, k) => at(101 + k, `gw-f:R:${200_001 + k}`));
+      const res = await forwardBatch(redis, { stream, marker: m }, fresh, opts);
+      expect(res).toEqual({ added: 20, skippedIds: [], reused: fresh.map((r) => ({ id: r.id, n: r.n })) });
+      expect((await ids()).slice(-20)).toEqual(fresh.map((r) => r.id));
+      expect(Number(await redis.get(m))).toBe(ID_WINDOW + 150);
+    } finally {
+      await redis.del(m, idsKey(m));
+    }
+  });
+});
+
+describe("forwardBatch when Redis lost what it acknowledged", () => {
+  const m = markerKey(stream, "gw-f", "e-rollback");
+  afterAll(async () => {
+    await redis.del(m, idsKey(m));
+  });
+  const at = (n: number) => rec(n, `gw-f:B:${n}`);
+  const upTo = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, k) => at(a + k));
+
+  it("the first forward ever and a new epoch (no marker, nothing acknowledged) are no rollback", async () => {
+    await redis.del(m, idsKey(m));
+    expect(await forwardBatch(redis, { stream, marker: m }, upTo(1, 5), { ...opts, acked: 0 })).toEqual({ added: 5, skippedIds: [], reused: [] });
+    expect(await forwardBatch(redis, { stream, marker: m }, upTo(6, 8), { ...opts, acked: 5 })).toEqual({ added: 3, skippedIds: [], reused: [] });
+  });
+
+  it("marker and id set gone (a restart without persistence): says so, adds nothing, writes nothing", async () => {
+    await redis.del(m, idsKey(m));
+    const before = (await ids()).length;
+    expect(await forwardBatch(redis, { stream, marker: m }, upTo(9, 10), { ...opts, acked: 8 })).toEqual({ added: 0, skippedIds: [], reused: [], rolledBack: 0 });
+    expect((await ids()).length).toBe(before);
+    expect(await redis.exists(m, idsKey(m))).toBe(0);
+  });
+
+  it("marker and id set behind the acknowledged position (an older snapshot): says how far Redis reaches", async () => {
+    await redis.del(m, idsKey(m));
+    await forwardBatch(redis, { stream, marker: m }, upTo(1, 4), opts);
+    expect(await forwardBatch(redis, { stream, marker: m }, upTo(9, 10), { ...opts, acked: 8 })).toEqual({ added: 0, skippedIds: [], reused: [], rolledBack: 4 });
+    // The spool sends what it still holds after 4 and asks about 4 from then on.
+    expect(await forwardBatch(redis, { stream, marker: m }, upTo(5, 10), { ...opts, acked: 4 })).toEqual({ added: 6, skippedIds: [], reused: [] });
+  });
+
+  it("a marker gone alone (deleted, evicted) while the id set reaches the acknowledged position is no rollback: resends are caught by id", async () => {
+    await redis.del(m);
+    expect(await forwardBatch(redis, { stream, marker: m }, upTo(9, 11), { ...opts, acked: 10 })).toEqual({ added: 1, skippedIds: [], reused: [] });
+  });
+
+  it("a marker reset for garbage that leaves Redis behind the acknowledged position is both, counted once", async () => {
+    await redis.del(m, idsKey(m));
+    await forwardBatch(redis, { stream, marker: m }, upTo(1, 3), opts);
+    await redis.set(m, "garbage");
+    expect(await forwardBatch(redis, { stream, marker: m }, upTo(7, 7), { ...opts, acked: 6 })).toEqual({ added: 0, skippedIds: [], reused: [], markerWas: "garbage", rolledBack: 3 });
+    expect(await redis.get(m)).toBe("3");
+  });
+});
+
+describe("ackedForScript", () => {
+  const day = 86_400_000;
+  it("sends the acknowledged position until a day before the marker's TTL could have ended by itself, and only under the same marker key", () => {
+    const acked = { n: 42, at: 1000, marker: "k" };
+    expect(ackedForScript(undefined, "k", 0)).toBe(0);
+    expect(ackedForScript({ ...acked, n: 0 }, "k", 1000)).toBe(0);
+    expect(ackedForScript(acked, "k", 1000 + 28 * day)).toBe(42);
+    expect(ackedForScript(acked, "k", 1000 + 29 * day)).toBe(0);
+    // A new gateway id or stream name: another marker, with no history to check.
+    expect(ackedForScript(acked, "other", 1000)).toBe(0);
+    expect(MARKER_TTL_S).toBe(30 * 86400);
   });
 });
 

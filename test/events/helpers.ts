@@ -1,6 +1,6 @@
 import * as realFs from "node:fs";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { appendFileSync, chmodSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -125,10 +125,17 @@ export { waitFor };
  * Our own redis-server, so it can be killed without disturbing the shared one on 6379.
  * AOF with appendfsync always: what Redis acknowledged survives SIGKILL, as a durable
  * central Redis would; without it a restart empties the stream and "no loss" is meaningless.
+ * `aof-load-truncated no`, and `redis-check-aof --fix` when a start fails on a torn AOF tail: a
+ * SIGKILL in the middle of writing a forward script's MULTI/EXEC block leaves part of it, and Redis
+ * 7.0's own truncation (the default `yes`) cuts only back to the last whole command inside the
+ * MULTI; the next restart then applied that part together with the resend's block, so events were
+ * in the stream twice (docs/events.md, "Redis persistence"). redis-check-aof cuts before the MULTI.
  */
 export class RedisChild {
   private proc: ChildProcess | undefined;
   readonly dir = tmpDir("redis");
+  /** Starts that found a torn AOF tail and repaired it with redis-check-aof --fix. */
+  aofRepairs = 0;
   constructor(readonly port: number, private readonly extraArgs: string[] = []) {}
 
   static async create(extraArgs: string[] = []): Promise<RedisChild> {
@@ -139,16 +146,37 @@ export class RedisChild {
     return `redis://127.0.0.1:${this.port}`;
   }
 
+  get logFile(): string {
+    return join(this.dir, "redis.log");
+  }
+
   async start(): Promise<void> {
-    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", this.dir, ...this.extraArgs];
-    this.proc = spawn("redis-server", args, { stdio: "ignore" });
+    if (await this.launch()) return;
+    const log = existsSync(this.logFile) ? readFileSync(this.logFile, "utf8") : "";
+    if (!/Unexpected end of file reading the append only file/.test(log)) throw new Error(`redis-server on ${this.port} did not start (log: ${this.logFile})`);
+    const manifest = join(this.dir, "appendonlydir", "appendonly.aof.manifest");
+    execFileSync("redis-check-aof", ["--fix", manifest], { input: "y\n", stdio: ["pipe", "ignore", "ignore"] });
+    this.aofRepairs++;
+    if (!(await this.launch())) throw new Error(`redis-server on ${this.port} did not start after redis-check-aof --fix (log: ${this.logFile})`);
+  }
+
+  /** Spawns redis-server; true once it answers PING, false when it exits first. */
+  private async launch(): Promise<boolean> {
+    const args = ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--aof-load-truncated", "no", "--dir", this.dir, "--logfile", this.logFile, ...this.extraArgs];
+    const proc = spawn("redis-server", args, { stdio: "ignore" });
+    this.proc = proc;
+    let exited = false;
+    proc.once("exit", () => (exited = true));
     const probe = new Redis(this.port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on("error", () => undefined);
+    let up = false;
     try {
       await waitFor(async () => {
+        if (exited) return true;
         try {
           if (probe.status !== "ready") await probe.connect();
-          return (await probe.ping()) === "PONG";
+          up = (await probe.ping()) === "PONG";
+          return up;
         } catch {
           probe.disconnect();
           return false;
@@ -157,6 +185,8 @@ export class RedisChild {
     } finally {
       probe.disconnect();
     }
+    if (!up) this.proc = undefined;
+    return up;
   }
 
   async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {

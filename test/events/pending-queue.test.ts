@@ -20,6 +20,13 @@ describe("PendingQueue", () => {
     expect([q.length, q.bytes]).toEqual([3, 27]);
   });
 
+  it("putBack puts older records at the front, with their bytes", () => {
+    const q = filled(5, 6);
+    q.putBack([rec(2, 4), rec(3, 4)]);
+    expect(q.take(10).map((r) => r.n)).toEqual([2, 3, 5, 6]);
+    expect(q.bytes).toBe(28);
+  });
+
   it("take marks a batch in flight without removing it; ack removes exactly that batch", () => {
     const q = filled(1, 2, 3, 4, 5);
     const batch = q.take(2);

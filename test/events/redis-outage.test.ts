@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { GatewayBus } from "../../src/core/bus.js";
 import { createEventSpool } from "../../src/output/events/spool.js";
+import { forwardBatch, markerKey } from "../../src/output/events/forward.js";
+import type { SpoolRecord } from "../../src/output/events/spool-file.js";
 import { createLedger } from "../../src/output/ledger/ledger.js";
 import { verifyLedgerFiles } from "../../src/output/ledger/verify.js";
 import { captureLogger, makeEvent, RedisChild, rmDir, tmpDir, waitFor } from "./helpers.js";
@@ -94,5 +96,53 @@ describe("Redis stopped and restarted while verdicts flow", () => {
     // outage is seen by the pump; at least one is.
     expect(lines.filter((l) => l.includes("GW_REDIS_UNAVAILABLE")).length).toBeGreaterThanOrEqual(1);
     expect(outages.every((o) => o.pendingAtRestart > 0)).toBe(true);
+  });
+});
+
+describe("a forward script's AOF block torn by a SIGKILL", () => {
+  it("with aof-load-truncated no and redis-check-aof --fix, the resent batch is in the stream once, across two restarts", async () => {
+    const torn = await RedisChild.create();
+    try {
+      await torn.start();
+      const connect = () => new Redis(torn.port, "127.0.0.1", { maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const stream = "{cpgw}:verdicts";
+      const keys = { stream, marker: markerKey(stream, "gw-t", "e1") };
+      const opts = { markerTtlS: 600, maxLen: 0 };
+      const rec = (n: number): SpoolRecord => ({ n, id: `gw-t:L1:${n}`, lane: "L1", verdict: "PASS", reason: "OK", json: JSON.stringify({ id: `gw-t:L1:${n}`, pad: "x".repeat(400) }), bytes: 1, appendedAt: 0 });
+      const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, k) => rec(a + k));
+      const aofDir = join(torn.dir, "appendonlydir");
+      const incr = () => join(aofDir, readdirSync(aofDir).find((f) => f.endsWith(".incr.aof"))!);
+      const streamIds = async (r: Redis) => (await r.xrange(stream, "-", "+")).map(([, f]) => f[f.indexOf("id") + 1]!);
+
+      let r = connect();
+      await forwardBatch(r, keys, range(1, 10), opts);
+      const before = statSync(incr()).size;
+      // One script call: 300 XADD + ZADD written as one MULTI/EXEC block (about 200 KB).
+      await forwardBatch(r, keys, range(11, 310), opts);
+      const after = statSync(incr()).size;
+      r.disconnect();
+      await torn.kill("SIGKILL");
+      // What a SIGKILL during that block's write() leaves: its first 60 %, cut mid-command. The
+      // reply never left Redis, so the pump resends the batch.
+      truncateSync(incr(), before + Math.floor((after - before) * 0.6));
+
+      await torn.start();
+      expect(torn.aofRepairs).toBe(1);
+      r = connect();
+      expect(await streamIds(r)).toHaveLength(10);
+      expect(await forwardBatch(r, keys, range(11, 310), opts)).toMatchObject({ added: 300 });
+      r.disconnect();
+      await torn.kill("SIGTERM");
+
+      await torn.start();
+      r = connect();
+      const ids = await streamIds(r);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids).toEqual(range(1, 310).map((x) => x.id));
+      expect(await forwardBatch(r, keys, range(311, 312), opts)).toEqual({ added: 2, skippedIds: [], reused: [] });
+      r.disconnect();
+    } finally {
+      await torn.destroy();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { appendFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FakeClock } from "../../src/core/clock.js";
-import { loadSpool, recordLine, type SpoolAppendFs } from "../../src/output/events/spool-file.js";
+import { loadSpool, readHeldRecords, recordLine, type SpoolAppendFs } from "../../src/output/events/spool-file.js";
 import { COMPACT_RETRY_MS, shouldCompact, SpoolDisk, type FsyncPolicy } from "../../src/output/events/spool-disk.js";
 import { canRefuseFileWrites, captureLogger, makeReadOnly, refuseFileWrites, rmDir, shortWritingFs, tmpDir } from "./helpers.js";
 
@@ -40,6 +40,29 @@ describe("shouldCompact", () => {
 });
 
 describe("SpoolDisk", () => {
+  it("after a Redis rollback the records put back are not done any more, durably: the next load queues them again", () => {
+    const { dir, disk, readState } = setup("interval");
+    disk.load(0);
+    disk.open([]);
+    for (let n = 1; n <= 6; n++) disk.append(line(n), 0, n);
+    disk.markAcked(6, 5000, "m");
+    // A line that is no record, between the forwarded ones: left out.
+    appendFileSync(join(dir, "spool.jsonl"), "garbage\n");
+    expect(readHeldRecords(dir, 2, 5, 0).map((r) => [r.n, r.id])).toEqual([
+      [3, "gw:L1:3"],
+      [4, "gw:L1:4"],
+      [5, "gw:L1:5"],
+    ]);
+    disk.rollBack(2, 3);
+    // Saved at once, not at the next sync.
+    expect(readState()).toEqual({ epoch: disk.state.epoch, doneN: 2, acked: { n: 2, at: 5000, marker: "m" } });
+    disk.close();
+    const again = loadSpool(dir, 0);
+    expect(again.pending.map((r) => r.n)).toEqual([3, 4, 5, 6]);
+    expect(again.state.acked).toEqual({ n: 2, at: 5000, marker: "m" });
+    expect(again.nextN).toBe(7);
+  });
+
   it("a fresh directory gets a new epoch, a durable state file and a header-only spool file", () => {
     const { disk, readState, readSpool } = setup();
     const loaded = disk.load(0);

@@ -17,10 +17,13 @@ class FakeRedis extends EventEmitter {
   hang = false;
   held: Array<() => void> = [];
   calls = 0;
+  /** The `acked` argument of every forward call. */
+  acked: number[] = [];
   /** The forward script (3 keys) or the owner lease (1 key: always granted to the caller). */
   evalsha(_sha: string, nkeys: number, ...rest: (string | number)[]): Promise<unknown> {
     if (nkeys === 1) return Promise.resolve(String(rest[1]));
-    const rec = rest.slice(6);
+    this.acked.push(Number(rest[6]));
+    const rec = rest.slice(7);
     this.calls++;
     const run = () => {
       let added = 0;
@@ -29,7 +32,7 @@ class FakeRedis extends EventEmitter {
         this.entries.push(String(rec[i + 1]));
         added++;
       }
-      return [added, "", 0];
+      return [added, "", "", 0];
     };
     if (!this.hang) return Promise.resolve(run());
     return new Promise((resolve) => this.held.push(() => resolve(run())));
@@ -81,6 +84,30 @@ describe("event spool with a fake clock and a scripted Redis", () => {
     redis.held.splice(0).forEach((f) => f());
     await settle();
     expect(redis.entries).toEqual(["gw-f:L1:1", "gw-f:L1:2", "gw-f:L1:3"]);
+    await spool.close();
+  });
+
+  it("tells the script what Redis acknowledged, and stops once the marker may have expired by itself (a month without verdicts is no rollback)", async () => {
+    const dir = tmpDir("spool-fake");
+    dirs.push(dir);
+    const clock = new FakeClock();
+    const redis = new FakeRedis();
+    const spool = createEventSpool({ dir, fsync: "never", maxBytes: 1 << 20, redis: redis as unknown as Redis, stream: "s", logger: captureLogger().logger, clock });
+    await spool.start();
+    const day = 86_400_000;
+    const start = clock.now();
+    spool.append(makeEvent("gw-f", "L1", 1));
+    await settle();
+    clock.setWall(start + 28 * day);
+    spool.append(makeEvent("gw-f", "L1", 2));
+    await settle();
+    clock.setWall(start + 28 * day + 29 * day);
+    spool.append(makeEvent("gw-f", "L1", 3));
+    await settle();
+    // The first forward ever: nothing acknowledged. Then position 1, 28 days on. 29 days after the
+    // last acknowledgement the marker's 30-day TTL may have run out: nothing to check against.
+    expect(redis.acked).toEqual([0, 1, 0]);
+    expect(spool.stats()).toMatchObject({ forwarded: 3, redisRollbacks: 0 });
     await spool.close();
   });
 

@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { readFileSync, writeFileSync, appendFileSync } from "node:fs";
+import { cpSync, readFileSync, writeFileSync, appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { createEventSpool, type EventSpool } from "../../src/output/events/spool.js";
-import { hashTag, markerKey } from "../../src/output/events/forward.js";
+import { forwardBatch, hashTag, ID_WINDOW, markerKey } from "../../src/output/events/forward.js";
 import { silentLogger } from "../../src/core/logger.js";
 import { canRefuseFileWrites, captureLogger, freePort, makeEvent, refuseFileWrites, rid, rmDir, SHARED_REDIS, tmpDir, waitFor } from "./helpers.js";
 
@@ -162,6 +162,35 @@ describe("event spool -> Redis Stream", () => {
     const warn = lines.find((l) => l.includes('"code":"GW_EVENTS_MARKER_AHEAD"'));
     expect(warn).toContain('"level":"warn"');
     expect(warn).toContain("gw-t:L1:11");
+  });
+
+  it("a spool restored from a copy older than ID_WINDOW positions: new events at the old positions reach the stream, counted and logged as reused", async () => {
+    const { stream, dir, make } = setup();
+    const a = make();
+    await a.start();
+    for (let i = 1; i <= 10; i++) a.append(makeEvent("gw-t", "L1", i));
+    await a.flush();
+    await a.close();
+    const copy = tmpDir("spool-copy");
+    dirs.push(copy);
+    cpSync(dir, copy, { recursive: true });
+    // The live spool went on for more than ID_WINDOW positions after the copy; one record at its
+    // last position stands for them (the id set is trimmed from the marker, so 1..10 are forgotten).
+    const { epoch } = JSON.parse(readFileSync(join(dir, "spool.state.json"), "utf8")) as { epoch: string };
+    const far = ID_WINDOW + 50;
+    await forwardBatch(redis, { stream, marker: markerKey(stream, "gw-t", epoch) }, [{ n: far, id: `gw-t:L1:${far}`, lane: "L1", verdict: "PASS", reason: "OK", json: "{}", bytes: 2, appendedAt: 0 }], { markerTtlS: 600, maxLen: 0 });
+    rmDir(dir);
+    cpSync(copy, dir, { recursive: true });
+    const { logger, lines } = captureLogger();
+    const b = make({ logger });
+    await b.start();
+    // New FLAG verdicts under new ids (the lane's seq file, restored too, is recovered past the recorded ids).
+    const fresh = Array.from({ length: 5 }, (_, k) => 200_001 + k);
+    for (const q of fresh) b.append(makeEvent("gw-t", "L1", q, { verdict: "FLAG", reason: "REVOKED" }));
+    await b.flush();
+    expect((await streamIds(stream)).slice(-5)).toEqual(fresh.map((q) => `gw-t:L1:${q}`));
+    expect(b.stats()).toMatchObject({ forwarded: 5, alreadyForwarded: 0, reusedPositions: 5, redisRollbacks: 0, pending: 0 });
+    expect(lines.find((l) => l.includes('"code":"GW_EVENTS_MARKER_AHEAD"'))).toContain("gw-t:L1:200001");
   });
 
   it.each(["garbage", "1000000000000000"])("a marker set to %s in Redis neither stalls forwarding nor skips events: reset, counted and logged", async (bad) => {

@@ -32,7 +32,7 @@ export class EvictionCheck {
       if (bad && bad !== this.policy) {
         log.error(
           { code: "GW_REDIS_EVICTION_POLICY", maxmemoryPolicy: bad },
-          "redis maxmemory-policy can evict the spool's position marker while the stream stays: resent events may be duplicated in the stream; set maxmemory-policy noeviction",
+          "redis maxmemory-policy can evict the stream (events lost) or the spool's marker and id set (resent events duplicated); set maxmemory-policy noeviction",
         );
       }
       this.policy = bad;

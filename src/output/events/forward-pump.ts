@@ -22,6 +22,12 @@ export interface ForwardPumpOptions {
   enforceBound(): void;
   /** The batch is in the stream (or was already) and has left the queue. */
   forwarded(batch: readonly SpoolRecord[]): void;
+  /**
+   * Redis lost positions it had acknowledged and now reaches only `reach` (the batch was not added):
+   * put back what the spool still holds after it, at the queue's front, and report the rest. It must
+   * stop asking about the lost positions, or every call answers the same.
+   */
+  rolledBack(reach: number, rollbacks: number): void;
 }
 
 /** Retry delays after consecutive forward failures; the last one repeats. */
@@ -49,9 +55,10 @@ export class ForwardPump {
   /**
    * `forwarded`: entries this process added; `alreadyForwarded`: resent ones the stream had;
    * `skippedIds`: reused ids refused; `reusedPositions`: added at or below the marker (part of
-   * `forwarded`); `markerResets`: markers found damaged and reset.
+   * `forwarded`); `markerResets`: markers found damaged and reset; `redisRollbacks`: times Redis
+   * no longer had what it had acknowledged.
    */
-  readonly counts = { forwarded: 0, alreadyForwarded: 0, skippedIds: 0, reusedPositions: 0, markerResets: 0 };
+  readonly counts = { forwarded: 0, alreadyForwarded: 0, skippedIds: 0, reusedPositions: 0, markerResets: 0, redisRollbacks: 0 };
 
   constructor(private readonly o: ForwardPumpOptions) {
     this.pause = new WakeableSleep(o.clock);
@@ -133,6 +140,17 @@ export class ForwardPump {
           continue;
         }
         const res = await this.o.forward(batch);
+        if (res.rolledBack !== undefined) {
+          // Nothing of the batch went in: what Redis lost goes first, so the stream keeps position order.
+          queue.release();
+          this.countMarkerReset(res);
+          this.counts.redisRollbacks++;
+          this.o.rolledBack(res.rolledBack, this.counts.redisRollbacks);
+          this.up = true;
+          this.failures = 0;
+          this.o.enforceBound();
+          continue;
+        }
         queue.ack(batch.length);
         this.count(batch.length, res);
         if (this.downLogged) log.info({ pending: queue.length, forwarded: this.counts.forwarded }, "redis reachable again: spooled events forwarded");
@@ -164,19 +182,13 @@ export class ForwardPump {
     c.skippedIds += res.skippedIds.length;
     c.alreadyForwarded += batchLen - res.added - res.skippedIds.length;
     c.reusedPositions += res.reused.length;
-    if (res.markerWas !== undefined) {
-      c.markerResets++;
-      this.o.log.error(
-        { code: "GW_EVENTS_MARKER_AHEAD", markerWas: res.markerWas, markerResets: c.markerResets },
-        "the spool's forward marker in Redis was no position or far above the ids it guards (changed outside the gateway): reset; events whose ids the stream lacks are added",
-      );
-    }
+    this.countMarkerReset(res);
     if (res.reused.length > 0) {
       // Nothing is lost here, but it shows that the spool's positions went back (a power cut within
-      // the fsync interval, a restored spool) or that the marker was moved in Redis.
+      // the fsync interval, a restored spool), or that the marker was moved or the id set lost in Redis.
       this.o.log.warn(
         { code: "GW_EVENTS_MARKER_AHEAD", added: res.reused.length, reusedTotal: c.reusedPositions, records: res.reused.slice(0, 20) },
-        "events at or below the forward marker that the stream never had were added (spool positions reused, or the marker moved)",
+        "events at or below the forward marker whose ids the id set did not hold were added (spool positions reused, or the marker moved or the id set was lost in Redis)",
       );
     }
     if (res.skippedIds.length > 0) {
@@ -185,5 +197,15 @@ export class ForwardPump {
         "events not added to the stream: their event ids were already forwarded by this spool (an id was handed out twice)",
       );
     }
+  }
+
+  private countMarkerReset(res: ForwardResult): void {
+    if (res.markerWas === undefined) return;
+    const c = this.counts;
+    c.markerResets++;
+    this.o.log.error(
+      { code: "GW_EVENTS_MARKER_AHEAD", markerWas: res.markerWas, markerResets: c.markerResets },
+      "the spool's forward marker in Redis was no position or far above the ids it guards (changed outside the gateway): reset; events whose ids the stream lacks are added",
+    );
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
-import type { SpoolRecord } from "./spool-file.js";
+import type { AckedPosition, SpoolRecord } from "./spool-file.js";
 
 /** Positions below the marker whose ids the id set keeps; what is older was forwarded long ago. */
 export const ID_WINDOW = 100_000;
@@ -16,17 +16,21 @@ export const ID_WINDOW = 100_000;
  * - its id is there under another position: the id was handed out twice (a sequence file that lost
  *   its last write, two gateways with one id). That event is NOT in the stream, so the script
  *   returns it and the caller counts and logs it.
- * Above the marker, anything else is added. At or below it, a record is added when the id set
- * holds another event at its position: the position came back (the disk lost the spool's tail after
- * a power cut with interval fsync, or the spool was restored from a copy), and skipping it by
- * position lost a new event silently. They are returned too, for a log. At or below the marker
- * without that proof it is a resend, as before: the marker is what rules out duplicates when the id
- * set lacks an entry the stream has (seen after Redis restarts under load).
+ * Anything else is added, also at or below the marker: positions come back when the disk lost the
+ * spool's tail after a power cut (interval fsync) or the spool was restored from a copy, and those
+ * are new events (skipping them by position lost them silently, for ever once the copy was older
+ * than ID_WINDOW positions). They are returned too, for a log.
  * The marker moves with the id set, so it is never far above the set's highest position; one that is
  * no number or is far above was written by something else and is reset to that position (returned):
  * left in place, a huge one emptied the id set at the trim below and a non-number failed every call.
- * KEYS[1] stream, KEYS[2] marker, KEYS[3] recent ids; ARGV: ttlSeconds, maxLen, window, then 6 values
- * per record. Returns { added, markerWas ('' when sound), #skipped, skipped (id, n)..., reused (id, n)... }.
+ * `acked` is the highest position Redis acknowledged to this spool (0: none, or too long ago to
+ * tell). When neither the marker nor the id set reaches it, Redis lost acknowledged writes (an older
+ * RDB, a failover to a lagging replica, a restart without persistence, eviction): the script adds
+ * nothing and returns how far Redis still reaches, so the spool can put back what it still holds
+ * after that point first and the stream keeps position order.
+ * KEYS[1] stream, KEYS[2] marker, KEYS[3] recent ids; ARGV: ttlSeconds, maxLen, window, acked, then
+ * 6 values per record. Returns { added, markerWas ('' when sound), rolledBack ('' or the position
+ * Redis still reaches), #skipped, skipped (id, n)..., reused (id, n)... }.
  */
 export const FORWARD_LUA = `
 local raw = redis.call('GET', KEYS[2])
@@ -34,6 +38,7 @@ local last = tonumber(raw or '0')
 local ttl = tonumber(ARGV[1])
 local maxlen = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
+local acked = tonumber(ARGV[4])
 local top = redis.call('ZREVRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 local known = tonumber(top[2] or '0')
 local markerWas = ''
@@ -41,28 +46,26 @@ if raw and (not last or last < 0 or last ~= math.floor(last) or last > known + w
   markerWas = string.sub(raw, 1, 40)
   last = known
 end
+-- The id set stands in for a marker that is gone alone (deleted, evicted): its resends are still
+-- caught by id. Only when both are behind what Redis acknowledged was data lost.
+local reach = math.max(last, known)
+if reach < acked then
+  if markerWas ~= '' then redis.call('SET', KEYS[2], last, 'EX', ttl) end
+  return { 0, markerWas, reach, 0 }
+end
 local added = 0
 local skipped = {}
 local reused = {}
-local i = 4
+local i = 5
 while i <= #ARGV do
   local n = tonumber(ARGV[i])
   local seen = redis.call('ZSCORE', KEYS[3], ARGV[i+1])
-  local add = false
   if seen then
     if tonumber(seen) ~= n then
       skipped[#skipped + 1] = ARGV[i+1]
       skipped[#skipped + 1] = ARGV[i]
     end
-  elseif n > last then
-    add = true
   else
-    -- At or below the marker, an id the set does not know: new only when the set shows another
-    -- event at this very position (the position came back). Without that proof it is a resend
-    -- whose id the set no longer holds, as the marker says, and adding it would duplicate it.
-    add = #redis.call('ZRANGEBYSCORE', KEYS[3], n, n, 'LIMIT', 0, 1) > 0
-  end
-  if add then
     local r
     if maxlen > 0 then
       r = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', maxlen, '*', 'id', ARGV[i+1], 'lane', ARGV[i+2], 'verdict', ARGV[i+3], 'reason', ARGV[i+4], 'event', ARGV[i+5])
@@ -88,7 +91,7 @@ redis.call('SET', KEYS[2], last, 'EX', ttl)
 -- Keep the id guard bounded: ids far behind the marker cannot come back (they left the spool).
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', last - window)
 redis.call('EXPIRE', KEYS[3], ttl)
-local out = { added, markerWas, #skipped / 2 }
+local out = { added, markerWas, '', #skipped / 2 }
 for k = 1, #skipped do out[#out + 1] = skipped[k] end
 for k = 1, #reused do out[#out + 1] = reused[k] end
 return out
@@ -127,19 +130,37 @@ export interface ForwardResult {
   added: number;
   /** Records whose id this spool had already forwarded under another position: not added (a reused id). */
   skippedIds: Array<{ id: string; n: number }>;
-  /** Records at or below the marker that the stream never had (reused positions): added, part of `added`. */
+  /** Records at or below the marker whose ids the id set did not hold (reused positions): added, part of `added`. */
   reused: Array<{ id: string; n: number }>;
   /** The marker's value (up to 40 characters) when it was no position or far above the id set, and was reset. */
   markerWas?: string;
+  /**
+   * Set when Redis no longer reaches the `acked` position it acknowledged: how far it does (the
+   * marker, or the id set's highest position without one; 0 when both are gone). Nothing was added.
+   */
+  rolledBack?: number;
+}
+
+/** Markers and id sets expire after this many idle seconds (refreshed by every forward). */
+export const MARKER_TTL_S = 30 * 86400;
+
+/**
+ * The `acked` to send: the highest position Redis acknowledged under this marker key, or 0 once the
+ * marker may have expired by itself (a day before its TTL ends after the last acknowledgement),
+ * since a marker gone after a month without verdicts is no loss.
+ */
+export function ackedForScript(acked: AckedPosition | undefined, marker: string, now: number, ttlS = MARKER_TTL_S): number {
+  if (!acked || acked.n <= 0 || acked.marker !== marker) return 0;
+  return now - acked.at < (ttlS - 86400) * 1000 ? acked.n : 0;
 }
 
 export async function forwardBatch(
   redis: Redis | Cluster,
   keys: { stream: string; marker: string },
   batch: readonly SpoolRecord[],
-  opts: { markerTtlS: number; maxLen: number },
+  opts: { markerTtlS: number; maxLen: number; acked?: number },
 ): Promise<ForwardResult> {
-  const args: (string | number)[] = [opts.markerTtlS, opts.maxLen, ID_WINDOW];
+  const args: (string | number)[] = [opts.markerTtlS, opts.maxLen, ID_WINDOW, opts.acked ?? 0];
   for (const r of batch) args.push(r.n, r.id, r.lane, r.verdict, r.reason, r.json);
   let reply: unknown;
   try {
@@ -153,8 +174,17 @@ export async function forwardBatch(
 }
 
 export function parseForwardReply(reply: unknown): ForwardResult {
-  const skippedCount = Array.isArray(reply) ? Number(reply[2]) : NaN;
-  if (!Array.isArray(reply) || reply.length < 3 || reply.length % 2 !== 1 || !Number.isSafeInteger(Number(reply[0])) || !Number.isSafeInteger(skippedCount) || 3 + 2 * skippedCount > reply.length) {
+  const skippedCount = Array.isArray(reply) ? Number(reply[3]) : NaN;
+  const rolledBack = Array.isArray(reply) && reply[2] !== "" ? Number(reply[2]) : undefined;
+  if (
+    !Array.isArray(reply) ||
+    reply.length < 4 ||
+    reply.length % 2 !== 0 ||
+    !Number.isSafeInteger(Number(reply[0])) ||
+    !Number.isSafeInteger(skippedCount) ||
+    4 + 2 * skippedCount > reply.length ||
+    (rolledBack !== undefined && !Number.isSafeInteger(rolledBack))
+  ) {
     throw new Error(`unexpected forward script reply: ${JSON.stringify(reply)?.slice(0, 80)}`);
   }
   const pairs = (from: number, to: number) => {
@@ -162,7 +192,13 @@ export function parseForwardReply(reply: unknown): ForwardResult {
     for (let i = from; i < to; i += 2) out.push({ id: String(reply[i]), n: Number(reply[i + 1]) });
     return out;
   };
-  const skipEnd = 3 + 2 * skippedCount;
+  const skipEnd = 4 + 2 * skippedCount;
   const markerWas = String(reply[1] ?? "");
-  return { added: Number(reply[0]), skippedIds: pairs(3, skipEnd), reused: pairs(skipEnd, reply.length), ...(markerWas ? { markerWas } : {}) };
+  return {
+    added: Number(reply[0]),
+    skippedIds: pairs(4, skipEnd),
+    reused: pairs(skipEnd, reply.length),
+    ...(markerWas ? { markerWas } : {}),
+    ...(rolledBack !== undefined ? { rolledBack } : {}),
+  };
 }

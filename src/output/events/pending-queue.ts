@@ -28,6 +28,13 @@ export class PendingQueue {
     this.bytes += r.bytes;
   }
 
+  /** Records older than every queued one go back to the front (nothing may be in flight). */
+  putBack(records: readonly SpoolRecord[]): void {
+    if (records.length === 0) return;
+    this.records = [...records, ...this.records];
+    this.bytes += records.reduce((a, r) => a + r.bytes, 0);
+  }
+
   /** The next batch (oldest first); it stays queued, marked in flight, until `ack` or `release`. */
   take(max: number): SpoolRecord[] {
     const batch = this.records.slice(0, max);

@@ -9,8 +9,8 @@ import { hashTag } from "./forward.js";
 
 /**
  * `volatile-*` evicts keys with a TTL (the spool's marker and id guard have one, the stream has
- * none); `allkeys-*` may evict the marker and keep the stream. Either way a marker can vanish while
- * the stream stays, and the next resend duplicates entries. `noeviction` (the default) is safe.
+ * none); `allkeys-*` may evict the stream too. An evicted stream loses events; an evicted marker and
+ * id set let the next resend duplicate entries. `noeviction` (the default) is safe.
  */
 export function evictionHazard(policy: string): boolean {
   return policy.startsWith("volatile-") || policy.startsWith("allkeys-");

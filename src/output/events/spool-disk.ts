@@ -150,6 +150,31 @@ export class SpoolDisk {
     this.sync.stateChanged();
   }
 
+  /** Redis acknowledged every position <= n under `marker` at wall-clock `at` (and they are done). */
+  markAcked(n: number, at: number, marker: string): void {
+    const before = this.state.acked?.marker === marker ? this.state.acked.n : 0;
+    this.state.acked = { n: Math.max(before, n), at, marker };
+    this.markDone(n);
+  }
+
+  /**
+   * Redis reaches only position `reach` of what it acknowledged, and the records from `firstHeld` on
+   * are queued again: they are not done any more (a restart must load them) and Redis is asked
+   * about `reach` from now on. Saved at once, per the fsync policy.
+   */
+  rollBack(reach: number, firstHeld: number | undefined): void {
+    if (this.state.acked) this.state.acked = { ...this.state.acked, n: reach };
+    if (firstHeld !== undefined) this.state.doneN = Math.min(this.state.doneN, firstHeld - 1);
+    try {
+      this.counted(() => this.saveState(this.o.fsync !== "never"));
+    } catch (e) {
+      // The timer tries again. Until then a crash restarts from the old state, which counts the
+      // records put back as done: they would not be sent again.
+      this.sync.stateChanged();
+      this.o.log.error({ err: (e as Error).message }, "spool state write failed after a Redis rollback");
+    }
+  }
+
   /**
    * Rewrites the file without forwarded records when it is big enough (see shouldCompact). The
    * state goes to disk first (fsynced per policy): it must be there before records vanish, or

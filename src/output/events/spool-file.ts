@@ -25,6 +25,19 @@ export interface SpoolRecord {
 export interface SpoolState {
   epoch: string;
   doneN: number;
+  /** What Redis last acknowledged (see AckedPosition); absent until the first forward. */
+  acked?: AckedPosition;
+}
+
+/**
+ * The highest position Redis acknowledged, the wall-clock ms it did, and under which marker key:
+ * the forward script checks that Redis still reaches it, so data lost in Redis is reported, not
+ * silent. Another key (a new gateway id or stream name) has no such history.
+ */
+export interface AckedPosition {
+  n: number;
+  at: number;
+  marker: string;
 }
 
 export const SPOOL_FILE = "spool.jsonl";
@@ -121,7 +134,11 @@ export function loadSpool(dir: string, appendedAt: number, maxBytes = Infinity):
   if (existsSync(statePath)) {
     try {
       const s = JSON.parse(readFileSync(statePath, "utf8")) as Partial<SpoolState>;
-      if (typeof s.epoch === "string" && EPOCH.test(s.epoch) && Number.isSafeInteger(s.doneN)) state = { epoch: s.epoch, doneN: s.doneN! };
+      if (typeof s.epoch === "string" && EPOCH.test(s.epoch) && Number.isSafeInteger(s.doneN)) {
+        state = { epoch: s.epoch, doneN: s.doneN! };
+        const a = s.acked;
+        if (a && Number.isSafeInteger(a.n) && Number.isFinite(a.at) && typeof a.marker === "string") state.acked = { n: a.n, at: a.at, marker: a.marker };
+      }
     } catch {
       state = undefined;
     }
@@ -195,10 +212,9 @@ export function loadSpool(dir: string, appendedAt: number, maxBytes = Infinity):
       return;
     }
     lastN = n;
-    const json = JSON.stringify(rec.e);
-    const bytes = Buffer.byteLength(recordLine(n, json));
-    pending.push({ n, id: rec.e.id, lane: String(rec.e.lane ?? ""), verdict: String(rec.e.verdict ?? ""), reason: String(rec.e.reason ?? ""), json, bytes, appendedAt });
-    pendingBytes += bytes;
+    const r = toRecord(n, rec.e as WireFields, appendedAt);
+    pending.push(r);
+    pendingBytes += r.bytes;
     while (pendingBytes > maxBytes && head < pending.length) {
       const old = pending[head++]!;
       pendingBytes -= old.bytes;
@@ -215,6 +231,43 @@ export function loadSpool(dir: string, appendedAt: number, maxBytes = Infinity):
   // Dropped like the run-time bound drops: every position up to the last one dropped is done.
   if (droppedOverBound > 0) st.doneN = Math.max(st.doneN, droppedUpTo);
   return { state: st, pending: head > 0 ? pending.slice(head) : pending, nextN: maxN + 1, badLines, stateLost, stateRecovered, droppedOverBound };
+}
+
+/**
+ * The records the spool file still holds with `after < n <= upTo`, in position order (lines that are
+ * no record, or out of order, are left out). Forwarded records stay in the file until a compaction,
+ * so after Redis lost what it had acknowledged these are the ones that can be sent again.
+ */
+export function readHeldRecords(dir: string, after: number, upTo: number, appendedAt: number): SpoolRecord[] {
+  const path = join(dir, SPOOL_FILE);
+  const out: SpoolRecord[] = [];
+  if (!existsSync(path) || upTo <= after) return out;
+  let lastN = after;
+  forEachLine(path, (line) => {
+    const r = line === undefined ? undefined : parseRecord(line, appendedAt);
+    if (!r || r.n <= lastN || r.n > upTo) return;
+    lastN = r.n;
+    out.push(r);
+  });
+  return out;
+}
+
+function parseRecord(line: string, appendedAt: number): SpoolRecord | undefined {
+  let rec: { n?: unknown; e?: Record<string, unknown> } | null;
+  try {
+    rec = JSON.parse(line) as typeof rec;
+  } catch {
+    return undefined;
+  }
+  if (rec === null || typeof rec !== "object" || !Number.isSafeInteger(rec.n) || !rec.e || typeof rec.e.id !== "string") return undefined;
+  return toRecord(rec.n as number, rec.e as WireFields, appendedAt);
+}
+
+type WireFields = Record<string, unknown> & { id: string };
+
+function toRecord(n: number, e: WireFields, appendedAt: number): SpoolRecord {
+  const json = JSON.stringify(e);
+  return { n, id: e.id, lane: String(e.lane ?? ""), verdict: String(e.verdict ?? ""), reason: String(e.reason ?? ""), json, bytes: Buffer.byteLength(recordLine(n, json)), appendedAt };
 }
 
 /** Writes the state atomically (tmp + rename) so a crash leaves the old or the new copy. */

@@ -4,8 +4,8 @@ import type { Logger } from "../../core/logger.js";
 import type { VerdictEvent } from "../../core/types.js";
 import { systemClock, type Clock } from "../../core/clock.js";
 import { toWireEvent } from "./wire.js";
-import { recordLine, type SpoolRecord } from "./spool-file.js";
-import { forwardBatch, markerKey } from "./forward.js";
+import { readHeldRecords, recordLine, type SpoolRecord } from "./spool-file.js";
+import { ackedForScript, forwardBatch, MARKER_TTL_S, markerKey } from "./forward.js";
 import { ownerKey } from "./redis-guards.js";
 import { EvictionCheck } from "./eviction-check.js";
 import { ForwardPump } from "./forward-pump.js";
@@ -56,14 +56,19 @@ export interface SpoolStats {
   reusedPositions: number;
   /** Markers found holding no position, or one far above the ids they guard, and reset. */
   markerResets: number;
+  /**
+   * Times Redis no longer had events it had acknowledged (an older snapshot, a lagging replica, a
+   * restart without persistence, eviction): what the spool file still held was sent again.
+   */
+  redisRollbacks: number;
   pendingBytes: number;
   dropped: number;
   redisUp: boolean;
   pending: number;
   duplicates: number;
   /**
-   * Why exactly-once cannot be promised right now: `REDIS_EVICTION_POLICY` (the marker can be evicted
-   * while the stream stays), `GATEWAY_ID_CONFLICT` (another live process forwards for this gateway id;
+   * Why exactly-once cannot be promised right now: `REDIS_EVICTION_POLICY` (Redis can evict the stream,
+   * events lost, or the marker, duplicates), `GATEWAY_ID_CONFLICT` (another live process forwards for this gateway id;
    * this one holds its events in the spool meanwhile). Empty when all is well.
    */
   problems: string[];
@@ -176,16 +181,43 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
         conflictPauseMs: Math.min(5000, leaseTtlMs / 3),
         holdsLease: () => lease!.ensure(),
         forward: (batch) =>
-          withTimeout(clock, forwardBatch(redis, { stream: opts.stream, marker }, batch, { markerTtlS: 30 * 86400, maxLen: opts.maxLen ?? 0 }), commandTimeoutMs),
+          withTimeout(
+            clock,
+            forwardBatch(redis, { stream: opts.stream, marker }, batch, { markerTtlS: MARKER_TTL_S, maxLen: opts.maxLen ?? 0, acked: ackedForScript(disk.state.acked, marker, clock.now()) }),
+            commandTimeoutMs,
+          ),
         enforceBound,
         forwarded: (batch) => {
           // The marker in Redis already covers these; the local state only saves resending them.
-          disk.markDone(batch[batch.length - 1]!.n);
+          disk.markAcked(batch[batch.length - 1]!.n, clock.now(), marker);
           disk.compact(queue.length, queue.bytes, () => queue.lines());
           opts.onForwarded?.(batch);
         },
+        rolledBack,
       })
     : undefined;
+
+  /**
+   * Redis lost what it had acknowledged after position `reach`. Forwarded records stay in the spool
+   * file until a compaction: those go back to the queue's front; the others are gone from the stream
+   * for good, and the log says how many (never silently).
+   */
+  function rolledBack(reach: number, rollbacks: number): void {
+    const acked = disk.state.acked?.n ?? 0;
+    let held: SpoolRecord[] = [];
+    let readError: string | undefined;
+    try {
+      held = readHeldRecords(opts.dir, reach, acked, clock.monotonic());
+    } catch (e) {
+      readError = (e as Error).message;
+    }
+    queue.putBack(held);
+    disk.rollBack(reach, held[0]?.n);
+    log.error(
+      { code: "GW_EVENTS_REDIS_ROLLED_BACK", reach, acked, resent: held.length, lost: acked - reach - held.length, rollbacks, ...(readError ? { readError } : {}) },
+      "redis lost the forward marker of events it acknowledged (restored from an older snapshot, failed over to a lagging replica, restarted without persistence, or evicted), and with it most likely the events: those the spool file still holds are sent again, the others (lost) cannot be",
+    );
+  }
 
   const onReady = () => {
     lease?.invalidate();
@@ -242,7 +274,7 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
       const problems: string[] = [];
       if (eviction?.policy) problems.push(`REDIS_EVICTION_POLICY:${eviction.policy}`);
       if (lease?.conflict) problems.push("GATEWAY_ID_CONFLICT");
-      const f = pump?.counts ?? { forwarded: 0, alreadyForwarded: 0, skippedIds: 0, reusedPositions: 0, markerResets: 0 };
+      const f = pump?.counts ?? { forwarded: 0, alreadyForwarded: 0, skippedIds: 0, reusedPositions: 0, markerResets: 0, redisRollbacks: 0 };
       return {
         spooled: counters.spooled,
         forwarded: f.forwarded,
@@ -250,6 +282,7 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
         skippedIds: f.skippedIds,
         reusedPositions: f.reusedPositions,
         markerResets: f.markerResets,
+        redisRollbacks: f.redisRollbacks,
         dropped: counters.dropped,
         duplicates: counters.duplicates,
         pendingBytes: queue.bytes,

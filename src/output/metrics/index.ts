@@ -238,6 +238,7 @@ export class GatewayMetrics {
     series("spool", "counter", "events_already_forwarded_total", "Resent events the stream already had (lost reply, crash): not added twice.", [], () => one(spool()?.alreadyForwarded));
     series("spool", "counter", "events_skipped_ids_total", "Events not added because their id was forwarded before under another position (a reused id).", [], () => one(spool()?.skippedIds));
     series("spool", "counter", "events_reused_positions_total", "Events added at a spool position at or below the stream's forward marker (positions reused after a power cut or an older spool on disk): added, not skipped.", [], () => one(spool()?.reusedPositions));
+    series("spool", "counter", "events_redis_rollbacks_total", "Times Redis no longer had verdict events it had acknowledged (older snapshot, lagging replica, restart without persistence, eviction); see the GW_EVENTS_REDIS_ROLLED_BACK log for what was resent and lost.", [], () => one(spool()?.redisRollbacks));
     series("spool", "counter", "events_marker_resets_total", "Times the stream's forward marker held garbage or stood far above the ids it guards and was reset.", [], () => one(spool()?.markerResets));
     series("spool", "gauge", "events_problem", "1 for each reason exactly-once forwarding cannot be promised now (REDIS_EVICTION_POLICY:<policy>, GATEWAY_ID_CONFLICT).", ["problem"], () =>
       (spool()?.problems ?? []).map((problem) => ({ labels: { problem }, value: 1 })),

@@ -84,6 +84,8 @@ export interface SpoolStats {
   skippedIds?: number;
   reusedPositions?: number;
   markerResets?: number;
+  /** Times Redis no longer had events it had acknowledged (GW_EVENTS_REDIS_ROLLED_BACK). */
+  redisRollbacks?: number;
   /** Why exactly-once cannot be promised now (REDIS_EVICTION_POLICY:<policy>, GATEWAY_ID_CONFLICT). */
   problems?: string[];
   /** Failed spool writes (record append, state file, compaction rewrite) since start. */
