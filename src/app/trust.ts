@@ -29,8 +29,11 @@ export async function openTrust(cfg: GatewayConfig, d: TrustDeps): Promise<Trust
   const log = moduleLogger(d.logger, "app");
   const open = async (c: GatewayConfig): Promise<TrustStore> => {
     const t = await createTrustStore({ config: c.trust, stateDir: c.gateway.stateDir, clock: d.clock, logger: d.logger, ...(d.redis ? { redis: d.redis.client, redisPrefix: `${d.redis.keyPrefix}trust:` } : {}) });
-    // A failed first refresh is not fatal: the store keeps its disk copy and reports staleness.
-    await t.start().catch((e: unknown) => log.error({ err: (e as Error).message }, "trust store start failed"));
+    // A failed first refresh is not fatal: the store keeps its disk copy and reports staleness. Nor is
+    // it waited for when the disk copies are fresh enough to verify with: one slow trust or CRL server
+    // must not hold the lanes and HTTP back (a source with nothing usable is still waited for, and
+    // if it never loads the lanes say TRUST_STALE).
+    await t.start({ untilUsable: true }).catch((e: unknown) => log.error({ err: (e as Error).message }, "trust store start failed"));
     return t;
   };
   const verifierFor = (c: GatewayConfig): Verifier => createVerifier({ trust: () => store.view(), salt: d.salt, clockSkewS: c.trust.clockSkewS, staleAction: c.trust.staleAction, clockAction: c.trust.clockAction });

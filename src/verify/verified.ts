@@ -27,12 +27,23 @@ export interface FormatInput {
 }
 
 /**
- * Tries every trusted key under the kid (a kid may map to several keys during rotation): the first
- * that verifies wins. ALG_KEY_MISMATCH only when no candidate even fits the algorithm.
+ * Most keys tried for one credential. Several keys under one kid are legitimate but few: a key in
+ * two sources (the signed list and the issuer's JWKS), a certificate in PEM and DER, a rotation.
+ * Each try is a synchronous signature check on the lanes' thread, so without a bound whoever can
+ * put keys under a kid (an issuer's unsigned JWKS) sets what one forged code costs. A genuine key
+ * past the bound fails safe (SIGNATURE_INVALID, FLAG), never PASS.
+ */
+export const MAX_KEYS_PER_KID = 8;
+
+/**
+ * Tries the trusted keys under the kid (a kid may map to several keys during rotation), at most
+ * MAX_KEYS_PER_KID of them: the first that verifies wins. ALG_KEY_MISMATCH only when no candidate
+ * tried even fits the algorithm.
  */
 export function firstVerifying(keys: readonly TrustKey[], check: (k: TrustKey) => boolean): TrustKey {
+  const tried = keys.length > MAX_KEYS_PER_KID ? keys.slice(0, MAX_KEYS_PER_KID) : keys;
   let mismatch = 0;
-  for (const k of keys) {
+  for (const k of tried) {
     try {
       if (check(k)) return k;
     } catch (e) {
@@ -40,7 +51,7 @@ export function firstVerifying(keys: readonly TrustKey[], check: (k: TrustKey) =
       else throw e;
     }
   }
-  return fail(mismatch === keys.length && keys.length > 0 ? "ALG_KEY_MISMATCH" : "SIGNATURE_INVALID");
+  return fail(mismatch === tried.length && tried.length > 0 ? "ALG_KEY_MISMATCH" : "SIGNATURE_INVALID");
 }
 
 /** Converts cbor-x Maps with string keys into plain objects (bounded by the CBOR walk already). */

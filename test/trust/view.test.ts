@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { TrustKey } from "../../src/verify/trust/types.js";
 import { buildView, type SourceSnapshot } from "../../src/verify/trust/view.js";
 import { RevocationIndex, credentialIdHashHex } from "../../src/verify/trust/revocation-index.js";
+import { ridKey } from "../../src/verify/trust/revocations.js";
 
 const key = generateKeyPairSync("ec", { namedCurve: "P-256" }).publicKey;
 const k = (kid: string, issuer: string, format: TrustKey["formats"][number]): TrustKey => ({ kid, issuer, formats: [format], key, source: "t" });
@@ -44,5 +45,15 @@ describe("buildView", () => {
   it("combines revocation indexes of all sources with the site overlay", () => {
     const v = buildView([src({ hashes: RevocationIndex.fromHex([credentialIdHashHex("A")]) }), src({ id: "b", hashes: RevocationIndex.fromHex([credentialIdHashHex("B")]) })], { maxAgeMs: DAY });
     expect(["A", "B", "C"].map((id) => v.isRevoked({ format: "pass", id }))).toEqual([true, true, false]);
+  });
+
+  it("an SHC key announcing a CRL that no source reports loading leaves its cards stale (fail safe), other keys not (audit #1)", () => {
+    const announcing: TrustKey = { ...k("k1", "https://i", "shc"), crlVersion: 1 };
+    const q = (kid: string) => ({ format: "shc" as const, issuer: "https://i", kid, id: "rid" });
+    const bare = buildView([src({ keys: [announcing, k("k2", "https://i", "shc")] })], { maxAgeMs: DAY });
+    expect([bare.revocationsStale!(q("k1"), 2000), bare.revocationsStale!(q("k2"), 2000)]).toEqual([true, false]);
+    // Once a source reports that CRL (here from another source holding the same key), its age decides.
+    const loaded = buildView([src({ keys: [announcing] }), src({ id: "b", keys: [], crl: { asOf: new Map([[ridKey("https://i", "k1"), 1000]]) } })], { maxAgeMs: DAY });
+    expect(loaded.revocationsStale!(q("k1"), 2000)).toBe(false);
   });
 });

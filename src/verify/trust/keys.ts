@@ -33,9 +33,18 @@ export function publicPart(jwk: JWK): JWK {
 
 /** An EC P-256 public key from a JWK (private members are ignored). */
 export function importEcJwk(jwk: JWK): KeyObject {
+  checkEcShape(jwk);
+  return ecPublicKey(jwk);
+}
+
+/** The cheap checks of importEcJwk, without building the key. */
+function checkEcShape(jwk: JWK): void {
   if (!jwk || typeof jwk !== "object") throw new TrustKeyError("key is not a JWK object");
   if (jwk.kty !== "EC" || jwk.crv !== "P-256") throw new TrustKeyError(`key must be EC P-256 (got ${String(jwk.kty)}/${String(jwk.crv)})`);
   if (jwk.alg !== undefined && jwk.alg !== "ES256") throw new TrustKeyError(`key alg must be ES256 (got ${String(jwk.alg)})`);
+}
+
+function ecPublicKey(jwk: JWK): KeyObject {
   try {
     return createPublicKey({ key: publicPart(jwk) as JsonWebKey, format: "jwk" });
   } catch {
@@ -82,34 +91,60 @@ export function certificatesFromFile(data: Buffer): X509Certificate[] {
   return [parseCertificate(data)];
 }
 
+/**
+ * Most keys one JWKS may hold, as for a signed list's SHC entry (list-schema.ts). An issuer needs a
+ * few (rotation); the document is unsigned and every key costs an import on the main thread where
+ * the lanes verify, so a JWKS above this is refused whole (a cut list could drop the key in use).
+ */
+export const MAX_JWKS_KEYS = 1000;
+
 export interface JwksImport {
   keys: TrustKey[];
   /** Keys that announce a revocation list (`crlVersion`), by thumbprint kid. */
   crls: Array<{ kid: string; crlVersion: number }>;
   /** Keys skipped and why (wrong type, kid not the thumbprint, ...): for logs, never fatal on their own. */
   skipped: Array<{ index: number; reason: string }>;
+  /** Copies of a key already taken (same thumbprint kid, so the same coordinates), dropped. */
+  duplicates: number;
 }
 
 /**
  * SHC issuer keys. The spec fixes kid = RFC 7638 thumbprint: a published kid that disagrees is
- * skipped rather than indexed under either value, since one of the two is wrong.
+ * skipped rather than indexed under either value, since one of the two is wrong. The thumbprint
+ * covers the coordinates, so a kid seen again is the same key: it is kept once (a copy announcing
+ * a CRL, or a higher `crlVersion`, still counts), or a forged card under that kid would cost one
+ * signature check per copy. Throws TrustKeyError for more than MAX_JWKS_KEYS keys.
  */
 export function shcKeysFromJwks(jwks: unknown, issuer: string, source: string): JwksImport {
   const list = (jwks as { keys?: unknown })?.keys;
   if (!Array.isArray(list)) throw new TrustKeyError("JWKS has no keys array");
-  const out: JwksImport = { keys: [], crls: [], skipped: [] };
+  if (list.length > MAX_JWKS_KEYS) throw new TrustKeyError(`JWKS holds ${list.length} keys, more than ${MAX_JWKS_KEYS}`);
+  const taken = new Map<string, { key: KeyObject; crlVersion?: number }>();
+  const skipped: JwksImport["skipped"] = [];
+  let duplicates = 0;
   for (const [index, jwk] of (list as JWK[]).entries()) {
     try {
-      if (jwk.use !== undefined && jwk.use !== "sig") throw new TrustKeyError(`use is ${String(jwk.use)}, not sig`);
-      const key = importEcJwk(jwk);
+      if (jwk?.use !== undefined && jwk.use !== "sig") throw new TrustKeyError(`use is ${String(jwk.use)}, not sig`);
+      checkEcShape(jwk);
       const kid = shcKid(jwk);
       if (jwk.kid !== undefined && jwk.kid !== kid) throw new TrustKeyError("kid is not the RFC 7638 thumbprint");
-      out.keys.push(Object.freeze({ kid, issuer, formats: Object.freeze(["shc"] as CredentialFormat[]), key, source }));
-      const crlVersion = (jwk as { crlVersion?: unknown }).crlVersion;
-      if (typeof crlVersion === "number" && Number.isInteger(crlVersion) && crlVersion > 0) out.crls.push({ kid, crlVersion });
+      const raw = (jwk as { crlVersion?: unknown }).crlVersion;
+      const crlVersion = typeof raw === "number" && Number.isInteger(raw) && raw > 0 ? raw : undefined;
+      const held = taken.get(kid);
+      if (held) {
+        duplicates++;
+        if (crlVersion !== undefined && crlVersion > (held.crlVersion ?? 0)) held.crlVersion = crlVersion;
+        continue;
+      }
+      taken.set(kid, { key: ecPublicKey(jwk), ...(crlVersion !== undefined ? { crlVersion } : {}) });
     } catch (e) {
-      out.skipped.push({ index, reason: e instanceof TrustKeyError ? e.message : "unreadable key" });
+      skipped.push({ index, reason: e instanceof TrustKeyError ? e.message : "unreadable key" });
     }
+  }
+  const out: JwksImport = { keys: [], crls: [], skipped, duplicates };
+  for (const [kid, { key, crlVersion }] of taken) {
+    out.keys.push(Object.freeze({ kid, issuer, formats: Object.freeze(["shc"] as CredentialFormat[]), key, source, ...(crlVersion !== undefined ? { crlVersion } : {}) }));
+    if (crlVersion !== undefined) out.crls.push({ kid, crlVersion });
   }
   return out;
 }

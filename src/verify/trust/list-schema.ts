@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_JWKS_KEYS } from "./keys.js";
 
 /** The signed trust list payload (docs/trust.md). Unknown fields are dropped, so newer lists stay readable. */
 const isoTime = z.string().refine((s) => !Number.isNaN(Date.parse(s)), "not an ISO 8601 time");
@@ -21,7 +22,7 @@ const dccEntry = z.object({
 const shcEntry = z.object({
   issuer: z.string().url().max(512),
   formats: z.tuple([z.literal("shc")]),
-  jwks: z.object({ keys: z.array(jwkShape).max(1000) }),
+  jwks: z.object({ keys: z.array(jwkShape).max(MAX_JWKS_KEYS) }),
 });
 
 // Elements are checked by RevocationIndex.fromHex (32 hex digits): a per-element zod check cost ~0.4 s per million.

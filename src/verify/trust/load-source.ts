@@ -8,7 +8,7 @@ import { loadCertificates } from "./sources/cert-source.js";
 import { SourceError } from "./sources/errors.js";
 import { parseJwksBody } from "./sources/jwks-source.js";
 import { parseRevocationBody } from "./sources/revocation-source.js";
-import { crlHealth, loadShcCrls, ridMaps } from "./sources/shc-crl.js";
+import { CrlSet, type CrlAnnouncement } from "./sources/crl-set.js";
 import type { Logger } from "../../core/logger.js";
 import { systemClock } from "../../core/clock.js";
 import type { TrustView } from "./types.js";
@@ -47,10 +47,10 @@ async function loadOne(source: string, opts: LoadSourceOptions): Promise<SourceS
     const bind = /^(https?:\/\/[^=\s]+)=(.+)$/i.exec(source);
     if (bind) {
       const [, issuer, file] = bind as unknown as [string, string, string];
-      const { crls, ...parsed } = await parseJwksBody(await readCapped(file, maxBytes), issuer, file, (i, r) => warn(`JWKS key ${i}: ${r}`));
+      const { crls, keys, keysSkipped, version } = await parseJwksBody(await readCapped(file, maxBytes), issuer, file, (i, r) => warn(`JWKS key ${i}: ${r}`));
       // Revocation lists next to the JWKS (.well-known/crl/KID.json), when the keys announce them.
-      const load = await loadShcCrls(issuer, file, crls, { fetch, timeoutMs: 1, stateDir: "", logger: warnLogger(warn), clock: systemClock }, undefined);
-      return snapshot(source, { ...parsed, shc: ridMaps(load.copies), crl: crlHealth(crls, issuer, load) });
+      const crl = await localCrls(file, crls.map((c) => ({ issuer, ...c })), warn);
+      return snapshot(source, { keys, ...(keysSkipped ? { keysSkipped } : {}), ...(version ? { version } : {}), ...(crl ? { crl } : {}) });
     }
     let path = source;
     let rootKey = opts.rootKey;
@@ -82,7 +82,9 @@ async function loadOne(source: string, opts: LoadSourceOptions): Promise<SourceS
       const content = await listContent(payload, path);
       for (const s of content.skipped) warn(`entry ${s.entry}: ${s.reason}`);
       const expiresAt = payload.expiresAt ? Date.parse(payload.expiresAt) : undefined;
-      return snapshot(source, { keys: content.keys, hashes: content.hashes, shc: content.shc, version: String(payload.version), ...(expiresAt !== undefined ? { expiresAt } : {}) });
+      // The CRLs its SHC keys announce, next to the list (DIR/crl/KID.json) as the gateway reads them for a list file.
+      const crl = await localCrls(path, content.crls, warn);
+      return snapshot(source, { keys: content.keys, hashes: content.hashes, shc: content.shc, version: String(payload.version), ...(expiresAt !== undefined ? { expiresAt } : {}), ...(crl ? { crl } : {}) });
     }
     if (head.startsWith("{") && /"entries"\s*:/.test(text.slice(0, 4096))) {
       throw new GatewayError("GW_TRUST_SIGNATURE", `${path}: an unsigned trust list is never trusted; sign it with trust-list sign`);
@@ -101,6 +103,15 @@ async function loadOne(source: string, opts: LoadSourceOptions): Promise<SourceS
     if (e instanceof TrustKeyError) throw new GatewayError("GW_TRUST_FETCH", `${source}: ${e.message}`);
     throw new GatewayError("GW_TRUST_FETCH", `${source}: ${(e as Error).message}`);
   }
+}
+
+/** The CRLs announced by keys read from a local file, from next to that file (no network: the location is a path). */
+async function localCrls(file: string, announced: CrlAnnouncement[], warn: (reason: string) => void): Promise<SourceSnapshot["crl"]> {
+  if (announced.length === 0) return undefined;
+  const crls = new CrlSet(file, { fetch, timeoutMs: 10_000, stateDir: "", logger: warnLogger(warn), clock: systemClock }, false);
+  crls.take(await crls.held(announced));
+  await crls.load();
+  return crls.part();
 }
 
 /** Routes the CRL loader's warnings to the CLI's warning callback (no logger in one-shot loads). */

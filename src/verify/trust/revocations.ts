@@ -153,14 +153,28 @@ function normHex(raw: string): string {
   return h;
 }
 
-/** Merges several sources' SHC rid maps (same issuer/kid from two sources: union, earliest cut-off loses to "all"). */
+/**
+ * Merges several sources' SHC rid maps (same issuer/kid from two sources: union, earliest cut-off
+ * loses to "all"). A key only one source has keeps that source's map, uncopied (rid maps are never
+ * changed once built): views are rebuilt as each source settles, and a big CRL is not copied each time.
+ */
 export function mergeRidMaps(maps: Iterable<ReadonlyMap<string, RidMap>>): Map<string, RidMap> {
-  const out = new Map<string, Map<string, number>>();
+  const out = new Map<string, RidMap>();
+  const copied = new Set<string>();
   for (const m of maps) {
     for (const [key, rids] of m) {
-      const cur = out.get(key) ?? new Map<string, number>();
+      const held = out.get(key);
+      if (!held) {
+        out.set(key, rids);
+        continue;
+      }
+      let cur = held as Map<string, number>;
+      if (!copied.has(key)) {
+        cur = new Map(held);
+        copied.add(key);
+        out.set(key, cur);
+      }
       for (const [rid, before] of rids) cur.set(rid, Math.max(before, cur.get(rid) ?? -Infinity));
-      out.set(key, cur);
     }
   }
   return out;

@@ -82,6 +82,8 @@ export interface ListContent {
   shc: Map<string, RidMap>;
   revocationSigners: RevocationSigner[];
   skipped: Array<{ entry: number; reason: string }>;
+  /** SHC keys of the list that announce a revocation list (`crlVersion`): the issuer's CRL decides their cards, not the list. */
+  crls: Array<{ issuer: string; kid: string; crlVersion: number }>;
 }
 
 /**
@@ -91,6 +93,7 @@ export interface ListContent {
 export async function listContent(payload: TrustListPayload, source: string): Promise<ListContent> {
   const keys: TrustKey[] = [];
   const skipped: ListContent["skipped"] = [];
+  const crls: ListContent["crls"] = [];
   for (const [i, e] of payload.entries.entries()) {
     try {
       if (e.formats[0] === "pass") {
@@ -107,6 +110,7 @@ export async function listContent(payload: TrustListPayload, source: string): Pr
         const se = e as Extract<typeof e, { jwks: unknown }>;
         const imp = shcKeysFromJwks(se.jwks, se.issuer, source);
         keys.push(...imp.keys);
+        for (const c of imp.crls) crls.push({ issuer: se.issuer, ...c });
         for (const s of imp.skipped) skipped.push({ entry: i, reason: `jwks key ${s.index}: ${s.reason}` });
       }
     } catch (err) {
@@ -146,7 +150,7 @@ export async function listContent(payload: TrustListPayload, source: string): Pr
       throw new TrustListError("content", `revocationSigners ${i}: ${err instanceof TrustKeyError ? err.message : "unreadable"}`);
     }
   }
-  return { keys, hashes, shc, revocationSigners, skipped };
+  return { keys, hashes, shc, revocationSigners, skipped, crls };
 }
 
 /** Signs a list payload with the root's private JWK; the payload is validated (and its entries imported) first. */

@@ -16,6 +16,11 @@ export interface TrustKey {
   key: KeyObject;
   /** DCC document signer certificate, for validity and key-usage OIDs. */
   certificate?: X509Certificate;
+  /**
+   * SHC: the key announces a revocation list (the issuer's `crlVersion`). Its cards are judged on
+   * that list: while no copy of it is held they are TRUST_STALE (view.ts), whatever source the key came from.
+   */
+  crlVersion?: number;
   /** Epoch ms validity of the key itself, when known. */
   notBefore?: number;
   notAfter?: number;

@@ -24,10 +24,11 @@ export interface SourceSnapshot {
   version?: string;
   /**
    * SMART Health Cards issuers: the revocation lists their keys announce. `asOf`: per key (`ridKey`),
-   * when its CRL in use was last had from the issuer (undefined: never); `error`: what went wrong on
-   * the last refresh (the source then reports ok: false).
+   * when its CRL in use was last had from the issuer (undefined: never); `rids`: what those CRLs
+   * revoke (apart from `shc`, which for a signed list is what the list itself signed); `error`: what
+   * went wrong on the last load (the source then reports ok: false).
    */
-  crl?: { asOf: ReadonlyMap<string, number | undefined>; error?: string };
+  crl?: { asOf: ReadonlyMap<string, number | undefined>; rids?: ReadonlyMap<string, RidMap>; error?: string };
   /** Epoch ms after which this source's data must not be used as fresh (signed list expiresAt). */
   expiresAt?: number;
   /** Keys a signed list authorises to sign revocation deltas (signed lists only). */
@@ -64,11 +65,9 @@ export function buildView(sources: readonly SourceSnapshot[], opts: ViewOptions)
   for (const m of [byKid, byIssuer]) for (const inner of m.values()) for (const v of inner.values()) Object.freeze(v);
 
   const indexes = sources.flatMap((s) => (s.hashes && s.hashes.size > 0 ? [s.hashes] : []));
-  const shc = mergeRidMaps([...sources.flatMap((s) => (s.shc ? [s.shc] : [])), ...(opts.overlay ? [opts.overlay.shc] : [])]);
+  const shc = mergeRidMaps([...sources.flatMap((s) => [...(s.shc ? [s.shc] : []), ...(s.crl?.rids ? [s.crl.rids] : [])]), ...(opts.overlay ? [opts.overlay.shc] : [])]);
   const revocations = new RevocationSet(indexes, opts.overlay?.added, undefined, shc);
-  // SHC keys that announce a CRL: when each one's copy was last had (undefined: never).
-  const crlAsOf = new Map<string, number | undefined>();
-  for (const s of sources) for (const [k, at] of s.crl?.asOf ?? []) crlAsOf.set(k, at === undefined ? crlAsOf.get(k) : Math.max(at, crlAsOf.get(k) ?? at));
+  const crlAsOf = crlTimes(sources);
 
   const health = sourceHealth(sources);
   const version = versionOf(sources);
@@ -91,6 +90,24 @@ export function buildView(sources: readonly SourceSnapshot[], opts: ViewOptions)
     keyCount,
     revocations,
   });
+}
+
+/**
+ * SHC keys that announce a CRL: when each one's copy was last had (undefined: never). A key whose
+ * announced CRL no source reports is in as never had: a source that does not load CRLs (a bug, a
+ * new path) then leaves that key's cards TRUST_STALE instead of passing revoked ones.
+ */
+function crlTimes(sources: readonly SourceSnapshot[]): Map<string, number | undefined> {
+  const asOf = new Map<string, number | undefined>();
+  for (const s of sources) for (const [k, at] of s.crl?.asOf ?? []) asOf.set(k, at === undefined ? asOf.get(k) : Math.max(at, asOf.get(k) ?? at));
+  for (const s of sources) {
+    for (const k of s.keys) {
+      if (k.crlVersion === undefined || !k.formats.includes("shc")) continue;
+      const key = ridKey(k.issuer, k.kid);
+      if (!asOf.has(key)) asOf.set(key, undefined);
+    }
+  }
+  return asOf;
 }
 
 function push(m: Map<CredentialFormat, Map<string, TrustKey[]>>, f: CredentialFormat, key: string, k: TrustKey): void {

@@ -3,7 +3,7 @@ import type { Clock } from "../../../core/clock.js";
 import type { Logger } from "../../../core/logger.js";
 import type { SharedCache } from "../shared-cache.js";
 import type { SourceSnapshot } from "../view.js";
-import { DiskCopy } from "./disk-copy.js";
+import { DiskCopy, type DiskMeta } from "./disk-copy.js";
 import { SourceError } from "./errors.js";
 import { displayLocation, fetchDoc, isUrl, readDoc } from "./fetch-doc.js";
 import type { TimeObservation } from "../clock-check.js";
@@ -38,6 +38,12 @@ export interface TrustSource {
   init(): Promise<boolean>;
   /** True if the contributed data changed. Throws SourceError; the snapshot then keeps its data. */
   refresh(): Promise<boolean>;
+  /**
+   * Run after refresh() settles, whether it succeeded or not: fetches again the SHC revocation lists
+   * the keys held announce. Apart, so the rest of the data applies without waiting on CRL hosts.
+   * True if what they revoke changed; never throws (failures are in the snapshot's `crl.error`).
+   */
+  refreshCrls?(): Promise<boolean>;
 }
 
 /**
@@ -155,9 +161,23 @@ export abstract class DocSource implements TrustSource {
     const parsed = await this.parse(body, "fetch");
     const fetchedAt = now();
     this.accept(parsed, body, fetchedAt, etag);
-    if (this.remote) await this.disk.save(body, { fetchedAt, ...(etag ? { etag } : {}), ...(parsed.version ? { version: parsed.version } : {}) });
+    if (this.remote) await this.saveCopy(body, { fetchedAt, ...(etag ? { etag } : {}), ...(parsed.version ? { version: parsed.version } : {}) });
     await this.afterAccept(body, fetchedAt);
     return true;
+  }
+
+  /**
+   * The disk copy is a cache for the next offline start: data accepted is in use whether or not it
+   * can be written (a read-only or full disk, stateDir/trust not a directory). A failure is a `disk`
+   * warning, as for CRLs and deltas, never a failed refresh: that would report data in use as not,
+   * skip the Redis copy and back off as for an outage.
+   */
+  private async saveCopy(body: Buffer | undefined, meta: DiskMeta): Promise<void> {
+    try {
+      await this.disk.save(body, meta);
+    } catch (e) {
+      this.env.logger.warn({ code: "GW_TRUST_FETCH", source: this.id, reason: "disk", err: (e as NodeJS.ErrnoException).code ?? (e as Error).message }, "trust source in use, but its disk copy could not be saved: the next offline start lacks it");
+    }
   }
 
   /** Keeps a body taken from elsewhere (a peer via Redis) as the disk copy too, for the next offline start. */
@@ -174,7 +194,7 @@ export abstract class DocSource implements TrustSource {
   protected async touch(at: number): Promise<void> {
     this.snapshot = { ...this.snapshot, ok: true, refreshedAt: Math.max(at, this.snapshot.refreshedAt ?? 0) };
     delete this.snapshot.error;
-    if (this.remote) await this.disk.save(undefined, { fetchedAt: at, ...(this.etag ? { etag: this.etag } : {}), ...(this.snapshot.version ? { version: this.snapshot.version } : {}) });
+    if (this.remote) await this.saveCopy(undefined, { fetchedAt: at, ...(this.etag ? { etag: this.etag } : {}), ...(this.snapshot.version ? { version: this.snapshot.version } : {}) });
     await this.afterTouch(at);
   }
 }

@@ -87,7 +87,7 @@ export async function fetchDoc(url: string, opts: FetchDocOptions): Promise<Fetc
     await res.body?.cancel();
     throw new SourceError("GW_TRUST_FETCH", "size", `body of ${declared} bytes exceeds ${opts.maxBytes}`);
   }
-  const body = await readCapped(res, opts.maxBytes);
+  const body = await readCapped(res, opts.maxBytes, signal);
   // fetch decodes gzip/br transparently; Content-Length then counts encoded bytes, so only compare identity bodies.
   const encoded = (res.headers.get("content-encoding") ?? "identity") !== "identity";
   if (declared !== null && !encoded && Number(declared) !== body.length) {
@@ -106,7 +106,7 @@ function checkScheme(url: string, from: string | undefined, allowHttp: boolean):
   throw new SourceError("GW_TRUST_FETCH", "insecure", `${what}: not https (plain http needs allowInsecureHttp on an unsigned source; redirects never downgrade)`);
 }
 
-async function readCapped(res: Response, maxBytes: number): Promise<Buffer> {
+async function readCapped(res: Response, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
   if (!res.body) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -124,6 +124,8 @@ async function readCapped(res: Response, maxBytes: number): Promise<Buffer> {
     }
   } catch (e) {
     if (e instanceof SourceError) throw e;
+    // Cut by our own deadline (a server trickling the body) or by stop(): not a short body from the server.
+    if (signal.aborted) throw new SourceError("GW_TRUST_FETCH", "network", `body read failed: ${(signal.reason as Error | undefined)?.name === "TimeoutError" ? "timeout" : "aborted"}`);
     throw new SourceError("GW_TRUST_FETCH", "truncated", `body read failed: ${(e as Error).message}`);
   }
   return Buffer.concat(chunks, total);

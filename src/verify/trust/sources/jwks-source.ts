@@ -1,7 +1,7 @@
 import { shcKeysFromJwks, TrustKeyError } from "../keys.js";
 import { DocSource, digest, type Parsed, type SourceEnv } from "./base.js";
+import { CrlSet, type PendingCrls } from "./crl-set.js";
 import { SourceError } from "./errors.js";
-import { crlHealth, loadShcCrls, ridMaps, type CrlCopy } from "./shc-crl.js";
 
 /** Default JWKS location of a SMART Health Cards issuer. */
 export function defaultJwksUrl(issuer: string): string {
@@ -10,12 +10,9 @@ export function defaultJwksUrl(issuer: string): string {
 
 /** SHC issuer keys, bound to that issuer: a card is only checked against its own `iss` keys. */
 export class JwksSource extends DocSource {
-  /** CRL-announcing keys of the JWKS held now, and of the one being parsed (taken on accept). */
-  private crls: Array<{ kid: string; crlVersion: number }> = [];
-  private parsedCrls: Array<{ kid: string; crlVersion: number }> = [];
-  /** The CRL copies in use, with the time each was last had from the issuer. */
-  private copies: ReadonlyMap<string, CrlCopy> = new Map();
-  private parsedCopies: ReadonlyMap<string, CrlCopy> = new Map();
+  /** The revocation lists the keys held announce; those of a JWKS being parsed are taken on accept. */
+  private readonly crls: CrlSet;
+  private parsedCrls?: PendingCrls;
 
   constructor(
     private readonly issuer: string,
@@ -25,30 +22,30 @@ export class JwksSource extends DocSource {
   ) {
     super("jwks", location, env);
     this.allowHttp = allowInsecureHttp;
+    this.crls = new CrlSet(location, env, allowInsecureHttp);
   }
 
   protected async parse(body: Buffer): Promise<Parsed> {
     const parsed = await parseJwksBody(body, this.issuer, this.id, (index, reason) =>
       this.env.logger.warn({ code: "GW_TRUST_FETCH", source: this.id, key: index, reason }, "JWKS key skipped"),
     );
-    this.parsedCrls = parsed.crls;
-    const load = await loadShcCrls(this.issuer, this.location, parsed.crls, { ...this.env, allowHttp: this.allowHttp }, this.copies);
-    this.parsedCopies = load.copies;
-    return { keys: parsed.keys, keysSkipped: parsed.keysSkipped ?? 0, version: parsed.version, shc: ridMaps(load.copies), crl: crlHealth(parsed.crls, this.issuer, load) };
+    if (parsed.duplicates > 0) this.env.logger.warn({ code: "GW_TRUST_FETCH", source: this.id, duplicates: parsed.duplicates }, "JWKS lists keys more than once: each key is kept once");
+    this.parsedCrls = await this.crls.held(parsed.crls.map((c) => ({ issuer: this.issuer, ...c })));
+    const crl = this.crls.part(this.parsedCrls);
+    return { keys: parsed.keys, keysSkipped: parsed.keysSkipped ?? 0, version: parsed.version, ...(crl ? { crl } : {}) };
   }
 
   protected override accept(parsed: Parsed, body: Buffer, fetchedAt: number, etag: string | undefined): void {
     super.accept(parsed, body, fetchedAt, etag);
-    this.crls = this.parsedCrls;
-    this.copies = this.parsedCopies;
+    if (this.parsedCrls) this.crls.take(this.parsedCrls);
   }
 
-  /** CRLs change without the JWKS changing: re-read them on every refresh, even after a 304. */
-  protected override async afterTouch(): Promise<void> {
-    if (this.crls.length === 0) return;
-    const load = await loadShcCrls(this.issuer, this.location, this.crls, { ...this.env, allowHttp: this.allowHttp }, this.copies);
-    this.copies = load.copies;
-    this.snapshot = { ...this.snapshot, shc: ridMaps(load.copies), crl: crlHealth(this.crls, this.issuer, load) };
+  /** CRLs change without the JWKS changing: re-read on every refresh, also after a 304 or a failed download. */
+  async refreshCrls(): Promise<boolean> {
+    const changed = await this.crls.load();
+    const crl = this.crls.part();
+    if (crl) this.snapshot = { ...this.snapshot, crl };
+    return changed;
   }
 }
 
@@ -57,7 +54,7 @@ export async function parseJwksBody(
   issuer: string,
   source: string,
   onSkip: (index: number, reason: string) => void,
-): Promise<Parsed & { crls: Array<{ kid: string; crlVersion: number }> }> {
+): Promise<Parsed & { crls: Array<{ kid: string; crlVersion: number }>; duplicates: number }> {
   let json: unknown;
   try {
     json = JSON.parse(body.toString("utf8"));
@@ -72,5 +69,5 @@ export async function parseJwksBody(
   }
   for (const s of imp.skipped) onSkip(s.index, s.reason);
   if (imp.keys.length === 0) throw new SourceError("GW_TRUST_FETCH", "content", "JWKS holds no usable ES256 key");
-  return { keys: imp.keys, keysSkipped: imp.skipped.length, version: digest(body).slice(0, 12), crls: imp.crls };
+  return { keys: imp.keys, keysSkipped: imp.skipped.length, version: digest(body).slice(0, 12), crls: imp.crls, duplicates: imp.duplicates };
 }

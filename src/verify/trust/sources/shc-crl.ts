@@ -54,6 +54,15 @@ export interface CrlLoad {
   error?: string;
 }
 
+export type CrlEnv = Pick<SourceEnv, "fetch" | "timeoutMs" | "stateDir" | "logger" | "signal" | "clock"> & { allowHttp?: boolean };
+
+/**
+ * Most CRLs loaded per issuer. An issuer has a few keys (rotation); each CRL is a download of up to
+ * 4 MiB, all of them at once. The keys past it are warned about and their CRLs never loaded, so
+ * their cards are TRUST_STALE (fail safe), not judged on revocations nobody read.
+ */
+export const MAX_CRLS_PER_ISSUER = 16;
+
 /**
  * Loads the CRLs of one issuer's keys. A CRL that cannot be had keeps the previous one for that
  * kid (or the disk copy); it never takes the keys down with it. But it is not fresh either: a copy
@@ -64,66 +73,100 @@ export interface CrlLoad {
  * issuer's own order, and an older list served by a lagging mirror would un-revoke what the newer
  * one added; its rids are added to the held ones instead. A disk copy claiming a time in the
  * future is refused, as for every unsigned cached document (base.ts).
+ *
+ * All of them are fetched at once under one deadline (`timeoutMs`): one host that never answers
+ * costs a refresh that long, not that long per key. `held` reads no network: the copies in memory,
+ * else on disk, for data that must apply before its CRLs are fetched again.
  */
 export async function loadShcCrls(
   issuer: string,
   jwksLocation: string,
   crls: ReadonlyArray<{ kid: string; crlVersion: number }>,
-  env: Pick<SourceEnv, "fetch" | "timeoutMs" | "stateDir" | "logger" | "signal" | "clock"> & { allowHttp?: boolean },
+  env: CrlEnv,
   previous: ReadonlyMap<string, CrlCopy> | undefined,
+  mode: "fetch" | "held" = "fetch",
 ): Promise<CrlLoad> {
+  let capError: string | undefined;
+  if (crls.length > MAX_CRLS_PER_ISSUER) {
+    env.logger.warn({ code: "GW_TRUST_FETCH", issuer, reason: "content", crls: crls.length, max: MAX_CRLS_PER_ISSUER }, "SHC issuer announces more revocation lists than are loaded: the cards of the keys past the limit are TRUST_STALE");
+    capError = "GW_TRUST_FETCH:crl-content";
+  }
+  const loaded = crls.slice(0, MAX_CRLS_PER_ISSUER);
+  let results: OneCrl[];
+  if (mode === "held") {
+    results = await Promise.all(loaded.map(({ kid, crlVersion }) => heldCrl(issuer, jwksLocation, kid, crlVersion, env, previous)));
+  } else {
+    const deadline = AbortSignal.timeout(env.timeoutMs);
+    const signal = env.signal ? AbortSignal.any([env.signal, deadline]) : deadline;
+    results = await Promise.all(loaded.map(({ kid, crlVersion }) => fetchCrl(issuer, jwksLocation, kid, crlVersion, { ...env, signal }, previous)));
+  }
   const copies = new Map<string, CrlCopy>();
-  let error: string | undefined;
-  for (const { kid, crlVersion } of crls) {
-    const key = ridKey(issuer, kid);
-    const loc = crlLocation(issuer, jwksLocation, kid);
-    const remote = isUrl(loc);
-    const disk = remote ? new DiskCopy(`${env.stateDir}/trust`, "crl", loc) : undefined;
-    const prev = previous?.get(key);
-    try {
-      let body: Buffer;
-      if (remote) {
-        const doc = await fetchDoc(loc, { fetch: env.fetch, timeoutMs: env.timeoutMs, maxBytes: MAX_CRL_BYTES, allowHttp: env.allowHttp === true, ...(env.signal ? { signal: env.signal } : {}) });
-        body = doc.body ?? Buffer.alloc(0);
-      } else {
-        body = await readFile(loc).catch((e: NodeJS.ErrnoException) => {
-          throw new SourceError("GW_TRUST_FETCH", "file", `cannot read SHC revocation list: ${e.code ?? "error"}`);
-        });
-      }
-      const { rids, ctr, behind } = parseCrl(body, kid, crlVersion);
-      const now = env.clock.now();
-      // After a restart the disk copy is what is held: it may be newer than what the server serves now.
-      const held = prev ?? (disk ? await fromDisk(disk, kid, crlVersion, now) : undefined);
-      if (held && ctr < held.ctr) {
-        env.logger.warn({ code: "GW_TRUST_FETCH", issuer, kid, reason: "crl-behind", ctr, heldCtr: held.ctr }, "SHC revocation list is older than the copy held; the held copy stays");
-        error ??= "GW_TRUST_FETCH:crl-behind";
-        // The older list's rids are kept too: a disk copy given a made-up higher ctr then cannot hide
-        // what the issuer serves. The held copy's time stays, so it still ages towards TRUST_STALE.
-        const union = new Map(held.rids);
-        for (const [rid, before] of rids) union.set(rid, Math.max(before, union.get(rid) ?? -Infinity));
-        copies.set(key, { rids: union, ctr: held.ctr, fetchedAt: held.fetchedAt });
-        continue;
-      }
-      if (behind) {
-        env.logger.warn({ code: "GW_TRUST_FETCH", issuer, kid, reason: "crl-behind" }, "SHC revocation list is older than the key's crlVersion");
-        error ??= "GW_TRUST_FETCH:crl-behind";
-      }
-      const copy = { rids, ctr, fetchedAt: behind && held ? held.fetchedAt : now };
-      copies.set(key, copy);
-      // The disk is a cache: a copy that cannot be written (a read-only disk) costs the next offline
-      // start its CRL, not this one. Saved with the time it counts as had (a copy behind its key
-      // keeps the held copy's), and only ever a copy at least as new as the one held.
-      if (disk)
-        await disk.save(body, { fetchedAt: copy.fetchedAt }).catch((e: NodeJS.ErrnoException) => env.logger.warn({ code: "GW_TRUST_FETCH", issuer, kid, reason: "disk", err: e.code ?? "error" }, "SHC revocation list not saved to disk"));
-    } catch (e) {
-      const err = e instanceof SourceError ? e : new SourceError("GW_TRUST_FETCH", "internal", (e as Error).message);
-      env.logger.warn({ code: err.code, issuer, kid, reason: err.reason, err: err.message }, "SHC revocation list not loaded; previous copy kept");
-      error ??= `${err.code}:crl-${err.reason}`;
-      const kept = prev ?? (disk ? await fromDisk(disk, kid, crlVersion, env.clock.now()) : undefined);
-      if (kept) copies.set(key, kept);
-    }
+  let error = capError;
+  for (const [i, r] of results.entries()) {
+    if (r.copy) copies.set(ridKey(issuer, crls[i]!.kid), r.copy);
+    error ??= r.error;
   }
   return { copies, ...(error ? { error } : {}) };
+}
+
+type OneCrl = { copy?: CrlCopy; error?: string };
+
+function diskFor(env: CrlEnv, loc: string): DiskCopy | undefined {
+  return isUrl(loc) ? new DiskCopy(`${env.stateDir}/trust`, "crl", loc) : undefined;
+}
+
+async function heldCrl(issuer: string, jwksLocation: string, kid: string, crlVersion: number, env: CrlEnv, previous: ReadonlyMap<string, CrlCopy> | undefined): Promise<OneCrl> {
+  const prev = previous?.get(ridKey(issuer, kid));
+  if (prev) return { copy: prev };
+  const disk = diskFor(env, crlLocation(issuer, jwksLocation, kid));
+  const copy = disk ? await fromDisk(disk, kid, crlVersion, env.clock.now()) : undefined;
+  return copy ? { copy } : {};
+}
+
+async function fetchCrl(issuer: string, jwksLocation: string, kid: string, crlVersion: number, env: CrlEnv, previous: ReadonlyMap<string, CrlCopy> | undefined): Promise<OneCrl> {
+  const loc = crlLocation(issuer, jwksLocation, kid);
+  const disk = diskFor(env, loc);
+  const prev = previous?.get(ridKey(issuer, kid));
+  let error: string | undefined;
+  try {
+    let body: Buffer;
+    if (disk) {
+      const doc = await fetchDoc(loc, { fetch: env.fetch, timeoutMs: env.timeoutMs, maxBytes: MAX_CRL_BYTES, allowHttp: env.allowHttp === true, ...(env.signal ? { signal: env.signal } : {}) });
+      body = doc.body ?? Buffer.alloc(0);
+    } else {
+      body = await readFile(loc).catch((e: NodeJS.ErrnoException) => {
+        throw new SourceError("GW_TRUST_FETCH", "file", `cannot read SHC revocation list: ${e.code ?? "error"}`);
+      });
+    }
+    const { rids, ctr, behind } = parseCrl(body, kid, crlVersion);
+    const now = env.clock.now();
+    // After a restart the disk copy is what is held: it may be newer than what the server serves now.
+    const held = prev ?? (disk ? await fromDisk(disk, kid, crlVersion, now) : undefined);
+    if (held && ctr < held.ctr) {
+      env.logger.warn({ code: "GW_TRUST_FETCH", issuer, kid, reason: "crl-behind", ctr, heldCtr: held.ctr }, "SHC revocation list is older than the copy held; the held copy stays");
+      // The older list's rids are kept too: a disk copy given a made-up higher ctr then cannot hide
+      // what the issuer serves. The held copy's time stays, so it still ages towards TRUST_STALE.
+      const union = new Map(held.rids);
+      for (const [rid, before] of rids) union.set(rid, Math.max(before, union.get(rid) ?? -Infinity));
+      return { copy: { rids: union, ctr: held.ctr, fetchedAt: held.fetchedAt }, error: "GW_TRUST_FETCH:crl-behind" };
+    }
+    if (behind) {
+      env.logger.warn({ code: "GW_TRUST_FETCH", issuer, kid, reason: "crl-behind" }, "SHC revocation list is older than the key's crlVersion");
+      error = "GW_TRUST_FETCH:crl-behind";
+    }
+    const copy = { rids, ctr, fetchedAt: behind && held ? held.fetchedAt : now };
+    // The disk is a cache: a copy that cannot be written (a read-only disk) costs the next offline
+    // start its CRL, not this one. Saved with the time it counts as had (a copy behind its key
+    // keeps the held copy's), and only ever a copy at least as new as the one held.
+    if (disk)
+      await disk.save(body, { fetchedAt: copy.fetchedAt }).catch((e: NodeJS.ErrnoException) => env.logger.warn({ code: "GW_TRUST_FETCH", issuer, kid, reason: "disk", err: e.code ?? "error" }, "SHC revocation list not saved to disk"));
+    return { copy, ...(error ? { error } : {}) };
+  } catch (e) {
+    const err = e instanceof SourceError ? e : new SourceError("GW_TRUST_FETCH", "internal", (e as Error).message);
+    env.logger.warn({ code: err.code, issuer, kid, reason: err.reason, err: err.message }, "SHC revocation list not loaded; previous copy kept");
+    const kept = prev ?? (disk ? await fromDisk(disk, kid, crlVersion, env.clock.now()) : undefined);
+    return { ...(kept ? { copy: kept } : {}), error: `${err.code}:crl-${err.reason}` };
+  }
 }
 
 /** The disk copy of a CRL with the time it was fetched, unless that time is in the future or the copy is bad. */
@@ -137,20 +180,4 @@ async function fromDisk(disk: DiskCopy, kid: string, crlVersion: number, now: nu
   } catch {
     return undefined; // a bad disk copy is as good as none
   }
-}
-
-/** The rid maps of loaded CRLs, as a source snapshot carries them. */
-export function ridMaps(copies: ReadonlyMap<string, CrlCopy>): Map<string, RidMap> {
-  return new Map([...copies].map(([k, c]) => [k, c.rids]));
-}
-
-/**
- * The CRLs' part of a source's snapshot: for each key that announces a CRL (by `ridKey`), when its
- * copy in use was last had from the issuer, or undefined when none ever was (that key's
- * revocations are unknown); and what went wrong on the last load.
- */
-export function crlHealth(crls: ReadonlyArray<{ kid: string }>, issuer: string, load: CrlLoad): { asOf: Map<string, number | undefined>; error?: string } {
-  const asOf = new Map<string, number | undefined>();
-  for (const { kid } of crls) asOf.set(ridKey(issuer, kid), load.copies.get(ridKey(issuer, kid))?.fetchedAt);
-  return { asOf, ...(load.error ? { error: load.error } : {}) };
 }

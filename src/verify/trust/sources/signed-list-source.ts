@@ -2,6 +2,7 @@ import { createHash, type KeyObject } from "node:crypto";
 import { listContent, TrustListError, verifyTrustList, type VerifiedList } from "../signed-list.js";
 import { laterBound, type TimeObservation } from "../clock-check.js";
 import { DocSource, FUTURE_TOLERANCE_MS, type Parsed, type SourceEnv } from "./base.js";
+import { CrlSet, type PendingCrls } from "./crl-set.js";
 import { SourceError } from "./errors.js";
 
 /**
@@ -15,6 +16,13 @@ export class SignedListSource extends DocSource {
   signedTime?: TimeObservation;
   private warnedNoExpiry = false;
   private readonly sharedId: string;
+  /**
+   * The CRLs the list's SHC keys announce. The list vouches for the keys, the issuer alone for what
+   * it revoked: those are read from each issuer (ISSUER/.well-known/crl/KID.json; for a list file,
+   * DIR/crl/KID.json next to it, as for a JWKS file) like for a configured JWKS.
+   */
+  private readonly crls: CrlSet;
+  private parsedCrls?: PendingCrls;
 
   constructor(
     location: string,
@@ -25,6 +33,8 @@ export class SignedListSource extends DocSource {
     // Signed: the root's signature protects the content, so plain http (an air-gapped site mirror) is fine.
     this.allowHttp = true;
     this.sharedId = createHash("sha256").update(location).digest("hex").slice(0, 16);
+    // CRLs are not signed: https only, whatever the list's own scheme.
+    this.crls = new CrlSet(location, env, false);
   }
 
   get version(): number | undefined {
@@ -71,8 +81,12 @@ export class SignedListSource extends DocSource {
       this.env.logger.warn({ code: "GW_TRUST_SIGNATURE", source: this.id, reason: "no-expiry" }, "signed trust list over plain http carries no expiresAt: an older genuine version could be served as current to a gateway without a disk copy");
     }
     for (const s of content.skipped) this.env.logger.warn({ code: "GW_TRUST_SIGNATURE", source: this.id, entry: s.entry, reason: s.reason }, "trust list key skipped");
+    const crls = await this.crls.held(content.crls);
+    const crl = this.crls.part(crls);
+    this.parsedCrls = crls;
     this.current = { version: payload.version, digest, issuedAt };
     return {
+      ...(crl ? { crl } : {}),
       keys: content.keys,
       keysSkipped: content.skipped.length,
       hashes: content.hashes,
@@ -127,6 +141,14 @@ export class SignedListSource extends DocSource {
   protected override accept(parsed: Parsed, body: Buffer, fetchedAt: number, etag: string | undefined): void {
     super.accept(parsed, body, fetchedAt, etag);
     this.lastBody = body;
+    if (this.parsedCrls) this.crls.take(this.parsedCrls);
+  }
+
+  async refreshCrls(): Promise<boolean> {
+    const changed = await this.crls.load();
+    const crl = this.crls.part();
+    if (crl) this.snapshot = { ...this.snapshot, crl };
+    return changed;
   }
 
   protected override async afterAccept(body: Buffer, fetchedAt: number): Promise<void> {
