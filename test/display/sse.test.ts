@@ -176,7 +176,7 @@ describe("lane events stream", () => {
     expect(state.state).toBe("idle");
   });
 
-  it("a FLAG then a PASS 300 ms later: the stream sends no PASS verdict, /state stays FLAG for the FLAG's hold", async () => {
+  it("a FLAG then a PASS 300 ms later: the stream sends both verdicts (ids 1, 2), /state and every view stay FLAG for the FLAG's hold", async () => {
     expect.hasAssertions();
     const clock = new FakeClock();
     const gw = new FakeGateway(clock);
@@ -188,9 +188,9 @@ describe("lane events stream", () => {
     expect((await server.app.inject({ method: "GET", url: "/lanes/A/state" })).json()).toMatchObject({ state: "flag", verdict: { seq: 1 } });
     clock.advance(7699);
     expect((await server.app.inject({ method: "GET", url: "/lanes/A/state" })).json().state).toBe("flag");
-    // Events arrive in order: once a heartbeat from after the PASS is in, a verdict event for it would be too.
+    // Events arrive in order: once a heartbeat from after the PASS is in, its verdict event is too.
     await reader.waitFor((f) => f.event === "heartbeat" && (f.data as { t: number }).t > passAt);
-    expect(reader.of("verdict").map((f) => f.data.verdict)).toEqual(["FLAG"]);
+    expect(reader.of("verdict").map((f) => `${f.data.verdict} ${f.id}`)).toEqual(["FLAG 1", "PASS 2"]);
     expect(reader.of("lane-status").map((f) => f.data.state)).toEqual(["flag"]);
   });
 

@@ -110,7 +110,9 @@ describe("lane: a FLAG keeps the screen for its hold", () => {
       expect(hub.view("A").state).toBe("flag");
       r.clock.advance(1);
       expect(hub.view("A").state).toBe(after);
-      expect(sent.filter((e) => e.startsWith("verdict"))).toEqual(["verdict FLAG"]);
+      // Both verdicts are on the stream (ids without gaps); no view showed the PASS while the FLAG held.
+      expect(sent.filter((e) => e.startsWith("verdict"))).toEqual(["verdict FLAG", "verdict PASS"]);
+      expect(sent.slice(0, sent.lastIndexOf("lane-status flag") + 1)).not.toContain("lane-status pass");
     }
   });
 });

@@ -2,7 +2,7 @@ import type { Clock, TimerHandle } from "../../core/clock.js";
 import type { LaneStatus, VerdictEvent } from "../../core/types.js";
 import type { SseClient } from "./sse.js";
 import { HEADLINES, OOS_REASONS } from "./display-text.js";
-import { displayVerdict, viewKey, type LaneView, type SeenVerdict } from "./lane-view.js";
+import { displayVerdict, verdictView, viewKey, type LaneView, type SeenVerdict } from "./lane-view.js";
 
 /** Texts the page needs for states it reaches on its own (TTL expiry, lost heartbeats). */
 const UI_TEXTS = { ...HEADLINES, noHeartbeat: OOS_REASONS.NO_HEARTBEAT };
@@ -18,8 +18,8 @@ export interface LaneHubOptions {
 
 /**
  * Fans lane state out to display connections. Every client gets the current view on connect;
- * verdicts go out at once with `id:` = lane sequence (except a PASS that a held FLAG keeps off the
- * screen: it follows as a view when the FLAG ends); views are re-composed on each status and
+ * verdicts go out at once with `id:` = lane sequence (a PASS that a held FLAG keeps off the screen
+ * too: the page does not paint it); views are re-composed on each status and
  * at every heartbeat tick (so expiry, camera loss and stale trust reach screens even when
  * nothing is published), and sent only when they change.
  */
@@ -79,11 +79,11 @@ export class LaneHub {
     seen[displayVerdict(ev.verdict)] = held;
     this.seen.set(ev.lane, seen);
     this.lastSeq.set(ev.lane, Math.max(ev.seq, this.lastSeq.get(ev.lane) ?? ev.seq));
-    // Sent only when it is what the screen shows now: the page paints every verdict it is sent, and
-    // a PASS behind a held FLAG must not turn the screen green (it comes as a lane-status when the
-    // FLAG ends, if its own hold is not over by then).
-    const v = this.view(ev.lane).verdict;
-    if (v?.id === ev.id) this.broadcast(ev.lane, "verdict", { lane: ev.lane, ...v }, ev.seq);
+    // Every verdict goes out, so the stream's ids stay the lane's sequence with no gap (a reader
+    // that sees a gap knows it missed one). A PASS behind a held FLAG does not turn the screen
+    // green: the page does not paint it over the FLAG, and the view sent next still shows the FLAG
+    // (the PASS follows as a lane-status when the FLAG ends, if its own hold is not over by then).
+    this.broadcast(ev.lane, "verdict", { lane: ev.lane, ...verdictView(ev, held.endsMono - this.o.clock.monotonic()) }, ev.seq);
     this.refresh(ev.lane);
   }
 
