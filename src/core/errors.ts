@@ -42,6 +42,7 @@ export const GatewayErrorCodes = {
   GW_TLS_RELOAD_FAILED: "A changed TLS certificate or key could not be loaded (or watched); the current certificate stays in use.",
   GW_RELOAD_UNSUPPORTED: "Config reload was requested but this process was not started from a config file.",
   GW_CAMERA_SPAWN: "ffmpeg could not be started for a camera (missing or not executable); retried with backoff, the lane reports INGEST_ERROR.",
+  GW_CAMERA_AUTH: "A camera refused the gateway's credentials (RTSP 401 Unauthorized or 403 Forbidden); retried every failedRetryMs, not counted toward the restart budget, the lane reports INGEST_ERROR.",
   GW_TIMER_FAULT: "A timer callback threw or rejected; the guarded clock contained it (logged, counted in internal_faults_total) and the process keeps running.",
   GW_UNHANDLED_REJECTION: "A promise rejection reached no handler; it is logged and counted and the process keeps running.",
   GW_UNCAUGHT_EXCEPTION: "An exception reached the top of the stack; it is logged and counted, the gateway stops gracefully and exits 70 for a clean restart.",

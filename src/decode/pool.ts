@@ -12,7 +12,8 @@
  * slow schedule, which catches what the prefilter misses). Free workers
  * take active frames (code in view awaiting a verdict, finder pattern found, code read moments
  * ago) before frames of lanes with only decided codes in view, and those before idle frames
- * (priority.ts); an idle frame never takes the last free worker. A frame's budget is set at
+ * (priority.ts); an idle frame takes the last free worker only after IDLE_MAX_WAIT_MS, and a camera
+ * gets a second worker only while no other camera's frame could take it. A frame's budget is set at
  * dispatch, but the frames waiting for a worker are published to the workers (early-stop.ts), and
  * a running cascade that is not itself the more urgent one stops escalating at its next pass
  * boundary when an active frame (for an idle frame: an active or watch frame) waits.
@@ -315,13 +316,15 @@ export class DecodePool {
       if (free.length === 0 || this.pending.size === 0) break;
       const waiting = [...this.pending.values()];
       const now = this.clock();
+      const decoding = new Set(this.slots.flatMap((s) => (s?.job ? [s.job.pending.frame.cameraId] : [])));
       const i = pickNext(
         waiting.map((p) => {
           const served = this.servedAt.get(p.frame.cameraId);
-          return { cls: p.cls, submittedAt: p.submittedAt, ...(this.firstLook(p, now) ? { fresh: true } : {}), ...(served !== undefined ? { servedAt: served } : {}) };
+          return { cls: p.cls, submittedAt: p.submittedAt, ...(this.firstLook(p, now) ? { fresh: true } : {}), ...(served !== undefined ? { servedAt: served } : {}), ...(decoding.has(p.frame.cameraId) ? { busy: true } : {}) };
         }),
         free.length,
         this.slots.length,
+        now,
       );
       if (i < 0) break;
       const p = waiting[i]!;

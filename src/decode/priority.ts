@@ -15,13 +15,24 @@
  * the queue (bench:e2e at 8 cameras, one diagnostic run with this rule alone: the generated
  * showings' p95 went from 187-195 to 146 ms; the rest of that tail was the idle gate's, see
  * idle-gate.ts).
- * An idle frame may never take the last free worker while more than one worker exists: an
+ * An idle frame may not take the last free worker while more than one worker exists: an
  * active frame that arrives a moment later must find a worker at once, not wait for an idle
- * camera's full cascade (up to the budget, 60 ms by default).
+ * camera's full cascade (up to the budget, 60 ms by default). Once it has waited IDLE_MAX_WAIT_MS
+ * it may: else one lane with a code held up, whose frames keep both workers busy, would starve
+ * every idle camera's slow schedule (measured: 0-2 decodes in 10 s instead of 10).
+ * A camera whose frame is decoding now gets a second worker only when no other camera's frame
+ * that may take it waits: one busy lane cannot hold every worker while others wait, and it keeps
+ * both when nobody else does.
  */
 export type FrameClass = "active" | "watch" | "idle";
 
 const RANK: Record<FrameClass, number> = { active: 0, watch: 1, idle: 2 };
+
+/**
+ * An idle frame that has waited this long may take the last free worker. Well under the slow
+ * schedule's interval (1 s by default): a newer slow-schedule frame would replace it, and start waiting anew.
+ */
+export const IDLE_MAX_WAIT_MS = 250;
 
 export interface Waiting {
   cls: FrameClass;
@@ -30,6 +41,8 @@ export interface Waiting {
   fresh?: boolean;
   /** When the camera's last frame went to a worker (absent: never). */
   servedAt?: number;
+  /** The camera has a frame decoding now. */
+  busy?: boolean;
 }
 
 /**
@@ -46,15 +59,20 @@ function before(a: Waiting, b: Waiting): boolean {
 
 /**
  * Index of the entry to dispatch now, or -1. `freeWorkers` counts ready workers without a job
- * (including the one asking); `totalWorkers` all of them.
+ * (including the one asking); `totalWorkers` all of them; `now` (the submit clock) tells how long
+ * an idle frame has waited (absent: never long enough to take the last worker).
  */
-export function pickNext(waiting: readonly Waiting[], freeWorkers: number, totalWorkers: number): number {
+export function pickNext(waiting: readonly Waiting[], freeWorkers: number, totalWorkers: number, now?: number): number {
+  const spare = totalWorkers === 1 || freeWorkers > 1;
+  const mayTake = (w: Waiting) => w.cls !== "idle" || spare || (now !== undefined && now - w.submittedAt >= IDLE_MAX_WAIT_MS);
   let best = -1;
+  let bestBusy = -1;
   for (let i = 0; i < waiting.length; i++) {
     const w = waiting[i]!;
-    if (best < 0 || before(w, waiting[best]!)) best = i;
+    if (!mayTake(w)) continue;
+    if (w.busy) {
+      if (bestBusy < 0 || before(w, waiting[bestBusy]!)) bestBusy = i;
+    } else if (best < 0 || before(w, waiting[best]!)) best = i;
   }
-  if (best < 0) return -1;
-  if (waiting[best]!.cls === "idle" && totalWorkers > 1 && freeWorkers <= 1) return -1;
-  return best;
+  return best >= 0 ? best : bestBusy;
 }

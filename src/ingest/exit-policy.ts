@@ -16,13 +16,24 @@ export interface ExitFacts {
   framesFlowed: boolean;
   /** The camera has a host that can be probed (an RTSP URL). */
   hostKnown: boolean;
+  /** ffmpeg's stderr says the camera refused our credentials (authRefused). */
+  authRefused?: boolean;
 }
 
 /**
- * `restart`: back off and start again, spending the budget if `counted`. `probe`: probe the host
- * first; if it answers, restart (spending the budget if `countedIfUp`), else wait out the outage.
+ * `restart`: back off and start again, spending the budget if `counted`; `auth`: the camera refused
+ * our credentials, so retry slowly (supervisor). `probe`: probe the host first; if it answers,
+ * restart (spending the budget if `countedIfUp`), else wait out the outage.
  */
-export type ExitPlan = { next: "restart"; counted: boolean } | { next: "probe"; countedIfUp: boolean };
+export type ExitPlan = { next: "restart"; counted: boolean; auth?: true } | { next: "probe"; countedIfUp: boolean };
+
+/** ffmpeg's words when the camera refuses the credentials: "method DESCRIBE failed: 401 Unauthorized", "Server returned 403 Forbidden (access denied)". */
+const AUTH_REFUSED = /\b(?:401 Unauthorized|403 Forbidden)\b/i;
+
+/** Did the camera refuse our credentials (RTSP 401/403), by ffmpeg's stderr? */
+export function authRefused(stderr: readonly string[]): boolean {
+  return stderr.some((line) => AUTH_REFUSED.test(line));
+}
 
 /**
  * What to do after an unexpected exit. An outage is not a crash: only a crash (ffmpeg could not
@@ -33,6 +44,9 @@ export type ExitPlan = { next: "restart"; counted: boolean } | { next: "probe"; 
 export function planAfterExit(f: ExitFacts): ExitPlan {
   const { how } = f;
   const crash = how.error !== undefined || f.transportFailed || how.abandoned === true || (how.signal != null && !f.killedByUs);
+  // The host answered (it refused us), so no probe; nothing crashed, so nothing spent: a new
+  // start cannot fix a password, and the camera may lock the account after a few bad logins.
+  if (f.authRefused && !crash) return { next: "restart", counted: false, auth: true };
   if (crash || !f.hostKnown) return { next: "restart", counted: crash || f.framesFlowed };
   return { next: "probe", countedIfUp: f.framesFlowed };
 }

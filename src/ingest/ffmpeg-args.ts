@@ -1,3 +1,4 @@
+import { maskUrl } from "../core/mask.js";
 import type { CameraConfig } from "./types.js";
 
 /** Bytes ffmpeg writes per frame, and how many of them (the first) form the luminance plane. */
@@ -116,8 +117,14 @@ const RTSP_ONLY = new Set(["rtsp_transport", "rtsp_flags", "timeout", "stimeout"
 
 const HAS_CREDENTIALS = /^[a-z][a-z0-9+.-]*:\/\/[^@/]*@/i;
 
+/** User info in the URL, or a query parameter the log masker treats as a secret (`?user=admin&password=...`, several camera makes). */
+function holdsCredentials(url: string): boolean {
+  return HAS_CREDENTIALS.test(url) || maskUrl(url) !== url;
+}
+
 /**
- * How to start ffmpeg for a camera. A URL with credentials never goes on the command line
+ * How to start ffmpeg for a camera. A URL with credentials (user info, or a secret query
+ * parameter: whatever the log masker would hide) never goes on the command line
  * (`ps` and /proc/PID/cmdline show it to every local user): it is handed to ffmpeg's concat
  * demuxer as a one-entry ffconcat script on stdin (`-f concat -i pipe:0`), with the RTSP
  * options as the entry's `option` lines. ffmpeg 5.1 has no option to read a URL or an option
@@ -126,7 +133,7 @@ const HAS_CREDENTIALS = /^[a-z][a-z0-9+.-]*:\/\/[^@/]*@/i;
  */
 export function ffmpegInvocation(cam: ArgsCamera, url: string, output?: readonly string[]): FfmpegInvocation {
   const opts: ArgsOptions = output ? { output } : {};
-  if (cam.source === "file" || !HAS_CREDENTIALS.test(url)) return { args: ffmpegArgs(cam, url, opts) };
+  if (cam.source === "file" || !holdsCredentials(url)) return { args: ffmpegArgs(cam, url, opts) };
   const preset = Array.isArray(cam.inputArgs) ? undefined : (cam.inputArgs ?? "preset-rtsp-generic");
   const inputOpts = preset ? presetInputArgs(preset, cam.transport) : (cam.inputArgs as string[]);
   // RTSP options go to the inner input (the script's `option` lines), decoder flags to the outer

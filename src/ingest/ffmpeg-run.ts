@@ -75,10 +75,11 @@ export class FfmpegRun {
       return;
     }
     const proc = this.proc;
-    transport.attach(proc);
-    proc.stderr.on("data", (c) => this.stderr.push(c));
+    // First, so an 'error' the process already has pending is never without a listener.
     proc.on("error", (error) => onGone({ error }));
     proc.on("exit", (code, signal) => onGone({ code, signal }));
+    transport.attach(proc);
+    proc.stderr.on("data", (c) => this.stderr.push(c));
   }
 
   /** SIGTERM, then SIGKILL (kill-steps.ts); false when no process was started yet, so there is none to wait for. */

@@ -13,4 +13,4 @@ export { FrameFiller } from "./frame-filler.js";
 export { chooseTransport, defaultTransport, openTransport, pipeTransport, type FrameSink, type FrameTransport, type TransportKind } from "./transport.js";
 export { socketTransport } from "./socket-transport.js";
 export { isCorruptWarning } from "./stderr-log.js";
-export { probeTarget, tcpProbe, type HostProbe, type ProbeTarget } from "./host-probe.js";
+export { probeTarget, tcpProbe, type HostLookup, type HostProbe, type ProbeTarget, type TcpProbeOptions } from "./host-probe.js";

@@ -118,7 +118,7 @@ export class PairedCamera extends EventEmitter {
   stats(): CameraStats {
     const m = this.main.stats();
     const s = this.sub.stats();
-    const out: CameraStats = { ...m, ffmpegAbandoned: m.ffmpegAbandoned + s.ffmpegAbandoned, state: this._state, subStream: { state: s.state, url: s.url, fpsIn: s.fpsIn, framesIn: s.framesIn, ...(s.ffmpegCpuPercent !== undefined ? { ffmpegCpuPercent: s.ffmpegCpuPercent } : {}) }, mainActive: this.mainWanted, warmStarts: this.warmStarts };
+    const out: CameraStats = { ...m, ffmpegAbandoned: m.ffmpegAbandoned + s.ffmpegAbandoned, state: this._state, subStream: { state: s.state, url: s.url, fpsIn: s.fpsIn, framesIn: s.framesIn, ...(s.ffmpegCpuPercent !== undefined ? { ffmpegCpuPercent: s.ffmpegCpuPercent } : {}), ...(s.fpsAboveConfig !== undefined ? { fpsAboveConfig: s.fpsAboveConfig } : {}) }, mainActive: this.mainWanted, warmStarts: this.warmStarts };
     // A substream that cannot run is a cause too, but only while the main stream does not deliver.
     if (!m.ingestError && s.ingestError && this._state !== "online") out.ingestError = s.ingestError;
     if (m.hostReachable !== undefined || s.hostReachable !== undefined) out.hostReachable = m.hostReachable !== false && s.hostReachable !== false;

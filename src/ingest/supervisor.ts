@@ -7,10 +7,10 @@ import type { LumaFrame } from "../core/types.js";
 import { BurstGuard } from "./burst-guard.js";
 import { CameraCounters } from "./camera-counters.js";
 import { displayUrl, inputUrl } from "./camera-url.js";
-import { exitRecord, planAfterExit, type ExitHow } from "./exit-policy.js";
+import { authRefused, exitRecord, planAfterExit, type ExitHow } from "./exit-policy.js";
 import { ffmpegInvocation, frameLayout } from "./ffmpeg-args.js";
 import { FfmpegRun } from "./ffmpeg-run.js";
-import { probeTarget, tcpProbe, type HostProbe } from "./host-probe.js";
+import { defaultHostProbe, probeTarget, type HostProbe } from "./host-probe.js";
 import { HostWait } from "./host-wait.js";
 import { CpuSampler } from "./proc-cpu.js";
 import { RestartBudget } from "./restart-budget.js";
@@ -41,6 +41,8 @@ export interface SupervisorDeps {
 export const PROBE_INTERVAL_MS = 200;
 /** A broken frame consumer is logged at its first failure and then once per this many. */
 const CONSUMER_LOG_EVERY = 1000;
+/** A camera settling at more than this times its `fps` is misconfigured: watchdog, burst guard and sizing assume `fps`. */
+const FPS_MISMATCH_RATIO = 1.3;
 
 /**
  * Keeps one camera's ffmpeg alive: watchdog (start-up grace, then stall timeout), SIGTERM then
@@ -75,8 +77,11 @@ export class CameraSupervisor extends EventEmitter {
   private restartTimer: TimerHandle | undefined;
   private stopWaiters: Array<() => void> = [];
   private socketFallbackLogged = false;
+  private fpsMismatchLogged = false;
+  /** The rate the current process settled at, when above FPS_MISMATCH_RATIO x `fps`. */
+  private fpsMismatch: number | undefined;
   /** Why ingest cannot run this camera, until its next good frame. */
-  private ingestError: "GW_CAMERA_SPAWN" | "GW_CAMERA_FAILED" | undefined;
+  private ingestError: CameraStats["ingestError"];
 
   constructor(
     readonly camera: CameraConfig,
@@ -90,7 +95,7 @@ export class CameraSupervisor extends EventEmitter {
     this.layout = frameLayout(camera.width, camera.height, camera.pixelFormat);
     this.budget = new RestartBudget(camera, deps.random ?? Math.random);
     const target = probeTarget(camera);
-    if (target) this.host = new HostWait({ probe: deps.probe ?? tcpProbe(), target, clock: this.clock, log: this.log, intervalMs: PROBE_INTERVAL_MS });
+    if (target) this.host = new HostWait({ probe: deps.probe ?? defaultHostProbe, target, clock: this.clock, log: this.log, intervalMs: PROBE_INTERVAL_MS });
     this.transportKind = deps.transport ?? chooseTransport(camera.frameTransport, process.platform, deps.spawner !== undefined);
   }
 
@@ -134,6 +139,7 @@ export class CameraSupervisor extends EventEmitter {
     const { id, lane } = this.camera;
     const s: CameraStats = { id, lane, state: this._state, url: displayUrl(this.camera), ...this.counters.snapshot(now), ffmpegAbandoned: this.counters.abandonedTotal, restartsInWindow: this.budget.restartsInWindow(now), generation: this.gen };
     if (this.ingestError) s.ingestError = this.ingestError;
+    if (this.fpsMismatch !== undefined) s.fpsAboveConfig = this.fpsMismatch;
     if (this.host) s.hostReachable = !this.host.down;
     const age = this.counters.lastFrameAgeMs(now);
     if (age !== undefined) s.lastFrameAgeMs = age;
@@ -195,6 +201,7 @@ export class CameraSupervisor extends EventEmitter {
     if (run.delivered++ === 0) {
       if (this.budget.recovered()) this.log.info({ event: "camera_recovered" }, "camera delivers frames again after being marked failed");
       this.ingestError = undefined;
+      this.checkFps();
       this.setState("online");
     }
     const { width, height } = this.camera;
@@ -204,6 +211,18 @@ export class CameraSupervisor extends EventEmitter {
       const n = this.counters.consumerFailed();
       if ((n - 1) % CONSUMER_LOG_EVERY === 0) this.log.error({ err: e, event: "on_frame_threw", consumerErrors: n }, "frame consumer threw; frames keep flowing");
     }
+  }
+
+  /** At the first frame handed on, the burst guard has just measured the rate: is it the configured one? */
+  private checkFps(): void {
+    const fps = this.burst.settledFps;
+    this.fpsMismatch = fps !== undefined && fps > FPS_MISMATCH_RATIO * this.camera.fps ? Math.round(fps * 10) / 10 : undefined;
+    if (this.fpsMismatch === undefined || this.fpsMismatchLogged) return;
+    this.fpsMismatchLogged = true;
+    this.log.warn(
+      { event: "camera_fps_above_config", fps: this.camera.fps, observedFps: this.fpsMismatch },
+      "camera sends more frames per second than its configured fps; set fps (or the camera's stream) to match",
+    );
   }
 
   private armWatchdog(run: FfmpegRun, delayMs: number): void {
@@ -247,8 +266,11 @@ export class CameraSupervisor extends EventEmitter {
     // Every exit is a failure: ffmpeg exits with code 0 when the server goes away.
     if (this._state === "stalled") this.log.warn(detail, "ffmpeg stopped after a stall");
     else this.log.error(detail, "ffmpeg exited unexpectedly");
+    const plan = planAfterExit({ how, transportFailed: run.failure !== undefined, killedByUs: run.killing, framesFlowed: run.lastFrameAt !== undefined, hostKnown: this.host !== undefined, authRefused: authRefused(run.stderr.tail()) });
     if (how.error) this.ingestError = "GW_CAMERA_SPAWN";
-    const plan = planAfterExit({ how, transportFailed: run.failure !== undefined, killedByUs: run.killing, framesFlowed: run.lastFrameAt !== undefined, hostKnown: this.host !== undefined });
+    // The camera no longer refuses us (it is down, or says something else): that reason is gone.
+    else if (this.ingestError === "GW_CAMERA_AUTH" && !(plan.next === "restart" && plan.auth)) this.ingestError = undefined;
+    if (plan.next === "restart" && plan.auth) return this.retryAfterAuthRefusal();
     if (plan.next === "restart") return this.scheduleRestart(plan.counted);
     this.setState(this.budget.failed ? "failed" : "backoff");
     // planAfterExit probes only a camera that has a host.
@@ -279,11 +301,21 @@ export class CameraSupervisor extends EventEmitter {
     }
   }
 
-  /** `counted`: this exit looks like part of a crash loop and spends the restart budget. */
-  private scheduleRestart(counted: boolean): void {
+  /** The camera refused our credentials: GW_CAMERA_AUTH (logged once per episode), retried every `failedRetryMs` at the least. */
+  private retryAfterAuthRefusal(): void {
+    if (this.ingestError !== "GW_CAMERA_AUTH") {
+      this.ingestError = "GW_CAMERA_AUTH";
+      this.log.error({ code: "GW_CAMERA_AUTH", event: "camera_auth_refused", retryMs: this.camera.failedRetryMs }, "camera refused the credentials (RTSP 401/403); check username and password; retrying slowly");
+    }
+    this.scheduleRestart(false, this.camera.failedRetryMs);
+  }
+
+  /** `counted`: this exit looks like part of a crash loop and spends the restart budget. `minDelayMs`: wait at least this long. */
+  private scheduleRestart(counted: boolean, minDelayMs = 0): void {
     const now = this.clock.monotonic();
     this.host?.forget();
-    const plan = this.budget.next(counted, now);
+    const next = this.budget.next(counted, now);
+    const plan = { ...next, delayMs: Math.max(next.delayMs, minDelayMs) };
     if (plan.newlyFailed) {
       this.ingestError = "GW_CAMERA_FAILED";
       this.log.error(

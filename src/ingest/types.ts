@@ -45,14 +45,16 @@ export interface CameraStats {
   hostReachable?: boolean;
   /** Exits counted toward the restart budget within restartWindowMs (outages are not counted). */
   restartsInWindow: number;
-  /** Why ingest cannot run this camera (ffmpeg failed to spawn, or restart budget exceeded); cleared by the next good frame. */
-  ingestError?: "GW_CAMERA_SPAWN" | "GW_CAMERA_FAILED";
+  /** Why ingest cannot run this camera (ffmpeg failed to spawn, the camera refused our credentials, or restart budget exceeded); cleared by the next good frame. */
+  ingestError?: "GW_CAMERA_SPAWN" | "GW_CAMERA_AUTH" | "GW_CAMERA_FAILED";
+  /** The frame rate the current process settled at, present when it is more than 1.3 x the configured `fps` (a config mismatch). */
+  fpsAboveConfig?: number;
   /** CPU of the current ffmpeg process (100 = one core) since the previous stats() call. */
   ffmpegCpuPercent?: number;
   /** Increments with every ffmpeg process (and on stop); events of older generations are ignored. */
   generation: number;
   /** Cameras with a substream (mainStream: on-activity): the substream's own supervisor. */
-  subStream?: { state: CameraState; url: string; fpsIn: number; framesIn: number; ffmpegCpuPercent?: number };
+  subStream?: { state: CameraState; url: string; fpsIn: number; framesIn: number; ffmpegCpuPercent?: number; fpsAboveConfig?: number };
   /** ...whether the main stream is meant to run now (activity within warmHoldMs, or substream down). */
   mainActive?: boolean;
   /** ...times activity started the main stream. */

@@ -48,3 +48,53 @@ describe("BurstGuard never blocks a slow stream", () => {
     expect(out.slice(10)).toEqual([false, false, false, false, false, true, true]);
   });
 });
+
+describe("BurstGuard settles a stream faster than configured", () => {
+  /** Index of the first delivered frame of a steady stream at `realFps`, or -1. */
+  function firstDelivered(cfgFps: number, realFps: number, frames = 200): number {
+    const times = Array.from({ length: frames }, (_, i) => i * (1000 / realFps));
+    return run(cfgFps, times).indexOf(true);
+  }
+
+  it("BurstGuard(15) fed a frame every 40 ms (a PAL camera) delivers within 1 s, then every frame", () => {
+    const times = Array.from({ length: 250 }, (_, i) => i * 40);
+    const out = run(15, times);
+    expect(times[out.indexOf(true)]!).toBeLessThan(1000);
+    expect(out.slice(out.indexOf(true)).every(Boolean)).toBe(true);
+  });
+
+  it("also a 30 fps camera at the default 15, a 15 fps substream at the default 5, a 60 fps camera", () => {
+    for (const [cfg, real] of [[15, 30], [5, 15], [5, 30], [15, 60], [15, 20]] as const) {
+      const i = firstDelivered(cfg, real);
+      expect(i, `${real} fps at fps ${cfg}`).toBeGreaterThan(0);
+      expect(i * (1000 / real), `${real} fps at fps ${cfg}`).toBeLessThan(1000);
+    }
+  });
+
+  it("tolerates jitter of a fast stream", () => {
+    const jitter = [0, 6, -5, 3, -7, 8, -2, 4];
+    const times = Array.from({ length: 100 }, (_, i) => i * 40 + jitter[i % jitter.length]!);
+    expect(run(15, times).filter(Boolean).length).toBeGreaterThanOrEqual(95);
+  });
+
+  it("a steady burst of buffered frames (as fast as ffmpeg decodes) still never settles", () => {
+    // 1080p decodes at ~6-7 ms a frame: a start-up burst of 60 old frames, then the live 25 fps.
+    const burst = Array.from({ length: 60 }, (_, i) => i * 7);
+    const live = Array.from({ length: 20 }, (_, i) => 60 * 7 + (i + 1) * 40);
+    const out = run(15, [...burst, ...live]);
+    expect(out.slice(0, 60).some(Boolean)).toBe(false);
+    expect(out.slice(60 + 4).every(Boolean)).toBe(true);
+    // A starved decoder spacing a burst out every other frame: a median above the floor, but not steady.
+    expect(run(15, Array.from({ length: 40 }, (_, i) => (i >> 1) * 32 + (i % 2) * 2)).some(Boolean)).toBe(false);
+  });
+
+  it("reports the rate it settled at, and forgets it at reset", () => {
+    const g = new BurstGuard(15);
+    for (let i = 0; i < 10; i++) g.accept(i * 40);
+    expect(g.settledFps).toBeCloseTo(25, 5);
+    g.reset();
+    expect(g.settledFps).toBeUndefined();
+    for (let i = 0; i < 10; i++) g.accept(i * 66.7);
+    expect(g.settledFps).toBeCloseTo(15, 0);
+  });
+});

@@ -63,6 +63,36 @@ describe("camera credentials", () => {
     expect(auth).toEqual([`${USER}:${PASS}`]);
   });
 
+  it("credentials in the URL's query string reach the camera while /proc/PID/cmdline does not show them", async () => {
+    expect.hasAssertions();
+    const requests: string[] = [];
+    const server: Server = createServer((s) => {
+      s.on("error", () => {});
+      s.on("data", (d) => {
+        const t = d.toString("latin1");
+        requests.push(t.split("\r\n")[0] ?? "");
+        const cseq = /CSeq: (\d+)/i.exec(t)?.[1] ?? "1";
+        // Late, so ffmpeg is surely running (exec done) when its cmdline is read; then refused, so it exits.
+        setTimeout(() => s.write(`RTSP/1.0 404 Not Found\r\nCSeq: ${cseq}\r\n\r\n`), 400);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    const port = (server.address() as { port: number }).port;
+    const secret = "Q-Secret-77";
+    const cam = testCamera({ url: `rtsp://127.0.0.1:${port}/cam/realmonitor?channel=1&subtype=0&user=admin&password=${secret}` });
+    const inv = ffmpegInvocation(cam, inputUrl(cam));
+    const proc = nodeSpawner("ffmpeg", inv.args, inv.stdin) as SpawnedProcess & { pid: number };
+    let alive = true;
+    const exited = new Promise<void>((r) => proc.on("exit", () => ((alive = false), r())));
+    let cmdline = "";
+    await until(() => !alive || (cmdline = readFileSync(`/proc/${proc.pid}/cmdline`, "utf8").replace(/\0/g, " ")).includes("pipe:0"), "ffmpeg's command line");
+    await exited;
+    expect(cmdline).toContain("pipe:0");
+    expect(cmdline).not.toContain(secret);
+    expect(requests.some((r) => r.includes(`password=${secret}`))).toBe(true);
+  });
+
   it("a supervised camera with credentials delivers frames from the real RTSP server", async () => {
     expect.hasAssertions();
     const clip = await makeQrClip({ width: 320, height: 240, fps: 10, segments: [{ text: "CRED", seconds: 2 }] });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { exitRecord, planAfterExit, type ExitFacts } from "../../src/ingest/exit-policy.js";
+import { authRefused, exitRecord, planAfterExit, type ExitFacts } from "../../src/ingest/exit-policy.js";
 
 const facts = (over: Partial<ExitFacts>): ExitFacts => ({ how: { code: 0 }, transportFailed: false, killedByUs: false, framesFlowed: false, hostKnown: true, ...over });
 
@@ -26,6 +26,20 @@ describe("planAfterExit", () => {
   it("a camera without a host to probe (file) restarts at once, counted only after frames flowed", () => {
     expect(planAfterExit(facts({ hostKnown: false }))).toEqual({ next: "restart", counted: false });
     expect(planAfterExit(facts({ hostKnown: false, framesFlowed: true }))).toEqual({ next: "restart", counted: true });
+  });
+});
+
+describe("a camera that refuses our credentials", () => {
+  it("is told by ffmpeg's stderr: RTSP 401 or 403, not other failures", () => {
+    expect(authRefused(["[rtsp @ 0x55d0] method DESCRIBE failed: 401 Unauthorized", "pipe:0: Server returned 401 Unauthorized (authorization failed)"])).toBe(true);
+    expect(authRefused(["rtsp://h/x: Server returned 403 Forbidden (access denied)"])).toBe(true);
+    expect(authRefused(["[rtsp @ 0x55d0] method DESCRIBE failed: 404 Not Found", "Connection refused"])).toBe(false);
+    expect(authRefused([])).toBe(false);
+  });
+
+  it("is restarted slowly without a probe and without spending the budget; a crash stays a crash", () => {
+    expect(planAfterExit(facts({ how: { code: 1 }, authRefused: true }))).toEqual({ next: "restart", counted: false, auth: true });
+    expect(planAfterExit(facts({ how: { code: null, signal: "SIGSEGV" }, authRefused: true }))).toEqual({ next: "restart", counted: true });
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/core/clock.js";
-import { askHost, type ProbeTarget } from "../../src/ingest/host-probe.js";
+import { createServer, type AddressInfo } from "node:net";
+import { askHost, tcpProbe, type ProbeTarget } from "../../src/ingest/host-probe.js";
 import { HostWait } from "../../src/ingest/host-wait.js";
 import { collectingLogger } from "./fake-ffmpeg.js";
 
@@ -110,5 +111,57 @@ describe("HostWait", () => {
     t.wait.forget();
     t.wait.wait(() => true, () => {});
     expect(t.events("camera_unreachable")).toHaveLength(3);
+  });
+});
+
+describe("tcpProbe: at most one lookup per host name in flight", () => {
+  /** Advances the fake clock in steps, letting probe promises settle between them. */
+  async function advance(clock: FakeClock, ms: number, step = 50): Promise<void> {
+    for (let t = 0; t < ms; t += step) {
+      clock.advance(step);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  it("a name whose lookup never returns: 30 s of probing starts one lookup, and each probe still answers down", async () => {
+    const clock = new FakeClock();
+    const lookups: string[] = [];
+    const probe = tcpProbe({ clock, lookup: (host) => (lookups.push(host), new Promise<string>(() => {})) });
+    const answers: boolean[] = [];
+    const counting = (t: ProbeTarget) => (probe(t) as Promise<boolean>).then((up) => (answers.push(up), up));
+    const wait = new HostWait({ probe: counting, target: { host: "cam0.site.lan", port: 554 }, clock, log: collectingLogger().logger, intervalMs: 200 });
+    wait.wait(() => true, () => {});
+    await advance(clock, 30_000);
+    expect(lookups).toEqual(["cam0.site.lan"]);
+    // One probe per 1.2 s (1 s timeout + 200 ms): ~25 in 30 s, all "down".
+    expect(answers.length).toBeGreaterThanOrEqual(20);
+    expect(answers.every((up) => !up)).toBe(true);
+    expect(wait.down).toBe(true);
+  });
+
+  it("once the pending lookup settles the next probe looks the name up again, and connects to what it found", async () => {
+    const server = createServer((s) => s.destroy());
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const clock = new FakeClock();
+      let answer: ((ip: string) => void) | undefined;
+      let lookups = 0;
+      const probe = tcpProbe({ clock, lookup: () => (lookups++, new Promise<string>((r) => (answer = r))) });
+      const first = probe({ host: "cam0.site.lan", port }) as Promise<boolean>;
+      await advance(clock, 1000);
+      expect(await first).toBe(false);
+      const second = probe({ host: "cam0.site.lan", port }) as Promise<boolean>;
+      expect(lookups).toBe(1);
+      answer!("127.0.0.1");
+      expect(await second).toBe(true);
+      void probe({ host: "cam0.site.lan", port });
+      expect(lookups).toBe(2);
+      // An address needs no lookup.
+      expect(await probe({ host: "127.0.0.1", port })).toBe(true);
+      expect(lookups).toBe(2);
+    } finally {
+      server.close();
+    }
   });
 });

@@ -61,6 +61,17 @@ function setup() {
 }
 
 describe("PairedCamera (mainStream: on-activity)", () => {
+  it("a substream sending more than its fps (25 against 10) goes online and shows the mismatch", () => {
+    const t = setup();
+    t.paired.start();
+    for (let ms = 0; ms < 2000; ms += 40) {
+      for (const p of t.live(t.subProcs())) p.write(new Uint8Array(256).fill(20));
+      t.clock.advance(40);
+    }
+    expect(t.paired.stats().subStream).toMatchObject({ state: "online", fpsAboveConfig: 25 });
+    expect(t.paired.stats().fpsAboveConfig).toBeUndefined();
+  });
+
   it("runs the main stream warm at start, stops it after warmHoldMs without activity, and restarts it on activity", () => {
     const t = setup();
     t.paired.start();

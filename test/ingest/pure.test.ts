@@ -66,6 +66,19 @@ describe("ffmpeg arguments", () => {
     expect(ffmpegInvocation(cam, "rtsp://cam.local/s1")).toEqual({ args: ffmpegArgs(cam, "rtsp://cam.local/s1") });
   });
 
+  it("credentials in the query string (?user=..&password=..) go on stdin too, whatever the log masker hides", () => {
+    const cam = testCamera();
+    for (const url of ["rtsp://10.0.0.9/cam/realmonitor?channel=1&subtype=0&user=admin&password=Q-Secret-77", "rtsp://10.0.0.9/live?token=Q-Secret-77", "rtsp://10.0.0.9/live?channel=1&pwd=Q-Secret-77"]) {
+      const inv = ffmpegInvocation(cam, url);
+      expect(inv.stdin, url).toContain(`file '${url}'`);
+      expect(inv.args.join(" "), url).not.toContain("Q-Secret-77");
+      expect(inv.args.join(" ")).toContain("-i pipe:0");
+    }
+    // A query without a secret stays on the command line.
+    const plain = "rtsp://10.0.0.9/cam/realmonitor?channel=1&subtype=0";
+    expect(ffmpegInvocation(cam, plain)).toEqual({ args: ffmpegArgs(cam, plain) });
+  });
+
   it("frame layout: yuv420p is 1.5 bytes per pixel, the first w*h are luma", () => {
     expect(frameLayout(1920, 1080, "yuv420p")).toEqual({ frameBytes: 1920 * 1080 * 1.5, lumaBytes: 1920 * 1080 });
     expect(frameLayout(1920, 1080, "gray")).toEqual({ frameBytes: 1920 * 1080, lumaBytes: 1920 * 1080 });

@@ -338,6 +338,33 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
     expect(t.sup.stats().fpsIn).toBe(0);
   });
 
+  it("a camera sending 25 fps at the default fps 15 goes online, and the mismatch is logged once and shown", () => {
+    const t = setup({ fps: 15 }, (p) => p.startFrames(40));
+    t.sup.start();
+    t.clock.advance(1000);
+    expect(t.sup.state).toBe("online");
+    expect(t.frames.length).toBeGreaterThanOrEqual(20);
+    expect(t.sup.stats().fpsAboveConfig).toBeCloseTo(25, 0);
+    const warn = t.log.lines().filter((l) => l.event === "camera_fps_above_config");
+    expect(warn).toHaveLength(1);
+    expect(warn[0]).toMatchObject({ fps: 15, observedFps: 25 });
+    // A restart settles again: still one log line.
+    t.fake.last().exit(1);
+    t.clock.advance(3000);
+    expect(t.sup.state).toBe("online");
+    expect(t.fake.procs).toHaveLength(2);
+    expect(t.log.lines().filter((l) => l.event === "camera_fps_above_config")).toHaveLength(1);
+  });
+
+  it("a camera at its configured fps shows no mismatch", () => {
+    const t = setup({ fps: 10 }, (p) => p.startFrames(100));
+    t.sup.start();
+    t.clock.advance(1000);
+    expect(t.sup.state).toBe("online");
+    expect(t.sup.stats().fpsAboveConfig).toBeUndefined();
+    expect(t.log.lines().some((l) => l.event === "camera_fps_above_config")).toBe(false);
+  });
+
   it("drops frames that arrive in a burst after a gap and counts them", () => {
     const t = setup({ stallTimeoutMs: 3000 }, (p) => p.startFrames(100));
     t.sup.start();
@@ -436,6 +463,35 @@ describe("CameraSupervisor with a scripted fake ffmpeg", () => {
     t.clock.advance(505);
     await done;
     expect(t.fake.last().signals).toEqual(["SIGTERM", "SIGKILL"]);
+  });
+
+  it("a camera answering 401 Unauthorized: GW_CAMERA_AUTH, logged once, retried every failedRetryMs, budget untouched; a good frame clears it", () => {
+    let refuse = true;
+    const t = setup({ failedRetryMs: 20_000, backoffMaxMs: 3000 }, (p) => {
+      if (!refuse) return p.startFrames(100);
+      t.clock.setTimeout(() => {
+        p.print("[rtsp @ 0x55d0a1aa8300] method DESCRIBE failed: 401 Unauthorized");
+        p.print("pipe:0: Server returned 401 Unauthorized (authorization failed)");
+        p.exit(1);
+      }, 100);
+    });
+    t.sup.start();
+    t.clock.advance(100);
+    expect(t.sup.stats()).toMatchObject({ state: "backoff", ingestError: "GW_CAMERA_AUTH", restartsInWindow: 0 });
+    // Not the short backoff (500 ms, then up to 3 s): the next try comes after failedRetryMs.
+    t.clock.advance(19_999);
+    expect(t.fake.procs).toHaveLength(1);
+    t.clock.advance(1);
+    expect(t.fake.procs).toHaveLength(2);
+    t.clock.advance(100);
+    expect(t.sup.stats()).toMatchObject({ state: "backoff", ingestError: "GW_CAMERA_AUTH", restartsInWindow: 0 });
+    expect(t.log.lines().filter((l) => l.code === "GW_CAMERA_AUTH")).toHaveLength(1);
+    expect(t.host.probes).toHaveLength(0);
+    // The password is fixed on the camera: frames flow and the reason is gone.
+    refuse = false;
+    t.clock.advance(20_000 + 1000);
+    expect(t.sup.state).toBe("online");
+    expect(t.sup.stats().ingestError).toBeUndefined();
   });
 
   it("survives a spawner that throws (ffmpeg missing) and an 'error' event", () => {

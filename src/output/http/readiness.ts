@@ -79,7 +79,7 @@ export function readiness(cameras: CameraSnapshot[], trust: TrustStatus | Error,
     for (const p of l.problems) {
       if (COVERED.has(p) || (p === "STARTING" && startingReported.has(l.lane))) continue;
       if (p === "DECODE_DOWN") problems.push({ code: "DECODE_DOWN", lane: l.lane, detail: `lane ${l.lane}: frames are not being decoded` });
-      else if (p === "INGEST_ERROR") problems.push({ code: "INGEST_ERROR", lane: l.lane, detail: `lane ${l.lane}: a camera cannot run ffmpeg and none delivers` });
+      else if (p === "INGEST_ERROR") problems.push({ code: "INGEST_ERROR", lane: l.lane, detail: `lane ${l.lane}: ingest cannot run a camera (ffmpeg cannot start, the restart budget is spent, or the camera refuses our credentials: camera_ingest_error names which) and none delivers` });
       else if (p === PAUSE_STATE_UNREADABLE) problems.push({ code: PAUSE_STATE_UNREADABLE, lane: l.lane, detail: `lane ${l.lane}: closed because the paused-lane state file could not be read at start; an officer must pause or resume it` });
       else problems.push({ code: "LANE_PROBLEM", lane: l.lane, problem: p, detail: `lane ${l.lane}: ${p}` });
     }

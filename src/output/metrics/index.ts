@@ -139,7 +139,7 @@ export class GatewayMetrics {
     series("cameras", "gauge", "camera_host_reachable", "0 while the camera's host does not answer its probe (an outage: no ffmpeg runs), 1 otherwise; absent for a source with no host (file).", ["camera", "lane"], () =>
       cams().map((cam) => ({ labels: camL(cam), value: cam.hostReachable === undefined ? undefined : cam.hostReachable ? 1 : 0 })),
     );
-    series("cameras", "gauge", "camera_ingest_error", "1 while ingest cannot run the camera, labelled with why (GW_CAMERA_SPAWN: ffmpeg cannot be started; GW_CAMERA_FAILED: restart budget exceeded); absent otherwise.", ["camera", "lane", "code"], () =>
+    series("cameras", "gauge", "camera_ingest_error", "1 while ingest cannot run the camera, labelled with why (GW_CAMERA_SPAWN: ffmpeg cannot be started; GW_CAMERA_FAILED: restart budget exceeded; GW_CAMERA_AUTH: the camera refuses our credentials); absent otherwise.", ["camera", "lane", "code"], () =>
       cams().flatMap((cam) => (cam.ingestError ? [{ labels: { ...camL(cam), code: cam.ingestError }, value: 1 }] : [])),
     );
 
