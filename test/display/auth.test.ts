@@ -45,6 +45,18 @@ describe("config: authentication off only on loopback", () => {
     expect(authRequired(parseConfig({ ...base, server: { listen: { host: "127.0.0.1", port: 8080 } } }).server)).toBe(false);
     expect(authRequired(parseConfig({ ...base, server: { listen: { host: "::1", port: 8080 } } }).server)).toBe(false);
     expect(() => parseConfig({ ...base, server: { listen: { host: "127.0.0.1", port: 8080 }, auth: { enabled: true } } })).toThrow(/server\.auth\.token: required/);
+    // A token on a loopback listener (a reverse proxy on the same host) turns it on; off only when said.
+    expect(authRequired(parseConfig({ ...base, server: { listen: { host: "127.0.0.1", port: 8080 }, auth: { token: ACCESS_TOKEN } } }).server)).toBe(true);
+    expect(authRequired(parseConfig({ ...base, server: { listen: { host: "127.0.0.1", port: 8080 }, auth: { enabled: false, token: ACCESS_TOKEN } } }).server)).toBe(false);
+  });
+
+  it("a loopback listener with a token behind a same-host proxy: snapshots, /api and /metrics need the token", async () => {
+    const s = start(new FakeGateway(), authConfig({ server: { listen: { host: "127.0.0.1", port: 0 }, auth: { token: ACCESS_TOKEN }, allowedHosts: ["gw1.checkpoint.example"] } }));
+    const viaProxy = { host: "gw1.checkpoint.example", "x-forwarded-for": "203.0.113.9" };
+    for (const url of ["/api/status", "/metrics", "/cameras/cam-a1/snapshot.jpg"]) {
+      expect((await s.app.inject({ url, headers: viaProxy })).statusCode, url).toBe(401);
+      expect((await s.app.inject({ url, headers: { ...viaProxy, ...bearer } })).statusCode, url).not.toBe(401);
+    }
   });
 });
 

@@ -67,3 +67,14 @@ describe("a body cut by our own deadline (audit #5)", () => {
     }
   });
 });
+
+describe("a fetch error that quotes the URL", () => {
+  it("names the source as the logs do: credentials masked, the query string (tokens, signatures) dropped", async () => {
+    const url = "https://trust.example/list.jws?key=ApiKey55&X-Amz-Signature=AmzSig66";
+    // undici puts the whole URL in its errors' text, e.g. for a URL with credentials or a bad host.
+    const fetch = (u: string | URL | Request) => Promise.reject(Object.assign(new TypeError("fetch failed"), { cause: new Error(`getaddrinfo ENOTFOUND for ${String(u)}: unreachable`) }));
+    const err = (await fetchDoc(url, { fetch: fetch as typeof globalThis.fetch, timeoutMs: 1000, maxBytes: 10_000 }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toContain("https://trust.example/list.jws?…");
+    expect(err.message).not.toMatch(/ApiKey55|AmzSig66/);
+  });
+});

@@ -19,8 +19,8 @@ export const authSchema = z
       .boolean()
       .optional()
       .describe(
-        "Require a token or an officer session for the dashboard, /api/*, snapshots and /metrics. Default: on unless server.listen.host is loopback; " +
-          "it can be turned off only on a loopback listener.",
+        "Require a token or an officer session for the dashboard, /api/*, snapshots and /metrics. Default: on when server.auth.token is set or " +
+          "server.listen.host is not loopback; it can be turned off only on a loopback listener.",
       ),
     token: z
       .string()
@@ -72,7 +72,7 @@ export const serverSection = z
         message: `authentication can be off only on a loopback listener, and server.listen.host is ${s.listen.host}: set server.auth.token or bind 127.0.0.1`,
         input: false,
       });
-    } else if ((s.auth.enabled ?? !loopback) && !s.auth.token) {
+    } else if (authRequired(s) && !s.auth.token) {
       ctx.addIssue({
         code: "custom",
         path: ["auth", "token"],
@@ -83,9 +83,14 @@ export const serverSection = z
   })
   .describe("HTTP listeners.");
 
-/** Whether the read-only listener requires authentication (explicit, else on unless loopback). */
-export function authRequired(s: { listen: { host: string }; auth: { enabled?: boolean | undefined } }): boolean {
-  return s.auth.enabled ?? !isLoopbackHost(s.listen.host);
+/**
+ * Whether the read-only listener requires authentication: as set, else on off loopback, and on
+ * wherever a token is configured. A loopback listener with a token is most often behind a reverse
+ * proxy on the same host (TLS, a public name): there every request arrives from 127.0.0.1, and
+ * leaving it open would serve snapshots of travellers to the network despite the token.
+ */
+export function authRequired(s: { listen: { host: string }; auth: { enabled?: boolean | undefined; token?: string | undefined } }): boolean {
+  return s.auth.enabled ?? (!isLoopbackHost(s.listen.host) || s.auth.token !== undefined);
 }
 
 export type ServerConfig = z.output<typeof serverSection>;

@@ -41,6 +41,14 @@ export function displayLocation(location: string): string {
 }
 
 /**
+ * An error's text with every URL in it shown as `displayLocation` shows it: fetch's own errors
+ * quote the whole URL, query string (tokens, signatures) included.
+ */
+export function withoutUrls(text: string): string {
+  return text.replace(/https?:\/\/[^\s"'<>]+/gi, (u) => displayLocation(u));
+}
+
+/**
  * One GET with If-None-Match. The body is read fully under a byte cap and checked against
  * Content-Length before anyone parses it: a truncated download is an error, never a short list.
  */
@@ -57,7 +65,7 @@ export async function fetchDoc(url: string, opts: FetchDocOptions): Promise<Fetc
     try {
       res = await opts.fetch(at, { headers, signal, redirect: "manual" });
     } catch (e) {
-      throw new SourceError("GW_TRUST_FETCH", "network", `fetch failed: ${(e as Error).name === "TimeoutError" ? "timeout" : ((e as Error).cause as Error | undefined)?.message ?? (e as Error).message}`);
+      throw new SourceError("GW_TRUST_FETCH", "network", `fetch failed: ${(e as Error).name === "TimeoutError" ? "timeout" : withoutUrls(((e as Error).cause as Error | undefined)?.message ?? (e as Error).message)}`);
     }
     const location = res.status >= 300 && res.status < 400 && res.status !== 304 ? res.headers.get("location") : null;
     if (location === null) break;
@@ -126,7 +134,7 @@ async function readCapped(res: Response, maxBytes: number, signal: AbortSignal):
     if (e instanceof SourceError) throw e;
     // Cut by our own deadline (a server trickling the body) or by stop(): not a short body from the server.
     if (signal.aborted) throw new SourceError("GW_TRUST_FETCH", "network", `body read failed: ${(signal.reason as Error | undefined)?.name === "TimeoutError" ? "timeout" : "aborted"}`);
-    throw new SourceError("GW_TRUST_FETCH", "truncated", `body read failed: ${(e as Error).message}`);
+    throw new SourceError("GW_TRUST_FETCH", "truncated", `body read failed: ${withoutUrls((e as Error).message)}`);
   }
   return Buffer.concat(chunks, total);
 }
