@@ -26,6 +26,7 @@ import { LaneProblemRouter } from "./lane-problems.js";
 import { createLaneSet, openReplayGuard } from "./lanes.js";
 import { createHealthCheck } from "./health-check.js";
 import { shutdown, type ShutdownParts } from "./shutdown.js";
+import { acquireStateLock } from "./state-lock.js";
 
 export type { ReloadResult } from "./reload.js";
 
@@ -37,7 +38,7 @@ export interface GatewayOptions {
   /** Per camera spawner seam (tests): undefined for a camera means `spawner`. */
   spawnerFor?: (cam: CameraConfig) => Spawner | undefined;
   /** Re-reads and validates the config file for reload (admin API, SIGHUP). */
-  reloadConfig?: () => GatewayConfig;
+  reloadConfig?: () => GatewayConfig | Promise<GatewayConfig>;
   /** Frame change gate before decoding (default on); false decodes every frame. */
   changeGate?: ChangeGateOptions | false;
   /** Taps on the frame path (bench): each frame before decode, each decode result before its lane. */
@@ -94,6 +95,10 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
     throw e;
   };
 
+  // Before anything reads the .seq files or the ledger: a second gateway on this stateDir refuses here.
+  const lock = acquireStateLock(cfg.gateway.stateDir, { warn: (msg, fields) => log.warn(fields, msg), now: () => clock.now() });
+  undo.push(() => lock.release());
+
   const offFaultLog = logFaults(log);
   undo.push(offFaultLog);
 
@@ -138,12 +143,11 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
 
     let outputs: Outputs | undefined;
     let closing: Promise<void> | undefined;
-    const reloader = createReloader({ ...(opts.reloadConfig ? { read: opts.reloadConfig } : {}), stopping: () => closing !== undefined, apply: (next) => applyConfig(next), now: () => clock.now() });
+    const reloader = createReloader({ ...(opts.reloadConfig ? { read: opts.reloadConfig } : {}), stopping: () => closing !== undefined, apply: (next) => applyReporting(next), now: () => clock.now() });
 
     /** Applies what can change at run time, in dependency order; reports the rest as needing a restart. */
-    const applyConfig = async (next: GatewayConfig): Promise<ReloadResult> => {
+    const applyConfig = async (next: GatewayConfig, applied: Section[]): Promise<ReloadResult> => {
       const { changed, restartRequired, effective } = planReload(cfg, next);
-      const applied: Section[] = [];
       // MQTT sizes its keepalive and restates its status from the display's heartbeat (a frozen
       // gateway must go offline on MQTT no later than on the screens): a new heartbeat restarts it.
       const heartbeatChanged = cfg.display.heartbeatMs !== effective.display.heartbeatMs;
@@ -213,6 +217,20 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
       const result: ReloadResult = { applied, restartRequired, unchanged: unchangedSections(changed), details };
       log.info(result, restartRequired.length > 0 ? "config reloaded; some sections need a restart" : "config reloaded");
       return result;
+    };
+
+    /** A failed step's answer says which sections ran before it: they stay applied. */
+    const applyReporting = async (next: GatewayConfig): Promise<ReloadResult> => {
+      const applied: Section[] = [];
+      try {
+        return await applyConfig(next, applied);
+      } catch (e) {
+        if (e instanceof Error) {
+          e.message += ` (applied before this failure: ${applied.length > 0 ? applied.join(", ") : "nothing"})`;
+          Object.assign(e, { applied: [...applied] });
+        }
+        throw e;
+      }
     };
 
     const pause = (id: string) => laneSet.setPaused(id, true);
@@ -289,7 +307,7 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
       },
       config: () => cfg,
       reload: () => reloader.run(),
-      close: () => (closing ??= shutdown(parts)),
+      close: () => (closing ??= shutdown(parts).finally(() => lock.release())),
     };
   } catch (e) {
     return fail(e);

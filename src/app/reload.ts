@@ -50,7 +50,7 @@ export function planReload(prev: GatewayConfig, next: GatewayConfig): ReloadPlan
 
 export interface ReloaderDeps {
   /** Re-reads and validates the config file; without it reload is not available. */
-  read?: () => GatewayConfig;
+  read?: () => GatewayConfig | Promise<GatewayConfig>;
   stopping: () => boolean;
   apply: (next: GatewayConfig) => Promise<ReloadResult>;
   /** Epoch ms, for the time of the last applied reload (the gateway passes its clock). */
@@ -80,7 +80,7 @@ export function createReloader(d: ReloaderDeps): Reloader {
         if (d.stopping()) throw Object.assign(new Error("the gateway is stopping"), { code: "GW_ADMIN_ACTION_FAILED" });
         let next: GatewayConfig;
         try {
-          next = d.read();
+          next = await d.read();
         } catch (e) {
           stats.invalid++;
           throw e;

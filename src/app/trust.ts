@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from "ioredis";
 import type { Clock } from "../core/clock.js";
+import { GatewayError } from "../core/errors.js";
 import { moduleLogger, type Logger } from "../core/logger.js";
 import type { GatewayConfig } from "../config/schema.js";
 import type { VerifyFn } from "../lane/index.js";
@@ -46,7 +47,16 @@ export async function openTrust(cfg: GatewayConfig, d: TrustDeps): Promise<Trust
     verify: (text, ctx) => verifier.verify(text, ctx),
     async replace(c) {
       const old = store;
-      store = await open(c);
+      const fresh = await open(c);
+      // A store that cannot verify (unreachable source, no disk copy) would put every lane on
+      // TRUST_STALE: the working one stays and the step fails.
+      const s = fresh.status();
+      if (s.stale) {
+        await fresh.stop().catch(() => undefined);
+        const why = s.sources.filter((x) => !x.ok).map((x) => `${x.source}: ${x.error ?? "not loaded"}`).join("; ");
+        throw new GatewayError("GW_TRUST_FETCH", `the new trust configuration has no usable data (${why || "stale"}); the previous trust store stays`);
+      }
+      store = fresh;
       verifier = verifierFor(c);
       await old.stop().catch((e: unknown) => log.warn({ err: (e as Error).message }, "old trust store did not stop cleanly"));
     },

@@ -3,8 +3,10 @@ import { access, readFile, stat } from "node:fs/promises";
 import { createServer, connect } from "node:net";
 import { delimiter, dirname, join, resolve } from "node:path";
 import type { GatewayConfig } from "./schema.js";
+import { ConfigError } from "./load.js";
 import { parseRootKey } from "../verify/trust/keys.js";
 import { secretMasker } from "../core/mask.js";
+import { describeHolder, lockHolder } from "../app/state-lock.js";
 
 /**
  * The checks `run` would make before anything starts, without starting cameras: files present and
@@ -206,6 +208,8 @@ export async function preflight(cfg: GatewayConfig, opts: PreflightOptions = {})
     } catch {
       problems.push(`gateway.stateDir: not writable ${got(cfg.gateway.stateDir)}`);
     }
+    const holder = st ? lockHolder(state) : undefined;
+    if (holder) problems.push(`gateway.stateDir: GW_STATE_DIR_LOCKED: in use by another gateway, ${describeHolder(holder)} ${got(cfg.gateway.stateDir)}`);
   }
 
   // Listeners.
@@ -224,4 +228,14 @@ export async function preflight(cfg: GatewayConfig, opts: PreflightOptions = {})
     for (const { t, why } of results) if (why) unreachable.push(`${t.what}: cannot connect (${why})`);
   }
   return { problems, unreachable };
+}
+
+/**
+ * A reload's read step: the checks `run` makes at start (ports aside: they are ours), so a file `run`
+ * would refuse (a missing clip or root key) is invalid and nothing of it is applied.
+ */
+export async function checkedForReload(cfg: GatewayConfig, env?: NodeJS.ProcessEnv): Promise<GatewayConfig> {
+  const report = await preflight(cfg, { skipPorts: true, ...(env ? { env } : {}) });
+  if (report.problems.length > 0) throw new ConfigError(report.problems);
+  return cfg;
 }

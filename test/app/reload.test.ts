@@ -11,6 +11,7 @@ import { silentLogger } from "../../src/core/logger.js";
 import type { GatewayConfig } from "../../src/config/schema.js";
 import { SYNTHETIC, startGateway } from "../support/gateway.js";
 import { diffSections } from "../../src/app/reload.js";
+import { checkedForReload } from "../../src/config/preflight.js";
 import { credentialsOnDisk } from "../e2e/support.js";
 import { captureLogger, makeEvent, waitFor } from "../events/helpers.js";
 import { result } from "../lane/helpers.js";
@@ -286,6 +287,38 @@ describe("reload applies decode, trust, display and outputs", () => {
       expect(sample(clean, 'config_reloads_total\\{result="failed"\\}')).toBe("0");
     } finally {
       await gw.close();
+    }
+  }, 90_000);
+  it("a reload runs the start-up checks: a missing clip or root key is invalid and applies nothing; an unreachable trust URL keeps the working store", async () => {
+    const { dir: credDir, trustList, rootKey } = await credentialsOnDisk();
+    const stateDir = join(dir, "state-preflight");
+    // No synthetic camera here: the checks would (rightly) find no such clip.
+    const camera = { id: "c1", lane: "L1", url: "rtsp://127.0.0.1:1/none", width: 320, height: 240, fps: 5 };
+    const trust = (source: string, key = rootKey) => ({ lists: [{ source, rootKey: key }] });
+    const base = { gateway: { id: "gw-pf", stateDir }, cameras: [camera], trust: trust(trustList) };
+    let next = parseConfig(input(base));
+    const gw = await startGateway(next, { logger: silentLogger, reloadConfig: () => checkedForReload(next) });
+    const invalid = async () => (await (await fetch(`${gw.urls.public}/metrics`)).text()).match(/^checkpoint_gateway_config_reloads_total\{result="invalid"\} (\S+)$/m)?.[1];
+    try {
+      const before = gw.config();
+      const trust0 = gw.trust;
+      expect(trust0.status().stale).toBe(false);
+      next = parseConfig(input({ ...base, cameras: [camera, { id: "c2", lane: "L1", source: "file", file: join(dir, "no-such-clip.ts"), width: 320, height: 240, fps: 5 }] }));
+      await expect(gw.reload()).rejects.toMatchObject({ code: "GW_CONFIG_INVALID" });
+      expect(await invalid()).toBe("1");
+      next = parseConfig(input({ ...base, display: { replayWindowS: 20 }, trust: trust(trustList, join(dir, "no-such-root.jwk")) }));
+      await expect(gw.reload()).rejects.toMatchObject({ code: "GW_CONFIG_INVALID" });
+      expect(await invalid()).toBe("2");
+      expect(gw.config()).toEqual(before);
+
+      next = parseConfig(input({ ...base, trust: trust("https://127.0.0.1:1/list.jws") }));
+      await expect(gw.reload()).rejects.toMatchObject({ code: "GW_TRUST_FETCH" });
+      expect(gw.trust).toBe(trust0);
+      expect(gw.trust.status().stale).toBe(false);
+      expect(gw.config().trust).toEqual(before.trust);
+    } finally {
+      await gw.close();
+      rmSync(credDir, { recursive: true, force: true });
     }
   }, 90_000);
 });

@@ -1,5 +1,5 @@
 import { loadConfigFile, ConfigError } from "../../config/load.js";
-import { preflight } from "../../config/preflight.js";
+import { checkedForReload, preflight } from "../../config/preflight.js";
 import { createLogger } from "../../core/logger.js";
 import { parse, UsageError } from "../args.js";
 import { writeErr } from "../stderr.js";
@@ -58,14 +58,14 @@ export default async function runCommand(args: string[]): Promise<number> {
   for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.on(sig, early);
   let gw;
   try {
-    gw = await startGateway(cfg, { logger, reloadConfig: () => loadConfigFile(file) });
+    gw = await startGateway(cfg, { logger, reloadConfig: () => checkedForReload(loadConfigFile(file)) });
   } catch (e) {
     for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.off(sig, early);
     const code = (e as { code?: string }).code;
     logger.fatal({ err: (e as Error).message, code }, "gateway failed to start");
     writeErr(`gateway failed to start: ${code ? `${code}: ` : ""}${(e as Error).message}\n`);
     // A config that validates but points at something unusable (e.g. a missing root key) is still a config error.
-    return code === "GW_CONFIG_INVALID" ? 2 : 1;
+    return code === "GW_CONFIG_INVALID" || code === "GW_STATE_DIR_LOCKED" ? 2 : 1;
   }
   const lines = [`checkpoint-gateway ${cfg.gateway.id} running (${file})`, `  dashboard: ${gw.urls.dashboard}`];
   for (const [id, url] of Object.entries(gw.urls.lanes)) lines.push(`  lane ${id}: ${url}`);

@@ -1,0 +1,91 @@
+/**
+ * One gateway per stateDir: a second one (another process, or a second gateway in this one) is
+ * refused with GW_STATE_DIR_LOCKED; a lock whose holder is gone, or whose pid now belongs to a later
+ * process, is taken over with a warning.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { acquireStateLock, LOCK_FILE, type LockRecord } from "../../src/app/state-lock.js";
+import { CLI, runCli } from "../support/cli.js";
+
+const dir = mkdtempSync(join(tmpdir(), "cpgw-lock-"));
+const children: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of children) c.kill("SIGKILL");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+const stateDir = () => join(dir, `s${n++}`);
+const writeLock = (sd: string, r: Partial<LockRecord>) => {
+  mkdirSync(sd, { recursive: true });
+  writeFileSync(join(sd, LOCK_FILE), JSON.stringify({ instance: "other", host: hostname(), startedAt: Date.now(), ...r }));
+};
+const warnings = () => {
+  const seen: string[] = [];
+  return { seen, warn: (msg: string) => void seen.push(msg) };
+};
+/** A live process that is not this one, and when it started. */
+const liveChild = () => {
+  const c = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+  children.push(c);
+  return c.pid!;
+};
+const deadPid = () => spawnSync(process.execPath, ["-e", "0"]).pid!;
+
+describe("stateDir lock", () => {
+  it("a second gateway on the same stateDir is refused with GW_STATE_DIR_LOCKED; after release it starts", () => {
+    const sd = stateDir();
+    const w = warnings();
+    const first = acquireStateLock(sd, w);
+    expect(() => acquireStateLock(sd, w)).toThrow(expect.objectContaining({ code: "GW_STATE_DIR_LOCKED", message: expect.stringContaining(`pid ${process.pid}`) }));
+    first.release();
+    expect(existsSync(join(sd, LOCK_FILE))).toBe(false);
+    const again = acquireStateLock(sd, w);
+    again.release();
+    expect(w.seen).toEqual([]);
+  });
+
+  it("a lock held by a live process is refused, naming its pid", () => {
+    const sd = stateDir();
+    const pid = liveChild();
+    writeLock(sd, { pid, startedAt: Date.now() + 5000 });
+    expect(() => acquireStateLock(sd, warnings())).toThrow(expect.objectContaining({ code: "GW_STATE_DIR_LOCKED", message: expect.stringContaining(`pid ${pid}`) }));
+    expect(JSON.parse(readFileSync(join(sd, LOCK_FILE), "utf8")).pid).toBe(pid);
+  });
+
+  it("a stale lock (dead pid, this pid from an earlier container run, a pid reused by a later process, unreadable) is taken over with a warning", () => {
+    const cases: Array<Partial<LockRecord> | "garbage"> = [{ pid: deadPid() }, { pid: process.pid }, { pid: liveChild(), startedAt: Date.now() - 3_600_000 }, "garbage"];
+    for (const c of cases) {
+      const sd = stateDir();
+      if (c === "garbage") {
+        mkdirSync(sd, { recursive: true });
+        writeFileSync(join(sd, LOCK_FILE), "");
+      } else writeLock(sd, c);
+      const w = warnings();
+      const lock = acquireStateLock(sd, w);
+      expect(w.seen).toEqual(["taking over a stale stateDir lock"]);
+      expect(JSON.parse(readFileSync(join(sd, LOCK_FILE), "utf8")).instance).toBe(lock.record.instance);
+      lock.release();
+    }
+  });
+
+  it("`run` refuses a locked stateDir with the code and exit 2; `config check` reports it", () => {
+    const sd = stateDir();
+    const pid = liveChild();
+    writeLock(sd, { pid, startedAt: Date.now() + 5000 });
+    const f = join(dir, "locked.yaml");
+    writeFileSync(f, `gateway: { stateDir: ${JSON.stringify(sd)} }\nserver: { listen: { host: 127.0.0.1, port: 0 } }\nlanes:\n  - id: l1\ncameras:\n  - id: c1\n    lane: l1\n    url: rtsp://127.0.0.1/y\n`);
+    // Bounded: without the lock, `run` would start and never return.
+    const run = spawnSync(process.execPath, [CLI, "run", "--config", f], { encoding: "utf8", timeout: 20_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("GW_STATE_DIR_LOCKED");
+    expect(run.stderr).toContain(`pid ${pid}`);
+    const check = runCli(["config", "check", f]);
+    expect(check.status).toBe(2);
+    expect(check.stderr).toContain("GW_STATE_DIR_LOCKED");
+  });
+});
