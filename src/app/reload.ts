@@ -66,40 +66,53 @@ export interface Reloader {
 }
 
 /**
- * One reload at a time: a second request while one runs (admin API and SIGHUP together) gets the
- * same result instead of applying the file twice over a half-applied state.
+ * One reload at a time, and none that misses the file as it is now. A request while one runs
+ * (admin API and SIGHUP together, or an operator who fixed the file the running reload read) gets
+ * one follow-up reload, which reads the file after the running one ends; every request meanwhile
+ * shares that follow-up's result. Never two applying at once over a half-applied state.
  */
 export function createReloader(d: ReloaderDeps): Reloader {
   let running: Promise<ReloadResult> | undefined;
+  let queued: Promise<ReloadResult> | undefined;
   const stats: ConfigReloadStats = { applied: 0, failed: 0, invalid: 0, restartRequired: false };
+  const once = (): Promise<ReloadResult> =>
+    (async () => {
+      if (!d.read) throw Object.assign(new Error("reload is not available"), { code: "GW_RELOAD_UNSUPPORTED" });
+      if (d.stopping()) throw Object.assign(new Error("the gateway is stopping"), { code: "GW_ADMIN_ACTION_FAILED" });
+      let next: GatewayConfig;
+      try {
+        next = await d.read();
+      } catch (e) {
+        stats.invalid++;
+        throw e;
+      }
+      let result: ReloadResult;
+      try {
+        result = await d.apply(next);
+      } catch (e) {
+        // restartRequired keeps the last applied reload's answer: a failed one reports no plan.
+        stats.failed++;
+        throw e;
+      }
+      stats.applied++;
+      stats.lastAppliedAt = (d.now ?? Date.now)();
+      stats.restartRequired = result.restartRequired.length > 0;
+      return result;
+    })().finally(() => {
+      // A later microtask than the assignment below, so it can never run before it (a synchronous throw included).
+      running = undefined;
+    });
   return {
-    // The reset runs in a later microtask, so it can never happen before the assignment (a synchronous throw included).
-    run: () =>
-      (running ??= (async () => {
-        if (!d.read) throw Object.assign(new Error("reload is not available"), { code: "GW_RELOAD_UNSUPPORTED" });
-        if (d.stopping()) throw Object.assign(new Error("the gateway is stopping"), { code: "GW_ADMIN_ACTION_FAILED" });
-        let next: GatewayConfig;
-        try {
-          next = await d.read();
-        } catch (e) {
-          stats.invalid++;
-          throw e;
-        }
-        let result: ReloadResult;
-        try {
-          result = await d.apply(next);
-        } catch (e) {
-          // restartRequired keeps the last applied reload's answer: a failed one reports no plan.
-          stats.failed++;
-          throw e;
-        }
-        stats.applied++;
-        stats.lastAppliedAt = (d.now ?? Date.now)();
-        stats.restartRequired = result.restartRequired.length > 0;
-        return result;
-      })().finally(() => {
-        running = undefined;
-      })),
+    run: () => {
+      if (!running) return (running = once());
+      queued ??= running
+        .catch(() => undefined)
+        .then(() => {
+          queued = undefined;
+          return (running ??= once());
+        });
+      return queued;
+    },
     inFlight: () => running,
     stats: () => ({ ...stats }),
   };

@@ -34,19 +34,38 @@ describe("the reloader", () => {
     return { promise, resolve };
   };
 
-  it("runs one reload at a time: a request during one gets the same result; the next one reads again", async () => {
+  it("runs one reload at a time: requests during one share one follow-up that reads the file again after it", async () => {
     let reads = 0;
-    const gate = deferred<ReloadResult>();
-    const r = createReloader({ read: () => (reads++, parseConfig(input())), stopping: () => false, apply: () => gate.promise });
+    const gates = [deferred<ReloadResult>(), deferred<ReloadResult>(), deferred<ReloadResult>()];
+    const applied: number[] = [];
+    const r = createReloader({ read: () => (reads++, parseConfig(input())), stopping: () => false, apply: () => (applied.push(reads), gates[applied.length - 1]!.promise) });
     const first = r.run();
     const second = r.run();
-    expect(second).toBe(first);
+    const third = r.run();
+    expect(second).not.toBe(first);
+    expect(third).toBe(second);
     expect(r.inFlight()).toBe(first);
-    gate.resolve(result(["display"]));
+    gates[0]!.resolve(result(["display"]));
     expect(await first).toEqual(result(["display"]));
+    // The follow-up read the file after the first reload ended (the operator's fix), and applied it alone.
+    gates[1]!.resolve(result(["lanes"]));
+    expect(await second).toEqual(result(["lanes"]));
+    expect([reads, applied]).toEqual([2, [1, 2]]);
     expect(r.inFlight()).toBeUndefined();
-    await r.run();
-    expect(reads).toBe(2);
+    const fourth = r.run();
+    gates[2]!.resolve(result([]));
+    await fourth;
+    expect(reads).toBe(3);
+  });
+
+  it("a follow-up still runs after the running reload failed", async () => {
+    let reads = 0;
+    const r = createReloader({ read: () => (reads++ === 0 ? Promise.reject(new Error("half-written file")) : parseConfig(input())), stopping: () => false, apply: async () => result(["display"]) });
+    const first = r.run();
+    const second = r.run();
+    await expect(first).rejects.toThrow("half-written file");
+    expect(await second).toEqual(result(["display"]));
+    expect(r.stats()).toMatchObject({ invalid: 1, applied: 1 });
   });
 
   it("refuses without a config reader, and while the gateway stops", async () => {
@@ -93,22 +112,22 @@ describe("the reloader", () => {
 
     step = "restart";
     now = 2_000;
-    // Two requests during one reload are one reload.
+    // A request during a reload is one follow-up reload after it.
     const both = [r.run(), r.run()];
     gate.resolve();
     await Promise.all(both);
-    expect(r.stats()).toEqual({ applied: 1, failed: 0, invalid: 1, lastAppliedAt: 2_000, restartRequired: true });
+    expect(r.stats()).toEqual({ applied: 2, failed: 0, invalid: 1, lastAppliedAt: 2_000, restartRequired: true });
 
     // A failed reload is counted and changes neither the time nor the pending restart.
     step = "fail";
     now = 3_000;
     await expect(r.run()).rejects.toThrow("outputs cannot start");
-    expect(r.stats()).toEqual({ applied: 1, failed: 1, invalid: 1, lastAppliedAt: 2_000, restartRequired: true });
+    expect(r.stats()).toEqual({ applied: 2, failed: 1, invalid: 1, lastAppliedAt: 2_000, restartRequired: true });
 
     step = "clean";
     now = 4_000;
     await r.run();
-    expect(r.stats()).toEqual({ applied: 2, failed: 1, invalid: 1, lastAppliedAt: 4_000, restartRequired: false });
+    expect(r.stats()).toEqual({ applied: 3, failed: 1, invalid: 1, lastAppliedAt: 4_000, restartRequired: false });
     // Refused requests (no reader, stopping) are no reload at all.
     const refused = createReloader({ stopping: () => true, apply: () => Promise.resolve(result([])) });
     await expect(refused.run()).rejects.toBeDefined();
