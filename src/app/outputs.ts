@@ -4,7 +4,7 @@ import type { GatewayBus } from "../core/bus.js";
 import type { Logger } from "../core/logger.js";
 import type { GatewayConfig } from "../config/schema.js";
 import { createEventSpool, type EventSpool } from "../output/events/index.js";
-import { createHeadAnchor, createLedger, LedgerDamagedError, ledgerHeadKey, ledgerHeadTopic, loadHeadSigner, mqttHeadSink, redisHeadSink, type HeadAnchor, type HeadAnchorStats, type HeadSink, type Ledger } from "../output/ledger/index.js";
+import { createHeadAnchor, createLedger, LedgerDamagedError, LedgerLockedError, ledgerHeadKey, ledgerHeadTopic, loadHeadSigner, mqttHeadSink, redisHeadSink, type HeadAnchor, type HeadAnchorStats, type HeadSink, type Ledger } from "../output/ledger/index.js";
 import type { HeadSigner } from "../output/ledger/anchor.js";
 import { systemClock } from "../core/clock.js";
 import { createMqttOutput, type LaneActions, type MqttOutput, type StatsSnapshot } from "../output/mqtt/index.js";
@@ -163,6 +163,9 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
         off.set("ledger", e);
         log.error({ code: e.code, file: e.file, line: e.line }, "ledger cannot continue its chain: its newest file's last entry is damaged; the ledger is off until the file is repaired (ledger verify, docs/events.md)");
         out.ledgerStats = () => ({ entries: 0, writeErrors: 0, degraded: true, damaged: true });
+      } else if (e instanceof LedgerLockedError) {
+        const missed = leaveOff("ledger", e, { code: e.code, holder: e.holder }, "ledger is locked by another live gateway (gateway.stateDir shared?): it is off here, so one chain is not interleaved with another; give each gateway its own stateDir");
+        out.ledgerStats = () => ({ entries: 0, writeErrors: 1 + missed(), degraded: true, damaged: false });
       } else {
         const missed = leaveOff("ledger", e, { code: "GW_LEDGER_FSYNC" }, "ledger cannot start: it is off (verdicts are not written to it) until a reload or a restart starts it; check the disk under gateway.stateDir");
         out.ledgerStats = () => ({ entries: 0, writeErrors: 1 + missed(), degraded: true, damaged: false });

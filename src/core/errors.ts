@@ -34,6 +34,7 @@ export const GatewayErrorCodes = {
   GW_GATEWAY_ID_CONFLICT: "Another live process forwards events for this gateway.id to the same stream; this one keeps its events in the local spool until the other's lease expires.",
   GW_LEDGER_FSYNC: "The ledger could not be written or flushed to disk; the ledger is marked degraded and the process keeps running.",
   GW_LEDGER_DAMAGED: "At start, the newest ledger file's last complete line is not a ledger entry: the ledger stays off (nothing is written to it) until the file is repaired; lanes, spool and MQTT go on.",
+  GW_LEDGER_LOCKED: "At start, another live process holds the ledger directory's lock (two gateways sharing gateway.stateDir): this one leaves its ledger off; lanes, spool and MQTT go on.",
   GW_LEDGER_ANCHOR: "The ledger head could not be published to Redis or MQTT, or the signing key could not be loaded.",
   GW_ADMIN_UNAUTHORIZED: "An admin API request had no valid bearer token.",
   GW_ADMIN_ACTION_FAILED: "An admin action (reload, trust refresh, pause) failed; the previous state stays.",

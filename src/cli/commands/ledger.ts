@@ -106,7 +106,7 @@ export default async function ledgerCommand(args: string[]): Promise<number> {
   }
   const r = verifyLedgerFiles(ordered, opts);
   if (v.json) process.stdout.write(JSON.stringify(r) + "\n");
-  else if (r.ok) process.stdout.write(`ok: ${r.entries} entries (seq ${r.firstSeq}..${r.lastSeq}) in ${ordered.length} file(s), from ${r.startAnchor}${r.headChecked ? `, matches the anchored head at seq ${r.headSeq}${v.key ? " (signature valid)" : ""}; ${r.entriesAfterHead} entries after it${r.entriesAfterHead ? " (not covered by that head)" : ""}` : ""}\n`);
+  else if (r.ok) process.stdout.write(`ok: ${r.entries} entries (seq ${r.firstSeq}..${r.lastSeq}) in ${ordered.length} file(s), from ${r.startAnchor}${r.headChecked ? `, matches the anchored head at seq ${r.headSeq}${v.key ? " (signature valid)" : ""}; ${r.entriesAfterHead} entries after it${r.entriesAfterHead ? " (not covered by that head)" : ""}` : ""}${r.dirHead && !r.dirHead.checked ? `; ledger.head.json not checked (it names ${r.dirHead.file}, not given)` : ""}\n`);
   else process.stderr.write(`GW_LEDGER_BROKEN ${r.firstBroken!.file}:${r.firstBroken!.line}: ${r.firstBroken!.problem} (${r.entries} entries verified before it)\n`);
   return r.ok ? 0 : 1;
 }

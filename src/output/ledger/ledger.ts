@@ -6,6 +6,7 @@ import { silentLogger, type Logger } from "../../core/logger.js";
 import type { VerdictEvent } from "../../core/types.js";
 import { RecentIds } from "../events/recent-ids.js";
 import { toWireEvent } from "../events/wire.js";
+import { lockLedgerDir } from "./lock.js";
 import { entryLine, GENESIS, HEAD_FILE, LEDGER_NAME, ledgerBody, ledgerFileName, type LedgerHead } from "./chain.js";
 
 export interface LedgerOptions {
@@ -117,7 +118,15 @@ export function createLedger(opts: LedgerOptions): Ledger {
   const policy = opts.fsync ?? "interval";
   const fs: LedgerFs = opts.fs ?? nodeFs;
   mkdirSync(opts.dir, { recursive: true });
-  const start = resume(opts.dir, log);
+  // Before resume(): it cuts torn lines, which must not happen under another live writer.
+  const unlock = lockLedgerDir(opts.dir);
+  let start: ReturnType<typeof resume>;
+  try {
+    start = resume(opts.dir, log);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
   let seq = start.seq;
   let prev = start.prev;
   let fileName = start.file;
@@ -268,6 +277,11 @@ export function createLedger(opts: LedgerOptions): Ledger {
         } catch (e) {
           failed("fsync", e);
         }
+      }
+      try {
+        unlock();
+      } catch (e) {
+        log.warn({ err: (e as Error).message }, "ledger lock could not be removed; the next start takes it over");
       }
       return Promise.resolve();
     },

@@ -16,6 +16,8 @@ export interface LedgerVerifyResult {
   /** With an external head: the seq it covers, and how many entries the files hold after it (which it cannot vouch for). */
   headSeq?: number;
   entriesAfterHead?: number;
+  /** The directory's ledger.head.json: the file it names, and whether that file was given (and so checked). */
+  dirHead?: { file: string; checked: boolean };
 }
 
 export interface LedgerVerifyOptions {
@@ -64,7 +66,40 @@ function previousFileHead(file: string): { file: string; seq: number; hash: stri
   }
 }
 
+/** The first entry's seq and prev of the ledger file dated just after `file` in the same directory, if it has one. */
+function nextFileStart(file: string): { file: string; seq: unknown; prev: unknown } | undefined {
+  const name = basename(file);
+  if (!LEDGER_NAME.test(name)) return undefined;
+  try {
+    const next = readdirSync(dirname(file)).filter((f) => LEDGER_NAME.test(f) && f > name).sort()[0];
+    if (!next) return undefined;
+    const first = readFileSync(join(dirname(file), next), "utf8").split("\n")[0];
+    // An empty or garbled next file anchors nothing here; verifying it reports it.
+    if (!first) return undefined;
+    const { seq, prev } = JSON.parse(first) as Record<string, unknown>;
+    return { file: next, seq, prev };
+  } catch {
+    return undefined;
+  }
+}
+
 const HEX64 = /^[0-9a-f]{64}$/;
+
+/** The directory's head file; anything but {file, seq, hash} is tampering (the writer replaces it atomically). */
+function readHeadFile(path: string): LedgerHead | { error: string } {
+  let h: unknown;
+  try {
+    h = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return { error: code ? `${HEAD_FILE} cannot be read (${code})` : `${HEAD_FILE} is unparsable: the head was replaced or damaged` };
+  }
+  const o = (h ?? {}) as Record<string, unknown>;
+  if (typeof o.file !== "string" || !LEDGER_NAME.test(o.file) || !Number.isSafeInteger(o.seq) || (o.seq as number) < 0 || typeof o.hash !== "string" || !HEX64.test(o.hash)) {
+    return { error: `${HEAD_FILE} is not a ledger head ({file, seq, hash}): the head was replaced or damaged` };
+  }
+  return { file: o.file, seq: o.seq as number, hash: o.hash };
+}
 
 /**
  * Checks files in the order given (callers sort by name: ledger-YYYY-MM-DD sorts by date).
@@ -152,29 +187,39 @@ export function verifyLedgerFiles(files: string[], opts: LedgerVerifyOptions = {
   }
 
   const last = files[files.length - 1];
+  let dirHead: LedgerVerifyResult["dirHead"];
   const endSeq = expectSeq === undefined ? 0 : expectSeq - 1;
   if (opts.head && !headSeen) {
     if (opts.head.seq > endSeq) return broken(last ?? "", 0, `ledger ends at seq ${endSeq} but the anchored head records seq ${opts.head.seq} (${opts.head.file}): entries were cut from the end`);
     return broken(last ?? "", 0, `the anchored head (seq ${opts.head.seq}) lies before the files given (first seq ${firstSeq ?? "?"}); give the files that contain it`);
+  }
+  if (last && expectSeq !== undefined) {
+    // A range that ends before the newest day is anchored at its end by the next day's first entry.
+    const next = nextFileStart(last);
+    if (next && (next.seq !== expectSeq || next.prev !== expectPrev)) {
+      return broken(last, lastHashes.size, `the next day's file ${next.file} does not continue this one (${next.seq !== expectSeq ? `its first entry is seq ${String(next.seq)}, expected seq ${expectSeq}` : `its first entry, seq ${expectSeq}, links to another hash than the last entry here`}): the end of this file was rewritten or cut`);
+    }
   }
   if (last) {
     const headPath = join(dirname(last), HEAD_FILE);
     // The writer keeps the head next to the newest file: the newest file without it was tampered with.
     const newest = LEDGER_NAME.test(basename(last)) && readdirSync(dirname(last)).filter((f) => LEDGER_NAME.test(f)).sort().pop() === basename(last);
     if (newest && !existsSync(headPath) && !opts.head) return broken(last, 0, `${HEAD_FILE} is missing next to the newest ledger file: the tail may have been cut together with it (check against the anchored head: --head or --redis)`);
-    if (existsSync(headPath)) {
-      let head: LedgerHead | undefined;
-      try {
-        head = JSON.parse(readFileSync(headPath, "utf8")) as LedgerHead;
-      } catch {
-        head = undefined;
-      }
-      // The head only speaks for the file it names; verifying older days alone is fine.
-      if (head && head.file === basename(last)) {
+    if (LEDGER_NAME.test(basename(last)) && existsSync(headPath)) {
+      const head = readHeadFile(headPath);
+      if ("error" in head) return broken(headPath, 0, head.error);
+      const present = readdirSync(dirname(last)).filter((f) => LEDGER_NAME.test(f));
+      // The writer names the file it appends to: a missing one was deleted with its entries.
+      if (!present.includes(head.file)) return broken(headPath, 0, `${HEAD_FILE} names ${head.file}, which is not in the directory: a ledger file was deleted`);
+      if (head.file === basename(last)) {
         const lineCount = lastHashes.size;
         if (head.seq > endSeq) return broken(last, lineCount + 1, `ledger ends at seq ${endSeq} but its head records seq ${head.seq}: entries were cut from the end`);
         const h = lastHashes.get(head.seq);
         if (h !== undefined && h !== head.hash) return broken(last, lineCount, `entry seq ${head.seq} differs from the recorded head hash: the end of the ledger was rewritten`);
+        dirHead = { file: head.file, checked: true };
+      } else {
+        // Verifying older days alone is fine, but the output says the head was not compared.
+        dirHead = { file: head.file, checked: false };
       }
     }
   }
@@ -190,5 +235,6 @@ export function verifyLedgerFiles(files: string[], opts: LedgerVerifyOptions = {
     ...(startAnchor ? { startAnchor } : {}),
     headChecked: opts.head !== undefined,
     ...(opts.head ? { headSeq: opts.head.seq, entriesAfterHead: afterHead } : {}),
+    ...(dirHead ? { dirHead } : {}),
   };
 }

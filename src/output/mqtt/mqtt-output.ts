@@ -123,8 +123,9 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
 
   // Counted as well as logged, so a broker that takes connections but refuses messages can be alerted
   // on. Failures while closing are the shutdown's own, not the broker's: neither logged nor counted.
+  // A message the lost connection took with it is not a broker failure: see dropInFlight.
   const warnPublish = (kind: MqttPublishKind, link: Link) => (err?: Error) => {
-    if (!err || closing) return;
+    if (!err || closing || !link.client?.connected) return;
     publishErrors[kind]++;
     log.warn({ link: link.name, err: err.message }, `mqtt ${kind} publish failed`);
   };
@@ -252,6 +253,10 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
       if (!command || packet.retain) return;
       onCommand(link, command, payload);
     });
+    // mqtt.js re-sends every unacknowledged QoS 1 message on the next CONNACK, even with a clean
+    // session: a verdict would reach a barrier as late as the outage lasted, and a status from
+    // before it would overwrite the one restated on connect. Whatever was in flight dies here.
+    client.on("close", () => dropInFlight(client));
     client.on("offline", () => {
       if (!closing) log.warn({ code: "GW_MQTT_UNAVAILABLE", link: link.name }, "mqtt disconnected; reconnecting");
     });
@@ -259,6 +264,11 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
       if (!closing) log.warn({ code: "GW_MQTT_UNAVAILABLE", link: link.name, err: err.message }, "mqtt error");
     });
     return client;
+  }
+
+  function dropInFlight(client: MqttClient): void {
+    // Each removal calls the message's callback with an error while the client is disconnected.
+    for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
   }
 
   const self: MqttOutput = {
@@ -291,8 +301,11 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
           const failed = warnPublish("verdict", link);
           // Counted when the client reports it sent (QoS 0) or acknowledged (QoS 1+), not when handed
           // over: a verdict the broker refused is a publish error, not also a published verdict.
-          link.client.publish(topics.lanes.get(ev.lane)!.verdict, JSON.stringify(verdictPayload(ev)), { qos: verdictQos, retain: false }, (err?: Error) => {
-            if (err) failed(err);
+          const client = link.client;
+          client.publish(topics.lanes.get(ev.lane)!.verdict, JSON.stringify(verdictPayload(ev)), { qos: verdictQos, retain: false }, (err?: Error) => {
+            // Lost with the connection (never re-sent): dropped, like one emitted while disconnected.
+            if (err && !client.connected && !closing) counters.verdictsDropped++;
+            else if (err) failed(err);
             else counters.verdictsPublished++;
           });
         }),
