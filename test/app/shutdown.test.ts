@@ -70,4 +70,16 @@ describe("shutdown", () => {
     expect(steps).not.toContain("outputs.close");
     expect(steps.at(-1)).toBe("faults.off");
   });
+
+  it("waits for a reload that never ends only a while, then stops in full (systemd's stop timeout is 20 s)", async () => {
+    const { p, steps } = parts();
+    const warned: string[] = [];
+    const log = { ...silentLogger, warn: (_o: unknown, msg: string) => void warned.push(msg) } as unknown as typeof silentLogger;
+    const started = performance.now();
+    await shutdown({ ...p, log, reloading: () => new Promise<never>(() => {}), reloadWaitMs: 200 });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(steps.at(-1)).toBe("faults.off");
+    expect(steps).toContain("outputs.close");
+    expect(warned).toEqual(["a reload is still running: stopping without waiting for it"]);
+  });
 });
