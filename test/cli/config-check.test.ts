@@ -44,6 +44,15 @@ describe("checkpoint-gateway config check", () => {
     expect(r.stderr).toContain("cameras[c1].source");
   });
 
+  it("exits 2 for a trust URL with user:password@ (fetch refuses it on every refresh), without printing the password", () => {
+    const trust = "trust:\n  lists: [{ source: 'https://tuser:TrustPw77@trust.example/list.jws', rootKey: root.pem }]\n  revocations: ['https://u:DenyPw55@deny.example/list.txt']\n";
+    const r = runCli(["config", "check", write(oneCamera + trust)]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("trust.lists[0].source: a URL with user:password@ cannot be fetched");
+    expect(r.stderr).toContain("trust.revocations[0]: a URL with user:password@ cannot be fetched");
+    expect(r.stderr).not.toMatch(/TrustPw77|DenyPw55/);
+  });
+
   it("exits 2 for an empty file", () => {
     const f = join(dir, "empty.yaml");
     writeFileSync(f, "");

@@ -1,11 +1,22 @@
 import { z } from "zod";
 
+/**
+ * A file path or an http(s) URL to fetch. fetch refuses a URL that carries `user:password@`, so
+ * such a source would fail every refresh (lanes TRUST_STALE) after `config check` said ok.
+ */
+const location = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .refine((v) => !/^https?:\/\/[^/?#]*@/i.test(v), { message: "a URL with user:password@ cannot be fetched; serve the file without credentials in the URL" })
+    .describe(what);
+
 export const trustSection = z
   .strictObject({
     lists: z
       .array(
         z.strictObject({
-          source: z.string().min(1).describe("File path or http(s) URL of a signed trust list."),
+          source: location("File path or http(s) URL of a signed trust list."),
           rootKey: z.string().min(1).describe("Path to the pinned root public key (PEM or JWK) the list must be signed with."),
         }),
       )
@@ -16,7 +27,7 @@ export const trustSection = z
       .array(
         z.strictObject({
           issuer: z.string().url().describe("SHC issuer (iss)."),
-          source: z.string().min(1).describe("JWKS file or URL; default is iss + /.well-known/jwks.json.").optional(),
+          source: location("JWKS file or URL; default is iss + /.well-known/jwks.json.").optional(),
           allowInsecureHttp: z.boolean().default(false).describe("Allow plain http:// for this JWKS and its CRLs (unsigned: anyone on the path could swap keys). Default: https only."),
         }),
       )
@@ -25,9 +36,9 @@ export const trustSection = z
     revocations: z
       .array(
         z.union([
-          z.string().min(1),
+          location("Deny-list file or URL."),
           z.strictObject({
-            source: z.string().min(1).describe("Deny-list file or URL."),
+            source: location("Deny-list file or URL."),
             allowInsecureHttp: z.boolean().default(false).describe("Allow plain http:// for this deny list (unsigned). Default: https only."),
           }),
         ]),
