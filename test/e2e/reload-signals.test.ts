@@ -6,6 +6,7 @@
  * told, and every signal is logged.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { createServer, type Server } from "node:net";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -195,4 +196,54 @@ describe("reload and signals against the real gateway process", () => {
     expect(await gw.exited).toBe(0);
     expect(gw.logs().some((l) => l.signal === "SIGTERM" && l.msg === "signal received")).toBe(true);
   }, 60_000);
+
+  describe("signals while start-up waits on a trust server that never answers", () => {
+    // A JWKS source on a server that accepts connections and never answers, with no copy on disk:
+    // the start-up waits for its first download (fetchTimeoutS), so the signals below surely land in it.
+    let silent: Server;
+    const held: import("node:net").Socket[] = [];
+    afterAll(() => {
+      held.forEach((c) => c.destroy());
+      silent?.close();
+    });
+    const slowStart = async (name: string) => {
+      silent ??= createServer((c) => void held.push(c)).listen(0, "127.0.0.1");
+      await new Promise((r) => (silent.listening ? r(undefined) : silent.once("listening", r)));
+      const at = `http://127.0.0.1:${(silent.address() as import("node:net").AddressInfo).port}`;
+      const port = await freePort();
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(
+        file,
+        yaml({ port, adminPort: await freePort(), level: "info", stateDir: join(dir, `state-${name}`), lanes: ["L1"], cameras: [`{ id: c1, lane: L1, source: file, file: ${clip}, width: 320, height: 240, fps: 5 }`] }) +
+          `trust: { fetchTimeoutS: 8, jwks: [{ issuer: "${at}", source: "${at}/jwks.json", allowInsecureHttp: true }] }\n`,
+      );
+      const before = held.length;
+      const gw = start(file);
+      // Its download has reached the silent server: the start-up is waiting on it now.
+      await until(() => held.length > before, "the trust download to start", 30_000);
+      return { gw, port };
+    };
+
+    it("a SIGHUP is logged, does not kill the process, and the reload it asks for runs once started", async () => {
+      const { gw, port } = await slowStart("slow-hup");
+      gw.proc.kill("SIGHUP");
+      await until(() => gw.logs().some((l) => l.signal === "SIGHUP"), "SIGHUP logged");
+      expect(gw.logs().some((l) => l.signal === "SIGHUP" && String(l.msg).includes("during start-up"))).toBe(true);
+      await until(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200, "started");
+      await until(() => gw.logs().some((l) => l.signal === "SIGHUP" && l.msg === "SIGHUP reload done"), "the reload asked for during start-up");
+      gw.proc.kill("SIGTERM");
+      expect(await gw.exited).toBe(0);
+    }, 60_000);
+
+    it("a stop request repeated 2 s later exits 130 at once, without waiting for the start-up", async () => {
+      const { gw } = await slowStart("slow-term");
+      gw.proc.kill("SIGTERM");
+      await until(() => gw.logs().some((l) => l.signal === "SIGTERM"), "SIGTERM logged");
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(gw.proc.exitCode).toBeNull();
+      gw.proc.kill("SIGTERM");
+      expect(await gw.exited).toBe(130);
+      expect(gw.logs().some((l) => String(l.msg).includes("second stop request during start-up"))).toBe(true);
+    }, 60_000);
+  });
 });

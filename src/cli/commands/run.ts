@@ -15,6 +15,22 @@ export const DEFAULT_CONFIG = "config/demo.yaml";
  * An invalid config prints every problem and exits 2 before anything starts.
  */
 export default async function runCommand(args: string[]): Promise<number> {
+  // SIGHUP's default action ends the process without a line: from the first moment it is noted,
+  // and the reload it asks for (the file may have changed after it was read) runs once the gateway is up.
+  let earlyHup = false;
+  const hupBeforeStart = () => (earlyHup = true);
+  process.on("SIGHUP", hupBeforeStart);
+  try {
+    return await runGateway(args, () => earlyHup);
+  } finally {
+    process.off("SIGHUP", hupBeforeStart);
+  }
+}
+
+/** Ctrl-C under `npm start` arrives twice (from the terminal and forwarded by npm): only a stop request well after the first means "exit now". */
+const REPEAT_MS = 1500;
+
+async function runGateway(args: string[], hupDuringStart: () => boolean): Promise<number> {
   let file = DEFAULT_CONFIG;
   try {
     const { values } = parse(args, { config: { type: "string", short: "c" } });
@@ -47,13 +63,18 @@ export default async function runCommand(args: string[]): Promise<number> {
   const logger = createLogger({ level: process.env.LOG_LEVEL || cfg.log.level });
   // Loaded lazily: `config check` and friends must not pay for the pipeline's imports.
   const { startGateway } = await import("../../app/gateway.js");
-  // Signals during start-up are logged too (SIGHUP's default action would kill the process without
-  // a line): a stop request is honoured as soon as the gateway is up, a reload is moot (the file is
-  // being read right now).
-  let earlyStop: NodeJS.Signals | undefined;
+  // Signals during start-up are logged too: a stop request is honoured as soon as the gateway is
+  // up (a repeated one, as after start-up, exits at once: a start held on a slow trust server must
+  // not ignore the operator), and so is a reload.
+  let earlyStop: { signal: NodeJS.Signals; at: number } | undefined;
   const early = (signal: NodeJS.Signals) => {
-    logger.info({ signal }, signal === "SIGHUP" ? "signal received during start-up: the config is being loaded now" : "signal received during start-up: stopping once started");
-    if (signal !== "SIGHUP") earlyStop = signal;
+    if (signal !== "SIGHUP" && earlyStop && performance.now() - earlyStop.at >= REPEAT_MS) {
+      logger.warn({ signal }, "second stop request during start-up: exiting without waiting");
+      writeErr(`${signal} again: exiting without waiting\n`);
+      process.exit(130);
+    }
+    logger.info({ signal }, signal === "SIGHUP" ? "signal received during start-up: reloading once started" : "signal received during start-up: stopping once started");
+    if (signal !== "SIGHUP") earlyStop ??= { signal, at: performance.now() };
   };
   for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.on(sig, early);
   let gw;
@@ -90,9 +111,7 @@ export default async function runCommand(args: string[]): Promise<number> {
     let exitCode = 0;
     const stop = (why: string, code: number) => {
       if (stoppingSince !== undefined) {
-        // Ctrl-C under `npm start` arrives twice (from the terminal and forwarded by npm): only a
-        // signal well after the first means "exit now".
-        if (performance.now() - stoppingSince < 1500) return;
+        if (performance.now() - stoppingSince < REPEAT_MS) return;
         logger.warn({ signal: why }, "second stop request: exiting without waiting");
         writeErr(`${why} again: exiting without waiting\n`);
         process.exit(130);
@@ -134,7 +153,8 @@ export default async function runCommand(args: string[]): Promise<number> {
     process.on("SIGTERM", term);
     process.on("SIGINT", term);
     for (const sig of ["SIGHUP", "SIGTERM", "SIGINT"] as const) process.off(sig, early);
-    if (earlyStop) stop(earlyStop, 0);
+    if (earlyStop) stop(earlyStop.signal, 0);
+    else if (hupDuringStart()) hup();
     installProcessPolicy({
       logger,
       // After an uncaught exception: displays out of service, graceful stop, exit 70 (EX_SOFTWARE) for a clean restart.
