@@ -56,6 +56,12 @@ describe("loadTrustSource (CLI sources)", () => {
     expect(await codeOf(loadTrustSource(file))).toMatch(/must be bound to its issuer/);
   });
 
+  it("a URL with a query string is a URL, not ISSUER=FILE, and is refused without echoing its query (the CLI reads files)", async () => {
+    const msg = await codeOf(loadTrustSource("https://h.example/list.jws?key=CliKey42&code=AzFnCode7#root=root.pem"));
+    expect(msg).toMatch(/^GW_TRUST_FETCH https:\/\/h\.example\/list\.jws\?…: verify reads local files only/);
+    expect(msg).not.toMatch(/CliKey42|AzFnCode7/);
+  });
+
   it("loads PEM, DER and a directory of DCC certificates with kid = base64(SHA-256(DER)[0..8])", async () => {
     const dir = join(tmp.dir, "dscs");
     mkdirSync(dir);

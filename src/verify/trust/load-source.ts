@@ -7,6 +7,7 @@ import { digest } from "./sources/base.js";
 import { loadCertificates } from "./sources/cert-source.js";
 import { SourceError } from "./sources/errors.js";
 import { parseJwksBody } from "./sources/jwks-source.js";
+import { displayLocation, isUrl } from "./sources/fetch-doc.js";
 import { parseRevocationBody } from "./sources/revocation-source.js";
 import { CrlSet, type CrlAnnouncement } from "./sources/crl-set.js";
 import type { Logger } from "../../core/logger.js";
@@ -44,7 +45,8 @@ async function loadOne(source: string, opts: LoadSourceOptions): Promise<SourceS
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_LIST_BYTES;
   const warn = (reason: string) => opts.onWarning?.(source, reason);
   try {
-    const bind = /^(https?:\/\/[^=\s]+)=(.+)$/i.exec(source);
+    // An issuer URL has no query string: `URL?key=K` is a URL, not `ISSUER=FILE`.
+    const bind = /^(https?:\/\/[^=\s?#]+)=(.+)$/i.exec(source);
     if (bind) {
       const [, issuer, file] = bind as unknown as [string, string, string];
       const { crls, keys, keysSkipped, version } = await parseJwksBody(await readCapped(file, maxBytes), issuer, file, (i, r) => warn(`JWKS key ${i}: ${r}`));
@@ -59,6 +61,8 @@ async function loadOne(source: string, opts: LoadSourceOptions): Promise<SourceS
       path = source.slice(0, hash);
       rootKey = source.slice(hash + 6);
     }
+    // The CLI reads files only; a URL is named as the logs name it (its query may hold a token).
+    if (isUrl(path)) throw new GatewayError("GW_TRUST_FETCH", `${displayLocation(path)}: verify reads local files only (download the list first)`);
     const st = await stat(path).catch(() => undefined);
     if (!st) throw new GatewayError("GW_TRUST_FETCH", `${path}: no such file or directory`);
     if (st.isDirectory()) {
