@@ -1,6 +1,6 @@
 import { shcKeysFromJwks, TrustKeyError } from "../keys.js";
-import { DocSource, digest, type Parsed, type SourceEnv } from "./base.js";
-import { CrlSet, type PendingCrls } from "./crl-set.js";
+import { digest, type Parsed, type SourceEnv } from "./base.js";
+import { CrlDocSource } from "./crl-doc-source.js";
 import { SourceError } from "./errors.js";
 
 /** Default JWKS location of a SMART Health Cards issuer. */
@@ -9,20 +9,15 @@ export function defaultJwksUrl(issuer: string): string {
 }
 
 /** SHC issuer keys, bound to that issuer: a card is only checked against its own `iss` keys. */
-export class JwksSource extends DocSource {
-  /** The revocation lists the keys held announce; those of a JWKS being parsed are taken on accept. */
-  private readonly crls: CrlSet;
-  private parsedCrls?: PendingCrls;
-
+export class JwksSource extends CrlDocSource {
   constructor(
     private readonly issuer: string,
     location: string,
     env: SourceEnv,
     allowInsecureHttp = false,
   ) {
-    super("jwks", location, env);
+    super("jwks", location, env, allowInsecureHttp);
     this.allowHttp = allowInsecureHttp;
-    this.crls = new CrlSet(location, env, allowInsecureHttp);
   }
 
   protected async parse(body: Buffer): Promise<Parsed> {
@@ -33,19 +28,6 @@ export class JwksSource extends DocSource {
     this.parsedCrls = await this.crls.held(parsed.crls.map((c) => ({ issuer: this.issuer, ...c })));
     const crl = this.crls.part(this.parsedCrls);
     return { keys: parsed.keys, keysSkipped: parsed.keysSkipped ?? 0, version: parsed.version, ...(crl ? { crl } : {}) };
-  }
-
-  protected override accept(parsed: Parsed, body: Buffer, fetchedAt: number, etag: string | undefined): void {
-    super.accept(parsed, body, fetchedAt, etag);
-    if (this.parsedCrls) this.crls.take(this.parsedCrls);
-  }
-
-  /** CRLs change without the JWKS changing: re-read on every refresh, also after a 304 or a failed download. */
-  async refreshCrls(): Promise<boolean> {
-    const changed = await this.crls.load();
-    const crl = this.crls.part();
-    if (crl) this.snapshot = { ...this.snapshot, crl };
-    return changed;
   }
 }
 

@@ -1,8 +1,8 @@
 import { createHash, type KeyObject } from "node:crypto";
 import { listContent, TrustListError, verifyTrustList, type VerifiedList } from "../signed-list.js";
 import { laterBound, type TimeObservation } from "../clock-check.js";
-import { DocSource, FUTURE_TOLERANCE_MS, type Parsed, type SourceEnv } from "./base.js";
-import { CrlSet, type PendingCrls } from "./crl-set.js";
+import { FUTURE_TOLERANCE_MS, type Parsed, type SourceEnv } from "./base.js";
+import { CrlDocSource } from "./crl-doc-source.js";
 import { SourceError } from "./errors.js";
 
 /**
@@ -10,31 +10,25 @@ import { SourceError } from "./errors.js";
  * verified against the pinned root; a lower version than the one held, or the same version with
  * other content, is a rollback and is refused.
  */
-export class SignedListSource extends DocSource {
+export class SignedListSource extends CrlDocSource {
   private current?: { version: number; digest: string; issuedAt: number };
   /** The latest signed issuedAt verified, from any origin: the time now is at least that (clock-check.ts). */
   signedTime?: TimeObservation;
   private warnedNoExpiry = false;
   private readonly sharedId: string;
-  /**
-   * The CRLs the list's SHC keys announce. The list vouches for the keys, the issuer alone for what
-   * it revoked: those are read from each issuer (ISSUER/.well-known/crl/KID.json; for a list file,
-   * DIR/crl/KID.json next to it, as for a JWKS file) like for a configured JWKS.
-   */
-  private readonly crls: CrlSet;
-  private parsedCrls?: PendingCrls;
 
   constructor(
     location: string,
     private readonly root: { key: KeyObject; kid?: string },
     env: SourceEnv,
   ) {
-    super("list", location, env);
+    // The CRLs its SHC keys announce: the list vouches for the keys, the issuer alone for what it
+    // revoked, read from each issuer (ISSUER/.well-known/crl/KID.json; for a list file,
+    // DIR/crl/KID.json next to it) like for a configured JWKS. Not signed: https only.
+    super("list", location, env, false);
     // Signed: the root's signature protects the content, so plain http (an air-gapped site mirror) is fine.
     this.allowHttp = true;
     this.sharedId = createHash("sha256").update(location).digest("hex").slice(0, 16);
-    // CRLs are not signed: https only, whatever the list's own scheme.
-    this.crls = new CrlSet(location, env, false);
   }
 
   get version(): number | undefined {
@@ -141,14 +135,6 @@ export class SignedListSource extends DocSource {
   protected override accept(parsed: Parsed, body: Buffer, fetchedAt: number, etag: string | undefined): void {
     super.accept(parsed, body, fetchedAt, etag);
     this.lastBody = body;
-    if (this.parsedCrls) this.crls.take(this.parsedCrls);
-  }
-
-  async refreshCrls(): Promise<boolean> {
-    const changed = await this.crls.load();
-    const crl = this.crls.part();
-    if (crl) this.snapshot = { ...this.snapshot, crl };
-    return changed;
   }
 
   protected override async afterAccept(body: Buffer, fetchedAt: number): Promise<void> {
