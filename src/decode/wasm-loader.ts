@@ -63,9 +63,12 @@ export function readVerifiedWasm(path = locateReaderWasm(), expectedSha256: stri
 /**
  * Instantiates the reader from bytes we already hold. `wasmBinary` makes Emscripten skip its
  * locateFile/fetch path entirely, so this never touches the network (the default is a CDN URL).
+ * The glue caches one instance per thread and reuses it when the overrides compare equal
+ * (shallowly: the same bytes do). `fresh` refuses the cached one: after a failure inside the wasm
+ * (a failed warm-up) its heap may be corrupt, and only a new instance is known to be clean.
  */
-export async function loadReaderModule(wasmBinary: Uint8Array = readVerifiedWasm()): Promise<ZXingReaderModule> {
-  // The glue keeps a module cache keyed by override identity; a fresh object forces our bytes.
+export async function loadReaderModule(wasmBinary: Uint8Array = readVerifiedWasm(), opts: { fresh?: boolean } = {}): Promise<ZXingReaderModule> {
   const overrides = { wasmBinary: wasmBinary as unknown as ArrayBuffer };
-  return (await prepareZXingModule({ overrides, fireImmediately: true })) as unknown as ZXingReaderModule;
+  const mod = await prepareZXingModule({ overrides, fireImmediately: true, ...(opts.fresh ? { equalityFn: () => false } : {}) });
+  return mod as unknown as ZXingReaderModule;
 }

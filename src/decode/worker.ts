@@ -41,7 +41,7 @@ try {
     } catch {
       // A failed warm-up costs the first frames their speed, not the worker. The instance it ran
       // in may be left in a bad state: real frames get a fresh one, cold.
-      mod = await loadReaderModule(init.wasmBinary);
+      mod = await loadReaderModule(init.wasmBinary, { fresh: true });
       img = new HeapImage(mod);
     }
   }

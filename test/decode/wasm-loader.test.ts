@@ -26,6 +26,22 @@ describe("wasm loader", () => {
     expect(() => readVerifiedWasm(bad)).toThrow(expect.objectContaining({ code: "GW_WASM_CHECKSUM" }));
   });
 
+  it("reuses the thread's instance for the same bytes, and gives a new one when asked fresh (after a failed warm-up)", async () => {
+    const bytes = readVerifiedWasm();
+    const cached = await loadReaderModule(bytes);
+    // Identity compared as booleans: a failing toBe would print the whole module and its heap.
+    expect((await loadReaderModule(bytes)) === cached).toBe(true);
+    const fresh = await loadReaderModule(bytes, { fresh: true });
+    expect(fresh === cached).toBe(false);
+    // The new instance has its own heap and reads on its own.
+    expect(fresh.HEAPU8.buffer === cached.HEAPU8.buffer).toBe(false);
+    const img = new HeapImage(fresh);
+    img.load(qrFrame("FRESH-INSTANCE-7", { width: 400, height: 300, stride: 400, module: 3 }));
+    const { codes } = img.read(encodeReaderOptions(baseQrOptions));
+    img.free();
+    expect(codes.map((c) => c.text)).toEqual(["FRESH-INSTANCE-7"]);
+  });
+
   it("reports a missing binary as GW_WASM_MISSING", () => {
     expect(() => readVerifiedWasm("/nonexistent/zxing_reader.wasm")).toThrow(expect.objectContaining({ code: "GW_WASM_MISSING" }));
   });
