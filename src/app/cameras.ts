@@ -242,6 +242,8 @@ export function createCameraRig(o: CameraRigOptions): CameraRig {
           ffmpegAbandoned: st.ffmpegAbandoned,
           ...(st.hostReachable !== undefined ? { hostReachable: st.hostReachable } : {}),
           ...(st.ingestError ? { ingestError: st.ingestError } : {}),
+          // Both flags from the start (false until a stream settles above its fps), so /metrics has the series before the first mismatch.
+          aboveConfiguredFps: { main: st.fpsAboveConfig !== undefined, ...(st.subStream ? { sub: st.subStream.fpsAboveConfig !== undefined } : {}) },
           url: st.url,
         };
       });

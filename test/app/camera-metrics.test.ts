@@ -189,6 +189,43 @@ describe("ingest diagnostics on /metrics through the camera rig", () => {
     }
   });
 
+  it("camera_fps_above_config: 0 for every stream from the start, 1 for a stream that settles above 1.3 x its fps", async () => {
+    const server = await listen();
+    const port = portOf(server);
+    const clock = new FakeClock();
+    // 25 fps (40 ms) against a configured 10 for c-fast and for c-paired's substream; 10 fps for the rest.
+    const fake = fakeSpawner(clock, { frameBytes: 256, lumaBytes: 256 }, (proc) => proc.startFrames(proc.args.includes("/tmp/fast.mp4") || proc.args.some((a) => a.endsWith("/sub")) ? 40 : 100));
+    const sub = { url: `rtsp://127.0.0.1:${port}/sub`, width: 16, height: 16, fps: 10 };
+    const { r, metrics } = rig(
+      [
+        { id: "c-fast", lane: "L1", source: "file", file: "/tmp/fast.mp4" },
+        { id: "c-ok", lane: "L1", source: "file", file: "/tmp/ok.mp4" },
+        { id: "c-paired", lane: "L2", url: `rtsp://127.0.0.1:${port}/main`, subStream: sub, warmHoldMs: 20_000 },
+      ],
+      fake.spawner,
+      clock,
+    );
+    const above = async (cam: string, lane: string, stream: string) => sample(await metrics.render(), `camera_fps_above_config\\{camera="${cam}",lane="${lane}",stream="${stream}"\\}`);
+    const all = async () => [await above("c-fast", "L1", "main"), await above("c-ok", "L1", "main"), await above("c-paired", "L2", "main"), await above("c-paired", "L2", "sub")];
+    // Before any process runs: every stream at 0 (no series for a substream a camera does not have).
+    expect(await all()).toEqual(["0", "0", "0", "0"]);
+    expect(await above("c-ok", "L1", "sub")).toBeUndefined();
+    r.start();
+    try {
+      await waitFor(async () => {
+        clock.advance(100);
+        await new Promise((res) => setImmediate(res));
+        return r.info().every((c) => c.state === "online");
+      }, "every camera online", 10_000);
+      clock.advance(1000);
+      expect(await all()).toEqual(["1", "0", "0", "1"]);
+    } finally {
+      const stopping = r.stop();
+      clock.advance(2000);
+      await stopping;
+    }
+  });
+
   it("camera_host_reachable is 0 while the RTSP host refuses and 1 once it answers again", async () => {
     const server = await listen();
     const port = portOf(server);

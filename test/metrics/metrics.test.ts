@@ -10,8 +10,8 @@ const p = "checkpoint_gateway_";
 function collectors(): MetricsCollectors {
   return {
     cameras: () => [
-      { id: "cam-1", lane: "L1", state: "online", fpsIn: 15, framesIn: 9000, framesDropped: 4, lastFrameAgeMs: 250, reconnectsLastHour: 1, stallsLastHour: 0, restarts: 3, stalls: 2, framePathFailing: false, burstDropped: 3, corruptWarnings: 11, ffmpegAbandoned: 0, hostReachable: true },
-      { id: "cam-2", lane: "L2", state: "backoff", fpsIn: 0, framesIn: 10, framesDropped: 0, reconnectsLastHour: 0, stallsLastHour: 0, restarts: 7, stalls: 0, framePathFailing: true, burstDropped: 0, corruptWarnings: 0, ffmpegAbandoned: 2, hostReachable: false, ingestError: "GW_CAMERA_FAILED" },
+      { id: "cam-1", lane: "L1", state: "online", fpsIn: 15, framesIn: 9000, framesDropped: 4, lastFrameAgeMs: 250, reconnectsLastHour: 1, stallsLastHour: 0, restarts: 3, stalls: 2, framePathFailing: false, burstDropped: 3, corruptWarnings: 11, ffmpegAbandoned: 0, hostReachable: true, aboveConfiguredFps: { main: false, sub: true } },
+      { id: "cam-2", lane: "L2", state: "backoff", fpsIn: 0, framesIn: 10, framesDropped: 0, reconnectsLastHour: 0, stallsLastHour: 0, restarts: 7, stalls: 0, framePathFailing: true, burstDropped: 0, corruptWarnings: 0, ffmpegAbandoned: 2, hostReachable: false, ingestError: "GW_CAMERA_FAILED", aboveConfiguredFps: { main: true } },
     ],
     trust: () => ({ version: "tl-1", refreshedAt: NOW - 60_000, ageMs: 60_000, stale: false, clockDriftMs: -1500, expiresAt: NOW + 3_600_000, sources: [{ source: "https://u:secretpw@trust.example/l.jws", ok: true, keys: 12, refreshedAt: NOW - 60_000, keysSkipped: 3 }, { source: "/etc/cpgw/dsc", ok: true, keys: 4, refreshedAt: NOW - 60_000 }] }),
     lanes: () => [{ lane: "L1", state: "pass", problems: [] }, { lane: "L2", state: "out-of-service", problems: ["CAMERAS_DOWN"] }],
@@ -49,6 +49,9 @@ describe("GatewayMetrics", () => {
       `${p}camera_restarts_total{camera="cam-2",lane="L2"} 7`,
       `${p}camera_stalls_total{camera="cam-1",lane="L1"} 2`,
       `${p}camera_last_frame_timestamp_seconds{camera="cam-1",lane="L1"} ${(NOW - 250) / 1000}`,
+      `${p}camera_fps_above_config{camera="cam-1",lane="L1",stream="main"} 0`,
+      `${p}camera_fps_above_config{camera="cam-1",lane="L1",stream="sub"} 1`,
+      `${p}camera_fps_above_config{camera="cam-2",lane="L2",stream="main"} 1`,
       `${p}decode_workers 2`,
       `${p}decode_workers_live 1`,
       `${p}decode_queue 1`,
@@ -94,11 +97,14 @@ describe("GatewayMetrics", () => {
     // Every camera gets all eight states (six of the supervisor, standby and warming of a camera with a substream); every lane all five.
     expect(t.match(new RegExp(`^${p}camera_state\\{camera="cam-1"`, "gm"))).toHaveLength(8);
     expect(t.match(new RegExp(`^${p}lane_state\\{lane="L1"`, "gm"))).toHaveLength(5);
+    // No substream, no sub series.
+    expect(t).not.toContain(`${p}camera_fps_above_config{camera="cam-2",lane="L2",stream="sub"}`);
     for (const c of ["camera_frames_total", "camera_restarts_total", "camera_stalls_total", "decodes_total", "mqtt_reconnects_total", "events_spool_dropped_total", "ledger_write_errors_total", "verdicts_total"]) {
       expect(t).toContain(`# TYPE ${p}${c} counter`);
     }
     // No ages and no one-hour windows any more; credentials never become a label.
-    expect(t).not.toMatch(/_age_seconds|_last_hour|camera_fps/);
+    // (camera_fps_above_config is a 0/1 flag, not a rate.)
+    expect(t).not.toMatch(/_age_seconds|_last_hour|camera_fps(?!_above_config\b)/);
     expect(t).not.toContain("secretpw");
     expect(gatewayVersion()).toMatch(/^\d+\.\d+\.\d+/);
   });

@@ -32,6 +32,11 @@ export interface CameraStats {
   hostReachable?: boolean;
   /** Why ingest cannot run the camera now (GW_CAMERA_SPAWN, GW_CAMERA_FAILED); absent when it can. */
   ingestError?: string;
+  /**
+   * Per stream, whether its current process settled at more than 1.3 x the stream's configured fps
+   * (ingest stats().fpsAboveConfig): `main` for every camera, `sub` only for one with a substream.
+   */
+  aboveConfiguredFps?: { main: boolean; sub?: boolean };
 }
 
 /** Per-camera decode counters of the pool (cumulative). */
