@@ -219,6 +219,8 @@ export async function startOutputs(cfg: GatewayConfig, bus: GatewayBus, logger: 
         bus,
         logger,
         heartbeatMs: cfg.display.heartbeatMs,
+        // Published through this output's connection, under its prefix: never a removed lane's topic to clear.
+        keepRetained: [ledgerHeadTopic(cfg.mqtt.topicPrefix, cfg.gateway.id)],
         ...(deps.laneStatus ? { laneStatus: deps.laneStatus } : {}),
         ...(deps.stats ? { stats: deps.stats } : {}),
         ...(deps.actions ? { actions: deps.actions } : {}),

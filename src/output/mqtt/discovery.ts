@@ -15,8 +15,11 @@ export interface DiscoveryOptions {
 /** Discovery node and object ids allow [a-zA-Z0-9_-] only. */
 const id = (s: string) => s.replace(/[^a-zA-Z0-9_-]/g, "_");
 
+/** The gateway's device (node id) in Home Assistant: every config of this gateway is under it. */
+export const discoveryNode = (gatewayId: string) => `cpgw_${id(gatewayId)}`;
+
 export function discoveryMessages(o: DiscoveryOptions): Map<string, Record<string, unknown>> {
-  const node = `cpgw_${id(o.gatewayId)}`;
+  const node = discoveryNode(o.gatewayId);
   const device = { identifiers: [node], name: `Checkpoint gateway ${o.gatewayId}`, manufacturer: "checkpoint-gateway", model: "checkpoint-gateway", sw_version: o.version };
   // The gateway's own status topic carries its Last Will: HA greys every entity out when it dies.
   const availability = { topic: o.topics.gateway, payload_available: "online", payload_not_available: "offline" };

@@ -1,81 +1,19 @@
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import type { GatewayBus } from "../../core/bus.js";
+import mqtt, { type MqttClient } from "mqtt";
 import { guarded } from "../../core/faults.js";
-import type { Logger } from "../../core/logger.js";
 import { secretMasker } from "../../core/mask.js";
 import type { LaneStatus } from "../../core/types.js";
 import { gatewayVersion } from "../../core/version.js";
-import type { MqttConfig } from "../options.js";
-import { discoveryMessages } from "./discovery.js";
+import { commandRunner } from "./commands.js";
+import { discoveryMessages, discoveryNode } from "./discovery.js";
 import { resolveKeepalive } from "./keepalive.js";
-import { decideCommand, statsPayload, verdictPayload, type CommandAuth, type StatsSnapshot } from "./payloads.js";
+import { closeLink, dropInFlight, linkOptions, settlesWithin, type Link } from "./link.js";
+import { statsPayload, verdictPayload, type CommandAuth, type StatsSnapshot } from "./payloads.js";
+import { createSweeper, sweepPlan } from "./sweep.js";
 import { tlsOptions } from "./tls.js";
-import { laneStatusFor, LANE_COMMANDS, topicsFor, type LaneCommand, type LinkStatus } from "./topics.js";
+import { laneStatusFor, LANE_COMMANDS, topicsFor, type LaneCommand } from "./topics.js";
+import { MQTT_PUBLISH_KINDS, type MqttOutput, type MqttOutputOptions, type MqttPublishKind } from "./types.js";
 
-/** What a remote command may do to a lane (the same actions as the admin API). */
-export interface LaneActions {
-  pause(lane: string): void;
-  resume(lane: string): void;
-}
-
-export interface MqttOutputOptions {
-  config: MqttConfig;
-  gatewayId: string;
-  lanes: string[];
-  bus: GatewayBus;
-  logger: Logger;
-  /** The lane's current status, read at every (re)connect; unknown lanes count as out of service. */
-  laneStatus?: (lane: string) => LaneStatus | undefined;
-  /**
-   * The display's SSE heartbeat (display.heartbeatMs): sizes the keepalive when keepaliveS is 0,
-   * and every status is restated at this interval so a device can apply the screens' rule
-   * (nothing heard for 3.5 heartbeats = offline) whatever the broker's keepalive check does.
-   */
-  heartbeatMs?: number;
-  /** Read at each stats tick. */
-  stats?: () => StatsSnapshot;
-  /** Needed for command topics. */
-  actions?: LaneActions;
-  connect?: typeof mqtt.connect;
-  now?: () => number;
-}
-
-/** What a failed publish was for: a closed set, so it can be a metric label (never a topic, lane or payload). */
-export const MQTT_PUBLISH_KINDS = ["status", "paused", "stats", "discovery", "verdict"] as const;
-export type MqttPublishKind = (typeof MQTT_PUBLISH_KINDS)[number];
-
-export interface MqttOutputStats {
-  connected: number;
-  links: number;
-  verdictsPublished: number;
-  verdictsDropped: number;
-  reconnects: number;
-  commandsAccepted: number;
-  commandsRejected: number;
-  statsPublished: number;
-  keepaliveS: number;
-  /** Publishes the client reported failed, per kind; every kind is present (0 until one fails). */
-  publishErrors: Record<MqttPublishKind, number>;
-}
-
-export interface MqttOutput {
-  start(): Promise<void>;
-  close(): Promise<void>;
-  stats(): MqttOutputStats;
-  /** Publishes on the gateway's connection (e.g. the retained ledger head); false while disconnected. */
-  publish(topic: string, payload: string, o: { retain: boolean }): Promise<boolean>;
-}
-
-/** One connection with its own Last Will: the broker can only announce a dead connection. */
-interface Link {
-  name: string;
-  lane?: string;
-  statusTopic: string;
-  status: LinkStatus;
-  paused: boolean;
-  client?: MqttClient;
-  everConnected: boolean;
-}
+export { MQTT_PUBLISH_KINDS, type LaneActions, type MqttOutput, type MqttOutputOptions, type MqttOutputStats, type MqttPublishKind } from "./types.js";
 
 const DEFAULT_HEARTBEAT_MS = 2000;
 
@@ -120,6 +58,19 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
   let statsTimer: NodeJS.Timeout | undefined;
   let restateTimer: NodeJS.Timeout | undefined;
   const heartbeatMs = opts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const runCommand = opts.actions && commandRunner(commandAuth, opts.actions, counters, log);
+  // Fixed for this output's life (the config does not change under it): published on every connect,
+  // and what the sweep keeps. A token cannot go into a retained config, so the switch needs ACL auth.
+  const discovery = cfg.homeAssistant.enabled
+    ? discoveryMessages({
+        discoveryPrefix: cfg.homeAssistant.discoveryPrefix,
+        gatewayId: opts.gatewayId,
+        version,
+        topics,
+        switchEnabled: commandsOn && cfg.commands.auth === "acl",
+        ...(cfg.restateStatus ? { expireAfterS: Math.ceil(keep.displayTimeoutMs / 1000) } : {}),
+      })
+    : undefined;
 
   // Counted as well as logged, so a broker that takes connections but refuses messages can be alerted
   // on. Failures while closing are the shutdown's own, not the broker's: neither logged nor counted.
@@ -129,6 +80,19 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
     publishErrors[kind]++;
     log.warn({ link: link.name, err: err.message }, `mqtt ${kind} publish failed`);
   };
+  const sweeper = createSweeper(
+    sweepPlan({
+      prefix: cfg.topicPrefix,
+      gatewayId: opts.gatewayId,
+      templates: cfg.topics,
+      topics,
+      ...(opts.keepRetained ? { keep: opts.keepRetained } : {}),
+      ...(discovery ? { discovery: { prefix: cfg.homeAssistant.discoveryPrefix, node: discoveryNode(opts.gatewayId), topics: discovery.keys() } } : {}),
+    }),
+    cfg.qos,
+    log,
+    (kind) => warnPublish(kind, gatewayLink),
+  );
 
   /** The lane's state read now; a source that throws reads as unknown, i.e. out-of-service (fail safe). */
   function readLane(lane: string): LaneStatus | undefined {
@@ -177,56 +141,12 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
 
   function publishDiscovery(): void {
     const c = gatewayLink.client;
-    if (!cfg.homeAssistant.enabled || !c?.connected) return;
-    // A token cannot go into a retained discovery config, so the switch exists only with ACL auth.
-    const msgs = discoveryMessages({
-      discoveryPrefix: cfg.homeAssistant.discoveryPrefix,
-      gatewayId: opts.gatewayId,
-      version,
-      topics,
-      switchEnabled: commandsOn && cfg.commands.auth === "acl",
-      ...(cfg.restateStatus ? { expireAfterS: Math.ceil(keep.displayTimeoutMs / 1000) } : {}),
-    });
-    for (const [topic, body] of msgs) c.publish(topic, JSON.stringify(body), { qos: 1, retain: true }, warnPublish("discovery", gatewayLink));
-  }
-
-  function onCommand(link: Link, command: LaneCommand, payload: Buffer): void {
-    const lane = link.lane!;
-    const d = decideCommand(command, payload, commandAuth);
-    if (!d.ok) {
-      counters.commandsRejected++;
-      // Never the payload: it may hold a (wrong) token.
-      log.warn({ code: "GW_MQTT_COMMAND_REJECTED", lane, command, reason: d.reason }, "mqtt command rejected");
-      return;
-    }
-    try {
-      if (d.action === "pause") opts.actions!.pause(lane);
-      else opts.actions!.resume(lane);
-      counters.commandsAccepted++;
-      log.info({ lane, command: d.action, via: "mqtt" }, "lane command");
-    } catch (e) {
-      counters.commandsRejected++;
-      log.warn({ code: "GW_MQTT_COMMAND_REJECTED", lane, command: d.action, err: (e as Error).message }, "mqtt command failed");
-    }
+    if (!discovery || !c?.connected) return;
+    for (const [topic, body] of discovery) c.publish(topic, JSON.stringify(body), { qos: 1, retain: true }, warnPublish("discovery", gatewayLink));
   }
 
   function open(link: Link): MqttClient {
-    const options: IClientOptions = {
-      clientId: `${cfg.clientIdPrefix}-${opts.gatewayId}-${link.name}`,
-      clean: true,
-      keepalive: keep.keepaliveS,
-      reconnectPeriod: cfg.reconnectMs,
-      connectTimeout: cfg.connectTimeoutMs,
-      protocolVersion: 4,
-      queueQoSZero: false,
-      // Subscriptions are made again in the connect handler, after the status is restated.
-      resubscribe: false,
-      will: { topic: link.statusTopic, payload: Buffer.from("offline"), qos: cfg.qos, retain: true },
-      ...tls,
-    };
-    if (cfg.username !== undefined) options.username = cfg.username;
-    if (cfg.password !== undefined) options.password = cfg.password;
-    const client = connect(cfg.url, options);
+    const client = connect(cfg.url, linkOptions(cfg, opts.gatewayId, link, keep.keepaliveS, tls));
     const commandTopics = new Map<string, LaneCommand>();
     if (link.lane && commandsOn) for (const c of LANE_COMMANDS) commandTopics.set(topics.lanes.get(link.lane)!.commands[c], c);
     client.on("connect", () => {
@@ -240,6 +160,7 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
       if (link === gatewayLink) {
         publishDiscovery();
         publishStats();
+        sweeper.subscribe(client, () => closing);
       }
       if (commandTopics.size > 0) {
         client.subscribe([...commandTopics.keys()], { qos: 1 }, (err) => {
@@ -248,14 +169,16 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
       }
     });
     client.on("message", (topic, payload, packet) => {
+      if (link === gatewayLink) {
+        sweeper.onMessage(client, topic, payload, packet.retain);
+        return;
+      }
       const command = commandTopics.get(topic);
       // A retained command would pause a lane again at every restart: only live ones count.
       if (!command || packet.retain) return;
-      onCommand(link, command, payload);
+      runCommand?.(link.lane!, command, payload);
     });
-    // mqtt.js re-sends every unacknowledged QoS 1 message on the next CONNACK, even with a clean
-    // session: a verdict would reach a barrier as late as the outage lasted, and a status from
-    // before it would overwrite the one restated on connect. Whatever was in flight dies here.
+    // Whatever was in flight dies with the connection: never re-sent late (link.ts).
     client.on("close", () => dropInFlight(client));
     client.on("offline", () => {
       if (!closing) log.warn({ code: "GW_MQTT_UNAVAILABLE", link: link.name }, "mqtt disconnected; reconnecting");
@@ -264,11 +187,6 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
       if (!closing) log.warn({ code: "GW_MQTT_UNAVAILABLE", link: link.name, err: err.message }, "mqtt error");
     });
     return client;
-  }
-
-  function dropInFlight(client: MqttClient): void {
-    // Each removal calls the message's callback with an error while the client is disconnected.
-    for (const id of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(id));
   }
 
   const self: MqttOutput = {
@@ -356,21 +274,7 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
       if (statsTimer) clearInterval(statsTimer);
       if (restateTimer) clearInterval(restateTimer);
       for (const u of unsubs.splice(0)) u();
-      // A broker that stops acknowledging (or vanishes while the connection still looks up) would
-      // keep both steps waiting for ever, since the client keeps a QoS 1 message across a lost
-      // connection, and with them a reload (verdicts held in memory) or the shutdown: each step
-      // gets connectTimeoutMs, then the connection is dropped without waiting.
-      const ms = cfg.connectTimeoutMs;
-      await Promise.all(
-        all.map(async (link) => {
-          const c = link.client;
-          if (!c) return;
-          // A clean shutdown does not trigger the will: say "offline" ourselves, then disconnect.
-          const answered = c.connected && (await settlesWithin(c.publishAsync(link.statusTopic, "offline", { qos: cfg.qos, retain: true }), ms));
-          // Once a graceful end waits, a forced one is a no-op in mqtt.js: only the socket can be cut.
-          if (!(await settlesWithin(c.endAsync(!answered), ms))) c.stream?.destroy();
-        }),
-      );
+      await Promise.all(all.map((link) => closeLink(link, cfg.qos, cfg.connectTimeoutMs)));
     },
 
     stats() {
@@ -388,13 +292,4 @@ export function createMqttOutput(opts: MqttOutputOptions): MqttOutput {
     },
   };
   return self;
-}
-
-/** True once `p` settles (resolved or rejected), false when `ms` pass first. */
-function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  return Promise.race([p.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
 }
