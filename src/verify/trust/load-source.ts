@@ -6,7 +6,7 @@ import { listContent, TrustListError, verifyTrustList, DEFAULT_MAX_LIST_BYTES } 
 import { digest } from "./sources/base.js";
 import { loadCertificates } from "./sources/cert-source.js";
 import { SourceError } from "./sources/errors.js";
-import { parseJwksBody } from "./sources/jwks-source.js";
+import { MAX_JWKS_BYTES, parseJwksBody } from "./sources/jwks-source.js";
 import { displayLocation, isUrl } from "./sources/fetch-doc.js";
 import { parseRevocationBody } from "./sources/revocation-source.js";
 import { CrlSet, type CrlAnnouncement } from "./sources/crl-set.js";
@@ -49,7 +49,7 @@ async function loadOne(source: string, opts: LoadSourceOptions): Promise<SourceS
     const bind = /^(https?:\/\/[^=\s?#]+)=(.+)$/i.exec(source);
     if (bind) {
       const [, issuer, file] = bind as unknown as [string, string, string];
-      const { crls, keys, keysSkipped, version } = await parseJwksBody(await readCapped(file, maxBytes), issuer, file, (i, r) => warn(`JWKS key ${i}: ${r}`));
+      const { crls, keys, keysSkipped, version } = await parseJwksBody(await readCapped(file, Math.min(maxBytes, MAX_JWKS_BYTES)), issuer, file, (i, r) => warn(`JWKS key ${i}: ${r}`));
       // Revocation lists next to the JWKS (.well-known/crl/KID.json), when the keys announce them.
       const crl = await localCrls(file, crls.map((c) => ({ issuer, ...c })), warn);
       return snapshot(source, { keys, ...(keysSkipped ? { keysSkipped } : {}), ...(version ? { version } : {}), ...(crl ? { crl } : {}) });

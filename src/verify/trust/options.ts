@@ -70,7 +70,7 @@ export const trustSection = z
       .optional()
       .describe("A downloaded deny list with more than this percentage of the held entries gone at once is refused and the held list kept (whatever it lost would be un-revoked); default 50, 100 = off. Lists under 20 entries are not checked."),
     fetchTimeoutS: z.number().int().min(1).max(600).optional().describe("Timeout for one trust source download (default 30)."),
-    maxListBytes: z.number().int().min(1024).optional().describe("Size cap for one trust list, JWKS or deny list document (default 64 MiB)."),
+    maxListBytes: z.number().int().min(1024).optional().describe("Size cap for one signed trust list or deny list document (default 64 MiB). A JWKS has its own cap of 1 MiB (this one if lower), an SHC CRL 4 MiB."),
     sharedPollS: z.number().int().min(1).max(3600).optional().describe("With Redis: how often the site's revocation stream is polled between refreshes (default 30)."),
   })
   .describe("Issuer keys, trust lists and revocation.");

@@ -61,6 +61,13 @@ export abstract class DocSource implements TrustSource {
   protected readonly remote: boolean;
   /** Plain http allowed (signed lists, or a source configured with allowInsecureHttp). */
   protected allowHttp = false;
+  /**
+   * Cap on this document's bytes, downloaded, read from a file or from the disk copy: trust.maxListBytes,
+   * unless the kind sets a lower one of its own (a JWKS: MAX_JWKS_BYTES).
+   */
+  protected maxBytes: number;
+  /** What the document is, for messages. */
+  protected what = "document";
   private readonly disk: DiskCopy;
 
   constructor(
@@ -70,6 +77,7 @@ export abstract class DocSource implements TrustSource {
   ) {
     this.id = displayLocation(location);
     this.remote = isUrl(location);
+    this.maxBytes = env.maxBytes;
     this.disk = new DiskCopy(`${env.stateDir}/trust`, kind, location);
     this.snapshot = { id: this.id, ok: false, keys: [] };
   }
@@ -97,7 +105,7 @@ export abstract class DocSource implements TrustSource {
   async init(): Promise<boolean> {
     if (!this.remote) return false;
     try {
-      const copy = await this.disk.load();
+      const copy = await this.disk.load(this.maxBytes);
       if (!copy) return false;
       const parsed = await this.parse(copy.body, "disk");
       const at = this.cachedFreshness(parsed, copy.meta.fetchedAt);
@@ -137,7 +145,8 @@ export abstract class DocSource implements TrustSource {
       const doc = await fetchDoc(this.location, {
         fetch: this.env.fetch,
         timeoutMs: this.env.timeoutMs,
-        maxBytes: this.env.maxBytes,
+        maxBytes: this.maxBytes,
+        what: this.what,
         allowHttp: this.allowHttp,
         ...(this.etag ? { etag: this.etag } : {}),
         ...(this.env.signal ? { signal: this.env.signal } : {}),
@@ -151,7 +160,7 @@ export abstract class DocSource implements TrustSource {
       body = doc.body!;
       etag = doc.etag;
     } else {
-      body = await readDoc(this.location, this.env.maxBytes);
+      body = await readDoc(this.location, this.maxBytes, this.what);
     }
     if (digest(body) === this.bodyDigest) {
       if (etag) this.etag = etag;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile, rename } from "node:fs/promises";
+import { mkdir, open, readFile, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { SourceError } from "./errors.js";
 
@@ -40,11 +40,19 @@ export class DiskCopy {
   /**
    * The copy, or undefined when there is none (or its meta is unreadable). Throws SourceError
    * `disk-damaged` when the body does not match the digest its meta recorded: the caller refuses
-   * the copy and counts it, as for any other bad copy.
+   * the copy and counts it, as for any other bad copy; `size` (unread) when the body is above
+   * `maxBytes` (a copy saved before its kind had a lower cap).
    */
-  async load(): Promise<{ body: Buffer; meta: DiskMeta } | undefined> {
+  async load(maxBytes = Number.POSITIVE_INFINITY): Promise<{ body: Buffer; meta: DiskMeta } | undefined> {
     let body: Buffer;
     let meta: DiskMeta;
+    let size: number;
+    try {
+      size = (await stat(this.base + ".body")).size;
+    } catch {
+      return undefined;
+    }
+    if (size > maxBytes) throw new SourceError("GW_TRUST_FETCH", "size", `disk copy of ${size} bytes exceeds the cap of ${maxBytes} bytes: not read`);
     try {
       const [b, metaText] = await Promise.all([readFile(this.base + ".body"), readFile(this.base + ".meta.json", "utf8")]);
       body = b;

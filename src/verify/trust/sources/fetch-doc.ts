@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { maskUrl } from "../../../core/mask.js";
 import { SourceError } from "./errors.js";
 import { headerTime } from "../clock-check.js";
@@ -16,7 +16,10 @@ export interface FetchDocOptions {
   etag?: string;
   fetch: typeof fetch;
   timeoutMs: number;
+  /** Cap on the body as read (after any content decoding): reading stops and the request is aborted once it is passed. */
   maxBytes: number;
+  /** What the document is, for messages ("JWKS", "deny list"...); default "body". */
+  what?: string;
   /** Aborts the request when the store stops. */
   signal?: AbortSignal;
   /**
@@ -90,12 +93,14 @@ export async function fetchDoc(url: string, opts: FetchDocOptions): Promise<Fetc
     await res.body?.cancel();
     throw new SourceError("GW_TRUST_FETCH", "http-status", `HTTP ${res.status}`);
   }
+  const what = opts.what ?? "body";
   const declared = res.headers.get("content-length");
   if (declared !== null && Number(declared) > opts.maxBytes) {
     await res.body?.cancel();
-    throw new SourceError("GW_TRUST_FETCH", "size", `body of ${declared} bytes exceeds ${opts.maxBytes}`);
+    throw new SourceError("GW_TRUST_FETCH", "size", `${what} of ${declared} bytes (Content-Length) exceeds the cap of ${opts.maxBytes} bytes: not read`);
   }
-  const body = await readCapped(res, opts.maxBytes, signal);
+  // Content-Length may be absent (chunked, or ended by closing) or wrong: the cap is applied to the bytes as they arrive.
+  const body = await readCapped(res, opts.maxBytes, signal, what);
   // fetch decodes gzip/br transparently; Content-Length then counts encoded bytes, so only compare identity bodies.
   const encoded = (res.headers.get("content-encoding") ?? "identity") !== "identity";
   if (declared !== null && !encoded && Number(declared) !== body.length) {
@@ -114,7 +119,7 @@ function checkScheme(url: string, from: string | undefined, allowHttp: boolean):
   throw new SourceError("GW_TRUST_FETCH", "insecure", `${what}: not https (plain http needs allowInsecureHttp on an unsigned source; redirects never downgrade)`);
 }
 
-async function readCapped(res: Response, maxBytes: number, signal: AbortSignal): Promise<Buffer> {
+async function readCapped(res: Response, maxBytes: number, signal: AbortSignal, what: string): Promise<Buffer> {
   if (!res.body) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -125,8 +130,9 @@ async function readCapped(res: Response, maxBytes: number, signal: AbortSignal):
       if (done) break;
       total += value.length;
       if (total > maxBytes) {
+        // cancel() aborts the request and closes the connection: the rest is never downloaded, kept or parsed.
         await reader.cancel();
-        throw new SourceError("GW_TRUST_FETCH", "size", `body exceeds ${maxBytes} bytes`);
+        throw new SourceError("GW_TRUST_FETCH", "size", `${what} exceeds the cap of ${maxBytes} bytes: download stopped`);
       }
       chunks.push(value);
     }
@@ -140,13 +146,17 @@ async function readCapped(res: Response, maxBytes: number, signal: AbortSignal):
 }
 
 /** Local files are read fresh on every refresh; same cap as downloads. */
-export async function readDoc(path: string, maxBytes: number): Promise<Buffer> {
+export async function readDoc(path: string, maxBytes: number, what = "file"): Promise<Buffer> {
   let body: Buffer;
   try {
+    // Size first: a file far over the cap is not read into memory at all.
+    if ((await stat(path)).size > maxBytes) throw new SourceError("GW_TRUST_FETCH", "size", `${what} exceeds the cap of ${maxBytes} bytes: not read`);
     body = await readFile(path);
   } catch (e) {
+    if (e instanceof SourceError) throw e;
     throw new SourceError("GW_TRUST_FETCH", "file", `cannot read file: ${(e as NodeJS.ErrnoException).code ?? "error"}`);
   }
-  if (body.length > maxBytes) throw new SourceError("GW_TRUST_FETCH", "size", `file exceeds ${maxBytes} bytes`);
+  // Grown since the stat.
+  if (body.length > maxBytes) throw new SourceError("GW_TRUST_FETCH", "size", `${what} exceeds the cap of ${maxBytes} bytes`);
   return body;
 }

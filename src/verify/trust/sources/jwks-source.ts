@@ -3,6 +3,18 @@ import { digest, type Parsed, type SourceEnv } from "./base.js";
 import { CrlDocSource } from "./crl-doc-source.js";
 import { SourceError } from "./errors.js";
 
+/**
+ * Cap on an issuer's JWKS, downloaded, read from a file or from its disk copy. trust.maxListBytes
+ * (64 MiB by default) is sized for signed lists and deny lists of millions of entries; under it a
+ * JWKS of tens of MB cost a JSON parse of 0.1 s (padding) to over 1 s (keys) on the event loop
+ * before the key cap applied. A real JWKS is a few KB; MAX_JWKS_KEYS (1,000) EC P-256 keys are
+ * about 220 KB as JSON, and a key carrying an x5c chain of two or three certificates about 4 KB,
+ * so 1 MiB holds every key the key cap lets through with room to spare (or 250 keys with chains),
+ * and parses in a few ms. A constant, not a setting: no real issuer comes near it, and more would
+ * only buy a hostile issuer parse time.
+ */
+export const MAX_JWKS_BYTES = 1024 * 1024;
+
 /** Default JWKS location of a SMART Health Cards issuer. */
 export function defaultJwksUrl(issuer: string): string {
   return issuer.replace(/\/+$/, "") + "/.well-known/jwks.json";
@@ -18,6 +30,8 @@ export class JwksSource extends CrlDocSource {
   ) {
     super("jwks", location, env, allowInsecureHttp);
     this.allowHttp = allowInsecureHttp;
+    this.maxBytes = Math.min(env.maxBytes, MAX_JWKS_BYTES);
+    this.what = "JWKS";
   }
 
   protected async parse(body: Buffer): Promise<Parsed> {

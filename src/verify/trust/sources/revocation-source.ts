@@ -37,6 +37,8 @@ export class RevocationSource extends DocSource {
   ) {
     super("revocations", location, env);
     this.allowHttp = allowInsecureHttp;
+    // The cap stays trust.maxListBytes: a deny list of millions of hashes is what RevocationIndex is for.
+    this.what = "deny list";
   }
 
   protected async parse(body: Buffer, origin: "fetch" | "disk" | "shared"): Promise<Parsed> {

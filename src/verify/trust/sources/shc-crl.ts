@@ -1,13 +1,18 @@
-import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { z } from "zod";
 import { parseRid, ridKey, type RidMap } from "../revocations.js";
 import { DiskCopy } from "./disk-copy.js";
 import { SourceError } from "./errors.js";
-import { fetchDoc, isUrl } from "./fetch-doc.js";
+import { fetchDoc, isUrl, readDoc } from "./fetch-doc.js";
 import { FUTURE_TOLERANCE_MS, type SourceEnv } from "./base.js";
 
-const MAX_CRL_BYTES = 4 * 1024 * 1024;
+/**
+ * Cap on one SHC CRL, downloaded, read from a file or from its disk copy. A CRL is a list of rids
+ * (about 11 base64url characters, plus `.TIMESTAMP` when revoked from a date: 15-30 bytes each as
+ * JSON), so 4 MiB holds well over 100,000 revocations for one key, far past what an issuer revokes;
+ * a JSON parse of 4 MiB costs a few ms on the event loop, up to 16 of them per issuer.
+ */
+export const MAX_CRL_BYTES = 4 * 1024 * 1024;
 const crlShape = z.object({ kid: z.string(), method: z.literal("rid"), ctr: z.number().int().min(0), rids: z.array(z.string().min(1).max(128)).max(1_000_000) });
 
 /**
@@ -131,12 +136,10 @@ async function fetchCrl(issuer: string, jwksLocation: string, kid: string, crlVe
   try {
     let body: Buffer;
     if (disk) {
-      const doc = await fetchDoc(loc, { fetch: env.fetch, timeoutMs: env.timeoutMs, maxBytes: MAX_CRL_BYTES, allowHttp: env.allowHttp === true, ...(env.signal ? { signal: env.signal } : {}) });
+      const doc = await fetchDoc(loc, { fetch: env.fetch, timeoutMs: env.timeoutMs, maxBytes: MAX_CRL_BYTES, what: "SHC revocation list", allowHttp: env.allowHttp === true, ...(env.signal ? { signal: env.signal } : {}) });
       body = doc.body ?? Buffer.alloc(0);
     } else {
-      body = await readFile(loc).catch((e: NodeJS.ErrnoException) => {
-        throw new SourceError("GW_TRUST_FETCH", "file", `cannot read SHC revocation list: ${e.code ?? "error"}`);
-      });
+      body = await readDoc(loc, MAX_CRL_BYTES, "SHC revocation list");
     }
     const { rids, ctr, behind } = parseCrl(body, kid, crlVersion);
     const now = env.clock.now();
@@ -172,7 +175,7 @@ async function fetchCrl(issuer: string, jwksLocation: string, kid: string, crlVe
 /** The disk copy of a CRL with the time it was fetched, unless that time is in the future or the copy is bad. */
 async function fromDisk(disk: DiskCopy, kid: string, crlVersion: number, now: number): Promise<CrlCopy | undefined> {
   // A copy torn or altered on disk (its digest does not match) is as good as none.
-  const copy = await disk.load().catch(() => undefined);
+  const copy = await disk.load(MAX_CRL_BYTES).catch(() => undefined);
   if (!copy || !Number.isFinite(copy.meta.fetchedAt) || copy.meta.fetchedAt > now + FUTURE_TOLERANCE_MS) return undefined;
   try {
     const { rids, ctr } = parseCrl(copy.body, kid, crlVersion);

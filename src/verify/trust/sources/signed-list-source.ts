@@ -28,6 +28,8 @@ export class SignedListSource extends CrlDocSource {
     super("list", location, env, false);
     // Signed: the root's signature protects the content, so plain http (an air-gapped site mirror) is fine.
     this.allowHttp = true;
+    // The cap stays trust.maxListBytes: the body is only base64-decoded and hashed before its signature is checked.
+    this.what = "trust list";
     this.sharedId = createHash("sha256").update(location).digest("hex").slice(0, 16);
   }
 
