@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { configSchema } from "../../src/config/schema.js";
 import { GatewayBus } from "../../src/core/bus.js";
@@ -96,14 +97,17 @@ describe("one writer per ledger directory", () => {
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
   });
 
-  it("a lock left by an earlier process with our pid (a restarted container) is taken over; a live pid's is not", async () => {
+  it("a lock left by an earlier process with our pid (a restarted container) is taken over with a warning; a live pid's is not (rules: src/core/dir-lock.test.ts)", async () => {
     const dir = stateDir();
     const lock = join(dir, LOCK_FILE);
-    writeFileSync(lock, JSON.stringify({ pid: process.pid, instance: "an-earlier-process", token: "t", host: "h", since: "then" }));
-    lockLedgerDir(dir)();
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, instance: "an-earlier-process", host: hostname(), startedAt: Date.now() }));
+    const { logger, lines } = captureLogger();
+    await createLedger({ dir, gatewayId: "gw-r", fsync: "never", logger }).close();
+    expect(lines.map((l) => JSON.parse(l) as { msg: string; level: string }).some((l) => l.msg === "taking over a stale ledger lock")).toBe(true);
     child = await otherWriter(join(dir, "other"));
-    writeFileSync(lock, JSON.stringify({ pid: child.pid, instance: "another-process", token: "t", host: "h", since: "then" }));
+    writeFileSync(lock, JSON.stringify({ pid: child.pid, instance: "another-process", host: hostname(), startedAt: Date.now() }));
     expect(() => lockLedgerDir(dir)).toThrow(LedgerLockedError);
+    expect(() => lockLedgerDir(dir)).toThrow(`held by pid ${child.pid} on ${hostname()}`);
     expect(JSON.parse(readFileSync(lock, "utf8"))).toMatchObject({ pid: child.pid });
   });
 });

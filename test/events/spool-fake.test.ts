@@ -32,7 +32,8 @@ class FakeRedis extends EventEmitter {
         this.entries.push(String(rec[i + 1]));
         added++;
       }
-      return [added, "", "", 0];
+      // added, markerWas, rolledBack, #skipped, markerType (forward.ts)
+      return [added, "", "", 0, ""];
     };
     if (!this.hang) return Promise.resolve(run());
     return new Promise((resolve) => this.held.push(() => resolve(run())));

@@ -6,6 +6,7 @@ import { FakeClock } from "../../src/core/clock.js";
 import { FileSeqStore, RECOVERY_GAP, SeqStoreError } from "../../src/lane/seq-store.js";
 import { buildVerdictEvent } from "../../src/lane/event.js";
 import { createLedger } from "../../src/output/ledger/ledger.js";
+import { LANES_FILE } from "../../src/output/ledger/lane-marks.js";
 import { highestRecordedSeq, QUICK_LEDGER_FILES } from "../../src/output/events/recorded-ids.js";
 import { captureLogger, makeEvent, makeReadOnly } from "../events/helpers.js";
 import { result, rig } from "./helpers.js";
@@ -20,6 +21,17 @@ function stateDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "seq-"));
   dirs.push(dir);
   return dir;
+}
+
+/** L2's seq file restored from a backup ("5") while the ledger recorded ids up to 50: recovered past them. */
+function expectRestoredL2Caught(dir: string): void {
+  mkdirSync(join(dir, "lanes"), { recursive: true });
+  writeFileSync(join(dir, "lanes", "L2.seq"), "5\n");
+  const { logger, lines } = captureLogger();
+  const s = new FileSeqStore(dir, { logger, block: 1, floor: (lane, thorough) => highestRecordedSeq(dir, "gw-s", lane, thorough) });
+  expect(s.next("L2")).toBe(50 + RECOVERY_GAP + 1);
+  expect(s.recovery("L2")).toEqual({ found: "behind", highestRecorded: 50, resumeAfter: 50 + RECOVERY_GAP, idsSkipped: RECOVERY_GAP });
+  expect(lines.some((l) => l.includes('"code":"GW_EVENTS_SEQ_RECOVERED"') && l.includes('"highestRecorded":50'))).toBe(true);
 }
 
 describe("FileSeqStore", () => {
@@ -149,17 +161,37 @@ describe("FileSeqStore", () => {
       for (let i = 1; i <= 3; i++) ledger.append(makeEvent("gw-s", "L1", (day - 2) * 3 + i));
     }
     await ledger.close();
-    mkdirSync(join(dir, "lanes"), { recursive: true });
-    writeFileSync(join(dir, "lanes", "L2.seq"), "5\n");
-    const { logger, lines } = captureLogger();
-    const s = new FileSeqStore(dir, { logger, block: 1, floor: (lane, thorough) => highestRecordedSeq(dir, "gw-s", lane, thorough) });
-    expect(s.next("L2")).toBe(50 + RECOVERY_GAP + 1);
-    expect(s.recovery("L2")).toEqual({ found: "behind", highestRecorded: 50, resumeAfter: 50 + RECOVERY_GAP, idsSkipped: RECOVERY_GAP });
-    expect(lines.some((l) => l.includes('"code":"GW_EVENTS_SEQ_RECOVERED"') && l.includes('"highestRecorded":50'))).toBe(true);
-    // The walk back is bounded: a lane silent for longer than QUICK_LEDGER_FILES files is not looked for.
+    expectRestoredL2Caught(dir);
+    // The walk back is bounded: without the ledger's lane marks (a ledger written before them), a lane
+    // silent for longer than QUICK_LEDGER_FILES files is not looked for.
+    rmSync(join(dir, "ledger", LANES_FILE));
     for (let day = 0; day < QUICK_LEDGER_FILES - 1; day++) writeFileSync(join(dir, "ledger", `ledger-2026-06-${String(day + 1).padStart(2, "0")}.jsonl`), "");
     expect(highestRecordedSeq(dir, "gw-s", "L2", false)).toBe(0);
     expect(highestRecordedSeq(dir, "gw-s", "L2", true)).toBe(50);
+  });
+
+  it("a seq file restored from an old backup is caught for a lane idle for longer than QUICK_LEDGER_FILES ledger days (the ledger's lane marks), across ledger restarts", async () => {
+    const dir = stateDir();
+    const clock = new FakeClock(Date.UTC(2026, 0, 1, 12, 0));
+    let ledger = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-s", clock, fsync: "never" });
+    for (let i = 1; i <= 50; i++) ledger.append(makeEvent("gw-s", "L2", i));
+    // Then only L1 decides, one entry a day, with a gateway restart every ten days.
+    const days = QUICK_LEDGER_FILES + 9;
+    for (let day = 1; day <= days; day++) {
+      clock.setWall(Date.UTC(2026, 0, 1 + day, 12, 0));
+      if (day % 10 === 0) {
+        await ledger.close();
+        ledger = createLedger({ dir: join(dir, "ledger"), gatewayId: "gw-s", clock, fsync: "never" });
+      }
+      ledger.append(makeEvent("gw-s", "L1", day));
+    }
+    await ledger.close();
+    expect(highestRecordedSeq(dir, "gw-s", "L2", false)).toBe(50);
+    expect(highestRecordedSeq(dir, "gw-s", "L1", false)).toBe(days);
+    expectRestoredL2Caught(dir);
+    // A sound seq file is not moved by the marks: they hold ids the lane handed out, never more.
+    writeFileSync(join(dir, "lanes", "L1.seq"), `${days}\n`);
+    expect(new FileSeqStore(dir, { block: 1, floor: (lane, thorough) => highestRecordedSeq(dir, "gw-s", lane, thorough) }).next("L1")).toBe(days + 1);
   });
 
   it("a seq value at or past 2^53 is damage, not a number: ids resume after the recorded ones and never repeat", async () => {

@@ -1,6 +1,6 @@
 import type { Clock } from "../../core/clock.js";
 import type { Logger } from "../../core/logger.js";
-import type { ForwardResult } from "./forward.js";
+import { RedisWrongTypeError, type ForwardResult } from "./forward.js";
 import type { PendingQueue } from "./pending-queue.js";
 import type { SpoolRecord } from "./spool-file.js";
 import { WakeableSleep } from "./timers.js";
@@ -49,6 +49,8 @@ export class ForwardPump {
   private stopped = false;
   private failures = 0;
   private downLogged = false;
+  /** The wrong-type key last reported (`key type`): one error per key until forwarding works again. */
+  private wrongTypeLogged: string | undefined;
   private up = false;
   private readonly waiters: Array<() => void> = [];
   private readonly pause: WakeableSleep;
@@ -64,7 +66,7 @@ export class ForwardPump {
     this.pause = new WakeableSleep(o.clock);
   }
 
-  /** The last forward attempt reached Redis (or, before any, the client was ready at open). */
+  /** The last forward attempt got its batch through to Redis (or, before any, the client was ready at open): false while Redis is down or a key of the wrong type refuses every batch. */
   get redisUp(): boolean {
     return this.up;
   }
@@ -154,16 +156,20 @@ export class ForwardPump {
         queue.ack(batch.length);
         this.count(batch.length, res);
         if (this.downLogged) log.info({ pending: queue.length, forwarded: this.counts.forwarded }, "redis reachable again: spooled events forwarded");
+        if (this.wrongTypeLogged) log.info({ pending: queue.length, forwarded: this.counts.forwarded }, "redis key of the wrong type fixed: spooled events forwarded");
         this.downLogged = false;
+        this.wrongTypeLogged = undefined;
         this.up = true;
         this.failures = 0;
         this.o.forwarded(batch);
       } catch (e) {
         queue.release();
-        if (!this.downLogged) {
+        if (e instanceof RedisWrongTypeError) this.wrongType(e);
+        else if (!this.downLogged) {
           this.downLogged = true;
           log.warn({ code: "GW_REDIS_UNAVAILABLE", err: (e as Error).message, pending: queue.length }, "forwarding to redis failed: spooling events locally");
         }
+        // Also for a wrong-type key: Redis answers, but nothing reaches the stream.
         this.up = false;
         this.resolveWaiters(true);
         const delay = backoffMs(this.failures);
@@ -173,6 +179,16 @@ export class ForwardPump {
       }
       this.o.enforceBound();
     }
+  }
+
+  /**
+   * Redis answers but refuses every batch until a person fixes the key: said once per key as what it
+   * is, not as an outage, and retried with the same backoff (the spool bound still applies).
+   */
+  private wrongType(e: RedisWrongTypeError): void {
+    if (this.wrongTypeLogged === `${e.key} ${e.type}`) return;
+    this.wrongTypeLogged = `${e.key} ${e.type}`;
+    this.o.log.error({ code: e.code, key: e.key, type: e.type, pending: this.o.queue.length }, `${e.message}: events are kept in the spool (bounded) and forwarding is retried until the key is deleted or renamed`);
   }
 
   /** The script's count, not the batch size: resent records the stream already had are not "forwarded". */
@@ -200,6 +216,13 @@ export class ForwardPump {
   }
 
   private countMarkerReset(res: ForwardResult): void {
+    if (res.markerReplaced !== undefined) {
+      this.counts.markerResets++;
+      this.o.log.error(
+        { code: "GW_EVENTS_REDIS_WRONGTYPE", key: res.markerReplaced.key, type: res.markerReplaced.type, markerResets: this.counts.markerResets },
+        "the spool's forward marker key in Redis held another type (changed outside the gateway): deleted and written anew; the id set still keeps every event from being added twice",
+      );
+    }
     if (res.markerWas === undefined) return;
     const c = this.counts;
     c.markerResets++;

@@ -28,11 +28,28 @@ export const ID_WINDOW = 100_000;
  * RDB, a failover to a lagging replica, a restart without persistence, eviction): the script adds
  * nothing and returns how far Redis still reaches, so the spool can put back what it still holds
  * after that point first and the stream keeps position order.
+ * A key of the wrong Redis type (a hand-made key, another program's key under our name) failed
+ * every call before, read as "Redis unavailable" for ever. The stream and the id set are checked
+ * first and, when of another type, nothing is written and { -1, key, type } returned: the stream is
+ * the record and the id set the only proof of what it holds, so neither is ever replaced here (a
+ * person fixes it; the spool keeps the events). The marker is our bookkeeping and the id set stands
+ * in for it when it is gone, so a marker of another type is deleted and reported (markerType).
  * KEYS[1] stream, KEYS[2] marker, KEYS[3] recent ids; ARGV: ttlSeconds, maxLen, window, acked, then
  * 6 values per record. Returns { added, markerWas ('' when sound), rolledBack ('' or the position
- * Redis still reaches), #skipped, skipped (id, n)..., reused (id, n)... }.
+ * Redis still reaches), #skipped, markerType ('' or the type of the marker deleted), skipped
+ * (id, n)..., reused (id, n)... }.
  */
 export const FORWARD_LUA = `
+local streamType = redis.call('TYPE', KEYS[1]).ok
+if streamType ~= 'stream' and streamType ~= 'none' then return { -1, KEYS[1], streamType } end
+local idsType = redis.call('TYPE', KEYS[3]).ok
+if idsType ~= 'zset' and idsType ~= 'none' then return { -1, KEYS[3], idsType } end
+local markerType = redis.call('TYPE', KEYS[2]).ok
+if markerType == 'string' or markerType == 'none' then
+  markerType = ''
+else
+  redis.call('DEL', KEYS[2])
+end
 local raw = redis.call('GET', KEYS[2])
 local last = tonumber(raw or '0')
 local ttl = tonumber(ARGV[1])
@@ -51,7 +68,7 @@ end
 local reach = math.max(last, known)
 if reach < acked then
   if markerWas ~= '' then redis.call('SET', KEYS[2], last, 'EX', ttl) end
-  return { 0, markerWas, reach, 0 }
+  return { 0, markerWas, reach, 0, markerType }
 end
 local added = 0
 local skipped = {}
@@ -91,7 +108,7 @@ redis.call('SET', KEYS[2], last, 'EX', ttl)
 -- Keep the id guard bounded: ids far behind the marker cannot come back (they left the spool).
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', last - window)
 redis.call('EXPIRE', KEYS[3], ttl)
-local out = { added, markerWas, '', #skipped / 2 }
+local out = { added, markerWas, '', #skipped / 2, markerType }
 for k = 1, #skipped do out[#out + 1] = skipped[k] end
 for k = 1, #reused do out[#out + 1] = reused[k] end
 return out
@@ -134,6 +151,8 @@ export interface ForwardResult {
   reused: Array<{ id: string; n: number }>;
   /** The marker's value (up to 40 characters) when it was no position or far above the id set, and was reset. */
   markerWas?: string;
+  /** The marker key held another Redis type (`type`) and was deleted: the id set stands in for it. */
+  markerReplaced?: { key: string; type: string };
   /**
    * Set when Redis no longer reaches the `acked` position it acknowledged: how far it does (the
    * marker, or the id set's highest position without one; 0 when both are gone). Nothing was added.
@@ -170,19 +189,38 @@ export async function forwardBatch(
     if (!String((e as Error).message).includes("NOSCRIPT")) throw e;
     reply = await redis.eval(FORWARD_LUA, 3, keys.stream, keys.marker, idsKey(keys.marker), ...args);
   }
-  return parseForwardReply(reply);
+  return parseForwardReply(reply, keys.marker);
 }
 
-export function parseForwardReply(reply: unknown): ForwardResult {
+/**
+ * The stream or the id set holds another Redis type: the script wrote nothing. Not an outage: it
+ * lasts until a person deletes or renames the key, and every retry answers the same.
+ */
+export class RedisWrongTypeError extends Error {
+  readonly code = "GW_EVENTS_REDIS_WRONGTYPE";
+  constructor(
+    readonly key: string,
+    readonly type: string,
+  ) {
+    super(`redis key ${key} is a ${type}, not the ${key.endsWith(":ids") ? "sorted set of forwarded ids" : "stream"} the spool forwards to`);
+    this.name = "RedisWrongTypeError";
+  }
+}
+
+/** added, markerWas, rolledBack, #skipped, markerType; then (id, n) pairs. */
+const HEADER = 5;
+
+export function parseForwardReply(reply: unknown, marker: string): ForwardResult {
+  if (Array.isArray(reply) && reply.length === 3 && Number(reply[0]) === -1) throw new RedisWrongTypeError(String(reply[1]), String(reply[2]));
   const skippedCount = Array.isArray(reply) ? Number(reply[3]) : NaN;
   const rolledBack = Array.isArray(reply) && reply[2] !== "" ? Number(reply[2]) : undefined;
   if (
     !Array.isArray(reply) ||
-    reply.length < 4 ||
-    reply.length % 2 !== 0 ||
+    reply.length < HEADER ||
+    (reply.length - HEADER) % 2 !== 0 ||
     !Number.isSafeInteger(Number(reply[0])) ||
     !Number.isSafeInteger(skippedCount) ||
-    4 + 2 * skippedCount > reply.length ||
+    HEADER + 2 * skippedCount > reply.length ||
     (rolledBack !== undefined && !Number.isSafeInteger(rolledBack))
   ) {
     throw new Error(`unexpected forward script reply: ${JSON.stringify(reply)?.slice(0, 80)}`);
@@ -192,13 +230,15 @@ export function parseForwardReply(reply: unknown): ForwardResult {
     for (let i = from; i < to; i += 2) out.push({ id: String(reply[i]), n: Number(reply[i + 1]) });
     return out;
   };
-  const skipEnd = 4 + 2 * skippedCount;
+  const skipEnd = HEADER + 2 * skippedCount;
   const markerWas = String(reply[1] ?? "");
+  const markerType = String(reply[4] ?? "");
   return {
     added: Number(reply[0]),
-    skippedIds: pairs(4, skipEnd),
+    skippedIds: pairs(HEADER, skipEnd),
     reused: pairs(skipEnd, reply.length),
     ...(markerWas ? { markerWas } : {}),
+    ...(markerType ? { markerReplaced: { key: marker, type: markerType } } : {}),
     ...(rolledBack !== undefined ? { rolledBack } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync } from "node:fs";
 import { join } from "node:path";
 import { LEDGER_NAME } from "../ledger/chain.js";
+import { readLaneMarks } from "../ledger/lane-marks.js";
 import { SPOOL_FILE } from "./spool-file.js";
 
 /**
@@ -12,8 +13,8 @@ import { SPOOL_FILE } from "./spool-file.js";
 export const QUICK_LEDGER_FILES = 31;
 
 /**
- * The highest lane seq found in this gateway's durable records (ledger files, newest first, and the
- * spool file), 0 when there is none. Used only to recover a missing or damaged sequence file, so a
+ * The highest lane seq found in this gateway's durable records (the ledger's lane marks, ledger
+ * files newest first, and the spool file), 0 when there is none. Used only to recover a missing or damaged sequence file, so a
  * recovered lane never hands out an id that was already used. Reads files with fs errors thrown:
  * the caller must not guess when the evidence cannot be read.
  */
@@ -23,6 +24,8 @@ export function highestRecordedSeq(stateDir: string, gatewayId: string, lane: st
   const spool = join(stateDir, "spool", SPOOL_FILE);
   if (existsSync(spool)) best = Math.max(best, scanFile(spool, prefix, thorough ? Infinity : QUICK_BYTES));
   const ledgerDir = join(stateDir, "ledger");
+  // The ledger's lane marks keep a lane's last seq however long it has been idle (the file scan below stops after 31 files).
+  best = Math.max(best, readLaneMarks(ledgerDir)?.lanes[`${gatewayId}:${lane}`] ?? 0);
   if (existsSync(ledgerDir)) {
     const files = readdirSync(ledgerDir).filter((f) => LEDGER_NAME.test(f)).sort().reverse();
     // Ids only grow, so the newest file that mentions the lane holds its highest id.

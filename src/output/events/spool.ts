@@ -54,7 +54,7 @@ export interface SpoolStats {
    * positions reused after a power cut or a restored spool, or a marker moved in Redis.
    */
   reusedPositions: number;
-  /** Markers found holding no position, or one far above the ids they guard, and reset. */
+  /** Markers found holding no position, one far above the ids they guard, or a key of another Redis type, and reset. */
   markerResets: number;
   /**
    * Times Redis no longer had events it had acknowledged (an older snapshot, a lagging replica, a

@@ -6,6 +6,8 @@ import { silentLogger, type Logger } from "../../core/logger.js";
 import type { VerdictEvent } from "../../core/types.js";
 import { RecentIds } from "../events/recent-ids.js";
 import { toWireEvent } from "../events/wire.js";
+import { QUICK_LEDGER_FILES } from "../events/recorded-ids.js";
+import { loadLaneMarks, noteId, writeLaneMarks } from "./lane-marks.js";
 import { lockLedgerDir } from "./lock.js";
 import { entryLine, GENESIS, HEAD_FILE, LEDGER_NAME, ledgerBody, ledgerFileName, type LedgerHead } from "./chain.js";
 
@@ -119,10 +121,12 @@ export function createLedger(opts: LedgerOptions): Ledger {
   const fs: LedgerFs = opts.fs ?? nodeFs;
   mkdirSync(opts.dir, { recursive: true });
   // Before resume(): it cuts torn lines, which must not happen under another live writer.
-  const unlock = lockLedgerDir(opts.dir);
+  const unlock = lockLedgerDir(opts.dir, (msg, fields) => log.warn(fields, msg));
   let start: ReturnType<typeof resume>;
+  let lanes: Record<string, number>;
   try {
     start = resume(opts.dir, log);
+    lanes = loadLaneMarks(opts.dir, readdirSync(opts.dir).filter((f) => LEDGER_NAME.test(f)).sort(), QUICK_LEDGER_FILES);
   } catch (e) {
     unlock();
     throw e;
@@ -136,6 +140,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
   let closed = false;
   let head: LedgerHead | undefined = start.file ? { file: start.file, seq, hash: prev } : undefined;
   const counters = { entries: 0, writeErrors: 0, fsyncErrors: 0, duplicates: 0 };
+  saveLanes(start.file);
   let lastAlert: number | undefined;
   // The chain is the audit record: a verdict handed over twice (a replay) must not be in it twice.
   const recent = new RecentIds(RECENT_IDS);
@@ -165,7 +170,17 @@ export function createLedger(opts: LedgerOptions): Ledger {
     }
   }
 
+  /** Each lane's last seq, so a lane idle for longer than the seq check reads back is still checked (lane-marks.ts). */
+  function saveLanes(file: string | undefined): void {
+    try {
+      writeLaneMarks(fs, opts.dir, { ...(file ? { file } : {}), lanes });
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, "ledger lane marks not saved: a lane idle for over a month is not checked against a restored sequence file until they are");
+    }
+  }
+
   function open(name: string): void {
+    const fresh = name !== fileName;
     if (fd !== undefined) {
       syncNow();
       try {
@@ -177,6 +192,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
     }
     fd = fs.openSync(join(opts.dir, name), "a");
     fileName = name;
+    if (fresh) saveLanes(name);
   }
 
   /** A fragment a short write left at the end of a file, not cut yet: nothing is appended after it. */
@@ -248,6 +264,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
       seq++;
       prev = hash;
       counters.entries++;
+      noteId(ev.id, lanes);
       head = { file: fileName!, seq, hash };
       try {
         writeHead();
