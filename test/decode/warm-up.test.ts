@@ -21,7 +21,9 @@ describe("decode worker warm-up", () => {
   });
 
   it("the damaged frame is located, not read, and takes the rest of the camera cascade (crops, regrid, exposure passes)", () => {
-    const out = runStrategy(img, { frame: warmUpFrame(true), passes: CAMERA, budgetMs: 1000 }, new PassCosts());
+    // The budget is not what this test is about: a fresh PassCosts learns from this thread's cold
+    // first decodes, and on a loaded CI machine a later pass's estimate outgrew 1 s.
+    const out = runStrategy(img, { frame: warmUpFrame(true), passes: CAMERA, budgetMs: 60_000 }, new PassCosts());
     expect(out.codes).toEqual([]);
     expect(out.candidates?.length).toBeGreaterThan(0);
     for (const p of CAMERA) expect(out.passes, p).toContain(p);

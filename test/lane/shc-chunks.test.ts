@@ -88,8 +88,13 @@ describe("lane: chunked SMART Health Cards of two travellers", () => {
 
   it("a tampered chunked card alone is still FLAGged (no other card's chunks in view)", async () => {
     const t = lane();
-    // A's second chunk with one digit pair changed: decodes, but the signature cannot hold.
-    const bad = A[1].slice(0, -4) + (A[1].endsWith("00") ? "01" : "00") + A[1].slice(-2);
+    // A's second chunk with its signature's second-to-last character changed to another base64url
+    // character ("20" is 'A', "21" is 'B'): it carries six full bits of the signature, so the card
+    // decodes and the signature cannot hold. (The pair compared is the one replaced: one run in 64
+    // the old version replaced '-' by '-' and tested a genuine card.)
+    const pair = A[1].slice(-4, -2);
+    const bad = A[1].slice(0, -4) + (pair === "20" ? "21" : "20") + A[1].slice(-2);
+    expect(bad).not.toBe(A[1]);
     await t.hold(() => [A[0], bad], 1000);
     expect(t.r.verdicts.map((v) => v.verdict)).toEqual(["FLAG"]);
     expect(t.l.stats().splicedCards).toBe(0);
