@@ -5,7 +5,10 @@
 #           -e CPGW_ADMIN_TOKEN=... -e CPGW_ACCESS_TOKEN=... -p 8080:8080 checkpoint-gateway
 # The config must bind server.listen.host 0.0.0.0 to be reachable from outside the container, and
 # should set gateway.stateDir: /var/lib/checkpoint-gateway. Keep the admin API on 127.0.0.1 (default)
-# or publish its port only on a management network.
+# or publish its port only on a management network. Run with a restart policy (--restart
+# unless-stopped, or restart: in compose): a container recreated after a crash has a new host name,
+# and the old one's stateDir/gateway.lock is taken over only once it has gone 60 s unrefreshed
+# (docs/events.md); until then the new container exits 2 (GW_STATE_DIR_LOCKED) and is restarted.
 
 # The active Node LTS line (Node 20 reached end of life on 2026-04-30); CI tests the same version.
 ARG NODE_VERSION=26.10.0

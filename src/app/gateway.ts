@@ -95,8 +95,9 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
     throw e;
   };
 
-  // Before anything reads the .seq files or the ledger: a second gateway on this stateDir refuses here.
-  const lock = acquireStateLock(cfg.gateway.stateDir, { warn: (msg, fields) => log.warn(fields, msg), now: () => clock.now() });
+  // Before anything reads the .seq files or the ledger: a second gateway on this stateDir refuses
+  // here (GW_STATE_DIR_LOCKED), and so does a disk that cannot take the lock (GW_STATE_DIR_UNWRITABLE).
+  const lock = acquireStateLock(cfg.gateway.stateDir, { warn: (msg, fields) => log.warn(fields, msg), clock });
   undo.push(() => lock.release());
 
   const offFaultLog = logFaults(log);

@@ -7,6 +7,7 @@ import { ConfigError } from "./load.js";
 import { parseRootKey } from "../verify/trust/keys.js";
 import { secretMasker } from "../core/mask.js";
 import { describeHolder, lockHolder } from "../app/state-lock.js";
+import { describeErrno, probeWritable, type ProbeFs } from "./state-probe.js";
 
 /**
  * The checks `run` would make before anything starts, without starting cameras: files present and
@@ -22,6 +23,10 @@ export interface PreflightOptions {
   /** Skip the free-port check (the caller is about to bind, or is already bound: reload). */
   skipPorts?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** Write a probe file in the state directory (default true; a reload does not: a running gateway rides out a full disk). */
+  probeState?: boolean;
+  /** The probe's file operations (default node:fs). */
+  probeFs?: ProbeFs;
 }
 
 export interface PreflightReport {
@@ -84,6 +89,22 @@ function hostPort(url: string, defaultPort: number): { host: string; port: numbe
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Where the probe writes: `dir` (stateDir, or its nearest existing ancestor when it is not there
+ * yet), plus the ledger, spool and lanes directories that are mount points of their own (another
+ * filesystem can be full or read-only on its own).
+ */
+async function stateDirsToProbe(dir: string, state: string | undefined): Promise<string[]> {
+  const dirs = [dir];
+  if (!state) return dirs;
+  const base = await stat(state).catch(() => undefined);
+  for (const sub of ["ledger", "spool", "lanes"]) {
+    const st = await stat(join(state, sub)).catch(() => undefined);
+    if (base && st?.isDirectory() && st.dev !== base.dev) dirs.push(join(state, sub));
+  }
+  return dirs;
 }
 
 export async function preflight(cfg: GatewayConfig, opts: PreflightOptions = {}): Promise<PreflightReport> {
@@ -205,8 +226,15 @@ export async function preflight(cfg: GatewayConfig, opts: PreflightOptions = {})
     while (!st && !(await stat(probe).catch(() => undefined)) && dirname(probe) !== probe) probe = dirname(probe);
     try {
       await access(probe, constants.W_OK);
-    } catch {
-      problems.push(`gateway.stateDir: not writable ${got(cfg.gateway.stateDir)}`);
+      // A real write: access() passes for root on a full disk and on a filesystem gone read-only.
+      if (opts.probeState !== false) {
+        for (const dir of await stateDirsToProbe(probe, st ? state : undefined)) {
+          const why = await probeWritable(dir, opts.probeFs);
+          if (why) problems.push(`gateway.stateDir: GW_STATE_DIR_UNWRITABLE: cannot write: ${secretMasker.mask(why)} ${got(cfg.gateway.stateDir)}`);
+        }
+      }
+    } catch (e) {
+      problems.push(`gateway.stateDir: GW_STATE_DIR_UNWRITABLE: cannot write: ${describeErrno(e)} at ${secretMasker.mask(probe)} ${got(cfg.gateway.stateDir)}`);
     }
     const holder = st ? lockHolder(state) : undefined;
     if (holder) problems.push(`gateway.stateDir: GW_STATE_DIR_LOCKED: in use by another gateway, ${describeHolder(holder)} ${got(cfg.gateway.stateDir)}`);
@@ -235,7 +263,7 @@ export async function preflight(cfg: GatewayConfig, opts: PreflightOptions = {})
  * would refuse (a missing clip or root key) is invalid and nothing of it is applied.
  */
 export async function checkedForReload(cfg: GatewayConfig, env?: NodeJS.ProcessEnv): Promise<GatewayConfig> {
-  const report = await preflight(cfg, { skipPorts: true, ...(env ? { env } : {}) });
+  const report = await preflight(cfg, { skipPorts: true, probeState: false, ...(env ? { env } : {}) });
   if (report.problems.length > 0) throw new ConfigError(report.problems);
   return cfg;
 }

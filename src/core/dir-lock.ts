@@ -1,16 +1,31 @@
 import { randomUUID } from "node:crypto";
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import * as nodeFs from "node:fs";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import type { Clock, TimerHandle } from "./clock.js";
 
 /**
  * One writer per directory (the gateway's stateDir, the ledger's directory): a lock file names who
  * holds it. A holder is live when its pid runs on this host, is not this process under an instance
  * id this process does not hold (a container restarted with the same pid, or a release that
  * failed), and did not start after the lock was written (a pid reused by another program). Any
- * other lock is stale and taken over with a warning. A lock written on another host is never taken
- * over: its pid means nothing here.
+ * other lock is stale and taken over with a warning.
+ *
+ * A lock written on another host (a recreated container gets a new host name; a stateDir on a
+ * network filesystem) cannot be judged by its pid, which means nothing here. Its holder instead
+ * refreshes the file's mtime every LOCK_REFRESH_MS, and such a lock is stale once its mtime is
+ * older than FOREIGN_STALE_MS. Why the mtime and not a boot or machine id: containers on one
+ * machine share the kernel's boot id, so it cannot tell a dead container from a live neighbour,
+ * and a host across a network filesystem has its own; only a live holder can keep a file fresh.
+ * Why 10 s and 60 s: five refreshes may be missed (a stalled event loop, a network filesystem
+ * hiccup) and hosts sharing a directory may differ in clock by up to about 50 s before a live
+ * holder looks dead, while a crashed holder's directory is free again after a minute (until then
+ * the new gateway exits 2 with GW_STATE_DIR_LOCKED and its restart policy brings it back).
  */
+export const LOCK_REFRESH_MS = 10_000;
+export const FOREIGN_STALE_MS = 60_000;
+
 export interface LockRecord {
   pid: number;
   /** Random per acquisition: only the holder that wrote it removes it. */
@@ -18,19 +33,30 @@ export interface LockRecord {
   host: string;
   /** Epoch ms when the lock was written; NaN when an older lock file did not say. */
   startedAt: number;
+  /** Epoch ms of the file's mtime, its holder's last refresh (read, never written); NaN when unknown. */
+  refreshedAt?: number;
 }
+
+/** The file operations a lock makes (node:fs; a test passes one that fails). */
+export type LockFs = Pick<typeof nodeFs, "mkdirSync" | "writeFileSync" | "linkSync" | "unlinkSync" | "readFileSync" | "statSync" | "utimesSync">;
 
 /** Instance ids this process holds: a reload, or a second ledger in the same process, sees its own lock. */
 const heldHere = new Set<string>();
 
 /** The lock at `path`; undefined when it is not there or cannot be read as a lock (nobody's). */
-export function readLock(path: string): LockRecord | undefined {
+export function readLock(path: string, fs: LockFs = nodeFs): LockRecord | undefined {
   try {
-    const r = JSON.parse(readFileSync(path, "utf8")) as Partial<LockRecord> & { since?: unknown } | null;
+    const r = JSON.parse(fs.readFileSync(path, "utf8")) as Partial<LockRecord> & { since?: unknown } | null;
     if (!r || typeof r.pid !== "number" || !Number.isSafeInteger(r.pid) || r.pid <= 0) return undefined;
     // `since` (ISO): the ledger's lock file before it shared this module.
     const startedAt = typeof r.startedAt === "number" ? r.startedAt : typeof r.since === "string" ? Date.parse(r.since) : NaN;
-    return { pid: r.pid, instance: String(r.instance ?? ""), host: String(r.host ?? ""), startedAt };
+    let refreshedAt = NaN;
+    try {
+      refreshedAt = fs.statSync(path).mtimeMs;
+    } catch {
+      // unknown age: a lock from another host then counts as live
+    }
+    return { pid: r.pid, instance: String(r.instance ?? ""), host: String(r.host ?? ""), startedAt, refreshedAt };
   } catch {
     return undefined;
   }
@@ -60,10 +86,14 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Why the lock `r` is stale, or undefined when a live process holds it. */
-export function staleReason(r: LockRecord): string | undefined {
+/** Why the lock `r` is stale at `now` (epoch ms), or undefined when a live process holds it. */
+export function staleReason(r: LockRecord, now: number = Date.now()): string | undefined {
   if (heldHere.has(r.instance)) return undefined;
-  if (r.host && r.host !== hostname()) return undefined;
+  if (r.host && r.host !== hostname()) {
+    // Only the file's age says anything; an unknown age or an mtime ahead of our clock counts as live.
+    const age = now - (r.refreshedAt ?? NaN);
+    return age > FOREIGN_STALE_MS ? `written on host ${r.host} and not refreshed for ${Math.round(age / 1000)} s (its holder refreshes it every ${LOCK_REFRESH_MS / 1000} s)` : undefined;
+  }
   if (r.pid === process.pid) return "written by an earlier process with this pid";
   if (!pidAlive(r.pid)) return "its pid is not running";
   const started = processStartMs(r.pid);
@@ -73,15 +103,17 @@ export function staleReason(r: LockRecord): string | undefined {
 }
 
 /** The live holder of the lock at `path` other than this process's own, if any (preflight). */
-export function liveHolder(path: string): LockRecord | undefined {
+export function liveHolder(path: string, now: number = Date.now()): LockRecord | undefined {
   const r = readLock(path);
   if (!r || heldHere.has(r.instance)) return undefined;
-  return staleReason(r) === undefined ? r : undefined;
+  return staleReason(r, now) === undefined ? r : undefined;
 }
 
 export function describeHolder(r: LockRecord): string {
   const since = Number.isFinite(r.startedAt) ? new Date(r.startedAt).toISOString() : "an unknown time";
-  return `held by pid ${r.pid}${r.host ? ` on ${r.host}` : ""} since ${since}`;
+  // Another host's lock is judged by its age: say when its holder last refreshed it.
+  const refreshed = r.host && r.host !== hostname() && Number.isFinite(r.refreshedAt) ? `, last refreshed ${new Date(r.refreshedAt!).toISOString()}` : "";
+  return `held by pid ${r.pid}${r.host ? ` on ${r.host}` : ""} since ${since}${refreshed}`;
 }
 
 export interface DirLock {
@@ -99,38 +131,45 @@ export interface DirLockOptions {
   /** What the warning calls the lock, e.g. "stateDir". */
   what: string;
   now?: () => number;
+  /** Schedules the refresh of the lock's mtime (default: Node timers that do not hold the process open). */
+  timers?: Pick<Clock, "setTimeout" | "clearTimeout">;
+  fs?: LockFs;
   /** process.exit() (a second signal, a stop past its limit) skips the graceful path: the lock goes anyway. */
   releaseOnExit?: boolean;
 }
 
 /** Takes `dir/file` or throws `opts.refuse(holder)`; a stale lock is taken over with `opts.warn`. */
 export function acquireDirLock(dir: string, file: string, opts: DirLockOptions): DirLock {
-  mkdirSync(dir, { recursive: true });
+  const fs = opts.fs ?? nodeFs;
+  const now = opts.now ?? Date.now;
+  fs.mkdirSync(dir, { recursive: true });
   const path = join(dir, file);
-  const record: LockRecord = { pid: process.pid, instance: randomUUID(), host: hostname(), startedAt: (opts.now ?? Date.now)() };
-  // Written whole under another name, then linked: the lock never exists half written.
+  const record: LockRecord = { pid: process.pid, instance: randomUUID(), host: hostname(), startedAt: now() };
+  // Written whole under another name, then linked: the lock never exists half written. The write is
+  // inside the try: on a full or read-only disk the open succeeds and the write fails, and every
+  // failed start used to leave an empty temp file behind.
   const tmp = `${path}.${record.instance}`;
-  writeFileSync(tmp, JSON.stringify(record) + "\n", { mode: 0o644 });
   try {
+    fs.writeFileSync(tmp, JSON.stringify(record) + "\n", { mode: 0o644 });
     for (let attempt = 0; ; attempt++) {
       try {
-        linkSync(tmp, path);
+        fs.linkSync(tmp, path);
         break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 3) throw e;
       }
-      const other = readLock(path);
-      const why = other ? staleReason(other) : "the lock file is unreadable";
+      const other = readLock(path, fs);
+      const why = other ? staleReason(other, now()) : "the lock file is unreadable";
       // A later round that finds a live holder: another process took the stale lock first.
       if (other && why === undefined) throw opts.refuse(other, path);
-      opts.warn(`taking over a stale ${opts.what} lock`, { path, reason: why, ...(other ? { pid: other.pid, since: describeSince(other) } : {}) });
-      removeIfThere(path);
+      opts.warn(`taking over a stale ${opts.what} lock`, { path, reason: why, ...(other ? { pid: other.pid, ...(other.host ? { host: other.host } : {}), since: describeSince(other) } : {}) });
+      removeIfThere(fs, path);
     }
   } finally {
     try {
-      unlinkSync(tmp);
+      fs.unlinkSync(tmp);
     } catch {
-      // already gone
+      // already gone, or never created
     }
   }
   heldHere.add(record.instance);
@@ -142,21 +181,92 @@ export function acquireDirLock(dir: string, file: string, opts: DirLockOptions):
     }
   };
   if (opts.releaseOnExit) process.on("exit", onExit);
+  const refresher = keepFresh(path, record, fs, now, opts);
   let released = false;
   const release = () => {
     if (released) return;
     released = true;
+    refresher.stop();
     process.off("exit", onExit);
     heldHere.delete(record.instance);
     // Only our own: a lock another process took over (ours looked stale to it) stays.
-    if (readLock(path)?.instance === record.instance) removeIfThere(path);
+    if (readLock(path, fs)?.instance === record.instance) removeIfThere(fs, path);
   };
   return { path, record, release };
 }
 
-function removeIfThere(path: string): void {
+/** Node timers, unref'd: a lock must never hold a process open (a ledger opened by a short-lived tool). */
+const nodeTimers: Pick<Clock, "setTimeout" | "clearTimeout"> = (() => {
+  const live = new Map<number, NodeJS.Timeout>();
+  let seq = 0;
+  return {
+    setTimeout(fn: () => unknown, ms: number): TimerHandle {
+      const id = ++seq;
+      const t = setTimeout(() => {
+        live.delete(id);
+        fn();
+      }, ms);
+      t.unref();
+      live.set(id, t);
+      return { id };
+    },
+    clearTimeout(h: TimerHandle) {
+      clearTimeout(live.get(h.id));
+      live.delete(h.id);
+    },
+  };
+})();
+
+/**
+ * Touches the lock's mtime every LOCK_REFRESH_MS so a gateway on another host can tell a live holder
+ * from a dead one. Never throws: a failed refresh is a warning (once until it works again), since at
+ * worst another host takes the lock over after FOREIGN_STALE_MS; a lock that another process has
+ * taken over is left alone (warned once) and no longer refreshed.
+ */
+function keepFresh(path: string, record: LockRecord, fs: LockFs, now: () => number, opts: DirLockOptions): { stop(): void } {
+  const timers = opts.timers ?? nodeTimers;
+  const warn = (msg: string, fields: object) => {
+    try {
+      opts.warn(msg, fields);
+    } catch {
+      // a warning must not stop the refresh
+    }
+  };
+  let timer: TimerHandle | undefined;
+  let stopped = false;
+  let failing = false;
+  const tick = () => {
+    timer = undefined;
+    if (stopped) return;
+    try {
+      const cur = readLock(path, fs);
+      if (cur && cur.instance !== record.instance) {
+        warn(`the ${opts.what} lock was taken over by another process: it is no longer refreshed`, { path, pid: cur.pid, ...(cur.host ? { host: cur.host } : {}) });
+        return;
+      }
+      const t = new Date(now());
+      fs.utimesSync(path, t, t);
+      if (failing) warn(`the ${opts.what} lock is refreshed again`, { path });
+      failing = false;
+    } catch (e) {
+      if (!failing) warn(`the ${opts.what} lock could not be refreshed: a gateway on another host may take it over after ${FOREIGN_STALE_MS / 1000} s`, { path, err: (e as Error).message });
+      failing = true;
+    }
+    if (!stopped) timer = timers.setTimeout(tick, LOCK_REFRESH_MS, "lock.refresh");
+  };
+  timer = timers.setTimeout(tick, LOCK_REFRESH_MS, "lock.refresh");
+  return {
+    stop() {
+      stopped = true;
+      if (timer) timers.clearTimeout(timer);
+      timer = undefined;
+    },
+  };
+}
+
+function removeIfThere(fs: LockFs, path: string): void {
   try {
-    unlinkSync(path);
+    fs.unlinkSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
   }

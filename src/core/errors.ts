@@ -50,7 +50,8 @@ export const GatewayErrorCodes = {
   GW_UNCAUGHT_EXCEPTION: "An exception reached the top of the stack; it is logged and counted, the gateway stops gracefully and exits 70 for a clean restart.",
   GW_INTERNAL_FAULT: "A guarded callback (e.g. a lane decision) failed; logged and counted, the process keeps running.",
   GW_LANE_DECISION_FAILED: "A lane could not finish a decision (e.g. its sequence store failed); no verdict was published for that presentation.",
-  GW_STATE_DIR_LOCKED: "Another live gateway holds the lock file in gateway.stateDir (its pid is named); this one refuses to start (exit 2) so two never share event ids or the ledger. A lock whose pid is gone, or reused by a later process, is taken over with a warning.",
+  GW_STATE_DIR_LOCKED: "Another live gateway holds the lock file in gateway.stateDir (its pid is named); this one refuses to start (exit 2) so two never share event ids or the ledger. A lock whose pid is gone, or reused by a later process, is taken over with a warning; so is a lock from another host (a recreated container) that its holder has not refreshed for 60 s.",
+  GW_STATE_DIR_UNWRITABLE: "gateway.stateDir (or its ledger, spool or lanes directory on another filesystem) cannot take a write: full (ENOSPC, EDQUOT), read-only (EROFS, e.g. ext4 remounted after an error), refused (EACCES, EPERM) or failing (EIO); the path and errno are named. `config check` reports it and `run` refuses to start (exit 2).",
 } as const;
 
 export type GatewayErrorCode = keyof typeof GatewayErrorCodes;

@@ -2,13 +2,17 @@
  * The lock shared by gateway.lock and ledger.lock: a live holder (another process, or a lock this
  * process holds) is refused with the caller's error; a stale lock (dead pid, this pid from an earlier
  * process, a pid reused by a later process, an unreadable file) is taken over with a warning; a lock
- * from another host is never taken over; a release removes only its own lock.
+ * from another host is taken over only once its holder has stopped refreshing it (mtime older than
+ * FOREIGN_STALE_MS); the holder refreshes its own every LOCK_REFRESH_MS without ever throwing; a
+ * release removes only its own lock; a failed write leaves no temp file behind.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as fs from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { acquireDirLock, liveHolder, type LockRecord } from "../../src/core/dir-lock.js";
+import { acquireDirLock, FOREIGN_STALE_MS, LOCK_REFRESH_MS, liveHolder, type DirLockOptions, type LockFs, type LockRecord } from "../../src/core/dir-lock.js";
+import { FakeClock } from "../../src/core/clock.js";
 import { pidSupply } from "../support/pids.js";
 
 const FILE = "x.lock";
@@ -30,11 +34,16 @@ class Refused extends Error {
     super(`refused: pid ${holder.pid}`);
   }
 }
-const take = (dir: string) => {
+const take = (dir: string, more: Partial<DirLockOptions> = {}) => {
   const seen: string[] = [];
-  const lock = acquireDirLock(dir, FILE, { what: "test", warn: (msg) => void seen.push(msg), refuse: (h) => new Refused(h) });
+  const lock = acquireDirLock(dir, FILE, { what: "test", warn: (msg) => void seen.push(msg), refuse: (h) => new Refused(h), ...more });
   return { lock, seen };
 };
+const otherHost = `not-${hostname()}`;
+
+function fail(code: string): never {
+  throw Object.assign(new Error(`${code}: simulated, write`), { code });
+}
 
 describe("directory lock", () => {
   it("a lock this process holds is refused; after its release the directory is free and no warning was given", () => {
@@ -77,12 +86,83 @@ describe("directory lock", () => {
     }
   });
 
-  it("a lock written on another host is never taken over, even when its pid does not run here", () => {
+  it("a lock from another host is live while its holder refreshes it (its pid means nothing here), stale once not refreshed for FOREIGN_STALE_MS", () => {
     const dir = newDir();
-    writeLock(dir, { pid: deadPid(), host: `not-${hostname()}` });
-    expect(() => take(dir)).toThrow(Refused);
+    // A container recreated after a SIGKILL: new host name, the old holder's pid long gone.
+    writeLock(dir, { pid: deadPid(), host: otherHost });
+    const path = join(dir, FILE);
+    const mtime = statSync(path).mtimeMs;
+    expect(() => take(dir, { now: () => mtime + FOREIGN_STALE_MS - 1000 })).toThrow(Refused);
+    expect(liveHolder(path, mtime + FOREIGN_STALE_MS - 1000)?.host).toBe(otherHost);
+    // An mtime ahead of our clock (another host's clock runs ahead) counts as fresh.
+    expect(() => take(dir, { now: () => mtime - 3_600_000 })).toThrow(Refused);
+    expect(liveHolder(path, mtime + FOREIGN_STALE_MS + 1000)).toBeUndefined();
+    const { lock, seen } = take(dir, { now: () => mtime + FOREIGN_STALE_MS + 1000 });
+    expect(seen).toEqual(["taking over a stale test lock"]);
+    expect(JSON.parse(readFileSync(path, "utf8")).instance).toBe(lock.record.instance);
+    lock.release();
   });
 
+  it("the takeover warning names the old holder's host and why", () => {
+    const dir = newDir();
+    writeLock(dir, { pid: 4242, host: otherHost });
+    const old = new Date(Date.now() - 10 * 60_000);
+    utimesSync(join(dir, FILE), old, old);
+    const fields: object[] = [];
+    const lock = acquireDirLock(dir, FILE, { what: "test", warn: (_m, f) => void fields.push(f), refuse: (h) => new Refused(h) });
+    expect(fields).toEqual([expect.objectContaining({ pid: 4242, host: otherHost, reason: expect.stringMatching(new RegExp(`^written on host ${otherHost} and not refreshed for 600 s`)) })]);
+    lock.release();
+  });
+
+  it("the holder refreshes its lock's mtime every LOCK_REFRESH_MS on the injected clock, and stops at release", () => {
+    const dir = newDir();
+    const clock = new FakeClock(Date.UTC(2030, 0, 1));
+    const { lock, seen } = take(dir, { now: () => clock.now(), timers: clock });
+    const path = join(dir, FILE);
+    clock.advance(LOCK_REFRESH_MS - 1);
+    expect(statSync(path).mtimeMs).not.toBe(clock.now());
+    clock.advance(1);
+    expect(statSync(path).mtimeMs).toBe(Date.UTC(2030, 0, 1) + LOCK_REFRESH_MS);
+    clock.advance(5 * LOCK_REFRESH_MS);
+    expect(statSync(path).mtimeMs).toBe(Date.UTC(2030, 0, 1) + 6 * LOCK_REFRESH_MS);
+    expect(clock.pendingCount).toBe(1);
+    lock.release();
+    expect(clock.pendingCount).toBe(0);
+    expect(seen).toEqual([]);
+  });
+
+  it("a refresh that fails is one warning, never a throw, and says so when it works again; a lock taken over by another is left alone", () => {
+    const dir = newDir();
+    const clock = new FakeClock(Date.UTC(2030, 0, 1));
+    let failing = true;
+    const flaky: LockFs = { ...fs, utimesSync: (...a: Parameters<typeof fs.utimesSync>) => (failing ? fail("EROFS") : fs.utimesSync(...a)) };
+    const { lock, seen } = take(dir, { now: () => clock.now(), timers: clock, fs: flaky });
+    clock.advance(3 * LOCK_REFRESH_MS);
+    expect(seen).toEqual([`the test lock could not be refreshed: a gateway on another host may take it over after ${FOREIGN_STALE_MS / 1000} s`]);
+    failing = false;
+    clock.advance(LOCK_REFRESH_MS);
+    expect(seen.at(-1)).toBe("the test lock is refreshed again");
+    writeLock(dir, { pid: liveChild(), instance: "the-new-holder" });
+    const before = statSync(join(dir, FILE)).mtimeMs;
+    clock.advance(3 * LOCK_REFRESH_MS);
+    expect(seen.at(-1)).toBe("the test lock was taken over by another process: it is no longer refreshed");
+    expect(statSync(join(dir, FILE)).mtimeMs).toBe(before);
+    expect(clock.pendingCount).toBe(0);
+    lock.release();
+    expect(JSON.parse(readFileSync(join(dir, FILE), "utf8")).instance).toBe("the-new-holder");
+  });
+
+  it("a lock whose write fails (full or read-only disk) leaves no temp file and no lock behind", () => {
+    for (const code of ["ENOSPC", "EROFS", "EIO"]) {
+      const dir = newDir();
+      // As on a full disk: the open creates the file, the write fails.
+      const full: LockFs = { ...fs, writeFileSync: (p: fs.PathOrFileDescriptor) => (fs.writeFileSync(p, ""), fail(code)) };
+      expect(() => take(dir, { fs: full })).toThrow(expect.objectContaining({ code }));
+      expect(readdirSync(dir)).toEqual([]);
+      // The directory is free for the next start.
+      take(dir).lock.release();
+    }
+  });
   it("a release removes only its own lock: one another process took over stays", () => {
     const dir = newDir();
     const { lock } = take(dir);

@@ -2,6 +2,7 @@ import { loadConfigFile, ConfigError } from "../../config/load.js";
 import { preflight } from "../../config/preflight.js";
 import { parse, UsageError } from "../args.js";
 import { writeErr } from "../stderr.js";
+import { preflightFailure } from "./preflight-exit.js";
 
 const USAGE = "usage: checkpoint-gateway config check [--connect] FILE";
 
@@ -9,7 +10,8 @@ const USAGE = "usage: checkpoint-gateway config check [--connect] FILE";
  * `config check [--connect] FILE`: the preflight. Validates the file and runs every check `run`
  * makes before it starts (files, keys, URL schemes, ports, lanes with cameras) without starting a
  * camera. Exit codes: 0 ok, 2 the config is invalid or `run` would fail, 3 (`--connect` only) Redis,
- * MQTT or a camera host could not be reached, 64 usage.
+ * MQTT or a camera host could not be reached, 64 usage, 75 the only problem is a state directory the
+ * disk cannot write (temporary: preflight-exit.ts).
  */
 export default async function configCommand(args: string[]): Promise<number> {
   let connect = false;
@@ -40,8 +42,9 @@ export default async function configCommand(args: string[]): Promise<number> {
   }
   const report = await preflight(cfg, { connect });
   if (report.problems.length > 0) {
-    writeErr(`${file}: GW_CONFIG_INVALID\n  ${report.problems.join("\n  ")}\n`);
-    return 2;
+    const failure = preflightFailure(report.problems);
+    writeErr(`${file}: ${failure.code}\n  ${report.problems.join("\n  ")}\n`);
+    return failure.exit;
   }
   if (report.unreachable.length > 0) {
     writeErr(`${file}: valid, but not everything answers\n  ${report.unreachable.join("\n  ")}\n`);

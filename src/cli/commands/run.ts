@@ -6,13 +6,15 @@ import { writeErr } from "../stderr.js";
 import { systemClock } from "../../core/clock.js";
 import { createSystemdNotifier } from "../../output/systemd/notify.js";
 import { installProcessPolicy } from "../../app/process-policy.js";
+import { preflightFailure, startFailureExit } from "./preflight-exit.js";
 
 export const DEFAULT_CONFIG = "config/demo.yaml";
 
 /**
  * `run [--config FILE]`: starts the gateway (default: the demo) and stays up until SIGTERM/SIGINT
  * (graceful stop, displays told first); SIGHUP reloads the config file. Every signal is logged.
- * An invalid config prints every problem and exits 2 before anything starts.
+ * An invalid config prints every problem and exits 2 before anything starts; a state directory
+ * the disk cannot write exits 75 (preflight-exit.ts).
  */
 export default async function runCommand(args: string[]): Promise<number> {
   // SIGHUP's default action ends the process without a line: from the first moment it is noted,
@@ -26,6 +28,7 @@ export default async function runCommand(args: string[]): Promise<number> {
     process.off("SIGHUP", hupBeforeStart);
   }
 }
+
 
 /** Ctrl-C under `npm start` arrives twice (from the terminal and forwarded by npm): only a stop request well after the first means "exit now". */
 const REPEAT_MS = 1500;
@@ -56,8 +59,9 @@ async function runGateway(args: string[], hupDuringStart: () => boolean): Promis
   // camera is refused here, in one message, not found one by one after cameras have started.
   const report = await preflight(cfg);
   if (report.problems.length > 0) {
-    writeErr(`${file}: GW_CONFIG_INVALID\n  ${report.problems.join("\n  ")}\n`);
-    return 2;
+    const failure = preflightFailure(report.problems);
+    writeErr(`${file}: ${failure.code}\n  ${report.problems.join("\n  ")}\n`);
+    return failure.exit;
   }
   // LOG_LEVEL overrides the file (config schema: log.level).
   const logger = createLogger({ level: process.env.LOG_LEVEL || cfg.log.level });
@@ -85,8 +89,10 @@ async function runGateway(args: string[], hupDuringStart: () => boolean): Promis
     const code = (e as { code?: string }).code;
     logger.fatal({ err: (e as Error).message, code }, "gateway failed to start");
     writeErr(`gateway failed to start: ${code ? `${code}: ` : ""}${(e as Error).message}\n`);
-    // A config that validates but points at something unusable (e.g. a missing root key) is still a config error.
-    return code === "GW_CONFIG_INVALID" || code === "GW_STATE_DIR_LOCKED" ? 2 : 1;
+    // The preflight's problems found late (a race with another start, a disk that filled since):
+    // a config that validates but points at something unusable or a stateDir in use exit 2, a
+    // stateDir the disk cannot write 75 (preflight-exit.ts).
+    return startFailureExit(code);
   }
   const lines = [`checkpoint-gateway ${cfg.gateway.id} running (${file})`, `  dashboard: ${gw.urls.dashboard}`];
   for (const [id, url] of Object.entries(gw.urls.lanes)) lines.push(`  lane ${id}: ${url}`);
