@@ -183,11 +183,16 @@ export async function startGateway(config: GatewayConfig, opts: GatewayOptions):
 
       const details: ReloadResult["details"] = {};
       if (changed.includes("lanes") || changed.includes("cameras")) {
-        // Lanes first (cameras report to them).
-        details.lanes = await laneSet.apply(cfg, withSections(cfg, effective, ["lanes", "cameras"]));
-        if (changed.includes("lanes")) take("lanes");
-        details.cameras = await cameras.apply(effective.cameras);
-        if (changed.includes("cameras")) take("cameras");
+        try {
+          // Lanes first (cameras report to them).
+          details.lanes = await laneSet.apply(cfg, withSections(cfg, effective, ["lanes", "cameras"]));
+          if (changed.includes("lanes")) take("lanes");
+          details.cameras = await cameras.apply(effective.cameras);
+          if (changed.includes("cameras")) take("cameras");
+        } finally {
+          // Removed lanes and cameras take their series with them, also when the camera step failed after the lanes'.
+          metrics.targetsChanged(details);
+        }
         // Rebuilt lanes learn the state of cameras that kept running.
         for (const h of cameras.info()) lanes.get(h.lane)?.setCameraUp(h.id, CAMERA_UP_STATES.has(h.state));
         for (const l of lanes.values()) bus.emit("lane-status", l.status());

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { forwardBatch, idsKey, markerKey, RedisWrongTypeError } from "../../src/output/events/forward.js";
 import type { SpoolRecord } from "../../src/output/events/spool-file.js";
 import { createEventSpool, type EventSpool } from "../../src/output/events/spool.js";
+import { GatewayMetrics } from "../../src/output/metrics/index.js";
 import { redisScratch } from "../support/redis.js";
 import { captureLogger, makeEvent, rmDir, SHARED_REDIS, tmpDir, waitFor } from "./helpers.js";
 
@@ -106,5 +107,30 @@ describe("spool: keys of the wrong Redis type", () => {
     expect(parsed(lines).filter((l) => l.code === "GW_EVENTS_REDIS_WRONGTYPE")).toEqual([expect.objectContaining({ level: "error", key: marker, type: "hash" })]);
     expect(spool.stats()).toMatchObject({ markerResets: 1, pending: 0 });
     expect(await redis.type(marker!)).toBe("string");
+  });
+
+  it("/metrics: events_forward_blocked{reason=\"wrongtype\"} is 0 while forwarding works, 1 while the key holds it, 0 once fixed", async () => {
+    const stream = newStream();
+    const { spool, lines } = spoolOn(stream);
+    const metrics = new GatewayMetrics({ processMetrics: false });
+    metrics.setCollectors({ spool: () => spool.stats() });
+    const blocked = async () => (await metrics.render()).match(/^checkpoint_gateway_events_forward_blocked\{reason="wrongtype"\} (\d+)$/m)?.[1];
+    await spool.start();
+    spool.append(makeEvent("gw-w", "L1", 1));
+    await spool.flush();
+    expect(await blocked()).toBe("0");
+
+    // The stream is deleted and made a hash by hand: the next event is held.
+    await redis.del(stream);
+    await redis.hset(stream, "not", "a stream");
+    spool.append(makeEvent("gw-w", "L1", 2));
+    await waitFor(() => parsed(lines).some((l) => l.code === "GW_EVENTS_REDIS_WRONGTYPE"), "the wrong-type error");
+    expect(await blocked()).toBe("1");
+    expect(spool.stats()).toMatchObject({ pending: 1, forwardBlocked: "wrongtype" });
+
+    await redis.del(stream);
+    await waitFor(async () => (await ids(stream)).length === 1, "the held event forwarded", 15_000);
+    await spool.flush();
+    expect(await blocked()).toBe("0");
   });
 });

@@ -71,6 +71,14 @@ export class ForwardPump {
     return this.up;
   }
 
+  /**
+   * Why forwarding is held while Redis answers: `wrongtype` from a batch refused for a stream or id set
+   * of another Redis type until one goes through (for /metrics: only a person can fix the key).
+   */
+  get blockedBy(): "wrongtype" | undefined {
+    return this.wrongTypeLogged !== undefined ? "wrongtype" : undefined;
+  }
+
   /** Allows kicks from now on. */
   open(): void {
     this.started = true;

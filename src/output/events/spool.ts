@@ -64,6 +64,8 @@ export interface SpoolStats {
   pendingBytes: number;
   dropped: number;
   redisUp: boolean;
+  /** Why forwarding is held though Redis answers: `wrongtype` (GW_EVENTS_REDIS_WRONGTYPE) until a batch goes through; absent otherwise. */
+  forwardBlocked?: "wrongtype";
   pending: number;
   duplicates: number;
   /**
@@ -287,6 +289,7 @@ export function createEventSpool(opts: EventSpoolOptions): EventSpool {
         duplicates: counters.duplicates,
         pendingBytes: queue.bytes,
         redisUp: (pump?.redisUp ?? false) && redis?.status === "ready",
+        ...(pump?.blockedBy ? { forwardBlocked: pump.blockedBy } : {}),
         pending: queue.length,
         problems,
         ...disk.errors,

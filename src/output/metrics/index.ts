@@ -4,7 +4,7 @@ import type { VerdictEvent } from "../../core/types.js";
 import { gatewayVersion } from "../../core/version.js";
 import { faultCounts } from "../../core/faults.js";
 import type { MetricsCollectors } from "./types.js";
-import { seriesKit, type CollectorName, type SeriesKit } from "./series.js";
+import { seriesKit, type CollectorName, type RemovedTargets, type SeriesKit } from "./series.js";
 import { registerCameraSeries } from "./cameras.js";
 import { registerDecodeSeries } from "./decode.js";
 import { registerLaneSeries } from "./lanes.js";
@@ -13,6 +13,12 @@ import { registerOutputSeries } from "./outputs.js";
 import { registerServerSeries } from "./server.js";
 
 export type { AuthRefusalCount, CameraStats, ConfigReloadStats, DecodePoolStats, DisplayRefusalCount, EventSeqStats, LaneCounters, LedgerAnchorSinkStats, LedgerAnchorStats, LedgerStats, MetricsCollectors, MqttStats, PauseStoreStats, SpoolStats, TlsListenerStats, TrustCounters } from "./types.js";
+
+/** The lanes and cameras a reload added and removed (its answer's `details`); rebuilt ones are not named here. */
+export interface TargetChanges {
+  lanes?: { added: readonly string[]; removed: readonly string[] };
+  cameras?: { added: readonly string[]; removed: readonly string[] };
+}
 
 export interface GatewayMetricsOptions {
   /** Node process metrics (CPU, memory, event loop lag), unprefixed as standard dashboards expect; on by default. */
@@ -47,6 +53,10 @@ export class GatewayMetrics {
   /** Scrapes in which each collector threw, and the ones that threw in the scrape under way. */
   private readonly collectorErrors = new Map<string, number>();
   private readonly failedThisScrape = new Set<string>();
+  /** Lanes and cameras a reload removed, until a reload adds them again: late observations of theirs are ignored. */
+  private readonly removed: RemovedTargets = { lanes: new Set(), cameras: new Set() };
+  /** The verdict and reason pairs counted per lane, so that all of a removed lane's verdicts_total series can be dropped. */
+  private readonly verdictPairs = new Map<string, Map<string, { verdict: string; reason: string }>>();
 
   constructor(opts: GatewayMetricsOptions = {}) {
     const p = opts.prefix ?? "checkpoint_gateway_";
@@ -62,7 +72,7 @@ export class GatewayMetrics {
     this.lastVerdict = new Gauge({ name: `${p}lane_last_verdict_timestamp_seconds`, help: "When the lane's last verdict was decided.", labelNames: ["lane"], registers: r });
     new Gauge({ name: `${p}build_info`, help: "Always 1; the gateway's version and the Node.js version as labels.", labelNames: ["version", "node"], registers: r }).set({ version: gatewayVersion(), node: process.versions.node }, 1);
 
-    const kit = seriesKit({ registry: this.registry, prefix: p, collectors: () => this.collectors, failed: (c) => this.collectorFailed(c), now: opts.now ?? Date.now });
+    const kit = seriesKit({ registry: this.registry, prefix: p, collectors: () => this.collectors, failed: (c) => this.collectorFailed(c), now: opts.now ?? Date.now, removed: this.removed });
     this.kit = kit;
     registerCameraSeries(kit);
     registerDecodeSeries(kit);
@@ -97,12 +107,38 @@ export class GatewayMetrics {
     return Object.values(this.collectors).some(Boolean);
   }
 
+  /**
+   * A reload added or removed lanes and cameras. A removed one's series end with it, gauges and
+   * histograms (they would read as a lane that still exists) and counters too (rate() and increase()
+   * handle a series that ends; memory stays bounded by what runs). A re-added one starts afresh;
+   * a rebuilt (changed) one keeps its series. The pulled series follow the running stages.
+   */
+  targetsChanged(c: TargetChanges): void {
+    for (const lane of c.lanes?.added ?? []) this.removed.lanes.delete(lane);
+    for (const camera of c.cameras?.added ?? []) this.removed.cameras.delete(camera);
+    for (const lane of c.lanes?.removed ?? []) {
+      this.removed.lanes.add(lane);
+      for (const v of this.verdictPairs.get(lane)?.values() ?? []) this.verdicts.remove({ lane, ...v });
+      this.verdictPairs.delete(lane);
+      this.lastVerdict.remove({ lane });
+      this.frameToVerdict.remove({ lane });
+      this.firstSeenToVerdict.remove({ lane });
+    }
+    for (const camera of c.cameras?.removed ?? []) {
+      this.removed.cameras.add(camera);
+      this.decode.remove({ camera });
+    }
+  }
+
   observeDecode(ms: number, camera: string): void {
+    // A frame of a removed camera whose decode ends after the reload must not bring its series back.
+    if (this.removed.cameras.has(camera)) return;
     if (Number.isFinite(ms) && ms >= 0) this.decode.observe({ camera }, ms / 1000);
   }
 
   observeVerdict(ev: VerdictEvent): void {
-    this.verdicts.inc({ lane: ev.lane, verdict: ev.verdict, reason: ev.reason });
+    if (this.removed.lanes.has(ev.lane)) return;
+    this.countVerdict(ev.lane, ev.verdict, ev.reason, 1);
     if (Number.isFinite(ev.at)) this.lastVerdict.set({ lane: ev.lane }, ev.at / 1000);
     if (Number.isFinite(ev.frameToVerdictMs) && ev.frameToVerdictMs >= 0) this.frameToVerdict.observe({ lane: ev.lane }, ev.frameToVerdictMs / 1000);
     if (Number.isFinite(ev.firstSeenToVerdictMs) && ev.firstSeenToVerdictMs >= 0) this.firstSeenToVerdict.observe({ lane: ev.lane }, ev.firstSeenToVerdictMs / 1000);
@@ -113,9 +149,16 @@ export class GatewayMetrics {
     return bus.on("verdict", (ev) => this.observeVerdict(ev));
   }
 
-  /** Each running lane's INTERNAL_ERROR verdicts, at 0 until the first (a removed lane keeps its series, as its other verdict series). */
+  /** Each running lane's INTERNAL_ERROR verdicts, at 0 until the first (a removed lane's go with its other verdict series: targetsChanged). */
   private seedVerdicts(): void {
-    for (const l of this.kit.read("lanes") ?? []) this.verdicts.inc({ lane: l.lane, verdict: "ERROR", reason: "INTERNAL_ERROR" }, 0);
+    for (const l of this.kit.read("lanes") ?? []) this.countVerdict(l.lane, "ERROR", "INTERNAL_ERROR", 0);
+  }
+
+  private countVerdict(lane: string, verdict: string, reason: string, n: number): void {
+    let pairs = this.verdictPairs.get(lane);
+    if (!pairs) this.verdictPairs.set(lane, (pairs = new Map()));
+    pairs.set(`${verdict} ${reason}`, { verdict, reason });
+    this.verdicts.inc({ lane, verdict, reason }, n);
   }
 
   get contentType(): string {

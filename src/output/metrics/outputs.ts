@@ -1,5 +1,8 @@
 import { flag, one, sec, type SeriesKit } from "./series.js";
 
+/** Why the spool's forwarding can be held while Redis answers (SpoolStats.forwardBlocked). */
+const FORWARD_BLOCK_REASONS = ["wrongtype"] as const;
+
 /** Where verdicts go: MQTT, Redis and the event spool, the lanes' event ids, the ledger and its anchors. */
 export function registerOutputSeries({ series, read }: SeriesKit): void {
   const mqtt = () => read("mqtt");
@@ -31,6 +34,12 @@ export function registerOutputSeries({ series, read }: SeriesKit): void {
   series("spool", "gauge", "events_problem", "1 for each reason exactly-once forwarding cannot be promised now (REDIS_EVICTION_POLICY:<policy>, GATEWAY_ID_CONFLICT).", ["problem"], () =>
     (spool()?.problems ?? []).map((problem) => ({ labels: { problem }, value: 1 })),
   );
+  // Every reason at 0 while the spool runs, so an alert sees the 0 before the 1; an unlisted reason still shows as 1.
+  series("spool", "gauge", "events_forward_blocked", "1 while forwarding to the Redis stream is held though Redis answers, by reason (wrongtype: the stream or the spool's id set key holds another Redis type, GW_EVENTS_REDIS_WRONGTYPE; nothing is written until a person deletes or renames the key, the spool keeps the events up to its bound); 0 otherwise.", ["reason"], () => {
+    const s = spool();
+    if (!s) return [];
+    return [...new Set([...FORWARD_BLOCK_REASONS, ...(s.forwardBlocked ? [s.forwardBlocked] : [])])].map((reason) => ({ labels: { reason }, value: s.forwardBlocked === reason ? 1 : 0 }));
+  });
   series("spool", "counter", "events_spool_write_errors_total", "Spool writes that failed (record append, state file, compaction rewrite).", [], () => one(spool()?.writeErrors));
   series("spool", "counter", "events_spool_fsync_errors_total", "Spool fsync or close calls that failed (records perhaps not on disk).", [], () => one(spool()?.fsyncErrors));
   series("spool", "gauge", "events_spool_degraded", "1 while events whose append failed are held in memory only (lost if the process dies before Redis takes them).", [], () => flag(spool()?.degraded));

@@ -11,6 +11,12 @@ export interface Sample {
 /** What a configured collector returns. */
 export type Collected<K extends keyof MetricsCollectors> = ReturnType<NonNullable<MetricsCollectors[K]>>;
 
+/** Lanes and cameras a reload removed (and none has added again since). */
+export interface RemovedTargets {
+  lanes: Set<string>;
+  cameras: Set<string>;
+}
+
 /** What each metric family module (cameras.ts, lanes.ts, ...) registers its pulled series with. */
 export interface SeriesKit {
   /** Registers one series computed at scrape time from `samples` (a throw there costs this series only, and is counted). */
@@ -19,6 +25,8 @@ export interface SeriesKit {
   read<K extends keyof MetricsCollectors>(collector: K): Collected<K> | undefined;
   /** Epoch ms. */
   now(): number;
+  /** For counts a stage keeps after a lane or camera is gone (decode pool, display refusals): those ids are left out. */
+  removed: { readonly lanes: ReadonlySet<string>; readonly cameras: ReadonlySet<string> };
 }
 
 export interface SeriesKitOptions {
@@ -28,6 +36,7 @@ export interface SeriesKitOptions {
   /** Called for every throw; the owner counts it once per scrape. */
   failed: (collector: CollectorName) => void;
   now: () => number;
+  removed: RemovedTargets;
 }
 
 export function seriesKit(o: SeriesKitOptions): SeriesKit {
@@ -60,7 +69,7 @@ export function seriesKit(o: SeriesKitOptions): SeriesKit {
     const metric = { name: full, help, type, aggregator: "sum", get: () => Promise.resolve({ name: full, help, type, aggregator: "sum", values: values() }), reset: () => undefined };
     o.registry.registerMetric(metric as unknown as Metric);
   };
-  return { series, read, now: o.now };
+  return { series, read, now: o.now, removed: o.removed };
 }
 
 /** One unlabelled sample (absent when the value is). */

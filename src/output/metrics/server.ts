@@ -1,7 +1,7 @@
 import { one, sec, type SeriesKit } from "./series.js";
 
 /** The HTTP listeners (the certificate a renewal must replace in time, refused logins, tokens and display streams) and config reloads. */
-export function registerServerSeries({ series, read }: SeriesKit): void {
+export function registerServerSeries({ series, read, removed }: SeriesKit): void {
   const tlsL = () => read("tls") ?? [];
   series("tls", "gauge", "tls_certificate_expiry_timestamp_seconds", "When the certificate the listener serves expires (absent without TLS).", ["listener"], () =>
     tlsL().map((t) => ({ labels: { listener: t.listener }, value: sec(t.validTo) })),
@@ -13,7 +13,8 @@ export function registerServerSeries({ series, read }: SeriesKit): void {
     (read("authRefusals") ?? []).map((r) => ({ labels: { listener: r.listener, reason: r.reason }, value: r.count })),
   );
   series("displayRefusals", "counter", "lane_display_refusals_total", "Lane display streams refused (LANE_STREAMS_FULL, CLIENT_STREAMS_FULL: answered 429) or cut off (SLOW_CLIENT: too much unread).", ["lane", "reason"], () =>
-    (read("displayRefusals") ?? []).map((r) => ({ labels: { lane: r.lane, reason: r.reason }, value: r.count })),
+    // The server keeps a removed lane's tally: its series end with the lane.
+    (read("displayRefusals") ?? []).filter((r) => !removed.lanes.has(r.lane)).map((r) => ({ labels: { lane: r.lane, reason: r.reason }, value: r.count })),
   );
 
   // Config reloads (admin API, SIGHUP).

@@ -93,6 +93,8 @@ export interface SpoolStats {
   redisRollbacks?: number;
   /** Why exactly-once cannot be promised now (REDIS_EVICTION_POLICY:<policy>, GATEWAY_ID_CONFLICT). */
   problems?: string[];
+  /** Why forwarding to the stream is held though Redis answers (`wrongtype`: the stream or id set key holds another Redis type); absent while it is not. */
+  forwardBlocked?: string;
   /** Failed spool writes (record append, state file, compaction rewrite) since start. */
   writeErrors?: number;
   /** Failed spool fsync or close calls since start. */
