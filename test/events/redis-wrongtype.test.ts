@@ -65,6 +65,18 @@ describe("forward script: keys of the wrong Redis type", () => {
     expect(await ids(stream)).toEqual(["gw-w:L1:1", "gw-w:L1:2", "gw-w:L1:3"]);
     expect(await redis.get(marker)).toBe("3");
   });
+
+  it("a marker of another type with the id set gone too is no rollback: nothing reported lost, nothing resent twice", async () => {
+    const stream = newStream();
+    const marker = markerKey(stream, "gw-w", "e1");
+    expect(await forwardBatch(redis, { stream, marker }, [rec(1), rec(2), rec(3)], opts)).toMatchObject({ added: 3 });
+    await redis.del(marker, idsKey(marker));
+    await redis.hset(marker, "x", "1");
+    // Redis acknowledged 3; the stream still holds 1..3. Taken for a rollback to 0, the spool resent all of them.
+    expect(await forwardBatch(redis, { stream, marker }, [rec(4)], { ...opts, acked: 3 })).toEqual({ added: 1, skippedIds: [], reused: [], markerReplaced: { key: marker, type: "hash" } });
+    expect(await redis.get(marker)).toBe("4");
+    expect(await ids(stream)).toEqual(["gw-w:L1:1", "gw-w:L1:2", "gw-w:L1:3", "gw-w:L1:4"]);
+  });
 });
 
 describe("spool: keys of the wrong Redis type", () => {
@@ -132,5 +144,21 @@ describe("spool: keys of the wrong Redis type", () => {
     await waitFor(async () => (await ids(stream)).length === 1, "the held event forwarded", 15_000);
     await spool.flush();
     expect(await blocked()).toBe("0");
+  });
+
+  it("a marker turned into a hash and the id set deleted: the spool forwards on and the stream gets no event twice", async () => {
+    const stream = newStream();
+    const { spool, lines } = spoolOn(stream);
+    await spool.start();
+    for (let k = 1; k <= 3; k++) spool.append(makeEvent("gw-w", "L1", k));
+    await spool.flush();
+    const [marker] = await redis.keys(`{${stream}}:spool:gw-w:*[^s]`);
+    await redis.del(marker!, idsKey(marker!));
+    await redis.hset(marker!, "x", "1");
+    spool.append(makeEvent("gw-w", "L1", 4));
+    await spool.flush();
+    expect(await ids(stream)).toEqual(["gw-w:L1:1", "gw-w:L1:2", "gw-w:L1:3", "gw-w:L1:4"]);
+    expect(parsed(lines).some((l) => l.code === "GW_EVENTS_REDIS_ROLLED_BACK")).toBe(false);
+    expect(spool.stats()).toMatchObject({ markerResets: 1, redisRollbacks: 0, pending: 0, forwarded: 4 });
   });
 });

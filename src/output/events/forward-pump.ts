@@ -228,7 +228,7 @@ export class ForwardPump {
       this.counts.markerResets++;
       this.o.log.error(
         { code: "GW_EVENTS_REDIS_WRONGTYPE", key: res.markerReplaced.key, type: res.markerReplaced.type, markerResets: this.counts.markerResets },
-        "the spool's forward marker key in Redis held another type (changed outside the gateway): deleted and written anew; the id set still keeps every event from being added twice",
+        "the spool's forward marker key in Redis held another type (changed outside the gateway): deleted and written anew from the id set and the last acknowledged position; a resend is skipped only while the id set still holds its id",
       );
     }
     if (res.markerWas === undefined) return;

@@ -32,8 +32,11 @@ export const ID_WINDOW = 100_000;
  * every call before, read as "Redis unavailable" for ever. The stream and the id set are checked
  * first and, when of another type, nothing is written and { -1, key, type } returned: the stream is
  * the record and the id set the only proof of what it holds, so neither is ever replaced here (a
- * person fixes it; the spool keeps the events). The marker is our bookkeeping and the id set stands
- * in for it when it is gone, so a marker of another type is deleted and reported (markerType).
+ * person fixes it; the spool keeps the events). The marker is our bookkeeping, so a marker of another
+ * type is deleted and reported (markerType), and written anew as max(id set's highest position,
+ * acked): another program's key is no sign that Redis lost data. Taken for a rollback when the id set
+ * was gone too, it made the spool resend what the stream already held, and the stream got every event
+ * twice (the stream entries carry no spool position to read the marker back from).
  * KEYS[1] stream, KEYS[2] marker, KEYS[3] recent ids; ARGV: ttlSeconds, maxLen, window, acked, then
  * 6 values per record. Returns { added, markerWas ('' when sound), rolledBack ('' or the position
  * Redis still reaches), #skipped, markerType ('' or the type of the marker deleted), skipped
@@ -44,20 +47,26 @@ local streamType = redis.call('TYPE', KEYS[1]).ok
 if streamType ~= 'stream' and streamType ~= 'none' then return { -1, KEYS[1], streamType } end
 local idsType = redis.call('TYPE', KEYS[3]).ok
 if idsType ~= 'zset' and idsType ~= 'none' then return { -1, KEYS[3], idsType } end
-local markerType = redis.call('TYPE', KEYS[2]).ok
-if markerType == 'string' or markerType == 'none' then
-  markerType = ''
-else
-  redis.call('DEL', KEYS[2])
-end
-local raw = redis.call('GET', KEYS[2])
-local last = tonumber(raw or '0')
 local ttl = tonumber(ARGV[1])
 local maxlen = tonumber(ARGV[2])
 local window = tonumber(ARGV[3])
 local acked = tonumber(ARGV[4])
 local top = redis.call('ZREVRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 local known = tonumber(top[2] or '0')
+local markerType = redis.call('TYPE', KEYS[2]).ok
+local raw = nil
+local last = 0
+if markerType == 'string' or markerType == 'none' then
+  markerType = ''
+  raw = redis.call('GET', KEYS[2])
+  last = tonumber(raw or '0')
+else
+  -- Someone else's key under our name says nothing about what the stream holds: not a rollback.
+  -- Written at once, so a call failing below does not leave a missing marker for the next one.
+  last = math.max(known, acked)
+  redis.call('DEL', KEYS[2])
+  redis.call('SET', KEYS[2], last, 'EX', ttl)
+end
 local markerWas = ''
 if raw and (not last or last < 0 or last ~= math.floor(last) or last > known + window) then
   markerWas = string.sub(raw, 1, 40)
@@ -151,7 +160,10 @@ export interface ForwardResult {
   reused: Array<{ id: string; n: number }>;
   /** The marker's value (up to 40 characters) when it was no position or far above the id set, and was reset. */
   markerWas?: string;
-  /** The marker key held another Redis type (`type`) and was deleted: the id set stands in for it. */
+  /**
+   * The marker key held another Redis type (`type`): deleted and written anew at the id set's highest
+   * position or `acked`, whichever is higher (never reported as a rollback).
+   */
   markerReplaced?: { key: string; type: string };
   /**
    * Set when Redis no longer reaches the `acked` position it acknowledged: how far it does (the

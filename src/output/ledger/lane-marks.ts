@@ -1,5 +1,6 @@
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
+import type { Logger } from "../../core/logger.js";
 import type { LedgerFs } from "./ledger.js";
 
 /**
@@ -41,13 +42,6 @@ export function writeLaneMarks(fs: Pick<LedgerFs, "writeFileSync" | "renameSync"
   fs.renameSync(tmp, join(dir, LANES_FILE));
 }
 
-const ID = /"id":"((?:[^"\\]|\\.)*)"/g;
-
-/** Raises `lanes` to every event id's seq found in ledger text (one id per entry line). */
-export function noteIds(text: string, lanes: Record<string, number>): void {
-  for (const m of text.matchAll(ID)) noteId(JSON.parse(`"${m[1]!}"`) as string, lanes);
-}
-
 /** Raises `lanes[gatewayId:lane]` to the seq of event id `gatewayId:lane:seq`. */
 export function noteId(id: string, lanes: Record<string, number>): void {
   const at = id.lastIndexOf(":");
@@ -57,15 +51,96 @@ export function noteId(id: string, lanes: Record<string, number>): void {
   if (Number.isSafeInteger(seq) && seq > (lanes[key] ?? 0)) lanes[key] = seq;
 }
 
+const KEY = Buffer.from('"id":"', "latin1");
+const CHUNK = 1 << 20;
+/** No event id is near this long (gateway id, lane id, seq): a longer one is damage, and it bounds what a chunk carries over. */
+export const MAX_ID_BYTES = 4096;
+
+/**
+ * Raises `lanes` to every event id's seq in a ledger file (one id per entry line), read in chunks: a
+ * day file can be larger than one string may hold, and 31 of them were read whole at every start.
+ * Returns how many ids could not be read (bit rot: a bad escape, a control character, an id without
+ * its end): skipped, their neighbours still count. Before, one such id threw, and with it the ledger.
+ * Throws on fs errors.
+ */
+export function noteFileIds(path: string, lanes: Record<string, number>): number {
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK + MAX_ID_BYTES + KEY.length);
+    let kept = 0;
+    let pos = 0;
+    let bad = 0;
+    for (;;) {
+      const got = readSync(fd, buf, kept, CHUNK, pos);
+      pos += got;
+      const end = kept + got;
+      const r = scanIds(buf.subarray(0, end), lanes, got === 0);
+      bad += r.bad;
+      if (got === 0) return bad;
+      // An id cut by the chunk's end (or a key cut in two) is read whole with the next chunk.
+      kept = end - r.next;
+      buf.copy(buf, 0, r.next, end);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The ids in `buf`; `next`: where the next chunk's scan must start (an id or key not ended here). */
+function scanIds(buf: Buffer, lanes: Record<string, number>, eof: boolean): { next: number; bad: number } {
+  let bad = 0;
+  let i = buf.indexOf(KEY);
+  while (i >= 0) {
+    const from = i + KEY.length;
+    let j = from;
+    // Bytes of a multi-byte UTF-8 character are all >= 0x80: never taken for a quote or a backslash.
+    while (j < buf.length && buf[j] !== 0x22) j += buf[j] === 0x5c ? 2 : 1;
+    if (j >= buf.length) {
+      // The file's torn end is cut at start (resume), before this runs: an unended id there is no id.
+      if (eof) break;
+      if (buf.length - i <= MAX_ID_BYTES + KEY.length) return { next: i, bad };
+      bad++;
+      i = buf.indexOf(KEY, from);
+      continue;
+    }
+    if (j - from > MAX_ID_BYTES) bad++;
+    else {
+      let id: unknown;
+      try {
+        id = JSON.parse(`"${buf.toString("utf8", from, j)}"`);
+      } catch {
+        bad++;
+      }
+      if (typeof id === "string") noteId(id, lanes);
+    }
+    i = buf.indexOf(KEY, j + 1);
+  }
+  return { next: Math.max(0, buf.length - (KEY.length - 1)), bad };
+}
+
 /**
  * The writer's marks at start: the saved ones, raised by the ids in the day files written since
  * (at most `maxFiles` of the newest; without saved marks, a first start after an upgrade, those
- * are all it knows). `files` sorted oldest first.
+ * are all it knows). `files` sorted oldest first. Never throws: the marks only widen the seq check
+ * to lanes idle for over a month, so a file that cannot be read costs the marks of the lanes in it
+ * (warned, naming the file), never the ledger.
  */
-export function loadLaneMarks(dir: string, files: readonly string[], maxFiles: number): Record<string, number> {
-  const saved = readLaneMarks(dir);
-  const lanes = { ...saved?.lanes };
-  const since = files.filter((f) => saved?.file === undefined || f >= saved.file).slice(-maxFiles);
-  for (const f of since) noteIds(readFileSync(join(dir, f), "utf8"), lanes);
+export function loadLaneMarks(dir: string, files: readonly string[], maxFiles: number, log?: Pick<Logger, "warn">): Record<string, number> {
+  let lanes: Record<string, number> = {};
+  try {
+    const saved = readLaneMarks(dir);
+    lanes = { ...saved?.lanes };
+    const since = files.filter((f) => saved?.file === undefined || f >= saved.file).slice(-maxFiles);
+    for (const f of since) {
+      try {
+        const bad = noteFileIds(join(dir, f), lanes);
+        if (bad > 0) log?.warn({ code: "GW_LEDGER_BROKEN", file: f, badIds: bad }, "ledger lane marks: event ids in this ledger file cannot be read (damaged); skipped");
+      } catch (e) {
+        log?.warn({ file: f, err: (e as Error).message }, "ledger lane marks: this ledger file cannot be read; its lanes are checked against a restored sequence file only while their ids are in the newest 31 ledger files");
+      }
+    }
+  } catch (e) {
+    log?.warn({ err: (e as Error).message }, "ledger lane marks cannot be loaded; a lane idle for over a month is not checked against a restored sequence file until they are");
+  }
   return lanes;
 }

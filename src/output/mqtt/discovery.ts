@@ -18,9 +18,15 @@ const id = (s: string) => s.replace(/[^a-zA-Z0-9_-]/g, "_");
 /** The gateway's device (node id) in Home Assistant: every config of this gateway is under it. */
 export const discoveryNode = (gatewayId: string) => `cpgw_${id(gatewayId)}`;
 
+/**
+ * The device name in every config: it names the gateway id exactly. Gateway ids may hold `.`, which
+ * the node id cannot, so `a.b` and `a_b` share a node; the sweep tells their configs apart by this.
+ */
+export const discoveryDeviceName = (gatewayId: string) => `Checkpoint gateway ${gatewayId}`;
+
 export function discoveryMessages(o: DiscoveryOptions): Map<string, Record<string, unknown>> {
   const node = discoveryNode(o.gatewayId);
-  const device = { identifiers: [node], name: `Checkpoint gateway ${o.gatewayId}`, manufacturer: "checkpoint-gateway", model: "checkpoint-gateway", sw_version: o.version };
+  const device = { identifiers: [node], name: discoveryDeviceName(o.gatewayId), manufacturer: "checkpoint-gateway", model: "checkpoint-gateway", sw_version: o.version };
   // The gateway's own status topic carries its Last Will: HA greys every entity out when it dies.
   const availability = { topic: o.topics.gateway, payload_available: "online", payload_not_available: "offline" };
   const out = new Map<string, Record<string, unknown>>();

@@ -3,6 +3,7 @@ import type { Logger } from "../../core/logger.js";
 import type { MqttConfig } from "../options.js";
 import type { Topics } from "./topics.js";
 import type { MqttPublishKind } from "./types.js";
+import { discoveryDeviceName } from "./discovery.js";
 
 /**
  * Retained topics of lanes that are no longer configured. A lane removed by a reload or between two
@@ -28,11 +29,25 @@ export interface SweepOptions {
   discovery?: { prefix: string; node: string; topics: Iterable<string> };
 }
 
+/** A lane template the sweep leaves alone, and why (logged once per start). */
+export interface Unswept {
+  kind: Exclude<SweepKind, "discovery">;
+  template: string;
+  /** `no-gateway`: another gateway may use the same topics; `gateway-not-own-level`: `{gateway}` shares a level (see laneRule). */
+  reason: "no-gateway" | "gateway-not-own-level";
+}
+
 export interface SweepPlan {
   /** Subscription filters covering every topic the plan may clear (none: nothing to sweep). */
   filters: string[];
-  /** What a retained message found on `topic` is: a removed lane's status, paused state or discovery config, or ours (undefined). */
-  kindOf(topic: string): SweepKind | undefined;
+  /** Lane templates with `{lane}` that are not swept: retained topics of removed lanes under them stay. */
+  unswept: Unswept[];
+  /**
+   * What a retained message found on `topic` is: a removed lane's status, paused state or discovery
+   * config, ours or not ours to judge (undefined), or `other-gateway`: a discovery config under this
+   * gateway's node that another gateway published (ids that differ only by `.` and `_`), left alone.
+   */
+  kindOf(topic: string, payload: string): SweepKind | "other-gateway" | undefined;
 }
 
 interface Rule {
@@ -45,11 +60,17 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
  * A lane template as a filter (`+` for the level holding `{lane}`) and a pattern giving the lane.
- * Only templates with `{gateway}` are swept: without it two gateways sharing a broker would clear
- * each other's lanes. `{command}` is empty here, as fillTopic makes it outside laneCommand.
+ * Swept only when `{gateway}` fills topic levels by itself, so the levels holding `{lane}` never
+ * hold the gateway id: a template without `{gateway}` could be another gateway's lane, and with
+ * `{gateway}-{lane}` in one level, `gw`'s sweep read `gw-1-b` (gateway `gw-1`, lane `b`) as its own
+ * lane `1-b`, and `gw-1/status` as lane `1`, and cleared both. `{command}` is empty here, as fillTopic
+ * makes it outside laneCommand.
  */
-function laneRule(kind: SweepKind, template: string, prefix: string, gatewayId: string): Rule | undefined {
-  if (!template.includes("{gateway}") || !template.includes("{lane}")) return undefined;
+function laneRule(kind: Unswept["kind"], template: string, prefix: string, gatewayId: string): Rule | Unswept | undefined {
+  if (!template.includes("{lane}")) return undefined;
+  const gatewayLevels = template.split("/").filter((level) => level.includes("{gateway}"));
+  if (gatewayLevels.length === 0) return { kind, template, reason: "no-gateway" };
+  if (gatewayLevels.some((level) => level !== "{gateway}")) return { kind, template, reason: "gateway-not-own-level" };
   const filled = template.replace(/\{(prefix|gateway|command)\}/g, (_, k: string) => (k === "prefix" ? prefix : k === "gateway" ? gatewayId : ""));
   const filter = filled
     .split("/")
@@ -69,26 +90,49 @@ export function sweepPlan(o: SweepOptions): SweepPlan {
   const ours = new Set<string>([o.topics.gateway, o.topics.stats, ...(o.keep ?? [])]);
   for (const t of o.topics.lanes.values()) ours.add(t.status).add(t.verdict).add(t.paused).add(t.commands.pause).add(t.commands.resume);
   const rules: Rule[] = [];
+  const unswept: Unswept[] = [];
   for (const [kind, template] of [["status", o.templates.laneStatus], ["paused", o.templates.lanePaused]] as const) {
     const r = laneRule(kind, template, o.prefix, o.gatewayId);
-    if (r) rules.push(r);
+    if (r && "re" in r) rules.push(r);
+    else if (r) unswept.push(r);
   }
   if (o.discovery) {
     for (const t of o.discovery.topics) ours.add(t);
     const { prefix, node } = o.discovery;
     rules.push({ kind: "discovery", filter: `${prefix}/+/${node}/+/config`, re: new RegExp(`^${escape(prefix)}/[^/]+/${escape(node)}/[^/]+/config$`) });
   }
+  const deviceName = discoveryDeviceName(o.gatewayId);
   return {
     filters: [...new Set(rules.map((r) => r.filter))],
-    kindOf(topic) {
+    unswept,
+    kindOf(topic, payload) {
       if (ours.has(topic)) return undefined;
       for (const r of rules) {
         const m = r.re.exec(topic);
-        if (m && !(m.groups?.lane !== undefined && o.topics.lanes.has(m.groups.lane))) return r.kind;
+        if (!m || (m.groups?.lane !== undefined && o.topics.lanes.has(m.groups.lane))) continue;
+        if (r.kind !== "discovery") return r.kind;
+        // The node id is shared by gateway ids that differ only by `.` and `_`: a config is ours only
+        // when it names this gateway's exact id. Anything else under the node is left as it is.
+        const owner = discoveryOwner(payload);
+        return owner === deviceName ? "discovery" : owner === undefined ? undefined : "other-gateway";
       }
       return undefined;
     },
   };
+}
+
+/** Discovery configs are small: a larger payload is not one of ours, and is not parsed. */
+const MAX_DISCOVERY_BYTES = 64 * 1024;
+
+/** The device name a retained discovery config names, if it is a JSON config with one. */
+function discoveryOwner(payload: string): string | undefined {
+  if (payload.length > MAX_DISCOVERY_BYTES) return undefined;
+  try {
+    const name = (JSON.parse(payload) as { device?: { name?: unknown } } | null)?.device?.name;
+    return typeof name === "string" ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface Sweeper {
@@ -106,6 +150,15 @@ export interface Sweeper {
  * deletes it (and a discovery config's, which removes the entity from Home Assistant).
  */
 export function createSweeper(plan: SweepPlan, qos: MqttConfig["qos"], log: Logger, failed: (kind: SweepKind) => (err?: Error) => void): Sweeper {
+  for (const u of plan.unswept) {
+    log.info(
+      { template: u.template, kind: u.kind, reason: u.reason },
+      u.reason === "no-gateway"
+        ? "mqtt: this lane template has no {gateway}, so another gateway may share its topics: retained topics of removed lanes under it are not cleared"
+        : "mqtt: {gateway} does not fill a topic level by itself in this lane template, so another gateway's topics could read as this gateway's lanes: retained topics of removed lanes under it are not cleared",
+    );
+  }
+  let sharedNodeSaid = false;
   return {
     subscribe(client, closing) {
       if (plan.filters.length === 0) return;
@@ -115,7 +168,12 @@ export function createSweeper(plan: SweepPlan, qos: MqttConfig["qos"], log: Logg
     },
     onMessage(client, topic, payload, retained) {
       if (!retained || payload.length === 0 || !client.connected) return;
-      const kind = plan.kindOf(topic);
+      const kind = plan.kindOf(topic, payload.toString());
+      if (kind === "other-gateway") {
+        if (!sharedNodeSaid) log.warn({ topic }, "mqtt: another gateway publishes Home Assistant discovery under this gateway's node (gateway ids that differ only by '.' and '_' share one): its configs are left alone, but the two share one device and a lane id both use overwrites the other's");
+        sharedNodeSaid = true;
+        return;
+      }
       if (!kind) return;
       if (kind === "status" && payload.toString() !== "offline") client.publish(topic, "offline", { qos, retain: false }, failed(kind));
       client.publish(topic, "", { qos: kind === "discovery" ? 1 : qos, retain: true }, failed(kind));
