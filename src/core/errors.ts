@@ -22,6 +22,7 @@ export const GatewayErrorCodes = {
   GW_CLOCK_UNTRUSTED: "The local clock differs from a trust server's Date header by more than trust.maxClockDriftS, or runs that much behind a signed trust list's issuedAt: validity cannot be judged (verdicts CLOCK_UNTRUSTED; lanes out of service with clockAction out-of-service).",
   GW_REDIS_UNAVAILABLE: "The configured Redis could not be reached; local state is used meanwhile.",
   GW_SPOOL_FULL: "The event spool reached its size bound; the oldest events are being dropped.",
+  GW_SPOOL_STATE_WRITE: "The event spool's state file (stateDir/spool/spool.state.json: epoch, forwarded position) could not be written, fsynced or renamed (a full or failing disk); events keep flowing and the save is retried at every sync. Logged when it starts failing and (info) when a save works again. Until then a restart resumes from the older position: the Redis marker skips what was already forwarded.",
   GW_MQTT_UNAVAILABLE: "The MQTT broker could not be reached; verdicts for lights are dropped (never sent late) until it returns.",
   GW_MQTT_COMMAND_REJECTED: "An MQTT lane command (pause/resume) was refused: bad payload or wrong token (the payload is never logged).",
   GW_LEDGER_BROKEN: "A ledger file failed hash-chain verification.",
@@ -51,7 +52,7 @@ export const GatewayErrorCodes = {
   GW_INTERNAL_FAULT: "A guarded callback (e.g. a lane decision) failed; logged and counted, the process keeps running.",
   GW_LANE_DECISION_FAILED: "A lane could not finish a decision (e.g. its sequence store failed); no verdict was published for that presentation.",
   GW_STATE_DIR_LOCKED: "Another live gateway holds the lock file in gateway.stateDir (its pid is named); this one refuses to start (exit 2) so two never share event ids or the ledger. A lock whose pid is gone, or reused by a later process, is taken over with a warning; so is a lock from another host (a recreated container) that its holder has not refreshed for 60 s.",
-  GW_STATE_DIR_UNWRITABLE: "gateway.stateDir (or its ledger, spool or lanes directory on another filesystem) cannot take a write: full (ENOSPC, EDQUOT), read-only (EROFS, e.g. ext4 remounted after an error), refused (EACCES, EPERM) or failing (EIO); the path and errno are named. `config check` reports it and `run` refuses to start (exit 2).",
+  GW_STATE_DIR_UNWRITABLE: "gateway.stateDir (or its ledger, spool or lanes directory on another filesystem) cannot take a write: full (ENOSPC, EDQUOT), read-only (EROFS, e.g. ext4 remounted after an error), refused (EACCES, EPERM) or failing (EIO); the path and errno are named. `config check` reports it and `run` refuses to start with exit 75 (EX_TEMPFAIL: the systemd unit restarts it, so the gateway comes back once space is freed; a config problem is exit 2, which the unit does not restart).",
 } as const;
 
 export type GatewayErrorCode = keyof typeof GatewayErrorCodes;
