@@ -1,10 +1,12 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { writeFileAtomic } from "../core/atomic-file.js";
 
 /**
  * Which lanes an officer paused, kept under `stateDir/lanes/paused.json` so a paused lane stays
- * paused across a restart (a closed lane must not silently reopen after a power cut). Written with
- * fsync and rename: the file is either the old or the new list, never torn.
+ * paused across a restart (a closed lane must not silently reopen after a power cut). Replaced
+ * atomically (atomic-file.ts: fsync, rename, fsync of the directory, which makes the rename itself
+ * durable): the file is either the old or the new list, never torn.
  */
 export interface PauseStore {
   /** Lanes paused when the store was read (missing file = none). */
@@ -40,14 +42,6 @@ export class FilePauseStore implements PauseStore {
 
   save(paused: Iterable<string>): void {
     mkdirSync(this.dir, { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, "w");
-    try {
-      writeSync(fd, JSON.stringify({ paused: [...new Set(paused)].sort() }) + "\n");
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file);
+    writeFileAtomic(this.file, JSON.stringify({ paused: [...new Set(paused)].sort() }) + "\n");
   }
 }

@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { silentLogger, type Logger } from "../core/logger.js";
+import { writeFileAtomic } from "../core/atomic-file.js";
 
 /**
  * Per-lane verdict sequence numbers. Event ids are `gateway:lane:seq` and must stay unique
@@ -227,23 +228,8 @@ export class FileSeqStore implements SeqStore {
   }
 
   private persist(lane: string, n: number): void {
-    const path = this.file(lane);
-    const tmp = path + ".tmp";
-    const fd = openSync(tmp, "w");
-    try {
-      writeSync(fd, `${n}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    // The rename itself must survive a power cut, or the old number comes back.
-    const dfd = openSync(this.dir, "r");
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
+    // The directory is fsynced too: the rename itself must survive a power cut, or the old number comes back.
+    writeFileAtomic(this.file(lane), `${n}\n`);
   }
 
   private file(lane: string): string {

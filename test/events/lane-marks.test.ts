@@ -46,10 +46,14 @@ describe("lane marks: damaged ledger files", () => {
   it("a bad escape in an older day file's id no longer stops the ledger: the start skips it, the other ids still count", async () => {
     const d = await twoDays();
     damage(join(d, "ledger-2026-01-01.jsonl"), '"id":"gw-1:L1:8"', '"id":"gw-1:L1:\\q"');
-    const l = createLedger({ dir: d, gatewayId: "gw-1" });
+    const { logger, lines } = captureLogger();
+    const l = createLedger({ dir: d, gatewayId: "gw-1", logger });
     await l.close();
     // Saved at start from what the files hold: 9 from the same file as the damaged id.
     expect(readLaneMarks(d)?.lanes).toEqual({ "gw-1:L1": 9, "gw-1:L2": 3 });
+    // The ledger passes its logger on: the damage is said once, naming the file.
+    const warned = lines.map((x) => JSON.parse(x) as { code?: string; file?: string }).filter((x) => x.code === "GW_LEDGER_BROKEN" && String(x.file).includes("ledger-2026-01-01.jsonl"));
+    expect(warned).toHaveLength(1);
   });
 
   it("bad ids are warned once per file, naming the file", async () => {

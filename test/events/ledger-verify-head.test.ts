@@ -66,6 +66,8 @@ describe("ledger verify: the directory's ledger.head.json", () => {
   it.each([
     ["garbled", "x\n", "unparsable"],
     ["an empty object", "{}\n", "is not a ledger head"],
+    // A head cut to 0 bytes by a power loss is still no head to trust, but named as such.
+    ["empty (0 bytes)", "", "is empty (0 bytes): a head write cut by a power loss"],
   ])("tail cut and the head %s: exit 1", async (_what, body, problem) => {
     const { dir, files } = writeLedger();
     writeLines(files[1]!, linesOf(files[1]!).slice(0, 1));

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { appendFileSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { appendFileSync, lstatSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FakeClock } from "../../src/core/clock.js";
 import { loadSpool, readHeldRecords, recordLine, type SpoolAppendFs } from "../../src/output/events/spool-file.js";
@@ -216,7 +216,8 @@ describe("SpoolDisk", () => {
     symlinkSync("/dev/null", tmp);
     disk.compact(0, 0, () => []);
     expect(disk.errors.compactionErrors).toBe(1);
-    rmSync(tmp);
+    // The failed rewrite removed its temp file (here the link to /dev/null): a full disk leaves no stray file.
+    expect(() => lstatSync(tmp)).toThrow();
     let asked = 0;
     disk.compact(0, 0, () => (asked++, []));
     clock.advance(COMPACT_RETRY_MS - 1);
@@ -313,7 +314,7 @@ describe("SpoolDisk failures are counted (events_spool_* on /metrics)", () => {
     const tmp = join(dir, "spool.jsonl.tmp");
     symlinkSync("/dev/null", tmp);
     disk.compact(0, 0, () => []);
-    rmSync(tmp);
+    expect(() => lstatSync(tmp)).toThrow();
     expect(disk.errors).toEqual({ writeErrors: 0, fsyncErrors: 1, compactionErrors: 1 });
     expect(disk.degraded).toBe(false);
     expect(readSpool().endsWith(line(1))).toBe(true);
@@ -331,10 +332,58 @@ describe("SpoolDisk failures are counted (events_spool_* on /metrics)", () => {
     undo.pop()!();
     expect(disk.errors).toEqual({ writeErrors: 1, fsyncErrors: 0, compactionErrors: 0 });
     expect(disk.degraded).toBe(false);
-    expect(lines.some((l) => l.includes("spool fsync failed"))).toBe(true);
+    expect(lines.some((l) => l.includes('"code":"GW_SPOOL_STATE_WRITE"'))).toBe(true);
     // The flag stays set: the next sync saves it.
     disk.markDone(1);
     clock.advance(1000);
     expect(disk.errors.writeErrors).toBe(1);
+  });
+
+  it("a state save failing at every sync (a full disk) is logged once, named as such with its code, and its end is logged", () => {
+    const { dir, clock, disk, lines, readState } = setup("interval");
+    disk.load(0);
+    disk.open([]);
+    undo.push(makeReadOnly(dir));
+    for (let n = 1; n <= 5; n++) {
+      disk.markDone(n);
+      clock.advance(1000);
+    }
+    expect(disk.errors).toEqual({ writeErrors: 5, fsyncErrors: 0, compactionErrors: 0 });
+    const failures = lines.filter((l) => l.includes('"level":"error"'));
+    // Before: "spool fsync failed" with the whole stack, at every sync (10 lines in 40 s on a full disk).
+    expect(failures).toHaveLength(1);
+    const f = JSON.parse(failures[0]!) as Record<string, unknown>;
+    expect(f).toMatchObject({ code: "GW_SPOOL_STATE_WRITE", file: "spool.state.json", op: expect.any(String), msg: expect.stringContaining("spool state file not saved") });
+    expect(typeof f.err).toBe("string");
+    expect(failures[0]).not.toContain("fsync failed");
+    expect(failures[0]).not.toContain("stack");
+    undo.pop()!();
+    disk.markDone(6);
+    clock.advance(1000);
+    expect(readState().doneN).toBe(6);
+    expect(lines.filter((l) => l.includes("spool state file saved again") && l.includes('"level":"info"'))).toHaveLength(1);
+    // A new episode is logged again.
+    undo.push(makeReadOnly(dir));
+    disk.markDone(7);
+    clock.advance(1000);
+    undo.pop()!();
+    expect(lines.filter((l) => l.includes('"code":"GW_SPOOL_STATE_WRITE"') && l.includes('"level":"error"'))).toHaveLength(2);
+  });
+
+  it("a state save whose fsync fails (the tmp file is a device: EINVAL) is an fsync error; the old state stays, no temp file is left", () => {
+    const { dir, clock, disk, lines, readState } = setup("interval");
+    disk.load(0);
+    disk.open([]);
+    const tmp = join(dir, "spool.state.json.tmp");
+    symlinkSync("/dev/null", tmp);
+    disk.markDone(3);
+    clock.advance(1000);
+    expect(disk.errors).toEqual({ writeErrors: 0, fsyncErrors: 1, compactionErrors: 0 });
+    expect(() => lstatSync(tmp)).toThrow();
+    expect(readState().doneN).toBe(0);
+    expect(lines.some((l) => l.includes('"code":"GW_SPOOL_STATE_WRITE"') && l.includes('"op":"fsync"'))).toBe(true);
+    disk.markDone(3); // the next forwarded batch starts the next sync
+    clock.advance(1000);
+    expect(readState().doneN).toBe(3);
   });
 });

@@ -5,7 +5,7 @@ import { SyncScheduler } from "../../src/output/events/sync-scheduler.js";
 function setup() {
   const clock = new FakeClock();
   const calls: string[] = [];
-  const errors: unknown[] = [];
+  const errors: Array<[string, unknown]> = [];
   const fail = { data: false, state: false };
   const s = new SyncScheduler({
     clock,
@@ -18,7 +18,7 @@ function setup() {
       if (fail.state) throw new Error("ENOSPC");
       calls.push("state");
     },
-    onError: (e) => errors.push(e),
+    onError: (step, e) => errors.push([step, e]),
   });
   return { clock, calls, errors, fail, s };
 }
@@ -62,13 +62,23 @@ describe("SyncScheduler", () => {
     s.dataWritten();
     s.stateChanged();
     clock.advance(1000);
-    expect(errors.map((e) => (e as Error).message)).toEqual(["EIO"]);
+    expect(errors.map(([step, e]) => [step, (e as Error).message])).toEqual([["data", "EIO"]]);
     expect(calls).toEqual([]);
     fail.data = false;
     s.dataWritten();
     clock.advance(1000);
     // Both flags survived the failure.
     expect(calls).toEqual(["data", "state"]);
+  });
+
+  it("a failed state save is reported as the state step, not as the data fsync", () => {
+    const { clock, calls, errors, fail, s } = setup();
+    fail.state = true;
+    s.dataWritten();
+    s.stateChanged();
+    clock.advance(1000);
+    expect(calls).toEqual(["data"]);
+    expect(errors.map(([step, e]) => [step, (e as Error).message])).toEqual([["state", "ENOSPC"]]);
   });
 
   it("stop clears the timer and refuses new ones", () => {

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { appendFileSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -60,6 +60,19 @@ describe("FileSeqStore", () => {
     undo.pop()!();
     // After a restart the persisted number is still 1: the next id is 2, and 2 was never used.
     expect(new FileSeqStore(dir).next("L1")).toBe(2);
+  });
+
+  it("a seq write that fails (the tmp file is a device: fsync EINVAL) leaves the old file and no temp file (shared atomic-file helper)", () => {
+    const dir = stateDir();
+    const s = new FileSeqStore(dir, { block: 1 });
+    expect(s.next("L1")).toBe(1);
+    const tmp = join(dir, "lanes", "L1.seq.tmp");
+    symlinkSync("/dev/null", tmp);
+    expect(() => s.next("L1")).toThrow(SeqStoreError);
+    // Before: the temp file stayed (a 0-byte L1.seq.tmp per failed start on a full disk).
+    expect(() => lstatSync(tmp)).toThrow();
+    expect(readdirSync(join(dir, "lanes"))).toEqual(["L1.seq"]);
+    expect(readFileSync(join(dir, "lanes", "L1.seq"), "utf8")).toBe("1\n");
   });
 
   it("reserves ids in blocks: one durable write per block, a restart resumes after the block, a read-only disk stops the lane at the block's end", () => {

@@ -1,6 +1,6 @@
 import type { Clock } from "../../core/clock.js";
 import type { Logger } from "../../core/logger.js";
-import { headerLine, loadSpool, SpoolFile, writeState, type LoadedSpool, type SpoolAppendFs, type SpoolState } from "./spool-file.js";
+import { headerLine, loadSpool, SpoolFile, STATE_FILE, writeState, type LoadedSpool, type SpoolAppendFs, type SpoolState } from "./spool-file.js";
 import { SyncScheduler } from "./sync-scheduler.js";
 
 export type FsyncPolicy = "always" | "interval" | "never";
@@ -61,6 +61,15 @@ const isSyncError = (e: unknown): boolean => {
   return call === "fsync" || call === "fdatasync" || call === "close";
 };
 
+/** The disk operations whose failures are logged once per episode (and again when they work). */
+type DiskOp = "fsync" | "state";
+
+/** The error's message and the call that failed (Node's `syscall`: write, fsync, rename, open...). */
+function failureFields(e: unknown): { err: string; op?: string } {
+  const call = (e as { syscall?: unknown } | null)?.syscall;
+  return { err: e instanceof Error ? e.message : String(e), ...(typeof call === "string" ? { op: call } : {}) };
+}
+
 /**
  * The spool's disk side: the append-only file, the state file (epoch, `doneN`), the fsync policy
  * and compaction. Disk errors are logged here and never thrown at the spool's callers, except at
@@ -76,15 +85,23 @@ export class SpoolDisk {
   /** After a failed compaction: no new try before this monotonic time. */
   private compactRetryAt: number | undefined;
   readonly errors: SpoolDiskErrors = { writeErrors: 0, fsyncErrors: 0, compactionErrors: 0 };
+  /** Operations failing now: a full disk fails every sync, so each is logged when it starts and ends. */
+  private readonly failing = new Set<DiskOp>();
   recovery: SpoolRecovery = { recoveredAtStart: 0, recordsDamaged: 0, stateRecovered: false, stateLost: false };
 
   constructor(private readonly o: SpoolDiskOptions) {
     this.sync = new SyncScheduler({
       clock: o.clock,
       intervalMs: o.fsyncIntervalMs,
-      syncData: () => this.counted(() => this.file?.fsync()),
-      saveState: () => this.counted(() => writeState(o.dir, this.state, o.fsync !== "never")),
-      onError: (e) => o.log.error({ err: e }, "spool fsync failed"),
+      syncData: () => {
+        this.counted(() => this.file?.fsync());
+        this.worked("fsync");
+      },
+      saveState: () => {
+        this.counted(() => writeState(o.dir, this.state, o.fsync !== "never"));
+        this.worked("state");
+      },
+      onError: (step, e) => this.failedOp(step === "data" ? "fsync" : "state", e),
     });
   }
 
@@ -171,7 +188,8 @@ export class SpoolDisk {
       // The timer tries again. Until then a crash restarts from the old state, which counts the
       // records put back as done: they would not be sent again.
       this.sync.stateChanged();
-      this.o.log.error({ err: (e as Error).message }, "spool state write failed after a Redis rollback");
+      this.failing.add("state");
+      this.o.log.error({ code: "GW_SPOOL_STATE_WRITE", file: STATE_FILE, ...failureFields(e) }, "spool state file not saved after a Redis rollback; retried at every sync");
     }
   }
 
@@ -205,8 +223,9 @@ export class SpoolDisk {
   syncNow(): void {
     try {
       this.counted(() => this.file?.fsync());
+      this.worked("fsync");
     } catch (e) {
-      this.o.log.error({ err: (e as Error).message }, "spool fsync failed");
+      this.failedOp("fsync", e);
     }
   }
 
@@ -237,5 +256,28 @@ export class SpoolDisk {
   private saveState(sync: boolean): void {
     writeState(this.o.dir, this.state, sync);
     this.sync.stateSaved();
+    this.worked("state");
+  }
+
+  /**
+   * Logs a failed spool fsync or state save when it starts failing, not at every retry (a full disk
+   * fails each sync, once a second): the error message and the failing call, no stack.
+   */
+  private failedOp(op: DiskOp, e: unknown): void {
+    if (this.failing.has(op)) return;
+    this.failing.add(op);
+    const f = failureFields(e);
+    if (op === "state") {
+      this.o.log.error(
+        { code: "GW_SPOOL_STATE_WRITE", file: STATE_FILE, ...f },
+        "spool state file not saved; retried at every sync (until then a restart resumes from the older forwarded position: the Redis marker skips what was sent)",
+      );
+    } else this.o.log.error(f, "spool fsync failed: appended events may not be on disk; retried at every sync");
+  }
+
+  private worked(op: DiskOp): void {
+    if (!this.failing.delete(op)) return;
+    if (op === "state") this.o.log.info({ code: "GW_SPOOL_STATE_WRITE", file: STATE_FILE }, "spool state file saved again");
+    else this.o.log.info("spool fsync works again");
   }
 }

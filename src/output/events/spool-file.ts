@@ -1,7 +1,8 @@
 import * as nodeFs from "node:fs";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { replacedDespite, writeFileAtomic } from "../../core/atomic-file.js";
 
 /** One spooled event: `n` is the spool position, increasing by one per append, never reused. */
 export interface SpoolRecord {
@@ -270,17 +271,12 @@ function toRecord(n: number, e: WireFields, appendedAt: number): SpoolRecord {
   return { n, id: e.id, lane: String(e.lane ?? ""), verdict: String(e.verdict ?? ""), reason: String(e.reason ?? ""), json, bytes: Buffer.byteLength(recordLine(n, json)), appendedAt };
 }
 
-/** Writes the state atomically (tmp + rename) so a crash leaves the old or the new copy. */
+/**
+ * Writes the state atomically (atomic-file.ts: tmp, fsync, rename, fsync of the directory when
+ * `sync`) so a crash leaves the old or the new copy, and a failed write no temp file.
+ */
 export function writeState(dir: string, state: SpoolState, sync: boolean): void {
-  const tmp = join(dir, STATE_FILE + ".tmp");
-  const fd = openSync(tmp, "w");
-  try {
-    writeSync(fd, JSON.stringify(state) + "\n");
-    if (sync) fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, STATE_FILE));
+  writeFileAtomic(join(dir, STATE_FILE), JSON.stringify(state) + "\n", { fsync: sync });
 }
 
 /** The append path's file calls (a seam: a test injects a short write; production uses node:fs). */
@@ -327,34 +323,40 @@ export class SpoolFile {
   fsync(): void {
     fsyncSync(this.fd);
   }
-  /** Replaces the file with the header and `lines` (tmp + fsync + rename). */
+  /**
+   * Replaces the file with the header and `lines` (atomic-file.ts: tmp, fsync, rename, fsync of the
+   * directory; a failed rewrite leaves the old file and no temp file).
+   */
   rewrite(lines: string[]): void {
-    const tmp = join(this.dir, SPOOL_FILE + ".tmp");
+    const path = join(this.dir, SPOOL_FILE);
     let size = 0;
-    const tfd = openSync(tmp, "w");
+    let failure: unknown;
     try {
-      // Written in pieces: a large spool bound holds more than one string can (about 512 MiB).
-      let piece = this.header();
-      const put = () => {
-        const b = Buffer.from(piece, "utf8");
-        for (let off = 0; off < b.length; ) off += writeSync(tfd, b, off);
-        size += b.length;
-        piece = "";
-      };
-      for (const line of lines) {
-        piece += line;
-        if (piece.length >= CHUNK) put();
-      }
-      put();
-      fsyncSync(tfd);
-    } finally {
-      closeSync(tfd);
+      writeFileAtomic(path, (write) => {
+        // Written in pieces: a large spool bound holds more than one string can (about 512 MiB).
+        let piece = this.header();
+        const put = () => {
+          const b = Buffer.from(piece, "utf8");
+          write(b);
+          size += b.length;
+          piece = "";
+        };
+        for (const line of lines) {
+          piece += line;
+          if (piece.length >= CHUNK) put();
+        }
+        put();
+      });
+    } catch (e) {
+      // Only the directory fsync failed: the new file is in place and the old descriptor is stale.
+      if (!replacedDespite(e)) throw e;
+      failure = e;
     }
     closeSync(this.fd);
-    renameSync(tmp, join(this.dir, SPOOL_FILE));
-    this.fd = openSync(join(this.dir, SPOOL_FILE), "a");
+    this.fd = openSync(path, "a");
     this.size = size;
     this.fragment = false;
+    if (failure !== undefined) throw failure;
   }
   close(): void {
     try {

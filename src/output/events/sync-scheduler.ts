@@ -7,8 +7,11 @@ export interface SyncSchedulerDeps {
   syncData(): void;
   /** Write (and, per policy, fsync) the state file. */
   saveState(): void;
-  /** A failed fsync or state write; the flags stay set, so the next timer tries again. */
-  onError(e: unknown): void;
+  /**
+   * A failed data fsync (`data`) or state save (`state`: write, fsync or rename of the state
+   * file); the flags stay set, so the next timer tries again.
+   */
+  onError(step: "data" | "state", e: unknown): void;
 }
 
 /**
@@ -52,15 +55,17 @@ export class SyncScheduler {
     if (this.timer || this.stopped) return;
     this.timer = this.deps.clock.setTimeout(() => {
       this.timer = undefined;
+      let step: "data" | "state" = "data";
       try {
         if (this.dataDirty) this.deps.syncData();
         this.dataDirty = false;
+        step = "state";
         if (this.stateDirty) {
           this.deps.saveState();
           this.stateDirty = false;
         }
       } catch (e) {
-        this.deps.onError(e);
+        this.deps.onError(step, e);
       }
     }, this.deps.intervalMs);
   }

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../core/logger.js";
-import type { LedgerFs } from "./ledger.js";
+import { writeFileAtomic, type AtomicFs } from "../../core/atomic-file.js";
 
 /**
  * The last event seq of every lane the ledger has written, kept beside the day files. A lane's
@@ -36,10 +36,8 @@ export function readLaneMarks(dir: string): LaneMarks | undefined {
   return { ...(typeof file === "string" ? { file } : {}), lanes: out };
 }
 
-export function writeLaneMarks(fs: Pick<LedgerFs, "writeFileSync" | "renameSync">, dir: string, marks: LaneMarks): void {
-  const tmp = join(dir, LANES_FILE + ".tmp");
-  fs.writeFileSync(tmp, JSON.stringify(marks) + "\n");
-  fs.renameSync(tmp, join(dir, LANES_FILE));
+export function writeLaneMarks(fs: AtomicFs, dir: string, marks: LaneMarks, fsync: boolean): void {
+  writeFileAtomic(join(dir, LANES_FILE), JSON.stringify(marks) + "\n", { fs, fsync });
 }
 
 /** Raises `lanes[gatewayId:lane]` to the seq of event id `gatewayId:lane:seq`. */

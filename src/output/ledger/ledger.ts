@@ -9,6 +9,7 @@ import { toWireEvent } from "../events/wire.js";
 import { QUICK_LEDGER_FILES } from "../events/recorded-ids.js";
 import { loadLaneMarks, noteId, writeLaneMarks } from "./lane-marks.js";
 import { lockLedgerDir } from "./lock.js";
+import { writeFileAtomic } from "../../core/atomic-file.js";
 import { entryLine, GENESIS, HEAD_FILE, LEDGER_NAME, ledgerBody, ledgerFileName, type LedgerHead } from "./chain.js";
 
 export interface LedgerOptions {
@@ -24,7 +25,13 @@ export interface LedgerOptions {
   fs?: LedgerFs;
 }
 
-export type LedgerFs = Pick<typeof nodeFs, "openSync" | "writeSync" | "fsyncSync" | "closeSync" | "writeFileSync" | "renameSync" | "fstatSync" | "ftruncateSync">;
+export type LedgerFs = Pick<typeof nodeFs, "openSync" | "writeSync" | "fsyncSync" | "closeSync" | "renameSync" | "unlinkSync" | "fstatSync" | "ftruncateSync">;
+
+/** Node's fs errors name the failing call; fsync and close failures lose durability, not the write. */
+const isSyncError = (e: unknown): boolean => {
+  const call = (e as { syscall?: unknown } | null)?.syscall;
+  return call === "fsync" || call === "fdatasync" || call === "close";
+};
 
 export interface LedgerStats {
   entries: number;
@@ -126,7 +133,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
   let lanes: Record<string, number>;
   try {
     start = resume(opts.dir, log);
-    lanes = loadLaneMarks(opts.dir, readdirSync(opts.dir).filter((f) => LEDGER_NAME.test(f)).sort(), QUICK_LEDGER_FILES);
+    lanes = loadLaneMarks(opts.dir, readdirSync(opts.dir).filter((f) => LEDGER_NAME.test(f)).sort(), QUICK_LEDGER_FILES, log);
   } catch (e) {
     unlock();
     throw e;
@@ -139,6 +146,8 @@ export function createLedger(opts: LedgerOptions): Ledger {
   let timer: TimerHandle | undefined;
   let closed = false;
   let head: LedgerHead | undefined = start.file ? { file: start.file, seq, hash: prev } : undefined;
+  /** The head moved since the head file was last written (policy interval: written at the next sync). */
+  let headDirty = false;
   const counters = { entries: 0, writeErrors: 0, fsyncErrors: 0, duplicates: 0 };
   saveLanes(start.file);
   let lastAlert: number | undefined;
@@ -160,20 +169,23 @@ export function createLedger(opts: LedgerOptions): Ledger {
     }
   }
 
-  function syncNow(): void {
-    if (fd === undefined) return;
+  /** fsync the open file; false when that failed (its entries may not be on disk). */
+  function syncNow(): boolean {
+    if (fd === undefined) return true;
     try {
       fs.fsyncSync(fd);
       dirty = false;
+      return true;
     } catch (e) {
       failed("fsync", e);
+      return false;
     }
   }
 
   /** Each lane's last seq, so a lane idle for longer than the seq check reads back is still checked (lane-marks.ts). */
   function saveLanes(file: string | undefined): void {
     try {
-      writeLaneMarks(fs, opts.dir, { ...(file ? { file } : {}), lanes });
+      writeLaneMarks(fs, opts.dir, { ...(file ? { file } : {}), lanes }, policy !== "never");
     } catch (e) {
       log.warn({ err: (e as Error).message }, "ledger lane marks not saved: a lane idle for over a month is not checked against a restored sequence file until they are");
     }
@@ -231,10 +243,25 @@ export function createLedger(opts: LedgerOptions): Ledger {
     throw Object.assign(new Error(`short write: ${written} of ${bytes.length} bytes`), { code: "ESHORTWRITE" });
   }
 
+  /**
+   * Replaces the head file (atomic-file.ts: fsynced and the directory too, unless the policy is
+   * never). Without the fsyncs a power cut could leave it empty, and `ledger verify` then reports
+   * tampering. Called only once the entries it names are fsynced (policy always and interval), so a
+   * power cut cannot leave a durable head ahead of the entries: that too would read as a cut tail.
+   */
   function writeHead(): void {
-    const tmp = join(opts.dir, HEAD_FILE + ".tmp");
-    fs.writeFileSync(tmp, JSON.stringify(head) + "\n");
-    fs.renameSync(tmp, join(opts.dir, HEAD_FILE));
+    if (!headDirty || !head) return;
+    try {
+      writeFileAtomic(join(opts.dir, HEAD_FILE), JSON.stringify(head) + "\n", { fs, fsync: policy !== "never" });
+      headDirty = false;
+    } catch (e) {
+      failed(isSyncError(e) ? "fsync" : "write", e);
+    }
+  }
+
+  /** fsync the entries, then the head that names them (the interval timer and close). */
+  function flush(): void {
+    if (syncNow()) writeHead();
   }
 
   return {
@@ -266,18 +293,17 @@ export function createLedger(opts: LedgerOptions): Ledger {
       counters.entries++;
       noteId(ev.id, lanes);
       head = { file: fileName!, seq, hash };
-      try {
-        writeHead();
-      } catch (e) {
-        failed("write", e);
-      }
+      headDirty = true;
       opts.onHead?.(head);
-      if (policy === "always") syncNow();
-      else if (policy === "interval") {
+      // interval: the head file follows once a second with the fsync, not per entry (two more
+      // fsyncs per verdict on the main thread: docs/events.md).
+      if (policy === "always") flush();
+      else if (policy === "never") writeHead();
+      else {
         dirty = true;
         timer ??= clock.setTimeout(() => {
           timer = undefined;
-          if (dirty) syncNow();
+          if (dirty) flush();
         }, 1000, "events.ledger.fsync");
       }
     },
@@ -288,7 +314,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
       closed = true;
       if (timer) clock.clearTimeout(timer);
       if (fd !== undefined) {
-        syncNow();
+        flush();
         try {
           fs.closeSync(fd);
         } catch (e) {

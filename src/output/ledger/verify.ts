@@ -89,7 +89,12 @@ const HEX64 = /^[0-9a-f]{64}$/;
 function readHeadFile(path: string): LedgerHead | { error: string } {
   let h: unknown;
   try {
-    h = JSON.parse(readFileSync(path, "utf8"));
+    const text = readFileSync(path, "utf8");
+    // Still not ok (emptying it would hide a cut tail), but said for what it most likely is.
+    if (text.length === 0) {
+      return { error: `${HEAD_FILE} is empty (0 bytes): a head write cut by a power loss (gateways before the head was fsynced) or the file was emptied; check against the anchored head (--head or --redis)` };
+    }
+    h = JSON.parse(text);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return { error: code ? `${HEAD_FILE} cannot be read (${code})` : `${HEAD_FILE} is unparsable: the head was replaced or damaged` };
@@ -204,7 +209,7 @@ export function verifyLedgerFiles(files: string[], opts: LedgerVerifyOptions = {
     const headPath = join(dirname(last), HEAD_FILE);
     // The writer keeps the head next to the newest file: the newest file without it was tampered with.
     const newest = LEDGER_NAME.test(basename(last)) && readdirSync(dirname(last)).filter((f) => LEDGER_NAME.test(f)).sort().pop() === basename(last);
-    if (newest && !existsSync(headPath) && !opts.head) return broken(last, 0, `${HEAD_FILE} is missing next to the newest ledger file: the tail may have been cut together with it (check against the anchored head: --head or --redis)`);
+    if (newest && !existsSync(headPath) && !opts.head) return broken(last, 0, `${HEAD_FILE} is missing next to the newest ledger file: the tail may have been cut together with it, or the gateway could never write it (a full disk: its log says GW_LEDGER_FSYNC); check against the anchored head (--head or --redis)`);
     if (LEDGER_NAME.test(basename(last)) && existsSync(headPath)) {
       const head = readHeadFile(headPath);
       if ("error" in head) return broken(headPath, 0, head.error);

@@ -249,7 +249,13 @@ export async function createTrustStore(opts: TrustStoreOptions): Promise<TrustSt
     } catch (e) {
       failed = true;
       const err = e instanceof SourceError ? e : new SourceError("GW_TRUST_FETCH", "internal", String((e as Error)?.message ?? e));
-      log.warn({ code: err.code, source: s.id, reason: err.reason, err: err.message }, "trust source refresh failed; last good copy kept");
+      // Only a source that had data (a download or a disk copy) keeps a copy; one whose disk copy was
+      // missing or damaged has none, and saying otherwise hid that its keys or list are absent.
+      const kept = s.snapshot.refreshedAt !== undefined;
+      log.warn(
+        { code: err.code, source: s.id, reason: err.reason, err: err.message, copyKept: kept },
+        kept ? "trust source refresh failed; last good copy kept" : "trust source refresh failed; no copy of it is held (none on disk, or the disk copy was refused): its data is missing until a download succeeds",
+      );
       emit("error", { source: s.id, code: err.code, reason: err.reason });
     }
     apply(changed);

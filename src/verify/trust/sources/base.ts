@@ -114,6 +114,12 @@ export abstract class DocSource implements TrustSource {
       return true;
     } catch (e) {
       const err = e as SourceError;
+      // Damaged files (an empty meta after a power cut, a directory in the way) are no copy to
+      // refuse: named in the log, not counted as a refused copy (a bad signature, a torn body).
+      if (err.reason === "disk-unusable") {
+        this.env.logger.warn({ code: err.code, source: this.id, reason: err.reason, err: err.message }, "disk copy of trust source damaged; not loaded");
+        return false;
+      }
       this.cacheRefused++;
       this.env.logger.warn({ code: err.code ?? "GW_TRUST_SIGNATURE", source: this.id, reason: err.reason, err: err.message }, "disk copy of trust source rejected");
       return false;

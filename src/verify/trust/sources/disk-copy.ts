@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
-import { mkdir, open, readFile, rename, stat } from "node:fs/promises";
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomicAsync } from "../../../core/atomic-file.js";
 import { SourceError } from "./errors.js";
 
 /** What is kept next to a persisted document; never the URL (it may hold credentials). */
@@ -38,32 +39,42 @@ export class DiskCopy {
   }
 
   /**
-   * The copy, or undefined when there is none (or its meta is unreadable). Throws SourceError
-   * `disk-damaged` when the body does not match the digest its meta recorded: the caller refuses
-   * the copy and counts it, as for any other bad copy; `size` (unread) when the body is above
-   * `maxBytes` (a copy saved before its kind had a lower cap).
+   * The copy, or undefined when there is none (neither file exists: a first start). Throws
+   * SourceError `disk-unusable`, naming the file (a path under the state dir, never the URL), when
+   * the copy's files are damaged: the meta file empty, unparsable or missing next to a body (or the
+   * body missing next to a meta), the body not a file; the caller logs it (it used to be skipped
+   * without a word). `disk-damaged` when the body does not match the digest its meta recorded: the
+   * caller refuses the copy and counts it, as for any other bad copy. `size` (unread) when the body
+   * is above `maxBytes` (a copy saved before its kind had a lower cap).
    */
   async load(maxBytes = Number.POSITIVE_INFINITY): Promise<{ body: Buffer; meta: DiskMeta } | undefined> {
+    const bodyPath = this.base + ".body";
+    const metaPath = this.base + ".meta.json";
+    const damaged = (path: string, what: string) => new SourceError("GW_TRUST_FETCH", "disk-unusable", `disk copy ${path} ${what}: the copy is not used`);
+    const [bodyStat, metaStat] = await Promise.all([stat(bodyPath).catch(() => undefined), stat(metaPath).catch(() => undefined)]);
+    if (!bodyStat && !metaStat) return undefined;
+    if (!bodyStat) throw damaged(bodyPath, "is missing next to its meta file");
+    if (!bodyStat.isFile()) throw damaged(bodyPath, "is not a file");
+    if (!metaStat) throw damaged(metaPath, "is missing next to the body");
+    if (bodyStat.size > maxBytes) throw new SourceError("GW_TRUST_FETCH", "size", `disk copy of ${bodyStat.size} bytes exceeds the cap of ${maxBytes} bytes: not read`);
     let body: Buffer;
     let meta: DiskMeta;
-    let size: number;
+    let metaText: string;
     try {
-      size = (await stat(this.base + ".body")).size;
-    } catch {
-      return undefined;
+      [body, metaText] = await Promise.all([readFile(bodyPath), readFile(metaPath, "utf8")]);
+    } catch (e) {
+      throw damaged(this.base + ".*", `cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"})`);
     }
-    if (size > maxBytes) throw new SourceError("GW_TRUST_FETCH", "size", `disk copy of ${size} bytes exceeds the cap of ${maxBytes} bytes: not read`);
+    if (metaText.length === 0) throw damaged(metaPath, "is empty (a write cut by a power loss or a full disk)");
     try {
-      const [b, metaText] = await Promise.all([readFile(this.base + ".body"), readFile(this.base + ".meta.json", "utf8")]);
-      body = b;
       meta = JSON.parse(metaText) as DiskMeta;
-      if (typeof meta.fetchedAt !== "number") return undefined;
     } catch {
-      return undefined;
+      throw damaged(metaPath, "is not JSON");
     }
+    if (typeof meta?.fetchedAt !== "number") throw damaged(metaPath, "has no fetch time");
     const digest = sha256(body);
     if (typeof meta.sha256 === "string" && meta.sha256 !== digest) {
-      throw new SourceError("GW_TRUST_FETCH", "disk-damaged", `disk copy (${body.length} bytes) does not match the digest recorded when it was saved: torn, truncated or altered`);
+      throw new SourceError("GW_TRUST_FETCH", "disk-damaged", `disk copy ${bodyPath} (${body.length} bytes) does not match the digest recorded when it was saved: torn, truncated or altered`);
     }
     this.bodyDigest = digest;
     return { body, meta };
@@ -80,16 +91,11 @@ export class DiskCopy {
   }
 }
 
-/** tmp, fsync, rename: a reader (or the next start after a power cut) sees the old file or the new one, never part of one. */
+/**
+ * tmp, fsync, rename, fsync of the directory (atomic-file.ts): a reader (or the next start after a
+ * power cut) sees the old file or the new one, never part of one; a failed write leaves no temp file.
+ */
 export async function atomicWrite(path: string, data: Buffer | string): Promise<void> {
-  const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  const f = await open(tmp, "w");
-  try {
-    await f.writeFile(data);
-    // On the disk before the rename: otherwise a power cut can leave the new name on an empty file.
-    await f.sync();
-  } finally {
-    await f.close();
-  }
-  await rename(tmp, path);
+  // Per-call temp names: a meta-only save and a full one of the same copy may be in flight at once.
+  await writeFileAtomicAsync(path, data, { unique: true });
 }

@@ -124,7 +124,7 @@ async function heldCrl(issuer: string, jwksLocation: string, kid: string, crlVer
   const prev = previous?.get(ridKey(issuer, kid));
   if (prev) return { copy: prev };
   const disk = diskFor(env, crlLocation(issuer, jwksLocation, kid));
-  const copy = disk ? await fromDisk(disk, kid, crlVersion, env.clock.now()) : undefined;
+  const copy = disk ? await fromDisk(disk, kid, crlVersion, env.clock.now(), env.logger) : undefined;
   return copy ? { copy } : {};
 }
 
@@ -144,7 +144,7 @@ async function fetchCrl(issuer: string, jwksLocation: string, kid: string, crlVe
     const { rids, ctr, behind } = parseCrl(body, kid, crlVersion);
     const now = env.clock.now();
     // After a restart the disk copy is what is held: it may be newer than what the server serves now.
-    const held = prev ?? (disk ? await fromDisk(disk, kid, crlVersion, now) : undefined);
+    const held = prev ?? (disk ? await fromDisk(disk, kid, crlVersion, now, env.logger) : undefined);
     if (held && ctr < held.ctr) {
       env.logger.warn({ code: "GW_TRUST_FETCH", issuer, kid, reason: "crl-behind", ctr, heldCtr: held.ctr }, "SHC revocation list is older than the copy held; the held copy stays");
       // The older list's rids are kept too: a disk copy given a made-up higher ctr then cannot hide
@@ -166,16 +166,19 @@ async function fetchCrl(issuer: string, jwksLocation: string, kid: string, crlVe
     return { copy, ...(error ? { error } : {}) };
   } catch (e) {
     const err = e instanceof SourceError ? e : new SourceError("GW_TRUST_FETCH", "internal", (e as Error).message);
-    env.logger.warn({ code: err.code, issuer, kid, reason: err.reason, err: err.message }, "SHC revocation list not loaded; previous copy kept");
-    const kept = prev ?? (disk ? await fromDisk(disk, kid, crlVersion, env.clock.now()) : undefined);
+    const kept = prev ?? (disk ? await fromDisk(disk, kid, crlVersion, env.clock.now(), env.logger) : undefined);
+    env.logger.warn({ code: err.code, issuer, kid, reason: err.reason, err: err.message, copyKept: kept !== undefined }, kept ? "SHC revocation list not loaded; previous copy kept" : "SHC revocation list not loaded; no copy of it is held");
     return { ...(kept ? { copy: kept } : {}), error: `${err.code}:crl-${err.reason}` };
   }
 }
 
 /** The disk copy of a CRL with the time it was fetched, unless that time is in the future or the copy is bad. */
-async function fromDisk(disk: DiskCopy, kid: string, crlVersion: number, now: number): Promise<CrlCopy | undefined> {
-  // A copy torn or altered on disk (its digest does not match) is as good as none.
-  const copy = await disk.load(MAX_CRL_BYTES).catch(() => undefined);
+async function fromDisk(disk: DiskCopy, kid: string, crlVersion: number, now: number, log: CrlEnv["logger"]): Promise<CrlCopy | undefined> {
+  // A copy torn or altered on disk (its digest does not match) is as good as none, but said so.
+  const copy = await disk.load(MAX_CRL_BYTES).catch((e: unknown) => {
+    log.warn({ code: "GW_TRUST_FETCH", kid, reason: (e as SourceError).reason ?? "disk", err: (e as Error).message }, "disk copy of SHC revocation list not used");
+    return undefined;
+  });
   if (!copy || !Number.isFinite(copy.meta.fetchedAt) || copy.meta.fetchedAt > now + FUTURE_TOLERANCE_MS) return undefined;
   try {
     const { rids, ctr } = parseCrl(copy.body, kid, crlVersion);
