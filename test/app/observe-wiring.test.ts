@@ -48,11 +48,13 @@ describe("stage stats reach /metrics through the gateway wiring", () => {
     expect(out.ledgerStats!().lastWriteAt).toBeGreaterThan(0);
 
     // The disk now refuses new files: the entry still goes to the open file, but the head file
-    // cannot be replaced. The ledger contains the failure itself (it no longer throws, which is all
+    // cannot be replaced (under the default `interval` policy at the next second's fsync, after the
+    // entries it names). The ledger contains the failure itself (it no longer throws, which is all
     // the old wiring counted), so /metrics must read the ledger's own counters.
     const undo = makeReadOnly(join(dir, "ledger"));
     try {
       bus.emit("verdict", makeEvent("gw-o", "L1", 2));
+      await waitFor(() => out.ledgerStats!().writeErrors >= 1, "the head write refused", 5_000);
     } finally {
       undo();
     }
