@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import * as nodeFs from "node:fs";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
@@ -22,6 +22,11 @@ import type { Clock, TimerHandle } from "./clock.js";
  * hiccup) and hosts sharing a directory may differ in clock by up to about 50 s before a live
  * holder looks dead, while a crashed holder's directory is free again after a minute (until then
  * the new gateway exits 2 with GW_STATE_DIR_LOCKED and its restart policy brings it back).
+ *
+ * A takeover or a release never removes whatever happens to be at the path (two gateways starting
+ * at once on a stale lock both judged it stale, and the slower deleted the lock the faster had just
+ * linked in: both held it): only under the claim on that exact content (takeoverClaim) and only
+ * while the path still holds it; a new lock goes in by link(), which fails when one is there.
  */
 export const LOCK_REFRESH_MS = 10_000;
 export const FOREIGN_STALE_MS = 60_000;
@@ -35,18 +40,50 @@ export interface LockRecord {
   startedAt: number;
   /** Epoch ms of the file's mtime, its holder's last refresh (read, never written); NaN when unknown. */
   refreshedAt?: number;
+  /**
+   * The holder's start in clock ticks since boot (/proc), compared by the pid-reuse rule: /proc's
+   * wall-clock start (btime = now - uptime) moves with a clock step, so a box that started before NTP
+   * stepped its clock forward saw its live holder as "started after the lock was written".
+   */
+  startTicks?: number;
 }
 
-/** The file operations a lock makes (node:fs; a test passes one that fails). */
+/** The file operations a lock makes (node:fs; a test passes one that fails or races). */
 export type LockFs = Pick<typeof nodeFs, "mkdirSync" | "writeFileSync" | "linkSync" | "unlinkSync" | "readFileSync" | "statSync" | "utimesSync">;
+
+/**
+ * The claim on the lock content `text` at `path`, made by link(): of all who would remove that
+ * content (takers that judged it stale, its holder releasing it) one at a time checks and removes.
+ * The name is on-disk protocol: every version that takes locks over must share it.
+ */
+function takeoverClaim(path: string, text: string): string {
+  return `${path}.takeover-${createHash("sha256").update(text).digest("hex").slice(0, 16)}`;
+}
 
 /** Instance ids this process holds: a reload, or a second ledger in the same process, sees its own lock. */
 const heldHere = new Set<string>();
 
 /** The lock at `path`; undefined when it is not there or cannot be read as a lock (nobody's). */
 export function readLock(path: string, fs: LockFs = nodeFs): LockRecord | undefined {
+  const seen = snapshot(fs, path);
+  return seen?.text === undefined ? undefined : parseLock(fs, path, seen.text);
+}
+
+/** What is at `path` now (undefined: nothing): its text, and the key a claim is made on (the text; its inode when unreadable). */
+function snapshot(fs: LockFs, path: string): { key: string; text?: string } | undefined {
   try {
-    const r = JSON.parse(fs.readFileSync(path, "utf8")) as Partial<LockRecord> & { since?: unknown } | null;
+    const text = fs.readFileSync(path, "utf8");
+    return { key: text, text };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    const st = fs.statSync(path, { throwIfNoEntry: false });
+    return st && { key: `unreadable file, inode ${st.dev}:${st.ino}` };
+  }
+}
+
+function parseLock(fs: LockFs, path: string, text: string): LockRecord | undefined {
+  try {
+    const r = JSON.parse(text) as Partial<LockRecord> & { since?: unknown } | null;
     if (!r || typeof r.pid !== "number" || !Number.isSafeInteger(r.pid) || r.pid <= 0) return undefined;
     // `since` (ISO): the ledger's lock file before it shared this module.
     const startedAt = typeof r.startedAt === "number" ? r.startedAt : typeof r.since === "string" ? Date.parse(r.since) : NaN;
@@ -56,21 +93,31 @@ export function readLock(path: string, fs: LockFs = nodeFs): LockRecord | undefi
     } catch {
       // unknown age: a lock from another host then counts as live
     }
-    return { pid: r.pid, instance: String(r.instance ?? ""), host: String(r.host ?? ""), startedAt, refreshedAt };
+    const ticks = Number.isSafeInteger(r.startTicks) ? { startTicks: r.startTicks } : {};
+    return { pid: r.pid, instance: String(r.instance ?? ""), host: String(r.host ?? ""), startedAt, refreshedAt, ...ticks };
   } catch {
     return undefined;
   }
 }
 
-/** Epoch ms the process `pid` started, from /proc (Linux); undefined where /proc is not there. */
-function processStartMs(pid: number): number | undefined {
+/** Clock ticks since boot at which the process `pid` started, from /proc (Linux); undefined where /proc is not there. */
+function processStartTicks(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[19]);
+    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    return Number.isSafeInteger(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Epoch ms the process `pid` started (moves with a wall-clock step: only for locks without startTicks). */
+function processStartMs(pid: number): number | undefined {
+  try {
+    const ticks = processStartTicks(pid);
     const btime = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))?.[1]);
     // USER_HZ is 100 on every Linux ABI Node runs on.
-    return Number.isFinite(ticks) && Number.isFinite(btime) ? btime * 1000 + ticks * 10 : undefined;
+    return ticks !== undefined && Number.isFinite(btime) ? btime * 1000 + ticks * 10 : undefined;
   } catch {
     return undefined;
   }
@@ -96,9 +143,15 @@ export function staleReason(r: LockRecord, now: number = Date.now()): string | u
   }
   if (r.pid === process.pid) return "written by an earlier process with this pid";
   if (!pidAlive(r.pid)) return "its pid is not running";
+  const reused = "its pid now belongs to a process started later";
+  if (r.startTicks !== undefined) {
+    const ticks = processStartTicks(r.pid);
+    if (ticks !== undefined) return ticks !== r.startTicks ? reused : undefined;
+  }
+  // A lock of an older version: only the wall clock, which a clock step moves.
   const started = processStartMs(r.pid);
   // The holder wrote the lock after it started; a process that started later reuses the pid.
-  if (started !== undefined && started > r.startedAt + 1000) return "its pid now belongs to a process started later";
+  if (started !== undefined && started > r.startedAt + 1000) return reused;
   return undefined;
 }
 
@@ -144,13 +197,15 @@ export function acquireDirLock(dir: string, file: string, opts: DirLockOptions):
   const now = opts.now ?? Date.now;
   fs.mkdirSync(dir, { recursive: true });
   const path = join(dir, file);
-  const record: LockRecord = { pid: process.pid, instance: randomUUID(), host: hostname(), startedAt: now() };
+  const startTicks = processStartTicks(process.pid);
+  const record: LockRecord = { pid: process.pid, instance: randomUUID(), host: hostname(), startedAt: now(), ...(startTicks !== undefined ? { startTicks } : {}) };
+  const text = JSON.stringify(record) + "\n";
   // Written whole under another name, then linked: the lock never exists half written. The write is
   // inside the try: on a full or read-only disk the open succeeds and the write fails, and every
   // failed start used to leave an empty temp file behind.
   const tmp = `${path}.${record.instance}`;
   try {
-    fs.writeFileSync(tmp, JSON.stringify(record) + "\n", { mode: 0o644 });
+    fs.writeFileSync(tmp, text, { mode: 0o644 });
     for (let attempt = 0; ; attempt++) {
       try {
         fs.linkSync(tmp, path);
@@ -158,19 +213,19 @@ export function acquireDirLock(dir: string, file: string, opts: DirLockOptions):
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 3) throw e;
       }
-      const other = readLock(path, fs);
+      const seen = snapshot(fs, path);
+      if (seen === undefined) continue; // released or taken over meanwhile: link again
+      const other = seen.text === undefined ? undefined : parseLock(fs, path, seen.text);
       const why = other ? staleReason(other, now()) : "the lock file is unreadable";
-      // A later round that finds a live holder: another process took the stale lock first.
+      // Also a later round's live holder: another process took the stale lock first.
       if (other && why === undefined) throw opts.refuse(other, path);
-      opts.warn(`taking over a stale ${opts.what} lock`, { path, reason: why, ...(other ? { pid: other.pid, ...(other.host ? { host: other.host } : {}), since: describeSince(other) } : {}) });
-      removeIfThere(fs, path);
+      // Removed only if the path still holds what was judged stale, under the claim on that content.
+      const taken = removeIfStill(fs, path, seen.key, tmp, now);
+      if (typeof taken === "object") throw opts.refuse(taken, path);
+      if (taken === "removed") opts.warn(`taking over a stale ${opts.what} lock`, { path, reason: why, ...(other ? { pid: other.pid, ...(other.host ? { host: other.host } : {}), since: describeSince(other) } : {}) });
     }
   } finally {
-    try {
-      fs.unlinkSync(tmp);
-    } catch {
-      // already gone, or never created
-    }
+    quietUnlink(fs, tmp);
   }
   heldHere.add(record.instance);
   const onExit = () => {
@@ -189,10 +244,63 @@ export function acquireDirLock(dir: string, file: string, opts: DirLockOptions):
     refresher.stop();
     process.off("exit", onExit);
     heldHere.delete(record.instance);
-    // Only our own: a lock another process took over (ours looked stale to it) stays.
-    if (readLock(path, fs)?.instance === record.instance) removeIfThere(fs, path);
+    releaseOwn(fs, path, text);
   };
   return { path, record, release };
+}
+
+/**
+ * Removes `path` if it still holds `key` (judged stale), holding the claim on that content (made
+ * from `src`, our own record: to anyone else it names a live process). Returns "removed", "changed"
+ * when the path holds something else by then (another process took it over: read it again), or the
+ * record of a live process that is taking the same content over (a lost race). A claim left by a
+ * process that died mid-takeover is stale like a lock, and taken over the same way, one level down.
+ */
+function removeIfStill(fs: LockFs, path: string, key: string, src: string, now: () => number, depth = 0): LockRecord | "removed" | "changed" {
+  const claim = takeoverClaim(path, key);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.linkSync(src, claim);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 3 || depth >= 3) throw e;
+    }
+    const seen = snapshot(fs, claim);
+    if (seen === undefined) continue;
+    const claimant = seen.text === undefined ? undefined : parseLock(fs, claim, seen.text);
+    if (claimant && staleReason(claimant, now()) === undefined) return claimant;
+    const down = removeIfStill(fs, claim, seen.key, src, now, depth + 1);
+    if (typeof down === "object") return down;
+  }
+  try {
+    if (snapshot(fs, path)?.key !== key) return "changed";
+    return unlinkIfThere(fs, path) ? "removed" : "changed";
+  } finally {
+    quietUnlink(fs, claim);
+  }
+}
+
+/**
+ * Removes our own lock (`text`) from `path`. The claim on our content is the lock file itself, linked
+ * under the claim's name: a process taking our lock over (it judged it stale) needs the same claim,
+ * so between our check and our removal nobody replaces it. A claim already there means someone is
+ * taking it over right now: the lock is then theirs to remove, and left alone.
+ */
+function releaseOwn(fs: LockFs, path: string, text: string): void {
+  const claim = takeoverClaim(path, text);
+  try {
+    fs.linkSync(path, claim);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "EEXIST") return;
+    throw e;
+  }
+  try {
+    // Only our own: a lock another process took over (ours looked stale to it) stays.
+    if (snapshot(fs, path)?.text === text) unlinkIfThere(fs, path);
+  } finally {
+    quietUnlink(fs, claim);
+  }
 }
 
 /** Node timers, unref'd: a lock must never hold a process open (a ledger opened by a short-lived tool). */
@@ -264,11 +372,23 @@ function keepFresh(path: string, record: LockRecord, fs: LockFs, now: () => numb
   };
 }
 
-function removeIfThere(fs: LockFs, path: string): void {
+/** For temp and claim files in a `finally`: an error there must not hide the one being thrown. */
+function quietUnlink(fs: LockFs, path: string): void {
   try {
     fs.unlinkSync(path);
+  } catch {
+    // already gone; or left behind, inert (a claim names a process that is gone once we are)
+  }
+}
+
+/** False when `path` was not there. */
+function unlinkIfThere(fs: LockFs, path: string): boolean {
+  try {
+    fs.unlinkSync(path);
+    return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    return false;
   }
 }
 

@@ -4,8 +4,11 @@
  * process, a pid reused by a later process, an unreadable file) is taken over with a warning; a lock
  * from another host is taken over only once its holder has stopped refreshing it (mtime older than
  * FOREIGN_STALE_MS); the holder refreshes its own every LOCK_REFRESH_MS without ever throwing; a
- * release removes only its own lock; a failed write leaves no temp file behind.
+ * release removes only its own lock; a failed write leaves no temp file behind. A takeover or a
+ * release that loses a race to another process (simulated through the fs seam, following the
+ * claim protocol) removes nothing but what it judged; dir-lock-race.test.ts races real processes.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
@@ -41,6 +44,28 @@ const take = (dir: string, more: Partial<DirLockOptions> = {}) => {
 };
 const otherHost = `not-${hostname()}`;
 
+/** The claim file on the lock content `text` (the on-disk protocol, spelled out: every version must agree). */
+const claimOn = (path: string, text: string) => `${path}.takeover-${createHash("sha256").update(text).digest("hex").slice(0, 16)}`;
+/** Start of `pid` in clock ticks since boot (/proc/<pid>/stat field 22). */
+const startTicks = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+};
+/** Puts `r` at `path` in one step, as another process's link would (the inode changes). */
+const replaceWith = (path: string, r: object) => {
+  writeFileSync(`${path}.other`, JSON.stringify({ host: hostname(), startedAt: Date.now(), ...r }) + "\n");
+  fs.renameSync(`${path}.other`, path);
+};
+/** An fs whose reads of `path` run `then` right after reading (another process acting in between). */
+const afterRead = (path: string, then: () => void): LockFs => ({
+  ...fs,
+  readFileSync: ((p: fs.PathOrFileDescriptor, o?: unknown) => {
+    const got = fs.readFileSync(p, o as "utf8");
+    if (p === path) then();
+    return got;
+  }) as typeof fs.readFileSync,
+});
+
 function fail(code: string): never {
   throw Object.assign(new Error(`${code}: simulated, write`), { code });
 }
@@ -71,7 +96,8 @@ describe("directory lock", () => {
   });
 
   it("a stale lock (dead pid, this pid from an earlier process, a pid reused by a later process, unreadable) is taken over with a warning", () => {
-    const cases: Array<object | "garbage"> = [{ pid: deadPid() }, { pid: process.pid, instance: "an-earlier-process" }, { pid: liveChild(), startedAt: Date.now() - 3_600_000 }, "garbage", { pid: -1 }];
+    // A reused pid: by the start in ticks since boot when the lock has one, by the wall clock when it is older.
+    const cases: Array<object | "garbage"> = [{ pid: deadPid() }, { pid: process.pid, instance: "an-earlier-process" }, { pid: liveChild(), startedAt: Date.now() - 3_600_000 }, { pid: liveChild(), startTicks: 1 }, "garbage", { pid: -1 }];
     for (const c of cases) {
       const dir = newDir();
       if (c === "garbage") {
@@ -169,5 +195,111 @@ describe("directory lock", () => {
     writeLock(dir, { pid: liveChild(), instance: "the-new-holder" });
     lock.release();
     expect(JSON.parse(readFileSync(join(dir, FILE), "utf8")).instance).toBe("the-new-holder");
+  });
+
+  it("a holder's start is compared in ticks since boot: a lock written while the wall clock was an hour behind (stepped forward since) is live", () => {
+    const pid = liveChild();
+    const dir = newDir();
+    // Before: /proc's wall-clock start (btime moves with the step) came out an hour after startedAt, "reused".
+    writeLock(dir, { pid, startedAt: Date.now() - 3_600_000, startTicks: startTicks(pid) });
+    expect(liveHolder(join(dir, FILE))?.pid).toBe(pid);
+    expect(() => take(dir)).toThrow(expect.objectContaining({ holder: expect.objectContaining({ pid }) }));
+    const { lock } = take(newDir());
+    expect(lock.record.startTicks).toBe(startTicks(process.pid));
+    lock.release();
+  });
+
+  it("a takeover that loses the race (another process took the stale lock over right after we read it) is refused and removes nothing", () => {
+    const dir = newDir();
+    const path = join(dir, FILE);
+    writeLock(dir, { pid: deadPid() });
+    const winner = liveChild();
+    let raced = false;
+    const racy = afterRead(path, () => {
+      if (!raced) replaceWith(path, { pid: winner, instance: "the-winner" });
+      raced = true;
+    });
+    const seen: string[] = [];
+    expect(() => acquireDirLock(dir, FILE, { what: "test", warn: (m) => void seen.push(m), refuse: (h) => new Refused(h), fs: racy })).toThrow(expect.objectContaining({ holder: expect.objectContaining({ pid: winner }) }));
+    expect(JSON.parse(readFileSync(path, "utf8")).instance).toBe("the-winner");
+    expect(readdirSync(dir)).toEqual([FILE]);
+    expect(seen).toEqual([]);
+  });
+
+  it("a live process already taking the same stale lock over (its claim is there) wins: refused with its record, nothing removed", () => {
+    const dir = newDir();
+    const path = join(dir, FILE);
+    writeLock(dir, { pid: deadPid() });
+    const stale = readFileSync(path, "utf8");
+    const claimant = liveChild();
+    writeFileSync(claimOn(path, stale), JSON.stringify({ pid: claimant, instance: "the-claimant", host: hostname(), startedAt: Date.now() }));
+    expect(() => take(dir)).toThrow(expect.objectContaining({ holder: expect.objectContaining({ pid: claimant }) }));
+    expect(readFileSync(path, "utf8")).toBe(stale);
+    expect(readdirSync(dir).sort()).toEqual([FILE, claimOn(FILE, stale)].sort());
+  });
+
+  it("a claim left by a process that died mid-takeover is taken over with the lock; no claim or temp file is left", () => {
+    const dir = newDir();
+    const path = join(dir, FILE);
+    writeLock(dir, { pid: deadPid() });
+    const stale = readFileSync(path, "utf8");
+    writeFileSync(claimOn(path, stale), JSON.stringify({ pid: deadPid(), instance: "crashed-taker", host: hostname(), startedAt: Date.now() }));
+    const { lock, seen } = take(dir);
+    expect(seen).toEqual(["taking over a stale test lock"]);
+    expect(JSON.parse(readFileSync(path, "utf8")).instance).toBe(lock.record.instance);
+    expect(readdirSync(dir)).toEqual([FILE]);
+    lock.release();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("a release racing a process that takes the lock over (it judged ours stale) never removes that process's lock", () => {
+    const dir = newDir();
+    const path = join(dir, FILE);
+    let armed = false;
+    let takerHolds = false;
+    const ours = { current: "" };
+    // The taker follows the protocol: it removes our lock only under the claim on its content.
+    const racy = afterRead(path, () => {
+      if (!armed) return;
+      armed = false;
+      try {
+        fs.writeFileSync(`${path}.taker`, "");
+        fs.linkSync(`${path}.taker`, claimOn(path, ours.current));
+      } catch {
+        return; // the claim is held: the taker backs off
+      } finally {
+        fs.unlinkSync(`${path}.taker`);
+      }
+      fs.unlinkSync(path);
+      writeFileSync(path, JSON.stringify({ pid: liveChild(), instance: "the-taker", host: hostname(), startedAt: Date.now() }));
+      fs.unlinkSync(claimOn(path, ours.current));
+      takerHolds = true;
+    });
+    const { lock } = take(dir, { fs: racy });
+    ours.current = readFileSync(path, "utf8");
+    armed = true;
+    lock.release();
+    expect(armed).toBe(false);
+    if (takerHolds) expect(JSON.parse(readFileSync(path, "utf8")).instance).toBe("the-taker");
+    else expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("a lock file that cannot be read at all (EACCES) is still stale and taken over, claimed by its inode", () => {
+    const dir = newDir();
+    const path = join(dir, FILE);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path, "not ours to read");
+    const denied: LockFs = {
+      ...fs,
+      readFileSync: ((p: fs.PathOrFileDescriptor, o?: unknown) => {
+        const got = fs.readFileSync(p, o as "utf8");
+        return p === path && got === "not ours to read" ? fail("EACCES") : got;
+      }) as typeof fs.readFileSync,
+    };
+    const { lock, seen } = take(dir, { fs: denied });
+    expect(seen).toEqual(["taking over a stale test lock"]);
+    expect(readdirSync(dir)).toEqual([FILE]);
+    lock.release();
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
