@@ -1,4 +1,5 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { connect as tcpConnect } from "node:net";
 import { bundleFixture } from "../support/bundle.js";
 import { GatewayBus } from "../../src/core/bus.js";
 import type { LaneStatus } from "../../src/core/types.js";
@@ -94,4 +95,13 @@ export const lane = (id: string, state: LaneStatus["state"], problems: string[] 
 /** Bundles the child fixture (TypeScript) into one ESM file node can run. */
 export function bundleChild(): Promise<string> {
   return bundleFixture("test/mqtt/fixtures/mqtt-child.ts", ".tmp/mqtt/mqtt-child.mjs");
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port` (a broker the test started). */
+export function listening(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = tcpConnect(port, "127.0.0.1");
+    s.once("connect", () => (s.destroy(), resolve(true)));
+    s.once("error", () => resolve(false));
+  });
 }

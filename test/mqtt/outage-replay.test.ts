@@ -9,20 +9,12 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { connect as tcpConnect } from "node:net";
 import { rmDir, tmpDir } from "../events/helpers.js";
-import { freePort, lane, makeEvent, MqttTestKit, waitFor, type Watch } from "./helpers.js";
+import { freePort, lane, makeEvent, listening, MqttTestKit, waitFor, type Watch } from "./helpers.js";
 
 const kit = new MqttTestKit();
 const dir = tmpDir("mqtt-outage");
 let broker: ChildProcess | undefined;
-
-const listening = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = tcpConnect(port, "127.0.0.1");
-    s.once("connect", () => (s.destroy(), resolve(true)));
-    s.once("error", () => resolve(false));
-  });
 
 async function startBroker(port: number): Promise<ChildProcess> {
   const conf = join(dir, "mosquitto.conf");

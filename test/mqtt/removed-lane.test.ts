@@ -10,22 +10,14 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
-import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import { rmDir, tmpDir } from "../events/helpers.js";
-import { freePort, lane, MqttTestKit, rid, SHARED_MQTT, waitFor } from "./helpers.js";
+import { freePort, lane, listening, MqttTestKit, rid, SHARED_MQTT, waitFor } from "./helpers.js";
 
 const kit = new MqttTestKit();
 const dir = tmpDir("mqtt-removed-lane");
 const discoveryPrefixes: string[] = [];
 let broker: ChildProcess | undefined;
-
-const listening = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const s = tcpConnect(port, "127.0.0.1");
-    s.once("connect", () => (s.destroy(), resolve(true)));
-    s.once("error", () => resolve(false));
-  });
 
 /** Mosquitto with persistence in `dir`: retained messages survive its restart, as on a production broker. */
 async function startBroker(port: number): Promise<ChildProcess> {

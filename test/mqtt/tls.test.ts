@@ -1,10 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
 import { rmDir, tmpDir } from "../events/helpers.js";
-import { freePort, lane, MqttTestKit, waitFor } from "./helpers.js";
+import { freePort, lane, listening, MqttTestKit, waitFor } from "./helpers.js";
 import { selfSigned, signedBy } from "../support/certs.js";
 
 /**
@@ -16,16 +15,6 @@ const kit = new MqttTestKit();
 let broker: ChildProcess | undefined;
 let port = 0;
 const f = (n: string) => join(dir, n);
-
-function listening(p: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(p, "127.0.0.1", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on("error", () => resolve(false));
-  });
-}
 
 beforeAll(async () => {
   selfSigned(dir, "ca");
