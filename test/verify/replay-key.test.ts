@@ -98,12 +98,15 @@ async function expectReplayed(verify: (t: string) => Verdict, original: string, 
 }
 
 describe("replay key is the canonical credential (every format)", () => {
-  it("VN1 pass: twin, unsigned header and recompressed spellings are REPLAYED", async () => {
+  it("VN1 pass: twin and recompressed spellings are REPLAYED; an unsigned header field is no pass at all", async () => {
     const key = makeKey("rk");
     const trust = new MemoryTrust([{ kid: "rk", issuer: "VN-MOH", formats: ["pass"], key: createPublicKey(key.privateKey), source: "test" }]);
     const verifier = createVerifier({ trust: () => trust, salt: "s", clockSkewS: 60 });
     const good = issuePass(typicalPass(), "rk", key.privateKey);
-    await expectReplayed((t) => verifier.verify(t, { nowMs: NOW }), good, coseVariants("VN1:", good));
+    const { "unsigned header field added": unsigned, ...variants } = coseVariants("VN1:", good);
+    // The pass layout fixes an empty unprotected header (docs/checkpoint-pass.md).
+    expect(verifier.verify(unsigned!, { nowMs: NOW })).toMatchObject({ verdict: "FLAG", reason: "STRUCTURE_INVALID" });
+    await expectReplayed((t) => verifier.verify(t, { nowMs: NOW }), good, variants);
   });
 
   it("EU DCC: twin, unsigned header and recompressed spellings are REPLAYED", async () => {

@@ -120,6 +120,21 @@ describe("SMART Health Cards: signed negative cases", () => {
     expect(verify(signShc({ ...p, vc: { ...(p.vc as object), type: ["https://example.org#other"] } })).reason).toBe("STRUCTURE_INVALID");
   });
 
+  it("a vc.rid that is there must be a base64url string of 1-128 characters: else the card could never be revoked", () => {
+    const p = examplePayload();
+    const withRid = (rid: unknown) => signShc({ ...p, vc: { ...(p.vc as object), rid } });
+    // "123" revoked: the number 123 must not slip past that as "no rid".
+    const revoking = shcTrust().revoke("shc", "123");
+    const v = (text: string) => createVerifier({ trust: () => revoking, salt: "t", clockSkewS: 60 }).verify(text, { nowMs: SHC_AT });
+    expect(v(withRid("123"))).toMatchObject({ verdict: "FLAG", reason: "REVOKED" });
+    for (const bad of [123, null, "", "a.1600000000", "a b", "x".repeat(129), ["123"], { rid: "123" }]) {
+      expect(v(withRid(bad)), JSON.stringify(bad)).toMatchObject({ verdict: "FLAG", reason: "STRUCTURE_INVALID" });
+    }
+    expect(v(withRid("x".repeat(128)))).toMatchObject({ verdict: "PASS", reason: "OK" });
+    const { rid: _r, ...noRid } = p.vc as Record<string, unknown>;
+    expect(v(signShc({ ...p, vc: noRid }))).toMatchObject({ verdict: "PASS", reason: "OK" });
+  });
+
   it("numeric encoding errors", () => {
     expect(verify("shc:/123").reason).toBe("NUMERIC_INVALID");
     expect(verify("shc:/99").reason).toBe("NUMERIC_INVALID");

@@ -1,6 +1,7 @@
 /**
  * COSE_Sign1 (RFC 9052) parsing and verification for DCC and our pass: tagged (18) or untagged,
- * kid from the protected header first, then the unprotected one (DCC rule), ES256 or PS256.
+ * kid from the protected header first, then the unprotected one (DCC rule; not for the pass, see
+ * `strict`), ES256 or PS256. A label in both headers, and crit, are refused.
  */
 import { Tag } from "cbor-x";
 import type { KeyObject } from "node:crypto";
@@ -17,6 +18,7 @@ export interface CoseSign1 {
 }
 
 const HDR_ALG = 1;
+const HDR_CRIT = 2;
 const HDR_KID = 4;
 const ALGS = new Map<number, SigAlg>([
   [-7, "ES256"],
@@ -32,11 +34,21 @@ function headerMap(v: unknown): Map<unknown, unknown> {
   return v;
 }
 
+export interface CoseParseOptions {
+  /**
+   * Our own format (docs/checkpoint-pass.md): alg and kid in the protected header only, an empty
+   * unprotected header, tag 18 or none. The DCC leniencies (kid or alg unprotected, an empty
+   * protected header, a CWT tag 61 wrapper) exist for other issuers' credentials; a pass needs none.
+   */
+  strict?: boolean;
+}
+
 /** Parses the COSE_Sign1 structure; `allowedAlgs` limits what the format accepts. */
-export function parseCoseSign1(bytes: Uint8Array, allowedAlgs: readonly SigAlg[]): CoseSign1 {
+export function parseCoseSign1(bytes: Uint8Array, allowedAlgs: readonly SigAlg[], opts: CoseParseOptions = {}): CoseSign1 {
+  const strict = opts.strict === true;
   let msg = decodeCbor(bytes);
   // A CWT tag (61) around the COSE tag is allowed by RFC 8392 (DCC test CO28).
-  if (msg instanceof Tag && msg.tag === 61) msg = msg.value;
+  if (!strict && msg instanceof Tag && msg.tag === 61) msg = msg.value;
   if (msg instanceof Tag) {
     if (msg.tag !== 18) fail("STRUCTURE_INVALID", "COSE tag is not COSE_Sign1");
     msg = msg.value;
@@ -44,11 +56,21 @@ export function parseCoseSign1(bytes: Uint8Array, allowedAlgs: readonly SigAlg[]
   if (!Array.isArray(msg) || msg.length !== 4) fail("STRUCTURE_INVALID", "COSE_Sign1 is not a 4-array");
   const [prot, unprot, payload, signature] = msg as unknown[];
   if (!isBytes(prot) || !isBytes(payload) || !isBytes(signature)) fail("STRUCTURE_INVALID", "COSE_Sign1 members");
+  if (strict && prot.length === 0) fail("STRUCTURE_INVALID", "protected header is empty");
   const protMap = prot.length === 0 ? new Map() : headerMap(decodeCbor(prot));
   const unprotMap = headerMap(unprot);
+  if (strict && unprotMap.size > 0) fail("STRUCTURE_INVALID", "unprotected header is not empty");
+  // RFC 9052 3: a label in both buckets is an error (an unsigned alg contradicting the signed one
+  // reads two ways). Except kid: the DCC rules say the protected kid takes precedence, and the EU
+  // test data expects a DCC with a correct protected kid and a wrong unprotected one to verify
+  // (common CO21; CO22, the reverse, to fail). The unprotected kid is then never read.
+  for (const label of unprotMap.keys()) if (protMap.has(label) && label !== HDR_KID) fail("STRUCTURE_INVALID", "header label in both buckets");
+  // crit (2) names headers the signer requires a verifier to understand; this verifier
+  // understands none beyond alg and kid, so it refuses rather than ignore them (as for SHC).
+  if (protMap.has(HDR_CRIT) || unprotMap.has(HDR_CRIT)) fail("STRUCTURE_INVALID", "crit not supported");
 
   let kid = protMap.get(HDR_KID);
-  if (kid === undefined) kid = unprotMap.get(HDR_KID);
+  if (kid === undefined && !strict) kid = unprotMap.get(HDR_KID);
   if (kid === undefined) fail("KID_MISSING");
   if (!isBytes(kid) || kid.length === 0 || kid.length > 64) fail("KID_MISSING", "kid is not a byte string");
 
@@ -56,7 +78,7 @@ export function parseCoseSign1(bytes: Uint8Array, allowedAlgs: readonly SigAlg[]
   // that to verify); that is safe here because only ES256 and PS256 are accepted and each needs its
   // own key type (checkKeyFits), so swapping the unprotected alg cannot downgrade anything.
   let algId = protMap.get(HDR_ALG);
-  if (algId === undefined) algId = unprotMap.get(HDR_ALG);
+  if (algId === undefined && !strict) algId = unprotMap.get(HDR_ALG);
   if (algId === undefined) fail("ALG_UNSUPPORTED", "no alg");
   const alg = typeof algId === "number" ? ALGS.get(algId) : undefined;
   if (!alg || !allowedAlgs.includes(alg)) fail("ALG_UNSUPPORTED");

@@ -1,6 +1,6 @@
 /**
  * EU Digital COVID Certificate: HC1: base45 -> zlib (only when it starts with 0x78) -> COSE_Sign1
- * -> CWT {1: iss, 4: exp, 6: iat, -260: {1: hcert}}. Keys by kid = base64(first 8 bytes of SHA-256(DSC)).
+ * -> CWT {1: iss, 4: exp, 5: nbf (optional), 6: iat, -260: {1: hcert}}. Keys by kid = base64(first 8 bytes of SHA-256(DSC)).
  */
 import { base45Decode } from "../codec/base45.js";
 import { inflateZlib } from "../codec/inflate.js";
@@ -12,6 +12,7 @@ import { keyUsageAllows } from "./key-usage.js";
 
 const CWT_ISS = 1;
 const CWT_EXP = 4;
+const CWT_NBF = 5;
 const CWT_IAT = 6;
 const CWT_HCERT = -260;
 const COUNTRY = /^[A-Z]{2}$/;
@@ -80,14 +81,17 @@ function afterKid({ trust }: FormatInput, cose: CoseSign1, kid: string): Verifie
   const claimed = countryCode(iss);
   const bound = countryCode(key.issuer);
   if (claimed !== undefined && bound !== undefined && claimed !== bound) fail("ISSUER_UNTRUSTED");
+  const issuedAtMs = epochMs(cwt.get(CWT_IAT))!;
+  // nbf is optional in hcert; when there, the credential is not valid before it (NOT_YET_VALID).
+  const nbfMs = epochMs(cwt.get(CWT_NBF));
   return {
     format: "dcc",
     kid,
     issuer: key.issuer || (typeof iss === "string" ? iss : ""),
     key,
     credentialId: uvci,
-    issuedAtMs: epochMs(cwt.get(CWT_IAT)),
-    validFromMs: epochMs(cwt.get(CWT_IAT)),
+    issuedAtMs,
+    validFromMs: nbfMs === undefined ? issuedAtMs : Math.max(issuedAtMs, nbfMs),
     validUntilMs: epochMs(cwt.get(CWT_EXP)),
     facts: healthFacts(type, entry),
   };

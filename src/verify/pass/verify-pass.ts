@@ -11,7 +11,8 @@ import { claimsFromMap, PASS_PREFIX } from "./claims.js";
 export function verifyPass({ text, trust }: FormatInput): Verified {
   let bytes = base45Decode(text.slice(PASS_PREFIX.length));
   if (bytes[0] === 0x78) bytes = inflateZlib(bytes);
-  const cose = parseCoseSign1(bytes, ["ES256"]);
+  // Strict: the layout docs/checkpoint-pass.md fixes, none of the DCC leniencies.
+  const cose = parseCoseSign1(bytes, ["ES256"], { strict: true });
   const kid = utf8Strict(cose.kid);
   const [key, c] = labelled(kid, undefined, () => {
     const candidates = trust.keysFor(kid, "pass");

@@ -40,6 +40,8 @@ function issuerKeys(trust: TrustView, iss: string, kid: string): readonly TrustK
   return fail("KEY_UNKNOWN");
 }
 
+const RID = /^[A-Za-z0-9_-]{1,128}$/;
+
 /** Verifies a complete compact JWS (already numeric-decoded and chunk-assembled). */
 export function verifyShcJws(jws: string, trust: TrustView): Verified {
   const parts = jws.split(".");
@@ -67,7 +69,11 @@ export function verifyShcJws(jws: string, trust: TrustView): Verified {
   // Both required by the SHC spec: a card without nbf has no issue time for rid cut-offs.
   if (!vc.type.includes("https://smarthealth.cards#health-card")) fail("STRUCTURE_INVALID", "not a health card");
   if (body.nbf === undefined) fail("STRUCTURE_INVALID", "nbf missing");
-  const rid = typeof vc.rid === "string" ? vc.rid : undefined;
+  // A rid that is there but could never match a revocation list entry (a number, an empty or
+  // over-long string, a character outside base64url, a `.` that lists read as a cut-off) would
+  // make the card unrevocable: refused, not ignored. 128: what every rid list accepts per entry.
+  if (vc.rid !== undefined && (typeof vc.rid !== "string" || !RID.test(vc.rid))) fail("STRUCTURE_INVALID", "vc.rid");
+  const rid = vc.rid as string | undefined;
   // No rid/jti: the signed payload itself identifies the card. Never the signature text: its spare
   // base64url bits and the ECDSA (r, n-s) twin give the same card many spellings (replay bypass).
   const credentialId = rid ?? (typeof body.jti === "string" ? body.jti : `payload:${createHash("sha256").update(payloadBytes).digest("hex")}`);

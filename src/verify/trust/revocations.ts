@@ -32,6 +32,23 @@ export function parseRid(entry: string): { rid: string; before: number } {
 }
 
 /**
+ * Adds one `rid` or `rid.TIMESTAMP` entry to a rid map, keeping the widest revocation of that rid:
+ * a bare rid (every card) beats any timestamp, a later timestamp beats an earlier one. Every reader
+ * of rid entries (deny lists, signed lists, issuer CRLs, deltas) goes through here, so the order of
+ * the entries never decides: `["R", "R.1600000000"]` revokes every card with rid R, as does the
+ * reverse. Narrowing a revocation is only a delta's explicit `remove` (RevocationSet.withDelta).
+ */
+export function addRid(m: Map<string, number>, entry: string): void {
+  const { rid, before } = parseRid(entry);
+  widenRid(m, rid, before);
+}
+
+/** The one place a rid's revocation is combined with what is held: the wider one stays. */
+export function widenRid(m: Map<string, number>, rid: string, before: number): void {
+  m.set(rid, Math.max(before, m.get(rid) ?? -Infinity));
+}
+
+/**
  * Immutable: applying a delta returns a new set sharing the big indexes, so a verification holding
  * the old snapshot is never affected. Deltas live in small overlay Sets until the owner compacts
  * them into a new index (see compact()).
@@ -97,11 +114,10 @@ export class RevocationSet {
       for (const d of delta.shc) {
         const key = ridKey(d.issuer, d.kid);
         const m = new Map(next.get(key) ?? []);
-        for (const e of d.add ?? []) {
-          const { rid, before } = parseRid(e);
-          m.set(rid, before);
-        }
+        // Removals first, from what earlier deltas held; an add never narrows what is held (addRid).
+        // So a delta narrowing `R` to `R.TS` says both: remove ["R"], add ["R.TS"].
         for (const e of d.remove ?? []) m.delete(parseRid(e).rid);
+        for (const e of d.add ?? []) addRid(m, e);
         next.set(key, m);
       }
       shc = next;
@@ -174,7 +190,7 @@ export function mergeRidMaps(maps: Iterable<ReadonlyMap<string, RidMap>>): Map<s
         copied.add(key);
         out.set(key, cur);
       }
-      for (const [rid, before] of rids) cur.set(rid, Math.max(before, cur.get(rid) ?? -Infinity));
+      for (const [rid, before] of rids) widenRid(cur, rid, before);
     }
   }
   return out;

@@ -3,7 +3,7 @@ import { CompactSign, importJWK, type JWK } from "jose";
 import { trustListPayload, type TrustListPayload } from "./list-schema.js";
 import { dccKeyFromCertificate, importEcJwk, parseCertificate, passKey, shcKeysFromJwks, TrustKeyError } from "./keys.js";
 import { RevocationIndex, RevocationIndexError } from "./revocation-index.js";
-import { parseRid, ridKey, type RidMap } from "./revocations.js";
+import { addRid, ridKey, type RidMap } from "./revocations.js";
 import type { RevocationSigner } from "./signed-delta.js";
 import type { TrustKey } from "./types.js";
 
@@ -125,10 +125,7 @@ export async function listContent(payload: TrustListPayload, source: string): Pr
     } else {
       const m = shc.get(ridKey(r.issuer, r.kid)) ?? new Map<string, number>();
       try {
-        for (const entry of r.rids) {
-          const { rid, before } = parseRid(entry);
-          m.set(rid, before);
-        }
+        for (const entry of r.rids) addRid(m, entry);
       } catch {
         throw new TrustListError("content", `revocations ${i}: bad rid entry`);
       }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { RevocationIndex, RevocationIndexError } from "../revocation-index.js";
-import { parseRid, ridKey, RevocationDeltaError } from "../revocations.js";
+import { addRid, ridKey, RevocationDeltaError } from "../revocations.js";
 import { DocSource, digest, type Parsed, type SourceEnv } from "./base.js";
 import { SourceError } from "./errors.js";
 
@@ -71,10 +71,7 @@ export function parseRevocationBody(body: Buffer): Parsed {
     const shc = new Map<string, Map<string, number>>();
     for (const e of parsed.shc ?? []) {
       const m = shc.get(ridKey(e.issuer, e.kid)) ?? new Map<string, number>();
-      for (const r of e.rids) {
-        const { rid, before } = parseRid(r);
-        m.set(rid, before);
-      }
+      for (const r of e.rids) addRid(m, r);
       shc.set(ridKey(e.issuer, e.kid), m);
     }
     return { keys: [], hashes, shc, version: parsed.version !== undefined ? String(parsed.version) : version };

@@ -1,6 +1,6 @@
 import { dirname, join } from "node:path";
 import { z } from "zod";
-import { parseRid, ridKey, type RidMap } from "../revocations.js";
+import { addRid, ridKey, type RidMap } from "../revocations.js";
 import { DiskCopy } from "./disk-copy.js";
 import { SourceError } from "./errors.js";
 import { fetchDoc, isUrl, readDoc } from "./fetch-doc.js";
@@ -35,10 +35,7 @@ export function parseCrl(body: Buffer, kid: string, crlVersion: number): { rids:
   if (doc.kid !== kid) throw new SourceError("GW_TRUST_FETCH", "content", "SHC revocation list is for another kid");
   const rids = new Map<string, number>();
   try {
-    for (const r of doc.rids) {
-      const { rid, before } = parseRid(r);
-      rids.set(rid, Math.max(before, rids.get(rid) ?? -Infinity));
-    }
+    for (const r of doc.rids) addRid(rids, r);
   } catch {
     throw new SourceError("GW_TRUST_FETCH", "content", "SHC revocation list has a bad rid entry");
   }
