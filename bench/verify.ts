@@ -42,14 +42,23 @@ interface Case {
   singleQr?: boolean;
 }
 
-function measure(c: Case): number[] {
-  for (let i = 0; i < WARMUP; i++) if (c.fn() !== c.expect) throw new Error(`${c.name}: wrong result during warm-up`);
-  const samples: number[] = [];
+/**
+ * Every case warmed up alike, then timed interleaved: each repetition calls every case once, in an
+ * order that rotates, so a change in the shared machine's load (it moved the reference's median by
+ * 40% between back-to-back runs) falls on all cases and the reference alike and the ratios hold.
+ */
+function measure(cases: readonly Case[]): number[][] {
+  for (const c of cases) for (let i = 0; i < WARMUP; i++) if (c.fn() !== c.expect) throw new Error(`${c.name}: wrong result during warm-up`);
+  const samples: number[][] = cases.map(() => []);
   for (let i = 0; i < REPS; i++) {
-    const t0 = performance.now();
-    const r = c.fn();
-    samples.push(performance.now() - t0);
-    if (r !== c.expect) throw new Error(`${c.name}: got ${String(r)}, expected ${String(c.expect)}`);
+    for (let k = 0; k < cases.length; k++) {
+      const j = (i + k) % cases.length;
+      const c = cases[j]!;
+      const t0 = performance.now();
+      const r = c.fn();
+      samples[j]!.push(performance.now() - t0);
+      if (r !== c.expect) throw new Error(`${c.name}: got ${String(r)}, expected ${String(c.expect)}`);
+    }
   }
   return samples;
 }
@@ -99,7 +108,8 @@ function main(): void {
     { name: "garbage text (PREFIX_UNKNOWN)", fn: () => check("https://example.com/not-a-credential", passAt), expect: "PREFIX_UNKNOWN" },
   ];
 
-  const results = cases.map((c) => ({ c, s: summarize(measure(c)) }));
+  const samples = measure(cases);
+  const results = cases.map((c, i) => ({ c, s: summarize(samples[i]!) }));
   const ref = results[0]!.s.median;
   // 1/median is the steady per-core rate; 1/mean includes GC and scheduler stalls (noisy shared hosts).
   const rows = results.map(({ c, s }) => [c.name, c.chars !== undefined ? String(c.chars) : "-", String(Math.round(1000 / s.median)), String(Math.round(1000 / s.mean)), s.median * 1000, s.p95 * 1000, s.p99 * 1000, s.median / ref]);
@@ -112,7 +122,7 @@ function main(): void {
   }
   const missed = reportTargets(targets);
   const file = writeResults("verify", {
-    workload: { warmup: WARMUP, repetitions: REPS, note: "every case: same warm-up and repetitions, single thread, result checked on every call" },
+    workload: { warmup: WARMUP, repetitions: REPS, note: "every case: same warm-up and repetitions, single thread, interleaved (each repetition calls every case once, rotating the order), result checked on every call" },
     loadavg: { start: loadStart, end: loadNow() },
     targets,
     cases: results.map(({ c, s }) => ({ case: c.name, chars: c.chars, perSecondMedian: 1000 / s.median, perSecondMean: 1000 / s.mean, ...s, ratioToReference: s.median / ref })),
