@@ -22,8 +22,9 @@ export function lockHolder(stateDir: string): LockRecord | undefined {
 
 /**
  * Errors of a disk that cannot take a write: full (ENOSPC, EDQUOT), read-only (EROFS, also an ext4
- * remounted read-only after an error), refused (EACCES, EPERM) or failing (EIO). At start they mean
- * the same thing to an operator, and restarting does not fix them.
+ * remounted read-only after an error), refused (EACCES, EPERM) or failing (EIO): one code for the
+ * operator, naming the errno; whether a restart can help (space freed) or not (permissions) is the
+ * exit status's business (cli/commands/preflight-exit.ts).
  */
 const DISK_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EROFS", "EACCES", "EPERM", "EIO"]);
 

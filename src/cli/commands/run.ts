@@ -92,7 +92,7 @@ async function runGateway(args: string[], hupDuringStart: () => boolean): Promis
     // The preflight's problems found late (a race with another start, a disk that filled since):
     // a config that validates but points at something unusable or a stateDir in use exit 2, a
     // stateDir the disk cannot write 75 (preflight-exit.ts).
-    return startFailureExit(code);
+    return startFailureExit(e);
   }
   const lines = [`checkpoint-gateway ${cfg.gateway.id} running (${file})`, `  dashboard: ${gw.urls.dashboard}`];
   for (const [id, url] of Object.entries(gw.urls.lanes)) lines.push(`  lane ${id}: ${url}`);
