@@ -9,7 +9,7 @@ export const REASONS = {
   NUMERIC_INVALID: "An shc:/ payload is not valid numeric encoding (odd digit count or a value out of range).",
   DECOMPRESS_FAILED: "The compressed payload is corrupt, truncated or uses an unexpected compression.",
   SIZE_LIMIT: "A bound was exceeded (QR text length, decompressed size, CBOR nesting or item count, JSON size): a bomb or a malformed credential.",
-  STRUCTURE_INVALID: "The decoded credential does not have the required structure (COSE, CWT, JWS, claims), or could be read two ways (a CBOR map key twice, a COSE header label in both headers, crit).",
+  STRUCTURE_INVALID: "The decoded credential does not have the required structure (COSE, CWT, JWS, claims), or could be read two ways (a CBOR map key twice, a JSON object key twice in an SHC header or payload, a COSE header label in both headers, crit).",
   KID_MISSING: "The credential names no key id.",
   KEY_UNKNOWN: "No trusted key has this key id for this credential format.",
   ALG_UNSUPPORTED: "The signature algorithm is not one this gateway accepts (ES256, PS256 for DCC; ES256 otherwise).",

@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { base64url } from "jose";
 import { inflateRaw } from "../codec/inflate.js";
 import { parseJsonBounded, utf8Strict } from "../codec/json.js";
+import { assertNoDuplicateJsonKeys } from "../codec/json-dup.js";
 import { verifyWithAlg } from "../codec/signature.js";
 import { fail, labelled } from "../reasons.js";
 import { firstVerifying, isRecord, type FormatInput, type Verified } from "../verified.js";
@@ -40,6 +41,13 @@ function issuerKeys(trust: TrustView, iss: string, kid: string): readonly TrustK
   return fail("KEY_UNKNOWN");
 }
 
+/** JSON.parse keeps a duplicate key's last value, another verifier the first: refused, not guessed. */
+function parseSigned(text: string): unknown {
+  const v = parseJsonBounded(text);
+  assertNoDuplicateJsonKeys(text);
+  return v;
+}
+
 const RID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** Verifies a complete compact JWS (already numeric-decoded and chunk-assembled). */
@@ -47,7 +55,7 @@ export function verifyShcJws(jws: string, trust: TrustView): Verified {
   const parts = jws.split(".");
   if (parts.length !== 3) fail("STRUCTURE_INVALID", "JWS is not compact");
   const [h, p, s] = parts as [string, string, string];
-  const header = parseJsonBounded(utf8Strict(b64(h)));
+  const header = parseSigned(utf8Strict(b64(h)));
   if (!isRecord(header)) fail("STRUCTURE_INVALID", "JWS header");
   if (header.alg !== "ES256") fail("ALG_UNSUPPORTED");
   if (header.zip !== "DEF") fail("STRUCTURE_INVALID", "zip must be DEF");
@@ -57,7 +65,7 @@ export function verifyShcJws(jws: string, trust: TrustView): Verified {
   const kid = header.kid;
 
   const payloadBytes = inflateRaw(b64(p));
-  const body = parseJsonBounded(utf8Strict(payloadBytes));
+  const body = parseSigned(utf8Strict(payloadBytes));
   if (!isRecord(body) || typeof body.iss !== "string" || body.iss.length > 512) fail("STRUCTURE_INVALID", "payload iss");
   const iss = body.iss;
   const signature = b64(s);

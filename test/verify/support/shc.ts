@@ -36,16 +36,23 @@ export interface SignOpts {
   header?: Record<string, unknown>;
   deflate?: boolean;
   derSignature?: boolean;
+  /** Header JSON text as signed, verbatim (e.g. with a key twice, which no object can hold). */
+  headerJson?: string;
 }
 
 /** Signs a payload object as an SHC JWS and returns `shc:/digits`. */
 export function signShc(payload: unknown, o: SignOpts = {}): string {
+  return signShcJson(JSON.stringify(payload), o);
+}
+
+/** Signs payload JSON text verbatim (e.g. with a key twice, which no object can hold). */
+export function signShcJson(payloadJson: string, o: SignOpts = {}): string {
   const kid = o.kid ?? EXAMPLE_KID;
   const jwk = privateKeys.find((k) => k.kid === kid)!;
-  const header = o.header ?? { zip: "DEF", alg: "ES256", kid };
-  const json = Buffer.from(JSON.stringify(payload));
+  const header = o.headerJson ?? JSON.stringify(o.header ?? { zip: "DEF", alg: "ES256", kid });
+  const json = Buffer.from(payloadJson);
   const body = o.deflate === false ? json : deflateRawSync(json);
-  const input = `${b64u(JSON.stringify(header))}.${b64u(body)}`;
+  const input = `${b64u(header)}.${b64u(body)}`;
   const key = createPrivateKey({ key: jwk, format: "jwk" });
   const sig = sign("sha256", Buffer.from(input), { key, dsaEncoding: o.derSignature ? "der" : "ieee-p1363" });
   return "shc:/" + jwsToNumeric(`${input}.${b64u(sig)}`);
