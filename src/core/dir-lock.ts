@@ -1,9 +1,12 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import * as nodeFs from "node:fs";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Clock, TimerHandle } from "./clock.js";
+import { type LockFs, quietUnlink, releaseOwn, removeIfStill, snapshot } from "./dir-lock-claims.js";
+
+export type { LockFs } from "./dir-lock-claims.js";
 
 /**
  * One writer per directory (the gateway's stateDir, the ledger's directory): a lock file names who
@@ -25,7 +28,7 @@ import type { Clock, TimerHandle } from "./clock.js";
  *
  * A takeover or a release never removes whatever happens to be at the path (two gateways starting
  * at once on a stale lock both judged it stale, and the slower deleted the lock the faster had just
- * linked in: both held it): only under the claim on that exact content (takeoverClaim) and only
+ * linked in: both held it): only under the claim on that exact content (dir-lock-claims.ts) and only
  * while the path still holds it; a new lock goes in by link(), which fails when one is there.
  */
 export const LOCK_REFRESH_MS = 10_000;
@@ -48,18 +51,6 @@ export interface LockRecord {
   startTicks?: number;
 }
 
-/** The file operations a lock makes (node:fs; a test passes one that fails or races). */
-export type LockFs = Pick<typeof nodeFs, "mkdirSync" | "writeFileSync" | "linkSync" | "unlinkSync" | "readFileSync" | "statSync" | "utimesSync">;
-
-/**
- * The claim on the lock content `text` at `path`, made by link(): of all who would remove that
- * content (takers that judged it stale, its holder releasing it) one at a time checks and removes.
- * The name is on-disk protocol: every version that takes locks over must share it.
- */
-function takeoverClaim(path: string, text: string): string {
-  return `${path}.takeover-${createHash("sha256").update(text).digest("hex").slice(0, 16)}`;
-}
-
 /** Instance ids this process holds: a reload, or a second ledger in the same process, sees its own lock. */
 const heldHere = new Set<string>();
 
@@ -67,18 +58,6 @@ const heldHere = new Set<string>();
 export function readLock(path: string, fs: LockFs = nodeFs): LockRecord | undefined {
   const seen = snapshot(fs, path);
   return seen?.text === undefined ? undefined : parseLock(fs, path, seen.text);
-}
-
-/** What is at `path` now (undefined: nothing): its text, and the key a claim is made on (the text; its inode when unreadable). */
-function snapshot(fs: LockFs, path: string): { key: string; text?: string } | undefined {
-  try {
-    const text = fs.readFileSync(path, "utf8");
-    return { key: text, text };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    const st = fs.statSync(path, { throwIfNoEntry: false });
-    return st && { key: `unreadable file, inode ${st.dev}:${st.ino}` };
-  }
 }
 
 function parseLock(fs: LockFs, path: string, text: string): LockRecord | undefined {
@@ -220,7 +199,7 @@ export function acquireDirLock(dir: string, file: string, opts: DirLockOptions):
       // Also a later round's live holder: another process took the stale lock first.
       if (other && why === undefined) throw opts.refuse(other, path);
       // Removed only if the path still holds what was judged stale, under the claim on that content.
-      const taken = removeIfStill(fs, path, seen.key, tmp, now);
+      const taken = removeIfStill(fs, path, seen.key, tmp, (claim, text) => liveClaimant(fs, claim, text, now()));
       if (typeof taken === "object") throw opts.refuse(taken, path);
       if (taken === "removed") opts.warn(`taking over a stale ${opts.what} lock`, { path, reason: why, ...(other ? { pid: other.pid, ...(other.host ? { host: other.host } : {}), since: describeSince(other) } : {}) });
     }
@@ -244,63 +223,9 @@ export function acquireDirLock(dir: string, file: string, opts: DirLockOptions):
     refresher.stop();
     process.off("exit", onExit);
     heldHere.delete(record.instance);
-    releaseOwn(fs, path, text);
+    releaseOwn(fs, path, text, tmp);
   };
   return { path, record, release };
-}
-
-/**
- * Removes `path` if it still holds `key` (judged stale), holding the claim on that content (made
- * from `src`, our own record: to anyone else it names a live process). Returns "removed", "changed"
- * when the path holds something else by then (another process took it over: read it again), or the
- * record of a live process that is taking the same content over (a lost race). A claim left by a
- * process that died mid-takeover is stale like a lock, and taken over the same way, one level down.
- */
-function removeIfStill(fs: LockFs, path: string, key: string, src: string, now: () => number, depth = 0): LockRecord | "removed" | "changed" {
-  const claim = takeoverClaim(path, key);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      fs.linkSync(src, claim);
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 3 || depth >= 3) throw e;
-    }
-    const seen = snapshot(fs, claim);
-    if (seen === undefined) continue;
-    const claimant = seen.text === undefined ? undefined : parseLock(fs, claim, seen.text);
-    if (claimant && staleReason(claimant, now()) === undefined) return claimant;
-    const down = removeIfStill(fs, claim, seen.key, src, now, depth + 1);
-    if (typeof down === "object") return down;
-  }
-  try {
-    if (snapshot(fs, path)?.key !== key) return "changed";
-    return unlinkIfThere(fs, path) ? "removed" : "changed";
-  } finally {
-    quietUnlink(fs, claim);
-  }
-}
-
-/**
- * Removes our own lock (`text`) from `path`. The claim on our content is the lock file itself, linked
- * under the claim's name: a process taking our lock over (it judged it stale) needs the same claim,
- * so between our check and our removal nobody replaces it. A claim already there means someone is
- * taking it over right now: the lock is then theirs to remove, and left alone.
- */
-function releaseOwn(fs: LockFs, path: string, text: string): void {
-  const claim = takeoverClaim(path, text);
-  try {
-    fs.linkSync(path, claim);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "EEXIST") return;
-    throw e;
-  }
-  try {
-    // Only our own: a lock another process took over (ours looked stale to it) stays.
-    if (snapshot(fs, path)?.text === text) unlinkIfThere(fs, path);
-  } finally {
-    quietUnlink(fs, claim);
-  }
 }
 
 /** Node timers, unref'd: a lock must never hold a process open (a ledger opened by a short-lived tool). */
@@ -372,24 +297,10 @@ function keepFresh(path: string, record: LockRecord, fs: LockFs, now: () => numb
   };
 }
 
-/** For temp and claim files in a `finally`: an error there must not hide the one being thrown. */
-function quietUnlink(fs: LockFs, path: string): void {
-  try {
-    fs.unlinkSync(path);
-  } catch {
-    // already gone; or left behind, inert (a claim names a process that is gone once we are)
-  }
-}
-
-/** False when `path` was not there. */
-function unlinkIfThere(fs: LockFs, path: string): boolean {
-  try {
-    fs.unlinkSync(path);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    return false;
-  }
+/** The live process named by the claim `claim` (its text `text`), judged like a lock; undefined when stale or unreadable. */
+function liveClaimant(fs: LockFs, claim: string, text: string | undefined, now: number): LockRecord | undefined {
+  const r = text === undefined ? undefined : parseLock(fs, claim, text);
+  return r && staleReason(r, now) === undefined ? r : undefined;
 }
 
 function describeSince(r: LockRecord): string | undefined {

@@ -2,10 +2,12 @@
  * Gateways that start at the same instant on a directory with a stale lock: exactly one of them
  * holds it. Child processes (the compiled module under dist/, built by the global setup) each try
  * to take the locks of many directories, all at the same instants; a directory held by two was
- * the race a takeover had when it removed whatever was at the path after judging it stale.
+ * the race a takeover had when it removed whatever was at the path after judging it stale. As root,
+ * a taker on another host (unshare -u, its own host name) starts while a holder releases.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as fs from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,6 +17,8 @@ import { acquireDirLock, liveHolder } from "../../src/core/dir-lock.js";
 const FILE = "x.lock";
 const root = mkdtempSync(join(tmpdir(), "cpgw-lockrace-"));
 const MODULE = JSON.stringify(pathToFileURL(resolve("dist/src/core/dir-lock.js")).href);
+/** A new UTS namespace (another host name) needs root; elsewhere that test is skipped. */
+const canUnshare = process.getuid?.() === 0 && spawnSync("unshare", ["-u", "true"]).status === 0;
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /**
@@ -98,5 +102,36 @@ describe("directory lock race", () => {
     } finally {
       holder.kill("SIGKILL");
     }
+  });
+
+  it.skipIf(!canUnshare)("a taker on another host starting while the holder releases (its lock unrefreshed for 120 s) is refused; the release leaves nothing behind", () => {
+    const dir = join(root, "release");
+    const path = join(dir, FILE);
+    const taker = `
+      import { acquireDirLock } from ${MODULE};
+      try {
+        acquireDirLock(process.argv[1], ${JSON.stringify(FILE)}, { what: "race", warn() {}, refuse: (h) => Object.assign(new Error("refused"), { holder: h }) });
+        process.stdout.write("held");
+      } catch (e) {
+        process.stdout.write(e.holder ? "refused by " + e.holder.instance : "error " + e.message);
+      }
+      process.exit(0);
+    `;
+    let said = "";
+    const racy = {
+      ...fs,
+      unlinkSync: (p: fs.PathLike) => {
+        // Checked that the path holds our lock, about to remove it: the taker starts now.
+        if (p === path && !said) said = spawnSync("unshare", ["-u", "sh", "-c", 'hostname other-host && exec "$0" --input-type=module -e "$1" "$2"', process.execPath, taker, dir], { encoding: "utf8" }).stdout;
+        fs.unlinkSync(p);
+      },
+    };
+    const held = acquireDirLock(dir, FILE, { what: "race", warn() {}, refuse: () => new Error("refused"), fs: racy });
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(path, old, old);
+    held.release();
+    // Before: the taker took the release's claim (the lock's old mtime) and held a lock that the release then removed.
+    expect(said).toBe(`refused by ${held.record.instance}`);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
