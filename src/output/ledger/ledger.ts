@@ -169,9 +169,13 @@ export function createLedger(opts: LedgerOptions): Ledger {
     }
   }
 
-  /** fsync the open file; false when that failed (its entries may not be on disk). */
+  /**
+   * fsync the open file; false when that failed (its entries may not be on disk). Without an open
+   * file (the next day's could not be opened) the last fsync of the closed one decides: the head
+   * must not name entries whose fsync failed.
+   */
   function syncNow(): boolean {
-    if (fd === undefined) return true;
+    if (fd === undefined) return !dirty;
     try {
       fs.fsyncSync(fd);
       dirty = false;
@@ -194,7 +198,9 @@ export function createLedger(opts: LedgerOptions): Ledger {
   function open(name: string): void {
     const fresh = name !== fileName;
     if (fd !== undefined) {
-      syncNow();
+      // The old file's entries are durable once this fsync succeeds: write the head that names them
+      // now, as the next file may not open (a full disk) and the head would lag them until it does.
+      if (syncNow()) writeHead();
       try {
         fs.closeSync(fd);
       } catch (e) {
@@ -303,7 +309,8 @@ export function createLedger(opts: LedgerOptions): Ledger {
         dirty = true;
         timer ??= clock.setTimeout(() => {
           timer = undefined;
-          if (dirty) flush();
+          // headDirty alone: the entries were fsynced (a day's file closed) but the head not yet written.
+          if (dirty || headDirty) flush();
         }, 1000, "events.ledger.fsync");
       }
     },
@@ -313,8 +320,9 @@ export function createLedger(opts: LedgerOptions): Ledger {
       if (closed) return Promise.resolve();
       closed = true;
       if (timer) clock.clearTimeout(timer);
+      // Also without an open file (the next day's could not be opened): the head may still be due.
+      flush();
       if (fd !== undefined) {
-        flush();
         try {
           fs.closeSync(fd);
         } catch (e) {

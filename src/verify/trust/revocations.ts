@@ -22,13 +22,20 @@ export function ridKey(issuer: string, kid: string): string {
   return `${issuer}\u0000${kid}`;
 }
 
-/** Parses `rid` or `rid.TIMESTAMP`; timestamps are seconds since the epoch per the SHC spec. */
+/** SHC `rid.TIMESTAMP`: seconds since the epoch, decimal digits only (12 reach past the year 30000). */
+const RID_TS = /^\d{1,12}$/;
+
+/**
+ * Parses `rid` or `rid.TIMESTAMP`; timestamps are seconds since the epoch per the SHC spec. Anything
+ * else after the dot throws, and every reader refuses the whole list for it: `R.` or `R. ` read as
+ * `Number("")`, 0, would revoke no card at all (fail open), and `0x10`/`1e10` are no spec form.
+ */
 export function parseRid(entry: string): { rid: string; before: number } {
   const dot = entry.indexOf(".");
   if (dot < 0) return { rid: entry, before: Infinity };
-  const ts = Number(entry.slice(dot + 1));
-  if (!Number.isFinite(ts) || ts < 0) throw new RevocationDeltaError("rid timestamp is not a number of seconds");
-  return { rid: entry.slice(0, dot), before: ts * 1000 };
+  const ts = entry.slice(dot + 1);
+  if (!RID_TS.test(ts)) throw new RevocationDeltaError("rid timestamp is not a number of seconds (digits only)");
+  return { rid: entry.slice(0, dot), before: Number(ts) * 1000 };
 }
 
 /**
