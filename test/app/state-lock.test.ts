@@ -4,23 +4,15 @@
  * process, is taken over with a warning.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { acquireStateLock, LOCK_FILE, type LockRecord } from "../../src/app/state-lock.js";
 import { CLI, runCli } from "../support/cli.js";
-import { pidSupply } from "../support/pids.js";
+import { lockDirs } from "../support/pids.js";
 
-const dir = mkdtempSync(join(tmpdir(), "cpgw-lock-"));
-const { live: liveChild, dead: deadPid, killAll } = pidSupply();
-afterAll(() => {
-  killAll();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-let n = 0;
-const stateDir = () => join(dir, `s${n++}`);
+const { root: dir, newDir: stateDir, liveChild, deadPid } = lockDirs("cpgw-lock-");
 const writeLock = (sd: string, r: Partial<LockRecord>) => {
   mkdirSync(sd, { recursive: true });
   writeFileSync(join(sd, LOCK_FILE), JSON.stringify({ instance: "other", host: hostname(), startedAt: Date.now(), ...r }));

@@ -8,26 +8,18 @@
  * is not removed by our `finally`. With a real second host: /tmp scratch repro (unshare -u, root).
  */
 import * as fs from "node:fs";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { takeoverClaim } from "../../src/core/dir-lock-claims.js";
 import { acquireDirLock, type LockFs, type LockRecord } from "../../src/core/dir-lock.js";
-import { pidSupply } from "../support/pids.js";
+import { lockDirs } from "../support/pids.js";
 
 const host = vi.hoisted(() => ({ name: "host-h" }));
 vi.mock("node:os", async (orig) => ({ ...(await orig<typeof import("node:os")>()), hostname: () => host.name }));
 
 const FILE = "x.lock";
-const root = mkdtempSync(join(tmpdir(), "cpgw-lockrelease-"));
-const { live: liveChild, dead: deadPid, killAll } = pidSupply();
-afterAll(() => {
-  killAll();
-  rmSync(root, { recursive: true, force: true });
-});
-let n = 0;
-const newDir = () => join(root, `d${n++}`);
+const { newDir, liveChild, deadPid } = lockDirs("cpgw-lockrelease-");
 class Refused extends Error {
   constructor(readonly holder: LockRecord) {
     super(`refused: pid ${holder.pid}`);

@@ -10,24 +10,16 @@
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { hostname, tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { acquireDirLock, FOREIGN_STALE_MS, LOCK_REFRESH_MS, liveHolder, type DirLockOptions, type LockFs, type LockRecord } from "../../src/core/dir-lock.js";
 import { FakeClock } from "../../src/core/clock.js";
-import { pidSupply } from "../support/pids.js";
+import { lockDirs } from "../support/pids.js";
 
 const FILE = "x.lock";
-const root = mkdtempSync(join(tmpdir(), "cpgw-dirlock-"));
-const { live: liveChild, dead: deadPid, killAll } = pidSupply();
-afterAll(() => {
-  killAll();
-  rmSync(root, { recursive: true, force: true });
-});
-
-let n = 0;
-const newDir = () => join(root, `d${n++}`);
+const { newDir, liveChild, deadPid } = lockDirs("cpgw-dirlock-");
 const writeLock = (dir: string, r: object) => {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, FILE), JSON.stringify({ instance: "other", host: hostname(), startedAt: Date.now(), ...r }));

@@ -6,58 +6,20 @@
  * the interval policy once per sync rather than per entry. The call order is read from a
  * recording fs passed through the ledger's fs seam.
  */
-import * as realFs from "node:fs";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/core/clock.js";
-import { createLedger, type LedgerFs } from "../../src/output/ledger/ledger.js";
+import { createLedger } from "../../src/output/ledger/ledger.js";
 import { verifyLedgerFiles } from "../../src/output/ledger/verify.js";
 import { captureLogger, makeEvent, rmDir, tmpDir } from "./helpers.js";
+import { recordingFs } from "./ledger-fs.js";
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach(rmDir));
 
 const DAY = "ledger-2026-01-01.jsonl";
 const HEAD = "ledger.head.json";
-
-/** The real fs with file calls recorded (`fsync NAME`...) and `fail(call, name)` to make one throw. */
-function recordingFs(fail: (call: string, name: string) => Error | undefined = () => undefined) {
-  const calls: string[] = [];
-  const names = new Map<number, string>();
-  const nameOf = (fd: number) => names.get(fd) ?? "?";
-  const check = (call: string, name: string) => {
-    calls.push(`${call} ${name}`);
-    const e = fail(call, name);
-    if (e) throw e;
-  };
-  const fs: LedgerFs = {
-    ...realFs,
-    openSync: ((p: string, flags: string) => {
-      check("open", basename(p));
-      const fd = realFs.openSync(p, flags);
-      names.set(fd, basename(p));
-      return fd;
-    }) as LedgerFs["openSync"],
-    writeSync: ((fd: number, ...rest: [Buffer, number?, number?]) => {
-      check("write", nameOf(fd));
-      return realFs.writeSync(fd, ...rest);
-    }) as LedgerFs["writeSync"],
-    fsyncSync: (fd) => {
-      check("fsync", nameOf(fd));
-      realFs.fsyncSync(fd);
-    },
-    closeSync: (fd) => {
-      calls.push(`close ${nameOf(fd)}`);
-      realFs.closeSync(fd);
-    },
-    renameSync: (a, b) => {
-      check("rename", `${basename(String(a))}>${basename(String(b))}`);
-      realFs.renameSync(a, b);
-    },
-  };
-  return { fs, calls };
-}
 
 function setup(policy: "always" | "interval" | "never", fail?: (call: string, name: string) => Error | undefined) {
   const dir = tmpDir("ledger-head-durable");

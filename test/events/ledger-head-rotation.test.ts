@@ -6,14 +6,14 @@
  * the head is written right after the old file's fsync, and the timer and close() also write a
  * head that is due without an open file, but never one whose entries' fsync failed.
  */
-import * as realFs from "node:fs";
 import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FakeClock } from "../../src/core/clock.js";
-import { createLedger, type LedgerFs } from "../../src/output/ledger/ledger.js";
+import { createLedger } from "../../src/output/ledger/ledger.js";
 import { verifyLedgerFiles } from "../../src/output/ledger/verify.js";
 import { makeEvent, rmDir, tmpDir } from "./helpers.js";
+import { recordingFs } from "./ledger-fs.js";
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach(rmDir));
@@ -23,36 +23,10 @@ const DAY2 = "2026-01-02";
 const HEAD = "ledger.head.json";
 const err = (code: string, syscall: string) => Object.assign(new Error(`${code}: injected, ${syscall}`), { code, syscall });
 
-/** The real fs; `fail(call, name)` makes one call throw (the next day's file, the head's temp file...). */
-function failingFs(fail: (call: string, name: string) => Error | undefined): LedgerFs {
-  const names = new Map<number, string>();
-  const check = (call: string, name: string) => {
-    const e = fail(call, name);
-    if (e) throw e;
-  };
-  return {
-    ...realFs,
-    openSync: ((p: string, flags: string) => {
-      check("open", basename(p));
-      const fd = realFs.openSync(p, flags);
-      names.set(fd, basename(p));
-      return fd;
-    }) as LedgerFs["openSync"],
-    writeSync: ((fd: number, ...rest: [Buffer, number?, number?]) => {
-      check("write", names.get(fd) ?? "?");
-      return realFs.writeSync(fd, ...rest);
-    }) as LedgerFs["writeSync"],
-    fsyncSync: (fd) => {
-      check("fsync", names.get(fd) ?? "?");
-      realFs.fsyncSync(fd);
-    },
-  };
-}
-
 function setup(fail: (call: string, name: string) => Error | undefined, dir = tmpDir("ledger-head-rotation")) {
   if (!dirs.includes(dir)) dirs.push(dir);
   const clock = new FakeClock(Date.UTC(2026, 0, 1, 23, 59, 59, 500));
-  const ledger = createLedger({ dir, gatewayId: "gw-r", clock, fsync: "interval", fs: failingFs(fail) });
+  const ledger = createLedger({ dir, gatewayId: "gw-r", clock, fsync: "interval", fs: recordingFs(fail).fs });
   const readHead = () => JSON.parse(readFileSync(join(dir, HEAD), "utf8")) as { file: string; seq: number };
   const verify = () => verifyLedgerFiles(readdirSync(dir).filter((f) => /^ledger-.*\.jsonl$/.test(f)).sort().map((f) => join(dir, f)));
   return { dir, clock, ledger, readHead, verify };

@@ -1,22 +1,10 @@
 /** Issue #11.7: the DCC issuer check is normalised, not only an exact two-letter upper-case `iss`. */
-import { generateKeyPairSync } from "node:crypto";
-import { inflateSync } from "node:zlib";
-import { Decoder, Tag } from "cbor-x";
 import { describe, expect, it } from "vitest";
-import { base45Decode } from "../../src/verify/codec/base45.js";
 import { encodeCbor } from "../../src/verify/pass/issue-pass.js";
-import { createVerifier } from "../../src/verify/index.js";
-import { MemoryTrust } from "../../src/verify/testing/memory-trust.js";
-import { loadDccVectors } from "./support/dcc-vectors.js";
+import { deResigned } from "./support/de-resigned.js";
 import { signedCoseText } from "../../bench/lib/fuzz-targets.js";
 
-const vec = loadDccVectors().find((x) => x.name === "DE/2DCode/raw/1.json")!;
-const dec = new Decoder({ mapsAsObjects: false });
-const cwt = dec.decode((dec.decode(inflateSync(base45Decode(vec.prefix.slice(4)))) as Tag).value[2] as Uint8Array) as Map<number, unknown>;
-const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-const kid = Buffer.from("issuer01");
-const trust = new MemoryTrust([{ kid: kid.toString("base64"), issuer: "DE", formats: ["dcc"], key: publicKey, source: "test" }]);
-const verifier = createVerifier({ trust: () => trust, salt: "s", clockSkewS: 60 });
+const { vec, cwt, privateKey, kid, verifier } = deResigned();
 
 /** The DE vector's claims re-signed by a key trusted for DE, with `iss` replaced. */
 function withIss(iss: unknown): string {
