@@ -12,6 +12,7 @@ import { createLedger } from "../../src/output/ledger/ledger.js";
 import { createHeadAnchor, ledgerHeadTopic, loadHeadSigner, mqttHeadSink, parseAnchoredHead, redisHeadSink, verifyAnchoredHead } from "../../src/output/ledger/anchor.js";
 import ledgerCommand from "../../src/cli/commands/ledger.js";
 import { captureLogger, makeEvent, rid, rmDir, SHARED_MQTT, SHARED_REDIS, tmpDir, waitFor } from "./helpers.js";
+import { inProcess } from "../support/cli.js";
 
 let redis: Redis;
 const keys: string[] = [];
@@ -40,19 +41,7 @@ async function keyFiles(dir: string): Promise<{ priv: string; pub: string }> {
 }
 
 /** Runs the CLI and returns exit code and output. */
-async function cli(args: string[]): Promise<{ code: number; out: string }> {
-  const out: string[] = [];
-  const o = process.stdout.write.bind(process.stdout);
-  const e = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => (out.push(s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => (out.push(s), true)) as typeof process.stderr.write;
-  try {
-    return { code: await ledgerCommand(args), out: out.join("") };
-  } finally {
-    process.stdout.write = o;
-    process.stderr.write = e;
-  }
-}
+const cli = (args: string[]) => inProcess(() => ledgerCommand(args));
 
 describe("ledger head anchored in Redis and MQTT, signed with the gateway key", () => {
   it("publishes the signed head; verify --redis / --head detects a cut tail and a forged head", async () => {

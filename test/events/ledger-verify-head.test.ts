@@ -10,6 +10,7 @@ import { createLedger } from "../../src/output/ledger/ledger.js";
 import { hashBody } from "../../src/output/ledger/chain.js";
 import ledgerCommand from "../../src/cli/commands/ledger.js";
 import { makeEvent, rmDir, tmpDir } from "./helpers.js";
+import { inProcess } from "../support/cli.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -35,20 +36,7 @@ const linesOf = (f: string) => readFileSync(f, "utf8").split("\n").filter(Boolea
 const writeLines = (f: string, lines: string[]) => writeFileSync(f, lines.map((l) => l + "\n").join(""));
 
 /** Runs the real CLI on `files`; returns the exit code and everything it printed. */
-async function verify(files: string[]): Promise<{ code: number; out: string }> {
-  const out: string[] = [];
-  const origOut = process.stdout.write.bind(process.stdout);
-  const origErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => (out.push(s), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => (out.push(s), true)) as typeof process.stderr.write;
-  try {
-    const code = await ledgerCommand(["verify", ...files]);
-    return { code, out: out.join("") };
-  } finally {
-    process.stdout.write = origOut;
-    process.stderr.write = origErr;
-  }
-}
+const verify = (files: string[]) => inProcess(() => ledgerCommand(["verify", ...files]));
 
 describe("ledger verify: the directory's ledger.head.json", () => {
   it("intact: exit 0; a subset of older days says the head was not checked", async () => {

@@ -8,6 +8,7 @@ import { verifyLedgerFiles } from "../../src/output/ledger/verify.js";
 import { GENESIS } from "../../src/output/ledger/chain.js";
 import ledgerCommand from "../../src/cli/commands/ledger.js";
 import { captureLogger, makeEvent, rmDir, shortWritingFs, tmpDir } from "./helpers.js";
+import { inProcess } from "../support/cli.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -174,29 +175,15 @@ describe("verdict ledger", () => {
 
   it("CLI: exit 0 when intact, 1 naming the first broken entry, 64 on usage", async () => {
     const { files } = writeLedger();
-    const out: string[] = [];
-    const origOut = process.stdout.write.bind(process.stdout);
-    const origErr = process.stderr.write.bind(process.stderr);
-    process.stdout.write = ((s: string) => (out.push(s), true)) as typeof process.stdout.write;
-    process.stderr.write = ((s: string) => (out.push(s), true)) as typeof process.stderr.write;
-    try {
-      expect(await ledgerCommand(["verify", files[1]!, files[0]!])).toBe(0);
-      expect(out.join("")).toContain("ok: 10 entries");
-      const lines = linesOf(files[0]!);
-      lines[0] = lines[0]!.replace('"lane":"L1"', '"lane":"L9"');
-      writeLines(files[0]!, lines);
-      out.length = 0;
-      expect(await ledgerCommand(["verify", ...files])).toBe(1);
-      expect(out.join("")).toMatch(/GW_LEDGER_BROKEN .*ledger-2026-01-01\.jsonl:1: entry seq 1 was edited/);
-      expect(await ledgerCommand(["verify"])).toBe(64);
-      expect(await ledgerCommand(["verify", "--bogus", files[0]!])).toBe(64);
-      out.length = 0;
-      expect(await ledgerCommand(["verify", join(tmpdirOf(files[0]!), "missing.jsonl")])).toBe(1);
-      expect(out.join("")).toContain("cannot read file (ENOENT)");
-    } finally {
-      process.stdout.write = origOut;
-      process.stderr.write = origErr;
-    }
+    const verify = (...args: string[]) => inProcess(() => ledgerCommand(["verify", ...args]));
+    expect(await verify(files[1]!, files[0]!)).toMatchObject({ code: 0, out: expect.stringContaining("ok: 10 entries") });
+    const lines = linesOf(files[0]!);
+    lines[0] = lines[0]!.replace('"lane":"L1"', '"lane":"L9"');
+    writeLines(files[0]!, lines);
+    expect(await verify(...files)).toMatchObject({ code: 1, out: expect.stringMatching(/GW_LEDGER_BROKEN .*ledger-2026-01-01\.jsonl:1: entry seq 1 was edited/) });
+    expect((await verify()).code).toBe(64);
+    expect((await verify("--bogus", files[0]!)).code).toBe(64);
+    expect(await verify(join(tmpdirOf(files[0]!), "missing.jsonl"))).toMatchObject({ code: 1, out: expect.stringContaining("cannot read file (ENOENT)") });
   });
 });
 
